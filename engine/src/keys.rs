@@ -1,0 +1,183 @@
+//! Key material: where the master key comes from and the sub-keys derived from it.
+//!
+//! One 32-byte master key opens a store. It comes from a key file (written by [`write_key_file`]
+//! with mode 0600) or from a passphrase stretched with Argon2id and a per-store salt. Every use
+//! gets its own sub-key through `blake3::derive_key` with a distinct context string, so a leak of
+//! one blind-index key says nothing about the record key. All key material is zeroized on drop.
+
+use crate::error::{Error, Result};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+/// The length of every key, in bytes.
+pub const KEY_LEN: usize = 32;
+
+/// The 32-byte master key. Never printed, never stored in plain text by the engine.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct MasterKey([u8; KEY_LEN]);
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey(..)")
+    }
+}
+
+impl MasterKey {
+    /// Wraps raw key bytes.
+    pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
+        MasterKey(bytes)
+    }
+
+    /// A fresh random key from the operating system's generator.
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; KEY_LEN];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+        MasterKey(bytes)
+    }
+
+    /// Stretches a passphrase with Argon2id (the crate's defaults: 19 MiB, 2 passes) and a salt.
+    pub fn from_passphrase(passphrase: &str, salt: &[u8]) -> Result<Self> {
+        let mut bytes = [0u8; KEY_LEN];
+        argon2::Argon2::default()
+            .hash_password_into(passphrase.as_bytes(), salt, &mut bytes)
+            .map_err(|e| Error::Key(format!("passphrase stretching failed: {e}")))?;
+        Ok(MasterKey(bytes))
+    }
+
+    /// Reads a key file: 64 hex digits (whitespace around them ignored) or 32 raw bytes.
+    pub fn read_file(path: &Path) -> Result<Self> {
+        let contents =
+            Zeroizing::new(std::fs::read(path).map_err(|e| {
+                Error::Key(format!("cannot read key file {}: {e}", path.display()))
+            })?);
+        if contents.len() == KEY_LEN {
+            let mut bytes = [0u8; KEY_LEN];
+            bytes.copy_from_slice(&contents);
+            return Ok(MasterKey(bytes));
+        }
+        let text = std::str::from_utf8(&contents).map(str::trim).unwrap_or("");
+        decode_hex_key(text).map(MasterKey).ok_or_else(|| {
+            Error::Key(format!(
+                "key file {} does not hold a key (64 hex digits expected)",
+                path.display()
+            ))
+        })
+    }
+
+    /// Derives the sub-key for one purpose.
+    pub fn derive(&self, purpose: Purpose) -> SubKey {
+        SubKey(blake3::derive_key(purpose.context(), &self.0))
+    }
+
+    /// A short public fingerprint of the key (first 8 bytes of a derived value, in hex), to tell
+    /// which key a store or backup needs without revealing anything about it.
+    pub fn fingerprint(&self) -> String {
+        let id = self.derive(Purpose::Fingerprint);
+        id.0[..8].iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+fn decode_hex_key(text: &str) -> Option<[u8; KEY_LEN]> {
+    if text.len() != KEY_LEN * 2 {
+        return None;
+    }
+    let mut bytes = [0u8; KEY_LEN];
+    for (i, byte) in bytes.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(i * 2..i * 2 + 2)?, 16).ok()?;
+    }
+    Some(bytes)
+}
+
+/// A derived 32-byte key for one purpose.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct SubKey(pub(crate) [u8; KEY_LEN]);
+
+/// The purposes keys are derived for; each has its own context string, fixed forever.
+#[derive(Debug, Clone, Copy)]
+pub enum Purpose {
+    RecordSeal,
+    BlindEmail,
+    BlindPhone,
+    BlindNameWord,
+    Backup,
+    Fingerprint,
+}
+
+impl Purpose {
+    fn context(self) -> &'static str {
+        match self {
+            Purpose::RecordSeal => "crm-engine 2026-11-25 record seal v1",
+            Purpose::BlindEmail => "crm-engine 2026-11-25 blind index email v1",
+            Purpose::BlindPhone => "crm-engine 2026-11-25 blind index phone v1",
+            Purpose::BlindNameWord => "crm-engine 2026-11-25 blind index name word v1",
+            Purpose::Backup => "crm-engine 2026-11-25 backup v1",
+            Purpose::Fingerprint => "crm-engine 2026-11-25 key fingerprint v1",
+        }
+    }
+}
+
+/// Where the master key of a store comes from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// A key file written by [`write_key_file`].
+    File(PathBuf),
+    /// A passphrase, stretched with Argon2id and the salt kept in the store's metadata.
+    Passphrase(Zeroizing<String>),
+    /// A key already in memory (tests, embedding applications).
+    Key(MasterKey),
+}
+
+/// Writes a new random key file with mode 0600; refuses to overwrite an existing file.
+pub fn write_key_file(path: &Path) -> Result<()> {
+    let key = MasterKey::generate();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .map_err(|e| Error::Key(format!("cannot create key file {}: {e}", path.display())))?;
+    let hex = Zeroizing::new(key.0.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    file.write_all(hex.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_all()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_file_round_trip_and_refuses_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k");
+        write_key_file(&path).unwrap();
+        let key = MasterKey::read_file(&path).unwrap();
+        assert_eq!(
+            key.fingerprint(),
+            MasterKey::read_file(&path).unwrap().fingerprint()
+        );
+        assert!(write_key_file(&path).is_err());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn sub_keys_differ_by_purpose() {
+        let key = MasterKey::from_bytes([7; 32]);
+        assert_ne!(
+            key.derive(Purpose::BlindEmail).0,
+            key.derive(Purpose::BlindPhone).0
+        );
+        assert_ne!(key.derive(Purpose::RecordSeal).0, [7; 32]);
+    }
+}

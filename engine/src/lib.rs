@@ -1,0 +1,41 @@
+//! `crm-engine`: the encrypted, indexed customer/product/order store of the CRM.
+//!
+//! Records are `bincode` values sealed with XChaCha20-Poly1305 in one sled tree; emails, phones
+//! and name words are found through blind (keyed BLAKE3) indexes; every write — record, index
+//! entries, rollups, stock — is one atomic batch, acknowledged once durable, with concurrent
+//! writers sharing one flush.
+//!
+//! ```
+//! use crm_engine::{KeySource, MasterKey, NewCustomer, Op, Options, Store};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let key = KeySource::Key(MasterKey::generate());
+//! let store = Store::open(dir.path(), &key, &Options::default()).unwrap();
+//! let new = NewCustomer::parse("Ada Lovelace", "Ada@Example.com", None, None, None).unwrap();
+//! let id = store.write(Op::AddCustomer(new)).unwrap().id();
+//! assert_eq!(store.find_by_email("ada@example.com").unwrap()[0].id, id);
+//! assert_eq!(store.find_by_name("ada").unwrap().len(), 1);
+//! ```
+
+mod codec;
+pub mod error;
+mod find;
+mod index;
+pub mod keys;
+pub mod model;
+mod read;
+pub mod seal;
+mod store;
+mod trees;
+pub mod values;
+mod write;
+
+pub use error::{Error, Kind, Result};
+pub use keys::{write_key_file, KeySource, MasterKey};
+pub use model::{
+    Customer, CustomerPatch, CustomerRollup, NewCustomer, NewOrder, NewProduct, Order, Product,
+    ProductPatch, ProductRollup, Role, User,
+};
+pub use read::{Counts, OrderQuery, OrderScope};
+pub use store::{Options, StorageMode, Store};
+pub use write::{Durability, Op, Outcome, MAX_GROUP_OPS};

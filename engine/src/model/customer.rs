@@ -1,0 +1,117 @@
+use crate::error::Result;
+use crate::values::{
+    format_timestamp, normalize_email, normalize_optional_phone, normalize_optional_text,
+    normalize_text, parse_timestamp,
+};
+use serde::{Deserialize, Serialize};
+
+/// A customer as stored (sealed) and returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    pub id: u64,
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    /// Seconds since the Unix epoch, UTC.
+    pub created_at: i64,
+}
+
+impl Customer {
+    /// The record's JSON object, every key present.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "name": self.name,
+            "email": self.email,
+            "phone": self.phone,
+            "address": self.address,
+            "created_at": format_timestamp(self.created_at),
+        })
+    }
+}
+
+/// A validated customer to add. Build it with [`NewCustomer::parse`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCustomer {
+    pub id: Option<u64>,
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    /// `None` means "now", decided when the write is applied.
+    pub created_at: Option<i64>,
+}
+
+impl NewCustomer {
+    /// Validates and normalises the fields as the protocol defines them.
+    pub fn parse(
+        name: &str,
+        email: &str,
+        phone: Option<&str>,
+        address: Option<&str>,
+        created_at: Option<&str>,
+    ) -> Result<Self> {
+        Ok(NewCustomer {
+            id: None,
+            name: normalize_text("name", name)?,
+            email: normalize_email(email)?,
+            phone: phone.map(normalize_optional_phone).transpose()?.flatten(),
+            address: address
+                .map(|a| normalize_optional_text("address", a))
+                .transpose()?
+                .flatten(),
+            created_at: created_at
+                .map(|t| parse_timestamp("created_at", t))
+                .transpose()?,
+        })
+    }
+
+    /// The same customer with an explicit id.
+    pub fn with_id(mut self, id: u64) -> Self {
+        self.id = Some(id);
+        self
+    }
+}
+
+/// A validated change to a customer: `None` leaves a field as it is; for the optional fields
+/// `Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerPatch {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<Option<String>>,
+    pub address: Option<Option<String>>,
+}
+
+impl CustomerPatch {
+    /// Sets one field from its wire name (`NAME`, `EMAIL`, `PHONE`, `ADDRESS`, any case).
+    ///
+    /// Returns `Ok(false)` for an unknown field name, so the caller can answer with a syntax error.
+    pub fn set(&mut self, field: &str, value: &str) -> Result<bool> {
+        match field.to_ascii_uppercase().as_str() {
+            "NAME" => self.name = Some(normalize_text("name", value)?),
+            "EMAIL" => self.email = Some(normalize_email(value)?),
+            "PHONE" => self.phone = Some(normalize_optional_phone(value)?),
+            "ADDRESS" => self.address = Some(normalize_optional_text("address", value)?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Applies the change to a record.
+    pub fn apply_to(&self, customer: &mut Customer) {
+        if let Some(name) = &self.name {
+            customer.name = name.clone();
+        }
+        if let Some(email) = &self.email {
+            customer.email = email.clone();
+        }
+        if let Some(phone) = &self.phone {
+            customer.phone = phone.clone();
+        }
+        if let Some(address) = &self.address {
+            customer.address = address.clone();
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! The records the store keeps, their validated inputs, and their JSON form on the wire.
+
+mod customer;
+mod order;
+mod product;
+mod rollup;
+mod user;
+
+pub use customer::{Customer, CustomerPatch, NewCustomer};
+pub use order::{NewOrder, Order};
+pub use product::{NewProduct, Product, ProductPatch};
+pub use rollup::{CustomerRollup, ProductRollup};
+pub use user::{Role, User};

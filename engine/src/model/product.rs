@@ -1,0 +1,86 @@
+use crate::error::Result;
+use crate::values::{format_money, normalize_text, parse_money, parse_stock};
+use serde::{Deserialize, Serialize};
+
+/// A product as stored (sealed) and returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    pub id: u64,
+    pub name: String,
+    /// Exact price in cents.
+    pub price_cents: u64,
+    pub stock: u64,
+}
+
+impl Product {
+    /// The record's JSON object, every key present; money as a string with two decimals.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "name": self.name,
+            "price": format_money(u128::from(self.price_cents)),
+            "stock": self.stock,
+        })
+    }
+}
+
+/// A validated product to add.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewProduct {
+    pub id: Option<u64>,
+    pub name: String,
+    pub price_cents: u64,
+    pub stock: u64,
+}
+
+impl NewProduct {
+    /// Validates the fields; an absent stock is 0.
+    pub fn parse(name: &str, price: &str, stock: Option<&str>) -> Result<Self> {
+        Ok(NewProduct {
+            id: None,
+            name: normalize_text("name", name)?,
+            price_cents: parse_money("price", price)?,
+            stock: stock.map(parse_stock).transpose()?.unwrap_or(0),
+        })
+    }
+
+    /// The same product with an explicit id.
+    pub fn with_id(mut self, id: u64) -> Self {
+        self.id = Some(id);
+        self
+    }
+}
+
+/// A validated change to a product; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProductPatch {
+    pub name: Option<String>,
+    pub price_cents: Option<u64>,
+    pub stock: Option<u64>,
+}
+
+impl ProductPatch {
+    /// Sets one field from its wire name (`NAME`, `PRICE`, `STOCK`); `Ok(false)` if unknown.
+    pub fn set(&mut self, field: &str, value: &str) -> Result<bool> {
+        match field.to_ascii_uppercase().as_str() {
+            "NAME" => self.name = Some(normalize_text("name", value)?),
+            "PRICE" => self.price_cents = Some(parse_money("price", value)?),
+            "STOCK" => self.stock = Some(parse_stock(value)?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Applies the change to a record.
+    pub fn apply_to(&self, product: &mut Product) {
+        if let Some(name) = &self.name {
+            product.name = name.clone();
+        }
+        if let Some(price) = self.price_cents {
+            product.price_cents = price;
+        }
+        if let Some(stock) = self.stock {
+            product.stock = stock;
+        }
+    }
+}

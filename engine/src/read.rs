@@ -1,0 +1,257 @@
+//! Reads of records, pages and rollups. Readers never wait for the committer: each batch is
+//! applied atomically, so a read sees a write group entirely or not at all.
+
+use crate::error::{Kind, Result};
+use crate::index::{orders_by_customer, orders_by_product, orders_by_time};
+use crate::model::{Customer, CustomerRollup, Order, Product, ProductRollup, Role, User};
+use crate::store::Store;
+use crate::trees::{bytes_key, decode_u64, id_key, meta, trailing_id, Space};
+use serde::de::DeserializeOwned;
+use std::collections::BinaryHeap;
+
+/// The number of live records of each kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub customers: u64,
+    pub products: u64,
+    pub orders: u64,
+}
+
+/// Which orders `ORDER.LIST` returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderScope {
+    All,
+    Customer(u64),
+    Product(u64),
+}
+
+/// The filters and page of `ORDER.LIST`.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderQuery {
+    pub scope: OrderScope,
+    /// Inclusive.
+    pub since: Option<i64>,
+    /// Exclusive.
+    pub until: Option<i64>,
+    /// Only ids greater than this.
+    pub after: u64,
+    pub limit: usize,
+}
+
+impl OrderQuery {
+    fn admits_time(&self, at: i64) -> bool {
+        self.since.is_none_or(|since| at >= since) && self.until.is_none_or(|until| at < until)
+    }
+}
+
+impl Store {
+    pub(crate) fn record<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
+        match self.shared.tree.get(key)? {
+            Some(sealed) => self.shared.codec.open(key, &sealed).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// A customer by id.
+    pub fn customer(&self, id: u64) -> Result<Option<Customer>> {
+        self.record(&id_key(Space::Customer, id))
+    }
+
+    /// A product by id.
+    pub fn product(&self, id: u64) -> Result<Option<Product>> {
+        self.record(&id_key(Space::Product, id))
+    }
+
+    /// An order by id.
+    pub fn order(&self, id: u64) -> Result<Option<Order>> {
+        self.record(&id_key(Space::Order, id))
+    }
+
+    /// Records of one kind with ids greater than `after`, ascending, at most `limit`.
+    fn page<T: DeserializeOwned>(&self, space: Space, after: u64, limit: usize) -> Result<Vec<T>> {
+        let Some(start) = after.checked_add(1) else {
+            return Ok(Vec::new());
+        };
+        let mut page = Vec::new();
+        for entry in self.shared.tree.range(id_key(space, start)..) {
+            let (key, sealed) = entry?;
+            if key.first() != Some(&(space as u8)) || page.len() >= limit {
+                break;
+            }
+            page.push(self.shared.codec.open(&key, &sealed)?);
+        }
+        Ok(page)
+    }
+
+    /// `CUSTOMER.LIST AFTER after LIMIT limit`.
+    pub fn customers(&self, after: u64, limit: usize) -> Result<Vec<Customer>> {
+        self.page(Space::Customer, after, limit)
+    }
+
+    /// `PRODUCT.LIST AFTER after LIMIT limit`.
+    pub fn products(&self, after: u64, limit: usize) -> Result<Vec<Product>> {
+        self.page(Space::Product, after, limit)
+    }
+
+    /// `ORDER.LIST`: ids ascending, after the cursor, within the time window.
+    pub fn orders(&self, query: &OrderQuery) -> Result<Vec<Order>> {
+        let ids = match query.scope {
+            OrderScope::Customer(id) => {
+                self.indexed_order_ids(&orders_by_customer::prefix(id), query)?
+            }
+            OrderScope::Product(id) => {
+                self.indexed_order_ids(&orders_by_product::prefix(id), query)?
+            }
+            OrderScope::All if query.since.is_none() && query.until.is_none() => {
+                return self.page(Space::Order, query.after, query.limit);
+            }
+            OrderScope::All => self.order_ids_in_time_range(query)?,
+        };
+        let mut orders = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(order) = self.order(id)? {
+                orders.push(order);
+            }
+        }
+        Ok(orders)
+    }
+
+    /// Ids from a per-customer or per-product index, whose values are the orders' times.
+    fn indexed_order_ids(&self, prefix: &[u8], query: &OrderQuery) -> Result<Vec<u64>> {
+        let Some(start) = query.after.checked_add(1) else {
+            return Ok(Vec::new());
+        };
+        let mut from = prefix.to_vec();
+        from.extend_from_slice(&start.to_be_bytes());
+        let mut ids = Vec::new();
+        for entry in self.shared.tree.range(from..) {
+            let (key, value) = entry?;
+            if !key.starts_with(prefix) || ids.len() >= query.limit {
+                break;
+            }
+            let at = value
+                .as_ref()
+                .try_into()
+                .map(i64::from_be_bytes)
+                .unwrap_or(i64::MIN);
+            if query.admits_time(at) {
+                ids.extend(trailing_id(&key));
+            }
+        }
+        Ok(ids)
+    }
+
+    /// The smallest `limit` ids after the cursor among the orders in the time window.
+    fn order_ids_in_time_range(&self, query: &OrderQuery) -> Result<Vec<u64>> {
+        let from = orders_by_time::lower_bound(query.since.unwrap_or(i64::MIN));
+        let to = match query.until {
+            Some(until) => orders_by_time::lower_bound(until),
+            None => vec![Space::OrdersByTime as u8 + 1],
+        };
+        let mut smallest: BinaryHeap<u64> = BinaryHeap::new();
+        for entry in self.shared.tree.range(from..to) {
+            let (key, _) = entry?;
+            let Some(id) = trailing_id(&key) else {
+                continue;
+            };
+            if id <= query.after {
+                continue;
+            }
+            if smallest.len() < query.limit {
+                smallest.push(id);
+            } else if smallest.peek().is_some_and(|largest| id < *largest) {
+                smallest.pop();
+                smallest.push(id);
+            }
+        }
+        Ok(smallest.into_sorted_vec())
+    }
+
+    /// The rollup of one customer: `None` if the customer does not exist, zeros if it has no
+    /// orders.
+    pub fn customer_rollup(&self, id: u64) -> Result<Option<CustomerRollup>> {
+        if self.shared.tree.get(id_key(Space::Customer, id))?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.record(&id_key(Space::CustomerRollup, id))?
+                .unwrap_or_default(),
+        ))
+    }
+
+    /// Every customer rollup (customers with at least one order), ids ascending.
+    pub fn customer_rollups(&self) -> Result<Vec<(u64, CustomerRollup)>> {
+        self.rollups(Space::CustomerRollup)
+    }
+
+    /// Every product rollup (products with at least one order), ids ascending.
+    pub fn product_rollups(&self) -> Result<Vec<(u64, ProductRollup)>> {
+        self.rollups(Space::ProductRollup)
+    }
+
+    fn rollups<T: DeserializeOwned>(&self, space: Space) -> Result<Vec<(u64, T)>> {
+        self.shared
+            .tree
+            .scan_prefix(space.prefix())
+            .map(|entry| {
+                let (key, sealed) = entry?;
+                Ok((
+                    trailing_id(&key).unwrap_or(0),
+                    self.shared.codec.open(&key, &sealed)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The number of live records of each kind.
+    pub fn counts(&self) -> Result<Counts> {
+        let count = |space: Space| -> Result<u64> {
+            let value = self
+                .shared
+                .tree
+                .get(bytes_key(Space::Meta, &meta::count(space as u8)))?;
+            Ok(value.and_then(|v| decode_u64(&v)).unwrap_or(0))
+        };
+        Ok(Counts {
+            customers: count(Space::Customer)?,
+            products: count(Space::Product)?,
+            orders: count(Space::Order)?,
+        })
+    }
+
+    /// The largest id ever used for a kind (ids above it are never reused).
+    pub fn high_water(&self, kind: Kind) -> Result<u64> {
+        let space = match kind {
+            Kind::Customer => Space::Customer,
+            Kind::Product => Space::Product,
+            _ => Space::Order,
+        };
+        let value = self
+            .shared
+            .tree
+            .get(bytes_key(Space::Meta, &meta::high_water(space as u8)))?;
+        Ok(value.and_then(|v| decode_u64(&v)).unwrap_or(0))
+    }
+
+    /// A user by name.
+    pub fn user(&self, name: &str) -> Result<Option<User>> {
+        self.record(&bytes_key(Space::User, name.as_bytes()))
+    }
+
+    /// Every user, by name.
+    pub fn users(&self) -> Result<Vec<User>> {
+        self.shared
+            .tree
+            .scan_prefix(Space::User.prefix())
+            .map(|entry| {
+                let (key, sealed) = entry?;
+                self.shared.codec.open(&key, &sealed)
+            })
+            .collect()
+    }
+
+    /// Whether any user has the admin role.
+    pub fn has_admin(&self) -> Result<bool> {
+        Ok(self.users()?.iter().any(|u| u.role == Role::Admin))
+    }
+}

@@ -1,0 +1,274 @@
+//! Opening a store: the sled database, the key check, the committer.
+
+use crate::codec::Codec;
+use crate::error::{Error, Result};
+use crate::index::BlindKeys;
+use crate::keys::{KeySource, MasterKey, Purpose};
+use crate::seal::Sealer;
+use crate::trees::{bytes_key, meta, Space, DATA_TREE};
+use crate::write::{Durability, Op, Outcome, Writer};
+use rand::RngCore;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// The text sealed under the record key at creation; opening it proves a key right.
+const KEY_CHECK_TEXT: &[u8] = b"crm-engine key check v1";
+/// The on-disk layout this build writes and reads.
+const LAYOUT_VERSION: u64 = 1;
+
+/// sled's space/speed trade-off, exposed for tuning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageMode {
+    LowSpace,
+    HighThroughput,
+}
+
+/// How to open a store.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub durability: Durability,
+    /// sled's page cache, in bytes.
+    pub cache_capacity: u64,
+    pub mode: StorageMode,
+    /// sled's background flush interval; `None` keeps the default for the durability.
+    pub flush_every_ms: Option<u64>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            durability: Durability::Sync,
+            cache_capacity: 256 * 1024 * 1024,
+            mode: StorageMode::HighThroughput,
+            flush_every_ms: None,
+        }
+    }
+}
+
+/// What the committer and the readers share.
+pub(crate) struct Shared {
+    pub db: sled::Db,
+    pub tree: sled::Tree,
+    pub codec: Codec,
+    pub blind: BlindKeys,
+    pub durability: Durability,
+    pub master: MasterKey,
+    /// A storage failure injected by tests of disk faults: every write group fails with it.
+    pub injected_fault: Mutex<Option<String>>,
+}
+
+impl Shared {
+    /// Fails when a storage fault is injected.
+    pub fn storage_guard(&self) -> Result<()> {
+        match self.injected_fault.lock().ok().and_then(|f| f.clone()) {
+            Some(fault) => Err(Error::Storage(fault)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// An open store. Cheap to clone; every clone shares one database and one committer.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) shared: Arc<Shared>,
+    writer: Arc<Writer>,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `path` with the given key.
+    ///
+    /// A new store records a key check; an existing one must open it, else [`Error::WrongKey`]
+    /// and nothing is written.
+    pub fn open(path: &Path, key: &KeySource, options: &Options) -> Result<Store> {
+        create_private_dir(path)?;
+        let flush_every = options.flush_every_ms.or(match options.durability {
+            Durability::Sync => Some(500),
+            Durability::Periodic => Some(100),
+        });
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(options.cache_capacity)
+            .mode(match options.mode {
+                StorageMode::LowSpace => sled::Mode::LowSpace,
+                StorageMode::HighThroughput => sled::Mode::HighThroughput,
+            })
+            .flush_every_ms(flush_every)
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                    Error::Busy(format!(
+                        "the data folder {} is in use by another process",
+                        path.display()
+                    ))
+                }
+                other => Error::from(other),
+            })?;
+        let tree = db.open_tree(DATA_TREE)?;
+        let (master, new_salt) = resolve_master_key(&tree, key)?;
+        let codec = Codec::new(Sealer::new(&master.derive(Purpose::RecordSeal)));
+        check_or_create_key_check(&db, &tree, &codec, new_salt)?;
+        let shared = Arc::new(Shared {
+            db,
+            tree,
+            codec,
+            blind: BlindKeys::derive(&master),
+            durability: options.durability,
+            master,
+            injected_fault: Mutex::new(None),
+        });
+        let writer = Arc::new(Writer::start(shared.clone())?);
+        Ok(Store { shared, writer })
+    }
+
+    /// The durability writes are acknowledged with.
+    pub fn durability(&self) -> Durability {
+        self.shared.durability
+    }
+
+    /// A public fingerprint of the store's key (to match backups to keys).
+    pub fn key_fingerprint(&self) -> String {
+        self.shared.master.fingerprint()
+    }
+
+    /// Applies one write and waits until it is acknowledged (durable, in sync mode).
+    ///
+    /// Blocks the thread: from async code use [`Store::write_async`].
+    pub fn write(&self, op: Op) -> Result<Outcome> {
+        let reply = self.writer.submit(vec![op])?;
+        first(reply.blocking_recv().map_err(|_| busy())?)
+    }
+
+    /// Applies one write from async code.
+    pub async fn write_async(&self, op: Op) -> Result<Outcome> {
+        let reply = self.writer.submit(vec![op])?;
+        first(reply.await.map_err(|_| busy())?)
+    }
+
+    /// Applies many writes in order, in as few groups and flushes as possible (import), and
+    /// returns each one's result. One failing does not stop the others.
+    pub fn write_many(&self, ops: Vec<Op>) -> Result<Vec<Result<Outcome>>> {
+        let reply = self.writer.submit(ops)?;
+        reply.blocking_recv().map_err(|_| busy())
+    }
+
+    /// [`Store::write_many`] from async code.
+    pub async fn write_many_async(&self, ops: Vec<Op>) -> Result<Vec<Result<Outcome>>> {
+        let reply = self.writer.submit(ops)?;
+        reply.await.map_err(|_| busy())
+    }
+
+    /// Finishes queued writes, flushes, and refuses further writes with `BUSY`.
+    pub fn close(&self) -> Result<()> {
+        self.writer.close();
+        self.shared.db.flush()?;
+        Ok(())
+    }
+
+    /// Flushes everything to disk now.
+    pub fn flush(&self) -> Result<()> {
+        self.shared.db.flush()?;
+        Ok(())
+    }
+
+    /// The size of the store on disk, in bytes.
+    pub fn data_bytes(&self) -> u64 {
+        self.shared.db.size_on_disk().unwrap_or(0)
+    }
+
+    /// Makes every later write group fail with this storage error (`None` heals), to test how
+    /// the layers above handle a full or read-only disk.
+    pub fn inject_storage_fault(&self, fault: Option<&str>) {
+        if let Ok(mut slot) = self.shared.injected_fault.lock() {
+            *slot = fault.map(str::to_string);
+        }
+    }
+}
+
+fn busy() -> Error {
+    Error::Busy("the store is shutting down".into())
+}
+
+fn first(mut results: Vec<Result<Outcome>>) -> Result<Outcome> {
+    results.pop().unwrap_or_else(|| Err(busy()))
+}
+
+#[cfg(unix)]
+fn create_private_dir(path: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if !path.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(path)?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(path: &Path) -> Result<()> {
+    std::fs::create_dir_all(path)?;
+    Ok(())
+}
+
+/// The master key, and for a new passphrase store the fresh salt to record with its key check.
+fn resolve_master_key(tree: &sled::Tree, key: &KeySource) -> Result<(MasterKey, Option<Vec<u8>>)> {
+    match key {
+        KeySource::Key(master) => Ok((master.clone(), None)),
+        KeySource::File(path) => Ok((MasterKey::read_file(path)?, None)),
+        KeySource::Passphrase(passphrase) => {
+            match tree.get(bytes_key(Space::Meta, meta::KDF_SALT))? {
+                Some(salt) => Ok((MasterKey::from_passphrase(passphrase, &salt)?, None)),
+                // The store was made with a key file: no passphrase can open it.
+                None if tree.get(bytes_key(Space::Meta, meta::KEY_CHECK))?.is_some() => {
+                    Err(Error::WrongKey)
+                }
+                None => {
+                    let mut salt = vec![0u8; 16];
+                    rand::rngs::OsRng.fill_bytes(&mut salt);
+                    Ok((MasterKey::from_passphrase(passphrase, &salt)?, Some(salt)))
+                }
+            }
+        }
+    }
+}
+
+/// Opens the key check of an existing store, or writes it (with the salt, if any) on a new one.
+fn check_or_create_key_check(
+    db: &sled::Db,
+    tree: &sled::Tree,
+    codec: &Codec,
+    new_salt: Option<Vec<u8>>,
+) -> Result<()> {
+    let check_key = bytes_key(Space::Meta, meta::KEY_CHECK);
+    match tree.get(&check_key)? {
+        Some(sealed) => {
+            let opened: Vec<u8> = codec
+                .open(&check_key, &sealed)
+                .map_err(|_| Error::WrongKey)?;
+            if opened != KEY_CHECK_TEXT {
+                return Err(Error::WrongKey);
+            }
+            Ok(())
+        }
+        None => {
+            if tree.iter().next().is_some() {
+                return Err(Error::Corrupt("the store has data but no key check".into()));
+            }
+            let mut batch = sled::Batch::default();
+            batch.insert(
+                check_key.clone(),
+                codec.seal(&check_key, &KEY_CHECK_TEXT.to_vec()),
+            );
+            batch.insert(
+                bytes_key(Space::Meta, meta::LAYOUT_VERSION),
+                LAYOUT_VERSION.to_be_bytes().to_vec(),
+            );
+            if let Some(salt) = new_salt {
+                batch.insert(bytes_key(Space::Meta, meta::KDF_SALT), salt);
+            }
+            tree.apply_batch(batch)?;
+            db.flush()?;
+            Ok(())
+        }
+    }
+}

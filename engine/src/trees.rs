@@ -1,0 +1,131 @@
+//! Every key the store writes, in one place.
+//!
+//! The whole store lives in one sled tree, with a one-byte prefix per key space. One tree is
+//! what makes a single `apply_batch` atomic across a record, its index entries, its rollups and
+//! the id high-water marks: sled batches are atomic within a tree, and multi-tree transactions
+//! cost 10–40× more (see `write/mod.rs`). Ids are big-endian so that key order is id order.
+
+/// The name of the sled tree that holds everything.
+pub const DATA_TREE: &[u8] = b"crm";
+
+/// The key spaces (first byte of every key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Space {
+    /// `c` ‖ id → sealed customer.
+    Customer = b'c',
+    /// `p` ‖ id → sealed product.
+    Product = b'p',
+    /// `o` ‖ id → sealed order.
+    Order = b'o',
+    /// `u` ‖ name → sealed user.
+    User = b'u',
+    /// `e` ‖ blind(email) → customer id (unique).
+    EmailIndex = b'e',
+    /// `f` ‖ blind(phone) ‖ customer id → ().
+    PhoneIndex = b'f',
+    /// `n` ‖ blind(word) ‖ customer id → ().
+    NameWordIndex = b'n',
+    /// `C` ‖ customer id ‖ order id → created_at.
+    OrdersByCustomer = b'C',
+    /// `P` ‖ product id ‖ order id → ().
+    OrdersByProduct = b'P',
+    /// `T` ‖ created_at ‖ order id → ().
+    OrdersByTime = b'T',
+    /// `R` ‖ customer id → sealed customer rollup.
+    CustomerRollup = b'R',
+    /// `Q` ‖ product id → sealed product rollup.
+    ProductRollup = b'Q',
+    /// `m` ‖ name → metadata (key check, salt, high-water marks, counts).
+    Meta = b'm',
+}
+
+impl Space {
+    /// The one-byte prefix, for prefix scans.
+    pub fn prefix(self) -> [u8; 1] {
+        [self as u8]
+    }
+}
+
+/// `space ‖ id`.
+pub fn id_key(space: Space, id: u64) -> [u8; 9] {
+    let mut key = [0u8; 9];
+    key[0] = space as u8;
+    key[1..].copy_from_slice(&id.to_be_bytes());
+    key
+}
+
+/// `space ‖ a ‖ b`, for the two-id index keys.
+pub fn pair_key(space: Space, first: &[u8], second: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + first.len() + 8);
+    key.push(space as u8);
+    key.extend_from_slice(first);
+    key.extend_from_slice(&second.to_be_bytes());
+    key
+}
+
+/// `space ‖ bytes`.
+pub fn bytes_key(space: Space, bytes: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + bytes.len());
+    key.push(space as u8);
+    key.extend_from_slice(bytes);
+    key
+}
+
+/// The id in the last 8 bytes of a key.
+pub fn trailing_id(key: &[u8]) -> Option<u64> {
+    let tail: [u8; 8] = key.get(key.len().checked_sub(8)?..)?.try_into().ok()?;
+    Some(u64::from_be_bytes(tail))
+}
+
+/// A big-endian u64 value.
+pub fn decode_u64(bytes: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(bytes.try_into().ok()?))
+}
+
+/// A timestamp as 8 bytes whose byte order is time order (sign bit flipped).
+pub fn time_bytes(seconds: i64) -> [u8; 8] {
+    ((seconds as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+/// Names of the metadata entries.
+pub mod meta {
+    /// A fixed text sealed with the record key: opening it proves the key is right.
+    pub const KEY_CHECK: &[u8] = b"key_check";
+    /// The Argon2id salt for passphrase-derived keys.
+    pub const KDF_SALT: &[u8] = b"kdf_salt";
+    /// The on-disk layout version.
+    pub const LAYOUT_VERSION: &[u8] = b"layout_version";
+
+    /// The largest id ever used for a kind (`hw/c`, `hw/p`, `hw/o`).
+    pub fn high_water(kind_prefix: u8) -> Vec<u8> {
+        vec![b'h', b'w', b'/', kind_prefix]
+    }
+
+    /// The number of live records of a kind (`n/c`, `n/p`, `n/o`).
+    pub fn count(kind_prefix: u8) -> Vec<u8> {
+        vec![b'n', b'/', kind_prefix]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_bytes_sort_like_times() {
+        let times = [-5_000_000_000i64, -1, 0, 1, 1_800_000_000];
+        for pair in times.windows(2) {
+            assert!(time_bytes(pair[0]) < time_bytes(pair[1]));
+        }
+    }
+
+    #[test]
+    fn id_keys_sort_like_ids() {
+        assert!(id_key(Space::Customer, 255) < id_key(Space::Customer, 256));
+        assert_eq!(
+            trailing_id(&pair_key(Space::OrdersByProduct, &7u64.to_be_bytes(), 9)),
+            Some(9)
+        );
+    }
+}

@@ -1,0 +1,251 @@
+//! The write path: one committer thread, write groups, one batch and one flush per group.
+//!
+//! # Why this is atomic and correct
+//!
+//! * **One writer.** Every write is an [`Op`] sent to the committer thread, which alone changes
+//!   the tree. Checks (unique email, stock, references, "has orders") therefore run with no other
+//!   writer in between: a check and the write it guards cannot be split by another write, so two
+//!   buyers of the last unit or two adds of one email cannot both pass.
+//! * **One batch per group.** The committer takes every operation waiting (up to
+//!   [`MAX_GROUP_OPS`]), plans each against a [`view::View`] — the tree overlaid with what the
+//!   group's earlier operations staged — and applies all successful plans with a single
+//!   `Tree::apply_batch`. A record, its index entries, its rollups, its product's stock, the id
+//!   high-water mark and the counters all live in that one tree (see `trees.rs`), and sled applies
+//!   a batch atomically, both for concurrent readers (they see all of it or none) and across a
+//!   crash (recovery replays all of it or none).
+//! * **A refused operation changes nothing.** A plan stages its writes privately and they join
+//!   the view only if every check passed.
+//! * **Durable before acknowledged.** In [`Durability::Sync`] the committer calls `Db::flush`
+//!   (an fsync) after the batch and only then answers the writers. Writers that arrive during a
+//!   flush form the next group, so N concurrent writers share one fsync (group commit, as in
+//!   LevelDB and RocksDB). In [`Durability::Periodic`] the answer comes at once and sled flushes
+//!   every 100 ms.
+//!
+//! No multi-tree transaction is used: measured here a sled transaction costs 0.1–0.7 ms against
+//! ~18 µs for a batch, and both take the same process-wide lock.
+
+mod customer;
+mod ids;
+mod order;
+mod product;
+mod user;
+pub(crate) mod view;
+
+use crate::error::{Error, Result};
+use crate::model::{CustomerPatch, NewCustomer, NewOrder, NewProduct, ProductPatch, User};
+use crate::store::Shared;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use tokio::sync::oneshot;
+use view::View;
+
+/// The most operations one write group applies in one batch.
+pub const MAX_GROUP_OPS: usize = 8192;
+
+/// When a write is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// After it is on disk (fsync), shared by every writer of the group.
+    Sync,
+    /// At once; the store is flushed every 100 ms, so a crash may lose the last 100 ms.
+    Periodic,
+}
+
+impl Durability {
+    /// The name `INFO` shows.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Durability::Sync => "sync",
+            Durability::Periodic => "periodic",
+        }
+    }
+}
+
+/// One write operation, validated, waiting for the committer.
+#[derive(Debug, Clone)]
+pub enum Op {
+    AddCustomer(NewCustomer),
+    UpdateCustomer(u64, CustomerPatch),
+    DeleteCustomer(u64),
+    AddProduct(NewProduct),
+    UpdateProduct(u64, ProductPatch),
+    DeleteProduct(u64),
+    AddOrder(NewOrder),
+    DeleteOrder(u64),
+    AddUser(User),
+    /// Adds this admin only if the store has no user at all (first start).
+    BootstrapAdmin(User),
+    SetPassword {
+        name: String,
+        password_hash: String,
+    },
+    DeleteUser(String),
+}
+
+/// What a successful write produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The id of the record added.
+    Id(u64),
+    /// The change was made.
+    Done,
+    /// Nothing needed doing (a bootstrap on a store that has users).
+    Skipped,
+}
+
+impl Outcome {
+    /// The id of an add (0 for other outcomes).
+    pub fn id(self) -> u64 {
+        match self {
+            Outcome::Id(id) => id,
+            _ => 0,
+        }
+    }
+}
+
+fn plan(view: &View, op: &Op) -> Result<(view::Plan, Outcome)> {
+    match op {
+        Op::AddCustomer(new) => customer::add(view, new),
+        Op::UpdateCustomer(id, patch) => customer::update(view, *id, patch),
+        Op::DeleteCustomer(id) => customer::delete(view, *id),
+        Op::AddProduct(new) => product::add(view, new),
+        Op::UpdateProduct(id, patch) => product::update(view, *id, patch),
+        Op::DeleteProduct(id) => product::delete(view, *id),
+        Op::AddOrder(new) => order::add(view, new),
+        Op::DeleteOrder(id) => order::delete(view, *id),
+        Op::AddUser(user) => user::add(view, user),
+        Op::BootstrapAdmin(admin) => user::bootstrap(view, admin),
+        Op::SetPassword {
+            name,
+            password_hash,
+        } => user::set_password(view, name, password_hash),
+        Op::DeleteUser(name) => user::delete(view, name),
+    }
+}
+
+/// The answer to one submission: one result per operation, in order.
+pub type Reply = oneshot::Receiver<Vec<Result<Outcome>>>;
+
+struct Job {
+    ops: Vec<Op>,
+    reply: oneshot::Sender<Vec<Result<Outcome>>>,
+}
+
+/// The handle to the committer thread.
+pub(crate) struct Writer {
+    sender: Mutex<Option<mpsc::Sender<Job>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Writer {
+    /// Starts the committer thread.
+    pub fn start(shared: Arc<Shared>) -> Result<Writer> {
+        let (sender, receiver) = mpsc::channel::<Job>();
+        let thread = std::thread::Builder::new()
+            .name("crm-committer".into())
+            .spawn(move || run_committer(&shared, &receiver))?;
+        Ok(Writer {
+            sender: Mutex::new(Some(sender)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Queues operations for the next write group.
+    pub fn submit(&self, ops: Vec<Op>) -> Result<Reply> {
+        let (reply, answer) = oneshot::channel();
+        let guard = self.sender.lock().map_err(|_| closed())?;
+        let sender = guard.as_ref().ok_or_else(closed)?;
+        sender.send(Job { ops, reply }).map_err(|_| closed())?;
+        Ok(answer)
+    }
+
+    /// Lets the committer finish what is queued, flush, and stop. Later submissions get `BUSY`.
+    pub fn close(&self) {
+        if let Ok(mut sender) = self.sender.lock() {
+            sender.take();
+        }
+        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn closed() -> Error {
+    Error::Busy("the store is shutting down".into())
+}
+
+fn run_committer(shared: &Shared, receiver: &mpsc::Receiver<Job>) {
+    while let Ok(first) = receiver.recv() {
+        let mut pending = first.ops.len();
+        let mut jobs = vec![first];
+        while pending < MAX_GROUP_OPS {
+            match receiver.try_recv() {
+                Ok(job) => {
+                    pending += job.ops.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let mut results = commit_group(shared, &jobs);
+        for job in jobs.into_iter().rev() {
+            let answer = results.pop().unwrap_or_default();
+            let _ = job.reply.send(answer);
+        }
+    }
+    let _ = shared.db.flush();
+}
+
+/// Plans, applies and (in sync mode) flushes one group; returns each job's results.
+fn commit_group(shared: &Shared, jobs: &[Job]) -> Vec<Vec<Result<Outcome>>> {
+    let mut view = View::new(&shared.tree, &shared.codec, &shared.blind);
+    let mut results: Vec<Vec<Result<Outcome>>> = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let mut job_results = Vec::with_capacity(job.ops.len());
+        for op in &job.ops {
+            job_results.push(match plan(&view, op) {
+                Ok((staged, outcome)) => {
+                    view.absorb(staged);
+                    Ok(outcome)
+                }
+                Err(error) => Err(error),
+            });
+        }
+        results.push(job_results);
+    }
+    if view.is_empty() {
+        return results;
+    }
+    let stored = shared
+        .storage_guard()
+        .and_then(|()| {
+            shared
+                .tree
+                .apply_batch(view.into_batch())
+                .map_err(Error::from)
+        })
+        .and_then(|()| match shared.durability {
+            Durability::Sync => shared.db.flush().map(|_| ()).map_err(Error::from),
+            Durability::Periodic => Ok(()),
+        });
+    if let Err(error) = stored {
+        let message = match error {
+            Error::Storage(message) => message,
+            other => other.to_string(),
+        };
+        for result in results.iter_mut().flatten() {
+            if result.is_ok() {
+                *result = Err(Error::Storage(message.clone()));
+            }
+        }
+    }
+    results
+}

@@ -1,0 +1,153 @@
+//! The write paths of orders: add (checking references and taking stock) and delete (giving
+//! stock back). Both keep the per-customer and per-product rollups in the same step.
+
+use super::ids;
+use super::view::{Plan, View};
+use super::Outcome;
+use crate::error::{Error, Kind, Result};
+use crate::index::{orders_by_customer, orders_by_product, orders_by_time};
+use crate::model::{CustomerRollup, NewOrder, Order, Product, ProductRollup};
+use crate::trees::{id_key, trailing_id, Space};
+use crate::values::{now, MAX_STOCK};
+
+pub fn add(view: &View, new: &NewOrder) -> Result<(Plan, Outcome)> {
+    let mut plan = Plan::default();
+    let id = ids::choose(view, Space::Order, new.id)?;
+    if !view.exists(Space::Customer, new.customer_id)? {
+        return Err(Error::ForeignKey(format!(
+            "customer {} does not exist",
+            new.customer_id
+        )));
+    }
+    let product_key = id_key(Space::Product, new.product_id);
+    let mut product: Product = view
+        .record(&product_key)?
+        .ok_or_else(|| Error::ForeignKey(format!("product {} does not exist", new.product_id)))?;
+    ids::claim(view, &mut plan, Space::Order, Kind::Order, id)?;
+    if new.take_stock {
+        let requested = u64::from(new.quantity);
+        if product.stock < requested {
+            return Err(Error::Stock {
+                product_id: product.id,
+                available: product.stock,
+                requested,
+            });
+        }
+        product.stock -= requested;
+        plan.put_record(view, &product_key, &product);
+    }
+    let order = Order {
+        id,
+        customer_id: new.customer_id,
+        product_id: new.product_id,
+        quantity: new.quantity,
+        unit_price_cents: product.price_cents,
+        created_at: new.created_at.unwrap_or_else(now),
+        took_stock: new.take_stock,
+    };
+    plan.put_record(view, &id_key(Space::Order, id), &order);
+    plan.put(
+        orders_by_customer::key(order.customer_id, id),
+        order.created_at.to_be_bytes().to_vec(),
+    );
+    plan.put(
+        orders_by_product::key(order.product_id, id),
+        order.created_at.to_be_bytes().to_vec(),
+    );
+    plan.put(orders_by_time::key(order.created_at, id), Vec::new());
+
+    let customer_rollup_key = id_key(Space::CustomerRollup, order.customer_id);
+    let mut customer_rollup: CustomerRollup =
+        view.record(&customer_rollup_key)?.unwrap_or_default();
+    customer_rollup.add(order.amount_cents(), order.created_at);
+    plan.put_record(view, &customer_rollup_key, &customer_rollup);
+
+    let product_rollup_key = id_key(Space::ProductRollup, order.product_id);
+    let mut product_rollup: ProductRollup = view.record(&product_rollup_key)?.unwrap_or_default();
+    product_rollup.add(order.quantity, order.amount_cents());
+    plan.put_record(view, &product_rollup_key, &product_rollup);
+
+    plan.adjust_count(view, Space::Order, 1)?;
+    Ok((plan, Outcome::Id(id)))
+}
+
+pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
+    let order_key = id_key(Space::Order, id);
+    let order: Order = view
+        .record(&order_key)?
+        .ok_or_else(|| Error::not_found(Kind::Order, id))?;
+    let mut plan = Plan::default();
+    if order.took_stock {
+        let product_key = id_key(Space::Product, order.product_id);
+        let mut product: Product = view.record(&product_key)?.ok_or_else(|| {
+            Error::Corrupt(format!(
+                "order {id} refers to product {} which is missing",
+                order.product_id
+            ))
+        })?;
+        let restored = product.stock + u64::from(order.quantity);
+        if restored > MAX_STOCK {
+            return Err(Error::invalid(
+                "stock",
+                format!(
+                    "giving back {} units would bring product {} to {restored}, more than {MAX_STOCK}",
+                    order.quantity, product.id
+                ),
+            ));
+        }
+        product.stock = restored;
+        plan.put_record(view, &product_key, &product);
+    }
+    plan.remove(order_key.to_vec());
+    plan.remove(orders_by_customer::key(order.customer_id, id));
+    plan.remove(orders_by_product::key(order.product_id, id));
+    plan.remove(orders_by_time::key(order.created_at, id));
+
+    let customer_rollup_key = id_key(Space::CustomerRollup, order.customer_id);
+    let rollup = customer_rollup_without(view, &order)?;
+    if rollup.order_count == 0 {
+        plan.remove(customer_rollup_key.to_vec());
+    } else {
+        plan.put_record(view, &customer_rollup_key, &rollup);
+    }
+
+    let product_rollup_key = id_key(Space::ProductRollup, order.product_id);
+    let mut product_rollup: ProductRollup = view.record(&product_rollup_key)?.unwrap_or_default();
+    product_rollup.remove(order.quantity, order.amount_cents());
+    if product_rollup.order_count == 0 {
+        plan.remove(product_rollup_key.to_vec());
+    } else {
+        plan.put_record(view, &product_rollup_key, &product_rollup);
+    }
+
+    plan.adjust_count(view, Space::Order, -1)?;
+    Ok((plan, Outcome::Done))
+}
+
+/// The customer's rollup once `order` is gone. Count and total are adjusted; first and last
+/// order times are recomputed from the customer's index entries, which carry each order's time.
+fn customer_rollup_without(view: &View, order: &Order) -> Result<CustomerRollup> {
+    let key = id_key(Space::CustomerRollup, order.customer_id);
+    let old: CustomerRollup = view.record(&key)?.unwrap_or_default();
+    let mut times = Vec::new();
+    for (entry_key, value) in view.scan_prefix(&orders_by_customer::prefix(order.customer_id))? {
+        if trailing_id(&entry_key) != Some(order.id) {
+            if let Some(at) = time_from_signed(&value) {
+                times.push(at);
+            }
+        }
+    }
+    Ok(CustomerRollup {
+        order_count: old.order_count.saturating_sub(1),
+        total_cents: old
+            .total_cents
+            .saturating_sub(u128::from(order.amount_cents())),
+        first_order: times.iter().copied().min(),
+        last_order: times.iter().copied().max(),
+    })
+}
+
+/// Orders-by-customer values are the plain big-endian i64 time.
+fn time_from_signed(bytes: &[u8]) -> Option<i64> {
+    Some(i64::from_be_bytes(bytes.try_into().ok()?))
+}

@@ -1,0 +1,53 @@
+//! The write paths of products: add, update, delete.
+
+use super::ids;
+use super::view::{Plan, View};
+use super::Outcome;
+use crate::error::{Error, Kind, Result};
+use crate::model::{NewProduct, Product, ProductPatch, ProductRollup};
+use crate::trees::{id_key, Space};
+
+pub fn add(view: &View, new: &NewProduct) -> Result<(Plan, Outcome)> {
+    let mut plan = Plan::default();
+    let id = ids::choose(view, Space::Product, new.id)?;
+    ids::claim(view, &mut plan, Space::Product, Kind::Product, id)?;
+    let product = Product {
+        id,
+        name: new.name.clone(),
+        price_cents: new.price_cents,
+        stock: new.stock,
+    };
+    plan.put_record(view, &id_key(Space::Product, id), &product);
+    plan.adjust_count(view, Space::Product, 1)?;
+    Ok((plan, Outcome::Id(id)))
+}
+
+pub fn update(view: &View, id: u64, patch: &ProductPatch) -> Result<(Plan, Outcome)> {
+    let key = id_key(Space::Product, id);
+    let mut product: Product = view
+        .record(&key)?
+        .ok_or_else(|| Error::not_found(Kind::Product, id))?;
+    patch.apply_to(&mut product);
+    let mut plan = Plan::default();
+    plan.put_record(view, &key, &product);
+    Ok((plan, Outcome::Done))
+}
+
+pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
+    let key = id_key(Space::Product, id);
+    if !view.exists(Space::Product, id)? {
+        return Err(Error::not_found(Kind::Product, id));
+    }
+    let rollup: Option<ProductRollup> = view.record(&id_key(Space::ProductRollup, id))?;
+    if let Some(rollup) = rollup.filter(|r| r.order_count > 0) {
+        return Err(Error::ForeignKey(format!(
+            "product {id} has {} order{}",
+            rollup.order_count,
+            if rollup.order_count == 1 { "" } else { "s" }
+        )));
+    }
+    let mut plan = Plan::default();
+    plan.remove(key.to_vec());
+    plan.adjust_count(view, Space::Product, -1)?;
+    Ok((plan, Outcome::Done))
+}

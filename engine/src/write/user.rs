@@ -1,0 +1,74 @@
+//! The write paths of users. Passwords arrive already hashed; the engine never sees them.
+
+use super::view::{Plan, View};
+use super::Outcome;
+use crate::error::{Error, Kind, Result};
+use crate::model::{Role, User};
+use crate::trees::{bytes_key, Space};
+use crate::values::quote;
+
+fn key(name: &str) -> Vec<u8> {
+    bytes_key(Space::User, name.as_bytes())
+}
+
+fn users(view: &View) -> Result<Vec<User>> {
+    view.scan_prefix(&Space::User.prefix())?
+        .into_iter()
+        .map(|(key, sealed)| view.codec.open(&key, &sealed))
+        .collect()
+}
+
+pub fn add(view: &View, user: &User) -> Result<(Plan, Outcome)> {
+    User::validate_name(&user.name)?;
+    let key = key(&user.name);
+    if view.get(&key)?.is_some() {
+        return Err(Error::Conflict(format!(
+            "user {} exists",
+            quote(&user.name)
+        )));
+    }
+    let mut plan = Plan::default();
+    plan.put_record(view, &key, user);
+    Ok((plan, Outcome::Done))
+}
+
+/// Adds the first admin, only when the store has no users at all.
+pub fn bootstrap(view: &View, admin: &User) -> Result<(Plan, Outcome)> {
+    if !users(view)?.is_empty() {
+        return Ok((Plan::default(), Outcome::Skipped));
+    }
+    add(view, admin)
+}
+
+pub fn set_password(view: &View, name: &str, password_hash: &str) -> Result<(Plan, Outcome)> {
+    let key = key(name);
+    let mut user: User = view
+        .record(&key)?
+        .ok_or_else(|| Error::not_found(Kind::User, quote(name)))?;
+    user.password_hash = password_hash.to_string();
+    let mut plan = Plan::default();
+    plan.put_record(view, &key, &user);
+    Ok((plan, Outcome::Done))
+}
+
+pub fn delete(view: &View, name: &str) -> Result<(Plan, Outcome)> {
+    let key = key(name);
+    let user: User = view
+        .record(&key)?
+        .ok_or_else(|| Error::not_found(Kind::User, quote(name)))?;
+    if user.role == Role::Admin {
+        let admins = users(view)?
+            .iter()
+            .filter(|u| u.role == Role::Admin)
+            .count();
+        if admins <= 1 {
+            return Err(Error::Refused(format!(
+                "user {} is the last admin and cannot be deleted",
+                quote(name)
+            )));
+        }
+    }
+    let mut plan = Plan::default();
+    plan.remove(key);
+    Ok((plan, Outcome::Done))
+}

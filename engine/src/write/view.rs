@@ -1,0 +1,153 @@
+//! What a write sees and what it stages.
+//!
+//! A write group applies many operations in one `apply_batch`. Each operation must see the
+//! effects of the ones before it in the same group (two adds of one email in one group: the
+//! second must get `CONFLICT`), so reads go through a [`View`]: the tree overlaid with the
+//! group's staged writes. An operation stages its writes in a [`Plan`]; only when it succeeds
+//! are they merged into the view, so a refused operation leaves nothing behind.
+
+use crate::codec::Codec;
+use crate::error::{Error, Result};
+use crate::index::BlindKeys;
+use crate::trees::{decode_u64, id_key, meta, Space};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The tree as the current write group sees it.
+pub struct View<'a> {
+    tree: &'a sled::Tree,
+    pub(crate) codec: &'a Codec,
+    pub(crate) blind: &'a BlindKeys,
+    /// Staged by earlier operations of this group: `None` is a removal.
+    overlay: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl<'a> View<'a> {
+    pub fn new(tree: &'a sled::Tree, codec: &'a Codec, blind: &'a BlindKeys) -> Self {
+        View {
+            tree,
+            codec,
+            blind,
+            overlay: BTreeMap::new(),
+        }
+    }
+
+    /// The current value of a key.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        match self.overlay.get(key) {
+            Some(staged) => Ok(staged.clone()),
+            None => Ok(self.tree.get(key)?.map(|v| v.to_vec())),
+        }
+    }
+
+    /// Every live entry under a prefix, in key order. Used only on short ranges (one
+    /// customer's orders, the users), never on a whole key space.
+    pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        for entry in self.tree.scan_prefix(prefix) {
+            let (key, value) = entry?;
+            merged.insert(key.to_vec(), value.to_vec());
+        }
+        for (key, staged) in self.overlay.range(prefix.to_vec()..) {
+            if !key.starts_with(prefix) {
+                break;
+            }
+            match staged {
+                Some(value) => merged.insert(key.clone(), value.clone()),
+                None => merged.remove(key),
+            };
+        }
+        Ok(merged.into_iter().collect())
+    }
+
+    /// Opens the record at a key, if there is one.
+    pub fn record<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
+        self.get(key)?
+            .map(|sealed| self.codec.open(key, &sealed))
+            .transpose()
+    }
+
+    /// A numeric metadata entry (0 when absent).
+    pub fn meta_u64(&self, name: &[u8]) -> Result<u64> {
+        let key = crate::trees::bytes_key(Space::Meta, name);
+        match self.get(&key)? {
+            Some(bytes) => decode_u64(&bytes).ok_or_else(|| {
+                Error::Corrupt(format!(
+                    "metadata {:?} is malformed",
+                    String::from_utf8_lossy(name)
+                ))
+            }),
+            None => Ok(0),
+        }
+    }
+
+    /// Whether a record of a kind exists.
+    pub fn exists(&self, space: Space, id: u64) -> Result<bool> {
+        Ok(self.get(&id_key(space, id))?.is_some())
+    }
+
+    /// Merges a successful operation's writes.
+    pub fn absorb(&mut self, plan: Plan) {
+        for (key, value) in plan.writes {
+            self.overlay.insert(key, value);
+        }
+    }
+
+    /// The group's writes as one sled batch.
+    pub fn into_batch(self) -> sled::Batch {
+        let mut batch = sled::Batch::default();
+        for (key, value) in self.overlay {
+            match value {
+                Some(value) => batch.insert(key, value),
+                None => batch.remove(key),
+            }
+        }
+        batch
+    }
+
+    /// Whether nothing was staged.
+    pub fn is_empty(&self) -> bool {
+        self.overlay.is_empty()
+    }
+}
+
+/// The writes one operation stages. Reads go to the view (the state before this operation).
+#[derive(Default)]
+pub struct Plan {
+    writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+impl Plan {
+    /// Stages a plain value.
+    pub fn put(&mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        self.writes.push((key.into(), Some(value.into())));
+    }
+
+    /// Stages a removal.
+    pub fn remove(&mut self, key: impl Into<Vec<u8>>) {
+        self.writes.push((key.into(), None));
+    }
+
+    /// Stages a sealed record.
+    pub fn put_record<T: Serialize>(&mut self, view: &View, key: &[u8], value: &T) {
+        let sealed = view.codec.seal(key, value);
+        self.put(key.to_vec(), sealed);
+    }
+
+    /// Stages a numeric metadata entry.
+    pub fn put_meta_u64(&mut self, name: &[u8], value: u64) {
+        self.put(
+            crate::trees::bytes_key(Space::Meta, name),
+            value.to_be_bytes().to_vec(),
+        );
+    }
+
+    /// Adds `delta` to the live count of a kind.
+    pub fn adjust_count(&mut self, view: &View, kind: Space, delta: i64) -> Result<()> {
+        let name = meta::count(kind as u8);
+        let current = view.meta_u64(&name)?;
+        self.put_meta_u64(&name, current.saturating_add_signed(delta));
+        Ok(())
+    }
+}

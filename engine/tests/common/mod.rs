@@ -1,0 +1,31 @@
+//! Helpers shared by the engine's integration tests.
+#![allow(dead_code)]
+
+use crm_engine::*;
+
+pub fn open_with(dir: &std::path::Path, key: &MasterKey) -> Store {
+    Store::open(dir, &KeySource::Key(key.clone()), &Options::default()).unwrap()
+}
+
+pub fn customer(store: &Store, name: &str, email: &str) -> u64 {
+    let new = NewCustomer::parse(name, email, None, None, Some("2026-01-01")).unwrap();
+    store.write(Op::AddCustomer(new)).unwrap().id()
+}
+
+pub fn product(store: &Store, name: &str, price: &str, stock: u64) -> u64 {
+    let new = NewProduct::parse(name, price, Some(&stock.to_string())).unwrap();
+    store.write(Op::AddProduct(new)).unwrap().id()
+}
+
+pub fn order(store: &Store, customer_id: u64, product_id: u64, quantity: u32) -> Result<u64> {
+    store
+        .write(Op::AddOrder(NewOrder {
+            id: None,
+            customer_id,
+            product_id,
+            quantity,
+            created_at: None,
+            take_stock: true,
+        }))
+        .map(Outcome::id)
+}

@@ -1,0 +1,357 @@
+//! Customer, product and order operations, with their integrity rules.
+
+mod common;
+use common::*;
+use crm_engine::*;
+
+fn fresh() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with(dir.path(), &MasterKey::generate());
+    (dir, store)
+}
+
+#[test]
+fn ids_grow_and_are_never_reused() {
+    let (_dir, store) = fresh();
+    let a = customer(&store, "Ada", "a@x.io");
+    let b = customer(&store, "Bob", "b@x.io");
+    assert_eq!((a, b), (1, 2));
+    store.write(Op::DeleteCustomer(b)).unwrap();
+    assert_eq!(customer(&store, "Cy", "c@x.io"), 3);
+    let explicit = NewCustomer::parse("Di", "d@x.io", None, None, None)
+        .unwrap()
+        .with_id(100);
+    assert_eq!(
+        store.write(Op::AddCustomer(explicit.clone())).unwrap().id(),
+        100
+    );
+    assert_eq!(customer(&store, "Ed", "e@x.io"), 101);
+    let again = store
+        .write(Op::AddCustomer(explicit.with_id(100)))
+        .unwrap_err();
+    assert_eq!(again.code(), "CONFLICT");
+}
+
+#[test]
+fn explicit_id_at_the_top_exhausts_ids() {
+    let (_dir, store) = fresh();
+    let top = NewCustomer::parse("Top", "t@x.io", None, None, None)
+        .unwrap()
+        .with_id(values::MAX_ID);
+    store.write(Op::AddCustomer(top)).unwrap();
+    let err = store
+        .write(Op::AddCustomer(
+            NewCustomer::parse("N", "n@x.io", None, None, None).unwrap(),
+        ))
+        .unwrap_err();
+    assert_eq!(err.to_string(), "id: ids exhausted");
+    assert_eq!(err.code(), "INVALID");
+}
+
+#[test]
+fn unique_email_names_the_owner_and_changes_nothing() {
+    let (_dir, store) = fresh();
+    let ada = customer(&store, "Ada", "ada@example.com");
+    let err = store
+        .write(Op::AddCustomer(
+            NewCustomer::parse("Other", " ADA@example.com", None, None, None).unwrap(),
+        ))
+        .unwrap_err();
+    assert_eq!(err.code(), "CONFLICT");
+    assert_eq!(
+        err.to_string(),
+        format!("email \"ada@example.com\" belongs to customer {ada}")
+    );
+    assert_eq!(store.counts().unwrap().customers, 1);
+    assert!(store.find_by_name("other").unwrap().is_empty());
+    // Updating to one's own email is fine; to another's is a conflict.
+    let bob = customer(&store, "Bob", "bob@example.com");
+    let mut patch = CustomerPatch::default();
+    patch.set("email", "ada@example.com").unwrap();
+    assert_eq!(
+        store
+            .write(Op::UpdateCustomer(bob, patch))
+            .unwrap_err()
+            .code(),
+        "CONFLICT"
+    );
+    let mut patch = CustomerPatch::default();
+    patch.set("EMAIL", "bob@example.com").unwrap();
+    store.write(Op::UpdateCustomer(bob, patch)).unwrap();
+}
+
+#[test]
+fn update_moves_every_index_entry() {
+    let (_dir, store) = fresh();
+    let new = NewCustomer::parse(
+        "Jean-Luc Picard",
+        "jl@ent.org",
+        Some("+1 555 010 9999"),
+        Some("Bridge"),
+        None,
+    )
+    .unwrap();
+    let id = store.write(Op::AddCustomer(new)).unwrap().id();
+    assert_eq!(store.find_by_name("jean-luc").unwrap().len(), 1);
+    assert_eq!(store.find_by_phone("15550109999").unwrap().len(), 1);
+    let mut patch = CustomerPatch::default();
+    patch.set("NAME", "Beverly Crusher").unwrap();
+    patch.set("EMAIL", "bev@ent.org").unwrap();
+    patch.set("PHONE", "  ").unwrap();
+    store.write(Op::UpdateCustomer(id, patch)).unwrap();
+    assert!(store.find_by_name("picard").unwrap().is_empty());
+    assert_eq!(store.find_by_name("crusher").unwrap()[0].id, id);
+    assert!(store.find_by_email("jl@ent.org").unwrap().is_empty());
+    assert_eq!(store.find_by_email("bev@ent.org").unwrap()[0].id, id);
+    assert!(store.find_by_phone("15550109999").unwrap().is_empty());
+    let customer = store.customer(id).unwrap().unwrap();
+    assert_eq!(customer.phone, None);
+    assert_eq!(customer.address.as_deref(), Some("Bridge"));
+    // The old email is free again.
+    customer_with(&store, "New", "jl@ent.org");
+}
+
+fn customer_with(store: &Store, name: &str, email: &str) -> u64 {
+    customer(store, name, email)
+}
+
+#[test]
+fn name_search_needs_every_word() {
+    let (_dir, store) = fresh();
+    let ada = customer(&store, "Ada Lovelace", "ada@x.io");
+    customer(&store, "Ada Byron", "byron@x.io");
+    assert_eq!(store.find_by_name("ada").unwrap().len(), 2);
+    assert_eq!(store.find_by_name("\"ada lovelace\"").unwrap()[0].id, ada);
+    assert_eq!(store.find_by_name("LOVELACE ada").unwrap().len(), 1);
+    assert!(store.find_by_name("ad").unwrap().is_empty());
+    assert_eq!(store.find_by_name("--").unwrap_err().code(), "INVALID");
+}
+
+#[test]
+fn orders_check_references_take_stock_and_give_it_back() {
+    let (_dir, store) = fresh();
+    let c = customer(&store, "Ada", "a@x.io");
+    let p = product(&store, "Engine", "1999.00", 3);
+    assert_eq!(
+        order(&store, 99, p, 1).unwrap_err().to_string(),
+        "customer 99 does not exist"
+    );
+    assert_eq!(order(&store, c, 99, 1).unwrap_err().code(), "FKEY");
+    let err = order(&store, c, p, 4).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("product {p} has 3 in stock, 4 requested")
+    );
+    let o = order(&store, c, p, 2).unwrap();
+    assert_eq!(store.product(p).unwrap().unwrap().stock, 1);
+    let placed = store.order(o).unwrap().unwrap();
+    assert_eq!(placed.amount_cents(), 399_800);
+    assert_eq!(placed.to_json()["amount"], "3998.00");
+    // The price at the time of the order stays with it.
+    let mut patch = ProductPatch::default();
+    patch.set("PRICE", "5").unwrap();
+    store.write(Op::UpdateProduct(p, patch)).unwrap();
+    assert_eq!(store.order(o).unwrap().unwrap().unit_price_cents, 199_900);
+    // Deleting with orders is refused.
+    assert_eq!(
+        store.write(Op::DeleteCustomer(c)).unwrap_err().to_string(),
+        format!("customer {c} has 1 order")
+    );
+    assert_eq!(
+        store.write(Op::DeleteProduct(p)).unwrap_err().code(),
+        "FKEY"
+    );
+    let rollup = store.customer_rollup(c).unwrap().unwrap();
+    assert_eq!((rollup.order_count, rollup.total_cents), (1, 399_800));
+    store.write(Op::DeleteOrder(o)).unwrap();
+    assert_eq!(store.product(p).unwrap().unwrap().stock, 3);
+    assert_eq!(
+        store.customer_rollup(c).unwrap().unwrap(),
+        CustomerRollup::default()
+    );
+    store.write(Op::DeleteCustomer(c)).unwrap();
+    store.write(Op::DeleteProduct(p)).unwrap();
+    assert_eq!(store.counts().unwrap(), Counts::default());
+}
+
+#[test]
+fn nostock_orders_leave_stock_alone() {
+    let (_dir, store) = fresh();
+    let c = customer(&store, "Ada", "a@x.io");
+    let p = product(&store, "Engine", "10", 0);
+    let o = store
+        .write(Op::AddOrder(NewOrder {
+            id: None,
+            customer_id: c,
+            product_id: p,
+            quantity: 5,
+            created_at: Some(0),
+            take_stock: false,
+        }))
+        .unwrap()
+        .id();
+    assert_eq!(store.product(p).unwrap().unwrap().stock, 0);
+    store.write(Op::DeleteOrder(o)).unwrap();
+    assert_eq!(store.product(p).unwrap().unwrap().stock, 0);
+}
+
+#[test]
+fn giving_back_stock_past_the_maximum_is_invalid() {
+    let (_dir, store) = fresh();
+    let c = customer(&store, "Ada", "a@x.io");
+    let p = product(&store, "Engine", "10", 10);
+    let o = order(&store, c, p, 10).unwrap();
+    let mut patch = ProductPatch::default();
+    patch.set("STOCK", "2147483647").unwrap();
+    store.write(Op::UpdateProduct(p, patch)).unwrap();
+    assert_eq!(
+        store.write(Op::DeleteOrder(o)).unwrap_err().code(),
+        "INVALID"
+    );
+    assert!(store.order(o).unwrap().is_some());
+}
+
+#[test]
+fn rollup_first_and_last_follow_deletes() {
+    let (_dir, store) = fresh();
+    let c = customer(&store, "Ada", "a@x.io");
+    let p = product(&store, "Pen", "1.50", 0);
+    let mut ids = Vec::new();
+    for day in ["2026-01-01", "2026-02-01", "2026-03-01"] {
+        let at = values::parse_timestamp("t", day).unwrap();
+        ids.push(
+            store
+                .write(Op::AddOrder(NewOrder {
+                    id: None,
+                    customer_id: c,
+                    product_id: p,
+                    quantity: 2,
+                    created_at: Some(at),
+                    take_stock: false,
+                }))
+                .unwrap()
+                .id(),
+        );
+    }
+    store.write(Op::DeleteOrder(ids[2])).unwrap();
+    let rollup = store.customer_rollup(c).unwrap().unwrap();
+    assert_eq!(rollup.order_count, 2);
+    assert_eq!(rollup.total_cents, 600);
+    assert_eq!(
+        rollup.last_order,
+        Some(values::parse_timestamp("t", "2026-02-01").unwrap())
+    );
+    assert_eq!(
+        rollup.first_order,
+        Some(values::parse_timestamp("t", "2026-01-01").unwrap())
+    );
+}
+
+#[test]
+fn order_lists_filter_by_scope_time_and_cursor() {
+    let (_dir, store) = fresh();
+    let a = customer(&store, "Ada", "a@x.io");
+    let b = customer(&store, "Bob", "b@x.io");
+    let p = product(&store, "Pen", "1", 0);
+    for i in 0..20i64 {
+        let who = if i % 2 == 0 { a } else { b };
+        store
+            .write(Op::AddOrder(NewOrder {
+                id: None,
+                customer_id: who,
+                product_id: p,
+                quantity: 1,
+                created_at: Some(1000 - i * 10),
+                take_stock: false,
+            }))
+            .unwrap();
+    }
+    let query = |scope, since, until, after, limit| OrderQuery {
+        scope,
+        since,
+        until,
+        after,
+        limit,
+    };
+    let ids = |q: OrderQuery| {
+        store
+            .orders(&q)
+            .unwrap()
+            .iter()
+            .map(|o| o.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(query(OrderScope::All, None, None, 0, 3)), vec![1, 2, 3]);
+    assert_eq!(
+        ids(query(OrderScope::All, None, None, 18, 100)),
+        vec![19, 20]
+    );
+    assert_eq!(
+        ids(query(OrderScope::Customer(a), None, None, 0, 3)),
+        vec![1, 3, 5]
+    );
+    assert_eq!(
+        ids(query(OrderScope::Product(p), None, None, 15, 100)),
+        vec![16, 17, 18, 19, 20]
+    );
+    // Times: order i has time 1000 - (i-1)*10; [900, 950) holds orders 6..=10.
+    assert_eq!(
+        ids(query(OrderScope::All, Some(900), Some(950), 0, 100)),
+        vec![7, 8, 9, 10, 11]
+    );
+    assert_eq!(
+        ids(query(OrderScope::All, Some(900), Some(950), 8, 2)),
+        vec![9, 10]
+    );
+    assert_eq!(
+        ids(query(OrderScope::Customer(b), Some(900), Some(950), 0, 100)),
+        vec![8, 10]
+    );
+    assert!(ids(query(OrderScope::Customer(999), None, None, 0, 100)).is_empty());
+}
+
+#[test]
+fn users_keep_the_last_admin() {
+    let (_dir, store) = fresh();
+    let user = |name: &str, role| User {
+        name: name.into(),
+        role,
+        password_hash: "h".into(),
+    };
+    assert_eq!(
+        store
+            .write(Op::BootstrapAdmin(user("admin", Role::Admin)))
+            .unwrap(),
+        Outcome::Done
+    );
+    assert_eq!(
+        store
+            .write(Op::BootstrapAdmin(user("other", Role::Admin)))
+            .unwrap(),
+        Outcome::Skipped
+    );
+    assert_eq!(
+        store
+            .write(Op::DeleteUser("admin".into()))
+            .unwrap_err()
+            .code(),
+        "ERR"
+    );
+    store.write(Op::AddUser(user("ops", Role::Admin))).unwrap();
+    assert_eq!(
+        store
+            .write(Op::AddUser(user("ops", Role::Reader)))
+            .unwrap_err()
+            .code(),
+        "CONFLICT"
+    );
+    store.write(Op::DeleteUser("admin".into())).unwrap();
+    assert_eq!(
+        store
+            .write(Op::DeleteUser("admin".into()))
+            .unwrap_err()
+            .code(),
+        "NOTFOUND"
+    );
+    assert_eq!(store.users().unwrap().len(), 1);
+}
