@@ -18,6 +18,7 @@
 //! ```
 
 mod codec;
+pub mod demo;
 pub mod error;
 mod find;
 mod index;

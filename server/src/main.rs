@@ -1,1 +1,200 @@
-fn main() {}
+//! The `crm-server` command line: `serve`, `keygen`, `import`.
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand, ValueEnum};
+use crm_engine::{demo, Durability, KeySource, Options, Store};
+use crm_server::state::{Config, Shared};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(
+    name = "crm-server",
+    version,
+    about = "The CRM data backend, over the Redis protocol"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DurabilityArg {
+    Sync,
+    Periodic,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the store over TCP.
+    Serve {
+        #[arg(long, default_value = "./crm-data")]
+        data: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:7379")]
+        listen: String,
+        /// The master key file; else CRM_PASSPHRASE; else a development key beside the data.
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+        /// Where backups go; default `backups` beside the data folder.
+        #[arg(long)]
+        backup_dir: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "sync")]
+        durability: DurabilityArg,
+        #[arg(long, default_value_t = 1024)]
+        max_connections: usize,
+        /// Seconds a connection may stay silent; 0 for never.
+        #[arg(long, default_value_t = 300)]
+        idle_timeout: u64,
+        /// Fill an empty store with demo data.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Write a new random key file (mode 0600; never overwrites).
+    Keygen { file: PathBuf },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { data, listen, key_file, backup_dir, durability, max_connections, idle_timeout, demo } => {
+            let durability = match durability {
+                DurabilityArg::Sync => Durability::Sync,
+                DurabilityArg::Periodic => Durability::Periodic,
+            };
+            let backup_dir = backup_dir.unwrap_or_else(|| beside(&data, "backups"));
+            let config = Config {
+                data_dir: data,
+                backup_dir,
+                listen,
+                durability,
+                max_connections,
+                idle_timeout: (idle_timeout > 0).then(|| Duration::from_secs(idle_timeout)),
+            };
+            serve(config, key_file, demo)
+        }
+        Command::Keygen { file } => crm_engine::write_key_file(&file)
+            .map(|()| println!("wrote a new key to {} (mode 0600); keep it safe: without it the data cannot be read", file.display()))
+            .map_err(anyhow::Error::from),
+    };
+    if let Err(error) = result {
+        eprintln!("crm-server: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+/// A path next to `data` (a sibling of the data folder).
+fn beside(data: &Path, name: &str) -> PathBuf {
+    let parent = data
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    parent.join(name)
+}
+
+/// The key for `serve`: the key file, else the passphrase, else the development key file.
+fn serve_key(data: &Path, key_file: Option<PathBuf>) -> anyhow::Result<KeySource> {
+    if let Some(file) = key_file {
+        return Ok(KeySource::File(file));
+    }
+    if let Ok(passphrase) = std::env::var("CRM_PASSPHRASE") {
+        if passphrase.is_empty() {
+            bail!("CRM_PASSPHRASE is set but empty");
+        }
+        return Ok(KeySource::Passphrase(zeroize::Zeroizing::new(passphrase)));
+    }
+    let name = format!(
+        "{}.key",
+        data.file_name()
+            .map_or("crm-data".into(), |n| n.to_string_lossy().into_owned())
+    );
+    let file = beside(data, &name);
+    if !file.exists() {
+        crm_engine::write_key_file(&file)
+            .with_context(|| format!("creating development key {}", file.display()))?;
+    }
+    eprintln!("################################################################################");
+    eprintln!("WARNING: no --key-file and no CRM_PASSPHRASE: using the DEVELOPMENT key file");
+    eprintln!("  {}", file.display());
+    eprintln!("It lies next to the data it protects. This is NOT for production: give a key file");
+    eprintln!("kept elsewhere (crm-server keygen FILE; --key-file FILE) or set CRM_PASSPHRASE.");
+    eprintln!("################################################################################");
+    Ok(KeySource::File(file))
+}
+
+fn serve(config: Config, key_file: Option<PathBuf>, demo: bool) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CRM_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let key = serve_key(&config.data_dir, key_file)?;
+    let options = Options {
+        durability: config.durability,
+        ..Options::default()
+    };
+    let store = Store::open(&config.data_dir, &key, &options)
+        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    if demo {
+        let counts = store.counts()?;
+        if counts.customers + counts.products + counts.orders == 0 {
+            let (customers, products, orders) = demo::DEFAULT_SIZES;
+            demo::generate(42, customers, products, orders).load_into(&store)?;
+            tracing::info!(customers, products, orders, "loaded the demo data");
+        } else {
+            tracing::info!("the store is not empty: --demo leaves it alone");
+        }
+    }
+    let from_env = std::env::var("CRM_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    let generated = crm_server::auth::bootstrap_admin(&store, from_env)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        let address = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            store: store.clone(),
+            config: Config {
+                listen: address.to_string(),
+                ..config
+            },
+            started: Instant::now(),
+            connected_clients: AtomicUsize::new(0),
+            total_commands: AtomicU64::new(0),
+            next_connection_id: AtomicU64::new(1),
+            shutting_down: AtomicBool::new(false),
+            backup: Default::default(),
+            decoy_hash: crm_server::auth::decoy_hash(),
+        });
+        println!("crm-server {} listening on {address}", crm_server::VERSION);
+        match &generated {
+            Some(password) => {
+                println!("created user admin with password: {password}");
+                println!("(shown once; set CRM_ADMIN_PASSWORD on first start to choose it)");
+                println!(
+                    "connect: redis-cli -h {} -p {} --user admin --pass {password}",
+                    address.ip(),
+                    address.port()
+                );
+            }
+            None => println!(
+                "connect: redis-cli -h {} -p {} --user admin --pass <password>",
+                address.ip(),
+                address.port()
+            ),
+        }
+        crm_server::server::run(shared, listener, crm_server::server::shutdown_signal()).await;
+        anyhow::Ok(())
+    })?;
+    store.close()?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! `INFO`: the server's state as `key:value` lines, in sections.
+
+use super::connection::{CRM_PROTOCOL, VERSION};
+use super::values::engine;
+use crate::parse::{Args, CmdResult};
+use crate::reply::Reply;
+use crate::state::Shared;
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+pub fn parse(args: &mut Args) -> CmdResult<()> {
+    // `INFO section` is accepted (redis-cli sends it); every section is always shown.
+    while args.next().is_some() {}
+    Ok(())
+}
+
+pub fn execute(shared: &Shared) -> CmdResult {
+    let counts = engine(shared.store.counts())?;
+    let backup = shared.backup.snapshot();
+    let mut text = String::new();
+    let section = |text: &mut String, name: &str, fields: &[(&str, &dyn std::fmt::Display)]| {
+        let _ = write!(text, "# {name}\r\n");
+        for (key, value) in fields {
+            let _ = write!(text, "{key}:{value}\r\n");
+        }
+        text.push_str("\r\n");
+    };
+    section(
+        &mut text,
+        "Server",
+        &[
+            ("version", &VERSION),
+            ("crm_protocol", &CRM_PROTOCOL),
+            ("uptime_seconds", &shared.started.elapsed().as_secs()),
+            ("tcp_address", &shared.config.listen),
+        ],
+    );
+    section(
+        &mut text,
+        "Clients",
+        &[
+            (
+                "connected_clients",
+                &shared.connected_clients.load(Ordering::Relaxed),
+            ),
+            ("max_clients", &shared.config.max_connections),
+        ],
+    );
+    section(
+        &mut text,
+        "Stats",
+        &[(
+            "total_commands_processed",
+            &shared.total_commands.load(Ordering::Relaxed),
+        )],
+    );
+    section(
+        &mut text,
+        "Data",
+        &[
+            ("customers", &counts.customers),
+            ("products", &counts.products),
+            ("orders", &counts.orders),
+            ("data_bytes", &shared.store.data_bytes()),
+            ("durability", &shared.store.durability().as_str()),
+        ],
+    );
+    section(
+        &mut text,
+        "Backup",
+        &[
+            ("backup_in_progress", &u8::from(backup.running)),
+            ("backup_progress", &backup.percent),
+            ("backup_records", &backup.records),
+            ("backup_bytes", &backup.bytes),
+        ],
+    );
+    Ok(Reply::Bulk(text.into_bytes()))
+}

@@ -1,0 +1,51 @@
+//! Turning raw argument bytes into engine values, with the protocol's error codes.
+
+use crate::parse::{text, CmdResult, Keywords};
+use crate::reply::Reply;
+use crm_engine::values;
+
+/// An id where a write needs one: `INVALID` unless it is one.
+pub fn write_id(field: &'static str, bytes: &[u8]) -> CmdResult<u64> {
+    Ok(values::parse_id(field, text(field, bytes)?)?)
+}
+
+/// An id in a read: anything that is not an id finds nothing.
+pub fn read_id(bytes: &[u8]) -> Option<u64> {
+    std::str::from_utf8(bytes)
+        .ok()
+        .and_then(values::parse_id_for_read)
+}
+
+/// `AFTER` (default 0) and `LIMIT` (default `default_limit`).
+pub fn page(keywords: &Keywords, default_limit: usize) -> CmdResult<(u64, usize)> {
+    let after = match keywords.value("AFTER") {
+        Some(bytes) => values::parse_after(text("after", bytes)?)?,
+        None => 0,
+    };
+    Ok((after, limit(keywords, default_limit)?))
+}
+
+/// `LIMIT` (1 to 100,000), or the default.
+pub fn limit(keywords: &Keywords, default_limit: usize) -> CmdResult<usize> {
+    match keywords.value("LIMIT") {
+        Some(bytes) => Ok(values::parse_limit(text("limit", bytes)?)?),
+        None => Ok(default_limit),
+    }
+}
+
+/// An optional timestamp keyword.
+pub fn timestamp(
+    keywords: &Keywords,
+    keyword: &str,
+    field: &'static str,
+) -> CmdResult<Option<i64>> {
+    keywords
+        .value(keyword)
+        .map(|bytes| Ok(values::parse_timestamp(field, text(field, bytes)?)?))
+        .transpose()
+}
+
+/// An engine result as a reply.
+pub fn engine<T>(result: crm_engine::Result<T>) -> CmdResult<T> {
+    result.map_err(Reply::from)
+}

@@ -1,0 +1,18 @@
+//! `crm-server`: the CRM engine over TCP, speaking RESP2 (RESP3 on request) as
+//! `PROTOCOL.md` defines, with users, roles and limits.
+//!
+//! The library half holds the server (used by the `crm-server` binary) and the small
+//! blocking [`client`] the TUI, the import tool and the tests use.
+
+pub mod auth;
+pub mod backup;
+pub mod client;
+mod cmd;
+mod connection;
+pub mod frame;
+mod parse;
+pub mod reply;
+pub mod server;
+pub mod state;
+
+pub use cmd::{CRM_PROTOCOL, VERSION};

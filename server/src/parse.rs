@@ -1,0 +1,177 @@
+//! A cursor over a request's arguments, with the syntax checks every command shares.
+//!
+//! Syntax errors (`ERR`) are found here, before permissions and values are looked at, as the
+//! protocol's check order requires. Values stay raw bytes until the command validates them.
+
+use crate::reply::Reply;
+
+/// What a command handler returns: the reply, or an error reply to send instead.
+pub type CmdResult<T = Reply> = Result<T, Reply>;
+
+/// The arguments after the command name.
+pub struct Args {
+    command: String,
+    items: std::vec::IntoIter<Vec<u8>>,
+}
+
+/// One keyword a command accepts.
+pub struct Keyword {
+    pub name: &'static str,
+    /// `false` for flags such as `NOSTOCK`.
+    pub takes_value: bool,
+}
+
+/// Shorthand for a keyword with a value.
+pub const fn kw(name: &'static str) -> Keyword {
+    Keyword {
+        name,
+        takes_value: true,
+    }
+}
+
+/// Shorthand for a flag.
+pub const fn flag(name: &'static str) -> Keyword {
+    Keyword {
+        name,
+        takes_value: false,
+    }
+}
+
+/// The keywords found, each at most once.
+#[derive(Default)]
+pub struct Keywords {
+    found: Vec<(&'static str, Option<Vec<u8>>)>,
+}
+
+impl Keywords {
+    /// The value of a keyword, if it was given.
+    pub fn value(&self, name: &str) -> Option<&[u8]> {
+        self.found
+            .iter()
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, v)| v.as_deref())
+    }
+
+    /// Whether a keyword or flag was given.
+    pub fn has(&self, name: &str) -> bool {
+        self.found.iter().any(|(n, _)| *n == name)
+    }
+}
+
+/// A syntax error reply.
+pub fn syntax(message: impl Into<String>) -> Reply {
+    Reply::error("ERR", message)
+}
+
+impl Args {
+    /// The arguments of `command` (its name as sent, for messages).
+    pub fn new(command: &str, items: Vec<Vec<u8>>) -> Args {
+        Args {
+            command: command.to_ascii_lowercase(),
+            items: items.into_iter(),
+        }
+    }
+
+    /// The command's name in lower case.
+    pub fn command(&self) -> &str {
+        &self.command
+    }
+
+    /// The next argument, if any.
+    pub fn next(&mut self) -> Option<Vec<u8>> {
+        self.items.next()
+    }
+
+    /// The next argument, which must be there.
+    pub fn required(&mut self) -> CmdResult<Vec<u8>> {
+        self.items.next().ok_or_else(|| self.wrong_arity())
+    }
+
+    /// How many arguments are left.
+    pub fn remaining(&self) -> usize {
+        self.items.len()
+    }
+
+    /// The error for a missing or extra positional argument.
+    pub fn wrong_arity(&self) -> Reply {
+        syntax(format!(
+            "wrong number of arguments for '{}' command",
+            self.command
+        ))
+    }
+
+    /// Checks nothing is left over.
+    pub fn finish(&mut self) -> CmdResult<()> {
+        if self.items.len() > 0 {
+            return Err(self.wrong_arity());
+        }
+        Ok(())
+    }
+
+    /// Reads the rest as keywords from `spec` (any case), each at most once.
+    pub fn keywords(&mut self, spec: &[Keyword]) -> CmdResult<Keywords> {
+        let mut keywords = Keywords::default();
+        while let Some(word) = self.items.next() {
+            let upper = String::from_utf8_lossy(&word).to_ascii_uppercase();
+            let Some(keyword) = spec.iter().find(|k| k.name == upper) else {
+                return Err(syntax(format!(
+                    "syntax error: unknown keyword '{}' for '{}'",
+                    printable(&word),
+                    self.command
+                )));
+            };
+            if keywords.has(keyword.name) {
+                return Err(syntax(format!(
+                    "syntax error: keyword '{}' given twice for '{}'",
+                    keyword.name, self.command
+                )));
+            }
+            let value = if keyword.takes_value {
+                Some(self.items.next().ok_or_else(|| {
+                    syntax(format!(
+                        "syntax error: keyword '{}' needs a value",
+                        keyword.name
+                    ))
+                })?)
+            } else {
+                None
+            };
+            keywords.found.push((keyword.name, value));
+        }
+        Ok(keywords)
+    }
+}
+
+/// Bytes shown in a message: valid UTF-8 as is (cut at 64 characters), else escaped.
+pub fn printable(bytes: &[u8]) -> String {
+    let text: String = String::from_utf8_lossy(bytes).chars().take(64).collect();
+    text.chars()
+        .flat_map(char::escape_default)
+        .collect::<String>()
+}
+
+/// An argument used as text: `INVALID` if it is not UTF-8.
+pub fn text<'a>(field: &'static str, bytes: &'a [u8]) -> CmdResult<&'a str> {
+    std::str::from_utf8(bytes).map_err(|_| {
+        Reply::error(
+            "INVALID",
+            format!("{field}: \"{}\" is not valid UTF-8", printable(bytes)),
+        )
+    })
+}
+
+/// An optional keyword value as text.
+pub fn optional_text<'a>(
+    field: &'static str,
+    bytes: Option<&'a [u8]>,
+) -> CmdResult<Option<&'a str>> {
+    bytes.map(|b| text(field, b)).transpose()
+}
+
+/// A keyword value that must be present (a missing required keyword is `INVALID`).
+pub fn required_text<'a>(field: &'static str, bytes: Option<&'a [u8]>) -> CmdResult<&'a str> {
+    match bytes {
+        Some(b) => text(field, b),
+        None => Err(Reply::error("INVALID", format!("{field}: required"))),
+    }
+}

@@ -1,0 +1,139 @@
+//! Replies and their encoding in RESP2 or RESP3.
+
+use std::io::Write;
+
+/// One reply to one request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// `+OK`
+    Simple(&'static str),
+    /// `-CODE message`
+    Error { code: &'static str, message: String },
+    /// `:n`
+    Integer(i64),
+    /// `$len\r\nbytes`
+    Bulk(Vec<u8>),
+    /// `$-1` in RESP2, `_` in RESP3.
+    Nil,
+    /// `*n`
+    Array(Vec<Reply>),
+    /// A flat key/value array in RESP2, a `%` map in RESP3.
+    Map(Vec<(&'static str, Reply)>),
+}
+
+impl Reply {
+    /// `+OK`.
+    pub fn ok() -> Reply {
+        Reply::Simple("OK")
+    }
+
+    /// An error reply; the message is kept to one line.
+    pub fn error(code: &'static str, message: impl Into<String>) -> Reply {
+        let message: String = message.into();
+        let message = if message.contains(['\r', '\n']) {
+            message.replace(['\r', '\n'], " ")
+        } else {
+            message
+        };
+        Reply::Error { code, message }
+    }
+
+    /// A bulk string holding a JSON document.
+    pub fn json(value: &serde_json::Value) -> Reply {
+        Reply::Bulk(value.to_string().into_bytes())
+    }
+
+    /// An array of JSON bulk strings.
+    pub fn json_array<'a>(values: impl IntoIterator<Item = serde_json::Value> + 'a) -> Reply {
+        Reply::Array(values.into_iter().map(|v| Reply::json(&v)).collect())
+    }
+
+    /// Whether this is an error reply.
+    pub fn is_error(&self) -> bool {
+        matches!(self, Reply::Error { .. })
+    }
+
+    /// Appends the encoding for protocol version `proto` (2 or 3).
+    pub fn encode(&self, proto: u8, out: &mut Vec<u8>) {
+        match self {
+            Reply::Simple(text) => {
+                out.push(b'+');
+                out.extend_from_slice(text.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+            Reply::Error { code, message } => {
+                out.push(b'-');
+                out.extend_from_slice(code.as_bytes());
+                if !message.is_empty() {
+                    out.push(b' ');
+                    out.extend_from_slice(message.as_bytes());
+                }
+                out.extend_from_slice(b"\r\n");
+            }
+            Reply::Integer(n) => {
+                let _ = write!(out, ":{n}\r\n");
+            }
+            Reply::Bulk(bytes) => {
+                let _ = write!(out, "${}\r\n", bytes.len());
+                out.extend_from_slice(bytes);
+                out.extend_from_slice(b"\r\n");
+            }
+            Reply::Nil if proto >= 3 => out.extend_from_slice(b"_\r\n"),
+            Reply::Nil => out.extend_from_slice(b"$-1\r\n"),
+            Reply::Array(items) => {
+                let _ = write!(out, "*{}\r\n", items.len());
+                for item in items {
+                    item.encode(proto, out);
+                }
+            }
+            Reply::Map(pairs) => {
+                if proto >= 3 {
+                    let _ = write!(out, "%{}\r\n", pairs.len());
+                } else {
+                    let _ = write!(out, "*{}\r\n", pairs.len() * 2);
+                }
+                for (key, value) in pairs {
+                    Reply::Bulk(key.as_bytes().to_vec()).encode(proto, out);
+                    value.encode(proto, out);
+                }
+            }
+        }
+    }
+}
+
+impl From<crm_engine::Error> for Reply {
+    fn from(error: crm_engine::Error) -> Self {
+        Reply::error(error.code(), error.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encoded(reply: Reply, proto: u8) -> Vec<u8> {
+        let mut out = Vec::new();
+        reply.encode(proto, &mut out);
+        out
+    }
+
+    #[test]
+    fn encodings() {
+        assert_eq!(encoded(Reply::ok(), 2), b"+OK\r\n");
+        assert_eq!(
+            encoded(Reply::error("NOTFOUND", "customer 4"), 2),
+            b"-NOTFOUND customer 4\r\n"
+        );
+        assert_eq!(encoded(Reply::error("ERR", "a\r\nb"), 2), b"-ERR a  b\r\n");
+        assert_eq!(encoded(Reply::Nil, 2), b"$-1\r\n");
+        assert_eq!(encoded(Reply::Nil, 3), b"_\r\n");
+        assert_eq!(
+            encoded(Reply::Map(vec![("a", Reply::Integer(1))]), 2),
+            b"*2\r\n$1\r\na\r\n:1\r\n"
+        );
+        assert_eq!(
+            encoded(Reply::Map(vec![("a", Reply::Integer(1))]), 3),
+            b"%1\r\n$1\r\na\r\n:1\r\n"
+        );
+    }
+}

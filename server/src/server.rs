@@ -1,0 +1,91 @@
+//! The accept loop: a connection cap, one task per connection, and a clean shutdown.
+
+use crate::connection;
+use crate::state::Shared;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+
+/// Accepts connections until `shutdown` resolves, then waits for the connections to finish
+/// the commands they are running and returns.
+pub async fn run(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let permits = Arc::new(Semaphore::new(shared.config.max_connections));
+    let (stop_sender, stop_receiver) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let (mut stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Out of file descriptors and the like: wait a little rather than spin.
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, "connection refused: max number of clients reached");
+            connections.spawn(async move {
+                let _ = stream
+                    .write_all(b"-ERR max number of clients reached\r\n")
+                    .await;
+                let _ = stream.shutdown().await;
+            });
+            continue;
+        };
+        let id = shared.next_connection_id.fetch_add(1, Ordering::Relaxed);
+        let shared = shared.clone();
+        let stop = stop_receiver.clone();
+        connections.spawn(async move {
+            shared.connected_clients.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(connection = id, %peer, "connection opened");
+            connection::serve(shared.clone(), stream, stop, id).await;
+            shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
+            tracing::info!(connection = id, "connection closed");
+            drop(permit);
+        });
+        // Reap finished connection tasks so the set does not grow without bound.
+        while connections.try_join_next().is_some() {}
+    }
+    shared.shutting_down.store(true, Ordering::Relaxed);
+    tracing::info!("shutting down: no new connections; finishing commands in flight");
+    let _ = stop_sender.send(true);
+    while connections.join_next().await.is_some() {}
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
