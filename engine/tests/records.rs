@@ -1,5 +1,7 @@
 //! Customer, product and order operations, with their integrity rules.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 use common::*;
 use crm_engine::*;

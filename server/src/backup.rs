@@ -27,11 +27,7 @@ impl BackupState {
         let total = self.records_total.load(Ordering::Relaxed);
         BackupProgress {
             running: self.running.load(Ordering::Relaxed),
-            percent: if total == 0 {
-                0
-            } else {
-                (done * 100 / total).min(100)
-            },
+            percent: (done * 100).checked_div(total).map_or(0, |p| p.min(100)),
             records: done,
             bytes: self.bytes.load(Ordering::Relaxed),
         }

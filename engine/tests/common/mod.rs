@@ -1,5 +1,6 @@
 //! Helpers shared by the engine's integration tests.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used)]
 
 use crm_engine::*;
 

@@ -71,10 +71,12 @@ pub fn parse(name: &str, args: &mut Args) -> CmdResult<Customer> {
                 b"EMAIL" => "EMAIL",
                 b"PHONE" => "PHONE",
                 b"NAME" => "NAME",
-                _ => return Err(syntax(format!(
+                _ => {
+                    return Err(syntax(format!(
                     "syntax error: unknown keyword '{}' for 'customer.find' (EMAIL, PHONE, NAME)",
                     printable(&by)
-                ))),
+                )))
+                }
             };
             Customer::Find(by, args.required()?)
         }

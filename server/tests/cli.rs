@@ -1,0 +1,37 @@
+//! The command line outside `serve`: `keygen`. (Also makes cargo build the `crm-server`
+//! binary that the end-to-end tests in `tests/` start.)
+
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+
+#[test]
+fn keygen_writes_a_private_key_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("k");
+    let binary = env!("CARGO_BIN_EXE_crm-server");
+    let first = Command::new(binary)
+        .arg("keygen")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(first.status.success());
+    assert_eq!(std::fs::read_to_string(&key).unwrap().trim().len(), 64);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let before = std::fs::read(&key).unwrap();
+    let second = Command::new(binary)
+        .arg("keygen")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    assert_eq!(String::from_utf8_lossy(&second.stderr).lines().count(), 1);
+    assert_eq!(std::fs::read(&key).unwrap(), before);
+}

@@ -1,0 +1,134 @@
+//! The server's life: many clients, the connection cap, idle timeouts, graceful shutdown.
+
+#![allow(clippy::unwrap_used)]
+
+use crm_tests::{TestServer, ADMIN_PASSWORD};
+use std::time::Duration;
+
+#[test]
+fn two_hundred_concurrent_clients() {
+    let server = TestServer::start();
+    let url = server.url("admin", ADMIN_PASSWORD, false);
+    let workers: Vec<_> = (0..200)
+        .map(|i| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
+                let id: i64 = redis::cmd("CUSTOMER.ADD")
+                    .arg("NAME")
+                    .arg(format!("Client {i}"))
+                    .arg("EMAIL")
+                    .arg(format!("c{i}@example.com"))
+                    .query(&mut con)
+                    .unwrap();
+                let json: String = redis::cmd("CUSTOMER.GET").arg(id).query(&mut con).unwrap();
+                assert!(json.contains(&format!("c{i}@example.com")));
+                id
+            })
+        })
+        .collect();
+    let mut ids: Vec<i64> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 200);
+}
+
+#[test]
+fn the_connection_cap_refuses_politely() {
+    let server = TestServer::start_with(&["--max-connections", "3"]);
+    let held: Vec<_> = (0..3).map(|_| server.raw()).collect();
+    let mut refused = server.raw();
+    assert_eq!(
+        refused.read_reply(),
+        "-ERR max number of clients reached\r\n"
+    );
+    assert!(refused.is_closed());
+    drop(held);
+    // The server notices the closes asynchronously; a slot frees up soon after.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let reply = server.raw().roundtrip("PING\r\n");
+        if reply == "+PONG\r\n" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no slot freed: {reply}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn idle_connections_time_out() {
+    let server = TestServer::start_with(&["--idle-timeout", "1"]);
+    let mut idle = server.raw();
+    std::thread::sleep(Duration::from_millis(2_500));
+    idle.stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    assert!(idle.is_closed());
+}
+
+#[test]
+fn sigterm_finishes_in_flight_writes_and_loses_nothing() {
+    let mut server = TestServer::start();
+    let url = server.url("admin", ADMIN_PASSWORD, false);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let url = url.clone();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut acknowledged = Vec::new();
+                let Ok(mut con) = redis::Client::open(url).unwrap().get_connection() else {
+                    return acknowledged;
+                };
+                for i in 0.. {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) && i > 10_000 {
+                        break;
+                    }
+                    let result: redis::RedisResult<i64> = redis::cmd("CUSTOMER.ADD")
+                        .arg("NAME")
+                        .arg("W")
+                        .arg("EMAIL")
+                        .arg(format!("w{w}-{i}@example.com"))
+                        .query(&mut con);
+                    match result {
+                        Ok(id) => acknowledged.push(id),
+                        Err(_) => break,
+                    }
+                }
+                acknowledged
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(700));
+    let status = server.signal_and_wait("TERM");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(status.success(), "exit status {status}: {}", server.log());
+    let acknowledged: Vec<i64> = writers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    assert!(!acknowledged.is_empty());
+    server.launch();
+    let mut con = redis::Client::open(server.url("admin", ADMIN_PASSWORD, false))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    for id in &acknowledged {
+        let found: Option<String> = redis::cmd("CUSTOMER.GET").arg(*id).query(&mut con).unwrap();
+        assert!(found.is_some(), "acknowledged customer {id} lost");
+    }
+    let status = server.signal_and_wait("INT");
+    assert!(status.success());
+}
+
+#[test]
+fn periodic_durability_shows_in_info() {
+    let server = TestServer::start_with(&["--durability", "periodic"]);
+    let mut con = redis::Client::open(server.url("admin", ADMIN_PASSWORD, false))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let info: String = redis::cmd("INFO").query(&mut con).unwrap();
+    assert!(info.contains("durability:periodic\r\n"));
+}

@@ -1,0 +1,246 @@
+//! The harness of the end-to-end tests: starts the real `crm-server` binary on a free port
+//! with a temporary data folder, and stops it.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The admin password every test server starts with.
+pub const ADMIN_PASSWORD: &str = "admin-test-password";
+
+/// The built `crm-server` binary (built by `cargo test --workspace`: the server crate's own
+/// integration tests make cargo build it).
+pub fn server_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("CRM_SERVER_BIN") {
+        return PathBuf::from(path);
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"));
+    let binary = target.join("debug").join("crm-server");
+    assert!(
+        binary.exists(),
+        "{} is missing: run `cargo build -p crm-server` first",
+        binary.display()
+    );
+    binary
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running server and its folders.
+pub struct TestServer {
+    pub child: Option<Child>,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    pub extra_args: Vec<String>,
+}
+
+impl TestServer {
+    /// Starts a server with an empty store.
+    pub fn start() -> TestServer {
+        Self::start_with(&[])
+    }
+
+    /// Starts a server with extra `serve` arguments.
+    pub fn start_with(extra: &[&str]) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("key");
+        crm_engine::write_key_file(&key).unwrap();
+        let mut server = TestServer {
+            child: None,
+            port: free_port(),
+            dir,
+            extra_args: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        server.launch();
+        server
+    }
+
+    /// The data folder.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Starts (or restarts) the process on the same folder and port, and waits until ready.
+    pub fn launch(&mut self) {
+        let log = std::fs::File::create(self.dir.path().join("server.log")).unwrap();
+        let child = Command::new(server_binary())
+            .arg("serve")
+            .arg("--data")
+            .arg(self.data_dir())
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{}", self.port))
+            .arg("--key-file")
+            .arg(self.dir.path().join("key"))
+            .args(&self.extra_args)
+            .env("CRM_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env_remove("CRM_PASSPHRASE")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                if stream.write_all(b"PING\r\n").is_ok() {
+                    let mut reply = [0u8; 7];
+                    if stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n" {
+                        return;
+                    }
+                }
+            }
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
+                panic!("server exited early with {status}: {}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("server not ready in time: {}", self.log());
+    }
+
+    /// What the server wrote to stderr.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// `host:port`.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// A `redis://` URL logged in as `user`.
+    pub fn url(&self, user: &str, password: &str, resp3: bool) -> String {
+        let protocol = if resp3 { "?protocol=resp3" } else { "" };
+        format!(
+            "redis://{user}:{password}@127.0.0.1:{}/{protocol}",
+            self.port
+        )
+    }
+
+    /// A raw TCP connection.
+    pub fn raw(&self) -> RawConnection {
+        let stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        RawConnection { stream }
+    }
+
+    /// A raw connection already authenticated as admin.
+    pub fn raw_admin(&self) -> RawConnection {
+        let mut raw = self.raw();
+        assert_eq!(
+            raw.roundtrip(&format!("AUTH admin {ADMIN_PASSWORD}\r\n")),
+            "+OK\r\n"
+        );
+        raw
+    }
+
+    /// Our own client, authenticated as admin.
+    pub fn client(&self) -> crm_server::client::Client {
+        let mut client =
+            crm_server::client::Client::connect(&self.address(), Duration::from_secs(30)).unwrap();
+        client.auth("admin", ADMIN_PASSWORD).unwrap();
+        client
+    }
+
+    /// Sends a signal and waits for the exit status.
+    pub fn signal_and_wait(&mut self, signal: &str) -> std::process::ExitStatus {
+        let mut child = self.child.take().unwrap();
+        Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        child.wait().unwrap()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A plain TCP connection for exact-byte tests.
+pub struct RawConnection {
+    pub stream: TcpStream,
+}
+
+impl RawConnection {
+    /// Writes bytes.
+    pub fn send(&mut self, bytes: impl AsRef<[u8]>) {
+        self.stream.write_all(bytes.as_ref()).unwrap();
+    }
+
+    /// Reads until `expected_len` bytes arrived or the peer closed.
+    pub fn read_n(&mut self, expected_len: usize) -> String {
+        let mut buffer = vec![0u8; expected_len];
+        let mut filled = 0;
+        while filled < expected_len {
+            match self.stream.read(&mut buffer[filled..]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => filled += n,
+            }
+        }
+        String::from_utf8_lossy(&buffer[..filled]).into_owned()
+    }
+
+    /// Reads one reply line or bulk (simple heuristic: enough for single-line replies, or a
+    /// bulk whose length line tells how much to read).
+    pub fn read_reply(&mut self) -> String {
+        let mut line = Vec::new();
+        let mut byte = [0u8; 1];
+        while !line.ends_with(b"\r\n") {
+            match self.stream.read(&mut byte) {
+                Ok(1) => line.push(byte[0]),
+                _ => break,
+            }
+        }
+        let text = String::from_utf8_lossy(&line).into_owned();
+        if let Some(length) = text
+            .strip_prefix('$')
+            .and_then(|l| l.trim_end().parse::<i64>().ok())
+        {
+            if length >= 0 {
+                return text + &self.read_n(length as usize + 2);
+            }
+        }
+        text
+    }
+
+    /// Sends and reads one reply.
+    pub fn roundtrip(&mut self, request: &str) -> String {
+        self.send(request);
+        self.read_reply()
+    }
+
+    /// Whether the server closed the connection (reads EOF).
+    pub fn is_closed(&mut self) -> bool {
+        let mut byte = [0u8; 1];
+        matches!(self.stream.read(&mut byte), Ok(0) | Err(_))
+    }
+}
