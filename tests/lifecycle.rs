@@ -51,7 +51,10 @@ fn the_connection_cap_refuses_politely() {
         if reply == "+PONG\r\n" {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "no slot freed: {reply}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no slot freed: {reply}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }

@@ -93,7 +93,10 @@ fn parse(name: &str, args: &mut Args) -> Option<CmdResult<Command>> {
         "ORDER.ADD" | "ORDER.GET" | "ORDER.DEL" | "ORDER.LIST" => {
             order::parse(name, args).map(Command::Order)
         }
-        "STATS.CUSTOMER" | "STATS.CUSTOMERS" => stats::parse(name, args).map(Command::Stats),
+        "STATS.CUSTOMER" | "STATS.CUSTOMERS" | "STATS.PRODUCTS" | "STATS.MONTHLY" | "STATS.RFM"
+        | "STATS.CLUSTERS" | "STATS.ANOMALIES" | "STATS.FORECAST" | "STATS.CHURN" => {
+            stats::parse(name, args).map(Command::Stats)
+        }
         "USER.ADD" | "USER.DEL" | "USER.PASSWD" | "USER.LIST" => {
             user::parse(name, args).map(Command::User)
         }
