@@ -101,6 +101,7 @@ pub enum Purpose {
     BlindPhone,
     BlindNameWord,
     Backup,
+    BackupHeader,
     Fingerprint,
 }
 
@@ -112,6 +113,7 @@ impl Purpose {
             Purpose::BlindPhone => "crm-engine 2026-11-25 blind index phone v1",
             Purpose::BlindNameWord => "crm-engine 2026-11-25 blind index name word v1",
             Purpose::Backup => "crm-engine 2026-11-25 backup v1",
+            Purpose::BackupHeader => "crm-engine 2026-11-25 backup header mac v1",
             Purpose::Fingerprint => "crm-engine 2026-11-25 key fingerprint v1",
         }
     }

@@ -17,6 +17,8 @@
 //! assert_eq!(store.find_by_name("ada").unwrap().len(), 1);
 //! ```
 
+pub mod backup;
+mod check;
 mod codec;
 pub mod demo;
 pub mod error;
@@ -33,6 +35,7 @@ mod trees;
 pub mod values;
 mod write;
 
+pub use check::CheckReport;
 pub use error::{Error, Kind, Result};
 pub use keys::{write_key_file, KeySource, MasterKey};
 pub use model::{

@@ -55,6 +55,8 @@ pub(crate) struct Shared {
     pub master: MasterKey,
     /// A storage failure injected by tests of disk faults: every write group fails with it.
     pub injected_fault: Mutex<Option<String>>,
+    /// The running backup's copy-on-write snapshot; taken by the committer around each apply.
+    pub backup_gate: Mutex<Option<crate::backup::snapshot::Snapshot>>,
 }
 
 impl Shared {
@@ -115,6 +117,7 @@ impl Store {
             durability: options.durability,
             master,
             injected_fault: Mutex::new(None),
+            backup_gate: Mutex::new(None),
         });
         let writer = Arc::new(Writer::start(shared.clone())?);
         Ok(Store { shared, writer })

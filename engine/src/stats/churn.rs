@@ -119,8 +119,8 @@ impl Model {
                 }
                 gradient_bias += error;
             }
-            for d in 0..3 {
-                model.weights[d] -= LEARNING_RATE * (gradient[d] / n + L2 * model.weights[d]);
+            for (weight, slope) in model.weights.iter_mut().zip(gradient) {
+                *weight -= LEARNING_RATE * (slope / n + L2 * *weight);
             }
             model.bias -= LEARNING_RATE * gradient_bias / n;
         }

@@ -204,6 +204,20 @@ fn run_committer(shared: &Shared, receiver: &mpsc::Receiver<Job>) {
     let _ = shared.db.flush();
 }
 
+/// Applies a group's batch; while a backup runs, first saves the old values it still needs
+/// (see `backup/snapshot.rs`). The gate is held only for this, not for the flush.
+fn apply_preserving_backup(shared: &Shared, view: View) -> Result<()> {
+    let mut gate = shared
+        .backup_gate
+        .lock()
+        .map_err(|_| Error::Storage("the backup gate is poisoned".into()))?;
+    if let Some(snapshot) = gate.as_mut() {
+        snapshot.preserve(&shared.tree, view.keys())?;
+    }
+    shared.tree.apply_batch(view.into_batch())?;
+    Ok(())
+}
+
 /// Plans, applies and (in sync mode) flushes one group; returns each job's results.
 fn commit_group(shared: &Shared, jobs: &[Job]) -> Vec<Vec<Result<Outcome>>> {
     let mut view = View::new(&shared.tree, &shared.codec, &shared.blind);
@@ -226,12 +240,7 @@ fn commit_group(shared: &Shared, jobs: &[Job]) -> Vec<Vec<Result<Outcome>>> {
     }
     let stored = shared
         .storage_guard()
-        .and_then(|()| {
-            shared
-                .tree
-                .apply_batch(view.into_batch())
-                .map_err(Error::from)
-        })
+        .and_then(|()| apply_preserving_backup(shared, view))
         .and_then(|()| match shared.durability {
             Durability::Sync => shared.db.flush().map(|_| ()).map_err(Error::from),
             Durability::Periodic => Ok(()),

@@ -106,6 +106,11 @@ impl<'a> View<'a> {
         batch
     }
 
+    /// The keys the group changes.
+    pub fn keys(&self) -> impl Iterator<Item = &Vec<u8>> {
+        self.overlay.keys()
+    }
+
     /// Whether nothing was staged.
     pub fn is_empty(&self) -> bool {
         self.overlay.is_empty()

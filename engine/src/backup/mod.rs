@@ -1,0 +1,10 @@
+//! Encrypted, verifiable, consistent, online backups, and restore.
+
+mod format;
+mod read;
+pub(crate) mod snapshot;
+mod write;
+
+pub use format::{Header, FORMAT_VERSION, MAGIC};
+pub use read::{read_header, restore, verify, BackupInfo};
+pub use write::{BackupSummary, Progress};

@@ -1,0 +1,190 @@
+//! Reading a backup: verification of every chunk and the trailer, and restore into a new folder.
+
+use super::format::{entries, BackupKeys, Header, MAX_SEALED_CHUNK};
+use crate::error::{Error, Result};
+use crate::keys::{KeySource, MasterKey};
+use crate::store::{Options, Store};
+use crate::trees::DATA_TREE;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+/// What a verified backup holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupInfo {
+    pub header: Header,
+    /// Storage entries (records, index entries, rollups, metadata, users).
+    pub entries: u64,
+    pub bytes: u64,
+}
+
+/// Reads a backup's header without a key (for listings). Nothing in it is verified.
+pub fn read_header(path: &Path) -> Result<Header> {
+    let mut file = BufReader::new(std::fs::File::open(path)?);
+    Header::read(&mut file).map(|(header, _, _)| header)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn master_for(header: &Header, key: &KeySource) -> Result<MasterKey> {
+    let master = match key {
+        KeySource::Key(master) => master.clone(),
+        KeySource::File(path) => MasterKey::read_file(path)?,
+        KeySource::Passphrase(passphrase) => {
+            if header.kdf_salt.is_empty() {
+                return Err(Error::Key(
+                    "this backup is of a store opened with a key file, not a passphrase: give --key-file".into(),
+                ));
+            }
+            MasterKey::from_passphrase(passphrase, &header.kdf_salt)?
+        }
+    };
+    let expected = hex(&header.key_fingerprint);
+    if master.fingerprint() != expected {
+        return Err(Error::Key(format!(
+            "wrong key: this backup was made with key {expected}, the key given is {}",
+            master.fingerprint()
+        )));
+    }
+    Ok(master)
+}
+
+/// Reads and checks the whole file, handing each chunk's entries to `sink`.
+fn walk(
+    path: &Path,
+    key: &KeySource,
+    mut sink: impl FnMut(Vec<(&[u8], &[u8])>) -> Result<()>,
+) -> Result<BackupInfo> {
+    let file = std::fs::File::open(path)?;
+    let bytes = file.metadata()?.len();
+    let mut input = BufReader::with_capacity(1 << 20, file);
+    let (header, body, mac) = Header::read(&mut input)?;
+    let master = master_for(&header, key)?;
+    let keys = BackupKeys::derive(&master);
+    if !keys.check_mac(&body, &mac) {
+        return Err(Error::Corrupt(
+            "backup header failed its integrity check (tampered)".into(),
+        ));
+    }
+    let mut plain_hash = blake3::Hasher::new();
+    let mut entry_count = 0u64;
+    for index in 0u64.. {
+        let mut length = [0u8; 4];
+        match input.read_exact(&mut length) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return Err(Error::Corrupt(format!(
+                    "backup is truncated: the final chunk is missing after chunk {}",
+                    index.saturating_sub(1)
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let length = u32::from_be_bytes(length) as usize;
+        if length > MAX_SEALED_CHUNK {
+            return Err(Error::Corrupt(format!(
+                "chunk {index} claims {length} bytes, more than any chunk has"
+            )));
+        }
+        let mut sealed = vec![0u8; length];
+        input
+            .read_exact(&mut sealed)
+            .map_err(|_| Error::Corrupt(format!("backup is truncated inside chunk {index}")))?;
+        if let Some(plain) = keys.open_chunk(&mac, &header.backup_id, index, false, &sealed) {
+            let chunk = entries(&plain)
+                .ok_or_else(|| Error::Corrupt(format!("chunk {index} is malformed inside")))?;
+            entry_count += chunk.len() as u64;
+            plain_hash.update(&plain);
+            sink(chunk)?;
+            continue;
+        }
+        let Some(end) = keys.open_chunk(&mac, &header.backup_id, index, true, &sealed) else {
+            return Err(Error::Corrupt(format!(
+                "chunk {index} failed its integrity check (tampered, reordered, or from another backup)"
+            )));
+        };
+        if end.len() != 48 || &end[..8] != b"CRMEND01" {
+            return Err(Error::Corrupt("the trailer is malformed".into()));
+        }
+        let count = u64::from_be_bytes(end[8..16].try_into().unwrap_or([0; 8]));
+        if count != entry_count {
+            return Err(Error::Corrupt(format!(
+                "the trailer counts {count} entries, the chunks hold {entry_count}"
+            )));
+        }
+        if end[16..48] != *plain_hash.finalize().as_bytes() {
+            return Err(Error::Corrupt(
+                "the trailer's hash of the contents does not match the chunks".into(),
+            ));
+        }
+        let mut extra = [0u8; 1];
+        if input.read(&mut extra)? != 0 {
+            return Err(Error::Corrupt(
+                "unexpected bytes after the final chunk".into(),
+            ));
+        }
+        return Ok(BackupInfo {
+            header,
+            entries: entry_count,
+            bytes,
+        });
+    }
+    Err(Error::Corrupt("backup has too many chunks".into()))
+}
+
+/// Reads the whole backup and checks the header, every chunk and the trailer.
+pub fn verify(path: &Path, key: &KeySource) -> Result<BackupInfo> {
+    walk(path, key, |_| Ok(()))
+}
+
+/// Verifies the backup, restores it into `new_dir` (which must not exist or be empty), then
+/// opens the result and checks its counts and rollups. On any failure the new folder is removed.
+pub fn restore(path: &Path, key: &KeySource, new_dir: &Path) -> Result<BackupInfo> {
+    if new_dir.exists() && std::fs::read_dir(new_dir)?.next().is_some() {
+        return Err(Error::Refused(format!(
+            "{} exists and is not empty: restore only into a new folder",
+            new_dir.display()
+        )));
+    }
+    let info = verify(path, key)?;
+    let result = restore_verified(path, key, new_dir, &info);
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(new_dir);
+    }
+    result.map(|()| info)
+}
+
+fn restore_verified(path: &Path, key: &KeySource, new_dir: &Path, info: &BackupInfo) -> Result<()> {
+    {
+        let db = sled::Config::new().path(new_dir).open()?;
+        let tree = db.open_tree(DATA_TREE)?;
+        walk(path, key, |chunk| {
+            let mut batch = sled::Batch::default();
+            for (k, v) in chunk {
+                batch.insert(k, v);
+            }
+            tree.apply_batch(batch)?;
+            Ok(())
+        })?;
+        db.flush()?;
+    }
+    let store = Store::open(new_dir, key, &Options::default())?;
+    store.check_consistency()?;
+    let counts = store.counts()?;
+    let header = &info.header;
+    if (counts.customers, counts.products, counts.orders)
+        != (header.customers, header.products, header.orders)
+    {
+        return Err(Error::Corrupt(format!(
+            "restored counts {}/{}/{} differ from the header's {}/{}/{}",
+            counts.customers,
+            counts.products,
+            counts.orders,
+            header.customers,
+            header.products,
+            header.orders
+        )));
+    }
+    store.close()
+}

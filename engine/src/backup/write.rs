@@ -1,0 +1,222 @@
+//! Taking a backup: online, point in time, streamed chunk by chunk.
+
+use super::format::{push_entry, trailer, BackupKeys, Header, CHUNK_TARGET};
+use super::snapshot::Snapshot;
+use crate::error::{Error, Result};
+use crate::store::{Shared, Store};
+use crate::trees::{bytes_key, decode_u64, meta, Space};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// How many entries one gated read takes: small enough that a write waits ~1 ms at most.
+const ENTRIES_PER_READ: usize = 2_048;
+
+/// Where a running backup is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub records_done: u64,
+    pub records_total: u64,
+    pub bytes: u64,
+}
+
+/// What a finished backup wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupSummary {
+    pub header: Header,
+    /// The file's size.
+    pub bytes: u64,
+    /// Hex BLAKE3 of the file's bytes (what `b3sum` prints).
+    pub blake3: String,
+}
+
+/// Clears the snapshot when the backup ends, however it ends.
+struct SnapshotGuard<'a>(&'a Shared);
+
+impl Drop for SnapshotGuard<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut gate) = self.0.backup_gate.lock() {
+            *gate = None;
+        }
+    }
+}
+
+/// A writer that counts and hashes what passes through.
+struct HashingWriter<W: Write> {
+    inner: W,
+    hasher: blake3::Hasher,
+    bytes: u64,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = self.inner.write(buf)?;
+        self.hasher.update(&buf[..written]);
+        self.bytes += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn partial_path(path: &Path) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".partial");
+    path.with_file_name(name)
+}
+
+fn lock_err() -> Error {
+    Error::Storage("the backup gate is poisoned".into())
+}
+
+impl Store {
+    /// Writes a consistent backup of the whole store to `path` while writes go on; refuses
+    /// with `BUSY` if another backup runs. The file appears under its name only when complete.
+    pub fn backup_to(&self, path: &Path, on_progress: &dyn Fn(Progress)) -> Result<BackupSummary> {
+        let shared = &*self.shared;
+        let keys = BackupKeys::derive(&shared.master);
+        let header = {
+            let mut gate = shared.backup_gate.lock().map_err(|_| lock_err())?;
+            if gate.is_some() {
+                return Err(Error::Busy("a backup is already running".into()));
+            }
+            *gate = Some(Snapshot::default());
+            // Read under the gate: no write group applies meanwhile, so these agree with the
+            // snapshot that starts now.
+            let count = |space: Space| -> Result<u64> {
+                let value = shared
+                    .tree
+                    .get(bytes_key(Space::Meta, &meta::count(space as u8)))?;
+                Ok(value.and_then(|v| decode_u64(&v)).unwrap_or(0))
+            };
+            let fingerprint = shared.master.fingerprint();
+            let mut key_fingerprint = [0u8; 8];
+            for (i, byte) in key_fingerprint.iter_mut().enumerate() {
+                *byte = u8::from_str_radix(fingerprint.get(i * 2..i * 2 + 2).unwrap_or("00"), 16)
+                    .unwrap_or(0);
+            }
+            Header {
+                created_at: crate::values::now(),
+                backup_id: Header::new_id(),
+                key_fingerprint,
+                kdf_salt: shared
+                    .tree
+                    .get(bytes_key(Space::Meta, meta::KDF_SALT))?
+                    .map(|s| s.to_vec())
+                    .unwrap_or_default(),
+                customers: count(Space::Customer)?,
+                products: count(Space::Product)?,
+                orders: count(Space::Order)?,
+                users: shared.tree.scan_prefix(Space::User.prefix()).count() as u64,
+            }
+        };
+        let _guard = SnapshotGuard(shared);
+        let temporary = partial_path(path);
+        let result = self.write_backup_file(&temporary, &keys, &header, on_progress);
+        match result {
+            Ok((bytes, hash)) => {
+                std::fs::rename(&temporary, path)?;
+                if let Some(dir) = path.parent().and_then(|d| std::fs::File::open(d).ok()) {
+                    let _ = dir.sync_all();
+                }
+                Ok(BackupSummary {
+                    header,
+                    bytes,
+                    blake3: hash.to_hex().to_string(),
+                })
+            }
+            Err(error) => {
+                let _ = std::fs::remove_file(&temporary);
+                Err(error)
+            }
+        }
+    }
+
+    fn write_backup_file(
+        &self,
+        temporary: &Path,
+        keys: &BackupKeys,
+        header: &Header,
+        on_progress: &dyn Fn(Progress),
+    ) -> Result<(u64, blake3::Hash)> {
+        let shared = &*self.shared;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(temporary)?;
+        let mut out = HashingWriter {
+            inner: std::io::BufWriter::new(file),
+            hasher: blake3::Hasher::new(),
+            bytes: 0,
+        };
+        let header_bytes = header.encode(keys);
+        let header_mac: [u8; 32] = header_bytes[header_bytes.len() - 32..]
+            .try_into()
+            .unwrap_or([0; 32]);
+        out.write_all(&header_bytes)?;
+        let mut progress = Progress {
+            records_total: header.records(),
+            ..Progress::default()
+        };
+        let mut plain_hash = blake3::Hasher::new();
+        let mut plain = Vec::with_capacity(CHUNK_TARGET + 64 * 1024);
+        let mut index = 0u64;
+        let mut entry_count = 0u64;
+        let record_spaces = [
+            Space::Customer as u8,
+            Space::Product as u8,
+            Space::Order as u8,
+        ];
+        loop {
+            let chunk = {
+                let mut gate = shared.backup_gate.lock().map_err(|_| lock_err())?;
+                let snapshot = gate
+                    .as_mut()
+                    .ok_or_else(|| Error::Storage("the backup snapshot vanished".into()))?;
+                snapshot.next_chunk(&shared.tree, ENTRIES_PER_READ)?
+            };
+            let finished = chunk.is_empty();
+            for (key, value) in &chunk {
+                push_entry(&mut plain, key, value);
+                entry_count += 1;
+                if key.first().is_some_and(|b| record_spaces.contains(b)) {
+                    progress.records_done += 1;
+                }
+            }
+            if plain.len() >= CHUNK_TARGET || (finished && !plain.is_empty()) {
+                plain_hash.update(&plain);
+                out.write_all(&keys.seal_chunk(
+                    &header_mac,
+                    &header.backup_id,
+                    index,
+                    false,
+                    &plain,
+                ))?;
+                index += 1;
+                plain.clear();
+                progress.bytes = out.bytes;
+                on_progress(progress);
+            }
+            if finished {
+                break;
+            }
+        }
+        let end = trailer(entry_count, &plain_hash.finalize());
+        out.write_all(&keys.seal_chunk(&header_mac, &header.backup_id, index, true, &end))?;
+        out.flush()?;
+        let HashingWriter {
+            inner,
+            hasher,
+            bytes,
+        } = out;
+        let file = inner.into_inner().map_err(|e| Error::Io(e.into_error()))?;
+        file.sync_all()?;
+        progress.bytes = bytes;
+        on_progress(progress);
+        Ok((bytes, hasher.finalize()))
+    }
+}

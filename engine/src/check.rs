@@ -1,0 +1,137 @@
+//! A full consistency check: counts, rollups, references and indexes agree with the records.
+//!
+//! Restore runs it before reporting success; the crash and race tests run it after every round.
+
+use crate::error::{Error, Result};
+use crate::index::{email, orders_by_customer, orders_by_product, orders_by_time};
+use crate::model::{Customer, CustomerRollup, Order, ProductRollup};
+use crate::store::Store;
+use crate::trees::{id_key, Space};
+use crate::Kind;
+use std::collections::BTreeMap;
+
+/// What the check counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CheckReport {
+    pub customers: u64,
+    pub products: u64,
+    pub orders: u64,
+}
+
+fn corrupt(message: String) -> Error {
+    Error::Corrupt(format!("consistency check: {message}"))
+}
+
+impl Store {
+    /// Checks every invariant the write path maintains; the first one broken is the error.
+    pub fn check_consistency(&self) -> Result<CheckReport> {
+        let tree = &self.shared.tree;
+        let count = |space: Space| tree.scan_prefix(space.prefix()).count() as u64;
+        let report = CheckReport {
+            customers: count(Space::Customer),
+            products: count(Space::Product),
+            orders: count(Space::Order),
+        };
+        let counts = self.counts()?;
+        if (counts.customers, counts.products, counts.orders)
+            != (report.customers, report.products, report.orders)
+        {
+            return Err(corrupt(format!(
+                "counters say {}/{}/{} customers/products/orders, the records are {}/{}/{}",
+                counts.customers,
+                counts.products,
+                counts.orders,
+                report.customers,
+                report.products,
+                report.orders
+            )));
+        }
+        // Customers own exactly their email entries.
+        let customers: Vec<Customer> = self.par_fold(
+            Kind::Customer,
+            Vec::new,
+            |all, c| all.push(c),
+            |a, mut b| a.append(&mut b),
+        )?;
+        for customer in &customers {
+            let owner = tree.get(email::key(&self.shared.blind, &customer.email))?;
+            if owner.as_deref() != Some(&customer.id.to_be_bytes()[..]) {
+                return Err(corrupt(format!(
+                    "the email index does not point to customer {}",
+                    customer.id
+                )));
+            }
+        }
+        if count(Space::EmailIndex) != report.customers {
+            return Err(corrupt(
+                "the email index has entries without customers".into(),
+            ));
+        }
+        // Orders: references, indexes, rollups.
+        let orders: Vec<Order> = self.scan_orders(|_| true)?;
+        let mut customer_rollups: BTreeMap<u64, CustomerRollup> = BTreeMap::new();
+        let mut product_rollups: BTreeMap<u64, ProductRollup> = BTreeMap::new();
+        for order in &orders {
+            if tree
+                .get(id_key(Space::Customer, order.customer_id))?
+                .is_none()
+            {
+                return Err(corrupt(format!(
+                    "order {} refers to missing customer {}",
+                    order.id, order.customer_id
+                )));
+            }
+            if tree
+                .get(id_key(Space::Product, order.product_id))?
+                .is_none()
+            {
+                return Err(corrupt(format!(
+                    "order {} refers to missing product {}",
+                    order.id, order.product_id
+                )));
+            }
+            let indexed = tree
+                .contains_key(orders_by_customer::key(order.customer_id, order.id))?
+                && tree.contains_key(orders_by_product::key(order.product_id, order.id))?
+                && tree.contains_key(orders_by_time::key(order.created_at, order.id))?;
+            if !indexed {
+                return Err(corrupt(format!(
+                    "order {} is missing from an order index",
+                    order.id
+                )));
+            }
+            customer_rollups
+                .entry(order.customer_id)
+                .or_default()
+                .add(order.amount_cents(), order.created_at);
+            product_rollups
+                .entry(order.product_id)
+                .or_default()
+                .add(order.quantity, order.amount_cents());
+        }
+        for space in [
+            Space::OrdersByCustomer,
+            Space::OrdersByProduct,
+            Space::OrdersByTime,
+        ] {
+            if count(space) != report.orders {
+                return Err(corrupt(format!(
+                    "an order index has {} entries for {} orders",
+                    count(space),
+                    report.orders
+                )));
+            }
+        }
+        let stored_customers: BTreeMap<u64, CustomerRollup> =
+            self.customer_rollups()?.into_iter().collect();
+        if stored_customers != customer_rollups {
+            return Err(corrupt("customer rollups disagree with the orders".into()));
+        }
+        let stored_products: BTreeMap<u64, ProductRollup> =
+            self.product_rollups()?.into_iter().collect();
+        if stored_products != product_rollups {
+            return Err(corrupt("product rollups disagree with the orders".into()));
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,244 @@
+//! Backups: round trip, tampering of every part, wrong keys, and consistency under writes.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+use common::*;
+use crm_engine::backup::{restore, verify};
+use crm_engine::*;
+use std::path::{Path, PathBuf};
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    key: MasterKey,
+    store: Store,
+}
+
+fn fixture(customers: usize, orders: usize) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate();
+    let store = open_with(&dir.path().join("data"), &key);
+    demo::generate(3, customers, 30, orders)
+        .load_into(&store)
+        .unwrap();
+    store
+        .write(Op::AddUser(User {
+            name: "ops".into(),
+            role: Role::Writer,
+            password_hash: "$argon2id$x".into(),
+        }))
+        .unwrap();
+    Fixture { dir, key, store }
+}
+
+fn take_backup(f: &Fixture, name: &str) -> PathBuf {
+    let path = f.dir.path().join(name);
+    f.store.backup_to(&path, &|_| {}).unwrap();
+    path
+}
+
+/// Offsets of each framed chunk (start, end) after the header.
+fn chunk_spans(path: &Path) -> (usize, Vec<(usize, usize)>) {
+    let bytes = std::fs::read(path).unwrap();
+    let salt_len = bytes[8 + 2 + 8 + 16 + 8] as usize;
+    let header_len = 8 + 2 + 8 + 16 + 8 + 1 + salt_len + 32 + 32;
+    let mut spans = Vec::new();
+    let mut at = header_len;
+    while at < bytes.len() {
+        let len = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        spans.push((at, at + 4 + len));
+        at += 4 + len;
+    }
+    (header_len, spans)
+}
+
+#[test]
+fn round_trip_restores_every_record_index_and_statistic() {
+    let f = fixture(400, 4_000);
+    let path = take_backup(&f, "full.crmbak");
+    let key = KeySource::Key(f.key.clone());
+    let info = verify(&path, &key).unwrap();
+    assert_eq!(
+        (
+            info.header.customers,
+            info.header.products,
+            info.header.orders,
+            info.header.users
+        ),
+        (400, 30, 4_000, 1)
+    );
+    let target = f.dir.path().join("restored");
+    restore(&path, &key, &target).unwrap();
+    let restored = open_with(&target, &f.key);
+    restored.check_consistency().unwrap();
+    assert_eq!(
+        restored.customers(0, 100_000).unwrap(),
+        f.store.customers(0, 100_000).unwrap()
+    );
+    assert_eq!(
+        restored.products(0, 100_000).unwrap(),
+        f.store.products(0, 100_000).unwrap()
+    );
+    let all = OrderQuery {
+        scope: OrderScope::All,
+        since: None,
+        until: None,
+        after: 0,
+        limit: 100_000,
+    };
+    assert_eq!(
+        restored.orders(&all).unwrap(),
+        f.store.orders(&all).unwrap()
+    );
+    assert_eq!(restored.users().unwrap(), f.store.users().unwrap());
+    for customer in f.store.customers(0, 50).unwrap() {
+        assert_eq!(
+            restored.find_by_email(&customer.email).unwrap(),
+            vec![customer.clone()]
+        );
+        let word = customer.name.split(' ').next().unwrap();
+        assert_eq!(
+            restored.find_by_name(word).unwrap(),
+            f.store.find_by_name(word).unwrap()
+        );
+    }
+    assert_eq!(
+        restored.customer_rollups().unwrap(),
+        f.store.customer_rollups().unwrap()
+    );
+    assert_eq!(
+        stats::rfm(&restored, 1_800_000_000).unwrap(),
+        stats::rfm(&f.store, 1_800_000_000).unwrap()
+    );
+    // High-water marks survive: the next id is not a reused one.
+    for kind in [Kind::Customer, Kind::Product, Kind::Order] {
+        assert_eq!(
+            restored.high_water(kind).unwrap(),
+            f.store.high_water(kind).unwrap()
+        );
+    }
+    // Restore never writes over an existing store.
+    let err = restore(&path, &key, &target).unwrap_err();
+    assert!(err.to_string().contains("not empty"), "{err}");
+}
+
+#[test]
+fn every_kind_of_tampering_is_refused_and_restores_nothing() {
+    let f = fixture(1_500, 15_000);
+    let path = take_backup(&f, "t.crmbak");
+    let original = std::fs::read(&path).unwrap();
+    let (header_len, spans) = chunk_spans(&path);
+    assert!(spans.len() >= 3, "need several chunks, got {}", spans.len());
+    let key = KeySource::Key(f.key.clone());
+    let (last_start, _) = *spans.last().unwrap();
+    let mut cases: Vec<(&str, Vec<u8>, &str)> = Vec::new();
+    let mut flipped_header = original.clone();
+    flipped_header[20] ^= 0x40;
+    cases.push(("header byte", flipped_header, "header"));
+    let mut flipped_chunk = original.clone();
+    flipped_chunk[spans[1].0 + 100] ^= 1;
+    cases.push(("chunk byte", flipped_chunk, "chunk 1"));
+    let mut flipped_trailer = original.clone();
+    flipped_trailer[last_start + 10] ^= 1;
+    cases.push(("trailer byte", flipped_trailer, "chunk"));
+    cases.push((
+        "last chunk dropped",
+        original[..last_start].to_vec(),
+        "truncated",
+    ));
+    let mut swapped = original[..spans[0].0].to_vec();
+    swapped.extend_from_slice(&original[spans[1].0..spans[1].1]);
+    swapped.extend_from_slice(&original[spans[0].0..spans[0].1]);
+    swapped.extend_from_slice(&original[spans[1].1..]);
+    cases.push(("two chunks swapped", swapped, "chunk 0"));
+    let mut appended = original.clone();
+    appended.extend_from_slice(b"garbage");
+    cases.push(("garbage appended", appended, "after the final chunk"));
+    cases.push((
+        "cut inside a chunk",
+        original[..spans[1].0 + 50].to_vec(),
+        "truncated",
+    ));
+    cases.push((
+        "magic",
+        [b"NOTABACK".as_slice(), &original[8..]].concat(),
+        "magic",
+    ));
+    assert!(header_len > 0);
+    for (what, bytes, expected) in cases {
+        let bad = f.dir.path().join("bad.crmbak");
+        std::fs::write(&bad, &bytes).unwrap();
+        let err = verify(&bad, &key).unwrap_err();
+        assert_eq!(err.code(), "CORRUPT", "{what}: {err}");
+        assert!(err.to_string().contains(expected), "{what}: {err}");
+        let target = f
+            .dir
+            .path()
+            .join(format!("restore-{}", what.replace(' ', "-")));
+        assert!(restore(&bad, &key, &target).is_err(), "{what}");
+        assert!(!target.exists(), "{what}: restore wrote something");
+    }
+}
+
+#[test]
+fn the_wrong_key_is_refused_before_anything_is_written() {
+    let f = fixture(20, 50);
+    let path = take_backup(&f, "k.crmbak");
+    let wrong = KeySource::Key(MasterKey::generate());
+    let err = verify(&path, &wrong).unwrap_err();
+    assert!(err.to_string().contains("wrong key"), "{err}");
+    let target = f.dir.path().join("nothing");
+    assert!(restore(&path, &wrong, &target).is_err());
+    assert!(!target.exists());
+}
+
+#[test]
+fn a_backup_taken_under_concurrent_writes_is_one_point_in_time() {
+    let f = fixture(300, 3_000);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let store = f.store.clone();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut i = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    i += 1;
+                    let c =
+                        NewCustomer::parse("Writer", &format!("w{w}-{i}@x.io"), None, None, None)
+                            .unwrap();
+                    let customer = store.write(Op::AddCustomer(c)).unwrap().id();
+                    let order = NewOrder {
+                        id: None,
+                        customer_id: customer,
+                        product_id: 1 + i % 30,
+                        quantity: 1,
+                        created_at: None,
+                        take_stock: false,
+                    };
+                    let order_id = store.write(Op::AddOrder(order)).unwrap().id();
+                    if i % 3 == 0 {
+                        store.write(Op::DeleteOrder(order_id)).unwrap();
+                        store.write(Op::DeleteCustomer(customer)).unwrap();
+                    }
+                }
+                i
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let path = take_backup(&f, "online.crmbak");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let written: u64 = writers.into_iter().map(|w| w.join().unwrap()).sum();
+    assert!(written > 0);
+    let key = KeySource::Key(f.key.clone());
+    let target = f.dir.path().join("online-restored");
+    let info = restore(&path, &key, &target).unwrap();
+    let restored = open_with(&target, &f.key);
+    let report = restored.check_consistency().unwrap();
+    assert_eq!(
+        (report.customers, report.orders),
+        (info.header.customers, info.header.orders)
+    );
+    f.store.check_consistency().unwrap();
+}
