@@ -66,7 +66,6 @@ fn login(server: &TestServer, user: &str) -> RawConnection {
 }
 
 #[test]
-#[ignore = "until the remaining STATS.* and BACKUP* commands land"]
 fn each_role_runs_exactly_its_commands() {
     let server = TestServer::start();
     let mut admin = server.raw_admin();

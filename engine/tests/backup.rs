@@ -217,7 +217,7 @@ fn a_backup_taken_under_concurrent_writes_is_one_point_in_time() {
                         take_stock: false,
                     };
                     let order_id = store.write(Op::AddOrder(order)).unwrap().id();
-                    if i % 3 == 0 {
+                    if i.is_multiple_of(3) {
                         store.write(Op::DeleteOrder(order_id)).unwrap();
                         store.write(Op::DeleteCustomer(customer)).unwrap();
                     }

@@ -133,6 +133,13 @@ fn walk(
     Err(Error::Corrupt("backup has too many chunks".into()))
 }
 
+impl Store {
+    /// Verifies a backup with this store's own key.
+    pub fn verify_backup(&self, path: &Path) -> Result<BackupInfo> {
+        verify(path, &KeySource::Key(self.shared.master.clone()))
+    }
+}
+
 /// Reads the whole backup and checks the header, every chunk and the trailer.
 pub fn verify(path: &Path, key: &KeySource) -> Result<BackupInfo> {
     walk(path, key, |_| Ok(()))

@@ -4,6 +4,7 @@
 //! (`ERR unknown command`), syntax (`ERR`), permission (`NOPERM`), then the command itself,
 //! which validates values (`INVALID`) before the engine checks existence and state.
 
+mod backup;
 mod connection;
 mod customer;
 mod info;
@@ -34,6 +35,7 @@ enum Command {
     Order(order::Order),
     Stats(stats::Stats),
     User(user::User),
+    Backup(backup::Backup),
     Info,
 }
 
@@ -61,7 +63,7 @@ impl Command {
             | Command::Order(order::Order::Del(_)) => Some(Role::Writer),
             Command::Customer(_) | Command::Product(_) | Command::Order(_) => Some(Role::Reader),
             Command::Stats(_) => Some(Role::Analyst),
-            Command::User(_) | Command::Info => Some(Role::Admin),
+            Command::User(_) | Command::Backup(_) | Command::Info => Some(Role::Admin),
         }
     }
 }
@@ -99,6 +101,9 @@ fn parse(name: &str, args: &mut Args) -> Option<CmdResult<Command>> {
         }
         "USER.ADD" | "USER.DEL" | "USER.PASSWD" | "USER.LIST" => {
             user::parse(name, args).map(Command::User)
+        }
+        "BACKUP" | "BACKUP.LIST" | "BACKUP.VERIFY" => {
+            backup::parse(name, args).map(Command::Backup)
         }
         "INFO" => info::parse(args).map(|()| Command::Info),
         _ => return None,
@@ -176,6 +181,7 @@ async fn execute(
         Command::Order(command) => order::execute(shared, command).await?,
         Command::Stats(command) => stats::execute(shared, command).await?,
         Command::User(command) => user::execute(shared, command).await?,
+        Command::Backup(command) => backup::execute(shared, command).await?,
         Command::Info => info::execute(shared)?,
     };
     Ok(Answer {

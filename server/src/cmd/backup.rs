@@ -1,0 +1,135 @@
+//! `BACKUP [name]`, `BACKUP.LIST`, `BACKUP.VERIFY name` (admin only).
+
+use super::stats::blocking;
+use crate::backup::{default_name, file_blake3, file_of, valid_name};
+use crate::parse::{printable, text, Args, CmdResult};
+use crate::reply::Reply;
+use crate::state::Shared;
+use crm_engine::values::{format_timestamp, now, quote};
+use crm_engine::{Error, Kind};
+use std::sync::Arc;
+
+/// A parsed backup command.
+pub enum Backup {
+    Take(Option<Vec<u8>>),
+    List,
+    Verify(Vec<u8>),
+}
+
+pub fn parse(name: &str, args: &mut Args) -> CmdResult<Backup> {
+    let command = match name {
+        "BACKUP" => Backup::Take(args.next()),
+        "BACKUP.LIST" => Backup::List,
+        _ => Backup::Verify(args.required()?),
+    };
+    args.finish()?;
+    Ok(command)
+}
+
+fn checked_name(bytes: &[u8]) -> CmdResult<String> {
+    let name = text("name", bytes)?;
+    if !valid_name(name) {
+        return Err(Reply::error(
+            "INVALID",
+            format!("name: \"{}\" is not a backup name (1 to 64 of A-Z a-z 0-9 . _ -, not starting with .)", printable(bytes)),
+        ));
+    }
+    Ok(name.to_string())
+}
+
+fn describe(
+    name: &str,
+    bytes: u64,
+    records: Option<u64>,
+    blake3: String,
+    created_at: Option<i64>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "name": name,
+        "bytes": bytes,
+        "records": records,
+        "blake3": blake3,
+        "created_at": created_at.map(format_timestamp),
+    })
+}
+
+pub async fn execute(shared: &Arc<Shared>, command: Backup) -> CmdResult {
+    let dir = shared.config.backup_dir.clone();
+    match command {
+        Backup::Take(name) => {
+            let name = name.as_deref().map(checked_name).transpose()?;
+            let Some(running) = shared.backup.try_start() else {
+                return Err(Error::Busy("a backup is already running; retry later".into()).into());
+            };
+            std::fs::create_dir_all(&dir).map_err(|e| Reply::from(Error::from(e)))?;
+            let name = name.unwrap_or_else(|| default_name(&dir, now()));
+            let path = file_of(&dir, &name);
+            if path.exists() {
+                return Err(Error::Conflict(format!("backup {} exists", quote(&name))).into());
+            }
+            let state = shared.clone();
+            let summary = blocking(move || {
+                let summary = state
+                    .store
+                    .backup_to(&path, &|progress| state.backup.update(progress))?;
+                Ok(summary)
+            })
+            .await;
+            drop(running);
+            let summary = summary?;
+            tracing::info!(backup = %name, bytes = summary.bytes, "backup written");
+            Ok(Reply::json(&describe(
+                &name,
+                summary.bytes,
+                Some(summary.header.records()),
+                summary.blake3,
+                Some(summary.header.created_at),
+            )))
+        }
+        Backup::List => {
+            let rows = blocking(move || {
+                let mut names: Vec<String> = match std::fs::read_dir(&dir) {
+                    Ok(entries) => entries
+                        .filter_map(|e| e.ok())
+                        .filter_map(|e| {
+                            e.file_name()
+                                .to_str()
+                                .and_then(|n| n.strip_suffix(".crmbak"))
+                                .map(str::to_string)
+                        })
+                        .filter(|n| valid_name(n))
+                        .collect(),
+                    Err(_) => Vec::new(),
+                };
+                names.sort();
+                names
+                    .into_iter()
+                    .map(|name| {
+                        let path = file_of(&dir, &name);
+                        let header = crm_engine::backup::read_header(&path).ok();
+                        let bytes = std::fs::metadata(&path)?.len();
+                        Ok(describe(
+                            &name,
+                            bytes,
+                            header.as_ref().map(|h| h.records()),
+                            file_blake3(&path)?,
+                            header.map(|h| h.created_at),
+                        ))
+                    })
+                    .collect::<crm_engine::Result<Vec<_>>>()
+            })
+            .await?;
+            Ok(Reply::json_array(rows))
+        }
+        Backup::Verify(name) => {
+            let name = checked_name(&name)?;
+            let path = file_of(&dir, &name);
+            if !path.exists() {
+                return Err(Error::not_found(Kind::Backup, quote(&name)).into());
+            }
+            let store = shared.store.clone();
+            blocking(move || store.verify_backup(&path)).await?;
+            Ok(Reply::ok())
+        }
+    }
+}

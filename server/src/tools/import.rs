@@ -1,0 +1,1 @@
+//! `import`: placeholder until the cleaning module lands.

@@ -1,0 +1,5 @@
+//! The subcommands of the `crm-server` binary besides `serve`.
+
+pub mod import;
+pub mod offline;
+pub mod remote;
