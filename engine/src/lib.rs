@@ -19,10 +19,12 @@
 
 pub mod backup;
 mod check;
+pub mod clean;
 mod codec;
 pub mod demo;
 pub mod error;
 mod find;
+mod import;
 mod index;
 pub mod keys;
 pub mod model;
@@ -36,7 +38,9 @@ pub mod values;
 mod write;
 
 pub use check::CheckReport;
+pub use clean::{CleanRecord, Cleaner, Table, Verdict};
 pub use error::{Error, Kind, Result};
+pub use import::ImportReport;
 pub use keys::{write_key_file, KeySource, MasterKey};
 pub use model::{
     Customer, CustomerPatch, CustomerRollup, NewCustomer, NewOrder, NewProduct, Order, Product,
