@@ -63,6 +63,16 @@ enum Command {
         user: String,
         name: Option<String>,
     },
+    /// Import a CSV file (customers, products or orders), cleaned client-side, and print the
+    /// report (password: CRM_PASSWORD or prompt).
+    Import {
+        #[arg(long, default_value = "127.0.0.1:7379")]
+        connect: String,
+        #[arg(long, default_value = "admin")]
+        user: String,
+        kind: String,
+        file: PathBuf,
+    },
     /// Check every chunk and the trailer of a backup file (key: --key-file or CRM_PASSPHRASE).
     Verify {
         file: PathBuf,
@@ -102,6 +112,7 @@ fn main() {
             .map(|()| println!("wrote a new key to {} (mode 0600); keep it safe: without it the data cannot be read", file.display()))
             .map_err(anyhow::Error::from),
         Command::Backup { connect, user, name } => tools::remote::backup(&connect, &user, name.as_deref()),
+        Command::Import { connect, user, kind, file } => tools::import::import(&connect, &user, &kind, &file),
         Command::Verify { file, key_file } => tools::offline::verify(&file, key_file),
         Command::Restore { file, data, key_file } => tools::offline::restore(&file, &data, key_file),
     };
