@@ -1,0 +1,212 @@
+//! Encryption at rest: wrong keys, tampered and moved ciphertext, no plain text on disk.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+use common::*;
+use crm_engine::*;
+use std::path::Path;
+
+fn all_bytes_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(all_bytes_under(&path));
+        } else {
+            files.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+        }
+    }
+    files
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn nothing_personal_is_stored_in_plain_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut secrets: Vec<String> = Vec::new();
+    {
+        let store = open_with(&data, &MasterKey::generate());
+        for i in 0..200 {
+            let name = format!("Zebulon{i} Quixotica{i}");
+            let email = format!("zebulon.quixotica{i}@secret-example.org");
+            let phone = format!("+4479460{i:05}");
+            let address = format!("{i} Hidden Lane, Covertown");
+            let new =
+                NewCustomer::parse(&name, &email, Some(&phone), Some(&address), None).unwrap();
+            store.write(Op::AddCustomer(new)).unwrap();
+            secrets.extend([name, email, phone, address, format!("zebulon{i}")]);
+        }
+        // Updates and deletes leave old versions in sled's log: they must be sealed too.
+        let mut patch = CustomerPatch::default();
+        patch
+            .set("EMAIL", "changed.address@secret-example.org")
+            .unwrap();
+        store.write(Op::UpdateCustomer(1, patch)).unwrap();
+        secrets.push("changed.address@secret-example.org".into());
+        store.write(Op::DeleteCustomer(2)).unwrap();
+        store
+            .write(Op::AddUser(User {
+                name: "operator-zed".into(),
+                role: Role::Admin,
+                password_hash: "$argon2id$v=19$secret-hash".into(),
+            }))
+            .unwrap();
+        secrets.push("secret-hash".into());
+        store.close().unwrap();
+    }
+    let files = all_bytes_under(&data);
+    assert!(!files.is_empty());
+    for (file, bytes) in &files {
+        for secret in &secrets {
+            assert!(
+                !contains(bytes, secret.as_bytes()),
+                "{secret:?} found in plain text in {file}"
+            );
+            assert!(
+                !contains(bytes, secret.to_lowercase().as_bytes()),
+                "{secret:?} (lower case) found in {file}"
+            );
+        }
+        assert!(
+            !contains(bytes, b"secret-example"),
+            "a domain was found in {file}"
+        );
+    }
+}
+
+#[test]
+fn the_wrong_key_fails_at_open_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let right = MasterKey::generate();
+    {
+        let store = open_with(dir.path(), &right);
+        customer(&store, "Ada", "ada@example.com");
+    }
+    let wrong = Store::open(
+        dir.path(),
+        &KeySource::Key(MasterKey::generate()),
+        &Options::default(),
+    );
+    let error = wrong.err().unwrap();
+    assert!(matches!(error, Error::WrongKey), "{error}");
+    assert!(error.to_string().contains("key"));
+    let passphrase = KeySource::Passphrase(zeroize::Zeroizing::new("guess".to_string()));
+    assert!(matches!(
+        Store::open(dir.path(), &passphrase, &Options::default())
+            .err()
+            .unwrap(),
+        Error::WrongKey
+    ));
+    let store = open_with(dir.path(), &right);
+    assert_eq!(store.customer(1).unwrap().unwrap().name, "Ada");
+}
+
+#[test]
+fn a_passphrase_store_opens_only_with_its_passphrase() {
+    let dir = tempfile::tempdir().unwrap();
+    let phrase = |p: &str| KeySource::Passphrase(zeroize::Zeroizing::new(p.to_string()));
+    {
+        let store = Store::open(dir.path(), &phrase("correct horse"), &Options::default()).unwrap();
+        customer(&store, "Ada", "ada@example.com");
+    }
+    assert!(matches!(
+        Store::open(dir.path(), &phrase("wrong horse"), &Options::default())
+            .err()
+            .unwrap(),
+        Error::WrongKey
+    ));
+    let store = Store::open(dir.path(), &phrase("correct horse"), &Options::default()).unwrap();
+    assert_eq!(store.find_by_email("ada@example.com").unwrap().len(), 1);
+}
+
+/// Opens the raw sled tree of a closed store, as an attacker with the disk would.
+fn with_raw_tree(dir: &Path, change: impl FnOnce(&sled::Tree)) {
+    let db = sled::open(dir).unwrap();
+    let tree = db.open_tree(b"crm").unwrap();
+    change(&tree);
+    db.flush().unwrap();
+}
+
+fn customer_key(id: u64) -> Vec<u8> {
+    let mut key = vec![b'c'];
+    key.extend_from_slice(&id.to_be_bytes());
+    key
+}
+
+#[test]
+fn tampered_and_moved_ciphertext_is_an_integrity_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate();
+    {
+        let store = open_with(dir.path(), &key);
+        customer(&store, "Ada", "ada@example.com");
+        customer(&store, "Bob", "bob@example.com");
+        customer(&store, "Cy", "cy@example.com");
+    }
+    with_raw_tree(dir.path(), |tree| {
+        // Flip one bit in customer 1; copy customer 2's value over customer 3's key.
+        let mut sealed = tree.get(customer_key(1)).unwrap().unwrap().to_vec();
+        let last = sealed.len() - 1;
+        sealed[last] ^= 1;
+        tree.insert(customer_key(1), sealed).unwrap();
+        let moved = tree.get(customer_key(2)).unwrap().unwrap();
+        tree.insert(customer_key(3), moved).unwrap();
+    });
+    let store = open_with(dir.path(), &key);
+    let flipped = store.customer(1).unwrap_err();
+    assert_eq!(flipped.code(), "CORRUPT");
+    assert_eq!(
+        flipped.to_string(),
+        "customer 1 failed its integrity check: authentication tag does not verify"
+    );
+    let moved = store.customer(3).unwrap_err();
+    assert_eq!(
+        moved.to_string(),
+        "customer 3 failed its integrity check: authentication tag does not verify"
+    );
+    assert_eq!(store.customer(2).unwrap().unwrap().name, "Bob");
+    assert!(store.customers(0, 10).is_err());
+}
+
+#[test]
+fn a_byte_flipped_in_the_data_files_never_panics_or_returns_garbage() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate();
+    {
+        let store = open_with(dir.path(), &key);
+        customer(&store, "Ada", "ada@example.com");
+        store.close().unwrap();
+    }
+    let mut sealed = Vec::new();
+    with_raw_tree(dir.path(), |tree| {
+        sealed = tree.get(customer_key(1)).unwrap().unwrap().to_vec()
+    });
+    // Find the sealed value in the files and flip a byte of its ciphertext in place.
+    let mut flipped_somewhere = false;
+    for (file, mut bytes) in all_bytes_under(dir.path()) {
+        while let Some(at) = bytes
+            .windows(sealed.len())
+            .position(|w| w == sealed.as_slice())
+        {
+            bytes[at + sealed.len() - 1] ^= 0x80;
+            flipped_somewhere = true;
+        }
+        std::fs::write(&file, &bytes).unwrap();
+    }
+    assert!(flipped_somewhere, "the sealed value was not found on disk");
+    // Whatever sled makes of it, the engine answers with an error or nothing — never a panic
+    // and never a customer that is not Ada.
+    match Store::open(dir.path(), &KeySource::Key(key), &Options::default()) {
+        Err(error) => assert!(!error.to_string().is_empty()),
+        Ok(store) => match store.customer(1) {
+            Ok(Some(customer)) => assert_eq!(customer.name, "Ada"),
+            Ok(None) => {}
+            Err(error) => assert!(matches!(error.code(), "CORRUPT" | "ERR"), "{error}"),
+        },
+    }
+}
