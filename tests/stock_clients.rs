@@ -29,7 +29,13 @@ fn redis_cli_sends_lower_case_commands_and_inline_auth() {
     let server = TestServer::start();
     let run = |args: &[&str]| {
         Command::new("redis-cli")
-            .args(["-p", &server.port.to_string(), "-a", ADMIN_PASSWORD, "--no-auth-warning"])
+            .args([
+                "-p",
+                &server.port.to_string(),
+                "-a",
+                ADMIN_PASSWORD,
+                "--no-auth-warning",
+            ])
             .args(args)
             .output()
             .expect("redis-cli is needed (apt-get install redis-tools) for this test")

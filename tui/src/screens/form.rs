@@ -1,0 +1,54 @@
+//! The add / edit form, drawn over the screen, with the server's errors at their fields.
+
+use crate::app::Form;
+use crate::theme;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::Frame;
+
+pub fn render(frame: &mut Frame, area: Rect, form: &Form) {
+    let height = (form.fields.len() * 2 + 4) as u16;
+    let [_, middle, _] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(height),
+        Constraint::Fill(1),
+    ])
+    .areas(area);
+    let [_, boxed, _] = Layout::horizontal([
+        Constraint::Fill(1),
+        Constraint::Length(72),
+        Constraint::Fill(1),
+    ])
+    .areas(middle);
+    let mut lines = Vec::new();
+    for (i, field) in form.fields.iter().enumerate() {
+        let marker = if i == form.focus { "▶ " } else { "  " };
+        let cursor = if i == form.focus { "▏" } else { "" };
+        lines.push(Line::from(format!(
+            "{marker}{:<8} {}{cursor}",
+            format!("{}:", field.label),
+            field.value
+        )));
+        match &field.error {
+            Some(error) => lines.push(Line::from(Span::styled(
+                format!("    {error}"),
+                theme::error(),
+            ))),
+            None => lines.push(Line::from("")),
+        }
+    }
+    lines.push(Line::from(Span::styled(
+        "Enter: save · Tab: next field · Esc: cancel",
+        theme::dim(),
+    )));
+    frame.render_widget(Clear, boxed);
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::bordered()
+                .title(form.title())
+                .title_style(theme::title()),
+        ),
+        boxed,
+    );
+}

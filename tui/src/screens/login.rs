@@ -1,0 +1,52 @@
+//! The login screen: user, masked password, and the error of the last attempt.
+
+use crate::app::App;
+use crate::theme;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::Frame;
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let Some(login) = &app.login else { return };
+    let [_, middle, _] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(10),
+        Constraint::Fill(1),
+    ])
+    .areas(area);
+    let [_, boxed, _] = Layout::horizontal([
+        Constraint::Fill(1),
+        Constraint::Length(60),
+        Constraint::Fill(1),
+    ])
+    .areas(middle);
+    let marker = |i: usize| if login.focus == i { "▶ " } else { "  " };
+    let mut lines = vec![
+        Line::from(format!("Server: {}", app.address)),
+        Line::from(""),
+        Line::from(format!("{}User:     {}", marker(0), login.user)),
+        Line::from(format!(
+            "{}Password: {}",
+            marker(1),
+            "•".repeat(login.password.chars().count())
+        )),
+        Line::from(""),
+    ];
+    match &login.error {
+        Some(error) => lines.push(Line::from(Span::styled(error.clone(), theme::error()))),
+        None if app.waiting > 0 => lines.push(Line::from("connecting...")),
+        None => lines.push(Line::from(Span::styled(
+            "Enter: log in · Tab: next field · Esc: quit",
+            theme::dim(),
+        ))),
+    }
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::bordered()
+                .title("crm-tui — log in")
+                .title_style(theme::title()),
+        ),
+        boxed,
+    );
+}
