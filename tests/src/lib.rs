@@ -33,6 +33,24 @@ pub fn server_binary() -> PathBuf {
     binary
 }
 
+/// A built binary of this workspace (`crm-server`, `crm-tui`).
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"));
+    let binary = target.join("debug").join(name);
+    assert!(
+        binary.exists(),
+        "{} is missing: run `cargo build --workspace` first",
+        binary.display()
+    );
+    binary
+}
+
 /// A free TCP port on loopback.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

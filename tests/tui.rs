@@ -1,0 +1,137 @@
+//! The real `crm-tui` binary driven in tmux against the real server with demo data: log in,
+//! search a customer by email, open the detail, open Analytics, take a backup, quit with the
+//! terminal restored.
+
+#![allow(clippy::unwrap_used)]
+
+use crm_tests::{workspace_binary, TestServer, ADMIN_PASSWORD};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let output = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux is needed for this test");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "tui"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "tui"])
+    }
+
+    /// Waits until the screen shows `text`; panics with the screen if it never does.
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never saw {text:?}; the screen was:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+    }
+}
+
+#[test]
+fn an_operator_session_in_tmux() {
+    let server = TestServer::start_with(&["--demo"]);
+    let mut con = redis::Client::open(server.url("admin", ADMIN_PASSWORD, false))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let record: String = redis::cmd("CUSTOMER.GET").arg(20).query(&mut con).unwrap();
+    let record: serde_json::Value = serde_json::from_str(&record).unwrap();
+    let email = record["email"].as_str().unwrap().to_string();
+    let name = record["name"].as_str().unwrap().to_string();
+
+    let tmux = Tmux {
+        socket: format!("crm-tui-test-{}", std::process::id()),
+    };
+    let script = format!(
+        "CRM_PASSWORD='{ADMIN_PASSWORD}' {} --connect {}; echo \"TUI-EXITED $?\"; stty -a | grep -o -- '-\\?icanon' ; sleep 60",
+        workspace_binary("crm-tui").display(),
+        server.address()
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "tui",
+        "-x",
+        "140",
+        "-y",
+        "45",
+        "bash",
+        "-c",
+        &script,
+    ]);
+
+    // Logged in: the customers page.
+    tmux.wait_for("Customers — page 1");
+    // Search by email, open the detail.
+    tmux.keys(&["/"]);
+    tmux.keys(&["-l", &email]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("1 found");
+    tmux.keys(&["Enter"]);
+    let detail = tmux.wait_for("orders · total");
+    assert!(
+        detail.contains(&name) && detail.contains("Detail"),
+        "{detail}"
+    );
+    tmux.keys(&["Escape", "Escape"]);
+    // Analytics.
+    tmux.keys(&["4"]);
+    let analytics = tmux.wait_for("champions");
+    assert!(
+        analytics.contains("Top customers by total") && analytics.contains("Monthly revenue"),
+        "{analytics}"
+    );
+    // A backup with the gauge.
+    tmux.keys(&["5"]);
+    tmux.wait_for("Backups");
+    tmux.keys(&["b"]);
+    let done = tmux.wait_for("written:");
+    assert!(done.contains("11100 records"), "{done}");
+    // Quit: the program exits 0 and the terminal is back in cooked mode.
+    tmux.keys(&["q"]);
+    let after = tmux.wait_for("TUI-EXITED");
+    assert!(after.contains("TUI-EXITED 0"), "{after}");
+    let restored = tmux.wait_for("icanon");
+    assert!(
+        !restored.contains("-icanon"),
+        "terminal left in raw mode:\n{restored}"
+    );
+    assert!(
+        !restored.contains("1 Customers"),
+        "the alternate screen was not left:\n{restored}"
+    );
+}
