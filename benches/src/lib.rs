@@ -4,7 +4,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use crm_engine::{demo, KeySource, MasterKey, NewOrder, Op, Options, OrderQuery, OrderScope, Store};
+use crm_engine::{
+    demo, KeySource, MasterKey, NewOrder, Op, Options, OrderQuery, OrderScope, Store,
+};
 use rusqlite::{params, Connection};
 use std::path::Path;
 
@@ -13,7 +15,12 @@ pub use crm_engine::demo::Demo;
 /// Customers, products and orders for a number of orders (10 orders per customer, 1,000
 /// products at most), as the issue's sizes ask.
 pub fn workload(orders: usize) -> Demo {
-    demo::generate(2026, (orders / 10).max(10), (orders / 1_000).clamp(10, 1_000), orders)
+    demo::generate(
+        2026,
+        (orders / 10).max(10),
+        (orders / 1_000).clamp(10, 1_000),
+        orders,
+    )
 }
 
 /// Opens our store in `dir` with a fresh key.
@@ -50,7 +57,10 @@ const SCHEMA: &str = "
 pub fn open_sqlite(dir: &Path, synchronous: &str) -> Connection {
     let db = Connection::open(dir.join("crm.sqlite")).unwrap();
     db.execute_batch(SCHEMA).unwrap();
-    db.execute_batch(&format!("PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON;")).unwrap();
+    db.execute_batch(&format!(
+        "PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON;"
+    ))
+    .unwrap();
     db.busy_timeout(std::time::Duration::from_secs(60)).unwrap();
     db
 }
@@ -72,14 +82,26 @@ pub fn load_sqlite(db: &mut Connection, data: &Demo) {
     for c in &data.customers {
         tx.prepare_cached("INSERT INTO customers VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
             .unwrap()
-            .execute(params![c.id.unwrap() as i64, c.name, c.email, c.phone, c.address, c.created_at.unwrap()])
+            .execute(params![
+                c.id.unwrap() as i64,
+                c.name,
+                c.email,
+                c.phone,
+                c.address,
+                c.created_at.unwrap()
+            ])
             .unwrap();
         maybe_commit!();
     }
     for p in &data.products {
         tx.prepare_cached("INSERT INTO products VALUES (?1, ?2, ?3, ?4)")
             .unwrap()
-            .execute(params![p.id.unwrap() as i64, p.name, p.price_cents as i64, p.stock as i64])
+            .execute(params![
+                p.id.unwrap() as i64,
+                p.name,
+                p.price_cents as i64,
+                p.stock as i64
+            ])
             .unwrap();
         maybe_commit!();
     }
@@ -120,40 +142,76 @@ pub fn email_ours(store: &Store, email: &str) -> usize {
 
 /// Lookup by email: SQLite (unique index).
 pub fn email_sqlite(db: &Connection, email: &str) -> usize {
-    let mut statement = db.prepare_cached("SELECT id, name, email, phone, address, created_at FROM customers WHERE email = ?1").unwrap();
-    statement.query_map([email], |row| row.get::<_, i64>(0)).unwrap().count()
+    let mut statement = db
+        .prepare_cached(
+            "SELECT id, name, email, phone, address, created_at FROM customers WHERE email = ?1",
+        )
+        .unwrap();
+    statement
+        .query_map([email], |row| row.get::<_, i64>(0))
+        .unwrap()
+        .count()
 }
 
 /// The orders of one customer: ours.
 pub fn customer_orders_ours(store: &Store, customer: u64) -> usize {
-    let query = OrderQuery { scope: OrderScope::Customer(customer), since: None, until: None, after: 0, limit: 100_000 };
+    let query = OrderQuery {
+        scope: OrderScope::Customer(customer),
+        since: None,
+        until: None,
+        after: 0,
+        limit: 100_000,
+    };
     store.orders(&query).unwrap().len()
 }
 
 /// The orders of one customer: SQLite.
 pub fn customer_orders_sqlite(db: &Connection, customer: u64) -> usize {
-    let mut statement = db.prepare_cached("SELECT * FROM orders WHERE customer_id = ?1 ORDER BY id").unwrap();
-    statement.query_map([customer as i64], |row| row.get::<_, i64>(0)).unwrap().count()
+    let mut statement = db
+        .prepare_cached("SELECT * FROM orders WHERE customer_id = ?1 ORDER BY id")
+        .unwrap();
+    statement
+        .query_map([customer as i64], |row| row.get::<_, i64>(0))
+        .unwrap()
+        .count()
 }
 
 /// Orders in a time range (first 100 by id): ours.
 pub fn time_range_ours(store: &Store, since: i64, until: i64) -> usize {
-    let query = OrderQuery { scope: OrderScope::All, since: Some(since), until: Some(until), after: 0, limit: 100 };
+    let query = OrderQuery {
+        scope: OrderScope::All,
+        since: Some(since),
+        until: Some(until),
+        after: 0,
+        limit: 100,
+    };
     store.orders(&query).unwrap().len()
 }
 
 /// Orders in a time range (first 100 by id): SQLite.
 pub fn time_range_sqlite(db: &Connection, since: i64, until: i64) -> usize {
     let mut statement = db
-        .prepare_cached("SELECT * FROM orders WHERE created_at >= ?1 AND created_at < ?2 ORDER BY id LIMIT 100")
+        .prepare_cached(
+            "SELECT * FROM orders WHERE created_at >= ?1 AND created_at < ?2 ORDER BY id LIMIT 100",
+        )
         .unwrap();
-    statement.query_map([since, until], |row| row.get::<_, i64>(0)).unwrap().count()
+    statement
+        .query_map([since, until], |row| row.get::<_, i64>(0))
+        .unwrap()
+        .count()
 }
 
 /// One durable order insert: ours (waits for the group's flush).
 pub fn insert_ours(store: &Store, customer: u64, product: u64) {
     store
-        .write(Op::AddOrder(NewOrder { id: None, customer_id: customer, product_id: product, quantity: 1, created_at: None, take_stock: false }))
+        .write(Op::AddOrder(NewOrder {
+            id: None,
+            customer_id: customer,
+            product_id: product,
+            quantity: 1,
+            created_at: None,
+            take_stock: false,
+        }))
         .unwrap();
 }
 
@@ -176,12 +234,17 @@ pub fn aggregate_sqlite(db: &Connection) -> usize {
              FROM orders o JOIN customers c ON c.id = o.customer_id GROUP BY o.customer_id",
         )
         .unwrap();
-    statement.query_map([], |row| row.get::<_, i64>(1)).unwrap().count()
+    statement
+        .query_map([], |row| row.get::<_, i64>(1))
+        .unwrap()
+        .count()
 }
 
 /// The same table by a full parallel scan of every (encrypted) order: ours.
 pub fn aggregate_scan_ours(store: &Store) -> usize {
-    crm_engine::stats::recompute_customer_rollups(store).unwrap().len()
+    crm_engine::stats::recompute_customer_rollups(store)
+        .unwrap()
+        .len()
 }
 
 /// The same table read from the rollups: ours.
@@ -213,7 +276,10 @@ pub fn peak_memory_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {
-            status.lines().find_map(|l| l.strip_prefix("VmHWM:").and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()))
+            status.lines().find_map(|l| {
+                l.strip_prefix("VmHWM:")
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            })
         })
         .unwrap_or(0)
 }
@@ -221,7 +287,11 @@ pub fn peak_memory_kib() -> u64 {
 /// Plain fsyncs per second on this disk: one 64-byte append and `sync_data` each.
 pub fn raw_fsyncs_per_second(dir: &Path, count: usize) -> f64 {
     use std::io::Write;
-    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("fsync-probe")).unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("fsync-probe"))
+        .unwrap();
     let started = std::time::Instant::now();
     for _ in 0..count {
         file.write_all(&[7u8; 64]).unwrap();

@@ -43,7 +43,12 @@ fn millis(work: impl FnOnce() -> usize) -> f64 {
 }
 
 /// `threads` writers for `seconds`; total operations per second.
-fn concurrent_rate<S: Send + 'static>(threads: usize, seconds: f64, make: impl Fn(usize) -> S, work: impl Fn(&S, u64) + Send + Sync + Copy + 'static) -> f64 {
+fn concurrent_rate<S: Send + 'static>(
+    threads: usize,
+    seconds: f64,
+    make: impl Fn(usize) -> S,
+    work: impl Fn(&S, u64) + Send + Sync + Copy + 'static,
+) -> f64 {
     let started = Instant::now();
     let handles: Vec<_> = (0..threads)
         .map(|t| {
@@ -64,14 +69,28 @@ fn concurrent_rate<S: Send + 'static>(threads: usize, seconds: f64, make: impl F
 }
 
 fn row(name: &str, ours: f64, theirs: f64, unit: &str, higher_is_better: bool) {
-    let ratio = if higher_is_better { ours / theirs } else { theirs / ours };
+    let ratio = if higher_is_better {
+        ours / theirs
+    } else {
+        theirs / ours
+    };
     println!("| {name:<38} | {ours:>12.1} | {theirs:>12.1} | {unit:<7} | {ratio:>6.2}x |");
 }
 
 fn header(title: &str) {
     println!("\n### {title}\n");
-    println!("| {:<38} | {:>12} | {:>12} | {:<7} | {:>7} |", "operation", "ours", "SQLite", "unit", "ours vs SQLite");
-    println!("|{}|{}|{}|{}|{}|", "-".repeat(40), "-".repeat(14), "-".repeat(14), "-".repeat(9), "-".repeat(9));
+    println!(
+        "| {:<38} | {:>12} | {:>12} | {:<7} | {:>7} |",
+        "operation", "ours", "SQLite", "unit", "ours vs SQLite"
+    );
+    println!(
+        "|{}|{}|{}|{}|{}|",
+        "-".repeat(40),
+        "-".repeat(14),
+        "-".repeat(14),
+        "-".repeat(9),
+        "-".repeat(9)
+    );
 }
 
 fn compare(orders: usize, seconds: f64) {
@@ -79,7 +98,9 @@ fn compare(orders: usize, seconds: f64) {
     let customers = data.customers.len() as u64;
     let products = data.products.len() as u64;
     let rows = data.customers.len() + data.products.len() + data.orders.len();
-    header(&format!("{orders} orders, {customers} customers, {products} products (ratio > 1: ours is better)"));
+    header(&format!(
+        "{orders} orders, {customers} customers, {products} products (ratio > 1: ours is better)"
+    ));
     let ours_dir = tempfile::tempdir().unwrap();
     let sqlite_dir = tempfile::tempdir().unwrap();
 
@@ -93,25 +114,109 @@ fn compare(orders: usize, seconds: f64) {
         load_sqlite(&mut db, &data);
         0
     });
-    row("bulk import (rows/s)", rows as f64 / ours_import * 1000.0, rows as f64 / sqlite_import * 1000.0, "rows/s", true);
+    row(
+        "bulk import (rows/s)",
+        rows as f64 / ours_import * 1000.0,
+        rows as f64 / sqlite_import * 1000.0,
+        "rows/s",
+        true,
+    );
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(1);
     let ids: Vec<u64> = (0..4096).map(|_| rng.gen_range(1..=customers)).collect();
-    let emails: Vec<String> = ids.iter().map(|id| data.customers[(*id - 1) as usize].email.clone()).collect();
-    row("point read by id", rate(seconds, |i| { read_ours(&store, ids[i as usize % 4096]); }), rate(seconds, |i| { read_sqlite(&db, ids[i as usize % 4096]); }), "ops/s", true);
-    row("lookup by email (blind index)", rate(seconds, |i| { email_ours(&store, &emails[i as usize % 4096]); }), rate(seconds, |i| { email_sqlite(&db, &emails[i as usize % 4096]); }), "ops/s", true);
-    row("orders of one customer", rate(seconds, |i| { customer_orders_ours(&store, ids[i as usize % 4096]); }), rate(seconds, |i| { customer_orders_sqlite(&db, ids[i as usize % 4096]); }), "ops/s", true);
+    let emails: Vec<String> = ids
+        .iter()
+        .map(|id| data.customers[(*id - 1) as usize].email.clone())
+        .collect();
+    row(
+        "point read by id",
+        rate(seconds, |i| {
+            read_ours(&store, ids[i as usize % 4096]);
+        }),
+        rate(seconds, |i| {
+            read_sqlite(&db, ids[i as usize % 4096]);
+        }),
+        "ops/s",
+        true,
+    );
+    row(
+        "lookup by email (blind index)",
+        rate(seconds, |i| {
+            email_ours(&store, &emails[i as usize % 4096]);
+        }),
+        rate(seconds, |i| {
+            email_sqlite(&db, &emails[i as usize % 4096]);
+        }),
+        "ops/s",
+        true,
+    );
+    row(
+        "orders of one customer",
+        rate(seconds, |i| {
+            customer_orders_ours(&store, ids[i as usize % 4096]);
+        }),
+        rate(seconds, |i| {
+            customer_orders_sqlite(&db, ids[i as usize % 4096]);
+        }),
+        "ops/s",
+        true,
+    );
     let (start, day) = (1_735_689_600i64, 86_400i64);
-    row("time-range scan (a day, first 100)", rate(seconds, |i| { time_range_ours(&store, start + (i as i64 % 300) * day, start + (i as i64 % 300 + 1) * day); }), rate(seconds, |i| { time_range_sqlite(&db, start + (i as i64 % 300) * day, start + (i as i64 % 300 + 1) * day); }), "ops/s", true);
+    row(
+        "time-range scan (a day, first 100)",
+        rate(seconds, |i| {
+            time_range_ours(
+                &store,
+                start + (i as i64 % 300) * day,
+                start + (i as i64 % 300 + 1) * day,
+            );
+        }),
+        rate(seconds, |i| {
+            time_range_sqlite(
+                &db,
+                start + (i as i64 % 300) * day,
+                start + (i as i64 % 300 + 1) * day,
+            );
+        }),
+        "ops/s",
+        true,
+    );
 
-    row("per-customer totals: full scan", millis(|| aggregate_scan_ours(&store)), millis(|| aggregate_sqlite(&db)), "ms", false);
-    row("per-customer totals: rollups", millis(|| aggregate_rollups_ours(&store)), millis(|| aggregate_sqlite(&db)), "ms", false);
+    row(
+        "per-customer totals: full scan",
+        millis(|| aggregate_scan_ours(&store)),
+        millis(|| aggregate_sqlite(&db)),
+        "ms",
+        false,
+    );
+    row(
+        "per-customer totals: rollups",
+        millis(|| aggregate_rollups_ours(&store)),
+        millis(|| aggregate_sqlite(&db)),
+        "ms",
+        false,
+    );
 
     let durable = seconds.max(1.0);
-    row("durable insert, 1 writer", rate(durable, |i| insert_ours(&store, 1 + i % customers, 1 + i % products)), rate(durable, |i| insert_sqlite(&db, 1 + i % customers, 1 + i % products)), "ops/s", true);
+    row(
+        "durable insert, 1 writer",
+        rate(durable, |i| {
+            insert_ours(&store, 1 + i % customers, 1 + i % products)
+        }),
+        rate(durable, |i| {
+            insert_sqlite(&db, 1 + i % customers, 1 + i % products)
+        }),
+        "ops/s",
+        true,
+    );
     let ours16 = {
         let store = store.clone();
-        concurrent_rate(16, durable, move |_| store.clone(), move |s: &Store, i| insert_ours(s, 1 + i % customers, 1 + i % products))
+        concurrent_rate(
+            16,
+            durable,
+            move |_| store.clone(),
+            move |s: &Store, i| insert_ours(s, 1 + i % customers, 1 + i % products),
+        )
     };
     let path = sqlite_dir.path().join("crm.sqlite");
     let sqlite16 = concurrent_rate(
@@ -125,7 +230,13 @@ fn compare(orders: usize, seconds: f64) {
         },
         move |c: &rusqlite::Connection, i| insert_sqlite(c, 1 + i % customers, 1 + i % products),
     );
-    row("durable insert, 16 writers", ours16, sqlite16, "ops/s", true);
+    row(
+        "durable insert, 16 writers",
+        ours16,
+        sqlite16,
+        "ops/s",
+        true,
+    );
     let fsyncs = raw_fsyncs_per_second(ours_dir.path(), 300);
     println!("\nOne fsync per write would allow {fsyncs:.0} writes/s here; 16 writers reach {:.1}x that (group commit).", ours16 / fsyncs);
 
@@ -137,35 +248,89 @@ fn compare(orders: usize, seconds: f64) {
     );
     drop(store);
     let periodic_dir = tempfile::tempdir().unwrap();
-    let periodic = open_ours(periodic_dir.path(), &Options { durability: Durability::Periodic, ..Options::default() });
+    let periodic = open_ours(
+        periodic_dir.path(),
+        &Options {
+            durability: Durability::Periodic,
+            ..Options::default()
+        },
+    );
     load_ours(&periodic, &workload(1_000));
     let p1 = rate(durable, |i| insert_ours(&periodic, 1 + i % 100, 1 + i % 10));
     let p16 = {
         let store = periodic.clone();
-        concurrent_rate(16, durable, move |_| store.clone(), move |s: &Store, i| insert_ours(s, 1 + i % 100, 1 + i % 10))
+        concurrent_rate(
+            16,
+            durable,
+            move |_| store.clone(),
+            move |s: &Store, i| insert_ours(s, 1 + i % 100, 1 + i % 10),
+        )
     };
     println!("Periodic durability (flush every 100 ms): {p1:.0} inserts/s with 1 writer, {p16:.0} with 16.");
 }
 
 fn knobs(orders: usize, seconds: f64) {
     println!("\n### sled knobs ({orders} orders): import, point reads, 16 durable writers\n");
-    println!("| {:<44} | {:>12} | {:>12} | {:>12} | {:>9} |", "setting", "import rows/s", "reads/s", "16 writers/s", "disk MiB");
-    println!("|{}|{}|{}|{}|{}|", "-".repeat(46), "-".repeat(14), "-".repeat(14), "-".repeat(14), "-".repeat(11));
+    println!(
+        "| {:<44} | {:>12} | {:>12} | {:>12} | {:>9} |",
+        "setting", "import rows/s", "reads/s", "16 writers/s", "disk MiB"
+    );
+    println!(
+        "|{}|{}|{}|{}|{}|",
+        "-".repeat(46),
+        "-".repeat(14),
+        "-".repeat(14),
+        "-".repeat(14),
+        "-".repeat(11)
+    );
     let data = workload(orders);
     let rows = data.customers.len() + data.products.len() + data.orders.len();
     let customers = data.customers.len() as u64;
     let base = Options::default();
     let settings = [
         ("default (256 MiB cache, HighThroughput)", base.clone()),
-        ("cache_capacity 16 MiB", Options { cache_capacity: 16 << 20, ..base.clone() }),
-        ("cache_capacity 1 GiB", Options { cache_capacity: 1 << 30, ..base.clone() }),
-        ("mode LowSpace", Options { mode: StorageMode::LowSpace, ..base.clone() }),
-        ("flush_every_ms 10", Options { flush_every_ms: Some(10), ..base.clone() }),
-        ("flush_every_ms off (only our group flushes)", Options { flush_every_ms: Some(0), ..base.clone() }),
+        (
+            "cache_capacity 16 MiB",
+            Options {
+                cache_capacity: 16 << 20,
+                ..base.clone()
+            },
+        ),
+        (
+            "cache_capacity 1 GiB",
+            Options {
+                cache_capacity: 1 << 30,
+                ..base.clone()
+            },
+        ),
+        (
+            "mode LowSpace",
+            Options {
+                mode: StorageMode::LowSpace,
+                ..base.clone()
+            },
+        ),
+        (
+            "flush_every_ms 10",
+            Options {
+                flush_every_ms: Some(10),
+                ..base.clone()
+            },
+        ),
+        (
+            "flush_every_ms off (only our group flushes)",
+            Options {
+                flush_every_ms: Some(0),
+                ..base.clone()
+            },
+        ),
     ];
     for (name, options) in settings {
         let dir = tempfile::tempdir().unwrap();
-        let options = Options { flush_every_ms: options.flush_every_ms.filter(|ms| *ms > 0), ..options };
+        let options = Options {
+            flush_every_ms: options.flush_every_ms.filter(|ms| *ms > 0),
+            ..options
+        };
         let store = open_ours(dir.path(), &options);
         let import = millis(|| {
             load_ours(&store, &data);
@@ -176,7 +341,12 @@ fn knobs(orders: usize, seconds: f64) {
         });
         let writers = {
             let store = store.clone();
-            concurrent_rate(16, seconds, move |_| store.clone(), move |s: &Store, i| insert_ours(s, 1 + i % customers, 1))
+            concurrent_rate(
+                16,
+                seconds,
+                move |_| store.clone(),
+                move |s: &Store, i| insert_ours(s, 1 + i % customers, 1),
+            )
         };
         store.flush().unwrap();
         println!(
@@ -196,5 +366,8 @@ fn main() {
     if !cli.no_knobs {
         knobs(*cli.orders.first().unwrap_or(&10_000), cli.seconds);
     }
-    println!("\nPeak resident memory of this process: {} MiB.", peak_memory_kib() / 1024);
+    println!(
+        "\nPeak resident memory of this process: {} MiB.",
+        peak_memory_kib() / 1024
+    );
 }

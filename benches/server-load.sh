@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Over the wire, side by side: crm-server and redis-server on loopback with the same password,
+# 100,000 customers (and 100,000 keys), the same redis-benchmark command lines against both,
+# and the ratios. Needs redis-server and redis-benchmark (apt-get install redis-server redis-tools).
+#
+#   benches/server-load.sh            # builds crm-server in release first
+#   REQUESTS=50000 benches/server-load.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+REQUESTS=${REQUESTS:-200000}
+PASSWORD=bench-password
+CRM_PORT=${CRM_PORT:-17379}
+REDIS_PORT=${REDIS_PORT:-17380}
+work=$(mktemp -d)
+cleanup() {
+  [ -n "${crm_pid:-}" ] && kill "$crm_pid" 2>/dev/null || true
+  [ -n "${redis_pid:-}" ] && kill "$redis_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || {
+  echo "needs redis-server and redis-benchmark: apt-get install redis-server redis-tools" >&2
+  exit 1
+}
+cargo build --release -q -p crm-server
+server=target/release/crm-server
+"$server" keygen "$work/key" >/dev/null
+
+CRM_ADMIN_PASSWORD=$PASSWORD CRM_LOG=warn "$server" serve --data "$work/data" --listen "127.0.0.1:$CRM_PORT" \
+  --key-file "$work/key" --max-connections 4096 >"$work/crm.out" 2>"$work/crm.err" &
+crm_pid=$!
+redis-server --port "$REDIS_PORT" --requirepass "$PASSWORD" --save '' --appendonly no --daemonize no \
+  >"$work/redis.log" 2>&1 &
+redis_pid=$!
+for _ in $(seq 1 100); do
+  redis-cli -p "$CRM_PORT" ping >/dev/null 2>&1 && redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
+echo "loading 100,000 customers into crm-server and 100,000 keys into redis-server..."
+awk 'BEGIN { print "id,name,email,phone,address,created_at";
+             for (i = 1; i <= 100000; i++)
+               printf "%d,Customer %d,customer%d@example.com,+1555%07d,%d Main Street,2026-01-01T00:00:00Z\n", i, i, i, i, i }' \
+  >"$work/customers.csv"
+CRM_PASSWORD=$PASSWORD "$server" import --connect "127.0.0.1:$CRM_PORT" --user admin customers "$work/customers.csv" | head -1
+redis-cli -p "$CRM_PORT" -a "$PASSWORD" --no-auth-warning product.add name Pen price 1.25 stock 0 >/dev/null
+redis-cli -p "$CRM_PORT" -a "$PASSWORD" --no-auth-warning customer.get 000000012345 >/dev/null
+awk 'BEGIN { for (i = 0; i < 100000; i++)
+               printf "SET key:%012d \"{\\\"id\\\":%d,\\\"name\\\":\\\"Customer %d\\\",\\\"email\\\":\\\"customer%d@example.com\\\",\\\"phone\\\":\\\"+1555%07d\\\",\\\"address\\\":\\\"%d Main Street\\\",\\\"created_at\\\":\\\"2026-01-01T00:00:00Z\\\"}\"\n", i, i, i, i, i, i }' \
+  | redis-cli -p "$REDIS_PORT" -a "$PASSWORD" --no-auth-warning >/dev/null
+
+rps() { # port, extra args... → requests per second of the one test run
+  local port=$1; shift
+  redis-benchmark -p "$port" -a "$PASSWORD" -n "$REQUESTS" -q "$@" 2>/dev/null | tr '\r' '\n' | grep -v '^ *$' | tail -1 \
+    | sed -E 's/.*: ([0-9.]+) requests per second.*/\1/'
+}
+
+printf '\n| %-44s | %12s | %12s | %6s |\n' "redis-benchmark (-n $REQUESTS)" "crm-server" "redis-server" "ratio"
+printf '|%s|%s|%s|%s|\n' "----------------------------------------------" "--------------" "--------------" "--------"
+compare() { # label, crm args, redis args
+  local label=$1 crm_args=$2 redis_args=$3 ours theirs
+  # shellcheck disable=SC2086
+  ours=$(rps "$CRM_PORT" $crm_args)
+  # shellcheck disable=SC2086
+  theirs=$(rps "$REDIS_PORT" $redis_args)
+  printf '| %-44s | %12s | %12s | %5.0f%% |\n' "$label" "$ours" "$theirs" "$(echo "$ours * 100 / $theirs" | bc -l)"
+}
+for mode in "-c 50" "-c 50 -P 16"; do
+  compare "PING_INLINE ($mode)" "$mode -t ping_inline" "$mode -t ping_inline"
+  compare "PING_MBULK ($mode)" "$mode -t ping_mbulk" "$mode -t ping_mbulk"
+  compare "CUSTOMER.GET vs GET, 100k keys ($mode)" "$mode -r 100000 CUSTOMER.GET __rand_int__" "$mode -r 100000 GET key:__rand_int__"
+  compare "ORDER.ADD NOSTOCK (sync) vs SET ($mode)" "$mode ORDER.ADD CUSTOMER 1 PRODUCT 1 QUANTITY 1 NOSTOCK" "$mode -r 100000 SET key:__rand_int__ v"
+done
+echo
+echo "crm-server resident memory: $(awk '/VmRSS/ {print $2/1024 " MiB"}' /proc/$crm_pid/status)"
