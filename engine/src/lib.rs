@@ -20,7 +20,7 @@
 pub mod backup;
 mod check;
 pub mod clean;
-mod codec;
+pub mod codec;
 pub mod demo;
 pub mod error;
 mod find;

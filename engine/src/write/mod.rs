@@ -220,6 +220,10 @@ fn apply_preserving_backup(shared: &Shared, view: View) -> Result<()> {
 
 /// Plans, applies and (in sync mode) flushes one group; returns each job's results.
 fn commit_group(shared: &Shared, jobs: &[Job]) -> Vec<Vec<Result<Outcome>>> {
+    // `CRM_PROFILE_GROUPS=1` prints each group's plan and store times (write-path tuning).
+    static PROFILE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let profile = *PROFILE.get_or_init(|| std::env::var_os("CRM_PROFILE_GROUPS").is_some());
+    let t0 = std::time::Instant::now();
     let mut view = View::new(&shared.tree, &shared.codec, &shared.blind);
     let mut results: Vec<Vec<Result<Outcome>>> = Vec::with_capacity(jobs.len());
     for job in jobs {
@@ -238,6 +242,7 @@ fn commit_group(shared: &Shared, jobs: &[Job]) -> Vec<Vec<Result<Outcome>>> {
     if view.is_empty() {
         return results;
     }
+    let t1 = std::time::Instant::now();
     let stored = shared
         .storage_guard()
         .and_then(|()| apply_preserving_backup(shared, view))
@@ -245,6 +250,14 @@ fn commit_group(shared: &Shared, jobs: &[Job]) -> Vec<Vec<Result<Outcome>>> {
             Durability::Sync => shared.db.flush().map(|_| ()).map_err(Error::from),
             Durability::Periodic => Ok(()),
         });
+    if profile {
+        eprintln!(
+            "group: {} jobs, plan {:?}, store+flush {:?}",
+            jobs.len(),
+            t1 - t0,
+            t1.elapsed()
+        );
+    }
     if let Err(error) = stored {
         let message = match error {
             Error::Storage(message) => message,
