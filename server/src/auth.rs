@@ -5,8 +5,63 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use crm_engine::{Op, Outcome, Role, User};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// Verifies passwords without letting Argon2id take the server's memory or CPU.
+///
+/// Each Argon2id run takes ~19 MiB and tens of milliseconds, on purpose. Unbounded, 50 clients
+/// logging in at once would take ~1 GiB (and glibc keeps it). So runs are limited to one per
+/// core, and a successful check is remembered as a keyed BLAKE3 tag of (stored hash, password)
+/// under a key that lives only in this process: the same credentials again cost a hash, not an
+/// Argon2id run, and a changed password (new stored hash) or a deleted user never matches.
+pub struct Authenticator {
+    permits: Semaphore,
+    verified: Mutex<HashMap<String, [u8; 32]>>,
+    cache_key: [u8; 32],
+    /// A hash of a random password, verified against when a user does not exist, so a wrong
+    /// user name takes as long to refuse as a wrong password.
+    decoy_hash: String,
+}
+
+impl Authenticator {
+    pub fn new() -> Authenticator {
+        let mut cache_key = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut cache_key);
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Authenticator {
+            permits: Semaphore::new(cores),
+            verified: Mutex::new(HashMap::new()),
+            cache_key,
+            decoy_hash: hash_password(&random_password()).unwrap_or_default(),
+        }
+    }
+
+    fn tag(&self, stored_hash: &str, password: &str) -> [u8; 32] {
+        let mut hasher = blake3::Hasher::new_keyed(&self.cache_key);
+        hasher.update(stored_hash.as_bytes());
+        hasher.update(&[0]);
+        hasher.update(password.as_bytes());
+        *hasher.finalize().as_bytes()
+    }
+
+    /// Runs an Argon2id computation with one of the limited permits.
+    pub async fn with_permit<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let _permit = self.permits.acquire().await.ok()?;
+        tokio::task::spawn_blocking(work).await.ok()
+    }
+}
+
+impl Default for Authenticator {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// Hashes a password as an Argon2id PHC string (salt included).
 pub fn hash_password(password: &str) -> Result<String, crm_engine::Error> {
@@ -37,18 +92,25 @@ pub fn random_password() -> String {
         .collect()
 }
 
-/// Checks a user's password; `Some(role)` on success. Runs the hash on a blocking thread.
+/// Checks a user's password; `Some(role)` on success (see [`Authenticator`]).
 pub async fn authenticate(shared: &Arc<Shared>, user: &str, password: &str) -> Option<Role> {
+    let auth = &shared.authenticator;
     let stored = shared.store.user(user).ok().flatten();
     let (hash, role) = match &stored {
         Some(found) => (found.password_hash.clone(), Some(found.role)),
-        None => (shared.decoy_hash.clone(), None),
+        None => (auth.decoy_hash.clone(), None),
     };
+    let tag = auth.tag(&hash, password);
+    if role.is_some() && auth.verified.lock().ok()?.get(user) == Some(&tag) {
+        return role;
+    }
     let password = zeroize::Zeroizing::new(password.to_string());
-    let verified = tokio::task::spawn_blocking(move || verify(&password, &hash))
+    let verified = auth
+        .with_permit(move || verify(&password, &hash))
         .await
         .unwrap_or(false);
-    if verified {
+    if verified && role.is_some() {
+        auth.verified.lock().ok()?.insert(user.to_string(), tag);
         role
     } else {
         None
@@ -85,11 +147,6 @@ pub fn bootstrap_admin(
         Outcome::Done if generated => Ok(Some(password)),
         _ => Ok(None),
     }
-}
-
-/// A decoy hash for unknown users.
-pub fn decoy_hash() -> String {
-    hash_password(&random_password()).unwrap_or_default()
 }
 
 #[cfg(test)]

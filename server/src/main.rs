@@ -211,7 +211,7 @@ fn serve(config: Config, key_file: Option<PathBuf>, demo: bool) -> anyhow::Resul
             next_connection_id: AtomicU64::new(1),
             shutting_down: AtomicBool::new(false),
             backup: Default::default(),
-            decoy_hash: crm_server::auth::decoy_hash(),
+            authenticator: crm_server::auth::Authenticator::new(),
         });
         println!("crm-server {} listening on {address}", crm_server::VERSION);
         match &generated {

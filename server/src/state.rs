@@ -28,9 +28,8 @@ pub struct Shared {
     pub next_connection_id: AtomicU64,
     pub shutting_down: AtomicBool,
     pub backup: BackupState,
-    /// A hash of a random password, verified against when a user does not exist, so a wrong
-    /// user name takes as long to refuse as a wrong password.
-    pub decoy_hash: String,
+    /// Password checks: bounded Argon2id runs and remembered successes.
+    pub authenticator: crate::auth::Authenticator,
 }
 
 /// One connection's own state.

@@ -51,12 +51,14 @@ fn check_password(password: &str) -> CmdResult<()> {
     Ok(())
 }
 
-/// Hashes off the async workers: Argon2id takes tens of milliseconds on purpose.
-async fn hash(password: &str) -> CmdResult<String> {
+/// Hashes off the async workers, within the Argon2id permits (see `auth::Authenticator`).
+async fn hash(shared: &Shared, password: &str) -> CmdResult<String> {
     let password = zeroize::Zeroizing::new(password.to_string());
-    let hashed = tokio::task::spawn_blocking(move || hash_password(&password))
+    let hashed = shared
+        .authenticator
+        .with_permit(move || hash_password(&password))
         .await
-        .map_err(|e| Reply::error("ERR", format!("hashing failed: {e}")))?;
+        .ok_or_else(|| Reply::error("ERR", "hashing failed"))?;
     engine(hashed)
 }
 
@@ -76,7 +78,7 @@ pub async fn execute(shared: &Shared, command: User) -> CmdResult {
             let user = UserRecord {
                 name: name.to_string(),
                 role,
-                password_hash: hash(password).await?,
+                password_hash: hash(shared, password).await?,
             };
             engine(store.write_async(Op::AddUser(user)).await)?;
             Ok(Reply::ok())
@@ -97,7 +99,7 @@ pub async fn execute(shared: &Shared, command: User) -> CmdResult {
                 )
                 .into());
             }
-            let password_hash = hash(password).await?;
+            let password_hash = hash(shared, password).await?;
             engine(
                 store
                     .write_async(Op::SetPassword {
