@@ -1,4 +1,6 @@
 //! Times loading demo data (used while tuning the write path).
+
+#![allow(clippy::unwrap_used)]
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let store = crm_engine::Store::open(

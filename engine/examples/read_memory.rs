@@ -1,4 +1,6 @@
 //! Watches resident memory while reading random customers (used to chase memory growth).
+
+#![allow(clippy::unwrap_used)]
 fn rss() -> String {
     std::fs::read_to_string("/proc/self/status")
         .unwrap()
