@@ -357,3 +357,38 @@ fn users_keep_the_last_admin() {
     );
     assert_eq!(store.users().unwrap().len(), 1);
 }
+
+#[test]
+fn the_fast_json_form_is_exactly_the_json_form() {
+    let (_dir, store) = fresh();
+    let new = NewCustomer::parse(
+        "Zoë \"Z\" O'Brien",
+        "z@x.io",
+        Some("+1 555 0100"),
+        None,
+        Some("2026-11-25"),
+    )
+    .unwrap();
+    let id = store.write(Op::AddCustomer(new)).unwrap().id();
+    let c = store.customer(id).unwrap().unwrap();
+    assert_eq!(
+        String::from_utf8(c.to_json_bytes()).unwrap(),
+        c.to_json().to_string()
+    );
+    let p = store
+        .product(product(&store, "Pen", "1.5", 3))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(p.to_json_bytes()).unwrap(),
+        p.to_json().to_string()
+    );
+    let o = store
+        .order(order(&store, id, p.id, 2).unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(o.to_json_bytes()).unwrap(),
+        o.to_json().to_string()
+    );
+}

@@ -48,6 +48,11 @@ impl Reply {
         Reply::Array(values.into_iter().map(|v| Reply::json(&v)).collect())
     }
 
+    /// An array of bulk strings (records already serialized).
+    pub fn bulk_array(values: impl IntoIterator<Item = Vec<u8>>) -> Reply {
+        Reply::Array(values.into_iter().map(Reply::Bulk).collect())
+    }
+
     /// Whether this is an error reply.
     pub fn is_error(&self) -> bool {
         matches!(self, Reply::Error { .. })

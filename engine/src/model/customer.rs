@@ -17,7 +17,31 @@ pub struct Customer {
     pub created_at: i64,
 }
 
+/// The wire form, serialized straight from borrowed fields (no intermediate JSON tree).
+#[derive(Serialize)]
+struct CustomerJson<'a> {
+    id: u64,
+    name: &'a str,
+    email: &'a str,
+    phone: Option<&'a str>,
+    address: Option<&'a str>,
+    created_at: String,
+}
+
 impl Customer {
+    /// The record's JSON text, every key present: what `CUSTOMER.GET` returns.
+    pub fn to_json_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(&CustomerJson {
+            id: self.id,
+            name: &self.name,
+            email: &self.email,
+            phone: self.phone.as_deref(),
+            address: self.address.as_deref(),
+            created_at: format_timestamp(self.created_at),
+        })
+        .unwrap_or_default()
+    }
+
     /// The record's JSON object, every key present.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({

@@ -16,7 +16,33 @@ pub struct Order {
     pub took_stock: bool,
 }
 
+/// The wire form, serialized straight from the fields.
+#[derive(Serialize)]
+struct OrderJson {
+    id: u64,
+    customer_id: u64,
+    product_id: u64,
+    quantity: u32,
+    unit_price: String,
+    amount: String,
+    created_at: String,
+}
+
 impl Order {
+    /// The record's JSON text: what `ORDER.GET` returns.
+    pub fn to_json_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(&OrderJson {
+            id: self.id,
+            customer_id: self.customer_id,
+            product_id: self.product_id,
+            quantity: self.quantity,
+            unit_price: format_money(u128::from(self.unit_price_cents)),
+            amount: format_money(u128::from(self.amount_cents())),
+            created_at: format_timestamp(self.created_at),
+        })
+        .unwrap_or_default()
+    }
+
     /// `quantity` × `unit_price`, exact.
     pub fn amount_cents(&self) -> u64 {
         // 1,000,000 × 9,999,999,999 < 2^64, so this never overflows.

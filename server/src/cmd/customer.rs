@@ -104,12 +104,13 @@ pub async fn execute(shared: &Shared, command: Customer) -> CmdResult {
                 engine(store.write_async(Op::AddCustomer(new)).await)?.id() as i64,
             ))
         }
-        Customer::Get(id) => match read_id(&id) {
-            Some(id) => {
-                Ok(engine(store.customer(id))?.map_or(Reply::Nil, |c| Reply::json(&c.to_json())))
+        Customer::Get(id) => {
+            match read_id(&id) {
+                Some(id) => Ok(engine(store.customer(id))?
+                    .map_or(Reply::Nil, |c| Reply::Bulk(c.to_json_bytes()))),
+                None => Ok(Reply::Nil),
             }
-            None => Ok(Reply::Nil),
-        },
+        }
         Customer::Update(id, fields) => {
             let id = write_id("id", &id)?;
             let mut patch = CustomerPatch::default();
@@ -142,16 +143,16 @@ pub async fn execute(shared: &Shared, command: Customer) -> CmdResult {
                 "PHONE" => store.find_by_phone(value),
                 _ => store.find_by_name(value),
             };
-            Ok(Reply::json_array(
-                engine(found)?.iter().map(|c| c.to_json()),
+            Ok(Reply::bulk_array(
+                engine(found)?.iter().map(|c| c.to_json_bytes()),
             ))
         }
         Customer::List(k) => {
             let (after, limit) = page(&k, DEFAULT_LIMIT)?;
-            Ok(Reply::json_array(
+            Ok(Reply::bulk_array(
                 engine(store.customers(after, limit))?
                     .iter()
-                    .map(|c| c.to_json()),
+                    .map(|c| c.to_json_bytes()),
             ))
         }
     }

@@ -81,7 +81,7 @@ pub async fn execute(shared: &Shared, command: Order) -> CmdResult {
         }
         Order::Get(id) => match read_id(&id) {
             Some(id) => {
-                Ok(engine(store.order(id))?.map_or(Reply::Nil, |o| Reply::json(&o.to_json())))
+                Ok(engine(store.order(id))?.map_or(Reply::Nil, |o| Reply::Bulk(o.to_json_bytes())))
             }
             None => Ok(Reply::Nil),
         },
@@ -110,8 +110,10 @@ pub async fn execute(shared: &Shared, command: Order) -> CmdResult {
                 after,
                 limit,
             };
-            Ok(Reply::json_array(
-                engine(store.orders(&query))?.iter().map(|o| o.to_json()),
+            Ok(Reply::bulk_array(
+                engine(store.orders(&query))?
+                    .iter()
+                    .map(|o| o.to_json_bytes()),
             ))
         }
     }

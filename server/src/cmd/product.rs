@@ -52,12 +52,13 @@ pub async fn execute(shared: &Shared, command: Product) -> CmdResult {
                 engine(store.write_async(Op::AddProduct(new)).await)?.id() as i64,
             ))
         }
-        Product::Get(id) => match read_id(&id) {
-            Some(id) => {
-                Ok(engine(store.product(id))?.map_or(Reply::Nil, |p| Reply::json(&p.to_json())))
+        Product::Get(id) => {
+            match read_id(&id) {
+                Some(id) => Ok(engine(store.product(id))?
+                    .map_or(Reply::Nil, |p| Reply::Bulk(p.to_json_bytes()))),
+                None => Ok(Reply::Nil),
             }
-            None => Ok(Reply::Nil),
-        },
+        }
         Product::Update(id, fields) => {
             let id = write_id("id", &id)?;
             let mut patch = ProductPatch::default();
@@ -79,10 +80,10 @@ pub async fn execute(shared: &Shared, command: Product) -> CmdResult {
         }
         Product::List(k) => {
             let (after, limit) = page(&k, DEFAULT_LIMIT)?;
-            Ok(Reply::json_array(
+            Ok(Reply::bulk_array(
                 engine(store.products(after, limit))?
                     .iter()
-                    .map(|p| p.to_json()),
+                    .map(|p| p.to_json_bytes()),
             ))
         }
     }
