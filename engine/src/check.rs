@@ -123,9 +123,16 @@ impl Store {
             }
         }
         let stored_customers: BTreeMap<u64, CustomerRollup> =
-            self.customer_rollups()?.into_iter().collect();
+            self.stored_customer_rollups()?.into_iter().collect();
         if stored_customers != customer_rollups {
             return Err(corrupt("customer rollups disagree with the orders".into()));
+        }
+        let in_memory: BTreeMap<u64, CustomerRollup> =
+            self.customer_rollups()?.into_iter().collect();
+        if in_memory != customer_rollups {
+            return Err(corrupt(
+                "the in-memory rollup table disagrees with the orders".into(),
+            ));
         }
         let stored_products: BTreeMap<u64, ProductRollup> =
             self.product_rollups()?.into_iter().collect();

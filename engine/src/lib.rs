@@ -29,6 +29,7 @@ mod index;
 pub mod keys;
 pub mod model;
 mod read;
+mod rollup_table;
 mod scan;
 pub mod seal;
 pub mod stats;

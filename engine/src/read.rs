@@ -173,14 +173,17 @@ impl Store {
         if self.shared.tree.get(id_key(Space::Customer, id))?.is_none() {
             return Ok(None);
         }
-        Ok(Some(
-            self.record(&id_key(Space::CustomerRollup, id))?
-                .unwrap_or_default(),
-        ))
+        Ok(Some(self.shared.rollup_table.get(id).unwrap_or_default()))
     }
 
-    /// Every customer rollup (customers with at least one order), ids ascending.
+    /// Every customer rollup (customers with at least one order), ids ascending, from the
+    /// in-memory rollup table.
     pub fn customer_rollups(&self) -> Result<Vec<(u64, CustomerRollup)>> {
+        Ok(self.shared.rollup_table.all())
+    }
+
+    /// Every customer rollup as sealed in the tree (the durable copy), ids ascending.
+    pub fn stored_customer_rollups(&self) -> Result<Vec<(u64, CustomerRollup)>> {
         self.rollups(Space::CustomerRollup)
     }
 

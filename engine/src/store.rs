@@ -57,6 +57,8 @@ pub(crate) struct Shared {
     pub injected_fault: Mutex<Option<String>>,
     /// The running backup's copy-on-write snapshot; taken by the committer around each apply.
     pub backup_gate: Mutex<Option<crate::backup::snapshot::Snapshot>>,
+    /// Every customer rollup in plain form, kept by the committer: `STATS.CUSTOMERS` reads it.
+    pub rollup_table: crate::rollup_table::RollupTable,
 }
 
 impl Shared {
@@ -109,6 +111,7 @@ impl Store {
         let (master, new_salt) = resolve_master_key(&tree, key)?;
         let codec = Codec::new(Sealer::new(&master.derive(Purpose::RecordSeal)));
         check_or_create_key_check(&db, &tree, &codec, new_salt)?;
+        let rollup_table = crate::rollup_table::RollupTable::load(&tree, &codec)?;
         let shared = Arc::new(Shared {
             db,
             tree,
@@ -118,6 +121,7 @@ impl Store {
             master,
             injected_fault: Mutex::new(None),
             backup_gate: Mutex::new(None),
+            rollup_table,
         });
         let writer = Arc::new(Writer::start(shared.clone())?);
         Ok(Store { shared, writer })

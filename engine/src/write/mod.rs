@@ -243,9 +243,11 @@ fn commit_group(shared: &Shared, jobs: &[Job]) -> Vec<Vec<Result<Outcome>>> {
         return results;
     }
     let t1 = std::time::Instant::now();
+    let rollups = view.take_rollups();
     let stored = shared
         .storage_guard()
         .and_then(|()| apply_preserving_backup(shared, view))
+        .map(|()| shared.rollup_table.apply(rollups))
         .and_then(|()| match shared.durability {
             Durability::Sync => shared.db.flush().map(|_| ()).map_err(Error::from),
             Durability::Periodic => Ok(()),

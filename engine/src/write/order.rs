@@ -60,7 +60,7 @@ pub fn add(view: &View, new: &NewOrder) -> Result<(Plan, Outcome)> {
     let mut customer_rollup: CustomerRollup =
         view.record(&customer_rollup_key)?.unwrap_or_default();
     customer_rollup.add(order.amount_cents(), order.created_at);
-    plan.put_record(view, &customer_rollup_key, &customer_rollup);
+    plan.put_rollup(view, order.customer_id, Some(customer_rollup));
 
     let product_rollup_key = id_key(Space::ProductRollup, order.product_id);
     let mut product_rollup: ProductRollup = view.record(&product_rollup_key)?.unwrap_or_default();
@@ -103,13 +103,12 @@ pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
     plan.remove(orders_by_product::key(order.product_id, id));
     plan.remove(orders_by_time::key(order.created_at, id));
 
-    let customer_rollup_key = id_key(Space::CustomerRollup, order.customer_id);
     let rollup = customer_rollup_without(view, &order)?;
-    if rollup.order_count == 0 {
-        plan.remove(customer_rollup_key.to_vec());
-    } else {
-        plan.put_record(view, &customer_rollup_key, &rollup);
-    }
+    plan.put_rollup(
+        view,
+        order.customer_id,
+        (rollup.order_count > 0).then_some(rollup),
+    );
 
     let product_rollup_key = id_key(Space::ProductRollup, order.product_id);
     let mut product_rollup: ProductRollup = view.record(&product_rollup_key)?.unwrap_or_default();

@@ -9,6 +9,7 @@
 use crate::codec::Codec;
 use crate::error::{Error, Result};
 use crate::index::BlindKeys;
+use crate::model::CustomerRollup;
 use crate::trees::{decode_u64, id_key, meta, Space};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -21,6 +22,8 @@ pub struct View<'a> {
     pub(crate) blind: &'a BlindKeys,
     /// Staged by earlier operations of this group: `None` is a removal.
     overlay: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// The customer rollups this group changes, in plain form, for the in-memory rollup table.
+    rollups: BTreeMap<u64, Option<CustomerRollup>>,
 }
 
 impl<'a> View<'a> {
@@ -30,6 +33,7 @@ impl<'a> View<'a> {
             codec,
             blind,
             overlay: BTreeMap::new(),
+            rollups: BTreeMap::new(),
         }
     }
 
@@ -92,6 +96,12 @@ impl<'a> View<'a> {
         for (key, value) in plan.writes {
             self.overlay.insert(key, value);
         }
+        self.rollups.extend(plan.rollups);
+    }
+
+    /// The customer rollups the group changes (`None`: the customer has no orders any more).
+    pub fn take_rollups(&mut self) -> BTreeMap<u64, Option<CustomerRollup>> {
+        std::mem::take(&mut self.rollups)
     }
 
     /// The group's writes as one sled batch.
@@ -121,6 +131,7 @@ impl<'a> View<'a> {
 #[derive(Default)]
 pub struct Plan {
     writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    rollups: Vec<(u64, Option<CustomerRollup>)>,
 }
 
 impl Plan {
@@ -138,6 +149,16 @@ impl Plan {
     pub fn put_record<T: Serialize>(&mut self, view: &View, key: &[u8], value: &T) {
         let sealed = view.codec.seal(key, value);
         self.put(key.to_vec(), sealed);
+    }
+
+    /// Stages a customer's rollup (sealed in the tree, plain in the in-memory table).
+    pub fn put_rollup(&mut self, view: &View, customer_id: u64, rollup: Option<CustomerRollup>) {
+        let key = id_key(Space::CustomerRollup, customer_id);
+        match &rollup {
+            Some(value) => self.put_record(view, &key, value),
+            None => self.remove(key.to_vec()),
+        }
+        self.rollups.push((customer_id, rollup));
     }
 
     /// Stages a numeric metadata entry.
