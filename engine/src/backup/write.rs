@@ -17,6 +17,9 @@ pub struct Progress {
     pub records_done: u64,
     pub records_total: u64,
     pub bytes: u64,
+    /// The longest time the backup held the gate for one chunk: the longest a write could
+    /// have waited for it.
+    pub longest_hold: std::time::Duration,
 }
 
 /// What a finished backup wrote.
@@ -27,6 +30,8 @@ pub struct BackupSummary {
     pub bytes: u64,
     /// Hex BLAKE3 of the file's bytes (what `b3sum` prints).
     pub blake3: String,
+    /// The longest a write could have waited for the backup (one gated chunk read).
+    pub longest_pause: std::time::Duration,
 }
 
 /// Clears the snapshot when the backup ends, however it ends.
@@ -118,7 +123,7 @@ impl Store {
         let temporary = partial_path(path);
         let result = self.write_backup_file(&temporary, &keys, &header, on_progress);
         match result {
-            Ok((bytes, hash)) => {
+            Ok((bytes, hash, longest_pause)) => {
                 std::fs::rename(&temporary, path)?;
                 if let Some(dir) = path.parent().and_then(|d| std::fs::File::open(d).ok()) {
                     let _ = dir.sync_all();
@@ -127,6 +132,7 @@ impl Store {
                     header,
                     bytes,
                     blake3: hash.to_hex().to_string(),
+                    longest_pause,
                 })
             }
             Err(error) => {
@@ -142,7 +148,7 @@ impl Store {
         keys: &BackupKeys,
         header: &Header,
         on_progress: &dyn Fn(Progress),
-    ) -> Result<(u64, blake3::Hash)> {
+    ) -> Result<(u64, blake3::Hash, std::time::Duration)> {
         let shared = &*self.shared;
         let file = std::fs::OpenOptions::new()
             .write(true)
@@ -174,10 +180,13 @@ impl Store {
         loop {
             let chunk = {
                 let mut gate = shared.backup_gate.lock().map_err(|_| lock_err())?;
+                let held = std::time::Instant::now();
                 let snapshot = gate
                     .as_mut()
                     .ok_or_else(|| Error::Storage("the backup snapshot vanished".into()))?;
-                snapshot.next_chunk(&shared.tree, ENTRIES_PER_READ)?
+                let chunk = snapshot.next_chunk(&shared.tree, ENTRIES_PER_READ)?;
+                progress.longest_hold = progress.longest_hold.max(held.elapsed());
+                chunk
             };
             let finished = chunk.is_empty();
             for (key, value) in &chunk {
@@ -217,6 +226,6 @@ impl Store {
         file.sync_all()?;
         progress.bytes = bytes;
         on_progress(progress);
-        Ok((bytes, hasher.finalize()))
+        Ok((bytes, hasher.finalize(), progress.longest_hold))
     }
 }

@@ -77,7 +77,12 @@ pub async fn execute(shared: &Arc<Shared>, command: Backup) -> CmdResult {
             .await;
             drop(running);
             let summary = summary?;
-            tracing::info!(backup = %name, bytes = summary.bytes, "backup written");
+            tracing::info!(
+                backup = %name,
+                bytes = summary.bytes,
+                longest_pause_ms = summary.longest_pause.as_secs_f64() * 1000.0,
+                "backup written"
+            );
             Ok(Reply::json(&describe(
                 &name,
                 summary.bytes,
