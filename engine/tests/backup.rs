@@ -242,3 +242,38 @@ fn a_backup_taken_under_concurrent_writes_is_one_point_in_time() {
     );
     f.store.check_consistency().unwrap();
 }
+
+#[test]
+fn a_second_backup_while_one_runs_is_busy_and_writes_never_wait_for_it() {
+    let f = fixture(200, 3_000);
+    let (entered, wait_here) = (
+        std::sync::mpsc::channel::<()>(),
+        std::sync::mpsc::channel::<()>(),
+    );
+    let (tell_entered, resume) = (entered.0, wait_here.1);
+    let release = wait_here.0;
+    let store = f.store.clone();
+    let path = f.dir.path().join("slow.crmbak");
+    let resume = std::sync::Mutex::new(resume);
+    let first = std::thread::spawn(move || {
+        let told = std::sync::atomic::AtomicBool::new(false);
+        store.backup_to(&path, &|_| {
+            if !told.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                let _ = tell_entered.send(());
+                let _ = resume.lock().unwrap().recv();
+            }
+        })
+    });
+    entered.1.recv().unwrap();
+    // The first backup is paused mid-way: a second one is BUSY, and writes go through.
+    let second = f
+        .store
+        .backup_to(&f.dir.path().join("second.crmbak"), &|_| {})
+        .unwrap_err();
+    assert_eq!(second.code(), "BUSY");
+    customer(&f.store, "During", "during@x.io");
+    release.send(()).unwrap();
+    let summary = first.join().unwrap().unwrap();
+    assert_eq!(summary.header.customers, 200);
+    assert!(summary.longest_pause < std::time::Duration::from_secs(1));
+}

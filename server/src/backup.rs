@@ -115,6 +115,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn one_backup_at_a_time() {
+        let state = BackupState::default();
+        let running = state.try_start().expect("the slot is free");
+        assert!(state.try_start().is_none(), "a second backup must get BUSY");
+        assert!(state.snapshot().running);
+        drop(running);
+        assert!(!state.snapshot().running);
+        assert!(state.try_start().is_some());
+    }
+
+    #[test]
     fn names_that_could_be_paths_are_refused() {
         for bad in [
             "",
