@@ -17,20 +17,7 @@ pub fn server_binary() -> PathBuf {
     if let Ok(path) = std::env::var("CRM_SERVER_BIN") {
         return PathBuf::from(path);
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root.join("target"));
-    let binary = target.join("debug").join("crm-server");
-    assert!(
-        binary.exists(),
-        "{} is missing: run `cargo build -p crm-server` first",
-        binary.display()
-    );
-    binary
+    workspace_binary("crm-server")
 }
 
 /// A built binary of this workspace (`crm-server`, `crm-tui`).

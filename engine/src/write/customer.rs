@@ -92,11 +92,7 @@ pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
         .ok_or_else(|| Error::not_found(Kind::Customer, id))?;
     let rollup: Option<CustomerRollup> = view.record(&id_key(Space::CustomerRollup, id))?;
     if let Some(rollup) = rollup.filter(|r| r.order_count > 0) {
-        return Err(Error::ForeignKey(format!(
-            "customer {id} has {} order{}",
-            rollup.order_count,
-            if rollup.order_count == 1 { "" } else { "s" }
-        )));
+        return Err(super::still_ordered(Kind::Customer, id, rollup.order_count));
     }
     let mut plan = Plan::default();
     for (key, _) in index_entries(view, &old) {

@@ -178,6 +178,12 @@ impl Drop for Writer {
     }
 }
 
+/// `FKEY customer 42 has 3 orders`: a record that orders still refer to.
+fn still_ordered(kind: crate::error::Kind, id: u64, orders: u64) -> Error {
+    let plural = if orders == 1 { "" } else { "s" };
+    Error::ForeignKey(format!("{kind} {id} has {orders} order{plural}"))
+}
+
 fn closed() -> Error {
     Error::Busy("the store is shutting down".into())
 }

@@ -40,11 +40,7 @@ pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
     }
     let rollup: Option<ProductRollup> = view.record(&id_key(Space::ProductRollup, id))?;
     if let Some(rollup) = rollup.filter(|r| r.order_count > 0) {
-        return Err(Error::ForeignKey(format!(
-            "product {id} has {} order{}",
-            rollup.order_count,
-            if rollup.order_count == 1 { "" } else { "s" }
-        )));
+        return Err(super::still_ordered(Kind::Product, id, rollup.order_count));
     }
     let mut plan = Plan::default();
     plan.remove(key.to_vec());
