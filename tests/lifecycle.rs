@@ -36,7 +36,24 @@ fn two_hundred_concurrent_clients() {
 #[test]
 fn the_connection_cap_refuses_politely() {
     let server = TestServer::start_with(&["--max-connections", "3"]);
-    let held: Vec<_> = (0..3).map(|_| server.raw()).collect();
+    // Regression guard: the readiness probe's connection may still hold a slot for a moment, so
+    // fill the three slots with connections that answer PING before testing the fourth.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let held = loop {
+        let mut connections: Vec<_> = (0..3).map(|_| server.raw()).collect();
+        if connections
+            .iter_mut()
+            .all(|c| c.roundtrip("PING\r\n") == "+PONG\r\n")
+        {
+            break connections;
+        }
+        drop(connections);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the three slots never came free"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
     let mut refused = server.raw();
     assert_eq!(
         refused.read_reply(),
