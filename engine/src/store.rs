@@ -59,11 +59,27 @@ pub(crate) struct Shared {
     pub backup_gate: Mutex<Option<crate::backup::snapshot::Snapshot>>,
     /// Every customer rollup in plain form, kept by the committer: `STATS.CUSTOMERS` reads it.
     pub rollup_table: crate::rollup_table::RollupTable,
+    /// Set when a flush failed after its batch was applied in memory: from then on the store
+    /// refuses writes (and the server refuses data commands) until it is reopened.
+    pub halted: Mutex<Option<String>>,
 }
 
 impl Shared {
-    /// Fails when a storage fault is injected.
+    /// Stops the store after a failed flush. The group's batch is already visible in memory,
+    /// but its writers were told it failed, and whether it reached the disk is unknown until a
+    /// restart replays the log (an ambiguous commit, as after any failed fsync). PostgreSQL
+    /// stops in this case; so do we: nothing more is written or served from this state.
+    pub fn halt(&self, cause: &Error) {
+        if let Ok(mut halted) = self.halted.lock() {
+            halted.get_or_insert_with(|| cause.to_string());
+        }
+    }
+
+    /// Fails when a storage fault is injected or the store has halted.
     pub fn storage_guard(&self) -> Result<()> {
+        if let Some(cause) = self.halted.lock().ok().and_then(|h| h.clone()) {
+            return Err(halted_error(&cause));
+        }
         match self.injected_fault.lock().ok().and_then(|f| f.clone()) {
             Some(fault) => Err(Error::Storage(fault)),
             None => Ok(()),
@@ -122,9 +138,19 @@ impl Store {
             injected_fault: Mutex::new(None),
             backup_gate: Mutex::new(None),
             rollup_table,
+            halted: Mutex::new(None),
         });
         let writer = Arc::new(Writer::start(shared.clone())?);
         Ok(Store { shared, writer })
+    }
+
+    /// `Err` once the store has halted after a failed flush (see `Shared::halt`): callers that
+    /// serve data check it first.
+    pub fn health(&self) -> Result<()> {
+        match self.shared.halted.lock().ok().and_then(|h| h.clone()) {
+            Some(cause) => Err(halted_error(&cause)),
+            None => Ok(()),
+        }
     }
 
     /// The durability writes are acknowledged with.
@@ -189,6 +215,13 @@ impl Store {
             *slot = fault.map(str::to_string);
         }
     }
+}
+
+/// The error of every request to a halted store.
+fn halted_error(cause: &str) -> Error {
+    Error::Storage(format!(
+        "the store stopped after a failed write to disk ({cause}); free the disk and restart the server"
+    ))
 }
 
 fn busy() -> Error {

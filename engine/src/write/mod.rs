@@ -260,7 +260,13 @@ fn commit_group(shared: &Shared, jobs: &[Job]) -> Vec<Vec<Result<Outcome>>> {
         .and_then(|()| apply_preserving_backup(shared, view))
         .map(|()| shared.rollup_table.apply(rollups))
         .and_then(|()| match shared.durability {
-            Durability::Sync => shared.db.flush().map(|_| ()).map_err(Error::from),
+            Durability::Sync => shared.db.flush().map(|_| ()).map_err(|error| {
+                // The batch is applied in memory but not on disk: stop, rather than serve
+                // writes whose writers were told they failed (see `Shared::halt`).
+                let error = Error::from(error);
+                shared.halt(&error);
+                error
+            }),
             Durability::Periodic => Ok(()),
         });
     if profile {

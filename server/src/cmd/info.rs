@@ -63,6 +63,14 @@ pub fn execute(shared: &Shared) -> CmdResult {
             ("orders", &counts.orders),
             ("data_bytes", &shared.store.data_bytes()),
             ("durability", &shared.store.durability().as_str()),
+            (
+                "store_status",
+                &if shared.store.health().is_ok() {
+                    "ok"
+                } else {
+                    "halted"
+                },
+            ),
         ],
     );
     section(

@@ -162,6 +162,18 @@ async fn execute(
     session: &mut Session,
     command: Command,
 ) -> CmdResult<Answer> {
+    let serves_data = matches!(
+        command,
+        Command::Customer(_)
+            | Command::Product(_)
+            | Command::Order(_)
+            | Command::Stats(_)
+            | Command::User(_)
+            | Command::Backup(_)
+    );
+    if serves_data {
+        values::engine(shared.store.health())?;
+    }
     let reply = match command {
         Command::Quit => {
             return Ok(Answer {
