@@ -225,8 +225,13 @@ fn apply_preserving_backup(shared: &Shared, view: View) -> Result<()> {
     if let Some(snapshot) = gate.as_mut() {
         snapshot.preserve(&shared.tree, view.keys())?;
     }
-    shared.tree.apply_batch(view.into_batch())?;
-    Ok(())
+    // sled fails a batch once its log has hit an I/O error (a background flush may hit a full
+    // disk first). The disk is failing either way: halt, as after a failed flush.
+    shared.tree.apply_batch(view.into_batch()).map_err(|error| {
+        let error = Error::from(error);
+        shared.halt(&error);
+        error
+    })
 }
 
 /// Plans, applies and (in sync mode) flushes one group; returns each job's results.
@@ -252,6 +257,14 @@ fn commit_group(shared: &Shared, jobs: &[Job]) -> Vec<Vec<Result<Outcome>>> {
     }
     if view.is_empty() {
         return results;
+    }
+    // A read during planning can hit the storage failure first: halt then too.
+    if let Some(error) = results
+        .iter()
+        .flatten()
+        .find_map(|r| r.as_ref().err().filter(|e| matches!(e, Error::Storage(_))))
+    {
+        shared.halt(error);
     }
     let t1 = std::time::Instant::now();
     let rollups = view.take_rollups();
