@@ -24,11 +24,12 @@ impl Codec {
 
     /// Encodes and seals a value stored at `key`.
     pub fn seal<T: Serialize>(&self, key: &[u8], value: &T) -> Vec<u8> {
-        // Encoding our own plain structs into a Vec cannot fail.
-        let plain = zeroize::Zeroizing::new(
-            bincode::serde::encode_to_vec(value, config()).unwrap_or_default(),
-        );
-        self.sealer.seal(key, &plain)
+        self.seal_encoded(key, &encode(value))
+    }
+
+    /// Seals a value already [`encode`]d.
+    pub fn seal_encoded(&self, key: &[u8], plain: &[u8]) -> Vec<u8> {
+        self.sealer.seal(key, plain)
     }
 
     /// Opens and decodes a value read at `key`; a failure is [`Error::Corrupt`] naming the key.
@@ -39,7 +40,12 @@ impl Codec {
                 describe_key(key)
             ))
         })?);
-        let (value, used) = bincode::serde::decode_from_slice(&plain, config())
+        self.decode(key, &plain)
+    }
+
+    /// Decodes the plain text of a value stored at `key` (one staged, not yet sealed).
+    pub fn decode<T: DeserializeOwned>(&self, key: &[u8], plain: &[u8]) -> Result<T> {
+        let (value, used) = bincode::serde::decode_from_slice(plain, config())
             .map_err(|e| Error::Corrupt(format!("{} does not decode: {e}", describe_key(key))))?;
         if used != plain.len() {
             return Err(Error::Corrupt(format!(
@@ -49,6 +55,12 @@ impl Codec {
         }
         Ok(value)
     }
+}
+
+/// The plain encoding of a record, wiped from memory when dropped.
+pub fn encode<T: Serialize>(value: &T) -> zeroize::Zeroizing<Vec<u8>> {
+    // Encoding our own plain structs into a Vec cannot fail.
+    zeroize::Zeroizing::new(bincode::serde::encode_to_vec(value, config()).unwrap_or_default())
 }
 
 /// Names a storage key in words, for error messages (`customer 42`, `rollup of customer 7`).

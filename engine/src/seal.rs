@@ -6,7 +6,7 @@
 //! ciphertext copied or moved to another key fails to open instead of passing as that record.
 
 use crate::keys::SubKey;
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore;
 
@@ -52,26 +52,25 @@ impl Sealer {
         }
     }
 
-    /// Seals `plain` bound to `associated` (the storage key).
+    /// Seals `plain` bound to `associated` (the storage key), into one allocation.
     pub fn seal(&self, associated: &[u8], plain: &[u8]) -> Vec<u8> {
-        let mut nonce = [0u8; NONCE_LEN];
-        rand::thread_rng().fill_bytes(&mut nonce);
-        let ciphertext = self
-            .cipher
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: plain,
-                    aad: associated,
-                },
-            )
-            // Encryption fails only for messages over 256 GiB, which we never build.
-            .unwrap_or_default();
         let mut sealed = Vec::with_capacity(SEAL_OVERHEAD + plain.len());
         sealed.push(SEAL_VERSION);
-        sealed.extend_from_slice(&nonce);
-        sealed.extend_from_slice(&ciphertext);
-        sealed
+        sealed.extend_from_slice(&[0u8; NONCE_LEN]);
+        rand::thread_rng().fill_bytes(&mut sealed[1..1 + NONCE_LEN]);
+        sealed.extend_from_slice(plain);
+        let (head, body) = sealed.split_at_mut(1 + NONCE_LEN);
+        match self
+            .cipher
+            .encrypt_in_place_detached(XNonce::from_slice(&head[1..]), associated, body)
+        {
+            Ok(tag) => {
+                sealed.extend_from_slice(&tag);
+                sealed
+            }
+            // Only messages over 256 GiB fail, which we never build; never return plain text.
+            Err(_) => Vec::new(),
+        }
     }
 
     /// Opens a value sealed by [`Sealer::seal`] with the same associated data.

@@ -392,3 +392,69 @@ fn the_fast_json_form_is_exactly_the_json_form() {
         o.to_json().to_string()
     );
 }
+
+/// One write group stages records in plain form and seals them once: every later operation of
+/// the group must still see what the earlier ones staged, and a refused one must leave nothing.
+#[test]
+fn one_group_sees_its_own_staged_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate();
+    let store = open_with(dir.path(), &key);
+    let order = |quantity: u32| {
+        Op::AddOrder(NewOrder {
+            id: None,
+            customer_id: 1,
+            product_id: 1,
+            quantity,
+            created_at: Some(1_700_000_000),
+            take_stock: true,
+        })
+    };
+    let email = |name: &str| {
+        Op::AddCustomer(NewCustomer::parse(name, "same@x.io", None, None, None).unwrap())
+    };
+    let results = store
+        .write_many(vec![
+            Op::AddProduct(NewProduct::parse("Lamp", "2.50", Some("5")).unwrap()),
+            email("Ada"),
+            order(2),
+            order(2),
+            order(2),
+            email("Bob"),
+            Op::UpdateProduct(
+                1,
+                ProductPatch {
+                    name: Some("Desk lamp".into()),
+                    price_cents: None,
+                    stock: None,
+                },
+            ),
+            order(1),
+        ])
+        .unwrap();
+    let codes: Vec<&str> = results
+        .iter()
+        .map(|r| r.as_ref().map_or_else(|e| e.code(), |_| "OK"))
+        .collect();
+    assert_eq!(
+        codes,
+        ["OK", "OK", "OK", "OK", "STOCK", "CONFLICT", "OK", "OK"]
+    );
+    let check = |store: &Store| {
+        let product = store.product(1).unwrap().unwrap();
+        assert_eq!((product.name.as_str(), product.stock), ("Desk lamp", 0));
+        let rollup = store.customer_rollup(1).unwrap().unwrap();
+        assert_eq!((rollup.order_count, rollup.total_cents), (3, 1250));
+        let all = OrderQuery {
+            scope: OrderScope::All,
+            since: None,
+            until: None,
+            after: 0,
+            limit: 100,
+        };
+        assert_eq!(store.orders(&all).unwrap().len(), 3);
+    };
+    check(&store);
+    drop(store);
+    check(&open_with(dir.path(), &key));
+}

@@ -55,7 +55,7 @@ pub fn add(view: &View, new: &NewCustomer) -> Result<(Plan, Outcome)> {
     for (key, value) in index_entries(view, &customer) {
         plan.put(key, value);
     }
-    plan.put_record(view, &id_key(Space::Customer, id), &customer);
+    plan.put_record(&id_key(Space::Customer, id), &customer);
     plan.adjust_count(view, Space::Customer, 1)?;
     Ok((plan, Outcome::Id(id)))
 }
@@ -81,7 +81,7 @@ pub fn update(view: &View, id: u64, patch: &CustomerPatch) -> Result<(Plan, Outc
     for (key, value) in new_entries {
         plan.put(key, value);
     }
-    plan.put_record(view, &key, &new);
+    plan.put_record(&key, &new);
     Ok((plan, Outcome::Done))
 }
 

@@ -34,7 +34,7 @@ pub fn add(view: &View, new: &NewOrder) -> Result<(Plan, Outcome)> {
             });
         }
         product.stock -= requested;
-        plan.put_record(view, &product_key, &product);
+        plan.put_record(&product_key, &product);
     }
     let order = Order {
         id,
@@ -45,7 +45,7 @@ pub fn add(view: &View, new: &NewOrder) -> Result<(Plan, Outcome)> {
         created_at: new.created_at.unwrap_or_else(now),
         took_stock: new.take_stock,
     };
-    plan.put_record(view, &id_key(Space::Order, id), &order);
+    plan.put_record(&id_key(Space::Order, id), &order);
     plan.put(
         orders_by_customer::key(order.customer_id, id),
         order.created_at.to_be_bytes().to_vec(),
@@ -60,12 +60,12 @@ pub fn add(view: &View, new: &NewOrder) -> Result<(Plan, Outcome)> {
     let mut customer_rollup: CustomerRollup =
         view.record(&customer_rollup_key)?.unwrap_or_default();
     customer_rollup.add(order.amount_cents(), order.created_at);
-    plan.put_rollup(view, order.customer_id, Some(customer_rollup));
+    plan.put_rollup(order.customer_id, Some(customer_rollup));
 
     let product_rollup_key = id_key(Space::ProductRollup, order.product_id);
     let mut product_rollup: ProductRollup = view.record(&product_rollup_key)?.unwrap_or_default();
     product_rollup.add(order.quantity, order.amount_cents());
-    plan.put_record(view, &product_rollup_key, &product_rollup);
+    plan.put_record(&product_rollup_key, &product_rollup);
 
     plan.adjust_count(view, Space::Order, 1)?;
     Ok((plan, Outcome::Id(id)))
@@ -96,7 +96,7 @@ pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
             ));
         }
         product.stock = restored;
-        plan.put_record(view, &product_key, &product);
+        plan.put_record(&product_key, &product);
     }
     plan.remove(order_key.to_vec());
     plan.remove(orders_by_customer::key(order.customer_id, id));
@@ -105,7 +105,6 @@ pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
 
     let rollup = customer_rollup_without(view, &order)?;
     plan.put_rollup(
-        view,
         order.customer_id,
         (rollup.order_count > 0).then_some(rollup),
     );
@@ -116,7 +115,7 @@ pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
     if product_rollup.order_count == 0 {
         plan.remove(product_rollup_key.to_vec());
     } else {
-        plan.put_record(view, &product_rollup_key, &product_rollup);
+        plan.put_record(&product_rollup_key, &product_rollup);
     }
 
     plan.adjust_count(view, Space::Order, -1)?;

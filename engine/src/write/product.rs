@@ -17,7 +17,7 @@ pub fn add(view: &View, new: &NewProduct) -> Result<(Plan, Outcome)> {
         price_cents: new.price_cents,
         stock: new.stock,
     };
-    plan.put_record(view, &id_key(Space::Product, id), &product);
+    plan.put_record(&id_key(Space::Product, id), &product);
     plan.adjust_count(view, Space::Product, 1)?;
     Ok((plan, Outcome::Id(id)))
 }
@@ -29,7 +29,7 @@ pub fn update(view: &View, id: u64, patch: &ProductPatch) -> Result<(Plan, Outco
         .ok_or_else(|| Error::not_found(Kind::Product, id))?;
     patch.apply_to(&mut product);
     let mut plan = Plan::default();
-    plan.put_record(view, &key, &product);
+    plan.put_record(&key, &product);
     Ok((plan, Outcome::Done))
 }
 

@@ -12,23 +12,20 @@ fn key(name: &str) -> Vec<u8> {
 }
 
 fn users(view: &View) -> Result<Vec<User>> {
-    view.scan_prefix(&Space::User.prefix())?
-        .into_iter()
-        .map(|(key, sealed)| view.codec.open(&key, &sealed))
-        .collect()
+    view.records_under(&Space::User.prefix())
 }
 
 pub fn add(view: &View, user: &User) -> Result<(Plan, Outcome)> {
     User::validate_name(&user.name)?;
     let key = key(&user.name);
-    if view.get(&key)?.is_some() {
+    if view.contains(&key)? {
         return Err(Error::Conflict(format!(
             "user {} exists",
             quote(&user.name)
         )));
     }
     let mut plan = Plan::default();
-    plan.put_record(view, &key, user);
+    plan.put_record(&key, user);
     Ok((plan, Outcome::Done))
 }
 
@@ -47,7 +44,7 @@ pub fn set_password(view: &View, name: &str, password_hash: &str) -> Result<(Pla
         .ok_or_else(|| Error::not_found(Kind::User, quote(name)))?;
     user.password_hash = password_hash.to_string();
     let mut plan = Plan::default();
-    plan.put_record(view, &key, &user);
+    plan.put_record(&key, &user);
     Ok((plan, Outcome::Done))
 }
 

@@ -5,6 +5,11 @@
 //! second must get `CONFLICT`), so reads go through a [`View`]: the tree overlaid with the
 //! group's staged writes. An operation stages its writes in a [`Plan`]; only when it succeeds
 //! are they merged into the view, so a refused operation leaves nothing behind.
+//!
+//! Records are staged as their encoded plain text and sealed once, when the group's batch is
+//! built: a group of 5,000 orders of one product rewrites that product's rollup 5,000 times,
+//! and sealing (and re-opening) it each time was a third of the planning cost. The plain text
+//! lives only in this committer's memory and is wiped when the group ends.
 
 use crate::codec::Codec;
 use crate::error::{Error, Result};
@@ -14,14 +19,25 @@ use crate::trees::{decode_u64, id_key, meta, Space};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use zeroize::Zeroizing;
+
+/// A write staged by this group.
+#[derive(Clone)]
+enum Staged {
+    Removed,
+    /// A plain value (index entry, counter).
+    Plain(Vec<u8>),
+    /// A record's encoded plain text, sealed under its key in [`View::into_batch`].
+    Record(Zeroizing<Vec<u8>>),
+}
 
 /// The tree as the current write group sees it.
 pub struct View<'a> {
     tree: &'a sled::Tree,
     pub(crate) codec: &'a Codec,
     pub(crate) blind: &'a BlindKeys,
-    /// Staged by earlier operations of this group: `None` is a removal.
-    overlay: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Staged by earlier operations of this group.
+    overlay: BTreeMap<Vec<u8>, Staged>,
     /// The customer rollups this group changes, in plain form, for the in-memory rollup table.
     rollups: BTreeMap<u64, Option<CustomerRollup>>,
 }
@@ -37,29 +53,64 @@ impl<'a> View<'a> {
         }
     }
 
-    /// The current value of a key.
+    /// The current value of a plain key (an index entry or a counter, never a record).
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         match self.overlay.get(key) {
-            Some(staged) => Ok(staged.clone()),
+            Some(Staged::Plain(value)) => Ok(Some(value.clone())),
+            Some(Staged::Removed) => Ok(None),
+            Some(Staged::Record(_)) => Err(not_plain(key)),
             None => Ok(self.tree.get(key)?.map(|v| v.to_vec())),
         }
     }
 
-    /// Every live entry under a prefix, in key order. Used only on short ranges (one
-    /// customer's orders, the users), never on a whole key space.
+    /// Whether a key holds anything, plain or record.
+    pub fn contains(&self, key: &[u8]) -> Result<bool> {
+        match self.overlay.get(key) {
+            Some(Staged::Removed) => Ok(false),
+            Some(_) => Ok(true),
+            None => Ok(self.tree.contains_key(key)?),
+        }
+    }
+
+    /// Every live plain entry under a prefix, in key order. Used only on short ranges (one
+    /// customer's orders), never on a whole key space.
     pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        self.merged_prefix(prefix)?
+            .into_iter()
+            .map(|(key, entry)| match entry {
+                Staged::Plain(value) => Ok((key, value)),
+                _ => Err(not_plain(&key)),
+            })
+            .collect()
+    }
+
+    /// Every live record under a prefix (the users), opened.
+    pub fn records_under<T: DeserializeOwned>(&self, prefix: &[u8]) -> Result<Vec<T>> {
+        self.merged_prefix(prefix)?
+            .into_iter()
+            .map(|(key, entry)| match entry {
+                Staged::Record(plain) => self.codec.decode(&key, &plain),
+                Staged::Plain(sealed) => self.codec.open(&key, &sealed),
+                Staged::Removed => Err(not_plain(&key)),
+            })
+            .collect()
+    }
+
+    /// The tree's entries under a prefix with this group's staged writes laid over them; tree
+    /// values come back as [`Staged::Plain`] (sealed bytes for records).
+    fn merged_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Staged)>> {
+        let mut merged: BTreeMap<Vec<u8>, Staged> = BTreeMap::new();
         for entry in self.tree.scan_prefix(prefix) {
             let (key, value) = entry?;
-            merged.insert(key.to_vec(), value.to_vec());
+            merged.insert(key.to_vec(), Staged::Plain(value.to_vec()));
         }
         for (key, staged) in self.overlay.range(prefix.to_vec()..) {
             if !key.starts_with(prefix) {
                 break;
             }
             match staged {
-                Some(value) => merged.insert(key.clone(), value.clone()),
-                None => merged.remove(key),
+                Staged::Removed => merged.remove(key),
+                other => merged.insert(key.clone(), other.clone()),
             };
         }
         Ok(merged.into_iter().collect())
@@ -67,9 +118,19 @@ impl<'a> View<'a> {
 
     /// Opens the record at a key, if there is one.
     pub fn record<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
-        self.get(key)?
-            .map(|sealed| self.codec.open(key, &sealed))
-            .transpose()
+        match self.overlay.get(key) {
+            Some(Staged::Record(plain)) => self.codec.decode(key, plain).map(Some),
+            Some(Staged::Removed) => Ok(None),
+            Some(Staged::Plain(_)) => Err(Error::Corrupt(format!(
+                "{} was staged as a plain value",
+                crate::codec::describe_key(key)
+            ))),
+            None => self
+                .tree
+                .get(key)?
+                .map(|sealed| self.codec.open(key, &sealed))
+                .transpose(),
+        }
     }
 
     /// A numeric metadata entry (0 when absent).
@@ -88,7 +149,7 @@ impl<'a> View<'a> {
 
     /// Whether a record of a kind exists.
     pub fn exists(&self, space: Space, id: u64) -> Result<bool> {
-        Ok(self.get(&id_key(space, id))?.is_some())
+        self.contains(&id_key(space, id))
     }
 
     /// Merges a successful operation's writes.
@@ -104,13 +165,17 @@ impl<'a> View<'a> {
         std::mem::take(&mut self.rollups)
     }
 
-    /// The group's writes as one sled batch.
+    /// The group's writes as one sled batch, each staged record sealed once.
     pub fn into_batch(self) -> sled::Batch {
         let mut batch = sled::Batch::default();
-        for (key, value) in self.overlay {
-            match value {
-                Some(value) => batch.insert(key, value),
-                None => batch.remove(key),
+        for (key, staged) in self.overlay {
+            match staged {
+                Staged::Plain(value) => batch.insert(key, value),
+                Staged::Record(plain) => {
+                    let sealed = self.codec.seal_encoded(&key, &plain);
+                    batch.insert(key, sealed)
+                }
+                Staged::Removed => batch.remove(key),
             }
         }
         batch
@@ -130,32 +195,32 @@ impl<'a> View<'a> {
 /// The writes one operation stages. Reads go to the view (the state before this operation).
 #[derive(Default)]
 pub struct Plan {
-    writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    writes: Vec<(Vec<u8>, Staged)>,
     rollups: Vec<(u64, Option<CustomerRollup>)>,
 }
 
 impl Plan {
     /// Stages a plain value.
     pub fn put(&mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
-        self.writes.push((key.into(), Some(value.into())));
+        self.writes.push((key.into(), Staged::Plain(value.into())));
     }
 
     /// Stages a removal.
     pub fn remove(&mut self, key: impl Into<Vec<u8>>) {
-        self.writes.push((key.into(), None));
+        self.writes.push((key.into(), Staged::Removed));
     }
 
-    /// Stages a sealed record.
-    pub fn put_record<T: Serialize>(&mut self, view: &View, key: &[u8], value: &T) {
-        let sealed = view.codec.seal(key, value);
-        self.put(key.to_vec(), sealed);
+    /// Stages a record (sealed when the group's batch is built).
+    pub fn put_record<T: Serialize>(&mut self, key: &[u8], value: &T) {
+        self.writes
+            .push((key.to_vec(), Staged::Record(crate::codec::encode(value))));
     }
 
     /// Stages a customer's rollup (sealed in the tree, plain in the in-memory table).
-    pub fn put_rollup(&mut self, view: &View, customer_id: u64, rollup: Option<CustomerRollup>) {
+    pub fn put_rollup(&mut self, customer_id: u64, rollup: Option<CustomerRollup>) {
         let key = id_key(Space::CustomerRollup, customer_id);
         match &rollup {
-            Some(value) => self.put_record(view, &key, value),
+            Some(value) => self.put_record(&key, value),
             None => self.remove(key.to_vec()),
         }
         self.rollups.push((customer_id, rollup));
@@ -176,4 +241,12 @@ impl Plan {
         self.put_meta_u64(&name, current.saturating_add_signed(delta));
         Ok(())
     }
+}
+
+/// A record key read as a plain value: a bug in a write path, reported rather than trusted.
+fn not_plain(key: &[u8]) -> Error {
+    Error::Corrupt(format!(
+        "{} was read as a plain value",
+        crate::codec::describe_key(key)
+    ))
 }
