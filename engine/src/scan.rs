@@ -12,6 +12,8 @@ use crate::store::Store;
 use crate::trees::{id_key, Space};
 use rayon::prelude::*;
 use serde::de::DeserializeOwned;
+use std::collections::btree_map::Entry;
+use std::collections::BTreeMap;
 
 /// How many ranges a scan is cut into: enough to balance a few dozen cores.
 const RANGES: u64 = 64;
@@ -30,6 +32,74 @@ impl Store {
         T: DeserializeOwned,
         A: Send,
     {
+        let mut total = empty();
+        for partial in self.par_partials(kind, &empty, &fold)? {
+            merge(&mut total, partial);
+        }
+        Ok(total)
+    }
+
+    /// Folds every record into one accumulator per customer (`customer_of` picks the customer a
+    /// record counts for, if any). Each range folds into its own map; the maps are then combined
+    /// in a table indexed by customer id — with 100,000 customers, merging 64 maps into one map
+    /// took longer than the scan.
+    pub fn par_fold_by_customer<T, V>(
+        &self,
+        kind: Kind,
+        fold: impl Fn(&mut BTreeMap<u64, V>, T) + Sync + Send,
+        merge: impl Fn(&mut V, V),
+    ) -> Result<BTreeMap<u64, V>>
+    where
+        T: DeserializeOwned,
+        V: Send,
+    {
+        let partials = self.par_partials(kind, &BTreeMap::new, &fold)?;
+        let customers = usize::try_from(self.high_water(Kind::Customer)?).unwrap_or(0);
+        let mut dense: Vec<Option<V>> = std::iter::repeat_with(|| None)
+            .take(customers.saturating_add(1))
+            .collect();
+        // Ids past the high-water mark cannot be referenced; kept apart rather than trusted.
+        let mut beyond: BTreeMap<u64, V> = BTreeMap::new();
+        for partial in partials {
+            for (id, value) in partial {
+                let slot = match usize::try_from(id).ok().and_then(|i| dense.get_mut(i)) {
+                    Some(slot) => slot,
+                    None => {
+                        match beyond.entry(id) {
+                            Entry::Occupied(mut held) => merge(held.get_mut(), value),
+                            Entry::Vacant(free) => {
+                                free.insert(value);
+                            }
+                        }
+                        continue;
+                    }
+                };
+                match slot {
+                    Some(held) => merge(held, value),
+                    None => *slot = Some(value),
+                }
+            }
+        }
+        let mut table: BTreeMap<u64, V> = dense
+            .into_iter()
+            .enumerate()
+            .filter_map(|(id, value)| Some((id as u64, value?)))
+            .collect();
+        table.append(&mut beyond);
+        Ok(table)
+    }
+
+    /// The per-range partials of a parallel fold, in range order.
+    fn par_partials<T, A>(
+        &self,
+        kind: Kind,
+        empty: &(impl Fn() -> A + Sync + Send),
+        fold: &(impl Fn(&mut A, T) + Sync + Send),
+    ) -> Result<Vec<A>>
+    where
+        T: DeserializeOwned,
+        A: Send,
+    {
         let space = match kind {
             Kind::Customer => Space::Customer,
             Kind::Product => Space::Product,
@@ -37,7 +107,7 @@ impl Store {
         };
         let high_water = self.high_water(kind)?;
         let width = high_water / RANGES + 1;
-        let partials: Vec<Result<A>> = (0..RANGES)
+        (0..RANGES)
             .into_par_iter()
             .map(|range| {
                 let mut partial = empty();
@@ -56,12 +126,7 @@ impl Store {
                 }
                 Ok(partial)
             })
-            .collect();
-        let mut total = empty();
-        for partial in partials {
-            merge(&mut total, partial?);
-        }
-        Ok(total)
+            .collect()
     }
 
     /// Every order accepted by `keep`, in id order, opened in parallel.

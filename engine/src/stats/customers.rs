@@ -40,27 +40,23 @@ pub fn customer_table(
 
 /// Every customer's rollup recomputed from the orders with the parallel scan.
 pub fn recompute_customer_rollups(store: &Store) -> Result<BTreeMap<u64, CustomerRollup>> {
-    store.par_fold(
+    store.par_fold_by_customer(
         Kind::Order,
-        BTreeMap::new,
         |table: &mut BTreeMap<u64, CustomerRollup>, order: Order| {
             table
                 .entry(order.customer_id)
                 .or_default()
                 .add(order.amount_cents(), order.created_at);
         },
-        |all, part| {
-            for (id, rollup) in part {
-                let entry = all.entry(id).or_default();
-                entry.order_count += rollup.order_count;
-                entry.total_cents += rollup.total_cents;
-                entry.first_order = entry
-                    .first_order
-                    .into_iter()
-                    .chain(rollup.first_order)
-                    .min();
-                entry.last_order = entry.last_order.into_iter().chain(rollup.last_order).max();
-            }
+        |entry, rollup| {
+            entry.order_count += rollup.order_count;
+            entry.total_cents += rollup.total_cents;
+            entry.first_order = entry
+                .first_order
+                .into_iter()
+                .chain(rollup.first_order)
+                .min();
+            entry.last_order = entry.last_order.into_iter().chain(rollup.last_order).max();
         },
     )
 }

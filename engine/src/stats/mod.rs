@@ -41,9 +41,8 @@ pub(crate) fn whole_days(from: i64, to: i64) -> i64 {
 
 /// Per customer, over the orders strictly before `before`: R, F and M, ids ascending.
 pub fn rfm_at(store: &Store, before: i64) -> Result<Vec<Rfm>> {
-    let table: BTreeMap<u64, (u64, u128, i64)> = store.par_fold(
+    let table: BTreeMap<u64, (u64, u128, i64)> = store.par_fold_by_customer(
         crate::Kind::Order,
-        BTreeMap::new,
         |acc: &mut BTreeMap<u64, (u64, u128, i64)>, order: crate::Order| {
             if order.created_at < before {
                 let entry = acc.entry(order.customer_id).or_insert((0, 0, i64::MIN));
@@ -52,13 +51,10 @@ pub fn rfm_at(store: &Store, before: i64) -> Result<Vec<Rfm>> {
                 entry.2 = entry.2.max(order.created_at);
             }
         },
-        |all, part| {
-            for (id, (count, total, last)) in part {
-                let entry = all.entry(id).or_insert((0, 0, i64::MIN));
-                entry.0 += count;
-                entry.1 += total;
-                entry.2 = entry.2.max(last);
-            }
+        |entry, (count, total, last)| {
+            entry.0 += count;
+            entry.1 += total;
+            entry.2 = entry.2.max(last);
         },
     )?;
     Ok(table
