@@ -147,6 +147,16 @@ pub struct Demo {
 /// The sizes `--demo` uses: enough to make every screen and statistic interesting.
 pub const DEFAULT_SIZES: (usize, usize, usize) = (1_000, 100, 10_000);
 
+/// (customers, products, orders) for a demo of `orders` orders, in the default proportions:
+/// 10 orders per customer, 100 per product, 10 to 1,000 products.
+pub fn sizes_for(orders: usize) -> (usize, usize, usize) {
+    (
+        (orders / 10).max(1),
+        (orders / 100).clamp(10, 1_000),
+        orders,
+    )
+}
+
 fn pick<'a>(rng: &mut StdRng, items: &[&'a str]) -> &'a str {
     items[rng.gen_range(0..items.len())]
 }

@@ -60,10 +60,11 @@ impl Sealer {
         rand::thread_rng().fill_bytes(&mut sealed[1..1 + NONCE_LEN]);
         sealed.extend_from_slice(plain);
         let (head, body) = sealed.split_at_mut(1 + NONCE_LEN);
-        match self
-            .cipher
-            .encrypt_in_place_detached(XNonce::from_slice(&head[1..]), associated, body)
-        {
+        match self.cipher.encrypt_in_place_detached(
+            XNonce::from_slice(&head[1..]),
+            associated,
+            body,
+        ) {
             Ok(tag) => {
                 sealed.extend_from_slice(&tag);
                 sealed

@@ -9,6 +9,7 @@ use crate::trees::{bytes_key, meta, Space, DATA_TREE};
 use crate::write::{Durability, Op, Outcome, Writer};
 use rand::RngCore;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The text sealed under the record key at creation; opening it proves a key right.
@@ -62,6 +63,31 @@ pub(crate) struct Shared {
     /// Set when a flush failed after its batch was applied in memory: from then on the store
     /// refuses writes (and the server refuses data commands) until it is reopened.
     pub halted: Mutex<Option<String>>,
+    /// How many fsyncs acknowledged how many writes (to show group commit at work).
+    pub group_commit: GroupCommitStats,
+}
+
+/// Counters of the durable write path, read by `INFO` and the benchmarks.
+#[derive(Default)]
+pub struct GroupCommitStats {
+    flushes: AtomicU64,
+    writes: AtomicU64,
+}
+
+impl GroupCommitStats {
+    /// Counts one flush that made `writes` acknowledged writes durable.
+    pub fn record_flush(&self, writes: u64) {
+        self.flushes.fetch_add(1, Ordering::Relaxed);
+        self.writes.fetch_add(writes, Ordering::Relaxed);
+    }
+
+    /// (flushes, writes they made durable) since the store opened.
+    pub fn totals(&self) -> (u64, u64) {
+        (
+            self.flushes.load(Ordering::Relaxed),
+            self.writes.load(Ordering::Relaxed),
+        )
+    }
 }
 
 impl Shared {
@@ -75,11 +101,17 @@ impl Shared {
         }
     }
 
+    /// `Err` once the store has halted after a failed flush.
+    pub fn health(&self) -> Result<()> {
+        match self.halted.lock().ok().and_then(|h| h.clone()) {
+            Some(cause) => Err(halted_error(&cause)),
+            None => Ok(()),
+        }
+    }
+
     /// Fails when a storage fault is injected or the store has halted.
     pub fn storage_guard(&self) -> Result<()> {
-        if let Some(cause) = self.halted.lock().ok().and_then(|h| h.clone()) {
-            return Err(halted_error(&cause));
-        }
+        self.health()?;
         match self.injected_fault.lock().ok().and_then(|f| f.clone()) {
             Some(fault) => Err(Error::Storage(fault)),
             None => Ok(()),
@@ -139,6 +171,7 @@ impl Store {
             backup_gate: Mutex::new(None),
             rollup_table,
             halted: Mutex::new(None),
+            group_commit: GroupCommitStats::default(),
         });
         let writer = Arc::new(Writer::start(shared.clone())?);
         Ok(Store { shared, writer })
@@ -147,10 +180,13 @@ impl Store {
     /// `Err` once the store has halted after a failed flush (see `Shared::halt`): callers that
     /// serve data check it first.
     pub fn health(&self) -> Result<()> {
-        match self.shared.halted.lock().ok().and_then(|h| h.clone()) {
-            Some(cause) => Err(halted_error(&cause)),
-            None => Ok(()),
-        }
+        self.shared.health()
+    }
+
+    /// (fsyncs, durable writes they acknowledged) since the store opened: their ratio is the
+    /// average write group, how many writers shared each fsync.
+    pub fn group_commit_totals(&self) -> (u64, u64) {
+        self.shared.group_commit.totals()
     }
 
     /// The durability writes are acknowledged with.

@@ -137,3 +137,47 @@ fn deleting_a_customer_while_ordering_for_it_never_leaves_an_orphan() {
     }
     store.check_consistency().unwrap();
 }
+
+/// Every acknowledged durable write is counted by exactly one flush, and concurrent writers
+/// share flushes (the committer applies the next group while the flusher syncs the last).
+#[test]
+fn concurrent_durable_writers_share_flushes() {
+    let (_dir, store) = fresh();
+    let product = product(&store, "Pen", "1.00", 0);
+    let buyer = customer(&store, "Ada", "ada@x.io");
+    let (flushes_before, writes_before) = store.group_commit_totals();
+    let writers = 16;
+    let each = 40;
+    let start = Arc::new(Barrier::new(writers));
+    let handles: Vec<_> = (0..writers)
+        .map(|_| {
+            let (store, start) = (store.clone(), start.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                for _ in 0..each {
+                    store
+                        .write(Op::AddOrder(NewOrder {
+                            id: None,
+                            customer_id: buyer,
+                            product_id: product,
+                            quantity: 1,
+                            created_at: None,
+                            take_stock: false,
+                        }))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap();
+    }
+    let (flushes, writes) = store.group_commit_totals();
+    let (flushes, writes) = (flushes - flushes_before, writes - writes_before);
+    assert_eq!(writes, (writers * each) as u64);
+    assert!(
+        flushes >= 1 && flushes < writes,
+        "{flushes} flushes for {writes} writes"
+    );
+    assert_eq!(store.counts().unwrap().orders, (writers * each) as u64);
+}

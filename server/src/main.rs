@@ -52,6 +52,10 @@ enum Command {
         /// Fill an empty store with demo data.
         #[arg(long)]
         demo: bool,
+        /// How many demo orders (10 per customer, 100 per product); for trying the product,
+        /// or its memory use, at scale.
+        #[arg(long, default_value_t = demo::DEFAULT_SIZES.2, requires = "demo")]
+        demo_orders: usize,
     },
     /// Write a new random key file (mode 0600; never overwrites).
     Keygen { file: PathBuf },
@@ -92,7 +96,7 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { data, listen, key_file, backup_dir, durability, max_connections, idle_timeout, demo } => {
+        Command::Serve { data, listen, key_file, backup_dir, durability, max_connections, idle_timeout, demo, demo_orders } => {
             let durability = match durability {
                 DurabilityArg::Sync => Durability::Sync,
                 DurabilityArg::Periodic => Durability::Periodic,
@@ -106,7 +110,7 @@ fn main() {
                 max_connections,
                 idle_timeout: (idle_timeout > 0).then(|| Duration::from_secs(idle_timeout)),
             };
-            serve(config, key_file, demo)
+            serve(config, key_file, demo.then_some(demo_orders))
         }
         Command::Keygen { file } => crm_engine::write_key_file(&file)
             .map(|()| println!("wrote a new key to {} (mode 0600); keep it safe: without it the data cannot be read", file.display()))
@@ -162,7 +166,8 @@ fn serve_key(data: &Path, key_file: Option<PathBuf>) -> anyhow::Result<KeySource
     Ok(KeySource::File(file))
 }
 
-fn serve(config: Config, key_file: Option<PathBuf>, demo: bool) -> anyhow::Result<()> {
+/// `demo`: the number of demo orders to load into an empty store.
+fn serve(config: Config, key_file: Option<PathBuf>, demo: Option<usize>) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CRM_LOG")
@@ -177,10 +182,10 @@ fn serve(config: Config, key_file: Option<PathBuf>, demo: bool) -> anyhow::Resul
     };
     let store = Store::open(&config.data_dir, &key, &options)
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-    if demo {
+    if let Some(demo_orders) = demo {
         let counts = store.counts()?;
         if counts.customers + counts.products + counts.orders == 0 {
-            let (customers, products, orders) = demo::DEFAULT_SIZES;
+            let (customers, products, orders) = demo::sizes_for(demo_orders);
             demo::generate(42, customers, products, orders).load_into(&store)?;
             tracing::info!(customers, products, orders, "loaded the demo data");
         } else {

@@ -15,12 +15,15 @@
 //!   crash (recovery replays all of it or none).
 //! * **A refused operation changes nothing.** A plan stages its writes privately and they join
 //!   the view only if every check passed.
-//! * **Durable before acknowledged.** In [`Durability::Sync`] the committer calls `Db::flush`
-//!   (an fsync) after the batch and only then answers the writers. Writers that arrive during a
-//!   flush form the next group, so N concurrent writers share one fsync (group commit, as in
-//!   LevelDB and RocksDB). In [`Durability::Periodic`] the answer comes at once and sled flushes
-//!   every 100 ms. Readers can see a group's writes between its batch and its flush; a crash in
-//!   that window loses only writes that no writer was told had succeeded.
+//! * **Durable before acknowledged.** In [`Durability::Sync`] a group's writers are answered
+//!   only after a `Db::flush` (an fsync) that began after the group's batch. The flush runs on
+//!   its own thread (the flusher), so the committer plans and applies the next group while the
+//!   disk syncs the last one; the flusher takes every group applied since its previous flush
+//!   and covers them all with one fsync (group commit, pipelined as in RocksDB). Groups are
+//!   answered in the order they were applied. In [`Durability::Periodic`] the committer answers
+//!   at once and sled flushes every 100 ms. Readers can see a group's writes between its batch
+//!   and its flush; a crash in that window loses only writes that no writer was told had
+//!   succeeded.
 //! * **Side state in step.** Under the backup gate, a running backup first saves the old values
 //!   the group overwrites (`backup/snapshot.rs`); right after the batch, the in-memory rollup
 //!   table takes the group's rollup changes (`rollup_table.rs`) — both before any writer hears
@@ -137,22 +140,35 @@ struct Job {
     reply: oneshot::Sender<Vec<Result<Outcome>>>,
 }
 
-/// The handle to the committer thread.
+/// A group applied in memory, waiting for the flush that makes it durable.
+struct Applied {
+    jobs: Vec<Job>,
+    results: Vec<Vec<Result<Outcome>>>,
+    /// Whether the group changed the tree (else it needs no flush of its own).
+    changed: bool,
+}
+
+/// The handle to the committer and flusher threads.
 pub(crate) struct Writer {
     sender: Mutex<Option<mpsc::Sender<Job>>>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Writer {
-    /// Starts the committer thread.
+    /// Starts the committer and flusher threads.
     pub fn start(shared: Arc<Shared>) -> Result<Writer> {
         let (sender, receiver) = mpsc::channel::<Job>();
-        let thread = std::thread::Builder::new()
+        let (to_flusher, flusher_queue) = mpsc::channel::<Applied>();
+        let flusher_shared = shared.clone();
+        let flusher = std::thread::Builder::new()
+            .name("crm-flusher".into())
+            .spawn(move || run_flusher(&flusher_shared, &flusher_queue))?;
+        let committer = std::thread::Builder::new()
             .name("crm-committer".into())
-            .spawn(move || run_committer(&shared, &receiver))?;
+            .spawn(move || run_committer(&shared, &receiver, to_flusher))?;
         Ok(Writer {
             sender: Mutex::new(Some(sender)),
-            thread: Mutex::new(Some(thread)),
+            threads: Mutex::new(vec![committer, flusher]),
         })
     }
 
@@ -165,13 +181,20 @@ impl Writer {
         Ok(answer)
     }
 
-    /// Lets the committer finish what is queued, flush, and stop. Later submissions get `BUSY`.
+    /// Lets the committer finish what is queued and the flusher flush it, then stops both.
+    /// Later submissions get `BUSY`.
     pub fn close(&self) {
         if let Ok(mut sender) = self.sender.lock() {
             sender.take();
         }
-        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
-        if let Some(thread) = thread {
+        let threads = self
+            .threads
+            .lock()
+            .map(|mut t| std::mem::take(&mut *t))
+            .unwrap_or_default();
+        // The committer first: when it ends, it drops the flusher's queue, which ends the
+        // flusher once it has flushed and answered everything.
+        for thread in threads {
             let _ = thread.join();
         }
     }
@@ -193,7 +216,7 @@ fn closed() -> Error {
     Error::Busy("the store is shutting down".into())
 }
 
-fn run_committer(shared: &Shared, receiver: &mpsc::Receiver<Job>) {
+fn run_committer(shared: &Shared, receiver: &mpsc::Receiver<Job>, flusher: mpsc::Sender<Applied>) {
     while let Ok(first) = receiver.recv() {
         let mut pending = first.ops.len();
         let mut jobs = vec![first];
@@ -206,13 +229,83 @@ fn run_committer(shared: &Shared, receiver: &mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let mut results = commit_group(shared, &jobs);
-        for job in jobs.into_iter().rev() {
-            let answer = results.pop().unwrap_or_default();
-            let _ = job.reply.send(answer);
+        let (results, changed) = commit_group(shared, &jobs);
+        let applied = Applied {
+            jobs,
+            results,
+            changed,
+        };
+        if shared.durability == Durability::Periodic {
+            answer(applied, None);
+        } else if let Err(mpsc::SendError(applied)) = flusher.send(applied) {
+            answer(applied, Some("the flusher stopped".into()));
+        }
+    }
+}
+
+/// Flushes every group applied since the last flush with one fsync, then answers them in order
+/// (also groups that changed nothing: their refusals may rest on the groups before them).
+fn run_flusher(shared: &Shared, queue: &mpsc::Receiver<Applied>) {
+    while let Ok(first) = queue.recv() {
+        let mut groups = vec![first];
+        while let Ok(more) = queue.try_recv() {
+            groups.push(more);
+        }
+        let flushed = match shared.health() {
+            Ok(()) if !groups.iter().any(|g| g.changed) => Ok(()),
+            // An earlier flush failed: these groups were applied after it, on a store whose
+            // disk state is unknown; their writers are told so.
+            Err(error) => Err(error),
+            Ok(()) => shared.db.flush().map(|_| ()).map_err(|error| {
+                // The batches are applied in memory but maybe not on disk: stop, rather than
+                // serve writes whose writers were told they failed (see `Shared::halt`).
+                let error = Error::from(error);
+                shared.halt(&error);
+                error
+            }),
+        };
+        let failure = flushed.err().map(storage_message);
+        if failure.is_none() {
+            let writes: usize = groups
+                .iter()
+                .flat_map(|g| g.results.iter().flatten())
+                .filter(|r| r.is_ok())
+                .count();
+            shared.group_commit.record_flush(writes as u64);
+        }
+        for group in groups {
+            answer(group, failure.clone());
         }
     }
     let _ = shared.db.flush();
+}
+
+/// Sends each job its results; with `failure`, every success becomes that storage error.
+fn answer(applied: Applied, failure: Option<String>) {
+    let Applied {
+        jobs, mut results, ..
+    } = applied;
+    if let Some(message) = failure {
+        fail_successes(&mut results, &message);
+    }
+    for (job, answer) in jobs.into_iter().zip(results) {
+        let _ = job.reply.send(answer);
+    }
+}
+
+fn fail_successes(results: &mut [Vec<Result<Outcome>>], message: &str) {
+    for result in results.iter_mut().flatten() {
+        if result.is_ok() {
+            *result = Err(Error::Storage(message.to_string()));
+        }
+    }
+}
+
+fn storage_message(error: Error) -> String {
+    match error {
+        Error::Storage(message) => message,
+        other => other.to_string(),
+    }
 }
 
 /// Applies a group's batch; while a backup runs, first saves the old values it still needs
@@ -234,8 +327,8 @@ fn apply_preserving_backup(shared: &Shared, view: View) -> Result<()> {
     })
 }
 
-/// Plans, applies and (in sync mode) flushes one group; returns each job's results.
-fn commit_group(shared: &Shared, jobs: &[Job]) -> Vec<Vec<Result<Outcome>>> {
+/// Plans and applies one group; returns each job's results and whether the tree changed.
+fn commit_group(shared: &Shared, jobs: &[Job]) -> (Vec<Vec<Result<Outcome>>>, bool) {
     // `CRM_PROFILE_GROUPS=1` prints each group's plan and store times (write-path tuning).
     static PROFILE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let profile = *PROFILE.get_or_init(|| std::env::var_os("CRM_PROFILE_GROUPS").is_some());
@@ -256,7 +349,7 @@ fn commit_group(shared: &Shared, jobs: &[Job]) -> Vec<Vec<Result<Outcome>>> {
         results.push(job_results);
     }
     if view.is_empty() {
-        return results;
+        return (results, false);
     }
     // A read during planning can hit the storage failure first: halt then too.
     if let Some(error) = results
@@ -271,35 +364,20 @@ fn commit_group(shared: &Shared, jobs: &[Job]) -> Vec<Vec<Result<Outcome>>> {
     let stored = shared
         .storage_guard()
         .and_then(|()| apply_preserving_backup(shared, view))
-        .map(|()| shared.rollup_table.apply(rollups))
-        .and_then(|()| match shared.durability {
-            Durability::Sync => shared.db.flush().map(|_| ()).map_err(|error| {
-                // The batch is applied in memory but not on disk: stop, rather than serve
-                // writes whose writers were told they failed (see `Shared::halt`).
-                let error = Error::from(error);
-                shared.halt(&error);
-                error
-            }),
-            Durability::Periodic => Ok(()),
-        });
+        .map(|()| shared.rollup_table.apply(rollups));
     if profile {
         eprintln!(
-            "group: {} jobs, plan {:?}, store+flush {:?}",
+            "group: {} jobs, plan {:?}, store {:?}",
             jobs.len(),
             t1 - t0,
             t1.elapsed()
         );
     }
-    if let Err(error) = stored {
-        let message = match error {
-            Error::Storage(message) => message,
-            other => other.to_string(),
-        };
-        for result in results.iter_mut().flatten() {
-            if result.is_ok() {
-                *result = Err(Error::Storage(message.clone()));
-            }
+    match stored {
+        Ok(()) => (results, true),
+        Err(error) => {
+            fail_successes(&mut results, &storage_message(error));
+            (results, false)
         }
     }
-    results
 }

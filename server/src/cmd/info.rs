@@ -54,6 +54,8 @@ pub fn execute(shared: &Shared) -> CmdResult {
             &shared.total_commands.load(Ordering::Relaxed),
         )],
     );
+    // Group commit at work: how many durable writes each fsync acknowledged.
+    let (flushes, flushed_writes) = shared.store.group_commit_totals();
     section(
         &mut text,
         "Data",
@@ -71,6 +73,8 @@ pub fn execute(shared: &Shared) -> CmdResult {
                     "halted"
                 },
             ),
+            ("write_flushes", &flushes),
+            ("writes_flushed", &flushed_writes),
         ],
     );
     section(
