@@ -56,21 +56,27 @@ impl Sealer {
     pub fn seal(&self, associated: &[u8], plain: &[u8]) -> Vec<u8> {
         let mut sealed = Vec::with_capacity(SEAL_OVERHEAD + plain.len());
         sealed.push(SEAL_VERSION);
-        sealed.extend_from_slice(&[0u8; NONCE_LEN]);
-        rand::thread_rng().fill_bytes(&mut sealed[1..1 + NONCE_LEN]);
-        sealed.extend_from_slice(plain);
-        let (head, body) = sealed.split_at_mut(1 + NONCE_LEN);
+        self.seal_after(&mut sealed, associated, plain);
+        sealed
+    }
+
+    /// Appends `nonce ‖ ciphertext ‖ tag` to `out`, behind whatever framing it already holds
+    /// (the record version byte, a backup chunk's length).
+    pub fn seal_after(&self, out: &mut Vec<u8>, associated: &[u8], plain: &[u8]) {
+        let start = out.len();
+        out.reserve(NONCE_LEN + plain.len() + TAG_LEN);
+        out.extend_from_slice(&[0u8; NONCE_LEN]);
+        rand::thread_rng().fill_bytes(&mut out[start..start + NONCE_LEN]);
+        out.extend_from_slice(plain);
+        let (head, body) = out.split_at_mut(start + NONCE_LEN);
         match self.cipher.encrypt_in_place_detached(
-            XNonce::from_slice(&head[1..]),
+            XNonce::from_slice(&head[start..]),
             associated,
             body,
         ) {
-            Ok(tag) => {
-                sealed.extend_from_slice(&tag);
-                sealed
-            }
-            // Only messages over 256 GiB fail, which we never build; never return plain text.
-            Err(_) => Vec::new(),
+            Ok(tag) => out.extend_from_slice(&tag),
+            // Only messages over 256 GiB fail, which we never build; never leave plain text.
+            Err(_) => out.truncate(start),
         }
     }
 
@@ -82,12 +88,20 @@ impl Sealer {
         if sealed[0] != SEAL_VERSION {
             return Err(OpenError::UnknownVersion(sealed[0]));
         }
-        let nonce = XNonce::from_slice(&sealed[1..1 + NONCE_LEN]);
+        self.open_unframed(associated, &sealed[1..])
+    }
+
+    /// Opens `nonce ‖ ciphertext ‖ tag` as appended by [`Sealer::seal_after`].
+    pub fn open_unframed(&self, associated: &[u8], sealed: &[u8]) -> Result<Vec<u8>, OpenError> {
+        if sealed.len() < NONCE_LEN + TAG_LEN {
+            return Err(OpenError::Truncated);
+        }
+        let nonce = XNonce::from_slice(&sealed[..NONCE_LEN]);
         self.cipher
             .decrypt(
                 nonce,
                 Payload {
-                    msg: &sealed[1 + NONCE_LEN..],
+                    msg: &sealed[NONCE_LEN..],
                     aad: associated,
                 },
             )

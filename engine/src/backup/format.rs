@@ -7,8 +7,7 @@
 
 use crate::error::{Error, Result};
 use crate::keys::{MasterKey, Purpose};
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use crate::seal::Sealer;
 use rand::RngCore;
 use std::io::Read;
 
@@ -20,7 +19,6 @@ pub const FORMAT_VERSION: u16 = 1;
 pub const MAX_SEALED_CHUNK: usize = 16 * 1024 * 1024;
 /// About how much plain data goes into one chunk.
 pub const CHUNK_TARGET: usize = 1024 * 1024;
-const NONCE_LEN: usize = 24;
 const MAC_LEN: usize = 32;
 
 /// What the header says.
@@ -119,7 +117,7 @@ impl Header {
 
 /// The two keys a backup uses, derived from the store's master key.
 pub struct BackupKeys {
-    cipher: XChaCha20Poly1305,
+    sealer: Sealer,
     mac_key: [u8; 32],
 }
 
@@ -128,7 +126,7 @@ impl BackupKeys {
         let seal = master.derive(Purpose::Backup);
         let mac = master.derive(Purpose::BackupHeader);
         BackupKeys {
-            cipher: XChaCha20Poly1305::new((&seal.0).into()),
+            sealer: Sealer::new(&seal),
             mac_key: mac.0,
         }
     }
@@ -165,23 +163,11 @@ impl BackupKeys {
         last: bool,
         plain: &[u8],
     ) -> Vec<u8> {
-        let mut nonce = [0u8; NONCE_LEN];
-        rand::thread_rng().fill_bytes(&mut nonce);
         let aad = Self::associated(header_mac, backup_id, index, last);
-        let ciphertext = self
-            .cipher
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: plain,
-                    aad: &aad,
-                },
-            )
-            .unwrap_or_default();
-        let mut framed = Vec::with_capacity(4 + NONCE_LEN + ciphertext.len());
-        framed.extend_from_slice(&((NONCE_LEN + ciphertext.len()) as u32).to_be_bytes());
-        framed.extend_from_slice(&nonce);
-        framed.extend_from_slice(&ciphertext);
+        let mut framed = vec![0u8; 4];
+        self.sealer.seal_after(&mut framed, &aad, plain);
+        let sealed_len = (framed.len() - 4) as u32;
+        framed[..4].copy_from_slice(&sealed_len.to_be_bytes());
         framed
     }
 
@@ -194,19 +180,8 @@ impl BackupKeys {
         last: bool,
         sealed: &[u8],
     ) -> Option<Vec<u8>> {
-        if sealed.len() < NONCE_LEN + 16 {
-            return None;
-        }
         let aad = Self::associated(header_mac, backup_id, index, last);
-        self.cipher
-            .decrypt(
-                XNonce::from_slice(&sealed[..NONCE_LEN]),
-                Payload {
-                    msg: &sealed[NONCE_LEN..],
-                    aad: &aad,
-                },
-            )
-            .ok()
+        self.sealer.open_unframed(&aad, sealed).ok()
     }
 }
 
