@@ -7,6 +7,8 @@
 #
 #   benches/server-memory.sh                  # 1,000,000 orders (the load takes minutes)
 #   ORDERS=100000 benches/server-memory.sh
+#   DATA=/tmp/crm-1m benches/server-memory.sh  # keep the filled store there and reuse it next time
+#   SERVE_ARGS="--cache-mib 64" benches/server-memory.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +16,8 @@ ORDERS=${ORDERS:-1000000}
 PORT=${CRM_PORT:-17381}
 PASSWORD=bench-password
 work=$(mktemp -d)
+store=${DATA:-$work/store}
+mkdir -p "$store"
 cleanup() {
   [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null || true
   wait 2>/dev/null || true
@@ -23,11 +27,11 @@ trap cleanup EXIT
 command -v redis-benchmark >/dev/null || { echo "needs redis-tools" >&2; exit 1; }
 cargo build --release -q -p crm-server
 server=target/release/crm-server
-"$server" keygen "$work/key" >/dev/null
+[ -f "$store/key" ] || "$server" keygen "$store/key" >/dev/null
 
 start() { # extra serve arguments...
-  CRM_ADMIN_PASSWORD=$PASSWORD CRM_LOG=warn "$server" serve --data "$work/data" --listen "127.0.0.1:$PORT" \
-    --key-file "$work/key" "$@" >>"$work/out" 2>>"$work/err" &
+  CRM_ADMIN_PASSWORD=$PASSWORD CRM_LOG=warn "$server" serve --data "$store/data" --listen "127.0.0.1:$PORT" \
+    --key-file "$store/key" "$@" >>"$work/out" 2>>"$work/err" &
   pid=$!
   until redis-cli -p "$PORT" ping >/dev/null 2>&1; do
     kill -0 "$pid" 2>/dev/null || { cat "$work/err" >&2; exit 1; }
@@ -41,13 +45,16 @@ memory() { # label
 }
 cli() { redis-cli -p "$PORT" -a "$PASSWORD" --no-auth-warning "$@"; }
 
-echo "filling a store with $ORDERS demo orders..."
-started=$(date +%s)
-start --demo --demo-orders "$ORDERS"
-echo "loaded in $(( $(date +%s) - started )) s; on disk $(du -sm "$work/data" | cut -f1) MiB"
-kill -TERM "$pid"; wait "$pid" || true
+if [ ! -d "$store/data" ]; then
+  echo "filling a store with $ORDERS demo orders..."
+  started=$(date +%s)
+  start --demo --demo-orders "$ORDERS"
+  echo "loaded in $(( $(date +%s) - started )) s; on disk $(du -sm "$store/data" | cut -f1) MiB"
+  kill -TERM "$pid"; wait "$pid" || true
+fi
 
-start
+# shellcheck disable=SC2086
+start ${SERVE_ARGS:-}
 memory "restarted on the full store"
 customers=$(( ORDERS / 10 ))
 redis-benchmark -p "$PORT" -a "$PASSWORD" -n 200000 -c 50 -r "$customers" -q CUSTOMER.GET __rand_int__ 2>/dev/null \

@@ -1,4 +1,4 @@
-//! The command line outside `serve`: `keygen`. (Also makes cargo build the `crm-server`
+//! The command line outside a running `serve`: `keygen`, `serve` options refused up front. (Also makes cargo build the `crm-server`
 //! binary that the end-to-end tests in `tests/` start.)
 
 #![allow(clippy::unwrap_used)]
@@ -34,4 +34,24 @@ fn keygen_writes_a_private_key_and_refuses_to_overwrite() {
     assert!(!second.status.success());
     assert_eq!(String::from_utf8_lossy(&second.stderr).lines().count(), 1);
     assert_eq!(std::fs::read(&key).unwrap(), before);
+}
+
+/// `--demo` keeps the contract's minimum (10,000 orders) whatever `--demo-orders` asks, and the
+/// refusal names the option and the value before anything is created.
+#[test]
+fn demo_orders_below_the_contract_minimum_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let output = Command::new(env!("CARGO_BIN_EXE_crm-server"))
+        .args(["serve", "--demo", "--demo-orders", "500", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--demo-orders") && stderr.contains("500"),
+        "{stderr}"
+    );
+    assert!(!data.exists());
 }
