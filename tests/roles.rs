@@ -148,3 +148,53 @@ fn syntax_errors_come_before_permission_errors() {
         .starts_with("-NOPERM "));
     let _ = ADMIN_PASSWORD;
 }
+
+/// Deleting a user, or giving it a new password, ends its open sessions: their next command gets
+/// `NOAUTH`, not the old rights — also when the name is added again with another role. The
+/// session that changes its own password stays logged in.
+#[test]
+fn deleted_or_repassworded_users_lose_their_open_sessions() {
+    let server = TestServer::start();
+    let mut admin = server.raw_admin();
+    for user in ["w", "v"] {
+        assert_eq!(
+            admin.roundtrip(&format!("USER.ADD {user} pw-{user} ROLE writer\r\n")),
+            "+OK\r\n"
+        );
+    }
+    let mut writer = login(&server, "w");
+    let mut bystander = login(&server, "v");
+    assert!(writer.roundtrip("CUSTOMER.LIST\r\n").starts_with('*'));
+
+    assert_eq!(admin.roundtrip("USER.DEL w\r\n"), "+OK\r\n");
+    assert!(writer
+        .roundtrip("CUSTOMER.ADD NAME x EMAIL x@x.io\r\n")
+        .starts_with("-NOAUTH "));
+    assert!(writer
+        .roundtrip("AUTH w pw-w\r\n")
+        .starts_with("-WRONGPASS "));
+    // Other users' sessions are untouched.
+    assert!(bystander.roundtrip("CUSTOMER.LIST\r\n").starts_with('*'));
+
+    // Deleted and added again (as an admin, with a new password): the old session has not
+    // proven the new password and must not inherit the new role.
+    let mut old = login(&server, "v");
+    assert_eq!(admin.roundtrip("USER.DEL v\r\n"), "+OK\r\n");
+    assert_eq!(
+        admin.roundtrip("USER.ADD v other-pw ROLE admin\r\n"),
+        "+OK\r\n"
+    );
+    assert!(old.roundtrip("USER.LIST\r\n").starts_with("-NOAUTH "));
+    assert!(bystander
+        .roundtrip("CUSTOMER.LIST\r\n")
+        .starts_with("-NOAUTH "));
+
+    // A new password ends the other sessions of that user, not the one that set it.
+    let mut other_admin = server.raw_admin();
+    assert_eq!(
+        admin.roundtrip(&format!("USER.PASSWD admin {ADMIN_PASSWORD}-2\r\n")),
+        "+OK\r\n"
+    );
+    assert!(admin.roundtrip("USER.LIST\r\n").starts_with('*'));
+    assert!(other_admin.roundtrip("INFO\r\n").starts_with("-NOAUTH "));
+}

@@ -6,6 +6,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use crm_engine::{Op, Outcome, Role, User};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -24,6 +25,10 @@ pub struct Authenticator {
     /// A hash of a random password, verified against when a user does not exist, so a wrong
     /// user name takes as long to refuse as a wrong password.
     decoy_hash: String,
+    /// Bumped whenever a user is deleted or given a new password: sessions authenticated under
+    /// an older value check their user again before their next command (otherwise a command
+    /// costs one atomic load for this).
+    users_generation: AtomicU64,
 }
 
 impl Authenticator {
@@ -36,7 +41,18 @@ impl Authenticator {
             verified: Mutex::new(HashMap::new()),
             cache_key,
             decoy_hash: hash_password(&random_password()).unwrap_or_default(),
+            users_generation: AtomicU64::new(0),
         }
+    }
+
+    /// Tells every session that a user went away.
+    pub fn users_changed(&self) {
+        self.users_generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The value sessions compare with what they saw at `AUTH`.
+    pub fn users_generation(&self) -> u64 {
+        self.users_generation.load(Ordering::SeqCst)
     }
 
     fn tag(&self, stored_hash: &str, password: &str) -> [u8; 32] {

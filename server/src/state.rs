@@ -45,6 +45,11 @@ pub struct Session {
     pub name: Option<String>,
     /// Failed `AUTH` attempts on this connection, for the back-off.
     pub failed_auths: u32,
+    /// The authenticator's users generation when this session last checked its user.
+    pub users_seen: u64,
+    /// BLAKE3 of the user's stored password hash at `AUTH`: a user deleted and added again, or
+    /// given a new password, no longer matches.
+    pub credential: Option<[u8; 32]>,
 }
 
 impl Session {
@@ -55,6 +60,8 @@ impl Session {
             proto: 2,
             name: None,
             failed_auths: 0,
+            users_seen: 0,
+            credential: None,
         }
     }
 }

@@ -39,6 +39,51 @@ fn wrongpass() -> Reply {
     )
 }
 
+/// Ends the authentication of a session whose user was deleted (or deleted and added again,
+/// or given a new password by someone else) since it last looked, so those open connections
+/// cannot keep using the old rights: their next command gets `NOAUTH`.
+pub fn recheck_user(shared: &Shared, session: &mut Session) {
+    let generation = shared.authenticator.users_generation();
+    if session.users_seen == generation {
+        return;
+    }
+    let Some((name, _)) = &session.user else {
+        return;
+    };
+    match shared.store.user(name) {
+        Ok(Some(user)) if Some(credential_tag(&user)) == session.credential => {
+            session.user = Some((user.name, user.role));
+        }
+        Ok(_) => {
+            tracing::info!(
+                connection = session.id,
+                "the session's user was deleted or changed"
+            );
+            session.user = None;
+            session.credential = None;
+        }
+        // The store cannot say (halted): check again before the next command.
+        Err(_) => return,
+    }
+    session.users_seen = generation;
+}
+
+/// Keeps the session's own login valid after it changed its own password.
+pub fn refresh_own_credential(shared: &Shared, session: &mut Session, changed_user: &[u8]) {
+    let own = matches!(&session.user, Some((name, _)) if name.as_bytes() == changed_user);
+    if let (true, Ok(Some(user))) = (
+        own,
+        shared.store.user(&String::from_utf8_lossy(changed_user)),
+    ) {
+        session.credential = Some(credential_tag(&user));
+        session.users_seen = shared.authenticator.users_generation();
+    }
+}
+
+fn credential_tag(user: &crm_engine::User) -> [u8; 32] {
+    *blake3::hash(user.password_hash.as_bytes()).as_bytes()
+}
+
 /// Checks credentials and, on success, authenticates the session. Failures are slowed.
 pub async fn authenticate(
     shared: &Arc<Shared>,
@@ -48,9 +93,18 @@ pub async fn authenticate(
 ) -> CmdResult<()> {
     let user = text("user", user)?;
     let password = text("password", password)?;
+    // Read before the check: a deletion racing with it then makes the next command re-check.
+    let generation = shared.authenticator.users_generation();
     match auth::authenticate(shared, user, password).await {
         Some(role) => {
             session.user = Some((user.to_string(), role));
+            session.users_seen = generation;
+            session.credential = shared
+                .store
+                .user(user)
+                .ok()
+                .flatten()
+                .map(|stored| credential_tag(&stored));
             session.failed_auths = 0;
             Ok(())
         }

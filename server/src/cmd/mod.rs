@@ -126,6 +126,7 @@ pub async fn dispatch(
         .ok()
         .map(str::to_ascii_uppercase);
     let name_ok = name.as_deref().unwrap_or("");
+    connection::recheck_user(shared, session);
     if session.user.is_none() && !allowed_before_auth(name_ok, request.first()) {
         return answer(Reply::error("NOAUTH", "Authentication required."));
     }
@@ -192,7 +193,17 @@ async fn execute(
         Command::Product(command) => product::execute(shared, command).await?,
         Command::Order(command) => order::execute(shared, command).await?,
         Command::Stats(command) => stats::execute(shared, command).await?,
-        Command::User(command) => user::execute(shared, command).await?,
+        Command::User(command) => {
+            let own_password = match &command {
+                user::User::Passwd { name, .. } => Some(name.clone()),
+                _ => None,
+            };
+            let reply = user::execute(shared, command).await?;
+            if let Some(name) = own_password {
+                connection::refresh_own_credential(shared, session, &name);
+            }
+            reply
+        }
         Command::Backup(command) => backup::execute(shared, command).await?,
         Command::Info => info::execute(shared)?,
     };

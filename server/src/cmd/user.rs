@@ -86,6 +86,7 @@ pub async fn execute(shared: &Shared, command: User) -> CmdResult {
         User::Del(name) => {
             let name = text("user", &name)?.to_string();
             engine(store.write_async(Op::DeleteUser(name)).await)?;
+            shared.authenticator.users_changed();
             Ok(Reply::ok())
         }
         User::Passwd { name, password } => {
@@ -108,6 +109,7 @@ pub async fn execute(shared: &Shared, command: User) -> CmdResult {
                     })
                     .await,
             )?;
+            shared.authenticator.users_changed();
             Ok(Reply::ok())
         }
         User::List => {
