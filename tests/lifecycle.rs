@@ -152,3 +152,25 @@ fn periodic_durability_shows_in_info() {
     let info: String = redis::cmd("INFO").query(&mut con).unwrap();
     assert!(info.contains("durability:periodic\r\n"));
 }
+
+/// `serve` runs with at most two glibc malloc arenas (it re-executes itself once to set it; see
+/// `limit_malloc_arenas` in `server/src/main.rs`), under the same process id.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn the_server_limits_malloc_arenas_unless_told_otherwise() {
+    let environment = |server: &TestServer| {
+        let pid = server.child.as_ref().unwrap().id();
+        String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/environ")).unwrap())
+            .split('\0')
+            .find(|entry| entry.starts_with("MALLOC_ARENA_MAX="))
+            .map(str::to_string)
+    };
+    let server = TestServer::start();
+    assert_eq!(server.raw_admin().roundtrip("PING\r\n"), "+PONG\r\n");
+    // An operator's own value (inherited from this test's environment) is kept.
+    let expected = std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "2".into());
+    assert_eq!(
+        environment(&server),
+        Some(format!("MALLOC_ARENA_MAX={expected}"))
+    );
+}

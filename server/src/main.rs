@@ -53,7 +53,7 @@ enum Command {
         #[arg(long)]
         demo: bool,
         /// sled's page cache budget in MiB (its real use runs to about twice this). With 64, a
-        /// server holding 1,000,000 orders stays near 400 MiB resident while serving reads;
+        /// server holding 1,000,000 orders peaks at 433 MiB resident, analytics included;
         /// larger helps only stores whose hot pages outgrow it (see BENCHMARKS.md).
         #[arg(long, default_value_t = 64)]
         cache_mib: u64,
@@ -103,6 +103,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve { data, listen, key_file, backup_dir, durability, max_connections, idle_timeout, cache_mib, demo, demo_orders } => {
+            limit_malloc_arenas();
             let durability = match durability {
                 DurabilityArg::Sync => Durability::Sync,
                 DurabilityArg::Periodic => Durability::Periodic,
@@ -170,6 +171,31 @@ fn serve_key(data: &Path, key_file: Option<PathBuf>) -> anyhow::Result<KeySource
     eprintln!("kept elsewhere (crm-server keygen FILE; --key-file FILE) or set CRM_PASSPHRASE.");
     eprintln!("################################################################################");
     Ok(KeySource::File(file))
+}
+
+/// glibc's malloc gives each thread that allocates its own arena (up to 8 per core) and seldom
+/// returns their free pages. With tokio workers, rayon scans and sled's I/O threads, a server
+/// holding 1,000,000 orders sat at 636 MiB resident after the analytics, and at 435 MiB with
+/// two arenas (`benches/server-memory.sh`). The limit must be set before the process starts
+/// (our code has no `unsafe` to call `mallopt`), so `serve` re-executes itself once, same PID
+/// and arguments, with `MALLOC_ARENA_MAX=2` — unless the operator set a value.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use std::os::unix::process::CommandExt;
+        if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+            return;
+        }
+        let Ok(binary) = std::env::current_exe() else {
+            return;
+        };
+        let error = std::process::Command::new(binary)
+            .args(std::env::args_os().skip(1))
+            .env("MALLOC_ARENA_MAX", "2")
+            .exec();
+        // `exec` returns only when it failed: serve with glibc's defaults.
+        eprintln!("note: could not restart with MALLOC_ARENA_MAX=2 ({error}); continuing");
+    }
 }
 
 /// `demo`: the number of demo orders to load into an empty store.
