@@ -194,12 +194,11 @@ pub fn format_timestamp(seconds: i64) -> String {
     let Some(t) = DateTime::<Utc>::from_timestamp(seconds, 0) else {
         return seconds.to_string();
     };
-    let Ok(year) = u32::try_from(t.year()) else {
-        return t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let year = match u32::try_from(t.year()) {
+        Ok(year) if year <= 9999 => year,
+        // Outside four digits chrono's own form (a sign, more digits) is the reference.
+        _ => return t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
     };
-    if year > 9999 {
-        return t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    }
     let mut out = String::with_capacity(20);
     let mut two = |value: u32, then: Option<char>| {
         out.push(char::from(b'0' + (value / 10) as u8));

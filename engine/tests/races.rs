@@ -143,7 +143,7 @@ fn deleting_a_customer_while_ordering_for_it_never_leaves_an_orphan() {
 #[test]
 fn concurrent_durable_writers_share_flushes() {
     let (_dir, store) = fresh();
-    let product = product(&store, "Pen", "1.00", 0);
+    let product = product(&store, "Pen", "1.00", 1_000);
     let buyer = customer(&store, "Ada", "ada@x.io");
     let (flushes_before, writes_before) = store.group_commit_totals();
     let writers = 16;
@@ -155,16 +155,7 @@ fn concurrent_durable_writers_share_flushes() {
             std::thread::spawn(move || {
                 start.wait();
                 for _ in 0..each {
-                    store
-                        .write(Op::AddOrder(NewOrder {
-                            id: None,
-                            customer_id: buyer,
-                            product_id: product,
-                            quantity: 1,
-                            created_at: None,
-                            take_stock: false,
-                        }))
-                        .unwrap();
+                    order(&store, buyer, product, 1).unwrap();
                 }
             })
         })

@@ -458,3 +458,28 @@ fn one_group_sees_its_own_staged_records() {
     drop(store);
     check(&open_with(dir.path(), &key));
 }
+
+/// Explicit ids go up to 2^53 − 1: the per-customer analytics must not size anything by the
+/// largest id.
+#[test]
+fn per_customer_statistics_handle_the_largest_ids() {
+    let (_dir, store) = fresh();
+    let small = customer(&store, "Ada", "ada@x.io");
+    let top = (1u64 << 53) - 1;
+    let new = NewCustomer::parse("Top", "top@x.io", None, None, None)
+        .unwrap()
+        .with_id(top);
+    assert_eq!(store.write(Op::AddCustomer(new)).unwrap().id(), top);
+    let pen = product(&store, "Pen", "1.25", 10);
+    order(&store, top, pen, 2).unwrap();
+    order(&store, small, pen, 1).unwrap();
+    let table = stats::recompute_customer_rollups(&store).unwrap();
+    assert_eq!(table.len(), 2);
+    assert_eq!((table[&top].order_count, table[&top].total_cents), (1, 250));
+    assert_eq!(table[&small].total_cents, 125);
+    let rfm = stats::rfm_at(&store, i64::MAX / 2).unwrap();
+    assert_eq!(
+        rfm.iter().map(|r| r.customer_id).collect::<Vec<_>>(),
+        [small, top]
+    );
+}

@@ -109,28 +109,46 @@ pub fn random_password() -> String {
 }
 
 /// Checks a user's password; `Some(role)` on success (see [`Authenticator`]).
-pub async fn authenticate(shared: &Arc<Shared>, user: &str, password: &str) -> Option<Role> {
+pub async fn authenticate(shared: &Arc<Shared>, user: &str, password: &str) -> Option<Login> {
     let auth = &shared.authenticator;
     let stored = shared.store.user(user).ok().flatten();
-    let (hash, role) = match &stored {
-        Some(found) => (found.password_hash.clone(), Some(found.role)),
+    let (hash, login) = match &stored {
+        Some(found) => (
+            found.password_hash.clone(),
+            Some(Login {
+                role: found.role,
+                credential: credential_tag(&found.password_hash),
+            }),
+        ),
         None => (auth.decoy_hash.clone(), None),
     };
     let tag = auth.tag(&hash, password);
-    if role.is_some() && auth.verified.lock().ok()?.get(user) == Some(&tag) {
-        return role;
+    if login.is_some() && auth.verified.lock().ok()?.get(user) == Some(&tag) {
+        return login;
     }
     let password = zeroize::Zeroizing::new(password.to_string());
     let verified = auth
         .with_permit(move || verify(&password, &hash))
         .await
         .unwrap_or(false);
-    if verified && role.is_some() {
+    if verified && login.is_some() {
         auth.verified.lock().ok()?.insert(user.to_string(), tag);
-        role
+        login
     } else {
         None
     }
+}
+
+/// A successful `AUTH`: the user's role, and a fingerprint of the credentials it proved.
+pub struct Login {
+    pub role: Role,
+    pub credential: [u8; 32],
+}
+
+/// BLAKE3 of a user's stored password hash: a session keeps it to notice, later, that its user
+/// was deleted and added again or given a new password.
+pub fn credential_tag(password_hash: &str) -> [u8; 32] {
+    *blake3::hash(password_hash.as_bytes()).as_bytes()
 }
 
 /// How long to wait before answering the `failures`-th failed `AUTH` on a connection:

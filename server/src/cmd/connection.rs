@@ -51,7 +51,7 @@ pub fn recheck_user(shared: &Shared, session: &mut Session) {
         return;
     };
     match shared.store.user(name) {
-        Ok(Some(user)) if Some(credential_tag(&user)) == session.credential => {
+        Ok(Some(user)) if Some(auth::credential_tag(&user.password_hash)) == session.credential => {
             session.user = Some((user.name, user.role));
         }
         Ok(_) => {
@@ -75,13 +75,9 @@ pub fn refresh_own_credential(shared: &Shared, session: &mut Session, changed_us
         own,
         shared.store.user(&String::from_utf8_lossy(changed_user)),
     ) {
-        session.credential = Some(credential_tag(&user));
+        session.credential = Some(auth::credential_tag(&user.password_hash));
         session.users_seen = shared.authenticator.users_generation();
     }
-}
-
-fn credential_tag(user: &crm_engine::User) -> [u8; 32] {
-    *blake3::hash(user.password_hash.as_bytes()).as_bytes()
 }
 
 /// Checks credentials and, on success, authenticates the session. Failures are slowed.
@@ -96,15 +92,10 @@ pub async fn authenticate(
     // Read before the check: a deletion racing with it then makes the next command re-check.
     let generation = shared.authenticator.users_generation();
     match auth::authenticate(shared, user, password).await {
-        Some(role) => {
-            session.user = Some((user.to_string(), role));
+        Some(login) => {
+            session.user = Some((user.to_string(), login.role));
             session.users_seen = generation;
-            session.credential = shared
-                .store
-                .user(user)
-                .ok()
-                .flatten()
-                .map(|stored| credential_tag(&stored));
+            session.credential = Some(login.credential);
             session.failed_auths = 0;
             Ok(())
         }
