@@ -153,6 +153,59 @@ fn periodic_durability_shows_in_info() {
     assert!(info.contains("durability:periodic\r\n"));
 }
 
+fn info_field(info: &str, name: &str) -> u64 {
+    info.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name}:")))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("INFO has no number {name}: {info}"))
+}
+
+/// Reads are served from the record cache and still see every acknowledged update; with
+/// `--record-cache-mib 0` there is no cache and the same reads work.
+#[test]
+fn the_record_cache_serves_repeated_reads_and_never_an_old_record() {
+    for (args, cached) in [(&[][..], true), (&["--record-cache-mib", "0"][..], false)] {
+        let server = TestServer::start_with(args);
+        let mut con = redis::Client::open(server.url("admin", ADMIN_PASSWORD, false))
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let id: i64 = redis::cmd("CUSTOMER.ADD")
+            .arg("NAME")
+            .arg("Ada")
+            .arg("EMAIL")
+            .arg("ada@example.com")
+            .query(&mut con)
+            .unwrap();
+        for round in 0..5 {
+            let name = format!("Ada {round}");
+            let _: () = redis::cmd("CUSTOMER.UPDATE")
+                .arg(id)
+                .arg("NAME")
+                .arg(&name)
+                .query(&mut con)
+                .unwrap();
+            for _ in 0..3 {
+                let json: String = redis::cmd("CUSTOMER.GET").arg(id).query(&mut con).unwrap();
+                assert!(json.contains(&format!("\"name\":\"{name}\"")), "{json}");
+            }
+        }
+        let info: String = redis::cmd("INFO").query(&mut con).unwrap();
+        let hits = info_field(&info, "record_cache_hits");
+        if cached {
+            // Each update drops the record: one miss, then two hits per round.
+            assert!(hits >= 10, "{info}");
+            assert_eq!(info_field(&info, "record_cache_capacity"), 32 << 20);
+        } else {
+            assert_eq!(
+                (hits, info_field(&info, "record_cache_bytes")),
+                (0, 0),
+                "{info}"
+            );
+        }
+    }
+}
+
 /// `serve` runs with at most two glibc malloc arenas (it re-executes itself once to set it; see
 /// `limit_malloc_arenas` in `server/src/main.rs`), under the same process id.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]

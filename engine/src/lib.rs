@@ -29,6 +29,7 @@ mod index;
 pub mod keys;
 pub mod model;
 mod read;
+mod record_cache;
 mod rollup_table;
 mod scan;
 pub mod seal;
@@ -48,5 +49,6 @@ pub use model::{
     ProductPatch, ProductRollup, Role, User,
 };
 pub use read::{Counts, OrderQuery, OrderScope};
+pub use record_cache::RecordCacheStats;
 pub use store::{Options, StorageMode, Store};
 pub use write::{Durability, Op, Outcome, MAX_GROUP_OPS};

@@ -54,17 +54,23 @@ impl Store {
 
     /// A customer by id.
     pub fn customer(&self, id: u64) -> Result<Option<Customer>> {
-        self.record(&id_key(Space::Customer, id))
+        self.shared
+            .record_cache
+            .get_or_load(id, || self.record(&id_key(Space::Customer, id)))
     }
 
     /// A product by id.
     pub fn product(&self, id: u64) -> Result<Option<Product>> {
-        self.record(&id_key(Space::Product, id))
+        self.shared
+            .record_cache
+            .get_or_load(id, || self.record(&id_key(Space::Product, id)))
     }
 
     /// An order by id.
     pub fn order(&self, id: u64) -> Result<Option<Order>> {
-        self.record(&id_key(Space::Order, id))
+        self.shared
+            .record_cache
+            .get_or_load(id, || self.record(&id_key(Space::Order, id)))
     }
 
     /// Records of one kind with ids greater than `after`, ascending, at most `limit`.

@@ -33,6 +33,9 @@ pub struct Options {
     pub mode: StorageMode,
     /// sled's background flush interval; `None` keeps the default for the durability.
     pub flush_every_ms: Option<u64>,
+    /// Bytes of opened customers, products and orders kept for point reads (0: none); see
+    /// `record_cache.rs`.
+    pub record_cache_bytes: u64,
 }
 
 impl Default for Options {
@@ -42,6 +45,7 @@ impl Default for Options {
             cache_capacity: 256 * 1024 * 1024,
             mode: StorageMode::HighThroughput,
             flush_every_ms: None,
+            record_cache_bytes: 32 * 1024 * 1024,
         }
     }
 }
@@ -65,6 +69,8 @@ pub(crate) struct Shared {
     pub halted: Mutex<Option<String>>,
     /// How many fsyncs acknowledged how many writes (to show group commit at work).
     pub group_commit: GroupCommitStats,
+    /// Opened records for point reads; the committer drops what it changes.
+    pub record_cache: crate::record_cache::RecordCache,
 }
 
 /// Counters of the durable write path, read by `INFO` and the benchmarks.
@@ -172,6 +178,7 @@ impl Store {
             rollup_table,
             halted: Mutex::new(None),
             group_commit: GroupCommitStats::default(),
+            record_cache: crate::record_cache::RecordCache::new(options.record_cache_bytes),
         });
         let writer = Arc::new(Writer::start(shared.clone())?);
         Ok(Store { shared, writer })
@@ -187,6 +194,11 @@ impl Store {
     /// average write group, how many writers shared each fsync.
     pub fn group_commit_totals(&self) -> (u64, u64) {
         self.shared.group_commit.totals()
+    }
+
+    /// Hits, misses and size of the record cache, for `INFO`.
+    pub fn record_cache_stats(&self) -> crate::record_cache::RecordCacheStats {
+        self.shared.record_cache.stats()
     }
 
     /// The durability writes are acknowledged with.

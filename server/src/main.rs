@@ -57,6 +57,11 @@ enum Command {
         /// larger helps only stores whose hot pages outgrow it (see BENCHMARKS.md).
         #[arg(long, default_value_t = 64)]
         cache_mib: u64,
+        /// MiB of opened customers, products and orders kept in memory for point reads (0
+        /// turns it off): a hit skips the decryption. Plain text stays in this process, which
+        /// holds the key anyway; see SECURITY.md.
+        #[arg(long, default_value_t = 32)]
+        record_cache_mib: u64,
         /// How many demo orders (10 per customer, 100 per product, at least the default
         /// 10,000); for trying the product, or its memory use, at scale.
         #[arg(long, default_value_t = demo::DEFAULT_SIZES.2 as u64, requires = "demo",
@@ -102,7 +107,7 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { data, listen, key_file, backup_dir, durability, max_connections, idle_timeout, cache_mib, demo, demo_orders } => {
+        Command::Serve { data, listen, key_file, backup_dir, durability, max_connections, idle_timeout, cache_mib, record_cache_mib, demo, demo_orders } => {
             limit_malloc_arenas();
             let durability = match durability {
                 DurabilityArg::Sync => Durability::Sync,
@@ -117,7 +122,7 @@ fn main() {
                 max_connections,
                 idle_timeout: (idle_timeout > 0).then(|| Duration::from_secs(idle_timeout)),
             };
-            serve(config, key_file, cache_mib, demo.then_some(demo_orders as usize))
+            serve(config, key_file, (cache_mib, record_cache_mib), demo.then_some(demo_orders as usize))
         }
         Command::Keygen { file } => crm_engine::write_key_file(&file)
             .map(|()| println!("wrote a new key to {} (mode 0600); keep it safe: without it the data cannot be read", file.display()))
@@ -198,11 +203,12 @@ fn limit_malloc_arenas() {
     }
 }
 
-/// `demo`: the number of demo orders to load into an empty store.
+/// `caches_mib`: sled's page cache and the record cache; `demo`: the number of demo orders to
+/// load into an empty store.
 fn serve(
     config: Config,
     key_file: Option<PathBuf>,
-    cache_mib: u64,
+    (cache_mib, record_cache_mib): (u64, u64),
     demo: Option<usize>,
 ) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -216,6 +222,7 @@ fn serve(
     let options = Options {
         durability: config.durability,
         cache_capacity: cache_mib.saturating_mul(1024 * 1024),
+        record_cache_bytes: record_cache_mib.saturating_mul(1024 * 1024),
         ..Options::default()
     };
     let store = Store::open(&config.data_dir, &key, &options)

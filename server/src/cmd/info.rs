@@ -56,6 +56,7 @@ pub fn execute(shared: &Shared) -> CmdResult {
     );
     // Group commit at work: how many durable writes each fsync acknowledged.
     let (flushes, flushed_writes) = shared.store.group_commit_totals();
+    let cache = shared.store.record_cache_stats();
     section(
         &mut text,
         "Data",
@@ -75,6 +76,10 @@ pub fn execute(shared: &Shared) -> CmdResult {
             ),
             ("write_flushes", &flushes),
             ("writes_flushed", &flushed_writes),
+            ("record_cache_hits", &cache.hits),
+            ("record_cache_misses", &cache.misses),
+            ("record_cache_bytes", &cache.bytes),
+            ("record_cache_capacity", &cache.capacity),
         ],
     );
     section(
