@@ -5,10 +5,13 @@
 #
 #   benches/server-load.sh            # builds crm-server in release first
 #   REQUESTS=50000 benches/server-load.sh
+#   ROUNDS=5 benches/server-load.sh   # runs per pair, alternating (default 3); medians are compared
+#   SERVE_ARGS="--record-cache-mib 0" benches/server-load.sh   # crm-server options
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 REQUESTS=${REQUESTS:-200000}
+ROUNDS=${ROUNDS:-3}
 PASSWORD=bench-password
 CRM_PORT=${CRM_PORT:-17379}
 REDIS_PORT=${REDIS_PORT:-17380}
@@ -29,8 +32,9 @@ cargo build --release -q -p crm-server
 server=target/release/crm-server
 "$server" keygen "$work/key" >/dev/null
 
+# shellcheck disable=SC2086
 CRM_ADMIN_PASSWORD=$PASSWORD CRM_LOG=warn "$server" serve --data "$work/data" --listen "127.0.0.1:$CRM_PORT" \
-  --key-file "$work/key" --max-connections 4096 >"$work/crm.out" 2>"$work/crm.err" &
+  --key-file "$work/key" --max-connections 4096 ${SERVE_ARGS:-} >"$work/crm.out" 2>"$work/crm.err" &
 crm_pid=$!
 redis-server --port "$REDIS_PORT" --requirepass "$PASSWORD" --save '' --appendonly no --daemonize no \
   >"$work/redis.log" 2>&1 &
@@ -58,14 +62,19 @@ rps() { # port, extra args... → requests per second of the one test run
     | sed -E 's/.*: ([0-9.]+) requests per second.*/\1/'
 }
 
-printf '\n| %-44s | %12s | %12s | %6s |\n' "redis-benchmark (-n $REQUESTS)" "crm-server" "redis-server" "ratio"
+printf '\n| %-44s | %12s | %12s | %6s |\n' "redis-benchmark (-n $REQUESTS, median of $ROUNDS)" "crm-server" "redis-server" "ratio"
 printf '|%s|%s|%s|%s|\n' "----------------------------------------------" "--------------" "--------------" "--------"
-compare() { # label, crm args, redis args
-  local label=$1 crm_args=$2 redis_args=$3 ours theirs
-  # shellcheck disable=SC2086
-  ours=$(rps "$CRM_PORT" $crm_args)
-  # shellcheck disable=SC2086
-  theirs=$(rps "$REDIS_PORT" $redis_args)
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+compare() { # label, crm args, redis args: ROUNDS alternating runs each, medians compared
+  local label=$1 crm_args=$2 redis_args=$3 ours="" theirs="" round
+  for round in $(seq 1 "$ROUNDS"); do
+    # shellcheck disable=SC2086
+    ours="$ours $(rps "$CRM_PORT" $crm_args)"
+    # shellcheck disable=SC2086
+    theirs="$theirs $(rps "$REDIS_PORT" $redis_args)"
+  done
+  ours=$(echo $ours | tr ' ' '\n' | median)
+  theirs=$(echo $theirs | tr ' ' '\n' | median)
   printf '| %-44s | %12s | %12s | %5.0f%% |\n' "$label" "$ours" "$theirs" "$(echo "$ours * 100 / $theirs" | bc -l)"
 }
 for mode in "-c 50" "-c 50 -P 16"; do

@@ -195,7 +195,7 @@ fn the_record_cache_serves_repeated_reads_and_never_an_old_record() {
         if cached {
             // Each update drops the record: one miss, then two hits per round.
             assert!(hits >= 10, "{info}");
-            assert_eq!(info_field(&info, "record_cache_capacity"), 32 << 20);
+            assert_eq!(info_field(&info, "record_cache_capacity"), 64 << 20);
         } else {
             assert_eq!(
                 (hits, info_field(&info, "record_cache_bytes")),

@@ -8,6 +8,7 @@ use crate::store::Store;
 use crate::trees::{bytes_key, decode_u64, id_key, meta, trailing_id, Space};
 use serde::de::DeserializeOwned;
 use std::collections::BinaryHeap;
+use std::sync::Arc;
 
 /// The number of live records of each kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -54,6 +55,11 @@ impl Store {
 
     /// A customer by id.
     pub fn customer(&self, id: u64) -> Result<Option<Customer>> {
+        Ok(self.customer_shared(id)?.map(Arc::unwrap_or_clone))
+    }
+
+    /// A customer by id, shared with the record cache (nothing copied on a hit).
+    pub fn customer_shared(&self, id: u64) -> Result<Option<Arc<Customer>>> {
         self.shared
             .record_cache
             .get_or_load(id, || self.record(&id_key(Space::Customer, id)))
@@ -61,6 +67,11 @@ impl Store {
 
     /// A product by id.
     pub fn product(&self, id: u64) -> Result<Option<Product>> {
+        Ok(self.product_shared(id)?.map(Arc::unwrap_or_clone))
+    }
+
+    /// A product by id, shared with the record cache (nothing copied on a hit).
+    pub fn product_shared(&self, id: u64) -> Result<Option<Arc<Product>>> {
         self.shared
             .record_cache
             .get_or_load(id, || self.record(&id_key(Space::Product, id)))
@@ -68,6 +79,11 @@ impl Store {
 
     /// An order by id.
     pub fn order(&self, id: u64) -> Result<Option<Order>> {
+        Ok(self.order_shared(id)?.map(Arc::unwrap_or_clone))
+    }
+
+    /// An order by id, shared with the record cache (nothing copied on a hit).
+    pub fn order_shared(&self, id: u64) -> Result<Option<Arc<Order>>> {
         self.shared
             .record_cache
             .get_or_load(id, || self.record(&id_key(Space::Order, id)))

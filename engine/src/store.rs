@@ -45,7 +45,7 @@ impl Default for Options {
             cache_capacity: 256 * 1024 * 1024,
             mode: StorageMode::HighThroughput,
             flush_every_ms: None,
-            record_cache_bytes: 32 * 1024 * 1024,
+            record_cache_bytes: 64 * 1024 * 1024,
         }
     }
 }

@@ -52,15 +52,15 @@ enum Command {
         /// Fill an empty store with demo data.
         #[arg(long)]
         demo: bool,
-        /// sled's page cache budget in MiB (its real use runs to about twice this). With 64, a
-        /// server holding 1,000,000 orders peaks at 433 MiB resident, analytics included;
-        /// larger helps only stores whose hot pages outgrow it (see BENCHMARKS.md).
-        #[arg(long, default_value_t = 64)]
+        /// sled's page cache budget in MiB (its real use runs to about twice this). With the
+        /// defaults, a server holding 1,000,000 orders peaks at 477 MiB resident, analytics
+        /// included; larger helps only stores whose hot pages outgrow it (see BENCHMARKS.md).
+        #[arg(long, default_value_t = 48)]
         cache_mib: u64,
         /// MiB of opened customers, products and orders kept in memory for point reads (0
-        /// turns it off): a hit skips the decryption. Plain text stays in this process, which
-        /// holds the key anyway; see SECURITY.md.
-        #[arg(long, default_value_t = 32)]
+        /// turns it off): a hit skips the lookup and the decryption. Plain text stays in this
+        /// process, which holds the key anyway; see SECURITY.md.
+        #[arg(long, default_value_t = 64)]
         record_cache_mib: u64,
         /// How many demo orders (10 per customer, 100 per product, at least the default
         /// 10,000); for trying the product, or its memory use, at scale.

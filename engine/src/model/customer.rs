@@ -1,3 +1,4 @@
+use super::json::JsonObject;
 use crate::error::Result;
 use crate::values::{
     format_timestamp, normalize_email, normalize_optional_phone, normalize_optional_text,
@@ -17,29 +18,17 @@ pub struct Customer {
     pub created_at: i64,
 }
 
-/// The wire form, serialized straight from borrowed fields (no intermediate JSON tree).
-#[derive(Serialize)]
-struct CustomerJson<'a> {
-    id: u64,
-    name: &'a str,
-    email: &'a str,
-    phone: Option<&'a str>,
-    address: Option<&'a str>,
-    created_at: String,
-}
-
 impl Customer {
     /// The record's JSON text, every key present: what `CUSTOMER.GET` returns.
     pub fn to_json_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(&CustomerJson {
-            id: self.id,
-            name: &self.name,
-            email: &self.email,
-            phone: self.phone.as_deref(),
-            address: self.address.as_deref(),
-            created_at: format_timestamp(self.created_at),
-        })
-        .unwrap_or_default()
+        JsonObject::with_capacity(160)
+            .number("id", self.id)
+            .text("name", &self.name)
+            .text("email", &self.email)
+            .optional_text("phone", self.phone.as_deref())
+            .optional_text("address", self.address.as_deref())
+            .text("created_at", &format_timestamp(self.created_at))
+            .finish()
     }
 
     /// The record's JSON object, every key present.

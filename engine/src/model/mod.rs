@@ -1,6 +1,7 @@
 //! The records the store keeps, their validated inputs, and their JSON form on the wire.
 
 mod customer;
+mod json;
 mod order;
 mod product;
 mod rollup;

@@ -1,3 +1,4 @@
+use super::json::JsonObject;
 use crate::values::{format_money, format_timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -16,31 +17,21 @@ pub struct Order {
     pub took_stock: bool,
 }
 
-/// The wire form, serialized straight from the fields.
-#[derive(Serialize)]
-struct OrderJson {
-    id: u64,
-    customer_id: u64,
-    product_id: u64,
-    quantity: u32,
-    unit_price: String,
-    amount: String,
-    created_at: String,
-}
-
 impl Order {
     /// The record's JSON text: what `ORDER.GET` returns.
     pub fn to_json_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(&OrderJson {
-            id: self.id,
-            customer_id: self.customer_id,
-            product_id: self.product_id,
-            quantity: self.quantity,
-            unit_price: format_money(u128::from(self.unit_price_cents)),
-            amount: format_money(u128::from(self.amount_cents())),
-            created_at: format_timestamp(self.created_at),
-        })
-        .unwrap_or_default()
+        JsonObject::with_capacity(160)
+            .number("id", self.id)
+            .number("customer_id", self.customer_id)
+            .number("product_id", self.product_id)
+            .number("quantity", u64::from(self.quantity))
+            .text(
+                "unit_price",
+                &format_money(u128::from(self.unit_price_cents)),
+            )
+            .text("amount", &format_money(u128::from(self.amount_cents())))
+            .text("created_at", &format_timestamp(self.created_at))
+            .finish()
     }
 
     /// `quantity` × `unit_price`, exact.

@@ -1,3 +1,4 @@
+use super::json::JsonObject;
 use crate::error::Result;
 use crate::values::{format_money, normalize_text, parse_money, parse_stock};
 use serde::{Deserialize, Serialize};
@@ -12,25 +13,15 @@ pub struct Product {
     pub stock: u64,
 }
 
-/// The wire form, serialized straight from borrowed fields.
-#[derive(Serialize)]
-struct ProductJson<'a> {
-    id: u64,
-    name: &'a str,
-    price: String,
-    stock: u64,
-}
-
 impl Product {
     /// The record's JSON text: what `PRODUCT.GET` returns.
     pub fn to_json_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(&ProductJson {
-            id: self.id,
-            name: &self.name,
-            price: format_money(u128::from(self.price_cents)),
-            stock: self.stock,
-        })
-        .unwrap_or_default()
+        JsonObject::with_capacity(80)
+            .number("id", self.id)
+            .text("name", &self.name)
+            .text("price", &format_money(u128::from(self.price_cents)))
+            .number("stock", self.stock)
+            .finish()
     }
 
     /// The record's JSON object, every key present; money as a string with two decimals.

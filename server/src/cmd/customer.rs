@@ -104,13 +104,11 @@ pub async fn execute(shared: &Shared, command: Customer) -> CmdResult {
                 engine(store.write_async(Op::AddCustomer(new)).await)?.id() as i64,
             ))
         }
-        Customer::Get(id) => {
-            match read_id(&id) {
-                Some(id) => Ok(engine(store.customer(id))?
-                    .map_or(Reply::Nil, |c| Reply::Bulk(c.to_json_bytes()))),
-                None => Ok(Reply::Nil),
-            }
-        }
+        Customer::Get(id) => match read_id(&id) {
+            Some(id) => Ok(engine(store.customer_shared(id))?
+                .map_or(Reply::Nil, |c| Reply::Bulk(c.to_json_bytes()))),
+            None => Ok(Reply::Nil),
+        },
         Customer::Update(id, fields) => {
             let id = write_id("id", &id)?;
             let mut patch = CustomerPatch::default();

@@ -80,9 +80,8 @@ pub async fn execute(shared: &Shared, command: Order) -> CmdResult {
             ))
         }
         Order::Get(id) => match read_id(&id) {
-            Some(id) => {
-                Ok(engine(store.order(id))?.map_or(Reply::Nil, |o| Reply::Bulk(o.to_json_bytes())))
-            }
+            Some(id) => Ok(engine(store.order_shared(id))?
+                .map_or(Reply::Nil, |o| Reply::Bulk(o.to_json_bytes()))),
             None => Ok(Reply::Nil),
         },
         Order::Del(id) => {

@@ -52,13 +52,11 @@ pub async fn execute(shared: &Shared, command: Product) -> CmdResult {
                 engine(store.write_async(Op::AddProduct(new)).await)?.id() as i64,
             ))
         }
-        Product::Get(id) => {
-            match read_id(&id) {
-                Some(id) => Ok(engine(store.product(id))?
-                    .map_or(Reply::Nil, |p| Reply::Bulk(p.to_json_bytes()))),
-                None => Ok(Reply::Nil),
-            }
-        }
+        Product::Get(id) => match read_id(&id) {
+            Some(id) => Ok(engine(store.product_shared(id))?
+                .map_or(Reply::Nil, |p| Reply::Bulk(p.to_json_bytes()))),
+            None => Ok(Reply::Nil),
+        },
         Product::Update(id, fields) => {
             let id = write_id("id", &id)?;
             let mut patch = ProductPatch::default();
