@@ -46,6 +46,24 @@ impl Store {
                 report.orders
             )));
         }
+        // No record has an id above its kind's high-water mark (new ids above it are not looked
+        // up before they are claimed).
+        for (space, kind) in [
+            (Space::Customer, Kind::Customer),
+            (Space::Product, Kind::Product),
+            (Space::Order, Kind::Order),
+        ] {
+            let highest = match tree.scan_prefix(space.prefix()).next_back() {
+                Some(entry) => crate::trees::trailing_id(&entry?.0).unwrap_or(u64::MAX),
+                None => 0,
+            };
+            let mark = self.high_water(kind)?;
+            if highest > mark {
+                return Err(corrupt(format!(
+                    "{kind} {highest} is above the {kind} id high-water mark {mark}"
+                )));
+            }
+        }
         // Customers own exactly their email entries.
         let customers: Vec<Customer> = self.par_fold(
             Kind::Customer,

@@ -210,3 +210,32 @@ fn a_byte_flipped_in_the_data_files_never_panics_or_returns_garbage() {
         },
     }
 }
+
+/// New ids above the high-water mark are claimed without a lookup, so a record above the mark
+/// (a lost or rolled-back mark) must not pass the consistency check.
+#[test]
+fn a_record_above_the_id_high_water_mark_fails_the_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate();
+    {
+        let store = open_with(dir.path(), &key);
+        customer(&store, "Ada", "ada@example.com");
+        customer(&store, "Bob", "bob@example.com");
+        store.check_consistency().unwrap();
+    }
+    with_raw_tree(dir.path(), |tree| {
+        // The customer high-water mark: `m` ‖ `hw/` ‖ `c` (trees.rs).
+        let mark = b"mhw/c".to_vec();
+        assert_eq!(
+            tree.get(&mark).unwrap().unwrap().as_ref(),
+            2u64.to_be_bytes()
+        );
+        tree.insert(mark, 1u64.to_be_bytes().to_vec()).unwrap();
+    });
+    let store = open_with(dir.path(), &key);
+    let error = store.check_consistency().unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "consistency check: customer 2 is above the customer id high-water mark 1"
+    );
+}

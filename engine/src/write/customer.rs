@@ -5,7 +5,7 @@ use super::view::{Plan, View};
 use super::Outcome;
 use crate::error::{Error, Kind, Result};
 use crate::index::{email, name_words, phone};
-use crate::model::{Customer, CustomerPatch, CustomerRollup, NewCustomer};
+use crate::model::{Customer, CustomerPatch, NewCustomer};
 use crate::trees::{decode_u64, id_key, Space};
 use crate::values::{now, quote};
 
@@ -90,8 +90,7 @@ pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
     let old: Customer = view
         .record(&key)?
         .ok_or_else(|| Error::not_found(Kind::Customer, id))?;
-    let rollup: Option<CustomerRollup> = view.record(&id_key(Space::CustomerRollup, id))?;
-    if let Some(rollup) = rollup.filter(|r| r.order_count > 0) {
+    if let Some(rollup) = view.customer_rollup(id).filter(|r| r.order_count > 0) {
         return Err(super::still_ordered(Kind::Customer, id, rollup.order_count));
     }
     let mut plan = Plan::default();

@@ -56,9 +56,7 @@ pub fn add(view: &View, new: &NewOrder) -> Result<(Plan, Outcome)> {
     );
     plan.put(orders_by_time::key(order.created_at, id), Vec::new());
 
-    let customer_rollup_key = id_key(Space::CustomerRollup, order.customer_id);
-    let mut customer_rollup: CustomerRollup =
-        view.record(&customer_rollup_key)?.unwrap_or_default();
+    let mut customer_rollup = view.customer_rollup(order.customer_id).unwrap_or_default();
     customer_rollup.add(order.amount_cents(), order.created_at);
     plan.put_rollup(order.customer_id, Some(customer_rollup));
 
@@ -125,8 +123,7 @@ pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
 /// The customer's rollup once `order` is gone. Count and total are adjusted; first and last
 /// order times are recomputed from the customer's index entries, which carry each order's time.
 fn customer_rollup_without(view: &View, order: &Order) -> Result<CustomerRollup> {
-    let key = id_key(Space::CustomerRollup, order.customer_id);
-    let old: CustomerRollup = view.record(&key)?.unwrap_or_default();
+    let old = view.customer_rollup(order.customer_id).unwrap_or_default();
     let mut times = Vec::new();
     for (entry_key, value) in view.scan_prefix(&orders_by_customer::prefix(order.customer_id))? {
         if trailing_id(&entry_key) != Some(order.id) {

@@ -15,6 +15,7 @@ use crate::codec::Codec;
 use crate::error::{Error, Result};
 use crate::index::BlindKeys;
 use crate::model::CustomerRollup;
+use crate::rollup_table::RollupTable;
 use crate::trees::{decode_u64, id_key, meta, Space};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -40,16 +41,34 @@ pub struct View<'a> {
     overlay: BTreeMap<Vec<u8>, Staged>,
     /// The customer rollups this group changes, in plain form, for the in-memory rollup table.
     rollups: BTreeMap<u64, Option<CustomerRollup>>,
+    /// The in-memory rollups as of the last applied group: what the tree holds, in plain form.
+    rollup_table: &'a RollupTable,
 }
 
 impl<'a> View<'a> {
-    pub fn new(tree: &'a sled::Tree, codec: &'a Codec, blind: &'a BlindKeys) -> Self {
+    pub fn new(
+        tree: &'a sled::Tree,
+        codec: &'a Codec,
+        blind: &'a BlindKeys,
+        rollup_table: &'a RollupTable,
+    ) -> Self {
         View {
             tree,
             codec,
             blind,
             overlay: BTreeMap::new(),
             rollups: BTreeMap::new(),
+            rollup_table,
+        }
+    }
+
+    /// A customer's rollup: as this group staged it, else from the in-memory table, which the
+    /// committer keeps equal to the tree (it applies each group's rollups right after the
+    /// group's batch). An order's planning so skips a tree read and a decryption.
+    pub fn customer_rollup(&self, customer_id: u64) -> Option<CustomerRollup> {
+        match self.rollups.get(&customer_id) {
+            Some(staged) => *staged,
+            None => self.rollup_table.get(customer_id),
         }
     }
 
