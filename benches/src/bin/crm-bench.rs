@@ -275,12 +275,12 @@ fn compare(orders: usize, seconds: f64) {
 fn knobs(orders: usize, seconds: f64) {
     println!("\n### sled knobs ({orders} orders): import, point reads, 16 durable writers\n");
     println!(
-        "| {:<44} | {:>12} | {:>12} | {:>12} | {:>9} |",
+        "| {:<60} | {:>12} | {:>12} | {:>12} | {:>9} |",
         "setting", "import rows/s", "reads/s", "16 writers/s", "disk MiB"
     );
     println!(
         "|{}|{}|{}|{}|{}|",
-        "-".repeat(46),
+        "-".repeat(62),
         "-".repeat(14),
         "-".repeat(14),
         "-".repeat(14),
@@ -291,7 +291,10 @@ fn knobs(orders: usize, seconds: f64) {
     let customers = data.customers.len() as u64;
     let base = Options::default();
     let settings = [
-        ("default (256 MiB cache, HighThroughput)", base.clone()),
+        (
+            "default (256 MiB cache, 64 MiB record cache, HighThroughput)",
+            base.clone(),
+        ),
         (
             "cache_capacity 16 MiB",
             Options {
@@ -317,6 +320,13 @@ fn knobs(orders: usize, seconds: f64) {
             "flush_every_ms 10",
             Options {
                 flush_every_ms: Some(10),
+                ..base.clone()
+            },
+        ),
+        (
+            "record cache off (record_cache_bytes 0)",
+            Options {
+                record_cache_bytes: 0,
                 ..base.clone()
             },
         ),
@@ -353,7 +363,7 @@ fn knobs(orders: usize, seconds: f64) {
         };
         store.flush().unwrap();
         println!(
-            "| {name:<44} | {:>12.0} | {reads:>12.0} | {writers:>12.0} | {:>9.1} |",
+            "| {name:<60} | {:>12.0} | {reads:>12.0} | {writers:>12.0} | {:>9.1} |",
             rows as f64 / import * 1000.0,
             folder_bytes(dir.path()) as f64 / 1048576.0
         );
