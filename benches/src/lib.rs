@@ -217,6 +217,18 @@ pub fn insert_ours(store: &Store, customer: u64, product: u64) {
         .unwrap();
 }
 
+/// Another connection to the SQLite file of `open_sqlite`, for a concurrent durable writer.
+pub fn open_sqlite_writer(path: &Path) -> Connection {
+    let db = Connection::open(path).unwrap();
+    db.execute_batch("PRAGMA synchronous = FULL;").unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(60)).unwrap();
+    db
+}
+
+/// The first day of the workload's orders and a day in seconds, for the time-range scans.
+pub const FIRST_DAY: i64 = 1_735_689_600;
+pub const DAY: i64 = 86_400;
+
 /// One durable order insert: SQLite in autocommit (`synchronous=FULL`: one fsync per commit).
 pub fn insert_sqlite(db: &Connection, customer: u64, product: u64) {
     db.prepare_cached(

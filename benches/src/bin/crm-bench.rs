@@ -9,7 +9,7 @@ use clap::Parser;
 use crm_benches::*;
 use crm_engine::{Durability, Options, StorageMode, Store};
 use rand::{Rng, SeedableRng};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[derive(Parser)]
 struct Cli {
@@ -161,7 +161,7 @@ fn compare(orders: usize, seconds: f64) {
         "ops/s",
         true,
     );
-    let (start, day) = (1_735_689_600i64, 86_400i64);
+    let (start, day) = (FIRST_DAY, DAY);
     row(
         "time-range scan (a day, first 100)",
         rate(seconds, |i| {
@@ -223,12 +223,7 @@ fn compare(orders: usize, seconds: f64) {
     let sqlite16 = concurrent_rate(
         16,
         durable,
-        move |_| {
-            let c = rusqlite::Connection::open(&path).unwrap();
-            c.execute_batch("PRAGMA synchronous = FULL;").unwrap();
-            c.busy_timeout(Duration::from_secs(60)).unwrap();
-            c
-        },
+        move |_| open_sqlite_writer(&path),
         move |c: &rusqlite::Connection, i| insert_sqlite(c, 1 + i % customers, 1 + i % products),
     );
     row(
