@@ -146,8 +146,8 @@ pub(crate) struct RecordCache {
 impl RecordCache {
     /// A cache holding about `capacity` bytes of records (none for 0).
     pub fn new(capacity: u64) -> RecordCache {
-        // A customer weighs ~200 bytes with its overhead: size the table for that.
-        let estimated_items = usize::try_from(capacity / 200).unwrap_or(usize::MAX);
+        // Entries weigh ~200 (an order) to ~450 bytes (a customer): size the table between.
+        let estimated_items = usize::try_from(capacity / 300).unwrap_or(usize::MAX);
         RecordCache {
             cache: (capacity > 0)
                 .then(|| Cache::with_weighter(estimated_items.max(16), capacity, RecordWeight)),
@@ -158,15 +158,13 @@ impl RecordCache {
         }
     }
 
-    fn stripe(&self, key: (u8, u64)) -> &Mutex<u64> {
+    /// The stripe's generation counter, locked. A poisoned lock is taken over: the counter is
+    /// a plain number, and skipping an invalidation would leave a stale record behind.
+    fn stripe(&self, key: (u8, u64)) -> std::sync::MutexGuard<'_, u64> {
         let mixed = key.1.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(key.0);
-        &self.stripes[(mixed >> 58) as usize % STRIPES]
-    }
-
-    fn generation(&self, key: (u8, u64)) -> u64 {
-        self.stripe(key)
+        self.stripes[(mixed >> 58) as usize % STRIPES]
             .lock()
-            .map_or(u64::MAX, |generation| *generation)
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The record `id` of kind `T`: from the cache, or from `load` (then cached). Shared, so a
@@ -185,15 +183,15 @@ impl RecordCache {
             return Ok(Some(record.clone()));
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
-        let before = self.generation(key);
+        let before = *self.stripe(key);
         let Some(loaded) = load()?.map(Arc::new) else {
             return Ok(None);
         };
-        if let Ok(generation) = self.stripe(key).lock() {
-            if *generation == before {
-                cache.insert(key, T::wrap(loaded.clone()));
-            }
+        let generation = self.stripe(key);
+        if *generation == before {
+            cache.insert(key, T::wrap(loaded.clone()));
         }
+        drop(generation);
         Ok(Some(loaded))
     }
 
@@ -204,10 +202,9 @@ impl RecordCache {
             return;
         };
         for &key in keys {
-            if let Ok(mut generation) = self.stripe(key).lock() {
-                *generation = generation.wrapping_add(1);
-                cache.remove(&key);
-            }
+            let mut generation = self.stripe(key);
+            *generation = generation.wrapping_add(1);
+            cache.remove(&key);
         }
     }
 
