@@ -146,8 +146,9 @@ pub(crate) struct RecordCache {
 impl RecordCache {
     /// A cache holding about `capacity` bytes of records (none for 0).
     pub fn new(capacity: u64) -> RecordCache {
-        // Entries weigh ~200 (an order) to ~450 bytes (a customer): size the table between.
-        let estimated_items = usize::try_from(capacity / 300).unwrap_or(usize::MAX);
+        // Entries weigh ~200 (an order) to ~450 bytes (a customer): size the table between, but
+        // allocate no more than a million slots up front (the table grows past them).
+        let estimated_items = usize::try_from(capacity / 300).map_or(1 << 20, |n| n.min(1 << 20));
         RecordCache {
             cache: (capacity > 0)
                 .then(|| Cache::with_weighter(estimated_items.max(16), capacity, RecordWeight)),

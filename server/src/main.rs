@@ -55,12 +55,12 @@ enum Command {
         /// sled's page cache budget in MiB (its real use runs to about twice this). With the
         /// defaults, a server holding 1,000,000 orders peaks at 477 MiB resident, analytics
         /// included; larger helps only stores whose hot pages outgrow it (see BENCHMARKS.md).
-        #[arg(long, default_value_t = 48)]
+        #[arg(long, default_value_t = 48, value_parser = clap::value_parser!(u64).range(..=MAX_CACHE_MIB))]
         cache_mib: u64,
         /// MiB of opened customers, products and orders kept in memory for point reads (0
         /// turns it off): a hit skips the lookup and the decryption. Plain text stays in this
         /// process, which holds the key anyway; see SECURITY.md.
-        #[arg(long, default_value_t = 64)]
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(..=MAX_CACHE_MIB))]
         record_cache_mib: u64,
         /// How many demo orders (10 per customer, 100 per product, at least the default
         /// 10,000); for trying the product, or its memory use, at scale.
@@ -103,6 +103,10 @@ enum Command {
         key_file: Option<PathBuf>,
     },
 }
+
+/// The largest cache either option accepts, 1 TiB: beyond any machine this runs on, and far from
+/// the byte count overflowing.
+const MAX_CACHE_MIB: u64 = 1 << 20;
 
 fn main() {
     let cli = Cli::parse();

@@ -55,3 +55,25 @@ fn demo_orders_below_the_contract_minimum_are_refused() {
     );
     assert!(!data.exists());
 }
+
+/// A cache size past the limit is refused with the option and the value named, before the store
+/// is opened (a budget near 2^64 bytes would otherwise reach the allocator).
+#[test]
+fn absurd_cache_sizes_are_refused() {
+    for option in ["--cache-mib", "--record-cache-mib"] {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let output = Command::new(env!("CARGO_BIN_EXE_crm-server"))
+            .args(["serve", option, "18446744073709551615", "--data"])
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(option) && stderr.contains("18446744073709551615"),
+            "{stderr}"
+        );
+        assert!(!data.exists());
+    }
+}

@@ -3,7 +3,8 @@
 //! `CUSTOMER.GET` is the hottest read, and serde_json's serializer cost about 3,700
 //! instructions of it (a third of a cached read). Records have a fixed shape, so the keys are
 //! literals and only string values need escaping; the output is byte-for-byte serde_json's
-//! (same escapes, lower-case `\u00XX`), which `engine/tests/records.rs` checks on arbitrary text.
+//! (same escapes, lower-case `\u00XX`): the proptest below compares the two on arbitrary text,
+//! and `engine/tests/records.rs` on stored records.
 
 /// A JSON object under construction; keys are trusted literals, values are escaped.
 pub(crate) struct JsonObject {
