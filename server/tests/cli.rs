@@ -36,24 +36,32 @@ fn keygen_writes_a_private_key_and_refuses_to_overwrite() {
     assert_eq!(std::fs::read(&key).unwrap(), before);
 }
 
-/// `--demo` keeps the contract's minimum (10,000 orders) whatever `--demo-orders` asks, and the
-/// refusal names the option and the value before anything is created.
-#[test]
-fn demo_orders_below_the_contract_minimum_are_refused() {
+/// Runs `serve` with `args` on a data folder that does not exist yet; asserts it is refused
+/// before anything is created, and returns what it said.
+fn refused_serve(args: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let output = Command::new(env!("CARGO_BIN_EXE_crm-server"))
-        .args(["serve", "--demo", "--demo-orders", "500", "--data"])
+        .arg("serve")
+        .args(args)
+        .arg("--data")
         .arg(&data)
         .output()
         .unwrap();
     assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!data.exists());
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// `--demo` keeps the contract's minimum (10,000 orders) whatever `--demo-orders` asks, and the
+/// refusal names the option and the value before anything is created.
+#[test]
+fn demo_orders_below_the_contract_minimum_are_refused() {
+    let stderr = refused_serve(&["--demo", "--demo-orders", "500"]);
     assert!(
         stderr.contains("--demo-orders") && stderr.contains("500"),
         "{stderr}"
     );
-    assert!(!data.exists());
 }
 
 /// A cache size past the limit is refused with the option and the value named, before the store
@@ -61,19 +69,10 @@ fn demo_orders_below_the_contract_minimum_are_refused() {
 #[test]
 fn absurd_cache_sizes_are_refused() {
     for option in ["--cache-mib", "--record-cache-mib"] {
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        let output = Command::new(env!("CARGO_BIN_EXE_crm-server"))
-            .args(["serve", option, "18446744073709551615", "--data"])
-            .arg(&data)
-            .output()
-            .unwrap();
-        assert!(!output.status.success());
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stderr = refused_serve(&[option, "18446744073709551615"]);
         assert!(
             stderr.contains(option) && stderr.contains("18446744073709551615"),
             "{stderr}"
         );
-        assert!(!data.exists());
     }
 }
