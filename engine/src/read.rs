@@ -4,6 +4,7 @@
 use crate::error::{Kind, Result};
 use crate::index::{orders_by_customer, orders_by_product, orders_by_time};
 use crate::model::{Customer, CustomerRollup, Order, Product, ProductRollup, Role, User};
+use crate::record_cache::CachedKind;
 use crate::store::Store;
 use crate::trees::{bytes_key, decode_u64, id_key, meta, trailing_id, Space};
 use serde::de::DeserializeOwned;
@@ -53,6 +54,13 @@ impl Store {
         }
     }
 
+    /// A customer, product or order by id, through the record cache.
+    fn cached<T: CachedKind + DeserializeOwned>(&self, id: u64) -> Result<Option<Arc<T>>> {
+        self.shared
+            .record_cache
+            .get_or_load(id, || self.record(&id_key(T::SPACE, id)))
+    }
+
     /// A customer by id.
     pub fn customer(&self, id: u64) -> Result<Option<Customer>> {
         Ok(self.customer_shared(id)?.map(Arc::unwrap_or_clone))
@@ -60,9 +68,7 @@ impl Store {
 
     /// A customer by id, shared with the record cache (nothing copied on a hit).
     pub fn customer_shared(&self, id: u64) -> Result<Option<Arc<Customer>>> {
-        self.shared
-            .record_cache
-            .get_or_load(id, || self.record(&id_key(Space::Customer, id)))
+        self.cached(id)
     }
 
     /// A product by id.
@@ -72,9 +78,7 @@ impl Store {
 
     /// A product by id, shared with the record cache (nothing copied on a hit).
     pub fn product_shared(&self, id: u64) -> Result<Option<Arc<Product>>> {
-        self.shared
-            .record_cache
-            .get_or_load(id, || self.record(&id_key(Space::Product, id)))
+        self.cached(id)
     }
 
     /// An order by id.
@@ -84,9 +88,7 @@ impl Store {
 
     /// An order by id, shared with the record cache (nothing copied on a hit).
     pub fn order_shared(&self, id: u64) -> Result<Option<Arc<Order>>> {
-        self.shared
-            .record_cache
-            .get_or_load(id, || self.record(&id_key(Space::Order, id)))
+        self.cached(id)
     }
 
     /// Records of one kind with ids greater than `after`, ascending, at most `limit`.

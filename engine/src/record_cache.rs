@@ -21,27 +21,26 @@ use crate::model::{Customer, Order, Product};
 use crate::trees::{trailing_id, Space};
 use quick_cache::sync::Cache;
 use quick_cache::Weighter;
+use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// How many invalidation stripes; a power of two.
 const STRIPES: usize = 64;
 
-/// A record held by the cache.
+/// A record held by the cache and its weight, worked out once when it is inserted. Any kind of
+/// record: the key's space says which, and a read takes it back out by downcasting.
 #[derive(Clone)]
-pub(crate) enum Cached {
-    Customer(Arc<Customer>),
-    Product(Arc<Product>),
-    Order(Arc<Order>),
+pub(crate) struct Cached {
+    record: Arc<dyn Any + Send + Sync>,
+    weight: u64,
 }
 
-/// The record kinds the cache holds, and how each is wrapped and weighed.
-pub(crate) trait CachedKind: Sized {
+/// The record kinds the cache holds.
+pub(crate) trait CachedKind: Send + Sync + 'static {
     const SPACE: Space;
-    fn wrap(record: Arc<Self>) -> Cached;
-    fn unwrap(cached: &Cached) -> Option<&Arc<Self>>;
-    /// Approximate heap and inline bytes, for the cache budget.
-    fn weight(&self) -> u64;
+    /// Approximate bytes of the record's fields, inline and on the heap, for the cache budget.
+    fn field_bytes(&self) -> u64;
 }
 
 /// Bytes an entry costs besides the record's fields: its slot in the table (key, value, hash
@@ -60,16 +59,7 @@ fn text_bytes(text: &str) -> u64 {
 
 impl CachedKind for Customer {
     const SPACE: Space = Space::Customer;
-    fn wrap(record: Arc<Self>) -> Cached {
-        Cached::Customer(record)
-    }
-    fn unwrap(cached: &Cached) -> Option<&Arc<Self>> {
-        match cached {
-            Cached::Customer(customer) => Some(customer),
-            _ => None,
-        }
-    }
-    fn weight(&self) -> u64 {
+    fn field_bytes(&self) -> u64 {
         std::mem::size_of::<Self>() as u64
             + text_bytes(&self.name)
             + text_bytes(&self.email)
@@ -80,32 +70,14 @@ impl CachedKind for Customer {
 
 impl CachedKind for Product {
     const SPACE: Space = Space::Product;
-    fn wrap(record: Arc<Self>) -> Cached {
-        Cached::Product(record)
-    }
-    fn unwrap(cached: &Cached) -> Option<&Arc<Self>> {
-        match cached {
-            Cached::Product(product) => Some(product),
-            _ => None,
-        }
-    }
-    fn weight(&self) -> u64 {
+    fn field_bytes(&self) -> u64 {
         std::mem::size_of::<Self>() as u64 + text_bytes(&self.name)
     }
 }
 
 impl CachedKind for Order {
     const SPACE: Space = Space::Order;
-    fn wrap(record: Arc<Self>) -> Cached {
-        Cached::Order(record)
-    }
-    fn unwrap(cached: &Cached) -> Option<&Arc<Self>> {
-        match cached {
-            Cached::Order(order) => Some(order),
-            _ => None,
-        }
-    }
-    fn weight(&self) -> u64 {
+    fn field_bytes(&self) -> u64 {
         std::mem::size_of::<Self>() as u64
     }
 }
@@ -115,12 +87,7 @@ struct RecordWeight;
 
 impl Weighter<(u8, u64), Cached> for RecordWeight {
     fn weight(&self, _key: &(u8, u64), cached: &Cached) -> u64 {
-        ENTRY_OVERHEAD
-            + match cached {
-                Cached::Customer(customer) => customer.weight(),
-                Cached::Product(product) => product.weight(),
-                Cached::Order(order) => order.weight(),
-            }
+        cached.weight
     }
 }
 
@@ -179,9 +146,9 @@ impl RecordCache {
             return Ok(load()?.map(Arc::new));
         };
         let key = (T::SPACE as u8, id);
-        if let Some(record) = cache.get(&key).as_ref().and_then(T::unwrap) {
+        if let Some(record) = cache.get(&key).and_then(|c| c.record.downcast::<T>().ok()) {
             self.hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(Some(record.clone()));
+            return Ok(Some(record));
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         let before = *self.stripe(key);
@@ -190,7 +157,9 @@ impl RecordCache {
         };
         let generation = self.stripe(key);
         if *generation == before {
-            cache.insert(key, T::wrap(loaded.clone()));
+            let weight = ENTRY_OVERHEAD + loaded.field_bytes();
+            let record = loaded.clone();
+            cache.insert(key, Cached { record, weight });
         }
         drop(generation);
         Ok(Some(loaded))

@@ -334,12 +334,7 @@ fn commit_group(shared: &Shared, jobs: &[Job]) -> (Vec<Vec<Result<Outcome>>>, bo
     static PROFILE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let profile = *PROFILE.get_or_init(|| std::env::var_os("CRM_PROFILE_GROUPS").is_some());
     let t0 = std::time::Instant::now();
-    let mut view = View::new(
-        &shared.tree,
-        &shared.codec,
-        &shared.blind,
-        &shared.rollup_table,
-    );
+    let mut view = View::new(shared);
     let mut results: Vec<Vec<Result<Outcome>>> = Vec::with_capacity(jobs.len());
     for job in jobs {
         let mut job_results = Vec::with_capacity(job.ops.len());

@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::index::BlindKeys;
 use crate::model::CustomerRollup;
 use crate::rollup_table::RollupTable;
+use crate::store::Shared;
 use crate::trees::{decode_u64, id_key, meta, Space};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -46,19 +47,15 @@ pub struct View<'a> {
 }
 
 impl<'a> View<'a> {
-    pub fn new(
-        tree: &'a sled::Tree,
-        codec: &'a Codec,
-        blind: &'a BlindKeys,
-        rollup_table: &'a RollupTable,
-    ) -> Self {
+    /// The store as it stands, with nothing staged yet.
+    pub fn new(shared: &'a Shared) -> Self {
         View {
-            tree,
-            codec,
-            blind,
+            tree: &shared.tree,
+            codec: &shared.codec,
+            blind: &shared.blind,
             overlay: BTreeMap::new(),
             rollups: BTreeMap::new(),
-            rollup_table,
+            rollup_table: &shared.rollup_table,
         }
     }
 
