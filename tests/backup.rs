@@ -2,16 +2,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use crm_tests::{server_binary, TestServer, ADMIN_PASSWORD};
+use crm_tests::{server_binary, TestServer};
 use redis::{Connection, Value};
 use std::process::Command;
-
-fn connect(server: &TestServer) -> Connection {
-    redis::Client::open(server.url("admin", ADMIN_PASSWORD, false))
-        .unwrap()
-        .get_connection()
-        .unwrap()
-}
 
 fn backup(con: &mut Connection, name: Option<&str>) -> redis::RedisResult<serde_json::Value> {
     let mut command = redis::cmd("BACKUP");
@@ -25,7 +18,7 @@ fn backup(con: &mut Connection, name: Option<&str>) -> redis::RedisResult<serde_
 #[test]
 fn backup_list_verify_and_restore_through_the_command_line() {
     let mut server = TestServer::start_with(&["--demo"]);
-    let mut con = connect(&server);
+    let mut con = server.admin_redis();
     let taken = backup(&mut con, Some("nightly")).unwrap();
     assert_eq!(taken["name"], "nightly");
     assert_eq!(taken["records"], 1_000 + 100 + 10_000);
@@ -174,7 +167,7 @@ fn backup_list_verify_and_restore_through_the_command_line() {
     std::fs::rename(&restored_dir, server.data_dir()).unwrap();
     server.extra_args.clear();
     server.launch();
-    let mut con = connect(&server);
+    let mut con = server.admin_redis();
     let after: String = redis::cmd("STATS.CUSTOMERS")
         .arg("LIMIT")
         .arg(5)
@@ -187,7 +180,7 @@ fn backup_list_verify_and_restore_through_the_command_line() {
 #[test]
 fn info_reports_backup_state() {
     let server = TestServer::start();
-    let mut con = connect(&server);
+    let mut con = server.admin_redis();
     let info: String = redis::cmd("INFO").query(&mut con).unwrap();
     assert!(info.contains("backup_in_progress:0\r\n"));
     assert!(info.contains("backup_progress:0\r\n"));

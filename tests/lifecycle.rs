@@ -130,10 +130,7 @@ fn sigterm_finishes_in_flight_writes_and_loses_nothing() {
         .collect();
     assert!(!acknowledged.is_empty());
     server.launch();
-    let mut con = redis::Client::open(server.url("admin", ADMIN_PASSWORD, false))
-        .unwrap()
-        .get_connection()
-        .unwrap();
+    let mut con = server.admin_redis();
     for id in &acknowledged {
         let found: Option<String> = redis::cmd("CUSTOMER.GET").arg(*id).query(&mut con).unwrap();
         assert!(found.is_some(), "acknowledged customer {id} lost");
@@ -145,10 +142,7 @@ fn sigterm_finishes_in_flight_writes_and_loses_nothing() {
 #[test]
 fn periodic_durability_shows_in_info() {
     let server = TestServer::start_with(&["--durability", "periodic"]);
-    let mut con = redis::Client::open(server.url("admin", ADMIN_PASSWORD, false))
-        .unwrap()
-        .get_connection()
-        .unwrap();
+    let mut con = server.admin_redis();
     let info: String = redis::cmd("INFO").query(&mut con).unwrap();
     assert!(info.contains("durability:periodic\r\n"));
 }
@@ -166,10 +160,7 @@ fn info_field(info: &str, name: &str) -> u64 {
 fn the_record_cache_serves_repeated_reads_and_never_an_old_record() {
     for (args, cached) in [(&[][..], true), (&["--record-cache-mib", "0"][..], false)] {
         let server = TestServer::start_with(args);
-        let mut con = redis::Client::open(server.url("admin", ADMIN_PASSWORD, false))
-            .unwrap()
-            .get_connection()
-            .unwrap();
+        let mut con = server.admin_redis();
         let id: i64 = redis::cmd("CUSTOMER.ADD")
             .arg("NAME")
             .arg("Ada")

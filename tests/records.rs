@@ -2,16 +2,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use crm_tests::{TestServer, ADMIN_PASSWORD};
+use crm_tests::TestServer;
 use redis::{Connection, RedisResult, Value};
 use serde_json::json;
-
-fn connect(server: &TestServer) -> Connection {
-    redis::Client::open(server.url("admin", ADMIN_PASSWORD, false))
-        .unwrap()
-        .get_connection()
-        .unwrap()
-}
 
 fn run(con: &mut Connection, line: &[&str]) -> RedisResult<Value> {
     let mut command = redis::cmd(line[0]);
@@ -61,7 +54,7 @@ fn json_of(con: &mut Connection, line: &[&str]) -> serde_json::Value {
 #[test]
 fn customers_end_to_end() {
     let server = TestServer::start();
-    let mut con = connect(&server);
+    let mut con = server.admin_redis();
     let id = int(
         &mut con,
         &[
@@ -342,7 +335,7 @@ fn customers_end_to_end() {
 #[test]
 fn products_and_orders_end_to_end() {
     let server = TestServer::start();
-    let mut con = connect(&server);
+    let mut con = server.admin_redis();
     let customer = int(
         &mut con,
         &["CUSTOMER.ADD", "NAME", "Ada", "EMAIL", "ada@example.com"],
@@ -655,7 +648,7 @@ fn products_and_orders_end_to_end() {
 #[test]
 fn users_are_managed_by_admins() {
     let server = TestServer::start();
-    let mut con = connect(&server);
+    let mut con = server.admin_redis();
     assert_eq!(
         run(&mut con, &["USER.ADD", "carol", "pw1", "ROLE", "writer"]).unwrap(),
         Value::Okay

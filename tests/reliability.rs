@@ -18,10 +18,7 @@ fn crash_loop_twenty_rounds_loses_no_acknowledged_write() {
     let acknowledged: Arc<Mutex<Vec<(i64, i64)>>> = Arc::default();
     let mut rng = rand::thread_rng();
     {
-        let mut con = redis::Client::open(server.url("admin", ADMIN_PASSWORD, false))
-            .unwrap()
-            .get_connection()
-            .unwrap();
+        let mut con = server.admin_redis();
         let _: i64 = redis::cmd("PRODUCT.ADD")
             .arg("NAME")
             .arg("Pen")

@@ -161,6 +161,14 @@ impl TestServer {
         raw
     }
 
+    /// A `redis` crate connection (RESP2), logged in as admin.
+    pub fn admin_redis(&self) -> redis::Connection {
+        redis::Client::open(self.url("admin", ADMIN_PASSWORD, false))
+            .unwrap()
+            .get_connection()
+            .unwrap()
+    }
+
     /// Our own client, authenticated as admin.
     pub fn client(&self) -> crm_server::client::Client {
         let mut client =
