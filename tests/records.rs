@@ -102,11 +102,36 @@ fn customers_end_to_end() {
             "email: \"bob@\" is not an email address".into()
         )
     );
+    // `crm_protocol` 2: too few arguments is an arity error before any other check; with
+    // enough arguments, a missing required keyword is `INVALID`.
     assert_eq!(
         fails(&mut con, &["CUSTOMER.ADD", "EMAIL", "bob@example.com"]),
+        (
+            "ERR".into(),
+            "wrong number of arguments for 'customer.add' command".into()
+        )
+    );
+    assert_eq!(
+        fails(
+            &mut con,
+            &[
+                "CUSTOMER.ADD",
+                "EMAIL",
+                "bob@example.com",
+                "PHONE",
+                "5550100"
+            ]
+        ),
         ("INVALID".into(), "name: required".into())
     );
-    assert_eq!(code(&mut con, &["CUSTOMER.ADD", "NAME", "Bob"]), "INVALID");
+    assert_eq!(code(&mut con, &["CUSTOMER.ADD", "NAME", "Bob"]), "ERR");
+    assert_eq!(
+        code(
+            &mut con,
+            &["CUSTOMER.ADD", "NAME", "Bob", "PHONE", "5550100"]
+        ),
+        "INVALID"
+    );
     assert_eq!(
         code(
             &mut con,
@@ -390,7 +415,11 @@ fn products_and_orders_end_to_end() {
         ),
         "INVALID"
     );
-    assert_eq!(code(&mut con, &["PRODUCT.ADD", "NAME", "X"]), "INVALID");
+    assert_eq!(code(&mut con, &["PRODUCT.ADD", "NAME", "X"]), "ERR");
+    assert_eq!(
+        code(&mut con, &["PRODUCT.ADD", "NAME", "X", "STOCK", "1"]),
+        "INVALID"
+    );
     assert_eq!(
         run(
             &mut con,
@@ -505,8 +534,24 @@ fn products_and_orders_end_to_end() {
         ),
         "INVALID"
     );
+    // Five arguments are fewer than `ORDER.ADD`'s six: an arity error (`crm_protocol` 2).
     assert_eq!(
         code(&mut con, &["ORDER.ADD", "CUSTOMER", &c, "PRODUCT", &p]),
+        "ERR"
+    );
+    assert_eq!(
+        code(
+            &mut con,
+            &[
+                "ORDER.ADD",
+                "CUSTOMER",
+                &c,
+                "PRODUCT",
+                &p,
+                "CREATED_AT",
+                "2026-01-01"
+            ]
+        ),
         "INVALID"
     );
     assert_eq!(
@@ -661,12 +706,15 @@ fn users_are_managed_by_admins() {
         code(&mut con, &["USER.ADD", "dave", "pw1", "ROLE", "root"]),
         "INVALID"
     );
-    assert_eq!(code(&mut con, &["USER.ADD", "dave", "pw1"]), "INVALID");
+    assert_eq!(code(&mut con, &["USER.ADD", "dave", "pw1"]), "ERR");
     assert_eq!(code(&mut con, &["USER.ADD", "dave"]), "ERR");
     let users = json_of(&mut con, &["USER.LIST"]);
     assert_eq!(
         users,
-        json!([{"name": "admin", "role": "admin"}, {"name": "carol", "role": "writer"}])
+        json!([
+            {"name": "admin", "role": "admin", "masked": false},
+            {"name": "carol", "role": "writer", "masked": false}
+        ])
     );
     assert_eq!(
         run(&mut con, &["USER.PASSWD", "carol", "pw2"]).unwrap(),

@@ -139,7 +139,7 @@ pub fn read_sqlite(db: &Connection, id: u64) -> usize {
 
 /// Lookup by email: ours (blind index).
 pub fn email_ours(store: &Store, email: &str) -> usize {
-    store.find_by_email(email).unwrap().len()
+    store.find_by_email(email, 0, usize::MAX).unwrap().len()
 }
 
 /// Lookup by email: SQLite (unique index).

@@ -83,6 +83,15 @@ pub enum Error {
     #[error("storage: {0}")]
     Storage(String),
 
+    /// A flush (or a batch) failed earlier: whether that group reached the disk is unknown, so
+    /// the store refuses everything until it is reopened (as redb's `PreviousIo`).
+    #[error("storage: the store stopped after a failed write to disk ({cause}); free the disk and restart the server")]
+    Halted { cause: String },
+
+    /// The request was given up: its client went away, or the server is stopping.
+    #[error("the request was cancelled: its client went away or the server is stopping")]
+    Cancelled,
+
     /// A file could not be read or written.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
@@ -102,10 +111,11 @@ impl Error {
             Error::ForeignKey(_) => "FKEY",
             Error::Stock { .. } => "STOCK",
             Error::Corrupt(_) | Error::WrongKey => "CORRUPT",
-            Error::Busy(_) => "BUSY",
+            Error::Busy(_) | Error::Cancelled => "BUSY",
             Error::Refused(_)
             | Error::Key(_)
             | Error::Storage(_)
+            | Error::Halted { .. }
             | Error::Io(_)
             | Error::Csv(_) => "ERR",
         }
@@ -135,6 +145,11 @@ impl From<sled::Error> for Error {
             other => Error::Storage(other.to_string()),
         }
     }
+}
+
+/// The error of a write submitted while the store closes.
+pub(crate) fn shutting_down() -> Error {
+    Error::Busy("the store is shutting down".into())
 }
 
 /// The engine's result type.

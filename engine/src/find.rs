@@ -1,7 +1,9 @@
 //! Lookups through the blind indexes: `CUSTOMER.FIND EMAIL | PHONE | NAME`.
 //!
 //! Every candidate an index yields is opened and compared with the query on its real value,
-//! so a truncated-hash collision can never produce a wrong answer.
+//! so a truncated-hash collision can never produce a wrong answer. Results page like the lists
+//! (ids above `after`, at most `limit`), and only the candidates of the page are opened: a
+//! common name word costs one index scan, not a decryption per customer who has it.
 
 use crate::error::{Error, Result};
 use crate::index::{email, name_words, phone};
@@ -12,8 +14,9 @@ use crate::values::{self, quote};
 use std::collections::BTreeSet;
 
 impl Store {
-    /// The customer with this email (normalised first; `INVALID` if it is not an email).
-    pub fn find_by_email(&self, address: &str) -> Result<Vec<Customer>> {
+    /// The customer with this email (normalised first; `INVALID` if it is not an email), if
+    /// its id is above `after`.
+    pub fn find_by_email(&self, address: &str, after: u64, limit: usize) -> Result<Vec<Customer>> {
         let address = values::normalize_email(address)?;
         let Some(owner) = self
             .shared
@@ -23,6 +26,9 @@ impl Store {
             return Ok(Vec::new());
         };
         let id = decode_u64(&owner).unwrap_or(0);
+        if id <= after || limit == 0 {
+            return Ok(Vec::new());
+        }
         Ok(self
             .customer(id)?
             .filter(|c| c.email == address)
@@ -30,52 +36,69 @@ impl Store {
             .collect())
     }
 
-    /// The customers with this phone, ids ascending.
-    pub fn find_by_phone(&self, number: &str) -> Result<Vec<Customer>> {
+    /// The customers with this phone, ids ascending, above `after`, at most `limit`.
+    pub fn find_by_phone(&self, number: &str, after: u64, limit: usize) -> Result<Vec<Customer>> {
         let number = values::normalize_phone(number)?;
-        let ids = self.ids_under(&phone::prefix(&self.shared.blind, &number))?;
-        self.customers_matching(ids, |c| c.phone.as_deref() == Some(number.as_str()))
+        let ids = self.ids_under(&phone::prefix(&self.shared.blind, &number), after)?;
+        self.customers_matching(ids, limit, |c| c.phone.as_deref() == Some(number.as_str()))
     }
 
-    /// The customers whose name has every word of the query, ids ascending.
-    pub fn find_by_name(&self, query: &str) -> Result<Vec<Customer>> {
-        let words = values::name_words(query);
+    /// The customers whose name has every word of the query, ids ascending, above `after`, at
+    /// most `limit`.
+    pub fn find_by_name(&self, query: &str, after: u64, limit: usize) -> Result<Vec<Customer>> {
+        let mut words = values::name_words(query);
         if words.is_empty() {
             return Err(Error::invalid(
                 "name",
                 format!("{} has no words to look for", quote(query)),
             ));
         }
+        // A word given twice narrows nothing; each distinct word costs one index scan.
+        words.sort_unstable();
+        words.dedup();
         let mut candidates: Option<BTreeSet<u64>> = None;
         for word in &words {
-            let ids = self.ids_under(&name_words::prefix(&self.shared.blind, word))?;
-            candidates = Some(match candidates {
+            let ids = self.ids_under(&name_words::prefix(&self.shared.blind, word), after)?;
+            let narrowed = match candidates {
                 None => ids,
                 Some(previous) => previous.intersection(&ids).copied().collect(),
-            });
+            };
+            // Nobody has every word so far: the other words cannot bring anyone back.
+            if narrowed.is_empty() {
+                return Ok(Vec::new());
+            }
+            candidates = Some(narrowed);
         }
-        self.customers_matching(candidates.unwrap_or_default(), |c| {
+        self.customers_matching(candidates.unwrap_or_default(), limit, |c| {
             let have = values::name_words(&c.name);
             words.iter().all(|w| have.contains(w))
         })
     }
 
-    fn ids_under(&self, prefix: &[u8]) -> Result<BTreeSet<u64>> {
-        self.shared
-            .tree
-            .scan_prefix(prefix)
-            .keys()
-            .map(|key| Ok(trailing_id(&key?).unwrap_or(0)))
-            .collect()
+    /// The customer ids above `after` of the index entries under a prefix.
+    fn ids_under(&self, prefix: &[u8], after: u64) -> Result<BTreeSet<u64>> {
+        let mut ids = BTreeSet::new();
+        for key in self.shared.tree.scan_prefix(prefix).keys() {
+            let id = trailing_id(&key?).unwrap_or(0);
+            if id > after {
+                ids.insert(id);
+            }
+        }
+        Ok(ids)
     }
 
+    /// Opens candidates in id order and keeps the first `limit` that really match.
     fn customers_matching(
         &self,
         ids: BTreeSet<u64>,
+        limit: usize,
         matches: impl Fn(&Customer) -> bool,
     ) -> Result<Vec<Customer>> {
         let mut found = Vec::new();
         for id in ids {
+            if found.len() >= limit {
+                break;
+            }
             if let Some(customer) = self.customer(id)?.filter(&matches) {
                 found.push(customer);
             }

@@ -13,11 +13,12 @@
 //! let store = Store::open(dir.path(), &key, &Options::default()).unwrap();
 //! let new = NewCustomer::parse("Ada Lovelace", "Ada@Example.com", None, None, None).unwrap();
 //! let id = store.write(Op::AddCustomer(new)).unwrap().id();
-//! assert_eq!(store.find_by_email("ada@example.com").unwrap()[0].id, id);
-//! assert_eq!(store.find_by_name("ada").unwrap().len(), 1);
+//! assert_eq!(store.find_by_email("ada@example.com", 0, usize::MAX).unwrap()[0].id, id);
+//! assert_eq!(store.find_by_name("ada", 0, usize::MAX).unwrap().len(), 1);
 //! ```
 
 pub mod backup;
+mod cancel;
 mod check;
 pub mod clean;
 pub mod codec;
@@ -33,22 +34,24 @@ mod record_cache;
 mod rollup_table;
 mod scan;
 pub mod seal;
+mod shared;
 pub mod stats;
 mod store;
 mod trees;
 pub mod values;
 mod write;
 
+pub use cancel::Cancel;
 pub use check::CheckReport;
 pub use clean::{CleanRecord, Cleaner, Table, Verdict};
 pub use error::{Error, Kind, Result};
 pub use import::ImportReport;
 pub use keys::{write_key_file, KeySource, MasterKey};
 pub use model::{
-    Customer, CustomerPatch, CustomerRollup, NewCustomer, NewOrder, NewProduct, Order, Product,
-    ProductPatch, ProductRollup, Role, User,
+    Customer, CustomerField, CustomerPatch, CustomerRollup, Field, NewCustomer, NewOrder,
+    NewProduct, Order, Product, ProductField, ProductPatch, ProductRollup, Role, User,
 };
 pub use read::{Counts, OrderQuery, OrderScope};
 pub use record_cache::RecordCacheStats;
 pub use store::{Options, StorageMode, Store};
-pub use write::{Durability, Op, Outcome, MAX_GROUP_OPS};
+pub use write::{Durability, Op, Outcome, Write, MAX_GROUP_OPS};

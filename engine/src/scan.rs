@@ -17,6 +17,8 @@ use std::collections::{BTreeMap, HashMap};
 
 /// How many ranges a scan is cut into: enough to balance a few dozen cores.
 const RANGES: u64 = 64;
+/// How many records a range opens between two looks at the cancel flag (about a millisecond).
+const CANCEL_CHECK_EVERY: usize = 1024;
 
 impl Store {
     /// Folds every record of a kind in parallel: `fold` adds a record to a partial, `merge`
@@ -96,12 +98,17 @@ impl Store {
                 if start > high_water {
                     return Ok(partial);
                 }
+                self.cancel.check()?;
                 let end = (start + width).min(high_water + 1);
-                for entry in self
+                for (seen, entry) in self
                     .shared
                     .tree
                     .range(id_key(space, start)..id_key(space, end))
+                    .enumerate()
                 {
+                    if seen % CANCEL_CHECK_EVERY == CANCEL_CHECK_EVERY - 1 {
+                        self.cancel.check()?;
+                    }
                     let (key, sealed) = entry?;
                     fold(&mut partial, self.shared.codec.open(&key, &sealed)?);
                 }

@@ -1,15 +1,16 @@
 //! Opening a store: the sled database, the key check, the committer.
 
+use crate::cancel::Cancel;
 use crate::codec::Codec;
-use crate::error::{Error, Result};
+use crate::error::{shutting_down, Error, Result};
 use crate::index::BlindKeys;
 use crate::keys::{KeySource, MasterKey, Purpose};
 use crate::seal::Sealer;
+use crate::shared::{GroupCommitStats, Shared};
 use crate::trees::{bytes_key, meta, Space, DATA_TREE};
-use crate::write::{Durability, Op, Outcome, Writer};
+use crate::write::{Durability, Outcome, Write, Writer};
 use rand::RngCore;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The text sealed under the record key at creation; opening it proves a key right.
@@ -50,86 +51,13 @@ impl Default for Options {
     }
 }
 
-/// What the committer and the readers share.
-pub(crate) struct Shared {
-    pub db: sled::Db,
-    pub tree: sled::Tree,
-    pub codec: Codec,
-    pub blind: BlindKeys,
-    pub durability: Durability,
-    pub master: MasterKey,
-    /// A storage failure injected by tests of disk faults: every write group fails with it.
-    pub injected_fault: Mutex<Option<String>>,
-    /// The running backup's copy-on-write snapshot; taken by the committer around each apply.
-    pub backup_gate: Mutex<Option<crate::backup::snapshot::Snapshot>>,
-    /// Every customer rollup in plain form, kept by the committer: `STATS.CUSTOMERS` reads it.
-    pub rollup_table: crate::rollup_table::RollupTable,
-    /// Set when a flush failed after its batch was applied in memory: from then on the store
-    /// refuses writes (and the server refuses data commands) until it is reopened.
-    pub halted: Mutex<Option<String>>,
-    /// How many fsyncs acknowledged how many writes (to show group commit at work).
-    pub group_commit: GroupCommitStats,
-    /// Opened records for point reads; the committer drops what it changes.
-    pub record_cache: crate::record_cache::RecordCache,
-}
-
-/// Counters of the durable write path, read by `INFO` and the benchmarks.
-#[derive(Default)]
-pub struct GroupCommitStats {
-    flushes: AtomicU64,
-    writes: AtomicU64,
-}
-
-impl GroupCommitStats {
-    /// Counts one flush that made `writes` acknowledged writes durable.
-    pub fn record_flush(&self, writes: u64) {
-        self.flushes.fetch_add(1, Ordering::Relaxed);
-        self.writes.fetch_add(writes, Ordering::Relaxed);
-    }
-
-    /// (flushes, writes they made durable) since the store opened.
-    pub fn totals(&self) -> (u64, u64) {
-        (
-            self.flushes.load(Ordering::Relaxed),
-            self.writes.load(Ordering::Relaxed),
-        )
-    }
-}
-
-impl Shared {
-    /// Stops the store after a failed flush. The group's batch is already visible in memory,
-    /// but its writers were told it failed, and whether it reached the disk is unknown until a
-    /// restart replays the log (an ambiguous commit, as after any failed fsync). PostgreSQL
-    /// stops in this case; so do we: nothing more is written or served from this state.
-    pub fn halt(&self, cause: &Error) {
-        if let Ok(mut halted) = self.halted.lock() {
-            halted.get_or_insert_with(|| cause.to_string());
-        }
-    }
-
-    /// `Err` once the store has halted after a failed flush.
-    pub fn health(&self) -> Result<()> {
-        match self.halted.lock().ok().and_then(|h| h.clone()) {
-            Some(cause) => Err(halted_error(&cause)),
-            None => Ok(()),
-        }
-    }
-
-    /// Fails when a storage fault is injected or the store has halted.
-    pub fn storage_guard(&self) -> Result<()> {
-        self.health()?;
-        match self.injected_fault.lock().ok().and_then(|f| f.clone()) {
-            Some(fault) => Err(Error::Storage(fault)),
-            None => Ok(()),
-        }
-    }
-}
-
 /// An open store. Cheap to clone; every clone shares one database and one committer.
 #[derive(Clone)]
 pub struct Store {
     pub(crate) shared: Arc<Shared>,
     writer: Arc<Writer>,
+    /// Raised when the caller gives up: long scans through this handle stop (see `cancel.rs`).
+    pub(crate) cancel: Cancel,
 }
 
 impl Store {
@@ -143,24 +71,15 @@ impl Store {
             Durability::Sync => Some(500),
             Durability::Periodic => Some(100),
         });
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(path)
             .cache_capacity(options.cache_capacity)
             .mode(match options.mode {
                 StorageMode::LowSpace => sled::Mode::LowSpace,
                 StorageMode::HighThroughput => sled::Mode::HighThroughput,
             })
-            .flush_every_ms(flush_every)
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
-                    Error::Busy(format!(
-                        "the data folder {} is in use by another process",
-                        path.display()
-                    ))
-                }
-                other => Error::from(other),
-            })?;
+            .flush_every_ms(flush_every);
+        let db = open_when_free(&config, path)?;
         let tree = db.open_tree(DATA_TREE)?;
         let (master, new_salt) = resolve_master_key(&tree, key)?;
         let codec = Codec::new(Sealer::new(&master.derive(Purpose::RecordSeal)));
@@ -181,7 +100,26 @@ impl Store {
             record_cache: crate::record_cache::RecordCache::new(options.record_cache_bytes),
         });
         let writer = Arc::new(Writer::start(shared.clone())?);
-        Ok(Store { shared, writer })
+        Ok(Store {
+            shared,
+            writer,
+            cancel: Cancel::never(),
+        })
+    }
+
+    /// A handle on the same store whose long scans stop once `cancel` is raised (with
+    /// [`Error::Cancelled`]).
+    pub fn cancellable(&self, cancel: Cancel) -> Store {
+        Store {
+            cancel,
+            ..self.clone()
+        }
+    }
+
+    /// `Err(Error::Cancelled)` once this handle's cancel flag is raised: long computations call
+    /// it between steps.
+    pub(crate) fn check_cancelled(&self) -> Result<()> {
+        self.cancel.check()
     }
 
     /// `Err` once the store has halted after a failed flush (see `Shared::halt`): callers that
@@ -214,28 +152,38 @@ impl Store {
     /// Applies one write and waits until it is acknowledged (durable, in sync mode).
     ///
     /// Blocks the thread: from async code use [`Store::write_async`].
-    pub fn write(&self, op: Op) -> Result<Outcome> {
-        let reply = self.writer.submit(vec![op])?;
-        first(reply.blocking_recv().map_err(|_| busy())?)
+    pub fn write(&self, write: impl Into<Write>) -> Result<Outcome> {
+        let reply = self.writer.submit(vec![write.into()])?;
+        first(reply.blocking_recv().map_err(|_| shutting_down())?)
     }
 
     /// Applies one write from async code.
-    pub async fn write_async(&self, op: Op) -> Result<Outcome> {
-        let reply = self.writer.submit(vec![op])?;
-        first(reply.await.map_err(|_| busy())?)
+    pub async fn write_async(&self, write: impl Into<Write>) -> Result<Outcome> {
+        let reply = self.writer.submit(vec![write.into()])?;
+        first(reply.await.map_err(|_| shutting_down())?)
     }
 
     /// Applies many writes in order, in as few groups and flushes as possible (import), and
     /// returns each one's result. One failing does not stop the others.
-    pub fn write_many(&self, ops: Vec<Op>) -> Result<Vec<Result<Outcome>>> {
-        let reply = self.writer.submit(ops)?;
-        reply.blocking_recv().map_err(|_| busy())
+    pub fn write_many<W: Into<Write>>(
+        &self,
+        writes: impl IntoIterator<Item = W>,
+    ) -> Result<Vec<Result<Outcome>>> {
+        let reply = self
+            .writer
+            .submit(writes.into_iter().map(Into::into).collect())?;
+        reply.blocking_recv().map_err(|_| shutting_down())
     }
 
     /// [`Store::write_many`] from async code.
-    pub async fn write_many_async(&self, ops: Vec<Op>) -> Result<Vec<Result<Outcome>>> {
-        let reply = self.writer.submit(ops)?;
-        reply.await.map_err(|_| busy())
+    pub async fn write_many_async<W: Into<Write>>(
+        &self,
+        writes: impl IntoIterator<Item = W>,
+    ) -> Result<Vec<Result<Outcome>>> {
+        let reply = self
+            .writer
+            .submit(writes.into_iter().map(Into::into).collect())?;
+        reply.await.map_err(|_| shutting_down())
     }
 
     /// Finishes queued writes, flushes, and refuses further writes with `BUSY`.
@@ -265,19 +213,40 @@ impl Store {
     }
 }
 
-/// The error of every request to a halted store.
-fn halted_error(cause: &str) -> Error {
-    Error::Storage(format!(
-        "the store stopped after a failed write to disk ({cause}); free the disk and restart the server"
-    ))
+/// Opens sled's database, waiting up to [`LOCK_WAIT`] for the folder's lock: a store closed
+/// a moment ago in this process may still be releasing it (sled's threads end after the last
+/// handle is dropped). A folder held longer is in use by another process: `BUSY`.
+fn open_when_free(config: &sled::Config, path: &Path) -> Result<sled::Db> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match config.open() {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(io)) if is_lock_error(&io) => {
+                if std::time::Instant::now() >= deadline {
+                    return Err(Error::Busy(format!(
+                        "the data folder {} is in use by another process",
+                        path.display()
+                    )));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(other) => return Err(Error::from(other)),
+        }
+    }
 }
 
-fn busy() -> Error {
-    Error::Busy("the store is shutting down".into())
+/// How long opening waits for the data folder's lock.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Whether sled could not lock the folder (it reports the lock's `WouldBlock` inside an
+/// `Other` error).
+fn is_lock_error(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::WouldBlock
+        || error.to_string().contains("could not acquire lock")
 }
 
 fn first(mut results: Vec<Result<Outcome>>) -> Result<Outcome> {
-    results.pop().unwrap_or_else(|| Err(busy()))
+    results.pop().unwrap_or_else(|| Err(shutting_down()))
 }
 
 #[cfg(unix)]

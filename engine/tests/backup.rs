@@ -26,6 +26,7 @@ fn fixture(customers: usize, orders: usize) -> Fixture {
             name: "ops".into(),
             role: Role::Writer,
             password_hash: "$argon2id$x".into(),
+            masked: false,
         }))
         .unwrap();
     Fixture { dir, key, store }
@@ -93,13 +94,15 @@ fn round_trip_restores_every_record_index_and_statistic() {
     assert_eq!(restored.users().unwrap(), f.store.users().unwrap());
     for customer in f.store.customers(0, 50).unwrap() {
         assert_eq!(
-            restored.find_by_email(&customer.email).unwrap(),
+            restored
+                .find_by_email(&customer.email, 0, usize::MAX)
+                .unwrap(),
             vec![customer.clone()]
         );
         let word = customer.name.split(' ').next().unwrap();
         assert_eq!(
-            restored.find_by_name(word).unwrap(),
-            f.store.find_by_name(word).unwrap()
+            restored.find_by_name(word, 0, usize::MAX).unwrap(),
+            f.store.find_by_name(word, 0, usize::MAX).unwrap()
         );
     }
     assert_eq!(

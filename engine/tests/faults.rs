@@ -33,7 +33,7 @@ fn a_failing_disk_gives_errors_and_no_partial_state() {
                         NewCustomer::parse("X", &format!("x{i}@x.io"), None, None, None).unwrap(),
                     )
                 })
-                .collect(),
+                .collect::<Vec<_>>(),
         )
         .unwrap();
     assert!(results
@@ -41,7 +41,10 @@ fn a_failing_disk_gives_errors_and_no_partial_state() {
         .all(|r| r.as_ref().unwrap_err().code() == "ERR"));
     assert_eq!(store.counts().unwrap(), before);
     assert_eq!(store.product(p).unwrap().unwrap().stock, 5);
-    assert!(store.find_by_email("bob@example.com").unwrap().is_empty());
+    assert!(store
+        .find_by_email("bob@example.com", 0, usize::MAX)
+        .unwrap()
+        .is_empty());
 
     store.inject_storage_fault(None);
     order(&store, c, p, 2).unwrap();

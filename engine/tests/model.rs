@@ -287,13 +287,15 @@ fn op_of(action: &Action) -> Option<Op> {
         } => {
             let mut patch = CustomerPatch::default();
             if let Some(name) = name {
-                patch.set("NAME", NAMES[*name]).unwrap();
+                patch.set(CustomerField::Name, NAMES[*name]).unwrap();
             }
             if let Some(email) = email {
-                patch.set("EMAIL", EMAILS[*email]).unwrap();
+                patch.set(CustomerField::Email, EMAILS[*email]).unwrap();
             }
             if let Some(phone) = phone {
-                patch.set("PHONE", PHONES[*phone].unwrap_or("")).unwrap();
+                patch
+                    .set(CustomerField::Phone, PHONES[*phone].unwrap_or(""))
+                    .unwrap();
             }
             Op::UpdateCustomer(*id, patch)
         }
@@ -360,7 +362,7 @@ fn compare(store: &Store, model: &Model) {
             .filter(|c| c.email == email)
             .cloned()
             .collect();
-        assert_eq!(store.find_by_email(email).unwrap(), expected);
+        assert_eq!(store.find_by_email(email, 0, usize::MAX).unwrap(), expected);
     }
     for phone in PHONES.iter().flatten() {
         let expected: Vec<Customer> = model
@@ -369,7 +371,7 @@ fn compare(store: &Store, model: &Model) {
             .filter(|c| c.phone.as_deref() == Some(*phone))
             .cloned()
             .collect();
-        assert_eq!(store.find_by_phone(phone).unwrap(), expected);
+        assert_eq!(store.find_by_phone(phone, 0, usize::MAX).unwrap(), expected);
     }
     for word in ["ada", "turing", "grace", "lovelace"] {
         let expected: Vec<u64> = model
@@ -380,7 +382,7 @@ fn compare(store: &Store, model: &Model) {
             .collect();
         assert_eq!(
             store
-                .find_by_name(word)
+                .find_by_name(word, 0, usize::MAX)
                 .unwrap()
                 .iter()
                 .map(|c| c.id)

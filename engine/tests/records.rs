@@ -65,11 +65,14 @@ fn unique_email_names_the_owner_and_changes_nothing() {
         format!("email \"ada@example.com\" belongs to customer {ada}")
     );
     assert_eq!(store.counts().unwrap().customers, 1);
-    assert!(store.find_by_name("other").unwrap().is_empty());
+    assert!(store
+        .find_by_name("other", 0, usize::MAX)
+        .unwrap()
+        .is_empty());
     // Updating to one's own email is fine; to another's is a conflict.
     let bob = customer(&store, "Bob", "bob@example.com");
     let mut patch = CustomerPatch::default();
-    patch.set("email", "ada@example.com").unwrap();
+    patch.set(CustomerField::Email, "ada@example.com").unwrap();
     assert_eq!(
         store
             .write(Op::UpdateCustomer(bob, patch))
@@ -78,7 +81,7 @@ fn unique_email_names_the_owner_and_changes_nothing() {
         "CONFLICT"
     );
     let mut patch = CustomerPatch::default();
-    patch.set("EMAIL", "bob@example.com").unwrap();
+    patch.set(CustomerField::Email, "bob@example.com").unwrap();
     store.write(Op::UpdateCustomer(bob, patch)).unwrap();
 }
 
@@ -94,18 +97,42 @@ fn update_moves_every_index_entry() {
     )
     .unwrap();
     let id = store.write(Op::AddCustomer(new)).unwrap().id();
-    assert_eq!(store.find_by_name("jean-luc").unwrap().len(), 1);
-    assert_eq!(store.find_by_phone("15550109999").unwrap().len(), 1);
+    assert_eq!(
+        store.find_by_name("jean-luc", 0, usize::MAX).unwrap().len(),
+        1
+    );
+    assert_eq!(
+        store
+            .find_by_phone("15550109999", 0, usize::MAX)
+            .unwrap()
+            .len(),
+        1
+    );
     let mut patch = CustomerPatch::default();
-    patch.set("NAME", "Beverly Crusher").unwrap();
-    patch.set("EMAIL", "bev@ent.org").unwrap();
-    patch.set("PHONE", "  ").unwrap();
+    patch.set(CustomerField::Name, "Beverly Crusher").unwrap();
+    patch.set(CustomerField::Email, "bev@ent.org").unwrap();
+    patch.set(CustomerField::Phone, "  ").unwrap();
     store.write(Op::UpdateCustomer(id, patch)).unwrap();
-    assert!(store.find_by_name("picard").unwrap().is_empty());
-    assert_eq!(store.find_by_name("crusher").unwrap()[0].id, id);
-    assert!(store.find_by_email("jl@ent.org").unwrap().is_empty());
-    assert_eq!(store.find_by_email("bev@ent.org").unwrap()[0].id, id);
-    assert!(store.find_by_phone("15550109999").unwrap().is_empty());
+    assert!(store
+        .find_by_name("picard", 0, usize::MAX)
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store.find_by_name("crusher", 0, usize::MAX).unwrap()[0].id,
+        id
+    );
+    assert!(store
+        .find_by_email("jl@ent.org", 0, usize::MAX)
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store.find_by_email("bev@ent.org", 0, usize::MAX).unwrap()[0].id,
+        id
+    );
+    assert!(store
+        .find_by_phone("15550109999", 0, usize::MAX)
+        .unwrap()
+        .is_empty());
     let customer = store.customer(id).unwrap().unwrap();
     assert_eq!(customer.phone, None);
     assert_eq!(customer.address.as_deref(), Some("Bridge"));
@@ -122,11 +149,26 @@ fn name_search_needs_every_word() {
     let (_dir, store) = fresh();
     let ada = customer(&store, "Ada Lovelace", "ada@x.io");
     customer(&store, "Ada Byron", "byron@x.io");
-    assert_eq!(store.find_by_name("ada").unwrap().len(), 2);
-    assert_eq!(store.find_by_name("\"ada lovelace\"").unwrap()[0].id, ada);
-    assert_eq!(store.find_by_name("LOVELACE ada").unwrap().len(), 1);
-    assert!(store.find_by_name("ad").unwrap().is_empty());
-    assert_eq!(store.find_by_name("--").unwrap_err().code(), "INVALID");
+    assert_eq!(store.find_by_name("ada", 0, usize::MAX).unwrap().len(), 2);
+    assert_eq!(
+        store
+            .find_by_name("\"ada lovelace\"", 0, usize::MAX)
+            .unwrap()[0]
+            .id,
+        ada
+    );
+    assert_eq!(
+        store
+            .find_by_name("LOVELACE ada", 0, usize::MAX)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(store.find_by_name("ad", 0, usize::MAX).unwrap().is_empty());
+    assert_eq!(
+        store.find_by_name("--", 0, usize::MAX).unwrap_err().code(),
+        "INVALID"
+    );
 }
 
 #[test]
@@ -151,7 +193,7 @@ fn orders_check_references_take_stock_and_give_it_back() {
     assert_eq!(placed.to_json()["amount"], "3998.00");
     // The price at the time of the order stays with it.
     let mut patch = ProductPatch::default();
-    patch.set("PRICE", "5").unwrap();
+    patch.set(ProductField::Price, "5").unwrap();
     store.write(Op::UpdateProduct(p, patch)).unwrap();
     assert_eq!(store.order(o).unwrap().unwrap().unit_price_cents, 199_900);
     // Deleting with orders is refused.
@@ -204,7 +246,7 @@ fn giving_back_stock_past_the_maximum_is_invalid() {
     let p = product(&store, "Engine", "10", 10);
     let o = order(&store, c, p, 10).unwrap();
     let mut patch = ProductPatch::default();
-    patch.set("STOCK", "2147483647").unwrap();
+    patch.set(ProductField::Stock, "2147483647").unwrap();
     store.write(Op::UpdateProduct(p, patch)).unwrap();
     assert_eq!(
         store.write(Op::DeleteOrder(o)).unwrap_err().code(),
@@ -319,6 +361,7 @@ fn users_keep_the_last_admin() {
         name: name.into(),
         role,
         password_hash: "h".into(),
+        masked: false,
     };
     assert_eq!(
         store

@@ -1,15 +1,14 @@
 //! Passwords and roles: Argon2id hashes, verification off the async workers, the first admin.
 
-use crate::state::Shared;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use crm_engine::{Op, Outcome, Role, User};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Mutex;
 use tokio::sync::Semaphore;
+use zeroize::Zeroizing;
 
 /// Verifies passwords without letting Argon2id take the server's memory or CPU.
 ///
@@ -21,7 +20,8 @@ use tokio::sync::Semaphore;
 pub struct Authenticator {
     permits: Semaphore,
     verified: Mutex<HashMap<String, [u8; 32]>>,
-    cache_key: [u8; 32],
+    /// Lives only in this process, and is wiped when the server stops.
+    cache_key: Zeroizing<[u8; 32]>,
     /// A hash of a random password, verified against when a user does not exist, so a wrong
     /// user name takes as long to refuse as a wrong password.
     decoy_hash: String,
@@ -33,8 +33,8 @@ pub struct Authenticator {
 
 impl Authenticator {
     pub fn new() -> Authenticator {
-        let mut cache_key = [0u8; 32];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut cache_key);
+        let mut cache_key = Zeroizing::new([0u8; 32]);
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, cache_key.as_mut());
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Authenticator {
             permits: Semaphore::new(cores),
@@ -70,6 +70,42 @@ impl Authenticator {
     ) -> Option<T> {
         let _permit = self.permits.acquire().await.ok()?;
         tokio::task::spawn_blocking(work).await.ok()
+    }
+
+    /// Checks a user's password against the store; `Some(login)` on success.
+    pub async fn authenticate(
+        &self,
+        store: &crm_engine::Store,
+        user: &str,
+        password: &str,
+    ) -> Option<Login> {
+        let stored = store.user(user).ok().flatten();
+        let (hash, login) = match &stored {
+            Some(found) => (
+                found.password_hash.clone(),
+                Some(Login {
+                    role: found.role,
+                    masked: found.masked,
+                    credential: credential_tag(&found.password_hash),
+                }),
+            ),
+            None => (self.decoy_hash.clone(), None),
+        };
+        let tag = self.tag(&hash, password);
+        if login.is_some() && self.verified.lock().ok()?.get(user) == Some(&tag) {
+            return login;
+        }
+        let password = Zeroizing::new(password.to_string());
+        let verified = self
+            .with_permit(move || verify(&password, &hash))
+            .await
+            .unwrap_or(false);
+        if verified && login.is_some() {
+            self.verified.lock().ok()?.insert(user.to_string(), tag);
+            login
+        } else {
+            None
+        }
     }
 }
 
@@ -108,40 +144,11 @@ pub fn random_password() -> String {
         .collect()
 }
 
-/// Checks a user's password; `Some(role)` on success (see [`Authenticator`]).
-pub async fn authenticate(shared: &Arc<Shared>, user: &str, password: &str) -> Option<Login> {
-    let auth = &shared.authenticator;
-    let stored = shared.store.user(user).ok().flatten();
-    let (hash, login) = match &stored {
-        Some(found) => (
-            found.password_hash.clone(),
-            Some(Login {
-                role: found.role,
-                credential: credential_tag(&found.password_hash),
-            }),
-        ),
-        None => (auth.decoy_hash.clone(), None),
-    };
-    let tag = auth.tag(&hash, password);
-    if login.is_some() && auth.verified.lock().ok()?.get(user) == Some(&tag) {
-        return login;
-    }
-    let password = zeroize::Zeroizing::new(password.to_string());
-    let verified = auth
-        .with_permit(move || verify(&password, &hash))
-        .await
-        .unwrap_or(false);
-    if verified && login.is_some() {
-        auth.verified.lock().ok()?.insert(user.to_string(), tag);
-        login
-    } else {
-        None
-    }
-}
-
 /// A successful `AUTH`: the user's role, and a fingerprint of the credentials it proved.
 pub struct Login {
     pub role: Role,
+    /// Whether the user sees customers masked.
+    pub masked: bool,
     pub credential: [u8; 32],
 }
 
@@ -149,16 +156,6 @@ pub struct Login {
 /// was deleted and added again or given a new password.
 pub fn credential_tag(password_hash: &str) -> [u8; 32] {
     *blake3::hash(password_hash.as_bytes()).as_bytes()
-}
-
-/// How long to wait before answering the `failures`-th failed `AUTH` on a connection:
-/// 100 ms, doubling, at most 2 s, so guessing is slow but a typo is not punished much.
-pub fn failure_delay(failures: u32) -> Duration {
-    Duration::from_millis(
-        100u64
-            .saturating_mul(1 << failures.saturating_sub(1).min(5))
-            .min(2_000),
-    )
 }
 
 /// Creates user `admin` on a store with no users. Returns the password to print when it was
@@ -176,6 +173,7 @@ pub fn bootstrap_admin(
         name: "admin".into(),
         role: Role::Admin,
         password_hash: hash_password(&password)?,
+        masked: false,
     };
     match store.write(Op::BootstrapAdmin(admin))? {
         Outcome::Done if generated => Ok(Some(password)),
@@ -194,12 +192,5 @@ mod tests {
         assert!(verify("s3cret", &hash));
         assert!(!verify("s3cret ", &hash));
         assert!(!verify("s3cret", "not a hash"));
-    }
-
-    #[test]
-    fn delays_grow_and_cap() {
-        assert_eq!(failure_delay(1), Duration::from_millis(100));
-        assert_eq!(failure_delay(2), Duration::from_millis(200));
-        assert_eq!(failure_delay(30), Duration::from_millis(2_000));
     }
 }

@@ -1,107 +1,399 @@
-//! One client connection: read bytes, cut them into requests, answer each in order.
+//! One client connection: read bytes, cut them into requests, answer each in order, within
+//! the limits of `PROTOCOL.md` ("Framing").
 //!
-//! Replies to every request already in the buffer are collected and written together, so a
-//! pipelining client gets one write per batch instead of one per reply. Each connection is its
-//! own task: a slow or hostile client only ever holds up itself.
+//! Reading and writing are independent: replies wait in an output buffer that is handed to the
+//! kernel whenever it takes bytes, and requests keep being read and answered meanwhile — until
+//! a reply is produced while more than [`MAX_OUTPUT_BYTES`] wait unsent, which closes the
+//! connection (a client that pipelines and never reads cannot hold memory). Replies to every
+//! request already received are collected and written together, so a pipelining client gets
+//! one write per batch. Each connection is its own task: a slow or hostile client only ever
+//! holds up itself.
+//!
+//! Deadlines: until `AUTH` succeeds, the connection lives at most `--auth-timeout` from accept,
+//! whatever it sends; `--idle-timeout` closes one that sends nothing. While a command runs, the
+//! connection watches its socket: a client that goes away has its command cancelled (a heavy
+//! statistic stops within a second) and its requests not yet started dropped. At shutdown,
+//! running heavy commands are cancelled, and a client gets at most [`SHUTDOWN_DRAIN`] to read
+//! what it was sent.
 
-use crate::cmd;
-use crate::frame::{parse_request, Parsed};
+use crate::cmd::{self, Request};
+use crate::frame::{parse_request, Parsed, MAX_REQUEST_BYTES, MAX_REQUEST_BYTES_BEFORE_AUTH};
 use crate::reply::Reply;
-use crate::state::{Session, Shared};
+use crate::session::Session;
+use crate::state::Shared;
+use std::future::Future;
+use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
+use tokio::time::Instant;
+use zeroize::Zeroize;
 
 /// How much the read buffer grows by per read.
 const READ_CHUNK: usize = 16 * 1024;
-/// Replies are written once this much is waiting, even mid-batch.
+/// Replies are handed to the kernel once this much is waiting, even mid-batch.
 const WRITE_HIGH_WATER: usize = 64 * 1024;
+/// A reply produced while more than this waits unsent closes the connection.
+pub const MAX_OUTPUT_BYTES: usize = 16 * 1024 * 1024;
+/// At shutdown (or after a final error), how long a client may take to read what it was sent.
+pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(2);
+/// After the authentication deadline, how long the farewell may take to leave.
+const TIMEOUT_DRAIN: Duration = Duration::from_millis(500);
 
-/// Serves one connection until the client leaves, a protocol error, an idle timeout or shutdown.
+/// Replies waiting to be taken by the kernel.
+#[derive(Default)]
+struct Output {
+    buffer: Vec<u8>,
+    sent: usize,
+}
+
+impl Output {
+    fn pending(&self) -> usize {
+        self.buffer.len() - self.sent
+    }
+
+    fn unsent(&self) -> &[u8] {
+        &self.buffer[self.sent..]
+    }
+
+    fn advance(&mut self, written: usize) {
+        self.sent += written;
+        if self.sent == self.buffer.len() {
+            self.buffer.clear();
+            self.sent = 0;
+        } else if self.sent > self.buffer.len() / 2 && self.sent > WRITE_HIGH_WATER {
+            self.buffer.drain(..self.sent);
+            self.sent = 0;
+        }
+    }
+
+    /// Hands the kernel what it takes without waiting; `Err` when the peer is gone.
+    fn try_send(&mut self, writer: &OwnedWriteHalf) -> std::io::Result<()> {
+        while self.pending() > 0 {
+            match writer.try_write(self.unsent()) {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(written) => self.advance(written),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes everything, giving up after `limit`.
+    async fn drain(&mut self, writer: &mut OwnedWriteHalf, limit: Duration) {
+        let _ = tokio::time::timeout(limit, async {
+            while self.pending() > 0 {
+                match writer.write(self.unsent()).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(written) => self.advance(written),
+                }
+            }
+        })
+        .await;
+    }
+}
+
+/// Why a connection ends.
+enum End {
+    /// Write what waits (briefly), then close.
+    Close,
+    /// The client is gone or over its limits: close without writing more.
+    Drop,
+}
+
+/// One connection's buffers and deadlines.
+struct Connection {
+    shared: Arc<Shared>,
+    session: Session,
+    reader: OwnedReadHalf,
+    writer: OwnedWriteHalf,
+    input: Vec<u8>,
+    output: Output,
+    shutdown: watch::Receiver<bool>,
+    /// When an unauthenticated connection is closed.
+    auth_deadline: Option<Instant>,
+    /// When the last bytes arrived (a login read before the authentication deadline is
+    /// still answered).
+    last_read: Instant,
+    /// When the connection last showed life: bytes arrived, or a command ended.
+    active_at: Instant,
+}
+
+/// Serves one connection until the client leaves, a protocol error, a deadline or shutdown.
 pub async fn serve(
     shared: Arc<Shared>,
-    mut stream: TcpStream,
-    mut shutdown: watch::Receiver<bool>,
+    stream: TcpStream,
+    shutdown: watch::Receiver<bool>,
     id: u64,
+    peer: IpAddr,
+    accepted: Instant,
 ) {
     let _ = stream.set_nodelay(true);
-    let mut session = Session::new(id);
-    let mut input: Vec<u8> = Vec::with_capacity(READ_CHUNK);
-    let mut output: Vec<u8> = Vec::with_capacity(READ_CHUNK);
-    let mut start = 0usize;
-    loop {
-        // Answer every complete request already received.
-        let mut close = false;
+    let (reader, writer) = stream.into_split();
+    let auth_deadline = shared.config.auth_timeout.map(|limit| accepted + limit);
+    let mut connection = Connection {
+        session: Session::new(id, peer),
+        shared,
+        reader,
+        writer,
+        input: Vec::with_capacity(READ_CHUNK),
+        output: Output::default(),
+        shutdown,
+        auth_deadline,
+        last_read: Instant::now(),
+        active_at: Instant::now(),
+    };
+    let end = connection.run().await;
+    if matches!(end, End::Close) {
+        let drain = if connection.timed_out() {
+            TIMEOUT_DRAIN
+        } else {
+            SHUTDOWN_DRAIN
+        };
+        connection.output.drain(&mut connection.writer, drain).await;
+        let _ = connection.writer.shutdown().await;
+    }
+}
+
+impl Connection {
+    fn timed_out(&self) -> bool {
+        !self.session.is_authenticated()
+            && self
+                .auth_deadline
+                .is_some_and(|deadline| Instant::now() >= deadline)
+    }
+
+    fn max_request(&self) -> usize {
+        if self.session.is_authenticated() {
+            MAX_REQUEST_BYTES
+        } else {
+            MAX_REQUEST_BYTES_BEFORE_AUTH
+        }
+    }
+
+    async fn run(&mut self) -> End {
         loop {
-            match parse_request(&input[start..]) {
-                Parsed::Incomplete => break,
-                Parsed::Empty { used } => start += used,
-                Parsed::Request { args, used } => {
+            if let Some(end) = self.answer_buffered().await {
+                return end;
+            }
+            if *self.shutdown.borrow() {
+                return End::Close;
+            }
+            if let Some(end) = self.wait().await {
+                return end;
+            }
+        }
+    }
+
+    /// Answers every complete request in the input buffer; `Some` when the connection ends.
+    async fn answer_buffered(&mut self) -> Option<End> {
+        let mut start = 0usize;
+        let end = loop {
+            let (args, used) = match parse_request(&self.input[start..], self.max_request()) {
+                Parsed::Incomplete => break None,
+                Parsed::Empty { used } => {
                     start += used;
-                    shared.total_commands.fetch_add(1, Ordering::Relaxed);
-                    let answer = cmd::dispatch(&shared, &mut session, args).await;
-                    if let Reply::Error { code, .. } = &answer.reply {
-                        tracing::debug!(connection = id, code, "error reply");
-                    }
-                    answer.reply.encode(session.proto, &mut output);
-                    if answer.close {
-                        close = true;
-                        break;
-                    }
-                    if output.len() >= WRITE_HIGH_WATER {
-                        if stream.write_all(&output).await.is_err() {
-                            return;
-                        }
-                        output.clear();
-                    }
+                    continue;
                 }
                 Parsed::Error(message) => {
-                    tracing::warn!(connection = id, %message, "protocol error; closing");
-                    Reply::error("ERR", format!("protocol error: {message}"))
-                        .encode(session.proto, &mut output);
-                    close = true;
-                    break;
+                    tracing::warn!(connection = self.session.id, %message, "protocol error; closing");
+                    self.push(Reply::error("ERR", format!("protocol error: {message}")));
+                    break Some(End::Close);
                 }
+                Parsed::Request { args, used } => (args, used),
+            };
+            let logs_in = is_login(&args);
+            if self.timed_out() && !(logs_in && self.last_read < self.deadline()) {
+                break Some(self.authentication_timeout());
             }
-        }
-        if !output.is_empty() {
-            if stream.write_all(&output).await.is_err() {
-                return;
+            // A login's bytes are wiped from the buffer once copied out.
+            if logs_in {
+                self.input[start..start + used].zeroize();
             }
-            output.clear();
-        }
-        if close || *shutdown.borrow() {
-            let _ = stream.shutdown().await;
-            return;
-        }
-        // Keep the unread tail at the front of the buffer.
-        if start > 0 {
-            input.drain(..start);
-            start = 0;
-        }
-        input.reserve(READ_CHUNK);
-        let read = stream.read_buf(&mut input);
-        let outcome = tokio::select! {
-            result = with_idle_timeout(&shared, read) => result,
-            _ = shutdown.changed() => return,
+            start += used;
+            self.shared.total_commands.fetch_add(1, Ordering::Relaxed);
+            let request = Request {
+                args,
+                read_at: self.last_read,
+            };
+            let (answer, gone) = self.run_command(request).await;
+            self.active_at = Instant::now();
+            if gone {
+                break Some(End::Drop);
+            }
+            if let Reply::Error { code, .. } = &answer.reply {
+                tracing::debug!(connection = self.session.id, code, "error reply");
+            }
+            if self.output.pending() > MAX_OUTPUT_BYTES
+                && self.output.try_send(&self.writer).is_err()
+            {
+                break Some(End::Drop);
+            }
+            if self.output.pending() > MAX_OUTPUT_BYTES {
+                tracing::warn!(
+                    connection = self.session.id,
+                    waiting = self.output.pending(),
+                    "the client does not read its replies; closing"
+                );
+                break Some(End::Drop);
+            }
+            self.push(answer.reply);
+            if answer.close {
+                break Some(End::Close);
+            }
+            if self.output.pending() >= WRITE_HIGH_WATER
+                && self.output.try_send(&self.writer).is_err()
+            {
+                break Some(End::Drop);
+            }
+            if self.timed_out() {
+                break Some(self.authentication_timeout());
+            }
         };
-        match outcome {
-            Some(Ok(n)) if n > 0 => {}
-            Some(Ok(_)) | Some(Err(_)) => return,
-            None => {
-                tracing::info!(connection = id, "idle timeout; closing");
-                return;
+        if start > 0 {
+            self.input.drain(..start);
+        }
+        if end.is_none() && self.output.try_send(&self.writer).is_err() {
+            return Some(End::Drop);
+        }
+        end
+    }
+
+    fn deadline(&self) -> Instant {
+        self.auth_deadline.unwrap_or_else(Instant::now)
+    }
+
+    fn push(&mut self, reply: Reply) {
+        reply.encode(self.session.proto, &mut self.output.buffer);
+    }
+
+    fn authentication_timeout(&mut self) -> End {
+        tracing::info!(
+            connection = self.session.id,
+            "authentication timeout; closing"
+        );
+        self.output
+            .buffer
+            .extend_from_slice(b"-ERR authentication timeout\r\n");
+        End::Close
+    }
+
+    /// Runs one command while watching the socket: `gone` is set (and the command cancelled)
+    /// when the client goes away meanwhile; a shutdown cancels it too.
+    async fn run_command(&mut self, request: Request) -> (cmd::Answer, bool) {
+        let cancel = self.session.cancel.clone();
+        let input_cap = self.max_request() + READ_CHUNK;
+        let future = cmd::dispatch(&self.shared, &mut self.session, request);
+        watch_while(
+            future,
+            &mut self.reader,
+            &mut self.input,
+            input_cap,
+            &mut self.shutdown,
+            &cancel,
+        )
+        .await
+    }
+
+    /// Waits for bytes, for the kernel to take replies, or for a deadline; `Some` when the
+    /// connection ends.
+    async fn wait(&mut self) -> Option<End> {
+        let idle_deadline = self
+            .shared
+            .config
+            .idle_timeout
+            .map(|limit| self.active_at + limit);
+        let auth_deadline = (!self.session.is_authenticated())
+            .then_some(self.auth_deadline)
+            .flatten();
+        // Keep at most one request in progress beyond what the parser has seen: the parser
+        // refuses a request over the limit as soon as its headers show it.
+        self.input.reserve(READ_CHUNK);
+        let sending = self.output.pending() > 0;
+        tokio::select! {
+            biased;
+            _ = self.shutdown.changed() => Some(End::Close),
+            () = sleep_until(auth_deadline) => Some(self.authentication_timeout()),
+            () = sleep_until(idle_deadline) => {
+                tracing::info!(connection = self.session.id, "idle timeout; closing");
+                Some(End::Drop)
             }
+            written = self.writer.write(self.output.unsent()), if sending => match written {
+                Ok(written) if written > 0 => {
+                    self.output.advance(written);
+                    None
+                }
+                _ => Some(End::Drop),
+            },
+            read = self.reader.read_buf(&mut self.input) => match read {
+                Ok(n) if n > 0 => {
+                    self.last_read = Instant::now();
+                    self.active_at = self.last_read;
+                    None
+                }
+                _ => Some(End::Drop),
+            },
         }
     }
 }
 
-/// Runs a read under the idle timeout (`None` when it expires).
-async fn with_idle_timeout<F: std::future::Future>(shared: &Shared, read: F) -> Option<F::Output> {
-    match shared.config.idle_timeout {
-        Some(limit) => tokio::time::timeout(limit, read).await.ok(),
-        None => Some(read.await),
+/// Sleeps until `deadline`, or for ever without one.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Whether a request carries a password (`AUTH`, or `HELLO` with its `AUTH` option).
+fn is_login(args: &[Vec<u8>]) -> bool {
+    args.first().is_some_and(|name| {
+        name.eq_ignore_ascii_case(b"AUTH") || name.eq_ignore_ascii_case(b"HELLO")
+    })
+}
+
+/// Drives `command` to completion while reading the client's socket into `input` (up to
+/// `input_cap` bytes): end of stream or an error means the client is gone, so `cancel` is
+/// raised and `true` returned with the answer. A shutdown raises `cancel` as well. The command
+/// always runs to its end — a cancelled heavy command ends within a second — so nothing it
+/// holds (a backup's slot, a permit) is dropped midway.
+async fn watch_while<T>(
+    command: impl Future<Output = T>,
+    reader: &mut OwnedReadHalf,
+    input: &mut Vec<u8>,
+    input_cap: usize,
+    shutdown: &mut watch::Receiver<bool>,
+    cancel: &crm_engine::Cancel,
+) -> (T, bool) {
+    tokio::pin!(command);
+    let mut gone = false;
+    let mut stopping = *shutdown.borrow();
+    if stopping {
+        cancel.cancel();
+    }
+    loop {
+        let reading = !gone && input.len() < input_cap;
+        if reading {
+            input.reserve(READ_CHUNK);
+        }
+        tokio::select! {
+            biased;
+            answer = &mut command => return (answer, gone),
+            _ = shutdown.changed(), if !stopping => {
+                stopping = true;
+                cancel.cancel();
+            }
+            read = reader.read_buf(input), if reading => {
+                if !matches!(read, Ok(n) if n > 0) {
+                    gone = true;
+                    cancel.cancel();
+                }
+            }
+        }
     }
 }

@@ -11,6 +11,11 @@ pub const MAX_INLINE_BYTES: usize = 65_536;
 pub const MAX_BULK_BYTES: usize = 1_048_576;
 /// The most elements in one request, the command name counted.
 pub const MAX_ARGS: usize = 1_024;
+/// The largest whole request (the sum of its declared bulk lengths) once authenticated.
+pub const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+/// The largest whole request before `AUTH` succeeds: enough for any login, too little to hold
+/// the server's memory with unauthenticated connections.
+pub const MAX_REQUEST_BYTES_BEFORE_AUTH: usize = 65_536;
 /// The longest `*N` or `$N` header line: 20 digits and a sign are plenty.
 const MAX_HEADER_BYTES: usize = 32;
 
@@ -27,21 +32,28 @@ pub enum Parsed {
     Error(String),
 }
 
-/// Looks for one request at the front of `buffer`.
-pub fn parse_request(buffer: &[u8]) -> Parsed {
+/// Looks for one request at the front of `buffer`; a request whose declared size is over
+/// `max_request` bytes is an error as soon as its headers show it.
+pub fn parse_request(buffer: &[u8], max_request: usize) -> Parsed {
     match buffer.first() {
         None => Parsed::Incomplete,
-        Some(b'*') => parse_multibulk(buffer),
+        Some(b'*') => parse_multibulk(buffer, max_request),
         Some(b'$') => Parsed::Error("expected '*' or an inline command, got '$'".into()),
-        Some(_) => parse_inline(buffer),
+        Some(_) => parse_inline(buffer, max_request),
     }
+}
+
+fn too_large(max_request: usize) -> Parsed {
+    Parsed::Error(format!("request larger than {max_request} bytes"))
 }
 
 /// A line starting at `from`: `Ok(Some((content, next)))`, `Ok(None)` if incomplete, or `Err`
 /// when more than `max` bytes arrived without a line end.
 fn line(buffer: &[u8], from: usize, max: usize) -> Result<Option<(&[u8], usize)>, ()> {
     let rest = &buffer[from..];
-    match rest.iter().position(|&b| b == b'\n') {
+    // Never look further than a line may be: a header is followed by its bulk's bytes.
+    let window = &rest[..rest.len().min(max + 2)];
+    match window.iter().position(|&b| b == b'\n') {
         Some(end) => {
             let content = &rest[..end];
             let content = content.strip_suffix(b"\r").unwrap_or(content);
@@ -65,7 +77,7 @@ fn header_number(digits: &[u8]) -> Option<i64> {
     text.parse().ok()
 }
 
-fn parse_multibulk(buffer: &[u8]) -> Parsed {
+fn parse_multibulk(buffer: &[u8], max_request: usize) -> Parsed {
     let (header, mut at) = match line(buffer, 0, MAX_HEADER_BYTES) {
         Ok(Some(found)) => found,
         Ok(None) => return Parsed::Incomplete,
@@ -88,6 +100,7 @@ fn parse_multibulk(buffer: &[u8]) -> Parsed {
     }
     // First walk the headers without copying, so an incomplete request costs no allocation.
     let mut spans = Vec::with_capacity(count as usize);
+    let mut declared = 0usize;
     for _ in 0..count {
         let (header, next) = match line(buffer, at, MAX_HEADER_BYTES) {
             Ok(Some(found)) => found,
@@ -113,6 +126,10 @@ fn parse_multibulk(buffer: &[u8]) -> Parsed {
                 "bulk argument of {length} bytes, more than {MAX_BULK_BYTES}"
             ));
         }
+        declared += length;
+        if declared > max_request {
+            return too_large(max_request);
+        }
         let end = next + length;
         if buffer.len() < end + 2 {
             return Parsed::Incomplete;
@@ -130,10 +147,11 @@ fn parse_multibulk(buffer: &[u8]) -> Parsed {
     Parsed::Request { args, used: at }
 }
 
-fn parse_inline(buffer: &[u8]) -> Parsed {
-    let (content, used) = match line(buffer, 0, MAX_INLINE_BYTES) {
+fn parse_inline(buffer: &[u8], max_request: usize) -> Parsed {
+    let (content, used) = match line(buffer, 0, MAX_INLINE_BYTES.min(max_request)) {
         Ok(Some(found)) => found,
         Ok(None) => return Parsed::Incomplete,
+        Err(()) if max_request < MAX_INLINE_BYTES => return too_large(max_request),
         Err(()) => {
             return Parsed::Error(format!(
                 "inline request longer than {MAX_INLINE_BYTES} bytes"
@@ -244,8 +262,12 @@ pub fn split_inline(line: &[u8]) -> Result<Vec<Vec<u8>>, String> {
 mod tests {
     use super::*;
 
+    fn parse(bytes: &[u8]) -> Parsed {
+        parse_request(bytes, MAX_REQUEST_BYTES)
+    }
+
     fn request(bytes: &[u8]) -> Vec<Vec<u8>> {
-        match parse_request(bytes) {
+        match parse(bytes) {
             Parsed::Request { args, used } => {
                 assert_eq!(used, bytes.len());
                 args
@@ -279,26 +301,22 @@ mod tests {
     fn partial_requests_wait() {
         let whole = b"*2\r\n$4\r\nPING\r\n$2\r\nhi\r\n";
         for cut in 0..whole.len() {
-            assert_eq!(
-                parse_request(&whole[..cut]),
-                Parsed::Incomplete,
-                "cut at {cut}"
-            );
+            assert_eq!(parse(&whole[..cut]), Parsed::Incomplete, "cut at {cut}");
         }
-        assert_eq!(parse_request(b"PING"), Parsed::Incomplete);
+        assert_eq!(parse(b"PING"), Parsed::Incomplete);
     }
 
     #[test]
     fn empties_are_skipped() {
-        assert_eq!(parse_request(b"*0\r\n"), Parsed::Empty { used: 4 });
-        assert_eq!(parse_request(b"*-1\r\n"), Parsed::Empty { used: 5 });
-        assert_eq!(parse_request(b"\r\n"), Parsed::Empty { used: 2 });
-        assert_eq!(parse_request(b"   \n"), Parsed::Empty { used: 4 });
+        assert_eq!(parse(b"*0\r\n"), Parsed::Empty { used: 4 });
+        assert_eq!(parse(b"*-1\r\n"), Parsed::Empty { used: 5 });
+        assert_eq!(parse(b"\r\n"), Parsed::Empty { used: 2 });
+        assert_eq!(parse(b"   \n"), Parsed::Empty { used: 4 });
     }
 
     #[test]
     fn limits_and_malformed_frames_are_errors() {
-        let is_error = |bytes: &[u8]| matches!(parse_request(bytes), Parsed::Error(_));
+        let is_error = |bytes: &[u8]| matches!(parse(bytes), Parsed::Error(_));
         assert!(is_error(b"*-2\r\n"));
         assert!(is_error(b"*abc\r\n"));
         assert!(is_error(b"*1025\r\n"));
@@ -313,9 +331,50 @@ mod tests {
         assert!(is_error(b"*11111111111111111111111111111111111"));
         let mut exact = vec![b'a'; MAX_INLINE_BYTES];
         exact.extend_from_slice(b"\r\n");
-        assert!(matches!(parse_request(&exact), Parsed::Request { .. }));
+        assert!(matches!(parse(&exact), Parsed::Request { .. }));
         let mut over = vec![b'a'; MAX_INLINE_BYTES + 1];
         over.extend_from_slice(b"\r\n");
         assert!(is_error(&over));
+    }
+
+    /// Guards against whole requests of many large bulks being buffered (1,024 × 1 MiB was
+    /// about 1 GiB per connection before `AUTH`).
+    #[test]
+    fn whole_requests_are_refused_as_soon_as_their_declared_size_is_over_the_limit() {
+        let header = |n: usize| format!("$1048576\r\n{}\r\n", "x".repeat(n));
+        // Eight full bulks and one more header: refused on that header, before its bytes.
+        let mut eight: Vec<u8> = b"*1024\r\n".to_vec();
+        for _ in 0..8 {
+            eight.extend_from_slice(header(1_048_576).as_bytes());
+        }
+        assert_eq!(parse_request(&eight, MAX_REQUEST_BYTES), Parsed::Incomplete);
+        let mut nine = eight.clone();
+        nine.extend_from_slice(b"$1\r\n");
+        assert!(matches!(
+            parse_request(&nine, MAX_REQUEST_BYTES),
+            Parsed::Error(message) if message.contains("larger than 8388608")
+        ));
+        // Before AUTH, 64 KiB: one bulk header announcing more is enough to refuse.
+        assert!(matches!(
+            parse_request(
+                b"*2\r\n$4\r\nAUTH\r\n$65533\r\n",
+                MAX_REQUEST_BYTES_BEFORE_AUTH
+            ),
+            Parsed::Error(_)
+        ));
+        // Exactly at the limit is allowed.
+        let mut exact = b"*2\r\n$4\r\nAUTH\r\n$65532\r\n".to_vec();
+        exact.extend(std::iter::repeat_n(b'p', 65_532));
+        exact.extend_from_slice(b"\r\n");
+        assert!(matches!(
+            parse_request(&exact, MAX_REQUEST_BYTES_BEFORE_AUTH),
+            Parsed::Request { .. }
+        ));
+        // An inline line over the limit before AUTH is a request-size error too.
+        let long_inline = vec![b'a'; MAX_REQUEST_BYTES_BEFORE_AUTH + 2];
+        assert!(matches!(
+            parse_request(&long_inline, MAX_REQUEST_BYTES_BEFORE_AUTH),
+            Parsed::Error(_)
+        ));
     }
 }

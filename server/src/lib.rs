@@ -13,6 +13,8 @@ pub mod frame;
 mod parse;
 pub mod reply;
 pub mod server;
+pub mod session;
 pub mod state;
+pub mod throttle;
 
-pub use cmd::{CRM_PROTOCOL, VERSION};
+pub use cmd::{WorkLimits, CRM_PROTOCOL, VERSION};

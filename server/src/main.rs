@@ -5,9 +5,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crm_engine::{demo, Durability, KeySource, Options, Store};
 use crm_server::state::{Config, Shared};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod tools;
 
@@ -49,6 +48,10 @@ enum Command {
         /// Seconds a connection may stay silent; 0 for never.
         #[arg(long, default_value_t = 300)]
         idle_timeout: u64,
+        /// Seconds a connection may stay without a successful AUTH, counted from accept; 0 for
+        /// never.
+        #[arg(long, default_value_t = 60)]
+        auth_timeout: u64,
         /// Fill an empty store with demo data.
         #[arg(long)]
         demo: bool,
@@ -111,7 +114,7 @@ const MAX_CACHE_MIB: u64 = 1 << 20;
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { data, listen, key_file, backup_dir, durability, max_connections, idle_timeout, cache_mib, record_cache_mib, demo, demo_orders } => {
+        Command::Serve { data, listen, key_file, backup_dir, durability, max_connections, idle_timeout, auth_timeout, cache_mib, record_cache_mib, demo, demo_orders } => {
             limit_malloc_arenas();
             let durability = match durability {
                 DurabilityArg::Sync => Durability::Sync,
@@ -125,6 +128,7 @@ fn main() {
                 durability,
                 max_connections,
                 idle_timeout: (idle_timeout > 0).then(|| Duration::from_secs(idle_timeout)),
+                auth_timeout: (auth_timeout > 0).then(|| Duration::from_secs(auth_timeout)),
             };
             serve(config, key_file, (cache_mib, record_cache_mib), demo.then_some(demo_orders as usize))
         }
@@ -253,20 +257,13 @@ fn serve(
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
         let address = listener.local_addr()?;
-        let shared = Arc::new(Shared {
-            store: store.clone(),
-            config: Config {
+        let shared = Arc::new(Shared::new(
+            store.clone(),
+            Config {
                 listen: address.to_string(),
                 ..config
             },
-            started: Instant::now(),
-            connected_clients: AtomicUsize::new(0),
-            total_commands: AtomicU64::new(0),
-            next_connection_id: AtomicU64::new(1),
-            shutting_down: AtomicBool::new(false),
-            backup: Default::default(),
-            authenticator: crm_server::auth::Authenticator::new(),
-        });
+        ));
         println!("crm-server {} listening on {address}", crm_server::VERSION);
         match &generated {
             Some(password) => {

@@ -100,6 +100,11 @@ impl Args {
         ))
     }
 
+    /// Ignores whatever is left (options this server accepts and does not need).
+    pub fn skip_rest(&mut self) {
+        self.items.by_ref().for_each(drop);
+    }
+
     /// Checks nothing is left over.
     pub fn finish(&mut self) -> CmdResult<()> {
         if self.items.len() > 0 {

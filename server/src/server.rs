@@ -36,21 +36,27 @@ pub async fn run(
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             tracing::warn!(%peer, "connection refused: max number of clients reached");
+            // The refusal fits in the socket's buffer; a client that never reads still cannot
+            // keep this task for more than a second.
             connections.spawn(async move {
-                let _ = stream
-                    .write_all(b"-ERR max number of clients reached\r\n")
-                    .await;
-                let _ = stream.shutdown().await;
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+                    let _ = stream
+                        .write_all(b"-ERR max number of clients reached\r\n")
+                        .await;
+                    let _ = stream.shutdown().await;
+                })
+                .await;
             });
             continue;
         };
+        let accepted = tokio::time::Instant::now();
         let id = shared.next_connection_id.fetch_add(1, Ordering::Relaxed);
         let shared = shared.clone();
         let stop = stop_receiver.clone();
         connections.spawn(async move {
             shared.connected_clients.fetch_add(1, Ordering::Relaxed);
             tracing::info!(connection = id, %peer, "connection opened");
-            connection::serve(shared.clone(), stream, stop, id).await;
+            connection::serve(shared.clone(), stream, stop, id, peer.ip(), accepted).await;
             shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
             tracing::info!(connection = id, "connection closed");
             drop(permit);

@@ -1,6 +1,10 @@
-//! What every connection shares: the store, the configuration, and the counters `INFO` shows.
+//! What every connection shares: the store, the configuration, the limits, and the counters
+//! `INFO` shows.
 
+use crate::auth::Authenticator;
 use crate::backup::BackupState;
+use crate::cmd::WorkLimits;
+use crate::throttle::LoginThrottle;
 use crm_engine::{Durability, Store};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
@@ -16,6 +20,8 @@ pub struct Config {
     pub max_connections: usize,
     /// `None`: never time out.
     pub idle_timeout: Option<Duration>,
+    /// How long a connection may stay unauthenticated; `None`: for ever.
+    pub auth_timeout: Option<Duration>,
 }
 
 /// The server's shared state.
@@ -29,39 +35,28 @@ pub struct Shared {
     pub shutting_down: AtomicBool,
     pub backup: BackupState,
     /// Password checks: bounded Argon2id runs and remembered successes.
-    pub authenticator: crate::auth::Authenticator,
+    pub authenticator: Authenticator,
+    /// Failed logins per client address.
+    pub throttle: LoginThrottle,
+    /// How much work may run off the async workers at once.
+    pub work: WorkLimits,
 }
 
-/// One connection's own state.
-#[derive(Debug)]
-pub struct Session {
-    /// The connection's number, never reused while the server runs.
-    pub id: u64,
-    /// The authenticated user and role.
-    pub user: Option<(String, crm_engine::Role)>,
-    /// RESP version: 2 or 3.
-    pub proto: u8,
-    /// Set by `CLIENT SETNAME` or `HELLO ... SETNAME`.
-    pub name: Option<String>,
-    /// Failed `AUTH` attempts on this connection, for the back-off.
-    pub failed_auths: u32,
-    /// The authenticator's users generation when this session last checked its user.
-    pub users_seen: u64,
-    /// BLAKE3 of the user's stored password hash at `AUTH`: a user deleted and added again, or
-    /// given a new password, no longer matches.
-    pub credential: Option<[u8; 32]>,
-}
-
-impl Session {
-    pub fn new(id: u64) -> Session {
-        Session {
-            id,
-            user: None,
-            proto: 2,
-            name: None,
-            failed_auths: 0,
-            users_seen: 0,
-            credential: None,
+impl Shared {
+    /// The state of a server that has not accepted a connection yet.
+    pub fn new(store: Store, config: Config) -> Shared {
+        Shared {
+            store,
+            config,
+            started: Instant::now(),
+            connected_clients: AtomicUsize::new(0),
+            total_commands: AtomicU64::new(0),
+            next_connection_id: AtomicU64::new(1),
+            shutting_down: AtomicBool::new(false),
+            backup: BackupState::default(),
+            authenticator: Authenticator::new(),
+            throttle: LoginThrottle::default(),
+            work: WorkLimits::for_this_machine(),
         }
     }
 }

@@ -3,7 +3,8 @@
 use super::format::{push_entry, trailer, BackupKeys, Header, CHUNK_TARGET};
 use super::snapshot::Snapshot;
 use crate::error::{Error, Result};
-use crate::store::{Shared, Store};
+use crate::shared::Shared;
+use crate::store::Store;
 use crate::trees::{bytes_key, decode_u64, meta, Space};
 use std::io::Write;
 use std::path::{Path, PathBuf};

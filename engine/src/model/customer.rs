@@ -1,3 +1,4 @@
+use super::fields::CustomerField;
 use super::json::JsonObject;
 use crate::error::Result;
 use crate::values::{
@@ -98,18 +99,17 @@ pub struct CustomerPatch {
 }
 
 impl CustomerPatch {
-    /// Sets one field from its wire name (`NAME`, `EMAIL`, `PHONE`, `ADDRESS`, any case).
-    ///
-    /// Returns `Ok(false)` for an unknown field name, so the caller can answer with a syntax error.
-    pub fn set(&mut self, field: &str, value: &str) -> Result<bool> {
-        match field.to_ascii_uppercase().as_str() {
-            "NAME" => self.name = Some(normalize_text("name", value)?),
-            "EMAIL" => self.email = Some(normalize_email(value)?),
-            "PHONE" => self.phone = Some(normalize_optional_phone(value)?),
-            "ADDRESS" => self.address = Some(normalize_optional_text("address", value)?),
-            _ => return Ok(false),
+    /// Sets one field, validating and normalising the value (`INVALID` naming the field).
+    pub fn set(&mut self, field: CustomerField, value: &str) -> Result<()> {
+        match field {
+            CustomerField::Name => self.name = Some(normalize_text("name", value)?),
+            CustomerField::Email => self.email = Some(normalize_email(value)?),
+            CustomerField::Phone => self.phone = Some(normalize_optional_phone(value)?),
+            CustomerField::Address => {
+                self.address = Some(normalize_optional_text("address", value)?)
+            }
         }
-        Ok(true)
+        Ok(())
     }
 
     /// Applies the change to a record.

@@ -1,6 +1,7 @@
 //! The records the store keeps, their validated inputs, and their JSON form on the wire.
 
 mod customer;
+mod fields;
 mod json;
 mod order;
 mod product;
@@ -8,6 +9,7 @@ mod rollup;
 mod user;
 
 pub use customer::{Customer, CustomerPatch, NewCustomer};
+pub use fields::{CustomerField, Field, ProductField};
 pub use order::{NewOrder, Order};
 pub use product::{NewProduct, Product, ProductPatch};
 pub use rollup::{CustomerRollup, ProductRollup};

@@ -1,3 +1,4 @@
+use super::fields::ProductField;
 use super::json::JsonObject;
 use crate::error::Result;
 use crate::values::{format_money, normalize_text, parse_money, parse_stock};
@@ -71,15 +72,14 @@ pub struct ProductPatch {
 }
 
 impl ProductPatch {
-    /// Sets one field from its wire name (`NAME`, `PRICE`, `STOCK`); `Ok(false)` if unknown.
-    pub fn set(&mut self, field: &str, value: &str) -> Result<bool> {
-        match field.to_ascii_uppercase().as_str() {
-            "NAME" => self.name = Some(normalize_text("name", value)?),
-            "PRICE" => self.price_cents = Some(parse_money("price", value)?),
-            "STOCK" => self.stock = Some(parse_stock(value)?),
-            _ => return Ok(false),
+    /// Sets one field, validating the value (`INVALID` naming the field).
+    pub fn set(&mut self, field: ProductField, value: &str) -> Result<()> {
+        match field {
+            ProductField::Name => self.name = Some(normalize_text("name", value)?),
+            ProductField::Price => self.price_cents = Some(parse_money("price", value)?),
+            ProductField::Stock => self.stock = Some(parse_stock(value)?),
         }
-        Ok(true)
+        Ok(())
     }
 
     /// Applies the change to a record.

@@ -47,6 +47,8 @@ pub struct User {
     pub name: String,
     pub role: Role,
     pub password_hash: String,
+    /// Whether the user sees customers' email, phone and address masked (`USER.MASK`).
+    pub masked: bool,
 }
 
 impl User {

@@ -24,21 +24,26 @@ pub struct Churn {
     pub auc: Option<f64>,
     /// Examples in the training snapshot.
     pub trained_on: usize,
-    /// (customer id, name, probability of churning), most likely first, ties by id.
+    /// (customer id, name, probability of churning rounded to 6 decimals), most likely first,
+    /// ties (of the rounded value) by id.
     pub customers: Vec<(u64, Option<String>, f64)>,
 }
 
 impl Churn {
     pub fn to_json(&self) -> serde_json::Value {
-        let round = |x: f64| (x * 1e6).round() / 1e6;
         serde_json::json!({
-            "auc": self.auc.map(round),
+            "auc": self.auc.map(round6),
             "trained_on": self.trained_on,
             "customers": self.customers.iter().map(|(id, name, p)| serde_json::json!({
-                "customer_id": id, "name": name, "probability": round(*p),
+                "customer_id": id, "name": name, "probability": p,
             })).collect::<Vec<_>>(),
         })
     }
+}
+
+/// Rounded half away from zero to 6 decimals, as probabilities are returned.
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
 }
 
 /// Each customer's orders before `before`, as (time, amount) sorted by time.
@@ -88,7 +93,7 @@ impl Model {
         sigmoid(self.bias + (0..3).map(|d| self.weights[d] * z[d]).sum::<f64>())
     }
 
-    fn train(examples: &[([f64; 3], bool)]) -> Model {
+    fn train(examples: &[([f64; 3], bool)], keep_going: &dyn Fn() -> Result<()>) -> Result<Model> {
         let n = examples.len().max(1) as f64;
         let mut model = Model {
             mean: [0.0; 3],
@@ -110,6 +115,7 @@ impl Model {
             .map(|(x, y)| (model.standardise(x), f64::from(u8::from(*y))))
             .collect();
         for _ in 0..STEPS {
+            keep_going()?;
             let mut gradient = [0.0; 3];
             let mut gradient_bias = 0.0;
             for (z, y) in &standardised {
@@ -125,7 +131,7 @@ impl Model {
             }
             model.bias -= LEARNING_RATE * gradient_bias / n;
         }
-        model
+        Ok(model)
     }
 }
 
@@ -184,14 +190,17 @@ pub fn churn(store: &Store, as_of: i64, horizon_days: u32, limit: usize) -> Resu
         .into_iter()
         .map(|(_, x, y)| (x, y))
         .collect();
-    let model = Model::train(&training);
+    let model = Model::train(&training, &|| store.check_cancelled())?;
     let validation: Vec<(f64, bool)> = snapshot(as_of - horizon)
         .into_iter()
         .map(|(_, x, y)| (model.probability(&x), y))
         .collect();
+    // Ordered by the value returned, so equal returned probabilities come in id order.
     let mut scored: Vec<(u64, f64)> = history
         .iter()
-        .filter_map(|(id, list)| features(list, as_of).map(|x| (*id, model.probability(&x))))
+        .filter_map(|(id, list)| {
+            features(list, as_of).map(|x| (*id, round6(model.probability(&x))))
+        })
         .collect();
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     scored.truncate(limit);

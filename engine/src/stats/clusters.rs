@@ -105,6 +105,7 @@ pub fn clusters(store: &Store, k: usize, seed: u64, as_of: i64) -> Result<Vec<Cl
     let mut rng = StdRng::seed_from_u64(seed);
     let mut centres = vec![points[rng.gen_range(0..points.len())]];
     while centres.len() < k {
+        store.check_cancelled()?;
         let weights: Vec<f64> = points
             .iter()
             .map(|p| distance2(p, &centres[nearest(p, &centres)]))
@@ -129,6 +130,7 @@ pub fn clusters(store: &Store, k: usize, seed: u64, as_of: i64) -> Result<Vec<Cl
 
     let mut assignment = vec![usize::MAX; points.len()];
     for _ in 0..MAX_ITERATIONS {
+        store.check_cancelled()?;
         let mut changed = false;
         for (i, point) in points.iter().enumerate() {
             let best = nearest(point, &centres);

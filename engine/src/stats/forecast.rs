@@ -11,20 +11,20 @@ pub struct Forecast {
     pub slope_cents: f64,
     /// Fitted revenue of the first month, in cents.
     pub intercept_cents: f64,
-    /// Coefficient of determination of the fit (1 when the history is flat and fitted exactly).
-    pub r2: f64,
+    /// Coefficient of determination of the fit; `None` when the revenue has no variance.
+    pub r2: Option<f64>,
     /// Months of history, gaps between the first and last order counted as 0.
     pub history: usize,
-    /// The months ahead with their predicted revenue (never below 0), in cents.
+    /// The months ahead with the line's value there (negative when the trend falls), in cents.
     pub forecast: Vec<((i32, u32), f64)>,
 }
 
 impl Forecast {
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
-            "slope": money_f64(self.slope_cents),
-            "intercept": money_f64(self.intercept_cents),
-            "r2": (self.r2 * 1e6).round() / 1e6,
+            "slope": self.slope_cents / 100.0,
+            "intercept": self.intercept_cents / 100.0,
+            "r2": self.r2,
             "history": self.history,
             "forecast": self.forecast.iter().map(|(month, cents)| serde_json::json!({
                 "month": month_text(*month),
@@ -34,11 +34,12 @@ impl Forecast {
     }
 }
 
-/// Least squares `y = intercept + slope × x` for x = 0, 1, ...; returns (slope, intercept, r²).
-pub(crate) fn least_squares(ys: &[f64]) -> (f64, f64, f64) {
+/// Least squares `y = intercept + slope × x` for x = 0, 1, ...; returns (slope, intercept,
+/// r², which is `None` when the ys have no variance).
+pub(crate) fn least_squares(ys: &[f64]) -> (f64, f64, Option<f64>) {
     let n = ys.len() as f64;
     if ys.is_empty() {
-        return (0.0, 0.0, 0.0);
+        return (0.0, 0.0, None);
     }
     let mean_x = (n - 1.0) / 2.0;
     let mean_y = ys.iter().sum::<f64>() / n;
@@ -56,11 +57,7 @@ pub(crate) fn least_squares(ys: &[f64]) -> (f64, f64, f64) {
         .enumerate()
         .map(|(x, y)| (y - (intercept + slope * x as f64)).powi(2))
         .sum();
-    let r2 = if ss_tot > 0.0 {
-        1.0 - ss_res / ss_tot
-    } else {
-        1.0
-    };
+    let r2 = (ss_tot > 0.0).then(|| 1.0 - ss_res / ss_tot);
     (slope, intercept, r2)
 }
 
@@ -93,7 +90,8 @@ pub fn forecast(store: &Store, months: usize) -> Result<Forecast> {
         for step in 0..months {
             month = next_month(month);
             let x = (series.len() + step) as f64;
-            ahead.push((month, (intercept + slope * x).max(0.0)));
+            // The line as it is: a falling trend is shown falling, below zero included.
+            ahead.push((month, intercept + slope * x));
         }
     }
     Ok(Forecast {
@@ -112,8 +110,8 @@ mod tests {
     #[test]
     fn a_straight_line_fits_exactly() {
         let (slope, intercept, r2) = least_squares(&[1.0, 3.0, 5.0, 7.0]);
-        assert!(
-            (slope - 2.0).abs() < 1e-9 && (intercept - 1.0).abs() < 1e-9 && (r2 - 1.0).abs() < 1e-9
-        );
+        assert!((slope - 2.0).abs() < 1e-9 && (intercept - 1.0).abs() < 1e-9);
+        assert!((r2.unwrap() - 1.0).abs() < 1e-9);
+        assert_eq!(least_squares(&[4.0, 4.0]).2, None);
     }
 }

@@ -48,6 +48,17 @@ pub fn set_password(view: &View, name: &str, password_hash: &str) -> Result<(Pla
     Ok((plan, Outcome::Done))
 }
 
+pub fn set_masked(view: &View, name: &str, masked: bool) -> Result<(Plan, Outcome)> {
+    let key = key(name);
+    let mut user: User = view
+        .record(&key)?
+        .ok_or_else(|| Error::not_found(Kind::User, quote(name)))?;
+    user.masked = masked;
+    let mut plan = Plan::default();
+    plan.put_record(&key, &user);
+    Ok((plan, Outcome::Done))
+}
+
 pub fn delete(view: &View, name: &str) -> Result<(Plan, Outcome)> {
     let key = key(name);
     let user: User = view

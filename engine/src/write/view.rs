@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::index::BlindKeys;
 use crate::model::CustomerRollup;
 use crate::rollup_table::RollupTable;
-use crate::store::Shared;
+use crate::shared::Shared;
 use crate::trees::{decode_u64, id_key, meta, Space};
 use serde::de::DeserializeOwned;
 use serde::Serialize;

@@ -1,13 +1,20 @@
 //! `BACKUP [name]`, `BACKUP.LIST`, `BACKUP.VERIFY name` (admin only).
 
-use super::stats::blocking;
+use super::offload::blocking;
 use crate::backup::{default_name, file_blake3, file_of, valid_name};
 use crate::parse::{printable, text, Args, CmdResult};
 use crate::reply::Reply;
 use crate::state::Shared;
 use crm_engine::values::{format_timestamp, now, quote};
-use crm_engine::{Error, Kind};
+use crm_engine::{Error, Kind, Role};
 use std::sync::Arc;
+
+#[derive(Clone, Copy)]
+pub enum Verb {
+    Take,
+    List,
+    Verify,
+}
 
 /// A parsed backup command.
 pub enum Backup {
@@ -16,14 +23,38 @@ pub enum Backup {
     Verify(Vec<u8>),
 }
 
-pub fn parse(name: &str, args: &mut Args) -> CmdResult<Backup> {
-    let command = match name {
-        "BACKUP" => Backup::Take(args.next()),
-        "BACKUP.LIST" => Backup::List,
-        _ => Backup::Verify(args.required()?),
-    };
-    args.finish()?;
-    Ok(command)
+impl Verb {
+    pub fn named(name: &str) -> Option<Verb> {
+        Some(match name {
+            "BACKUP" => Verb::Take,
+            "BACKUP.LIST" => Verb::List,
+            "BACKUP.VERIFY" => Verb::Verify,
+            _ => return None,
+        })
+    }
+}
+
+impl super::Verb for Verb {
+    type Command = Backup;
+
+    fn minimum_arguments(self) -> usize {
+        match self {
+            Verb::Verify => 1,
+            Verb::Take | Verb::List => 0,
+        }
+    }
+
+    fn required_role(self) -> Option<Role> {
+        Some(Role::Admin)
+    }
+
+    fn parse(self, args: &mut Args) -> CmdResult<Backup> {
+        Ok(match self {
+            Verb::Take => Backup::Take(args.next()),
+            Verb::List => Backup::List,
+            Verb::Verify => Backup::Verify(args.required()?),
+        })
+    }
 }
 
 fn checked_name(bytes: &[u8]) -> CmdResult<String> {

@@ -1,136 +1,123 @@
-//! Connection commands (`PING`, `AUTH`, `HELLO`, `QUIT`) and the compatibility commands that
-//! stock Redis tools send (`CLIENT`, `SELECT`, `CONFIG GET`, `COMMAND`).
+//! Connection commands: `PING`, `AUTH`, `HELLO`, `QUIT` (open to every connection).
 
-use crate::auth;
+use super::{Answer, Context};
 use crate::parse::{printable, syntax, text, Args, CmdResult};
 use crate::reply::Reply;
-use crate::state::{Session, Shared};
-use std::sync::Arc;
+use crm_engine::Role;
+use zeroize::Zeroizing;
 
 /// The version string `HELLO` and `INFO` report.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The protocol contract version.
-pub const CRM_PROTOCOL: i64 = 1;
+pub const CRM_PROTOCOL: i64 = 2;
 
-pub fn ping(args: &mut Args) -> CmdResult {
-    let message = args.next();
-    args.finish()?;
-    Ok(match message {
-        Some(message) => Reply::Bulk(message),
-        None => Reply::Simple("PONG"),
-    })
+#[derive(Clone, Copy)]
+pub enum Verb {
+    Ping,
+    Auth,
+    Hello,
+    Quit,
 }
 
-/// The user and password of `AUTH password` (user `admin`) or `AUTH user password`.
-pub fn auth_args(args: &mut Args) -> CmdResult<(Vec<u8>, Vec<u8>)> {
-    let first = args.required()?;
-    let credentials = match args.next() {
-        Some(password) => (first, password),
-        None => (b"admin".to_vec(), first),
-    };
-    args.finish()?;
-    Ok(credentials)
+/// A parsed connection command.
+pub enum Connection {
+    Ping(Option<Vec<u8>>),
+    Auth(Credentials),
+    Hello(Hello),
+    Quit,
 }
 
-fn wrongpass() -> Reply {
-    Reply::error(
-        "WRONGPASS",
-        "invalid username-password pair or user is disabled.",
-    )
-}
-
-/// Ends the authentication of a session whose user was deleted (or deleted and added again,
-/// or given a new password by someone else) since it last looked, so those open connections
-/// cannot keep using the old rights: their next command gets `NOAUTH`.
-pub fn recheck_user(shared: &Shared, session: &mut Session) {
-    let generation = shared.authenticator.users_generation();
-    if session.users_seen == generation {
-        return;
-    }
-    let Some((name, _)) = &session.user else {
-        return;
-    };
-    match shared.store.user(name) {
-        Ok(Some(user)) if Some(auth::credential_tag(&user.password_hash)) == session.credential => {
-            session.user = Some((user.name, user.role));
-        }
-        Ok(_) => {
-            tracing::info!(
-                connection = session.id,
-                "the session's user was deleted or changed"
-            );
-            session.user = None;
-            session.credential = None;
-        }
-        // The store cannot say (halted): check again before the next command.
-        Err(_) => return,
-    }
-    session.users_seen = generation;
-}
-
-/// Keeps the session's own login valid after it changed its own password.
-pub fn refresh_own_credential(shared: &Shared, session: &mut Session, changed_user: &[u8]) {
-    let own = matches!(&session.user, Some((name, _)) if name.as_bytes() == changed_user);
-    if let (true, Ok(Some(user))) = (
-        own,
-        shared.store.user(&String::from_utf8_lossy(changed_user)),
-    ) {
-        session.credential = Some(auth::credential_tag(&user.password_hash));
-        session.users_seen = shared.authenticator.users_generation();
-    }
-}
-
-/// Checks credentials and, on success, authenticates the session. Failures are slowed.
-pub async fn authenticate(
-    shared: &Arc<Shared>,
-    session: &mut Session,
-    user: &[u8],
-    password: &[u8],
-) -> CmdResult<()> {
-    let user = text("user", user)?;
-    let password = text("password", password)?;
-    // Read before the check: a deletion racing with it then makes the next command re-check.
-    let generation = shared.authenticator.users_generation();
-    match auth::authenticate(shared, user, password).await {
-        Some(login) => {
-            session.user = Some((user.to_string(), login.role));
-            session.users_seen = generation;
-            session.credential = Some(login.credential);
-            session.failed_auths = 0;
-            Ok(())
-        }
-        None => {
-            session.failed_auths = session.failed_auths.saturating_add(1);
-            tracing::warn!(connection = session.id, "failed AUTH");
-            tokio::time::sleep(auth::failure_delay(session.failed_auths)).await;
-            Err(wrongpass())
-        }
-    }
+/// A user name and a password, wiped from memory once checked.
+pub struct Credentials {
+    user: Vec<u8>,
+    password: Zeroizing<Vec<u8>>,
 }
 
 /// `HELLO [2|3] [AUTH user password] [SETNAME name]`, parsed.
 pub struct Hello {
     version: Option<Vec<u8>>,
-    auth: Option<(Vec<u8>, Vec<u8>)>,
+    auth: Option<Credentials>,
     name: Option<Vec<u8>>,
 }
 
-pub fn parse_hello(args: &mut Args) -> CmdResult<Hello> {
+impl Verb {
+    pub fn named(name: &str) -> Option<Verb> {
+        Some(match name {
+            "PING" => Verb::Ping,
+            "AUTH" => Verb::Auth,
+            "HELLO" => Verb::Hello,
+            "QUIT" => Verb::Quit,
+            _ => return None,
+        })
+    }
+}
+
+impl super::Verb for Verb {
+    type Command = Connection;
+
+    fn minimum_arguments(self) -> usize {
+        match self {
+            Verb::Auth => 1,
+            Verb::Ping | Verb::Hello | Verb::Quit => 0,
+        }
+    }
+
+    fn required_role(self) -> Option<Role> {
+        None
+    }
+
+    fn parse(self, args: &mut Args) -> CmdResult<Connection> {
+        Ok(match self {
+            Verb::Ping => Connection::Ping(args.next()),
+            Verb::Auth => Connection::Auth(auth_args(args)?),
+            Verb::Hello => Connection::Hello(parse_hello(args)?),
+            Verb::Quit => Connection::Quit,
+        })
+    }
+}
+
+/// The user and password of `AUTH password` (user `admin`) or `AUTH user password`.
+fn auth_args(args: &mut Args) -> CmdResult<Credentials> {
+    let first = args.required()?;
+    Ok(match args.next() {
+        Some(password) => Credentials {
+            user: first,
+            password: Zeroizing::new(password),
+        },
+        None => Credentials {
+            user: b"admin".to_vec(),
+            password: Zeroizing::new(first),
+        },
+    })
+}
+
+/// Whether a `HELLO` argument is a protocol version rather than an option: redis-py sends
+/// `HELLO 3 AUTH ...`, but `HELLO AUTH user pass` (no version) keeps the current protocol.
+fn is_option(word: &[u8]) -> bool {
+    word.eq_ignore_ascii_case(b"AUTH") || word.eq_ignore_ascii_case(b"SETNAME")
+}
+
+fn parse_hello(args: &mut Args) -> CmdResult<Hello> {
+    let mut pending = args.next();
+    let version = match pending.take() {
+        Some(word) if is_option(&word) => {
+            pending = Some(word);
+            None
+        }
+        other => other,
+    };
     let mut hello = Hello {
-        version: args.next(),
+        version,
         auth: None,
         name: None,
     };
-    while let Some(word) = args.next() {
+    while let Some(word) = pending.take().or_else(|| args.next()) {
         match word.to_ascii_uppercase().as_slice() {
             b"AUTH" if hello.auth.is_none() => {
-                let user = args
-                    .next()
-                    .ok_or_else(|| syntax("syntax error: AUTH needs a user and a password"))?;
-                let password = args
-                    .next()
-                    .ok_or_else(|| syntax("syntax error: AUTH needs a user and a password"))?;
-                hello.auth = Some((user, password));
+                let needs = || syntax("syntax error: AUTH needs a user and a password");
+                let user = args.next().ok_or_else(needs)?;
+                let password = Zeroizing::new(args.next().ok_or_else(needs)?);
+                hello.auth = Some(Credentials { user, password });
             }
             b"SETNAME" if hello.name.is_none() => {
                 hello.name = Some(
@@ -149,9 +136,50 @@ pub fn parse_hello(args: &mut Args) -> CmdResult<Hello> {
     Ok(hello)
 }
 
-pub async fn hello(shared: &Arc<Shared>, session: &mut Session, hello: Hello) -> CmdResult {
+fn wrongpass() -> Reply {
+    Reply::error(
+        "WRONGPASS",
+        "invalid username-password pair or user is disabled.",
+    )
+}
+
+/// Checks credentials and, on success, authenticates the session (failures are slowed).
+async fn log_in(context: &mut Context<'_>, credentials: &Credentials) -> CmdResult<()> {
+    let user = text("user", &credentials.user)?;
+    let password = text("password", &credentials.password)?;
+    if context
+        .session
+        .log_in(context.shared, user, password, context.read_at)
+        .await
+    {
+        Ok(())
+    } else {
+        Err(wrongpass())
+    }
+}
+
+pub async fn execute(mut context: Context<'_>, command: Connection) -> CmdResult<Answer> {
+    let reply = match command {
+        Connection::Ping(Some(message)) => Reply::Bulk(message),
+        Connection::Ping(None) => Reply::Simple("PONG"),
+        Connection::Quit => {
+            return Ok(Answer {
+                reply: Reply::ok(),
+                close: true,
+            })
+        }
+        Connection::Auth(credentials) => {
+            log_in(&mut context, &credentials).await?;
+            Reply::ok()
+        }
+        Connection::Hello(hello) => hello_reply(&mut context, hello).await?,
+    };
+    Ok(Answer::reply(reply))
+}
+
+async fn hello_reply(context: &mut Context<'_>, hello: Hello) -> CmdResult {
     let proto = match &hello.version {
-        None => session.proto,
+        None => context.session.proto,
         Some(v) if v.as_slice() == b"2" => 2,
         Some(v) if v.as_slice() == b"3" => 3,
         Some(v) => {
@@ -161,12 +189,13 @@ pub async fn hello(shared: &Arc<Shared>, session: &mut Session, hello: Hello) ->
             ))
         }
     };
-    if let Some((user, password)) = &hello.auth {
-        authenticate(shared, session, user, password).await?;
+    if let Some(credentials) = &hello.auth {
+        log_in(context, credentials).await?;
     }
     if let Some(name) = &hello.name {
-        session.name = Some(text("name", name)?.to_string());
+        context.session.name = Some(text("name", name)?.to_string());
     }
+    let session = &mut *context.session;
     session.proto = proto;
     Ok(Reply::Map(vec![
         ("server", Reply::Bulk(b"crm-server".to_vec())),
@@ -178,104 +207,4 @@ pub async fn hello(shared: &Arc<Shared>, session: &mut Session, hello: Hello) ->
         ("modules", Reply::Array(Vec::new())),
         ("crm_protocol", Reply::Integer(CRM_PROTOCOL)),
     ]))
-}
-
-/// The `CLIENT` subcommands.
-pub enum Client {
-    SetInfo,
-    SetName(Vec<u8>),
-    GetName,
-    Id,
-}
-
-/// The `CLIENT` subcommands allowed before `AUTH`.
-pub fn client_allowed_before_auth(subcommand: Option<&[u8]>) -> bool {
-    subcommand
-        .is_some_and(|s| s.eq_ignore_ascii_case(b"SETINFO") || s.eq_ignore_ascii_case(b"SETNAME"))
-}
-
-pub fn parse_client(args: &mut Args) -> CmdResult<Client> {
-    let sub = args.required()?;
-    let client = match sub.to_ascii_uppercase().as_slice() {
-        b"SETINFO" => {
-            while args.next().is_some() {}
-            Client::SetInfo
-        }
-        b"SETNAME" => Client::SetName(args.required()?),
-        b"GETNAME" => Client::GetName,
-        b"ID" => Client::Id,
-        _ => {
-            return Err(syntax(format!(
-                "unknown subcommand '{}' of 'client' (SETINFO, SETNAME, GETNAME, ID)",
-                printable(&sub)
-            )))
-        }
-    };
-    args.finish()?;
-    Ok(client)
-}
-
-pub fn client(session: &mut Session, client: Client) -> CmdResult {
-    Ok(match client {
-        Client::SetInfo => Reply::ok(),
-        Client::SetName(name) => {
-            let name = text("name", &name)?;
-            if name.contains(|c: char| c.is_whitespace()) {
-                return Err(Reply::error(
-                    "INVALID",
-                    "name: client names cannot contain spaces",
-                ));
-            }
-            session.name = (!name.is_empty()).then(|| name.to_string());
-            Reply::ok()
-        }
-        Client::GetName => session
-            .name
-            .clone()
-            .map_or(Reply::Nil, |n| Reply::Bulk(n.into_bytes())),
-        Client::Id => Reply::Integer(session.id as i64),
-    })
-}
-
-pub fn select(args: &mut Args) -> CmdResult {
-    let index = args.required()?;
-    args.finish()?;
-    if index.as_slice() == b"0" {
-        Ok(Reply::ok())
-    } else {
-        Err(Reply::error("ERR", "DB index is out of range"))
-    }
-}
-
-pub fn config(args: &mut Args) -> CmdResult {
-    let sub = args.required()?;
-    if !sub.eq_ignore_ascii_case(b"GET") {
-        return Err(syntax(format!(
-            "unknown subcommand '{}' of 'config' (GET)",
-            printable(&sub)
-        )));
-    }
-    if args.remaining() == 0 {
-        return Err(args.wrong_arity());
-    }
-    while args.next().is_some() {}
-    Ok(Reply::Array(Vec::new()))
-}
-
-pub fn command(args: &mut Args) -> CmdResult {
-    match args.next() {
-        None => Ok(Reply::Array(Vec::new())),
-        Some(sub) if sub.eq_ignore_ascii_case(b"DOCS") => {
-            while args.next().is_some() {}
-            Ok(Reply::Array(Vec::new()))
-        }
-        Some(sub) if sub.eq_ignore_ascii_case(b"COUNT") => {
-            args.finish()?;
-            Ok(Reply::Integer(0))
-        }
-        Some(sub) => Err(syntax(format!(
-            "unknown subcommand '{}' of 'command' (DOCS, COUNT)",
-            printable(&sub)
-        ))),
-    }
 }

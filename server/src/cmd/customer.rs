@@ -1,13 +1,14 @@
 //! `CUSTOMER.ADD | GET | UPDATE | DEL | FIND | LIST`.
 
-use super::values::{engine, page, read_id, write_id};
+use super::offload::off_workers;
+use super::values::{engine, page, parse_fields, read_id, write_id};
+use super::Context;
 use crate::parse::{
     kw, optional_text, printable, required_text, syntax, text, Args, CmdResult, Keywords,
 };
 use crate::reply::Reply;
-use crate::state::Shared;
 use crm_engine::values::DEFAULT_LIMIT;
-use crm_engine::{CustomerPatch, NewCustomer, Op};
+use crm_engine::{CustomerField, CustomerPatch, Field, NewCustomer, Op, Role};
 
 const ADD_KEYWORDS: [crate::parse::Keyword; 6] = [
     kw("NAME"),
@@ -17,77 +18,110 @@ const ADD_KEYWORDS: [crate::parse::Keyword; 6] = [
     kw("CREATED_AT"),
     kw("ID"),
 ];
-const FIELDS: [&str; 4] = ["NAME", "EMAIL", "PHONE", "ADDRESS"];
+const PAGE_KEYWORDS: [crate::parse::Keyword; 2] = [kw("AFTER"), kw("LIMIT")];
+
+#[derive(Clone, Copy)]
+pub enum Verb {
+    Add,
+    Get,
+    Update,
+    Del,
+    Find,
+    List,
+}
+
+/// What `CUSTOMER.FIND` looks up.
+#[derive(Clone, Copy)]
+pub enum FindBy {
+    Email,
+    Phone,
+    Name,
+}
 
 /// A parsed customer command.
 pub enum Customer {
     Add(Keywords),
     Get(Vec<u8>),
-    Update(Vec<u8>, Vec<(String, Vec<u8>)>),
+    Update(Vec<u8>, Vec<(CustomerField, Vec<u8>)>),
     Del(Vec<u8>),
-    Find(&'static str, Vec<u8>),
+    Find {
+        by: FindBy,
+        value: Vec<u8>,
+        page: Keywords,
+    },
     List(Keywords),
 }
 
-/// Parses `FIELD value [FIELD value ...]` of an `UPDATE`: at least one, each known, no repeats.
-pub fn parse_fields(args: &mut Args, known: &[&str]) -> CmdResult<Vec<(String, Vec<u8>)>> {
-    if args.remaining() == 0 {
-        return Err(args.wrong_arity());
+impl Verb {
+    pub fn named(name: &str) -> Option<Verb> {
+        Some(match name {
+            "CUSTOMER.ADD" => Verb::Add,
+            "CUSTOMER.GET" => Verb::Get,
+            "CUSTOMER.UPDATE" => Verb::Update,
+            "CUSTOMER.DEL" => Verb::Del,
+            "CUSTOMER.FIND" => Verb::Find,
+            "CUSTOMER.LIST" => Verb::List,
+            _ => return None,
+        })
     }
-    let mut fields: Vec<(String, Vec<u8>)> = Vec::new();
-    while let Some(field) = args.next() {
-        let name = String::from_utf8_lossy(&field).to_ascii_uppercase();
-        if !known.contains(&name.as_str()) {
-            return Err(syntax(format!(
-                "syntax error: unknown field '{}' for '{}' ({})",
-                printable(&field),
-                args.command(),
-                known.join(", ")
-            )));
-        }
-        if fields.iter().any(|(n, _)| *n == name) {
-            return Err(syntax(format!("syntax error: field '{name}' given twice")));
-        }
-        let value = args
-            .next()
-            .ok_or_else(|| syntax(format!("syntax error: field '{name}' needs a value")))?;
-        fields.push((name, value));
-    }
-    Ok(fields)
 }
 
-pub fn parse(name: &str, args: &mut Args) -> CmdResult<Customer> {
-    let command = match name {
-        "CUSTOMER.ADD" => Customer::Add(args.keywords(&ADD_KEYWORDS)?),
-        "CUSTOMER.GET" => Customer::Get(args.required()?),
-        "CUSTOMER.DEL" => Customer::Del(args.required()?),
-        "CUSTOMER.UPDATE" => {
-            let id = args.required()?;
-            Customer::Update(id, parse_fields(args, &FIELDS)?)
+impl super::Verb for Verb {
+    type Command = Customer;
+
+    fn minimum_arguments(self) -> usize {
+        match self {
+            Verb::Add => 4,
+            Verb::Update => 3,
+            Verb::Find => 2,
+            Verb::Get | Verb::Del => 1,
+            Verb::List => 0,
         }
-        "CUSTOMER.FIND" => {
-            let by = args.required()?;
-            let by = match by.to_ascii_uppercase().as_slice() {
-                b"EMAIL" => "EMAIL",
-                b"PHONE" => "PHONE",
-                b"NAME" => "NAME",
-                _ => {
-                    return Err(syntax(format!(
-                    "syntax error: unknown keyword '{}' for 'customer.find' (EMAIL, PHONE, NAME)",
-                    printable(&by)
-                )))
+    }
+
+    fn required_role(self) -> Option<Role> {
+        Some(match self {
+            Verb::Add | Verb::Update | Verb::Del => Role::Writer,
+            Verb::Get | Verb::Find | Verb::List => Role::Reader,
+        })
+    }
+
+    fn parse(self, args: &mut Args) -> CmdResult<Customer> {
+        Ok(match self {
+            Verb::Add => Customer::Add(args.keywords(&ADD_KEYWORDS)?),
+            Verb::Get => Customer::Get(args.required()?),
+            Verb::Del => Customer::Del(args.required()?),
+            Verb::Update => {
+                let id = args.required()?;
+                Customer::Update(id, parse_fields(args)?)
+            }
+            Verb::Find => {
+                let by = args.required()?;
+                let by = match by.to_ascii_uppercase().as_slice() {
+                    b"EMAIL" => FindBy::Email,
+                    b"PHONE" => FindBy::Phone,
+                    b"NAME" => FindBy::Name,
+                    _ => {
+                        return Err(syntax(format!(
+                            "syntax error: unknown keyword '{}' for 'customer.find' (EMAIL, PHONE, NAME)",
+                            printable(&by)
+                        )))
+                    }
+                };
+                let value = args.required()?;
+                Customer::Find {
+                    by,
+                    value,
+                    page: args.keywords(&PAGE_KEYWORDS)?,
                 }
-            };
-            Customer::Find(by, args.required()?)
-        }
-        _ => Customer::List(args.keywords(&[kw("AFTER"), kw("LIMIT")])?),
-    };
-    args.finish()?;
-    Ok(command)
+            }
+            Verb::List => Customer::List(args.keywords(&PAGE_KEYWORDS)?),
+        })
+    }
 }
 
-pub async fn execute(shared: &Shared, command: Customer) -> CmdResult {
-    let store = &shared.store;
+pub async fn execute(context: &Context<'_>, command: Customer) -> CmdResult {
+    let store = &context.shared.store;
     match command {
         Customer::Add(k) => {
             let mut new = NewCustomer::parse(
@@ -113,13 +147,7 @@ pub async fn execute(shared: &Shared, command: Customer) -> CmdResult {
             let id = write_id("id", &id)?;
             let mut patch = CustomerPatch::default();
             for (field, value) in &fields {
-                let field_name = match field.as_str() {
-                    "NAME" => "name",
-                    "EMAIL" => "email",
-                    "PHONE" => "phone",
-                    _ => "address",
-                };
-                patch.set(field, text(field_name, value)?)?;
+                patch.set(*field, text(field.as_str(), value)?)?;
             }
             engine(store.write_async(Op::UpdateCustomer(id, patch)).await)?;
             Ok(Reply::ok())
@@ -129,29 +157,27 @@ pub async fn execute(shared: &Shared, command: Customer) -> CmdResult {
             engine(store.write_async(Op::DeleteCustomer(id)).await)?;
             Ok(Reply::Integer(1))
         }
-        Customer::Find(by, value) => {
+        Customer::Find { by, value, page: k } => {
+            let (after, limit) = page(&k, DEFAULT_LIMIT)?;
             let field = match by {
-                "EMAIL" => "email",
-                "PHONE" => "phone",
-                _ => "name",
+                FindBy::Email => "email",
+                FindBy::Phone => "phone",
+                FindBy::Name => "name",
             };
-            let value = text(field, &value)?;
-            let found = match by {
-                "EMAIL" => store.find_by_email(value),
-                "PHONE" => store.find_by_phone(value),
-                _ => store.find_by_name(value),
-            };
-            Ok(Reply::bulk_array(
-                engine(found)?.iter().map(|c| c.to_json_bytes()),
-            ))
+            let value = text(field, &value)?.to_string();
+            let found = off_workers(context.shared, move |store| match by {
+                FindBy::Email => store.find_by_email(&value, after, limit),
+                FindBy::Phone => store.find_by_phone(&value, after, limit),
+                FindBy::Name => store.find_by_name(&value, after, limit),
+            })
+            .await?;
+            Ok(Reply::bulk_array(found.iter().map(|c| c.to_json_bytes())))
         }
         Customer::List(k) => {
             let (after, limit) = page(&k, DEFAULT_LIMIT)?;
-            Ok(Reply::bulk_array(
-                engine(store.customers(after, limit))?
-                    .iter()
-                    .map(|c| c.to_json_bytes()),
-            ))
+            let found =
+                off_workers(context.shared, move |store| store.customers(after, limit)).await?;
+            Ok(Reply::bulk_array(found.iter().map(|c| c.to_json_bytes())))
         }
     }
 }

@@ -5,16 +5,43 @@ use super::values::engine;
 use crate::parse::{Args, CmdResult};
 use crate::reply::Reply;
 use crate::state::Shared;
+use crm_engine::Role;
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
-pub fn parse(args: &mut Args) -> CmdResult<()> {
-    // `INFO section` is accepted (redis-cli sends it); every section is always shown.
-    while args.next().is_some() {}
-    Ok(())
+#[derive(Clone, Copy)]
+pub enum Verb {
+    Info,
 }
 
-pub fn execute(shared: &Shared) -> CmdResult {
+/// `INFO [section ...]`: every section is always shown.
+pub struct Info;
+
+impl Verb {
+    pub fn named(name: &str) -> Option<Verb> {
+        (name == "INFO").then_some(Verb::Info)
+    }
+}
+
+impl super::Verb for Verb {
+    type Command = Info;
+
+    fn minimum_arguments(self) -> usize {
+        0
+    }
+
+    fn required_role(self) -> Option<Role> {
+        Some(Role::Admin)
+    }
+
+    fn parse(self, args: &mut Args) -> CmdResult<Info> {
+        // `INFO section` is accepted (redis-cli sends it).
+        args.skip_rest();
+        Ok(Info)
+    }
+}
+
+pub fn execute(shared: &Shared, _: Info) -> CmdResult {
     let counts = engine(shared.store.counts())?;
     let backup = shared.backup.snapshot();
     let mut text = String::new();

@@ -1,13 +1,18 @@
-//! Every command: the one place that matches on command names.
+//! Every command, routed to its family.
 //!
-//! A request goes through the protocol's checks in order: authentication (`NOAUTH`), the name
-//! (`ERR unknown command`), syntax (`ERR`), permission (`NOPERM`), then the command itself,
+//! Each family (one file) names its verbs once, in a `Verb` enum that states each verb's
+//! least number of arguments and the least role that may run it, and parses the verb's
+//! arguments. This file routes a name to its family, and runs the protocol's checks in order:
+//! authentication (`NOAUTH`), the name (`ERR unknown command`), arity and syntax (`ERR`, with
+//! `finish()` called here once for every command), permission (`NOPERM`), then the command,
 //! which validates values (`INVALID`) before the engine checks existence and state.
 
 mod backup;
+mod compat;
 mod connection;
 mod customer;
 mod info;
+mod offload;
 mod order;
 mod product;
 mod stats;
@@ -15,28 +20,57 @@ mod user;
 mod values;
 
 pub use connection::{CRM_PROTOCOL, VERSION};
+pub use offload::WorkLimits;
 
 use crate::parse::{printable, Args, CmdResult};
 use crate::reply::Reply;
-use crate::state::{Session, Shared};
+use crate::session::Session;
+use crate::state::Shared;
 use crm_engine::Role;
 use std::sync::Arc;
+use tokio::time::Instant;
 
-/// A parsed command, ready for the permission check and execution.
+/// What one family's verbs say about themselves.
+pub(crate) trait Verb: Copy {
+    /// The parsed command, ready to run.
+    type Command;
+
+    /// The fewest arguments after the name (flags counted); fewer is
+    /// `ERR wrong number of arguments`, before any other check.
+    fn minimum_arguments(self) -> usize;
+
+    /// The least role that may run it; `None` for commands open to every connection.
+    fn required_role(self) -> Option<Role>;
+
+    /// Parses the arguments (the arity is already checked; `finish()` follows).
+    fn parse(self, args: &mut Args) -> CmdResult<Self::Command>;
+}
+
+/// A command name, resolved to its family's verb.
+#[derive(Clone, Copy)]
+enum Routed {
+    Connection(connection::Verb),
+    Compat(compat::Verb),
+    Customer(customer::Verb),
+    Product(product::Verb),
+    Order(order::Verb),
+    Stats(stats::Verb),
+    User(user::Verb),
+    Backup(backup::Verb),
+    Info(info::Verb),
+}
+
+/// A parsed command.
 enum Command {
-    Ping(Reply),
-    Auth(Vec<u8>, Vec<u8>),
-    Hello(connection::Hello),
-    Quit,
-    Client(connection::Client),
-    Compat(Reply),
+    Connection(connection::Connection),
+    Compat(compat::Compat),
     Customer(customer::Customer),
     Product(product::Product),
     Order(order::Order),
     Stats(stats::Stats),
     User(user::User),
     Backup(backup::Backup),
-    Info,
+    Info(info::Info),
 }
 
 /// What the connection does after a reply.
@@ -46,169 +80,146 @@ pub struct Answer {
     pub close: bool,
 }
 
-impl Command {
-    /// The least role that may run the command; `None` for connection and compatibility
-    /// commands, open to every role.
-    fn required_role(&self) -> Option<Role> {
+impl Answer {
+    fn reply(reply: Reply) -> Answer {
+        Answer {
+            reply,
+            close: false,
+        }
+    }
+}
+
+/// A request, with when it was read (failed logins are slowed from that moment).
+pub struct Request {
+    pub args: Vec<Vec<u8>>,
+    pub read_at: Instant,
+}
+
+fn route(name: &str) -> Option<Routed> {
+    customer::Verb::named(name)
+        .map(Routed::Customer)
+        .or_else(|| order::Verb::named(name).map(Routed::Order))
+        .or_else(|| product::Verb::named(name).map(Routed::Product))
+        .or_else(|| connection::Verb::named(name).map(Routed::Connection))
+        .or_else(|| stats::Verb::named(name).map(Routed::Stats))
+        .or_else(|| compat::Verb::named(name).map(Routed::Compat))
+        .or_else(|| user::Verb::named(name).map(Routed::User))
+        .or_else(|| backup::Verb::named(name).map(Routed::Backup))
+        .or_else(|| info::Verb::named(name).map(Routed::Info))
+}
+
+impl Routed {
+    /// Whether the request may run before `AUTH`.
+    fn allowed_before_auth(self, first_argument: Option<&[u8]>) -> bool {
         match self {
-            Command::Ping(_) | Command::Auth(..) | Command::Hello(_) | Command::Quit => None,
-            Command::Client(_) | Command::Compat(_) => None,
-            Command::Customer(customer::Customer::Add(_))
-            | Command::Customer(customer::Customer::Update(..))
-            | Command::Customer(customer::Customer::Del(_))
-            | Command::Product(product::Product::Add(_))
-            | Command::Product(product::Product::Update(..))
-            | Command::Product(product::Product::Del(_))
-            | Command::Order(order::Order::Add(_))
-            | Command::Order(order::Order::Del(_)) => Some(Role::Writer),
-            Command::Customer(_) | Command::Product(_) | Command::Order(_) => Some(Role::Reader),
-            Command::Stats(_) => Some(Role::Analyst),
-            Command::User(_) | Command::Backup(_) | Command::Info => Some(Role::Admin),
+            Routed::Connection(_) => true,
+            Routed::Compat(verb) => verb.allowed_before_auth(first_argument),
+            _ => false,
         }
     }
-}
 
-/// Whether a request may run before `AUTH`.
-fn allowed_before_auth(name: &str, first_argument: Option<&Vec<u8>>) -> bool {
-    match name {
-        "AUTH" | "PING" | "HELLO" | "QUIT" => true,
-        "CLIENT" => connection::client_allowed_before_auth(first_argument.map(Vec::as_slice)),
-        _ => false,
+    /// Checks the arity, parses, checks nothing is left over, and says who may run it.
+    fn parse(self, args: &mut Args) -> CmdResult<(Command, Option<Role>)> {
+        fn checked<V: Verb>(
+            verb: V,
+            args: &mut Args,
+            wrap: fn(V::Command) -> Command,
+        ) -> CmdResult<(Command, Option<Role>)> {
+            if args.remaining() < verb.minimum_arguments() {
+                return Err(args.wrong_arity());
+            }
+            let command = verb.parse(args)?;
+            args.finish()?;
+            Ok((wrap(command), verb.required_role()))
+        }
+        match self {
+            Routed::Connection(verb) => checked(verb, args, Command::Connection),
+            Routed::Compat(verb) => checked(verb, args, Command::Compat),
+            Routed::Customer(verb) => checked(verb, args, Command::Customer),
+            Routed::Product(verb) => checked(verb, args, Command::Product),
+            Routed::Order(verb) => checked(verb, args, Command::Order),
+            Routed::Stats(verb) => checked(verb, args, Command::Stats),
+            Routed::User(verb) => checked(verb, args, Command::User),
+            Routed::Backup(verb) => checked(verb, args, Command::Backup),
+            Routed::Info(verb) => checked(verb, args, Command::Info),
+        }
     }
-}
-
-fn parse(name: &str, args: &mut Args) -> Option<CmdResult<Command>> {
-    let parsed = match name {
-        "PING" => connection::ping(args).map(Command::Ping),
-        "AUTH" => connection::auth_args(args).map(|(user, password)| Command::Auth(user, password)),
-        "HELLO" => connection::parse_hello(args).map(Command::Hello),
-        "QUIT" => Ok(Command::Quit),
-        "CLIENT" => connection::parse_client(args).map(Command::Client),
-        "SELECT" => connection::select(args).map(Command::Compat),
-        "CONFIG" => connection::config(args).map(Command::Compat),
-        "COMMAND" => connection::command(args).map(Command::Compat),
-        "CUSTOMER.ADD" | "CUSTOMER.GET" | "CUSTOMER.UPDATE" | "CUSTOMER.DEL" | "CUSTOMER.FIND"
-        | "CUSTOMER.LIST" => customer::parse(name, args).map(Command::Customer),
-        "PRODUCT.ADD" | "PRODUCT.GET" | "PRODUCT.UPDATE" | "PRODUCT.DEL" | "PRODUCT.LIST" => {
-            product::parse(name, args).map(Command::Product)
-        }
-        "ORDER.ADD" | "ORDER.GET" | "ORDER.DEL" | "ORDER.LIST" => {
-            order::parse(name, args).map(Command::Order)
-        }
-        "STATS.CUSTOMER" | "STATS.CUSTOMERS" | "STATS.PRODUCTS" | "STATS.MONTHLY" | "STATS.RFM"
-        | "STATS.CLUSTERS" | "STATS.ANOMALIES" | "STATS.FORECAST" | "STATS.CHURN" => {
-            stats::parse(name, args).map(Command::Stats)
-        }
-        "USER.ADD" | "USER.DEL" | "USER.PASSWD" | "USER.LIST" => {
-            user::parse(name, args).map(Command::User)
-        }
-        "BACKUP" | "BACKUP.LIST" | "BACKUP.VERIFY" => {
-            backup::parse(name, args).map(Command::Backup)
-        }
-        "INFO" => info::parse(args).map(|()| Command::Info),
-        _ => return None,
-    };
-    Some(parsed)
 }
 
 /// Runs one request and says what to answer.
-pub async fn dispatch(
-    shared: &Arc<Shared>,
-    session: &mut Session,
-    mut request: Vec<Vec<u8>>,
-) -> Answer {
-    let answer = |reply| Answer {
-        reply,
-        close: false,
-    };
-    let raw_name = request.remove(0);
+pub async fn dispatch(shared: &Arc<Shared>, session: &mut Session, request: Request) -> Answer {
+    let mut items = request.args.into_iter();
+    let raw_name = items.next().unwrap_or_default();
     let name = std::str::from_utf8(&raw_name)
         .ok()
-        .map(str::to_ascii_uppercase);
-    let name_ok = name.as_deref().unwrap_or("");
-    connection::recheck_user(shared, session);
-    if session.user.is_none() && !allowed_before_auth(name_ok, request.first()) {
-        return answer(Reply::error("NOAUTH", "Authentication required."));
+        .map(str::to_ascii_uppercase)
+        .unwrap_or_default();
+    session.recheck_user(shared);
+    let routed = route(&name);
+    let rest: Vec<Vec<u8>> = items.collect();
+    let before_auth =
+        routed.is_some_and(|r| r.allowed_before_auth(rest.first().map(Vec::as_slice)));
+    if !session.is_authenticated() && !before_auth {
+        return Answer::reply(Reply::error("NOAUTH", "Authentication required."));
     }
-    let mut args = Args::new(name_ok, request);
-    let command = match parse(name_ok, &mut args) {
-        None => {
-            return answer(Reply::error(
-                "ERR",
-                format!("unknown command '{}'", printable(&raw_name)),
-            ));
-        }
-        Some(Err(reply)) => return answer(reply),
-        Some(Ok(command)) => command,
+    let Some(routed) = routed else {
+        return Answer::reply(Reply::error(
+            "ERR",
+            format!("unknown command '{}'", printable(&raw_name)),
+        ));
     };
-    if let (Some(needed), Some((_, role))) = (command.required_role(), &session.user) {
+    let mut args = Args::new(&name, rest);
+    let (command, needed) = match routed.parse(&mut args) {
+        Ok(parsed) => parsed,
+        Err(reply) => return Answer::reply(reply),
+    };
+    if let (Some(needed), Some((_, role))) = (needed, &session.user) {
         if *role < needed {
-            return answer(Reply::error(
+            return Answer::reply(Reply::error(
                 "NOPERM",
                 format!(
                     "this user's role ({}) may not run '{}'",
                     role.as_str(),
-                    name_ok.to_ascii_lowercase()
+                    name.to_ascii_lowercase()
                 ),
             ));
         }
     }
-    execute(shared, session, command)
+    let context = Context {
+        shared,
+        session,
+        read_at: request.read_at,
+    };
+    execute(context, command)
         .await
-        .unwrap_or_else(answer)
+        .unwrap_or_else(Answer::reply)
 }
 
-async fn execute(
-    shared: &Arc<Shared>,
-    session: &mut Session,
-    command: Command,
-) -> CmdResult<Answer> {
-    let serves_data = matches!(
+/// What a running command may use.
+pub(crate) struct Context<'a> {
+    pub shared: &'a Arc<Shared>,
+    pub session: &'a mut Session,
+    pub read_at: Instant,
+}
+
+async fn execute(context: Context<'_>, command: Command) -> CmdResult<Answer> {
+    let serves_data = !matches!(
         command,
-        Command::Customer(_)
-            | Command::Product(_)
-            | Command::Order(_)
-            | Command::Stats(_)
-            | Command::User(_)
-            | Command::Backup(_)
+        Command::Connection(_) | Command::Compat(_) | Command::Info(_)
     );
     if serves_data {
-        values::engine(shared.store.health())?;
+        values::engine(context.shared.store.health())?;
     }
     let reply = match command {
-        Command::Quit => {
-            return Ok(Answer {
-                reply: Reply::ok(),
-                close: true,
-            })
-        }
-        Command::Ping(reply) | Command::Compat(reply) => reply,
-        Command::Auth(user, password) => {
-            connection::authenticate(shared, session, &user, &password).await?;
-            Reply::ok()
-        }
-        Command::Hello(hello) => connection::hello(shared, session, hello).await?,
-        Command::Client(client) => connection::client(session, client)?,
-        Command::Customer(command) => customer::execute(shared, command).await?,
-        Command::Product(command) => product::execute(shared, command).await?,
-        Command::Order(command) => order::execute(shared, command).await?,
-        Command::Stats(command) => stats::execute(shared, command).await?,
-        Command::User(command) => {
-            let own_password = match &command {
-                user::User::Passwd { name, .. } => Some(name.clone()),
-                _ => None,
-            };
-            let reply = user::execute(shared, command).await?;
-            if let Some(name) = own_password {
-                connection::refresh_own_credential(shared, session, &name);
-            }
-            reply
-        }
-        Command::Backup(command) => backup::execute(shared, command).await?,
-        Command::Info => info::execute(shared)?,
+        Command::Connection(command) => return connection::execute(context, command).await,
+        Command::Compat(command) => compat::execute(context.session, command)?,
+        Command::Customer(command) => customer::execute(&context, command).await?,
+        Command::Product(command) => product::execute(context.shared, command).await?,
+        Command::Order(command) => order::execute(context.shared, command).await?,
+        Command::Stats(command) => stats::execute(&context, command).await?,
+        Command::User(command) => user::execute(context, command).await?,
+        Command::Backup(command) => backup::execute(context.shared, command).await?,
+        Command::Info(command) => info::execute(context.shared, command)?,
     };
-    Ok(Answer {
-        reply,
-        close: false,
-    })
+    Ok(Answer::reply(reply))
 }

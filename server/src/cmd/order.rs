@@ -1,11 +1,27 @@
 //! `ORDER.ADD | GET | DEL | LIST`.
 
+use super::offload::off_workers;
 use super::values::{engine, page, read_id, timestamp, write_id};
 use crate::parse::{flag, kw, printable, syntax, text, Args, CmdResult, Keywords};
 use crate::reply::Reply;
 use crate::state::Shared;
 use crm_engine::values::{self, DEFAULT_LIMIT};
-use crm_engine::{NewOrder, Op, OrderQuery, OrderScope};
+use crm_engine::{NewOrder, Op, OrderQuery, OrderScope, Role};
+
+#[derive(Clone, Copy)]
+pub enum Verb {
+    Add,
+    Get,
+    Del,
+    List,
+}
+
+/// Whose orders `ORDER.LIST` lists.
+pub enum ListScope {
+    All,
+    Customer(Vec<u8>),
+    Product(Vec<u8>),
+}
 
 /// A parsed order command.
 pub enum Order {
@@ -13,42 +29,71 @@ pub enum Order {
     Get(Vec<u8>),
     Del(Vec<u8>),
     List {
-        scope: (&'static str, Option<Vec<u8>>),
+        scope: ListScope,
         keywords: Keywords,
     },
 }
 
-pub fn parse(name: &str, args: &mut Args) -> CmdResult<Order> {
-    let command = match name {
-        "ORDER.ADD" => Order::Add(args.keywords(&[
-            kw("CUSTOMER"),
-            kw("PRODUCT"),
-            kw("QUANTITY"),
-            kw("CREATED_AT"),
-            kw("ID"),
-            flag("NOSTOCK"),
-        ])?),
-        "ORDER.GET" => Order::Get(args.required()?),
-        "ORDER.DEL" => Order::Del(args.required()?),
-        _ => {
-            let scope_word = args.required()?;
-            let scope = match scope_word.to_ascii_uppercase().as_slice() {
-                b"CUSTOMER" => ("CUSTOMER", Some(args.required()?)),
-                b"PRODUCT" => ("PRODUCT", Some(args.required()?)),
-                b"ALL" => ("ALL", None),
-                _ => {
-                    return Err(syntax(format!(
-                        "syntax error: '{}' is not CUSTOMER c, PRODUCT p or ALL",
-                        printable(&scope_word)
-                    )))
-                }
-            };
-            let keywords = args.keywords(&[kw("SINCE"), kw("UNTIL"), kw("AFTER"), kw("LIMIT")])?;
-            Order::List { scope, keywords }
+impl Verb {
+    pub fn named(name: &str) -> Option<Verb> {
+        Some(match name {
+            "ORDER.ADD" => Verb::Add,
+            "ORDER.GET" => Verb::Get,
+            "ORDER.DEL" => Verb::Del,
+            "ORDER.LIST" => Verb::List,
+            _ => return None,
+        })
+    }
+}
+
+impl super::Verb for Verb {
+    type Command = Order;
+
+    fn minimum_arguments(self) -> usize {
+        match self {
+            Verb::Add => 6,
+            Verb::Get | Verb::Del | Verb::List => 1,
         }
-    };
-    args.finish()?;
-    Ok(command)
+    }
+
+    fn required_role(self) -> Option<Role> {
+        Some(match self {
+            Verb::Add | Verb::Del => Role::Writer,
+            Verb::Get | Verb::List => Role::Reader,
+        })
+    }
+
+    fn parse(self, args: &mut Args) -> CmdResult<Order> {
+        Ok(match self {
+            Verb::Add => Order::Add(args.keywords(&[
+                kw("CUSTOMER"),
+                kw("PRODUCT"),
+                kw("QUANTITY"),
+                kw("CREATED_AT"),
+                kw("ID"),
+                flag("NOSTOCK"),
+            ])?),
+            Verb::Get => Order::Get(args.required()?),
+            Verb::Del => Order::Del(args.required()?),
+            Verb::List => {
+                let scope_word = args.required()?;
+                let scope = match scope_word.to_ascii_uppercase().as_slice() {
+                    b"CUSTOMER" => ListScope::Customer(args.required()?),
+                    b"PRODUCT" => ListScope::Product(args.required()?),
+                    b"ALL" => ListScope::All,
+                    _ => {
+                        return Err(syntax(format!(
+                            "syntax error: '{}' is not CUSTOMER c, PRODUCT p or ALL",
+                            printable(&scope_word)
+                        )))
+                    }
+                };
+                let keywords =
+                    args.keywords(&[kw("SINCE"), kw("UNTIL"), kw("AFTER"), kw("LIMIT")])?;
+                Order::List { scope, keywords }
+            }
+        })
+    }
 }
 
 fn required<'a>(keywords: &'a Keywords, keyword: &str, field: &'static str) -> CmdResult<&'a [u8]> {
@@ -94,13 +139,15 @@ pub async fn execute(shared: &Shared, command: Order) -> CmdResult {
             let until = timestamp(&keywords, "UNTIL", "until")?;
             let (after, limit) = page(&keywords, DEFAULT_LIMIT)?;
             let scope = match scope {
-                ("ALL", _) => OrderScope::All,
-                (kind, Some(id)) => match read_id(&id) {
-                    Some(id) if kind == "CUSTOMER" => OrderScope::Customer(id),
+                ListScope::All => OrderScope::All,
+                ListScope::Customer(id) => match read_id(&id) {
+                    Some(id) => OrderScope::Customer(id),
+                    None => return Ok(Reply::Array(Vec::new())),
+                },
+                ListScope::Product(id) => match read_id(&id) {
                     Some(id) => OrderScope::Product(id),
                     None => return Ok(Reply::Array(Vec::new())),
                 },
-                (_, None) => OrderScope::All,
             };
             let query = OrderQuery {
                 scope,
@@ -109,11 +156,8 @@ pub async fn execute(shared: &Shared, command: Order) -> CmdResult {
                 after,
                 limit,
             };
-            Ok(Reply::bulk_array(
-                engine(store.orders(&query))?
-                    .iter()
-                    .map(|o| o.to_json_bytes()),
-            ))
+            let found = off_workers(shared, move |store| store.orders(&query)).await?;
+            Ok(Reply::bulk_array(found.iter().map(|o| o.to_json_bytes())))
         }
     }
 }

@@ -1,39 +1,77 @@
 //! `PRODUCT.ADD | GET | UPDATE | DEL | LIST`.
 
-use super::customer::parse_fields;
-use super::values::{engine, page, read_id, write_id};
+use super::offload::off_workers;
+use super::values::{engine, page, parse_fields, read_id, write_id};
 use crate::parse::{kw, optional_text, required_text, text, Args, CmdResult, Keywords};
 use crate::reply::Reply;
 use crate::state::Shared;
 use crm_engine::values::DEFAULT_LIMIT;
-use crm_engine::{NewProduct, Op, ProductPatch};
+use crm_engine::{Field, NewProduct, Op, ProductField, ProductPatch, Role};
 
-const FIELDS: [&str; 3] = ["NAME", "PRICE", "STOCK"];
+#[derive(Clone, Copy)]
+pub enum Verb {
+    Add,
+    Get,
+    Update,
+    Del,
+    List,
+}
 
 /// A parsed product command.
 pub enum Product {
     Add(Keywords),
     Get(Vec<u8>),
-    Update(Vec<u8>, Vec<(String, Vec<u8>)>),
+    Update(Vec<u8>, Vec<(ProductField, Vec<u8>)>),
     Del(Vec<u8>),
     List(Keywords),
 }
 
-pub fn parse(name: &str, args: &mut Args) -> CmdResult<Product> {
-    let command = match name {
-        "PRODUCT.ADD" => {
-            Product::Add(args.keywords(&[kw("NAME"), kw("PRICE"), kw("STOCK"), kw("ID")])?)
+impl Verb {
+    pub fn named(name: &str) -> Option<Verb> {
+        Some(match name {
+            "PRODUCT.ADD" => Verb::Add,
+            "PRODUCT.GET" => Verb::Get,
+            "PRODUCT.UPDATE" => Verb::Update,
+            "PRODUCT.DEL" => Verb::Del,
+            "PRODUCT.LIST" => Verb::List,
+            _ => return None,
+        })
+    }
+}
+
+impl super::Verb for Verb {
+    type Command = Product;
+
+    fn minimum_arguments(self) -> usize {
+        match self {
+            Verb::Add => 4,
+            Verb::Update => 3,
+            Verb::Get | Verb::Del => 1,
+            Verb::List => 0,
         }
-        "PRODUCT.GET" => Product::Get(args.required()?),
-        "PRODUCT.DEL" => Product::Del(args.required()?),
-        "PRODUCT.UPDATE" => {
-            let id = args.required()?;
-            Product::Update(id, parse_fields(args, &FIELDS)?)
-        }
-        _ => Product::List(args.keywords(&[kw("AFTER"), kw("LIMIT")])?),
-    };
-    args.finish()?;
-    Ok(command)
+    }
+
+    fn required_role(self) -> Option<Role> {
+        Some(match self {
+            Verb::Add | Verb::Update | Verb::Del => Role::Writer,
+            Verb::Get | Verb::List => Role::Reader,
+        })
+    }
+
+    fn parse(self, args: &mut Args) -> CmdResult<Product> {
+        Ok(match self {
+            Verb::Add => {
+                Product::Add(args.keywords(&[kw("NAME"), kw("PRICE"), kw("STOCK"), kw("ID")])?)
+            }
+            Verb::Get => Product::Get(args.required()?),
+            Verb::Del => Product::Del(args.required()?),
+            Verb::Update => {
+                let id = args.required()?;
+                Product::Update(id, parse_fields(args)?)
+            }
+            Verb::List => Product::List(args.keywords(&[kw("AFTER"), kw("LIMIT")])?),
+        })
+    }
 }
 
 pub async fn execute(shared: &Shared, command: Product) -> CmdResult {
@@ -61,12 +99,7 @@ pub async fn execute(shared: &Shared, command: Product) -> CmdResult {
             let id = write_id("id", &id)?;
             let mut patch = ProductPatch::default();
             for (field, value) in &fields {
-                let field_name = match field.as_str() {
-                    "NAME" => "name",
-                    "PRICE" => "price",
-                    _ => "stock",
-                };
-                patch.set(field, text(field_name, value)?)?;
+                patch.set(*field, text(field.as_str(), value)?)?;
             }
             engine(store.write_async(Op::UpdateProduct(id, patch)).await)?;
             Ok(Reply::ok())
@@ -78,11 +111,8 @@ pub async fn execute(shared: &Shared, command: Product) -> CmdResult {
         }
         Product::List(k) => {
             let (after, limit) = page(&k, DEFAULT_LIMIT)?;
-            Ok(Reply::bulk_array(
-                engine(store.products(after, limit))?
-                    .iter()
-                    .map(|p| p.to_json_bytes()),
-            ))
+            let found = off_workers(shared, move |store| store.products(after, limit)).await?;
+            Ok(Reply::bulk_array(found.iter().map(|p| p.to_json_bytes())))
         }
     }
 }

@@ -1,13 +1,32 @@
-//! `STATS.*`: analytics over the engine's rollups and parallel scans. Every computation runs
-//! on a blocking thread so the async workers keep serving other clients meanwhile.
+//! `STATS.*`: analytics over the engine's rollups and parallel scans. Every statistic but
+//! `STATS.CUSTOMER` (one rollup read) is a heavy command: it runs off the async workers,
+//! within the heavy permits, and stops when its client leaves (see `offload.rs`).
 
+use super::offload::heavy;
 use super::values::{engine, limit, read_id, timestamp};
+use super::Context;
 use crate::parse::{kw, printable, required_text, text, Args, CmdResult, Keywords};
 use crate::reply::Reply;
-use crate::state::Shared;
 use crm_engine::stats::{self, CustomerOrder};
 use crm_engine::values::{now, DEFAULT_LIMIT};
-use crm_engine::Kind;
+use crm_engine::{Kind, Role};
+
+/// The most clusters `STATS.CLUSTERS` computes: k-means++ seeding costs n·k², so a larger K
+/// would let one request take minutes of CPU.
+pub const MAX_CLUSTERS: u64 = 100;
+
+#[derive(Clone, Copy)]
+pub enum Verb {
+    Customer,
+    Customers,
+    Products,
+    Monthly,
+    Rfm,
+    Clusters,
+    Anomalies,
+    Forecast,
+    Churn,
+}
 
 /// A parsed statistics command.
 pub enum Stats {
@@ -22,20 +41,53 @@ pub enum Stats {
     Churn(Keywords),
 }
 
-pub fn parse(name: &str, args: &mut Args) -> CmdResult<Stats> {
-    let command = match name {
-        "STATS.CUSTOMER" => Stats::Customer(args.required()?),
-        "STATS.CUSTOMERS" => Stats::Customers(args.keywords(&[kw("BY"), kw("LIMIT")])?),
-        "STATS.PRODUCTS" => Stats::Products(args.keywords(&[kw("LIMIT")])?),
-        "STATS.MONTHLY" => Stats::Monthly(args.keywords(&[kw("SINCE"), kw("UNTIL")])?),
-        "STATS.RFM" => Stats::Rfm(args.keywords(&[kw("ASOF")])?),
-        "STATS.CLUSTERS" => Stats::Clusters(args.keywords(&[kw("K"), kw("SEED"), kw("ASOF")])?),
-        "STATS.ANOMALIES" => Stats::Anomalies(args.keywords(&[kw("THRESHOLD"), kw("LIMIT")])?),
-        "STATS.FORECAST" => Stats::Forecast(args.keywords(&[kw("MONTHS")])?),
-        _ => Stats::Churn(args.keywords(&[kw("ASOF"), kw("HORIZON"), kw("LIMIT")])?),
-    };
-    args.finish()?;
-    Ok(command)
+impl Verb {
+    pub fn named(name: &str) -> Option<Verb> {
+        Some(match name {
+            "STATS.CUSTOMER" => Verb::Customer,
+            "STATS.CUSTOMERS" => Verb::Customers,
+            "STATS.PRODUCTS" => Verb::Products,
+            "STATS.MONTHLY" => Verb::Monthly,
+            "STATS.RFM" => Verb::Rfm,
+            "STATS.CLUSTERS" => Verb::Clusters,
+            "STATS.ANOMALIES" => Verb::Anomalies,
+            "STATS.FORECAST" => Verb::Forecast,
+            "STATS.CHURN" => Verb::Churn,
+            _ => return None,
+        })
+    }
+}
+
+impl super::Verb for Verb {
+    type Command = Stats;
+
+    fn minimum_arguments(self) -> usize {
+        match self {
+            Verb::Clusters => 2,
+            Verb::Customer => 1,
+            _ => 0,
+        }
+    }
+
+    fn required_role(self) -> Option<Role> {
+        Some(Role::Analyst)
+    }
+
+    fn parse(self, args: &mut Args) -> CmdResult<Stats> {
+        Ok(match self {
+            Verb::Customer => Stats::Customer(args.required()?),
+            Verb::Customers => Stats::Customers(args.keywords(&[kw("BY"), kw("LIMIT")])?),
+            Verb::Products => Stats::Products(args.keywords(&[kw("LIMIT")])?),
+            Verb::Monthly => Stats::Monthly(args.keywords(&[kw("SINCE"), kw("UNTIL")])?),
+            Verb::Rfm => Stats::Rfm(args.keywords(&[kw("ASOF")])?),
+            Verb::Clusters => Stats::Clusters(args.keywords(&[kw("K"), kw("SEED"), kw("ASOF")])?),
+            Verb::Anomalies => Stats::Anomalies(args.keywords(&[kw("THRESHOLD"), kw("LIMIT")])?),
+            Verb::Forecast => Stats::Forecast(args.keywords(&[kw("MONTHS")])?),
+            Verb::Churn => {
+                Stats::Churn(args.keywords(&[kw("ASOF"), kw("HORIZON"), kw("LIMIT")])?)
+            }
+        })
+    }
 }
 
 fn invalid(field: &str, value: &[u8], expected: &str) -> Reply {
@@ -67,21 +119,23 @@ fn customer_order(keywords: &Keywords) -> CmdResult<CustomerOrder> {
     }
 }
 
-pub async fn execute(shared: &Shared, command: Stats) -> CmdResult {
-    let store = shared.store.clone();
+pub async fn execute(context: &Context<'_>, command: Stats) -> CmdResult {
+    let shared = context.shared;
+    let cancel = &context.session.cancel;
     match command {
         Stats::Customer(id) => {
             let not_found =
                 || Reply::from(crm_engine::Error::not_found(Kind::Customer, printable(&id)));
             let customer_id = read_id(&id).ok_or_else(not_found)?;
-            let rollup = engine(store.customer_rollup(customer_id))?.ok_or_else(not_found)?;
+            let rollup =
+                engine(shared.store.customer_rollup(customer_id))?.ok_or_else(not_found)?;
             Ok(Reply::json(&rollup.to_json(customer_id)))
         }
         Stats::Customers(k) => {
             let order = customer_order(&k)?;
             let limit = limit(&k, DEFAULT_LIMIT)?;
-            let rows = blocking(move || {
-                stats::customer_table(&store, order, limit)?
+            let rows = heavy(shared, cancel, move |store| {
+                stats::customer_table(store, order, limit)?
                     .into_iter()
                     .map(|(id, rollup)| {
                         let mut row = rollup.to_json(id);
@@ -95,25 +149,28 @@ pub async fn execute(shared: &Shared, command: Stats) -> CmdResult {
         }
         Stats::Products(k) => {
             let limit = limit(&k, DEFAULT_LIMIT)?;
-            let rows = blocking(move || stats::products(&store, limit)).await?;
+            let rows = heavy(shared, cancel, move |store| stats::products(store, limit)).await?;
             Ok(Reply::json_array(rows.iter().map(|r| r.to_json())))
         }
         Stats::Monthly(k) => {
             let since = timestamp(&k, "SINCE", "since")?;
             let until = timestamp(&k, "UNTIL", "until")?;
-            let rows = blocking(move || stats::monthly(&store, since, until)).await?;
+            let rows = heavy(shared, cancel, move |store| {
+                stats::monthly(store, since, until)
+            })
+            .await?;
             Ok(Reply::json_array(rows.iter().map(|r| r.to_json())))
         }
         Stats::Rfm(k) => {
             let as_of = timestamp(&k, "ASOF", "asof")?.unwrap_or_else(now);
-            let rows = blocking(move || stats::rfm(&store, as_of)).await?;
+            let rows = heavy(shared, cancel, move |store| stats::rfm(store, as_of)).await?;
             Ok(Reply::json_array(rows.iter().map(|r| r.to_json())))
         }
         Stats::Clusters(k) => {
             let clusters = number(
                 "k",
                 required_text("k", k.value("K"))?.as_bytes(),
-                1..=1_000_000,
+                1..=MAX_CLUSTERS,
             )? as usize;
             let seed = k
                 .value("SEED")
@@ -121,7 +178,10 @@ pub async fn execute(shared: &Shared, command: Stats) -> CmdResult {
                 .transpose()?
                 .unwrap_or(0);
             let as_of = timestamp(&k, "ASOF", "asof")?.unwrap_or_else(now);
-            let rows = blocking(move || stats::clusters(&store, clusters, seed, as_of)).await?;
+            let rows = heavy(shared, cancel, move |store| {
+                stats::clusters(store, clusters, seed, as_of)
+            })
+            .await?;
             Ok(Reply::json_array(rows.iter().map(|r| r.to_json())))
         }
         Stats::Anomalies(k) => {
@@ -136,7 +196,10 @@ pub async fn execute(shared: &Shared, command: Stats) -> CmdResult {
                 },
             };
             let limit = limit(&k, 1_000)?;
-            let rows = blocking(move || stats::anomalies(&store, threshold, limit)).await?;
+            let rows = heavy(shared, cancel, move |store| {
+                stats::anomalies(store, threshold, limit)
+            })
+            .await?;
             Ok(Reply::json_array(rows.iter().map(|r| r.to_json())))
         }
         Stats::Forecast(k) => {
@@ -145,7 +208,7 @@ pub async fn execute(shared: &Shared, command: Stats) -> CmdResult {
                 .map(|m| number("months", m, 1..=24))
                 .transpose()?
                 .unwrap_or(3) as usize;
-            let result = blocking(move || stats::forecast(&store, months)).await?;
+            let result = heavy(shared, cancel, move |store| stats::forecast(store, months)).await?;
             Ok(Reply::json(&result.to_json()))
         }
         Stats::Churn(k) => {
@@ -156,18 +219,11 @@ pub async fn execute(shared: &Shared, command: Stats) -> CmdResult {
                 .transpose()?
                 .unwrap_or(90) as u32;
             let limit = limit(&k, DEFAULT_LIMIT)?;
-            let result = blocking(move || stats::churn(&store, as_of, horizon, limit)).await?;
+            let result = heavy(shared, cancel, move |store| {
+                stats::churn(store, as_of, horizon, limit)
+            })
+            .await?;
             Ok(Reply::json(&result.to_json()))
         }
-    }
-}
-
-/// Runs a long computation on a blocking thread, so the async workers keep serving.
-pub async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> crm_engine::Result<T> + Send + 'static,
-) -> CmdResult<T> {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(result) => engine(result),
-        Err(e) => Err(Reply::error("ERR", format!("the computation failed: {e}"))),
     }
 }

@@ -1,47 +1,94 @@
-//! `USER.ADD | DEL | PASSWD | LIST` (admin only).
+//! `USER.ADD | DEL | PASSWD | MASK | LIST` (admin only).
 
 use super::values::engine;
+use super::Context;
 use crate::auth::hash_password;
-use crate::parse::{kw, required_text, text, Args, CmdResult, Keywords};
+use crate::parse::{flag, kw, printable, required_text, text, Args, CmdResult, Keywords};
 use crate::reply::Reply;
 use crate::state::Shared;
 use crm_engine::{Op, Role, User as UserRecord};
+use zeroize::Zeroizing;
+
+#[derive(Clone, Copy)]
+pub enum Verb {
+    Add,
+    Del,
+    Passwd,
+    Mask,
+    List,
+}
 
 /// A parsed user command.
 pub enum User {
     Add {
         name: Vec<u8>,
-        password: Vec<u8>,
+        password: Zeroizing<Vec<u8>>,
         keywords: Keywords,
     },
     Del(Vec<u8>),
     Passwd {
         name: Vec<u8>,
-        password: Vec<u8>,
+        password: Zeroizing<Vec<u8>>,
+    },
+    Mask {
+        name: Vec<u8>,
+        setting: Vec<u8>,
     },
     List,
 }
 
-pub fn parse(name: &str, args: &mut Args) -> CmdResult<User> {
-    let command = match name {
-        "USER.ADD" => {
-            let name = args.required()?;
-            let password = args.required()?;
-            User::Add {
-                name,
-                password,
-                keywords: args.keywords(&[kw("ROLE")])?,
-            }
+impl Verb {
+    pub fn named(name: &str) -> Option<Verb> {
+        Some(match name {
+            "USER.ADD" => Verb::Add,
+            "USER.DEL" => Verb::Del,
+            "USER.PASSWD" => Verb::Passwd,
+            "USER.MASK" => Verb::Mask,
+            "USER.LIST" => Verb::List,
+            _ => return None,
+        })
+    }
+}
+
+impl super::Verb for Verb {
+    type Command = User;
+
+    fn minimum_arguments(self) -> usize {
+        match self {
+            Verb::Add => 4,
+            Verb::Passwd | Verb::Mask => 2,
+            Verb::Del => 1,
+            Verb::List => 0,
         }
-        "USER.DEL" => User::Del(args.required()?),
-        "USER.PASSWD" => User::Passwd {
-            name: args.required()?,
-            password: args.required()?,
-        },
-        _ => User::List,
-    };
-    args.finish()?;
-    Ok(command)
+    }
+
+    fn required_role(self) -> Option<Role> {
+        Some(Role::Admin)
+    }
+
+    fn parse(self, args: &mut Args) -> CmdResult<User> {
+        Ok(match self {
+            Verb::Add => {
+                let name = args.required()?;
+                let password = Zeroizing::new(args.required()?);
+                User::Add {
+                    name,
+                    password,
+                    keywords: args.keywords(&[kw("ROLE"), flag("MASKED")])?,
+                }
+            }
+            Verb::Del => User::Del(args.required()?),
+            Verb::Passwd => User::Passwd {
+                name: args.required()?,
+                password: Zeroizing::new(args.required()?),
+            },
+            Verb::Mask => User::Mask {
+                name: args.required()?,
+                setting: args.required()?,
+            },
+            Verb::List => User::List,
+        })
+    }
 }
 
 fn check_password(password: &str) -> CmdResult<()> {
@@ -53,17 +100,31 @@ fn check_password(password: &str) -> CmdResult<()> {
 
 /// Hashes off the async workers, within the Argon2id permits (see `auth::Authenticator`).
 async fn hash(shared: &Shared, password: &str) -> CmdResult<String> {
-    let password = zeroize::Zeroizing::new(password.to_string());
+    let password = Zeroizing::new(password.to_string());
     let hashed = shared
         .authenticator
         .with_permit(move || hash_password(&password))
         .await
-        .ok_or_else(|| Reply::error("ERR", "hashing failed"))?;
-    engine(hashed)
+        .ok_or_else(|| Reply::error("ERR", "the password hashing task failed"))?;
+    hashed.map_err(|e| Reply::error("ERR", e.to_string()))
 }
 
-pub async fn execute(shared: &Shared, command: User) -> CmdResult {
+/// `ON` or `OFF`, in any case.
+fn mask_setting(bytes: &[u8]) -> CmdResult<bool> {
+    match bytes.to_ascii_uppercase().as_slice() {
+        b"ON" => Ok(true),
+        b"OFF" => Ok(false),
+        _ => Err(Reply::error(
+            "INVALID",
+            format!("masked: \"{}\" is not ON or OFF", printable(bytes)),
+        )),
+    }
+}
+
+pub async fn execute(context: Context<'_>, command: User) -> CmdResult {
+    let shared = context.shared;
     let store = &shared.store;
+    let by = context.session.user_name().map(str::to_string);
     match command {
         User::Add {
             name,
@@ -79,13 +140,14 @@ pub async fn execute(shared: &Shared, command: User) -> CmdResult {
                 name: name.to_string(),
                 role,
                 password_hash: hash(shared, password).await?,
+                masked: keywords.has("MASKED"),
             };
-            engine(store.write_async(Op::AddUser(user)).await)?;
+            engine(store.write_async(Op::AddUser(user).by(by)).await)?;
             Ok(Reply::ok())
         }
         User::Del(name) => {
             let name = text("user", &name)?.to_string();
-            engine(store.write_async(Op::DeleteUser(name)).await)?;
+            engine(store.write_async(Op::DeleteUser(name).by(by)).await)?;
             shared.authenticator.users_changed();
             Ok(Reply::ok())
         }
@@ -101,21 +163,28 @@ pub async fn execute(shared: &Shared, command: User) -> CmdResult {
                 .into());
             }
             let password_hash = hash(shared, password).await?;
+            let op = Op::SetPassword {
+                name: name.clone(),
+                password_hash,
+            };
+            engine(store.write_async(op.by(by)).await)?;
+            shared.authenticator.users_changed();
+            context.session.refresh_own_credential(shared, &name);
+            Ok(Reply::ok())
+        }
+        User::Mask { name, setting } => {
+            let name = text("user", &name)?.to_string();
+            let masked = mask_setting(&setting)?;
             engine(
                 store
-                    .write_async(Op::SetPassword {
-                        name,
-                        password_hash,
-                    })
+                    .write_async(Op::SetMasked { name, masked }.by(by))
                     .await,
             )?;
             shared.authenticator.users_changed();
             Ok(Reply::ok())
         }
-        User::List => {
-            Ok(Reply::json_array(engine(store.users())?.iter().map(
-                |u| serde_json::json!({"name": u.name, "role": u.role.as_str()}),
-            )))
-        }
+        User::List => Ok(Reply::json_array(engine(store.users())?.iter().map(
+            |u| serde_json::json!({"name": u.name, "role": u.role.as_str(), "masked": u.masked}),
+        ))),
     }
 }

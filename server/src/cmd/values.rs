@@ -1,8 +1,8 @@
 //! Turning raw argument bytes into engine values, with the protocol's error codes.
 
-use crate::parse::{text, CmdResult, Keywords};
+use crate::parse::{printable, syntax, text, Args, CmdResult, Keywords};
 use crate::reply::Reply;
-use crm_engine::values;
+use crm_engine::{values, Field};
 
 /// An id where a write needs one: `INVALID` unless it is one.
 pub fn write_id(field: &'static str, bytes: &[u8]) -> CmdResult<u64> {
@@ -48,4 +48,36 @@ pub fn timestamp(
 /// An engine result as a reply.
 pub fn engine<T>(result: crm_engine::Result<T>) -> CmdResult<T> {
     result.map_err(Reply::from)
+}
+
+/// `FIELD value [FIELD value ...]` of an `UPDATE`: at least one, each a field of the kind (any
+/// case), none twice.
+pub fn parse_fields<F: Field>(args: &mut Args) -> CmdResult<Vec<(F, Vec<u8>)>> {
+    if args.remaining() == 0 {
+        return Err(args.wrong_arity());
+    }
+    let mut fields: Vec<(F, Vec<u8>)> = Vec::new();
+    while let Some(word) = args.next() {
+        let Some(field) = F::named(&word) else {
+            let known: Vec<String> = F::ALL
+                .iter()
+                .map(|f| f.as_str().to_ascii_uppercase())
+                .collect();
+            return Err(syntax(format!(
+                "syntax error: unknown field '{}' for '{}' ({})",
+                printable(&word),
+                args.command(),
+                known.join(", ")
+            )));
+        };
+        let upper = field.as_str().to_ascii_uppercase();
+        if fields.iter().any(|(f, _)| *f == field) {
+            return Err(syntax(format!("syntax error: field '{upper}' given twice")));
+        }
+        let value = args
+            .next()
+            .ok_or_else(|| syntax(format!("syntax error: field '{upper}' needs a value")))?;
+        fields.push((field, value));
+    }
+    Ok(fields)
 }

@@ -1,0 +1,85 @@
+//! The engine's ground floor: what the committer, the readers, the scans, the checks and the
+//! backups share about one open store.
+
+use crate::codec::Codec;
+use crate::error::{Error, Result};
+use crate::index::BlindKeys;
+use crate::keys::MasterKey;
+use crate::write::Durability;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// What the committer and the readers share.
+pub(crate) struct Shared {
+    pub db: sled::Db,
+    pub tree: sled::Tree,
+    pub codec: Codec,
+    pub blind: BlindKeys,
+    pub durability: Durability,
+    pub master: MasterKey,
+    /// A storage failure injected by tests of disk faults: every write group fails with it.
+    pub injected_fault: Mutex<Option<String>>,
+    /// The running backup's copy-on-write snapshot; taken by the committer around each apply.
+    pub backup_gate: Mutex<Option<crate::backup::snapshot::Snapshot>>,
+    /// Every customer rollup in plain form, kept by the committer: `STATS.CUSTOMERS` reads it.
+    pub rollup_table: crate::rollup_table::RollupTable,
+    /// Set when a flush failed after its batch was applied in memory: from then on the store
+    /// refuses writes (and the server refuses data commands) until it is reopened.
+    pub halted: Mutex<Option<String>>,
+    /// How many fsyncs acknowledged how many writes (to show group commit at work).
+    pub group_commit: GroupCommitStats,
+    /// Opened records for point reads; the committer drops what it changes.
+    pub record_cache: crate::record_cache::RecordCache,
+}
+
+/// Counters of the durable write path, read by `INFO` and the benchmarks.
+#[derive(Default)]
+pub struct GroupCommitStats {
+    flushes: AtomicU64,
+    writes: AtomicU64,
+}
+
+impl GroupCommitStats {
+    /// Counts one flush that made `writes` acknowledged writes durable.
+    pub fn record_flush(&self, writes: u64) {
+        self.flushes.fetch_add(1, Ordering::Relaxed);
+        self.writes.fetch_add(writes, Ordering::Relaxed);
+    }
+
+    /// (flushes, writes they made durable) since the store opened.
+    pub fn totals(&self) -> (u64, u64) {
+        (
+            self.flushes.load(Ordering::Relaxed),
+            self.writes.load(Ordering::Relaxed),
+        )
+    }
+}
+
+impl Shared {
+    /// Stops the store after a failed flush. The group's batch is already visible in memory,
+    /// but its writers were told it failed, and whether it reached the disk is unknown until a
+    /// restart replays the log (an ambiguous commit, as after any failed fsync). PostgreSQL
+    /// stops in this case; so do we: nothing more is written or served from this state.
+    pub fn halt(&self, cause: &Error) {
+        if let Ok(mut halted) = self.halted.lock() {
+            halted.get_or_insert_with(|| cause.to_string());
+        }
+    }
+
+    /// `Err` once the store has halted after a failed flush.
+    pub fn health(&self) -> Result<()> {
+        match self.halted.lock().ok().and_then(|h| h.clone()) {
+            Some(cause) => Err(Error::Halted { cause }),
+            None => Ok(()),
+        }
+    }
+
+    /// Fails when a storage fault is injected or the store has halted.
+    pub fn storage_guard(&self) -> Result<()> {
+        self.health()?;
+        match self.injected_fault.lock().ok().and_then(|f| f.clone()) {
+            Some(fault) => Err(Error::Storage(fault)),
+            None => Ok(()),
+        }
+    }
+}

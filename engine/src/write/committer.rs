@@ -1,0 +1,114 @@
+//! The committer: takes the waiting writers' operations as one group, plans each against the
+//! group's view, applies the group as one batch, and hands it to the flusher (see `mod.rs`
+//! for why this is atomic and correct).
+
+use super::flusher;
+use super::view::View;
+use super::{plan, Applied, Durability, Job, Outcome, MAX_GROUP_OPS};
+use crate::error::{Error, Result};
+use crate::shared::Shared;
+use std::sync::mpsc;
+
+pub(super) fn run(shared: &Shared, receiver: &mpsc::Receiver<Job>, flusher: mpsc::Sender<Applied>) {
+    while let Ok(first) = receiver.recv() {
+        let mut pending = first.writes.len();
+        let mut jobs = vec![first];
+        while pending < MAX_GROUP_OPS {
+            match receiver.try_recv() {
+                Ok(job) => {
+                    pending += job.writes.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let (results, changed) = commit_group(shared, &jobs);
+        let applied = Applied {
+            jobs,
+            results,
+            changed,
+        };
+        if shared.durability == Durability::Periodic {
+            flusher::answer(applied, None);
+        } else if let Err(mpsc::SendError(applied)) = flusher.send(applied) {
+            flusher::answer(applied, Some("the flusher stopped".into()));
+        }
+    }
+}
+
+/// Applies a group's batch; while a backup runs, first saves the old values it still needs
+/// (see `backup/snapshot.rs`). The gate is held only for this, not for the flush.
+fn apply_preserving_backup(shared: &Shared, view: View) -> Result<()> {
+    let mut gate = shared
+        .backup_gate
+        .lock()
+        .map_err(|_| Error::Storage("the backup gate is poisoned".into()))?;
+    if let Some(snapshot) = gate.as_mut() {
+        snapshot.preserve(&shared.tree, view.keys())?;
+    }
+    // sled fails a batch once its log has hit an I/O error (a background flush may hit a full
+    // disk first). The disk is failing either way: halt, as after a failed flush.
+    shared.tree.apply_batch(view.into_batch()).map_err(|error| {
+        let error = Error::from(error);
+        shared.halt(&error);
+        error
+    })
+}
+
+/// Plans and applies one group; returns each job's results and whether the tree changed.
+fn commit_group(shared: &Shared, jobs: &[Job]) -> (Vec<Vec<Result<Outcome>>>, bool) {
+    // `CRM_PROFILE_GROUPS=1` prints each group's plan and store times (write-path tuning).
+    static PROFILE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let profile = *PROFILE.get_or_init(|| std::env::var_os("CRM_PROFILE_GROUPS").is_some());
+    let t0 = std::time::Instant::now();
+    let mut view = View::new(shared);
+    let mut results: Vec<Vec<Result<Outcome>>> = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let mut job_results = Vec::with_capacity(job.writes.len());
+        for write in &job.writes {
+            job_results.push(match plan(&view, &write.op) {
+                Ok((staged, outcome)) => {
+                    view.absorb(staged);
+                    Ok(outcome)
+                }
+                Err(error) => Err(error),
+            });
+        }
+        results.push(job_results);
+    }
+    if view.is_empty() {
+        return (results, false);
+    }
+    // A read during planning can hit the storage failure first: halt then too.
+    if let Some(error) = results
+        .iter()
+        .flatten()
+        .find_map(|r| r.as_ref().err().filter(|e| matches!(e, Error::Storage(_))))
+    {
+        shared.halt(error);
+    }
+    let t1 = std::time::Instant::now();
+    let rollups = view.take_rollups();
+    let changed_records = shared.record_cache.keys_of(view.keys());
+    let stored = shared
+        .storage_guard()
+        .and_then(|()| apply_preserving_backup(shared, view))
+        .map(|()| shared.rollup_table.apply(rollups));
+    // Before any writer hears back, so no acknowledged write is followed by a stale read.
+    shared.record_cache.invalidate(&changed_records);
+    if profile {
+        eprintln!(
+            "group: {} jobs, plan {:?}, store {:?}",
+            jobs.len(),
+            t1 - t0,
+            t1.elapsed()
+        );
+    }
+    match stored {
+        Ok(()) => (results, true),
+        Err(error) => {
+            flusher::fail_successes(&mut results, &flusher::storage_message(error));
+            (results, false)
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! The flusher: makes applied groups durable with one fsync for all of them, then answers
+//! their writers in the order the groups were applied.
+
+use super::{Applied, Outcome};
+use crate::error::{Error, Result};
+use crate::shared::Shared;
+use std::sync::mpsc;
+
+/// Flushes every group applied since the last flush with one fsync, then answers them in order
+/// (also groups that changed nothing: their refusals may rest on the groups before them).
+pub(super) fn run(shared: &Shared, queue: &mpsc::Receiver<Applied>) {
+    while let Ok(first) = queue.recv() {
+        let mut groups = vec![first];
+        while let Ok(more) = queue.try_recv() {
+            groups.push(more);
+        }
+        let flushed = match shared.health() {
+            Ok(()) if !groups.iter().any(|g| g.changed) => Ok(()),
+            // An earlier flush failed: these groups were applied after it, on a store whose
+            // disk state is unknown; their writers are told so.
+            Err(error) => Err(error),
+            Ok(()) => shared.db.flush().map(|_| ()).map_err(|error| {
+                // The batches are applied in memory but maybe not on disk: stop, rather than
+                // serve writes whose writers were told they failed (see `Shared::halt`).
+                let error = Error::from(error);
+                shared.halt(&error);
+                error
+            }),
+        };
+        let failure = flushed.err().map(storage_message);
+        if failure.is_none() {
+            let writes: usize = groups
+                .iter()
+                .flat_map(|g| g.results.iter().flatten())
+                .filter(|r| r.is_ok())
+                .count();
+            shared.group_commit.record_flush(writes as u64);
+        }
+        for group in groups {
+            answer(group, failure.clone());
+        }
+    }
+    let _ = shared.db.flush();
+}
+
+/// Sends each job its results; with `failure`, every success becomes that storage error.
+pub(super) fn answer(applied: Applied, failure: Option<String>) {
+    let Applied {
+        jobs, mut results, ..
+    } = applied;
+    if let Some(message) = failure {
+        fail_successes(&mut results, &message);
+    }
+    for (job, answer) in jobs.into_iter().zip(results) {
+        let _ = job.reply.send(answer);
+    }
+}
+
+pub(super) fn fail_successes(results: &mut [Vec<Result<Outcome>>], message: &str) {
+    for result in results.iter_mut().flatten() {
+        if result.is_ok() {
+            *result = Err(Error::Storage(message.to_string()));
+        }
+    }
+}
+
+pub(super) fn storage_message(error: Error) -> String {
+    match error {
+        Error::Storage(message) => message,
+        other => other.to_string(),
+    }
+}
