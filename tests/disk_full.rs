@@ -10,11 +10,23 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Unmounts the tmpfs when the test ends, failed or not.
 struct Mount(std::path::PathBuf);
 
 impl Drop for Mount {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Kills the server when the test ends, failed or not (declared after the mount, so it is
+/// dropped first: the folder is free to unmount).
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -51,16 +63,18 @@ fn a_full_disk_gives_error_replies_and_the_server_keeps_serving() {
     let key = dir.path().join("key");
     crm_engine::write_key_file(&key).unwrap();
     let port = crm_tests::free_port();
-    let mut server = Command::new(server_binary())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
-        .arg(data.join("store"))
-        .arg("--key-file")
-        .arg(&key)
-        .env("CRM_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut server = Server(
+        Command::new(server_binary())
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+            .arg(data.join("store"))
+            .arg("--key-file")
+            .arg(&key)
+            .env("CRM_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     let stream = loop {
         if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
@@ -106,9 +120,8 @@ fn a_full_disk_gives_error_replies_and_the_server_keeps_serving() {
     assert!(reply(&mut reader).contains("store_status:halted"));
     send("CUSTOMER.ADD NAME y EMAIL y@example.com".into());
     assert!(reply(&mut reader).starts_with("-ERR storage: "));
-    assert!(server.try_wait().unwrap().is_none(), "the server died");
-    let _ = server.kill();
-    let _ = server.wait();
+    assert!(server.0.try_wait().unwrap().is_none(), "the server died");
+    drop(server);
 
     // With room again, a restart finds every acknowledged write and a consistent store; the
     // write that failed may or may not be there (it was never acknowledged).

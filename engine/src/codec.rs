@@ -72,8 +72,9 @@ pub fn describe_key(key: &[u8]) -> String {
         Some(b) if b == Space::Order as u8 => format!("order {}", id()),
         Some(b) if b == Space::CustomerRollup as u8 => format!("rollup of customer {}", id()),
         Some(b) if b == Space::ProductRollup as u8 => format!("rollup of product {}", id()),
-        Some(b) if b == Space::User as u8 => {
-            format!("user {:?}", String::from_utf8_lossy(&key[1..]))
+        // Users are keyed by a blind hash of the name: there is no name to show.
+        Some(b) if b == Space::User as u8 || b == Space::LegacyUser as u8 => {
+            "a user record".to_string()
         }
         Some(b) if b == Space::Meta as u8 => {
             format!("metadata {:?}", String::from_utf8_lossy(&key[1..]))

@@ -23,6 +23,7 @@ mod check;
 pub mod clean;
 pub mod codec;
 pub mod demo;
+mod envelope;
 pub mod error;
 mod find;
 mod import;
@@ -38,6 +39,7 @@ mod shared;
 pub mod stats;
 mod store;
 mod trees;
+pub mod upgrade;
 pub mod values;
 mod write;
 
@@ -46,7 +48,7 @@ pub use check::CheckReport;
 pub use clean::{CleanRecord, Cleaner, Table, Verdict};
 pub use error::{Error, Kind, Result};
 pub use import::ImportReport;
-pub use keys::{write_key_file, KeySource, MasterKey};
+pub use keys::{write_key_file, KdfParams, KeySource, MasterKey, MIN_PASSPHRASE_CHARS};
 pub use model::{
     Customer, CustomerField, CustomerPatch, CustomerRollup, Field, NewCustomer, NewOrder,
     NewProduct, Order, Product, ProductField, ProductPatch, ProductRollup, Role, User,
@@ -54,4 +56,5 @@ pub use model::{
 pub use read::{Counts, OrderQuery, OrderScope};
 pub use record_cache::RecordCacheStats;
 pub use store::{Options, StorageMode, Store};
+pub use upgrade::{UpgradeProgress, CURRENT_LAYOUT};
 pub use write::{Durability, Op, Outcome, Write, MAX_GROUP_OPS};

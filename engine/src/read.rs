@@ -6,7 +6,7 @@ use crate::index::{orders_by_customer, orders_by_product, orders_by_time};
 use crate::model::{Customer, CustomerRollup, Order, Product, ProductRollup, Role, User};
 use crate::record_cache::CachedKind;
 use crate::store::Store;
-use crate::trees::{bytes_key, decode_u64, id_key, meta, trailing_id, Space};
+use crate::trees::{id_key, meta, trailing_id, Space};
 use serde::de::DeserializeOwned;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
@@ -288,18 +288,7 @@ impl Store {
 
     /// The number of live records of each kind.
     pub fn counts(&self) -> Result<Counts> {
-        let count = |space: Space| -> Result<u64> {
-            let value = self
-                .shared
-                .tree
-                .get(bytes_key(Space::Meta, &meta::count(space as u8)))?;
-            Ok(value.and_then(|v| decode_u64(&v)).unwrap_or(0))
-        };
-        Ok(Counts {
-            customers: count(Space::Customer)?,
-            products: count(Space::Product)?,
-            orders: count(Space::Order)?,
-        })
+        self.shared.counts()
     }
 
     /// The largest id ever used for a kind (ids above it are never reused).
@@ -309,28 +298,30 @@ impl Store {
             Kind::Product => Space::Product,
             _ => Space::Order,
         };
-        let value = self
-            .shared
-            .tree
-            .get(bytes_key(Space::Meta, &meta::high_water(space as u8)))?;
-        Ok(value.and_then(|v| decode_u64(&v)).unwrap_or(0))
+        self.shared.meta_u64(&meta::high_water(space as u8))
     }
 
     /// A user by name.
     pub fn user(&self, name: &str) -> Result<Option<User>> {
-        self.record(&bytes_key(Space::User, name.as_bytes()))
+        let user: Option<User> = self.record(&self.shared.blind.user_key(name))?;
+        // The key is a hash of the name: a record moved there from another user's key fails
+        // to open, and the name inside must be this one.
+        Ok(user.filter(|u| u.name == name))
     }
 
     /// Every user, by name.
     pub fn users(&self) -> Result<Vec<User>> {
-        self.shared
+        let mut users = self
+            .shared
             .tree
             .scan_prefix(Space::User.prefix())
             .map(|entry| {
                 let (key, sealed) = entry?;
                 self.shared.codec.open(&key, &sealed)
             })
-            .collect()
+            .collect::<Result<Vec<User>>>()?;
+        users.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(users)
     }
 
     /// Whether any user has the admin role.

@@ -16,9 +16,12 @@ pub(crate) struct Shared {
     pub codec: Codec,
     pub blind: BlindKeys,
     pub durability: Durability,
+    /// The key that wraps the data key: backups and the public fingerprint derive from it.
     pub master: MasterKey,
     /// A storage failure injected by tests of disk faults: every write group fails with it.
     pub injected_fault: Mutex<Option<String>>,
+    /// Set by tests of disk faults: every read a write group's planning makes fails.
+    pub injected_read_fault: std::sync::atomic::AtomicBool,
     /// The running backup's copy-on-write snapshot; taken by the committer around each apply.
     pub backup_gate: Mutex<Option<crate::backup::snapshot::Snapshot>>,
     /// Every customer rollup in plain form, kept by the committer: `STATS.CUSTOMERS` reads it.
@@ -72,6 +75,25 @@ impl Shared {
             Some(cause) => Err(Error::Halted { cause }),
             None => Ok(()),
         }
+    }
+
+    /// A sealed numeric metadata entry (a counter, a high-water mark); 0 when absent.
+    pub fn meta_u64(&self, name: &[u8]) -> Result<u64> {
+        let key = crate::trees::bytes_key(crate::trees::Space::Meta, name);
+        match self.tree.get(&key)? {
+            Some(sealed) => self.codec.open(&key, &sealed),
+            None => Ok(0),
+        }
+    }
+
+    /// The live record counts (read under the backup gate by a starting backup).
+    pub fn counts(&self) -> Result<crate::read::Counts> {
+        use crate::trees::{meta, Space};
+        Ok(crate::read::Counts {
+            customers: self.meta_u64(&meta::count(Space::Customer as u8))?,
+            products: self.meta_u64(&meta::count(Space::Product as u8))?,
+            orders: self.meta_u64(&meta::count(Space::Order as u8))?,
+        })
     }
 
     /// Fails when a storage fault is injected or the store has halted.

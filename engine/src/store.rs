@@ -2,21 +2,17 @@
 
 use crate::cancel::Cancel;
 use crate::codec::Codec;
+use crate::envelope;
 use crate::error::{shutting_down, Error, Result};
 use crate::index::BlindKeys;
 use crate::keys::{KeySource, MasterKey, Purpose};
 use crate::seal::Sealer;
 use crate::shared::{GroupCommitStats, Shared};
 use crate::trees::{bytes_key, meta, Space, DATA_TREE};
+use crate::upgrade::{self, UpgradeProgress};
 use crate::write::{Durability, Outcome, Write, Writer};
-use rand::RngCore;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-
-/// The text sealed under the record key at creation; opening it proves a key right.
-const KEY_CHECK_TEXT: &[u8] = b"crm-engine key check v1";
-/// The on-disk layout this build writes and reads.
-const LAYOUT_VERSION: u64 = 1;
 
 /// sled's space/speed trade-off, exposed for tuning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,9 +59,20 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) the store in `path` with the given key.
     ///
-    /// A new store records a key check; an existing one must open it, else [`Error::WrongKey`]
-    /// and nothing is written.
+    /// A new store gets a fresh data key wrapped under the master key; an existing one must
+    /// unwrap its data key with it, else [`Error::WrongKey`] and nothing is written. A store in
+    /// an older layout is upgraded first (see `upgrade.rs`).
     pub fn open(path: &Path, key: &KeySource, options: &Options) -> Result<Store> {
+        Store::open_reporting(path, key, options, &|_| {})
+    }
+
+    /// [`Store::open`], telling `on_upgrade` how an upgrade of an older layout goes.
+    pub fn open_reporting(
+        path: &Path,
+        key: &KeySource,
+        options: &Options,
+        on_upgrade: &dyn Fn(UpgradeProgress),
+    ) -> Result<Store> {
         create_private_dir(path)?;
         let flush_every = options.flush_every_ms.or(match options.durability {
             Durability::Sync => Some(500),
@@ -81,18 +88,26 @@ impl Store {
             .flush_every_ms(flush_every);
         let db = open_when_free(&config, path)?;
         let tree = db.open_tree(DATA_TREE)?;
-        let (master, new_salt) = resolve_master_key(&tree, key)?;
-        let codec = Codec::new(Sealer::new(&master.derive(Purpose::RecordSeal)));
-        check_or_create_key_check(&db, &tree, &codec, new_salt)?;
+        let layout = upgrade::layout_of(&tree)?;
+        let (master, new_passphrase) = envelope::master_key(&tree, key, layout.is_none())?;
+        let data = match layout {
+            None => create(&db, &tree, &master, new_passphrase)?,
+            Some(version) => {
+                upgrade::run(&db, &tree, &master, version, on_upgrade)?;
+                envelope::open_data_key(&tree, &master)?
+            }
+        };
+        let codec = Codec::new(Sealer::new(&data.derive(Purpose::RecordSeal)));
         let rollup_table = crate::rollup_table::RollupTable::load(&tree, &codec)?;
         let shared = Arc::new(Shared {
             db,
             tree,
             codec,
-            blind: BlindKeys::derive(&master),
+            blind: BlindKeys::derive(&data),
             durability: options.durability,
             master,
             injected_fault: Mutex::new(None),
+            injected_read_fault: std::sync::atomic::AtomicBool::new(false),
             backup_gate: Mutex::new(None),
             rollup_table,
             halted: Mutex::new(None),
@@ -204,6 +219,14 @@ impl Store {
         self.shared.db.size_on_disk().unwrap_or(0)
     }
 
+    /// Makes every read of the committer's planning fail with a storage error (as a failing
+    /// disk does), to test that the store halts whichever step meets the failure first.
+    pub fn inject_planning_read_fault(&self, failing: bool) {
+        self.shared
+            .injected_read_fault
+            .store(failing, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Makes every later write group fail with this storage error (`None` heals), to test how
     /// the layers above handle a full or read-only disk.
     pub fn inject_storage_fault(&self, fault: Option<&str>) {
@@ -267,65 +290,21 @@ fn create_private_dir(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The master key, and for a new passphrase store the fresh salt to record with its key check.
-fn resolve_master_key(tree: &sled::Tree, key: &KeySource) -> Result<(MasterKey, Option<Vec<u8>>)> {
-    match key {
-        KeySource::Key(master) => Ok((master.clone(), None)),
-        KeySource::File(path) => Ok((MasterKey::read_file(path)?, None)),
-        KeySource::Passphrase(passphrase) => {
-            match tree.get(bytes_key(Space::Meta, meta::KDF_SALT))? {
-                Some(salt) => Ok((MasterKey::from_passphrase(passphrase, &salt)?, None)),
-                // The store was made with a key file: no passphrase can open it.
-                None if tree.get(bytes_key(Space::Meta, meta::KEY_CHECK))?.is_some() => {
-                    Err(Error::WrongKey)
-                }
-                None => {
-                    let mut salt = vec![0u8; 16];
-                    rand::rngs::OsRng.fill_bytes(&mut salt);
-                    Ok((MasterKey::from_passphrase(passphrase, &salt)?, Some(salt)))
-                }
-            }
-        }
-    }
-}
-
-/// Opens the key check of an existing store, or writes it (with the salt, if any) on a new one.
-fn check_or_create_key_check(
+/// Makes a new store's first entries (its wrapped data key, the passphrase's salt and
+/// parameters, the layout version) durable before anything else is written.
+fn create(
     db: &sled::Db,
     tree: &sled::Tree,
-    codec: &Codec,
-    new_salt: Option<Vec<u8>>,
-) -> Result<()> {
-    let check_key = bytes_key(Space::Meta, meta::KEY_CHECK);
-    match tree.get(&check_key)? {
-        Some(sealed) => {
-            let opened: Vec<u8> = codec
-                .open(&check_key, &sealed)
-                .map_err(|_| Error::WrongKey)?;
-            if opened != KEY_CHECK_TEXT {
-                return Err(Error::WrongKey);
-            }
-            Ok(())
-        }
-        None => {
-            if tree.iter().next().is_some() {
-                return Err(Error::Corrupt("the store has data but no key check".into()));
-            }
-            let mut batch = sled::Batch::default();
-            batch.insert(
-                check_key.clone(),
-                codec.seal(&check_key, &KEY_CHECK_TEXT.to_vec()),
-            );
-            batch.insert(
-                bytes_key(Space::Meta, meta::LAYOUT_VERSION),
-                LAYOUT_VERSION.to_be_bytes().to_vec(),
-            );
-            if let Some(salt) = new_salt {
-                batch.insert(bytes_key(Space::Meta, meta::KDF_SALT), salt);
-            }
-            tree.apply_batch(batch)?;
-            db.flush()?;
-            Ok(())
-        }
-    }
+    master: &MasterKey,
+    passphrase: Option<envelope::NewPassphrase>,
+) -> Result<MasterKey> {
+    let mut batch = sled::Batch::default();
+    let data = envelope::new_store_entries(master, passphrase, &mut batch);
+    batch.insert(
+        bytes_key(Space::Meta, meta::LAYOUT_VERSION),
+        upgrade::CURRENT_LAYOUT.to_be_bytes().to_vec(),
+    );
+    tree.apply_batch(batch)?;
+    db.flush()?;
+    Ok(data)
 }

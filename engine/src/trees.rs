@@ -18,8 +18,10 @@ pub enum Space {
     Product = b'p',
     /// `o` ‖ id → sealed order.
     Order = b'o',
-    /// `u` ‖ name → sealed user.
-    User = b'u',
+    /// `U` ‖ blind16(name) → sealed user (the name is inside the sealed record only).
+    User = b'U',
+    /// `u` ‖ name → sealed user: layout 1 only, rewritten by its upgrade.
+    LegacyUser = b'u',
     /// `e` ‖ blind(email) → customer id (unique).
     EmailIndex = b'e',
     /// `f` ‖ blind(phone) ‖ customer id → ().
@@ -90,14 +92,20 @@ pub fn time_bytes(seconds: i64) -> [u8; 8] {
 
 /// Names of the metadata entries.
 pub mod meta {
-    /// A fixed text sealed with the record key: opening it proves the key is right.
+    /// Layout 1's key check: a fixed text sealed with the record key. Layout 2 checks the key
+    /// by opening [`DATA_KEY`].
     pub const KEY_CHECK: &[u8] = b"key_check";
+    /// The data key, sealed under the master key (see `envelope.rs`).
+    pub const DATA_KEY: &[u8] = b"data_key";
     /// The Argon2id salt for passphrase-derived keys.
     pub const KDF_SALT: &[u8] = b"kdf_salt";
+    /// The Argon2id cost parameters of a passphrase store (absent: the legacy ones).
+    pub const KDF_PARAMS: &[u8] = b"kdf_params";
     /// The on-disk layout version.
     pub const LAYOUT_VERSION: &[u8] = b"layout_version";
 
-    /// The largest id ever used for a kind (`hw/c`, `hw/p`, `hw/o`).
+    /// The largest id ever used for a kind (`hw/c`, `hw/p`, `hw/o`); sealed, like the counts,
+    /// so that a changed value is caught (layout 2).
     pub fn high_water(kind_prefix: u8) -> Vec<u8> {
         vec![b'h', b'w', b'/', kind_prefix]
     }

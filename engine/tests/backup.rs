@@ -42,7 +42,10 @@ fn take_backup(f: &Fixture, name: &str) -> PathBuf {
 fn chunk_spans(path: &Path) -> (usize, Vec<(usize, usize)>) {
     let bytes = std::fs::read(path).unwrap();
     let salt_len = bytes[8 + 2 + 8 + 16 + 8] as usize;
-    let header_len = 8 + 2 + 8 + 16 + 8 + 1 + salt_len + 32 + 32;
+    // Format 2 added the 12 bytes of Argon2id parameters after the salt.
+    let version = u16::from_be_bytes([bytes[8], bytes[9]]);
+    let params_len = if version >= 2 { 12 } else { 0 };
+    let header_len = 8 + 2 + 8 + 16 + 8 + 1 + salt_len + params_len + 32 + 32;
     let mut spans = Vec::new();
     let mut at = header_len;
     while at < bytes.len() {

@@ -54,6 +54,31 @@ fn a_failing_disk_gives_errors_and_no_partial_state() {
     store.check_consistency().unwrap();
 }
 
+/// Guards against the flaky `tests/disk_full.rs` run: a storage failure met while planning, in
+/// a group where it refused the only operation (so nothing was staged), must halt the store
+/// like a failed batch or flush does; it used to return early and leave the store serving.
+#[test]
+fn a_storage_failure_met_while_planning_halts_the_store_even_with_nothing_staged() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with(dir.path(), &MasterKey::generate());
+    customer(&store, "Ada", "ada@example.com");
+    store.inject_planning_read_fault(true);
+    let refused = store
+        .write(Op::AddCustomer(
+            NewCustomer::parse("Bob", "bob@example.com", None, None, None).unwrap(),
+        ))
+        .unwrap_err();
+    assert!(refused.to_string().contains("No space left"), "{refused}");
+    store.inject_planning_read_fault(false);
+    let halted = store.health().unwrap_err();
+    assert!(matches!(halted, Error::Halted { .. }), "{halted}");
+    assert!(store
+        .write(Op::AddCustomer(
+            NewCustomer::parse("Cy", "cy@example.com", None, None, None).unwrap(),
+        ))
+        .is_err());
+}
+
 #[cfg(unix)]
 #[test]
 fn a_read_only_data_folder_is_refused_with_an_error_not_a_panic() {

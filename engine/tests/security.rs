@@ -58,6 +58,8 @@ fn nothing_personal_is_stored_in_plain_text() {
             }))
             .unwrap();
         secrets.push("secret-hash".into());
+        // User names are keys too: stored as a blind hash, never in plain (hardening #7).
+        secrets.push("operator-zed".into());
         store.close().unwrap();
     }
     let files = all_bytes_under(&data);
@@ -112,16 +114,30 @@ fn a_passphrase_store_opens_only_with_its_passphrase() {
     let dir = tempfile::tempdir().unwrap();
     let phrase = |p: &str| KeySource::Passphrase(zeroize::Zeroizing::new(p.to_string()));
     {
-        let store = Store::open(dir.path(), &phrase("correct horse"), &Options::default()).unwrap();
+        let store = Store::open(
+            dir.path(),
+            &phrase("correct horse battery staple"),
+            &Options::default(),
+        )
+        .unwrap();
         customer(&store, "Ada", "ada@example.com");
     }
     assert!(matches!(
-        Store::open(dir.path(), &phrase("wrong horse"), &Options::default())
-            .err()
-            .unwrap(),
+        Store::open(
+            dir.path(),
+            &phrase("wrong horse battery staple"),
+            &Options::default()
+        )
+        .err()
+        .unwrap(),
         Error::WrongKey
     ));
-    let store = Store::open(dir.path(), &phrase("correct horse"), &Options::default()).unwrap();
+    let store = Store::open(
+        dir.path(),
+        &phrase("correct horse battery staple"),
+        &Options::default(),
+    )
+    .unwrap();
     assert_eq!(
         store
             .find_by_email("ada@example.com", 0, usize::MAX)
@@ -218,26 +234,47 @@ fn a_byte_flipped_in_the_data_files_never_panics_or_returns_garbage() {
     }
 }
 
-/// New ids above the high-water mark are claimed without a lookup, so a record above the mark
-/// (a lost or rolled-back mark) must not pass the consistency check.
+/// Guards against a changed or rolled-back id high-water mark making the next add overwrite a
+/// record: the mark is sealed (a plain value written over it is `CORRUPT`), a mark rolled back
+/// to an older sealed value fails the consistency check, and an add never overwrites.
 #[test]
-fn a_record_above_the_id_high_water_mark_fails_the_check() {
+fn a_changed_or_rolled_back_high_water_mark_is_caught_and_never_overwrites() {
     let dir = tempfile::tempdir().unwrap();
     let key = MasterKey::generate();
+    // The customer high-water mark: `m` ‖ `hw/` ‖ `c` (trees.rs).
+    let mark = b"mhw/c".to_vec();
+    let mut old_mark = Vec::new();
     {
         let store = open_with(dir.path(), &key);
         customer(&store, "Ada", "ada@example.com");
-        customer(&store, "Bob", "bob@example.com");
-        store.check_consistency().unwrap();
+        store.close().unwrap();
     }
     with_raw_tree(dir.path(), |tree| {
-        // The customer high-water mark: `m` ‖ `hw/` ‖ `c` (trees.rs).
-        let mark = b"mhw/c".to_vec();
-        assert_eq!(
-            tree.get(&mark).unwrap().unwrap().as_ref(),
-            2u64.to_be_bytes()
-        );
-        tree.insert(mark, 1u64.to_be_bytes().to_vec()).unwrap();
+        old_mark = tree.get(&mark).unwrap().unwrap().to_vec();
+        // Sealed, not the plain number.
+        assert_ne!(old_mark, 1u64.to_be_bytes());
+    });
+    {
+        let store = open_with(dir.path(), &key);
+        customer(&store, "Bob", "bob@example.com");
+        store.check_consistency().unwrap();
+        store.close().unwrap();
+    }
+    // A plain value in its place is refused, naming the entry.
+    with_raw_tree(dir.path(), |tree| {
+        tree.insert(&mark, 1u64.to_be_bytes().to_vec()).unwrap();
+    });
+    {
+        let store = open_with(dir.path(), &key);
+        let error = store.high_water(Kind::Customer).unwrap_err();
+        assert_eq!(error.code(), "CORRUPT");
+        assert!(error.to_string().contains("metadata"), "{error}");
+        store.close().unwrap();
+    }
+    // The older sealed value put back (a rollback): the check finds the record above it, and
+    // the next add is refused instead of overwriting customer 2.
+    with_raw_tree(dir.path(), |tree| {
+        tree.insert(&mark, old_mark.clone()).unwrap();
     });
     let store = open_with(dir.path(), &key);
     let error = store.check_consistency().unwrap_err();
@@ -245,4 +282,41 @@ fn a_record_above_the_id_high_water_mark_fails_the_check() {
         error.to_string(),
         "consistency check: customer 2 is above the customer id high-water mark 1"
     );
+    let new = NewCustomer::parse("Cy", "cy@example.com", None, None, None).unwrap();
+    let refused = store.write(Op::AddCustomer(new)).unwrap_err();
+    assert_eq!(refused.code(), "CORRUPT", "{refused}");
+    assert_eq!(store.customer(2).unwrap().unwrap().name, "Bob");
+}
+
+/// Guards against weak passphrases: a new store refuses one under 16 characters, records the
+/// strong Argon2id parameters, and its backups carry them so a restore derives the same key.
+#[test]
+fn new_passphrase_stores_refuse_short_passphrases_and_record_their_cost() {
+    let dir = tempfile::tempdir().unwrap();
+    let phrase = |p: &str| KeySource::Passphrase(zeroize::Zeroizing::new(p.to_string()));
+    let short = Store::open(
+        &dir.path().join("short"),
+        &phrase("too short pass"),
+        &Options::default(),
+    );
+    let error = short.err().unwrap();
+    assert!(error.to_string().contains("at least 16"), "{error}");
+    let good = "a passphrase long enough";
+    let store = Store::open(&dir.path().join("data"), &phrase(good), &Options::default()).unwrap();
+    customer(&store, "Ada", "ada@example.com");
+    let backup = dir.path().join("b.crmbak");
+    store.backup_to(&backup, &|_| {}).unwrap();
+    store.close().unwrap();
+    drop(store);
+    let mut raw_params = Vec::new();
+    with_raw_tree(&dir.path().join("data"), |tree| {
+        raw_params = tree.get(b"mkdf_params").unwrap().unwrap().to_vec();
+    });
+    assert_eq!(KdfParams::from_bytes(&raw_params), Some(KdfParams::STRONG));
+    let info = backup::verify(&backup, &phrase(good)).unwrap();
+    assert_eq!(info.header.kdf_params, KdfParams::STRONG);
+    let restored = dir.path().join("restored");
+    backup::restore(&backup, &phrase(good), &restored).unwrap();
+    let store = Store::open(&restored, &phrase(good), &Options::default()).unwrap();
+    assert_eq!(store.customer(1).unwrap().unwrap().name, "Ada");
 }

@@ -162,13 +162,13 @@ pub fn credential_tag(password_hash: &str) -> [u8; 32] {
 /// generated here (not taken from `CRM_ADMIN_PASSWORD`).
 pub fn bootstrap_admin(
     store: &crm_engine::Store,
-    from_env: Option<String>,
+    from_env: Option<Zeroizing<String>>,
 ) -> anyhow::Result<Option<String>> {
     if !store.users()?.is_empty() {
         return Ok(None);
     }
     let generated = from_env.is_none();
-    let password = from_env.unwrap_or_else(random_password);
+    let password = from_env.unwrap_or_else(|| Zeroizing::new(random_password()));
     let admin = User {
         name: "admin".into(),
         role: Role::Admin,
@@ -176,7 +176,7 @@ pub fn bootstrap_admin(
         masked: false,
     };
     match store.write(Op::BootstrapAdmin(admin))? {
-        Outcome::Done if generated => Ok(Some(password)),
+        Outcome::Done if generated => Ok(Some(password.to_string())),
         _ => Ok(None),
     }
 }

@@ -1,12 +1,11 @@
 //! The `crm-server` command line: `serve`, `keygen`, `import`.
 
-use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
-use crm_engine::{demo, Durability, KeySource, Options, Store};
-use crm_server::state::{Config, Shared};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use crm_engine::{demo, Durability};
+use crm_server::state::Config;
+use std::path::PathBuf;
 use std::time::Duration;
+use tools::secrets::Secrets;
 
 mod tools;
 
@@ -105,6 +104,14 @@ enum Command {
         #[arg(long)]
         key_file: Option<PathBuf>,
     },
+    /// Bring a store written by an older on-disk layout to the current one, atomically, with
+    /// progress on stderr (key: --key-file or CRM_PASSPHRASE; `serve` does the same on open).
+    Upgrade {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+    },
 }
 
 /// The largest cache either option accepts, 1 TiB: beyond any machine this runs on, and far from
@@ -112,15 +119,19 @@ enum Command {
 const MAX_CACHE_MIB: u64 = 1 << 20;
 
 fn main() {
+    // Every file and folder this program creates is its owner's only (sled's files included).
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    let secrets = Secrets::take();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve { data, listen, key_file, backup_dir, durability, max_connections, idle_timeout, auth_timeout, cache_mib, record_cache_mib, demo, demo_orders } => {
-            limit_malloc_arenas();
+            tools::serve::reexecute_if_needed(&secrets);
             let durability = match durability {
                 DurabilityArg::Sync => Durability::Sync,
                 DurabilityArg::Periodic => Durability::Periodic,
             };
-            let backup_dir = backup_dir.unwrap_or_else(|| beside(&data, "backups"));
+            let backup_dir = backup_dir.unwrap_or_else(|| tools::serve::beside(&data, "backups"));
             let config = Config {
                 data_dir: data,
                 backup_dir,
@@ -130,161 +141,20 @@ fn main() {
                 idle_timeout: (idle_timeout > 0).then(|| Duration::from_secs(idle_timeout)),
                 auth_timeout: (auth_timeout > 0).then(|| Duration::from_secs(auth_timeout)),
             };
-            serve(config, key_file, (cache_mib, record_cache_mib), demo.then_some(demo_orders as usize))
+            tools::serve::serve(config, key_file, (cache_mib, record_cache_mib), demo.then_some(demo_orders as usize), &secrets)
         }
         Command::Keygen { file } => crm_engine::write_key_file(&file)
             .map(|()| println!("wrote a new key to {} (mode 0600); keep it safe: without it the data cannot be read", file.display()))
             .map_err(anyhow::Error::from),
-        Command::Backup { connect, user, name } => tools::remote::backup(&connect, &user, name.as_deref()),
-        Command::Import { connect, user, kind, file } => tools::import::import(&connect, &user, &kind, &file),
-        Command::Verify { file, key_file } => tools::offline::verify(&file, key_file),
-        Command::Restore { file, data, key_file } => tools::offline::restore(&file, &data, key_file),
+        Command::Backup { connect, user, name } => tools::remote::backup(&connect, &user, name.as_deref(), &secrets),
+        Command::Import { connect, user, kind, file } => tools::import::import(&connect, &user, &kind, &file, &secrets),
+        Command::Verify { file, key_file } => tools::offline::verify(&file, key_file, &secrets),
+        Command::Restore { file, data, key_file } => tools::offline::restore(&file, &data, key_file, &secrets),
+        Command::Upgrade { data, key_file } => tools::offline::upgrade(&data, key_file, &secrets),
     };
     if let Err(error) = result {
         // One line, as the command-line contract asks.
         eprintln!("crm-server: {}", format!("{error:#}").replace('\n', " "));
         std::process::exit(1);
     }
-}
-
-/// A path next to `data` (a sibling of the data folder).
-fn beside(data: &Path, name: &str) -> PathBuf {
-    let parent = data
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    parent.join(name)
-}
-
-/// The key for `serve`: the key file, else the passphrase, else the development key file.
-fn serve_key(data: &Path, key_file: Option<PathBuf>) -> anyhow::Result<KeySource> {
-    if let Some(file) = key_file {
-        return Ok(KeySource::File(file));
-    }
-    if let Ok(passphrase) = std::env::var("CRM_PASSPHRASE") {
-        if passphrase.is_empty() {
-            bail!("CRM_PASSPHRASE is set but empty");
-        }
-        return Ok(KeySource::Passphrase(zeroize::Zeroizing::new(passphrase)));
-    }
-    let name = format!(
-        "{}.key",
-        data.file_name()
-            .map_or("crm-data".into(), |n| n.to_string_lossy().into_owned())
-    );
-    let file = beside(data, &name);
-    if !file.exists() {
-        crm_engine::write_key_file(&file)
-            .with_context(|| format!("creating development key {}", file.display()))?;
-    }
-    eprintln!("################################################################################");
-    eprintln!("WARNING: no --key-file and no CRM_PASSPHRASE: using the DEVELOPMENT key file");
-    eprintln!("  {}", file.display());
-    eprintln!("It lies next to the data it protects. This is NOT for production: give a key file");
-    eprintln!("kept elsewhere (crm-server keygen FILE; --key-file FILE) or set CRM_PASSPHRASE.");
-    eprintln!("################################################################################");
-    Ok(KeySource::File(file))
-}
-
-/// glibc's malloc gives each thread that allocates its own arena (up to 8 per core) and seldom
-/// returns their free pages. With tokio workers, rayon scans and sled's I/O threads, a server
-/// holding 1,000,000 orders sat at 636 MiB resident after the analytics, and at 435 MiB with
-/// two arenas (`benches/server-memory.sh`). The limit must be set before the process starts
-/// (our code has no `unsafe` to call `mallopt`), so `serve` re-executes itself once, same PID
-/// and arguments, with `MALLOC_ARENA_MAX=2` — unless the operator set a value.
-fn limit_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        use std::os::unix::process::CommandExt;
-        if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
-            return;
-        }
-        let Ok(binary) = std::env::current_exe() else {
-            return;
-        };
-        let error = std::process::Command::new(binary)
-            .args(std::env::args_os().skip(1))
-            .env("MALLOC_ARENA_MAX", "2")
-            .exec();
-        // `exec` returns only when it failed: serve with glibc's defaults.
-        eprintln!("note: could not restart with MALLOC_ARENA_MAX=2 ({error}); continuing");
-    }
-}
-
-/// `caches_mib`: sled's page cache and the record cache; `demo`: the number of demo orders to
-/// load into an empty store.
-fn serve(
-    config: Config,
-    key_file: Option<PathBuf>,
-    (cache_mib, record_cache_mib): (u64, u64),
-    demo: Option<usize>,
-) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CRM_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let key = serve_key(&config.data_dir, key_file)?;
-    let options = Options {
-        durability: config.durability,
-        cache_capacity: cache_mib.saturating_mul(1024 * 1024),
-        record_cache_bytes: record_cache_mib.saturating_mul(1024 * 1024),
-        ..Options::default()
-    };
-    let store = Store::open(&config.data_dir, &key, &options)
-        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-    if let Some(demo_orders) = demo {
-        let counts = store.counts()?;
-        if counts.customers + counts.products + counts.orders == 0 {
-            let (customers, products, orders) = demo::sizes_for(demo_orders);
-            demo::generate(42, customers, products, orders).load_into(&store)?;
-            tracing::info!(customers, products, orders, "loaded the demo data");
-        } else {
-            tracing::info!("the store is not empty: --demo leaves it alone");
-        }
-    }
-    let from_env = std::env::var("CRM_ADMIN_PASSWORD")
-        .ok()
-        .filter(|p| !p.is_empty());
-    let generated = crm_server::auth::bootstrap_admin(&store, from_env)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(&config.listen)
-            .await
-            .with_context(|| format!("listening on {}", config.listen))?;
-        let address = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(
-            store.clone(),
-            Config {
-                listen: address.to_string(),
-                ..config
-            },
-        ));
-        println!("crm-server {} listening on {address}", crm_server::VERSION);
-        match &generated {
-            Some(password) => {
-                println!("created user admin with password: {password}");
-                println!("(shown once; set CRM_ADMIN_PASSWORD on first start to choose it)");
-                println!(
-                    "connect: redis-cli -h {} -p {} --user admin --pass {password}",
-                    address.ip(),
-                    address.port()
-                );
-            }
-            None => println!(
-                "connect: redis-cli -h {} -p {} --user admin --pass <password>",
-                address.ip(),
-                address.port()
-            ),
-        }
-        crm_server::server::run(shared, listener, crm_server::server::shutdown_signal()).await;
-        anyhow::Ok(())
-    })?;
-    store.close()?;
-    tracing::info!("stopped cleanly");
-    Ok(())
 }

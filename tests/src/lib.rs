@@ -20,19 +20,28 @@ pub fn server_binary() -> PathBuf {
     workspace_binary("crm-server")
 }
 
-/// A built binary of this workspace (`crm-server`, `crm-tui`).
+/// A built binary of this workspace (`crm-server`, `crm-tui`), of the profile being tested:
+/// a test runs from `target/<profile>/deps/`, and cargo puts the workspace's binaries of that
+/// profile in `target/<profile>/` (so `cargo test --release` tests release binaries).
 pub fn workspace_binary(name: &str) -> PathBuf {
+    let profile_dir = std::env::current_exe()
+        .ok()
+        .and_then(|test| Some(test.parent()?.parent()?.to_path_buf()));
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()
         .to_path_buf();
-    let target = std::env::var("CARGO_TARGET_DIR")
+    let fallback = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| root.join("target"));
-    let binary = target.join("debug").join(name);
+        .unwrap_or_else(|_| root.join("target"))
+        .join("debug");
+    let binary = profile_dir
+        .map(|dir| dir.join(name))
+        .filter(|path| path.exists())
+        .unwrap_or_else(|| fallback.join(name));
     assert!(
         binary.exists(),
-        "{} is missing: run `cargo build --workspace` first",
+        "{} is missing: run `cargo build --workspace` (with the same profile) first",
         binary.display()
     );
     binary

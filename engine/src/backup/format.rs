@@ -6,15 +6,16 @@
 //! that is flipped, moved, reordered, taken from another backup, or missing at the end fails.
 
 use crate::error::{Error, Result};
-use crate::keys::{MasterKey, Purpose};
+use crate::keys::{KdfParams, MasterKey, Purpose, SubKey};
 use crate::seal::Sealer;
 use rand::RngCore;
 use std::io::Read;
 
 /// The first bytes of every backup file.
 pub const MAGIC: &[u8; 8] = b"CRMBAK\x00\x01";
-/// The format version this build writes and reads.
-pub const FORMAT_VERSION: u16 = 1;
+/// The format version this build writes. Version 1 (2026-11) is read too: it has no Argon2id
+/// parameters in its header (its passphrase stores used the legacy ones).
+pub const FORMAT_VERSION: u16 = 2;
 /// The largest sealed chunk a reader accepts (writers stay far below).
 pub const MAX_SEALED_CHUNK: usize = 16 * 1024 * 1024;
 /// About how much plain data goes into one chunk.
@@ -24,6 +25,8 @@ const MAC_LEN: usize = 32;
 /// What the header says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
+    /// The format version the header was written in.
+    pub format_version: u16,
     pub created_at: i64,
     pub backup_id: [u8; 16],
     /// The public fingerprint of the key the store (and backup) uses.
@@ -31,6 +34,8 @@ pub struct Header {
     /// The Argon2id salt of a passphrase store (empty for a key-file store), so a restore can
     /// derive the key from the passphrase before opening anything.
     pub kdf_salt: Vec<u8>,
+    /// The Argon2id parameters of a passphrase store (with its salt; from version 2).
+    pub kdf_params: KdfParams,
     pub customers: u64,
     pub products: u64,
     pub orders: u64,
@@ -42,12 +47,15 @@ impl Header {
     fn body(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(128);
         out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_be_bytes());
+        out.extend_from_slice(&self.format_version.to_be_bytes());
         out.extend_from_slice(&self.created_at.to_be_bytes());
         out.extend_from_slice(&self.backup_id);
         out.extend_from_slice(&self.key_fingerprint);
         out.push(self.kdf_salt.len() as u8);
         out.extend_from_slice(&self.kdf_salt);
+        if self.format_version >= 2 {
+            out.extend_from_slice(&self.kdf_params.to_bytes());
+        }
         for count in [self.customers, self.products, self.orders, self.users] {
             out.extend_from_slice(&count.to_be_bytes());
         }
@@ -81,30 +89,40 @@ impl Header {
             return Err(corrupt("not a crm backup (bad magic bytes)"));
         }
         let version = u16::from_be_bytes([fixed[8], fixed[9]]);
-        if version != FORMAT_VERSION {
+        if !(1..=FORMAT_VERSION).contains(&version) {
             return Err(corrupt(&format!(
-                "format version {version} is not supported (this build reads {FORMAT_VERSION})"
+                "format version {version} is not supported (this build reads 1 to {FORMAT_VERSION})"
             )));
         }
         let salt_len = fixed[fixed.len() - 1] as usize;
-        let mut rest = vec![0u8; salt_len + 32 + MAC_LEN];
+        let params_len = if version >= 2 { 12 } else { 0 };
+        let mut rest = vec![0u8; salt_len + params_len + 32 + MAC_LEN];
         input
             .read_exact(&mut rest)
             .map_err(|_| corrupt("file too short"))?;
         let be64 = |b: &[u8]| u64::from_be_bytes(b.try_into().unwrap_or([0; 8]));
-        let counts = &rest[salt_len..salt_len + 32];
+        let kdf_params = if version >= 2 {
+            KdfParams::from_bytes(&rest[salt_len..salt_len + 12])
+                .ok_or_else(|| corrupt("malformed passphrase parameters"))?
+        } else {
+            KdfParams::LEGACY
+        };
+        let counts_at = salt_len + params_len;
+        let counts = &rest[counts_at..counts_at + 32];
         let header = Header {
+            format_version: version,
             created_at: be64(&fixed[10..18]) as i64,
             backup_id: fixed[18..34].try_into().unwrap_or([0; 16]),
             key_fingerprint: fixed[34..42].try_into().unwrap_or([0; 8]),
             kdf_salt: rest[..salt_len].to_vec(),
+            kdf_params,
             customers: be64(&counts[0..8]),
             products: be64(&counts[8..16]),
             orders: be64(&counts[16..24]),
             users: be64(&counts[24..32]),
         };
         let mut mac = [0u8; MAC_LEN];
-        mac.copy_from_slice(&rest[salt_len + 32..]);
+        mac.copy_from_slice(&rest[counts_at + 32..]);
         let body = header.body();
         Ok((header, body, mac))
     }
@@ -118,7 +136,8 @@ impl Header {
 /// The two keys a backup uses, derived from the store's master key.
 pub struct BackupKeys {
     sealer: Sealer,
-    mac_key: [u8; 32],
+    /// Wiped when the backup or restore ends.
+    mac_key: SubKey,
 }
 
 impl BackupKeys {
@@ -127,12 +146,12 @@ impl BackupKeys {
         let mac = master.derive(Purpose::BackupHeader);
         BackupKeys {
             sealer: Sealer::new(&seal),
-            mac_key: mac.0,
+            mac_key: mac,
         }
     }
 
     pub fn mac(&self, bytes: &[u8]) -> [u8; MAC_LEN] {
-        *blake3::keyed_hash(&self.mac_key, bytes).as_bytes()
+        *blake3::keyed_hash(&self.mac_key.0, bytes).as_bytes()
     }
 
     /// Checks the header MAC in constant time.

@@ -37,7 +37,7 @@ fn master_for(header: &Header, key: &KeySource) -> Result<MasterKey> {
                     "this backup is of a store opened with a key file, not a passphrase: give --key-file".into(),
                 ));
             }
-            MasterKey::from_passphrase(passphrase, &header.kdf_salt)?
+            MasterKey::from_passphrase(passphrase, &header.kdf_salt, header.kdf_params)?
         }
     };
     let expected = hex(&header.key_fingerprint);

@@ -5,7 +5,7 @@ use super::snapshot::Snapshot;
 use crate::error::{Error, Result};
 use crate::shared::Shared;
 use crate::store::Store;
-use crate::trees::{bytes_key, decode_u64, meta, Space};
+use crate::trees::{bytes_key, meta, Space};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -93,12 +93,7 @@ impl Store {
             *gate = Some(Snapshot::default());
             // Read under the gate: no write group applies meanwhile, so these agree with the
             // snapshot that starts now.
-            let count = |space: Space| -> Result<u64> {
-                let value = shared
-                    .tree
-                    .get(bytes_key(Space::Meta, &meta::count(space as u8)))?;
-                Ok(value.and_then(|v| decode_u64(&v)).unwrap_or(0))
-            };
+            let counts = shared.counts()?;
             let fingerprint = shared.master.fingerprint();
             let mut key_fingerprint = [0u8; 8];
             for (i, byte) in key_fingerprint.iter_mut().enumerate() {
@@ -106,6 +101,7 @@ impl Store {
                     .unwrap_or(0);
             }
             Header {
+                format_version: super::FORMAT_VERSION,
                 created_at: crate::values::now(),
                 backup_id: Header::new_id(),
                 key_fingerprint,
@@ -114,9 +110,10 @@ impl Store {
                     .get(bytes_key(Space::Meta, meta::KDF_SALT))?
                     .map(|s| s.to_vec())
                     .unwrap_or_default(),
-                customers: count(Space::Customer)?,
-                products: count(Space::Product)?,
-                orders: count(Space::Order)?,
+                kdf_params: crate::envelope::stored_params(&shared.tree)?,
+                customers: counts.customers,
+                products: counts.products,
+                orders: counts.orders,
                 users: shared.tree.scan_prefix(Space::User.prefix()).count() as u64,
             }
         };

@@ -20,22 +20,37 @@ pub mod phone;
 
 use crate::keys::{MasterKey, Purpose, SubKey};
 
-/// The keys of the three blind indexes, each derived for its own purpose.
+/// The keys of the blind indexes and of the users' blind names, each derived for its own
+/// purpose from the data key.
 #[derive(Clone)]
 pub struct BlindKeys {
     email: SubKey,
     phone: SubKey,
     name_word: SubKey,
+    user_name: SubKey,
 }
 
+/// Bytes of the blind hash a user is keyed by: names are unique, so collisions must not occur.
+const USER_BLIND_LEN: usize = 16;
+
 impl BlindKeys {
-    /// Derives the three keys from the master key.
-    pub fn derive(master: &MasterKey) -> Self {
+    /// Derives the keys from the store's data key.
+    pub fn derive(data: &MasterKey) -> Self {
         BlindKeys {
-            email: master.derive(Purpose::BlindEmail),
-            phone: master.derive(Purpose::BlindPhone),
-            name_word: master.derive(Purpose::BlindNameWord),
+            email: data.derive(Purpose::BlindEmail),
+            phone: data.derive(Purpose::BlindPhone),
+            name_word: data.derive(Purpose::BlindNameWord),
+            user_name: data.derive(Purpose::BlindUserName),
         }
+    }
+
+    /// The storage key of a user: a blind hash of the name, so the disk holds no user name in
+    /// plain (the name is inside the sealed record).
+    pub fn user_key(&self, name: &str) -> Vec<u8> {
+        crate::trees::bytes_key(
+            crate::trees::Space::User,
+            &blind::<USER_BLIND_LEN>(&self.user_name, name),
+        )
     }
 }
 

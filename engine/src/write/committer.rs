@@ -76,16 +76,18 @@ fn commit_group(shared: &Shared, jobs: &[Job]) -> (Vec<Vec<Result<Outcome>>>, bo
         }
         results.push(job_results);
     }
-    if view.is_empty() {
-        return (results, false);
-    }
-    // A read during planning can hit the storage failure first: halt then too.
+    // A read during planning can hit the storage failure first: halt then too — also when
+    // that failure refused the group's only operation, so nothing is staged (the flaky
+    // `disk_full` test: the store went on serving after the failure it had reported).
     if let Some(error) = results
         .iter()
         .flatten()
         .find_map(|r| r.as_ref().err().filter(|e| matches!(e, Error::Storage(_))))
     {
         shared.halt(error);
+    }
+    if view.is_empty() {
+        return (results, false);
     }
     let t1 = std::time::Instant::now();
     let rollups = view.take_rollups();

@@ -43,7 +43,14 @@ pub fn add(view: &View, new: &NewCustomer) -> Result<(Plan, Outcome)> {
     let mut plan = Plan::default();
     let id = ids::choose(view, Space::Customer, new.id)?;
     check_email_free(view, &new.email, None)?;
-    ids::claim(view, &mut plan, Space::Customer, Kind::Customer, id)?;
+    ids::claim(
+        view,
+        &mut plan,
+        Space::Customer,
+        Kind::Customer,
+        id,
+        new.id.is_some(),
+    )?;
     let customer = Customer {
         id,
         name: new.name.clone(),

@@ -22,15 +22,30 @@ pub fn choose(view: &View, space: Space, explicit: Option<u64>) -> Result<u64> {
 
 /// Claims a chosen id: `CONFLICT` if a record has it, else raises the high-water mark.
 ///
-/// No record has an id above the mark (every add raises it in the same batch, and
-/// `check_consistency` verifies it), so a new id above it needs no lookup: that saves a tree
-/// read for every generated id, which is nearly every add.
-pub fn claim(view: &View, plan: &mut Plan, space: Space, kind: Kind, id: u64) -> Result<()> {
+/// An add never overwrites: the id is looked up even above the mark. No record should be
+/// there (every add raises the mark in the same batch, and `check_consistency` verifies it),
+/// but the mark could have been rolled back on disk to an older sealed value; a generated id
+/// that is taken then means exactly that, and is `CORRUPT` rather than a silent overwrite.
+pub fn claim(
+    view: &View,
+    plan: &mut Plan,
+    space: Space,
+    kind: Kind,
+    id: u64,
+    explicit: bool,
+) -> Result<()> {
     let name = meta::high_water(space as u8);
-    if id > view.meta_u64(&name)? {
+    let mark = view.meta_u64(&name)?;
+    if view.exists(space, id)? {
+        if explicit {
+            return Err(Error::Conflict(format!("{kind} {id} exists")));
+        }
+        return Err(Error::Corrupt(format!(
+            "the {kind} id high-water mark ({mark}) is below the existing {kind} {id}: the metadata was rolled back"
+        )));
+    }
+    if id > mark {
         plan.put_meta_u64(&name, id);
-    } else if view.exists(space, id)? {
-        return Err(Error::Conflict(format!("{kind} {id} exists")));
     }
     Ok(())
 }

@@ -23,7 +23,14 @@ pub fn add(view: &View, new: &NewOrder) -> Result<(Plan, Outcome)> {
     let mut product: Product = view
         .record(&product_key)?
         .ok_or_else(|| Error::ForeignKey(format!("product {} does not exist", new.product_id)))?;
-    ids::claim(view, &mut plan, Space::Order, Kind::Order, id)?;
+    ids::claim(
+        view,
+        &mut plan,
+        Space::Order,
+        Kind::Order,
+        id,
+        new.id.is_some(),
+    )?;
     if new.take_stock {
         let requested = u64::from(new.quantity);
         if product.stock < requested {

@@ -10,7 +10,14 @@ use crate::trees::{id_key, Space};
 pub fn add(view: &View, new: &NewProduct) -> Result<(Plan, Outcome)> {
     let mut plan = Plan::default();
     let id = ids::choose(view, Space::Product, new.id)?;
-    ids::claim(view, &mut plan, Space::Product, Kind::Product, id)?;
+    ids::claim(
+        view,
+        &mut plan,
+        Space::Product,
+        Kind::Product,
+        id,
+        new.id.is_some(),
+    )?;
     let product = Product {
         id,
         name: new.name.clone(),

@@ -4,12 +4,8 @@ use super::view::{Plan, View};
 use super::Outcome;
 use crate::error::{Error, Kind, Result};
 use crate::model::{Role, User};
-use crate::trees::{bytes_key, Space};
+use crate::trees::Space;
 use crate::values::quote;
-
-fn key(name: &str) -> Vec<u8> {
-    bytes_key(Space::User, name.as_bytes())
-}
 
 fn users(view: &View) -> Result<Vec<User>> {
     view.records_under(&Space::User.prefix())
@@ -17,7 +13,7 @@ fn users(view: &View) -> Result<Vec<User>> {
 
 pub fn add(view: &View, user: &User) -> Result<(Plan, Outcome)> {
     User::validate_name(&user.name)?;
-    let key = key(&user.name);
+    let key = view.blind.user_key(&user.name);
     if view.contains(&key)? {
         return Err(Error::Conflict(format!(
             "user {} exists",
@@ -38,7 +34,7 @@ pub fn bootstrap(view: &View, admin: &User) -> Result<(Plan, Outcome)> {
 }
 
 pub fn set_password(view: &View, name: &str, password_hash: &str) -> Result<(Plan, Outcome)> {
-    let key = key(name);
+    let key = view.blind.user_key(name);
     let mut user: User = view
         .record(&key)?
         .ok_or_else(|| Error::not_found(Kind::User, quote(name)))?;
@@ -49,7 +45,7 @@ pub fn set_password(view: &View, name: &str, password_hash: &str) -> Result<(Pla
 }
 
 pub fn set_masked(view: &View, name: &str, masked: bool) -> Result<(Plan, Outcome)> {
-    let key = key(name);
+    let key = view.blind.user_key(name);
     let mut user: User = view
         .record(&key)?
         .ok_or_else(|| Error::not_found(Kind::User, quote(name)))?;
@@ -60,7 +56,7 @@ pub fn set_masked(view: &View, name: &str, masked: bool) -> Result<(Plan, Outcom
 }
 
 pub fn delete(view: &View, name: &str) -> Result<(Plan, Outcome)> {
-    let key = key(name);
+    let key = view.blind.user_key(name);
     let user: User = view
         .record(&key)?
         .ok_or_else(|| Error::not_found(Kind::User, quote(name)))?;

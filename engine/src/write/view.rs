@@ -17,7 +17,7 @@ use crate::index::BlindKeys;
 use crate::model::CustomerRollup;
 use crate::rollup_table::RollupTable;
 use crate::shared::Shared;
-use crate::trees::{decode_u64, id_key, meta, Space};
+use crate::trees::{id_key, meta, Space};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -44,6 +44,8 @@ pub struct View<'a> {
     rollups: BTreeMap<u64, Option<CustomerRollup>>,
     /// The in-memory rollups as of the last applied group: what the tree holds, in plain form.
     rollup_table: &'a RollupTable,
+    /// Tests of disk faults make every tree read fail through this.
+    read_fault: &'a std::sync::atomic::AtomicBool,
 }
 
 impl<'a> View<'a> {
@@ -56,7 +58,18 @@ impl<'a> View<'a> {
             overlay: BTreeMap::new(),
             rollups: BTreeMap::new(),
             rollup_table: &shared.rollup_table,
+            read_fault: &shared.injected_read_fault,
         }
+    }
+
+    /// The tree, unless a test made its reads fail.
+    fn tree(&self) -> Result<&'a sled::Tree> {
+        if self.read_fault.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(Error::Storage(
+                "injected read failure: No space left on device".into(),
+            ));
+        }
+        Ok(self.tree)
     }
 
     /// A customer's rollup: as this group staged it, else from the in-memory table, which the
@@ -75,7 +88,7 @@ impl<'a> View<'a> {
             Some(Staged::Plain(value)) => Ok(Some(value.clone())),
             Some(Staged::Removed) => Ok(None),
             Some(Staged::Record(_)) => Err(not_plain(key)),
-            None => Ok(self.tree.get(key)?.map(|v| v.to_vec())),
+            None => Ok(self.tree()?.get(key)?.map(|v| v.to_vec())),
         }
     }
 
@@ -84,7 +97,7 @@ impl<'a> View<'a> {
         match self.overlay.get(key) {
             Some(Staged::Removed) => Ok(false),
             Some(_) => Ok(true),
-            None => Ok(self.tree.contains_key(key)?),
+            None => Ok(self.tree()?.contains_key(key)?),
         }
     }
 
@@ -116,7 +129,7 @@ impl<'a> View<'a> {
     /// values come back as [`Staged::Plain`] (sealed bytes for records).
     fn merged_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Staged)>> {
         let mut merged: BTreeMap<Vec<u8>, Staged> = BTreeMap::new();
-        for entry in self.tree.scan_prefix(prefix) {
+        for entry in self.tree()?.scan_prefix(prefix) {
             let (key, value) = entry?;
             merged.insert(key.to_vec(), Staged::Plain(value.to_vec()));
         }
@@ -142,25 +155,18 @@ impl<'a> View<'a> {
                 crate::codec::describe_key(key)
             ))),
             None => self
-                .tree
+                .tree()?
                 .get(key)?
                 .map(|sealed| self.codec.open(key, &sealed))
                 .transpose(),
         }
     }
 
-    /// A numeric metadata entry (0 when absent).
+    /// A numeric metadata entry (0 when absent); sealed like a record, so a changed counter or
+    /// high-water mark is `CORRUPT`, not trusted.
     pub fn meta_u64(&self, name: &[u8]) -> Result<u64> {
         let key = crate::trees::bytes_key(Space::Meta, name);
-        match self.get(&key)? {
-            Some(bytes) => decode_u64(&bytes).ok_or_else(|| {
-                Error::Corrupt(format!(
-                    "metadata {:?} is malformed",
-                    String::from_utf8_lossy(name)
-                ))
-            }),
-            None => Ok(0),
-        }
+        Ok(self.record::<u64>(&key)?.unwrap_or(0))
     }
 
     /// Whether a record of a kind exists.
@@ -242,12 +248,9 @@ impl Plan {
         self.rollups.push((customer_id, rollup));
     }
 
-    /// Stages a numeric metadata entry.
+    /// Stages a numeric metadata entry (sealed with the group's batch).
     pub fn put_meta_u64(&mut self, name: &[u8], value: u64) {
-        self.put(
-            crate::trees::bytes_key(Space::Meta, name),
-            value.to_be_bytes().to_vec(),
-        );
+        self.put_record(&crate::trees::bytes_key(Space::Meta, name), &value);
     }
 
     /// Adds `delta` to the live count of a kind.

@@ -18,9 +18,15 @@ struct Report {
     rejected: Vec<(u64, String)>,
 }
 
-pub fn import(address: &str, user: &str, kind: &str, file: &Path) -> anyhow::Result<()> {
+pub fn import(
+    address: &str,
+    user: &str,
+    kind: &str,
+    file: &Path,
+    secrets: &super::secrets::Secrets,
+) -> anyhow::Result<()> {
     let table = Table::parse(kind)?;
-    let mut client = login(address, user)?;
+    let mut client = login(address, user, secrets)?;
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_path(file)

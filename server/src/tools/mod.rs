@@ -3,3 +3,5 @@
 pub mod import;
 pub mod offline;
 pub mod remote;
+pub mod secrets;
+pub mod serve;

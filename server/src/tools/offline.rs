@@ -1,21 +1,22 @@
 //! `verify` and `restore`: work on backup files directly, with the key given explicitly.
 
+use super::secrets::Secrets;
 use anyhow::{bail, Context};
 use crm_engine::backup;
-use crm_engine::KeySource;
+use crm_engine::{KeySource, Options, Store};
 use std::path::{Path, PathBuf};
 
 /// The key for offline tools: `--key-file`, else `CRM_PASSPHRASE`; never a development key.
-pub fn explicit_key(key_file: Option<PathBuf>) -> anyhow::Result<KeySource> {
+pub fn explicit_key(key_file: Option<PathBuf>, secrets: &Secrets) -> anyhow::Result<KeySource> {
     if let Some(file) = key_file {
         return Ok(KeySource::File(file));
     }
-    match std::env::var("CRM_PASSPHRASE") {
-        Ok(passphrase) if !passphrase.is_empty() => {
-            Ok(KeySource::Passphrase(zeroize::Zeroizing::new(passphrase)))
-        }
-        _ => {
-            bail!("no key: give --key-file FILE or set CRM_PASSPHRASE (the backed-up store's key)")
+    match secrets.get("CRM_PASSPHRASE") {
+        Some(passphrase) => Ok(KeySource::Passphrase(zeroize::Zeroizing::new(
+            passphrase.to_string(),
+        ))),
+        None => {
+            bail!("no key: give --key-file FILE or set CRM_PASSPHRASE (the store's key)")
         }
     }
 }
@@ -28,8 +29,8 @@ fn spinner(message: &str) -> indicatif::ProgressBar {
 }
 
 /// `crm-server verify FILE`.
-pub fn verify(file: &Path, key_file: Option<PathBuf>) -> anyhow::Result<()> {
-    let key = explicit_key(key_file)?;
+pub fn verify(file: &Path, key_file: Option<PathBuf>, secrets: &Secrets) -> anyhow::Result<()> {
+    let key = explicit_key(key_file, secrets)?;
     let bar = spinner("verifying every chunk and the trailer");
     let info =
         backup::verify(file, &key).with_context(|| format!("{} does not verify", file.display()));
@@ -49,8 +50,13 @@ pub fn verify(file: &Path, key_file: Option<PathBuf>) -> anyhow::Result<()> {
 }
 
 /// `crm-server restore FILE --data NEWDIR`.
-pub fn restore(file: &Path, data: &Path, key_file: Option<PathBuf>) -> anyhow::Result<()> {
-    let key = explicit_key(key_file)?;
+pub fn restore(
+    file: &Path,
+    data: &Path,
+    key_file: Option<PathBuf>,
+    secrets: &Secrets,
+) -> anyhow::Result<()> {
+    let key = explicit_key(key_file, secrets)?;
     let bar = spinner("verifying, restoring and checking");
     let info = backup::restore(file, &key, data)
         .with_context(|| format!("restore of {} failed", file.display()));
@@ -65,5 +71,39 @@ pub fn restore(file: &Path, data: &Path, key_file: Option<PathBuf>) -> anyhow::R
         info.header.orders,
         info.header.users
     );
+    Ok(())
+}
+
+/// `crm-server upgrade --data DIR`: opens the store, upgrading an older layout in place with a
+/// progress bar on stderr, and closes it.
+pub fn upgrade(data: &Path, key_file: Option<PathBuf>, secrets: &Secrets) -> anyhow::Result<()> {
+    if !data.join("db").exists() {
+        bail!("{} holds no store", data.display());
+    }
+    let key = explicit_key(key_file, secrets)?;
+    let bar = indicatif::ProgressBar::hidden();
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let upgraded = std::cell::Cell::new(None);
+    let store = Store::open_reporting(data, &key, &Options::default(), &|progress| {
+        upgraded.set(Some((progress.from, progress.to)));
+        bar.set_message(format!("layout {} -> {}", progress.from, progress.to));
+        bar.set_length(progress.total);
+        bar.set_position(progress.done);
+    })
+    .with_context(|| format!("opening the store in {}", data.display()))?;
+    store.close()?;
+    bar.finish_and_clear();
+    match upgraded.get() {
+        Some((from, to)) => println!("upgraded {} from layout {from} to {to}", data.display()),
+        None => println!(
+            "{} is already in layout {}: nothing to do",
+            data.display(),
+            crm_engine::CURRENT_LAYOUT
+        ),
+    }
     Ok(())
 }

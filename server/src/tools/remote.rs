@@ -1,16 +1,16 @@
 //! Tools that talk to a running server: `backup` (and the shared login).
 
+use super::secrets::Secrets;
 use anyhow::Context;
 use crm_server::client::{Client, Value};
 use std::time::Duration;
 
 /// Connects and logs in; the password comes from `CRM_PASSWORD` or a prompt.
-pub fn login(address: &str, user: &str) -> anyhow::Result<Client> {
-    let password = match std::env::var("CRM_PASSWORD") {
-        Ok(password) => password,
-        Err(_) => rpassword::prompt_password(format!("password for {user}@{address}: "))?,
-    };
-    let password = zeroize::Zeroizing::new(password);
+pub fn login(address: &str, user: &str, secrets: &Secrets) -> anyhow::Result<Client> {
+    let password = zeroize::Zeroizing::new(match secrets.get("CRM_PASSWORD") {
+        Some(password) => password.to_string(),
+        None => rpassword::prompt_password(format!("password for {user}@{address}: "))?,
+    });
     let mut client = Client::connect(address, Duration::from_secs(10))
         .with_context(|| format!("connecting to {address}"))?;
     client.auth(user, &password).context("logging in")?;
@@ -31,9 +31,14 @@ fn info_field(info: &str, key: &str) -> u64 {
 
 /// `crm-server backup --connect ADDR --user U NAME`: asks for a backup and draws its progress
 /// from `INFO` on a second connection.
-pub fn backup(address: &str, user: &str, name: Option<&str>) -> anyhow::Result<()> {
-    let mut client = login(address, user)?;
-    let mut watcher = login(address, user)?;
+pub fn backup(
+    address: &str,
+    user: &str,
+    name: Option<&str>,
+    secrets: &Secrets,
+) -> anyhow::Result<()> {
+    let mut client = login(address, user, secrets)?;
+    let mut watcher = login(address, user, secrets)?;
     client.set_timeout(None)?;
     let request: Vec<&str> = std::iter::once("BACKUP").chain(name).collect();
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -1,0 +1,117 @@
+//! Envelope encryption: what opens a store.
+//!
+//! The master key (from a key file or a passphrase) never seals a record. It wraps the store's
+//! *data key* — 32 random bytes made with the store — sealed under a key derived from the master
+//! key, in the metadata entry `m‖data_key`. Opening that entry is the key check: a wrong master
+//! key fails to open it ([`Error::WrongKey`]) before anything is read or written. Records, blind
+//! indexes and the journal use keys derived from the data key, so rotating the master key
+//! (`crm-server rekey`) re-wraps this one entry and re-seals nothing.
+//!
+//! A store made before the data key existed (layout 1) sealed its records with keys derived from
+//! the master key itself; its upgrade wraps the master key's bytes as the data key, so every
+//! record and index stays exactly as it was (`upgrade.rs`).
+
+use crate::error::{Error, Result};
+use crate::keys::{check_new_passphrase, KdfParams, KeySource, MasterKey, Purpose};
+use crate::seal::Sealer;
+use crate::trees::{bytes_key, meta, Space};
+use rand::RngCore;
+
+/// What a new passphrase store records beside its wrapped data key.
+pub(crate) struct NewPassphrase {
+    pub salt: Vec<u8>,
+    pub params: KdfParams,
+}
+
+/// The master key for `key`: for a passphrase, stretched with the store's salt and parameters,
+/// or — when `creating` — with fresh ones, after refusing a passphrase too short.
+pub(crate) fn master_key(
+    tree: &sled::Tree,
+    key: &KeySource,
+    creating: bool,
+) -> Result<(MasterKey, Option<NewPassphrase>)> {
+    match key {
+        KeySource::Key(master) => Ok((master.clone(), None)),
+        KeySource::File(path) => Ok((MasterKey::read_file(path)?, None)),
+        KeySource::Passphrase(passphrase) => {
+            if creating {
+                check_new_passphrase(passphrase)?;
+                let mut salt = vec![0u8; 16];
+                rand::rngs::OsRng.fill_bytes(&mut salt);
+                let params = KdfParams::STRONG;
+                let master = MasterKey::from_passphrase(passphrase, &salt, params)?;
+                return Ok((master, Some(NewPassphrase { salt, params })));
+            }
+            let Some(salt) = tree.get(bytes_key(Space::Meta, meta::KDF_SALT))? else {
+                // The store was made with a key file: no passphrase can open it.
+                return Err(Error::WrongKey);
+            };
+            let params = stored_params(tree)?;
+            Ok((MasterKey::from_passphrase(passphrase, &salt, params)?, None))
+        }
+    }
+}
+
+/// The Argon2id parameters recorded with a passphrase store (older stores: the legacy ones).
+pub(crate) fn stored_params(tree: &sled::Tree) -> Result<KdfParams> {
+    match tree.get(bytes_key(Space::Meta, meta::KDF_PARAMS))? {
+        Some(bytes) => KdfParams::from_bytes(&bytes)
+            .ok_or_else(|| Error::Corrupt("metadata \"kdf_params\" is malformed".into())),
+        None => Ok(KdfParams::LEGACY),
+    }
+}
+
+fn wrapping(master: &MasterKey) -> Sealer {
+    Sealer::new(&master.derive(Purpose::KeyWrap))
+}
+
+/// The data key sealed under the master key, bound to the entry it is stored at.
+pub(crate) fn wrap(master: &MasterKey, name: &[u8], key: &MasterKey) -> Vec<u8> {
+    wrapping(master).seal(&bytes_key(Space::Meta, name), key.expose())
+}
+
+/// Opens a wrapped key; a master key that does not open it is [`Error::WrongKey`].
+pub(crate) fn unwrap(master: &MasterKey, name: &[u8], sealed: &[u8]) -> Result<MasterKey> {
+    let plain = zeroize::Zeroizing::new(
+        wrapping(master)
+            .open(&bytes_key(Space::Meta, name), sealed)
+            .map_err(|_| Error::WrongKey)?,
+    );
+    let bytes: [u8; 32] = plain.as_slice().try_into().map_err(|_| {
+        Error::Corrupt(format!(
+            "the wrapped {} is malformed",
+            String::from_utf8_lossy(name)
+        ))
+    })?;
+    Ok(MasterKey::from_bytes(bytes))
+}
+
+/// The data key of an existing store.
+pub(crate) fn open_data_key(tree: &sled::Tree, master: &MasterKey) -> Result<MasterKey> {
+    let sealed = tree
+        .get(bytes_key(Space::Meta, meta::DATA_KEY))?
+        .ok_or_else(|| Error::Corrupt("the store has no data key".into()))?;
+    unwrap(master, meta::DATA_KEY, &sealed)
+}
+
+/// Stages the entries that make a new store — a fresh data key wrapped under the master key,
+/// and for a passphrase store its salt and parameters — and returns the data key.
+pub(crate) fn new_store_entries(
+    master: &MasterKey,
+    passphrase: Option<NewPassphrase>,
+    batch: &mut sled::Batch,
+) -> MasterKey {
+    let data = MasterKey::generate();
+    batch.insert(
+        bytes_key(Space::Meta, meta::DATA_KEY),
+        wrap(master, meta::DATA_KEY, &data),
+    );
+    if let Some(new) = passphrase {
+        batch.insert(bytes_key(Space::Meta, meta::KDF_SALT), new.salt);
+        batch.insert(
+            bytes_key(Space::Meta, meta::KDF_PARAMS),
+            new.params.to_bytes().to_vec(),
+        );
+    }
+    data
+}

@@ -1,0 +1,163 @@
+//! Bringing a store written by an older on-disk layout to the current one, in place.
+//!
+//! `Store::open` runs the steps a store needs before anything else reads it; `crm-server
+//! upgrade` runs them with a progress bar. Each step computes every change it makes and applies
+//! them as **one** sled batch together with the new `layout_version`, then flushes: sled applies
+//! a batch atomically across a crash, so a crash during an upgrade leaves either the old store,
+//! untouched and usable by the old build, or the upgraded one — never a mix.
+//!
+//! Layouts:
+//! 1. (2026-11) records sealed under keys derived from the master key; a sealed key check; users
+//!    keyed by their plain name; counters and id high-water marks in plain.
+//! 2. (2026-12) a data key wrapped by the master key (`envelope.rs`) replaces the key check;
+//!    users keyed by a blind hash of their name, with a `masked` flag; counters and high-water
+//!    marks sealed (a changed one is `CORRUPT`); Argon2id parameters recorded.
+
+use crate::codec::Codec;
+use crate::envelope;
+use crate::error::{Error, Result};
+use crate::index::BlindKeys;
+use crate::keys::{MasterKey, Purpose};
+use crate::model::{Role, User};
+use crate::seal::Sealer;
+use crate::trees::{bytes_key, decode_u64, meta, Space};
+use serde::Deserialize;
+
+/// The on-disk layout this build writes and reads.
+pub const CURRENT_LAYOUT: u64 = 2;
+
+/// Layout 1's key check text.
+const V1_KEY_CHECK_TEXT: &[u8] = b"crm-engine key check v1";
+
+/// How far an upgrade is, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpgradeProgress {
+    /// The layout being upgraded from, and to.
+    pub from: u64,
+    pub to: u64,
+    /// Entries rewritten so far, of `total`.
+    pub done: u64,
+    pub total: u64,
+}
+
+/// The layout a store's tree is written in; `None` for a new, empty tree.
+pub(crate) fn layout_of(tree: &sled::Tree) -> Result<Option<u64>> {
+    match tree.get(bytes_key(Space::Meta, meta::LAYOUT_VERSION))? {
+        Some(bytes) => decode_u64(&bytes)
+            .map(Some)
+            .ok_or_else(|| Error::Corrupt("metadata \"layout_version\" is malformed".into())),
+        None if tree.iter().next().is_none() => Ok(None),
+        None => Err(Error::Corrupt(
+            "the store has data but no layout version".into(),
+        )),
+    }
+}
+
+/// Runs every step from `from` to [`CURRENT_LAYOUT`].
+pub(crate) fn run(
+    db: &sled::Db,
+    tree: &sled::Tree,
+    master: &MasterKey,
+    from: u64,
+    on_progress: &dyn Fn(UpgradeProgress),
+) -> Result<()> {
+    if from > CURRENT_LAYOUT {
+        return Err(Error::Refused(format!(
+            "the store is in layout {from}, written by a newer build (this one reads up to {CURRENT_LAYOUT})"
+        )));
+    }
+    if from == 1 {
+        v1_to_v2(tree, master, on_progress)?;
+        db.flush()?;
+    }
+    Ok(())
+}
+
+/// A layout-1 user record.
+#[derive(Deserialize)]
+struct UserV1 {
+    name: String,
+    role: Role,
+    password_hash: String,
+}
+
+fn v1_to_v2(
+    tree: &sled::Tree,
+    master: &MasterKey,
+    on_progress: &dyn Fn(UpgradeProgress),
+) -> Result<()> {
+    // In layout 1 the master key itself played the data key's part.
+    let codec = Codec::new(Sealer::new(&master.derive(Purpose::RecordSeal)));
+    let check_key = bytes_key(Space::Meta, meta::KEY_CHECK);
+    let check = tree
+        .get(&check_key)?
+        .ok_or_else(|| Error::Corrupt("the layout-1 store has no key check".into()))?;
+    let opened: Vec<u8> = codec
+        .open(&check_key, &check)
+        .map_err(|_| Error::WrongKey)?;
+    if opened != V1_KEY_CHECK_TEXT {
+        return Err(Error::WrongKey);
+    }
+    let blind = BlindKeys::derive(master);
+    let users: Vec<(sled::IVec, sled::IVec)> = tree
+        .scan_prefix(Space::LegacyUser.prefix())
+        .collect::<std::result::Result<_, _>>()?;
+    let counters: Vec<Vec<u8>> = [Space::Customer, Space::Product, Space::Order]
+        .iter()
+        .flat_map(|space| [meta::count(*space as u8), meta::high_water(*space as u8)])
+        .collect();
+    let total = (users.len() + counters.len()) as u64;
+    let mut progress = UpgradeProgress {
+        from: 1,
+        to: 2,
+        done: 0,
+        total,
+    };
+    on_progress(progress);
+    let mut batch = sled::Batch::default();
+    for (key, sealed) in &users {
+        let old: UserV1 = codec.open(key, sealed)?;
+        let user = User {
+            name: old.name,
+            role: old.role,
+            password_hash: old.password_hash,
+            masked: false,
+        };
+        let new_key = blind.user_key(&user.name);
+        batch.insert(new_key.clone(), codec.seal(&new_key, &user));
+        batch.remove(key.clone());
+        progress.done += 1;
+        on_progress(progress);
+    }
+    for name in &counters {
+        let key = bytes_key(Space::Meta, name);
+        if let Some(plain) = tree.get(&key)? {
+            let value = decode_u64(&plain).ok_or_else(|| {
+                Error::Corrupt(format!(
+                    "metadata {:?} is malformed",
+                    String::from_utf8_lossy(name)
+                ))
+            })?;
+            batch.insert(key.clone(), codec.seal(&key, &value));
+        }
+        progress.done += 1;
+        on_progress(progress);
+    }
+    batch.remove(check_key);
+    batch.insert(
+        bytes_key(Space::Meta, meta::DATA_KEY),
+        envelope::wrap(master, meta::DATA_KEY, master),
+    );
+    if tree.get(bytes_key(Space::Meta, meta::KDF_SALT))?.is_some() {
+        batch.insert(
+            bytes_key(Space::Meta, meta::KDF_PARAMS),
+            crate::keys::KdfParams::LEGACY.to_bytes().to_vec(),
+        );
+    }
+    batch.insert(
+        bytes_key(Space::Meta, meta::LAYOUT_VERSION),
+        2u64.to_be_bytes().to_vec(),
+    );
+    tree.apply_batch(batch)?;
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! `crm-server serve`: open (and if needed upgrade) the store, load the demo, make the first
+//! admin, and serve until SIGINT or SIGTERM.
+
+use super::secrets::Secrets;
+use anyhow::{bail, Context};
+use crm_engine::{demo, KeySource, Options, Store};
+use crm_server::state::{Config, Shared};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A path next to `data` (a sibling of the data folder).
+pub fn beside(data: &Path, name: &str) -> PathBuf {
+    let parent = data
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    parent.join(name)
+}
+
+/// The key for `serve`: the key file, else the passphrase, else the development key file.
+fn serve_key(
+    data: &Path,
+    key_file: Option<PathBuf>,
+    secrets: &Secrets,
+) -> anyhow::Result<KeySource> {
+    if let Some(file) = key_file {
+        return Ok(KeySource::File(file));
+    }
+    if let Some(passphrase) = secrets.get("CRM_PASSPHRASE") {
+        return Ok(KeySource::Passphrase(zeroize::Zeroizing::new(
+            passphrase.to_string(),
+        )));
+    }
+    if secrets.was_given("CRM_PASSPHRASE") {
+        bail!("CRM_PASSPHRASE is set but empty");
+    }
+    let name = format!(
+        "{}.key",
+        data.file_name()
+            .map_or("crm-data".into(), |n| n.to_string_lossy().into_owned())
+    );
+    let file = beside(data, &name);
+    if !file.exists() {
+        crm_engine::write_key_file(&file)
+            .with_context(|| format!("creating development key {}", file.display()))?;
+    }
+    eprintln!("################################################################################");
+    eprintln!("WARNING: no --key-file and no CRM_PASSPHRASE: using the DEVELOPMENT key file");
+    eprintln!("  {}", file.display());
+    eprintln!("It lies next to the data it protects. This is NOT for production: give a key file");
+    eprintln!("kept elsewhere (crm-server keygen FILE; --key-file FILE) or set CRM_PASSPHRASE.");
+    eprintln!("################################################################################");
+    Ok(KeySource::File(file))
+}
+
+/// Set in the re-executed image, so it does not re-execute again.
+const REEXECUTED: &str = "CRM_REEXECUTED";
+
+/// glibc's malloc gives each thread that allocates its own arena (up to 8 per core) and seldom
+/// returns their free pages. With tokio workers, rayon scans and sled's I/O threads, a server
+/// holding 1,000,000 orders sat at 636 MiB resident after the analytics, and at 435 MiB with
+/// two arenas (`benches/server-memory.sh`). The limit must be set before the process starts
+/// (our code has no `unsafe` to call `mallopt`), so `serve` re-executes itself once, same PID
+/// and arguments, with `MALLOC_ARENA_MAX=2` — unless the operator set a value. It also
+/// re-executes when secrets came in the environment, so that they leave it: the new image gets
+/// them through a pipe (`secrets.rs`) and its `/proc/PID/environ` never shows them.
+pub fn reexecute_if_needed(secrets: &Secrets) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use std::os::unix::process::CommandExt;
+        if std::env::var_os(REEXECUTED).is_some() {
+            std::env::remove_var(REEXECUTED);
+            return;
+        }
+        let arenas_set = std::env::var_os("MALLOC_ARENA_MAX").is_some();
+        if arenas_set && secrets.is_empty() {
+            return;
+        }
+        let Ok(binary) = std::env::current_exe() else {
+            return;
+        };
+        let mut command = std::process::Command::new(binary);
+        command
+            .args(std::env::args_os().skip(1))
+            .env(REEXECUTED, "1");
+        if !arenas_set {
+            command.env("MALLOC_ARENA_MAX", "2");
+        }
+        for name in super::secrets::NAMES {
+            command.env_remove(name);
+        }
+        let _pipe = if secrets.is_empty() {
+            None
+        } else {
+            match secrets.hand_over() {
+                Ok((pipe, (name, value))) => {
+                    command.env(name, value);
+                    Some(pipe)
+                }
+                Err(error) => {
+                    eprintln!("note: could not hand the secrets over ({error}); serving without restarting");
+                    return;
+                }
+            }
+        };
+        let error = command.exec();
+        // `exec` returns only when it failed: serve as we are.
+        eprintln!("note: could not restart with MALLOC_ARENA_MAX=2 ({error}); continuing");
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = secrets;
+}
+
+/// `caches_mib`: sled's page cache and the record cache; `demo`: the number of demo orders to
+/// load into an empty store.
+pub fn serve(
+    config: Config,
+    key_file: Option<PathBuf>,
+    (cache_mib, record_cache_mib): (u64, u64),
+    demo: Option<usize>,
+    secrets: &Secrets,
+) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CRM_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let key = serve_key(&config.data_dir, key_file, secrets)?;
+    let options = Options {
+        durability: config.durability,
+        cache_capacity: cache_mib.saturating_mul(1024 * 1024),
+        record_cache_bytes: record_cache_mib.saturating_mul(1024 * 1024),
+        ..Options::default()
+    };
+    let store = Store::open_reporting(&config.data_dir, &key, &options, &|progress| {
+        if progress.done == 0 {
+            tracing::info!(
+                from = progress.from,
+                to = progress.to,
+                entries = progress.total,
+                "the store is in an older layout: upgrading it in place"
+            );
+        } else if progress.done == progress.total {
+            tracing::info!(layout = progress.to, "upgrade done");
+        }
+    })
+    .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    if let Some(demo_orders) = demo {
+        let counts = store.counts()?;
+        if counts.customers + counts.products + counts.orders == 0 {
+            let (customers, products, orders) = demo::sizes_for(demo_orders);
+            demo::generate(42, customers, products, orders).load_into(&store)?;
+            tracing::info!(customers, products, orders, "loaded the demo data");
+        } else {
+            tracing::info!("the store is not empty: --demo leaves it alone");
+        }
+    }
+    let from_env = secrets
+        .get("CRM_ADMIN_PASSWORD")
+        .map(|p| zeroize::Zeroizing::new(p.to_string()));
+    let generated = crm_server::auth::bootstrap_admin(&store, from_env)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        let address = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(
+            store.clone(),
+            Config {
+                listen: address.to_string(),
+                ..config
+            },
+        ));
+        println!("crm-server {} listening on {address}", crm_server::VERSION);
+        match &generated {
+            Some(password) => {
+                println!("created user admin with password: {password}");
+                println!("(shown once; set CRM_ADMIN_PASSWORD on first start to choose it)");
+                println!(
+                    "connect: redis-cli -h {} -p {} --user admin --pass {password}",
+                    address.ip(),
+                    address.port()
+                );
+            }
+            None => println!(
+                "connect: redis-cli -h {} -p {} --user admin --pass <password>",
+                address.ip(),
+                address.port()
+            ),
+        }
+        crm_server::server::run(shared, listener, crm_server::server::shutdown_signal()).await;
+        anyhow::Ok(())
+    })?;
+    store.close()?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
