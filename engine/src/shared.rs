@@ -24,6 +24,8 @@ pub(crate) struct Shared {
     pub injected_read_fault: std::sync::atomic::AtomicBool,
     /// The running backup's copy-on-write snapshot; taken by the committer around each apply.
     pub backup_gate: Mutex<Option<crate::backup::snapshot::Snapshot>>,
+    /// Bytes of old values a backup's snapshot keeps in memory before it spills to disk.
+    pub backup_memory_bytes: usize,
     /// Every customer rollup in plain form, kept by the committer: `STATS.CUSTOMERS` reads it.
     pub rollup_table: crate::rollup_table::RollupTable,
     /// Set when a flush failed after its batch was applied in memory: from then on the store

@@ -33,6 +33,9 @@ pub struct Options {
     /// Bytes of opened customers, products and orders kept for point reads (0: none); see
     /// `record_cache.rs`.
     pub record_cache_bytes: u64,
+    /// Bytes of old values a running backup keeps in memory before spilling them to a
+    /// temporary file beside the backup (see `backup/snapshot.rs`).
+    pub backup_memory_bytes: u64,
 }
 
 impl Default for Options {
@@ -43,6 +46,7 @@ impl Default for Options {
             mode: StorageMode::HighThroughput,
             flush_every_ms: None,
             record_cache_bytes: 64 * 1024 * 1024,
+            backup_memory_bytes: 32 * 1024 * 1024,
         }
     }
 }
@@ -109,6 +113,7 @@ impl Store {
             injected_fault: Mutex::new(None),
             injected_read_fault: std::sync::atomic::AtomicBool::new(false),
             backup_gate: Mutex::new(None),
+            backup_memory_bytes: usize::try_from(options.backup_memory_bytes).unwrap_or(usize::MAX),
             rollup_table,
             halted: Mutex::new(None),
             group_commit: GroupCommitStats::default(),

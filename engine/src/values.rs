@@ -75,8 +75,15 @@ pub fn parse_id_for_read(text: &str) -> Option<u64> {
 
 /// An `AFTER` cursor: 0 (the start) or an id.
 pub fn parse_after(text: &str) -> Result<u64> {
-    parse_bounded(text, u64::MAX)
-        .ok_or_else(|| Error::invalid("after", format!("{} is not an id", quote(text))))
+    match parse_bounded(text, u64::MAX) {
+        Some(after) => Ok(after),
+        // A number beyond every id (even beyond u64): nothing comes after it.
+        None if !text.is_empty() && all_ascii_digits(text) => Ok(u64::MAX),
+        None => Err(Error::invalid(
+            "after",
+            format!("{} is not an id", quote(text)),
+        )),
+    }
 }
 
 /// Money as digits with an optional `.` and one or two fraction digits, into cents.

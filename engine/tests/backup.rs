@@ -15,9 +15,18 @@ struct Fixture {
 }
 
 fn fixture(customers: usize, orders: usize) -> Fixture {
+    fixture_with(customers, orders, &Options::default())
+}
+
+fn fixture_with(customers: usize, orders: usize, options: &Options) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let key = MasterKey::generate();
-    let store = open_with(&dir.path().join("data"), &key);
+    let store = Store::open(
+        &dir.path().join("data"),
+        &KeySource::Key(key.clone()),
+        options,
+    )
+    .unwrap();
     demo::generate(3, customers, 30, orders)
         .load_into(&store)
         .unwrap();
@@ -200,7 +209,28 @@ fn the_wrong_key_is_refused_before_anything_is_written() {
 
 #[test]
 fn a_backup_taken_under_concurrent_writes_is_one_point_in_time() {
-    let f = fixture(300, 3_000);
+    backup_under_concurrent_writes(&Options::default());
+}
+
+/// Guards against the snapshot's memory growing without bound under heavy writes: with no
+/// memory budget at all, every saved old value goes to the spill on disk, and the backup is
+/// still one point in time.
+#[test]
+fn a_snapshot_over_its_memory_budget_spills_and_stays_one_point_in_time() {
+    let spilled = backup_under_concurrent_writes(&Options {
+        backup_memory_bytes: 0,
+        ..Options::default()
+    });
+    assert!(
+        spilled,
+        "the writes during the backup should have gone to the spill"
+    );
+}
+
+/// Takes a backup while four writers add and delete, restores it and checks it; returns whether
+/// the snapshot spilled.
+fn backup_under_concurrent_writes(options: &Options) -> bool {
+    let f = fixture_with(300, 3_000, options);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writers: Vec<_> = (0..4)
         .map(|w| {
@@ -233,7 +263,15 @@ fn a_backup_taken_under_concurrent_writes_is_one_point_in_time() {
         })
         .collect();
     std::thread::sleep(std::time::Duration::from_millis(100));
-    let path = take_backup(&f, "online.crmbak");
+    let path = f.dir.path().join("online.crmbak");
+    let spilled = std::sync::atomic::AtomicBool::new(false);
+    f.store
+        .backup_to(&path, &|progress| {
+            if progress.spilled {
+                spilled.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        })
+        .unwrap();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let written: u64 = writers.into_iter().map(|w| w.join().unwrap()).sum();
     assert!(written > 0);
@@ -247,6 +285,34 @@ fn a_backup_taken_under_concurrent_writes_is_one_point_in_time() {
         (info.header.customers, info.header.orders)
     );
     f.store.check_consistency().unwrap();
+    // The spill is gone with the snapshot.
+    assert!(std::fs::read_dir(f.dir.path()).unwrap().all(|e| !e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .starts_with(".snapshot")));
+    spilled.into_inner()
+}
+
+/// Guards against a backup filling the disk the store lives on: a backup that would leave less
+/// than the minimum free is refused before it writes anything.
+#[test]
+fn a_backup_that_would_leave_too_little_free_space_is_refused() {
+    let f = fixture(50, 200);
+    let path = f.dir.path().join("big.crmbak");
+    let limits = backup::BackupLimits {
+        min_free_bytes: u64::MAX / 2,
+    };
+    let error = f.store.backup_with(&path, &limits, &|_| {}).unwrap_err();
+    assert!(error.to_string().contains("must leave"), "{error}");
+    assert!(!path.exists());
+    assert!(std::fs::read_dir(f.dir.path()).unwrap().all(|e| !e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .contains("partial")));
+    // Within the default margin it goes through.
+    f.store.backup_to(&path, &|_| {}).unwrap();
 }
 
 #[test]

@@ -1,16 +1,59 @@
 //! Backups on the server: one at a time, into the backup folder, with progress for `INFO`.
 
 use crm_engine::backup::Progress;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::SystemTime;
 
-/// Whether a backup runs and how far it is.
+/// Whether a backup runs and how far it is, and the digests of the backup files.
 #[derive(Default)]
 pub struct BackupState {
     running: AtomicBool,
     records_done: AtomicU64,
     records_total: AtomicU64,
     bytes: AtomicU64,
+    /// The digests of the files, so `BACKUP.LIST` hashes a file once, not on every call.
+    pub digests: DigestCache,
+}
+
+/// A file's BLAKE3, remembered with the size and modification time it was computed for: a
+/// file changed since (tampered, replaced) is hashed again.
+#[derive(Default)]
+pub struct DigestCache {
+    known: Mutex<HashMap<PathBuf, (u64, SystemTime, String)>>,
+}
+
+impl DigestCache {
+    fn stamp(path: &Path) -> std::io::Result<(u64, SystemTime)> {
+        let metadata = std::fs::metadata(path)?;
+        Ok((metadata.len(), metadata.modified()?))
+    }
+
+    /// Remembers the digest of a file just written.
+    pub fn remember(&self, path: &Path, digest: &str) {
+        if let (Ok((len, modified)), Ok(mut known)) = (Self::stamp(path), self.known.lock()) {
+            known.insert(path.to_path_buf(), (len, modified, digest.to_string()));
+        }
+    }
+
+    /// The file's digest: remembered if the file is as it was, else computed (and remembered).
+    pub fn digest(&self, path: &Path) -> std::io::Result<String> {
+        let (len, modified) = Self::stamp(path)?;
+        if let Ok(known) = self.known.lock() {
+            if let Some((l, m, digest)) = known.get(path) {
+                if (*l, *m) == (len, modified) {
+                    return Ok(digest.clone());
+                }
+            }
+        }
+        let digest = file_blake3(path)?;
+        if let Ok(mut known) = self.known.lock() {
+            known.insert(path.to_path_buf(), (len, modified, digest.clone()));
+        }
+        Ok(digest)
+    }
 }
 
 /// A reading of [`BackupState`] for `INFO`.

@@ -40,6 +40,10 @@ enum Command {
         /// Where backups go; default `backups` beside the data folder.
         #[arg(long)]
         backup_dir: Option<PathBuf>,
+        /// MiB a backup must leave free on the disk it writes to (refused before it starts,
+        /// stopped if the space runs low meanwhile).
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(..=MAX_CACHE_MIB))]
+        backup_min_free_mib: u64,
         #[arg(long, value_enum, default_value = "sync")]
         durability: DurabilityArg,
         #[arg(long, default_value_t = 1024)]
@@ -125,7 +129,7 @@ fn main() {
     let secrets = Secrets::take();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { data, listen, key_file, backup_dir, durability, max_connections, idle_timeout, auth_timeout, cache_mib, record_cache_mib, demo, demo_orders } => {
+        Command::Serve { data, listen, key_file, backup_dir, backup_min_free_mib, durability, max_connections, idle_timeout, auth_timeout, cache_mib, record_cache_mib, demo, demo_orders } => {
             tools::serve::reexecute_if_needed(&secrets);
             let durability = match durability {
                 DurabilityArg::Sync => Durability::Sync,
@@ -140,6 +144,7 @@ fn main() {
                 max_connections,
                 idle_timeout: (idle_timeout > 0).then(|| Duration::from_secs(idle_timeout)),
                 auth_timeout: (auth_timeout > 0).then(|| Duration::from_secs(auth_timeout)),
+                backup_min_free_bytes: backup_min_free_mib * 1024 * 1024,
             };
             tools::serve::serve(config, key_file, (cache_mib, record_cache_mib), demo.then_some(demo_orders as usize), &secrets)
         }

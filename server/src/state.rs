@@ -22,6 +22,8 @@ pub struct Config {
     pub idle_timeout: Option<Duration>,
     /// How long a connection may stay unauthenticated; `None`: for ever.
     pub auth_timeout: Option<Duration>,
+    /// The free space a backup must leave on the disk it writes to.
+    pub backup_min_free_bytes: u64,
 }
 
 /// The server's shared state.

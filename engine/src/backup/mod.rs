@@ -7,4 +7,4 @@ mod write;
 
 pub use format::{Header, FORMAT_VERSION, MAGIC};
 pub use read::{read_header, restore, verify, BackupInfo};
-pub use write::{BackupSummary, Progress};
+pub use write::{BackupLimits, BackupSummary, Progress};

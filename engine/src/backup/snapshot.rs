@@ -6,13 +6,23 @@
 //! a chunk at a time, and for each key takes the saved old value when there is one. Both sides
 //! take the same gate, so a chunk read and a group's apply never interleave: writes wait at most
 //! for one chunk to be read (about a millisecond), never for the whole backup.
+//!
+//! Memory stays bounded however long the backup and however heavy the writes: saved values are
+//! kept in memory up to a budget (`Options::backup_memory_bytes`), and beyond it go to a
+//! temporary sled database beside the backup file (sealed values as they were in the store,
+//! deleted with the snapshot), whose own cache is small.
 
 use crate::error::Result;
 use std::collections::BTreeMap;
 use std::ops::Bound;
+use std::path::PathBuf;
+
+/// sled's cache for a spilled snapshot: the spill is read once, in order.
+const SPILL_CACHE_BYTES: u64 = 8 * 1024 * 1024;
+/// Rough bookkeeping bytes of one saved entry in memory, besides its key and value.
+const ENTRY_OVERHEAD: usize = 64;
 
 /// The state shared by a running backup and the committer.
-#[derive(Default)]
 pub struct Snapshot {
     /// The last key the backup has copied; `None` before the first chunk.
     cursor: Option<Vec<u8>>,
@@ -21,11 +31,83 @@ pub struct Snapshot {
     /// Values as they were when the backup started, for keys changed since and not yet copied:
     /// `None` means the key did not exist then.
     saved: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Bytes `saved` holds, roughly.
+    saved_bytes: usize,
+    /// The most `saved` may hold before entries go to the spill.
+    budget: usize,
+    /// Where to make the spill when the budget is reached.
+    spill_dir: PathBuf,
+    /// Saved values beyond the budget, encoded by [`encode_saved`].
+    spill: Option<(sled::Db, sled::Tree)>,
+}
+
+fn encode_saved(old: &Option<Vec<u8>>) -> Vec<u8> {
+    match old {
+        None => vec![0],
+        Some(value) => {
+            let mut encoded = Vec::with_capacity(1 + value.len());
+            encoded.push(1);
+            encoded.extend_from_slice(value);
+            encoded
+        }
+    }
+}
+
+fn decode_saved(encoded: &[u8]) -> Option<Vec<u8>> {
+    match encoded.split_first() {
+        Some((1, value)) => Some(value.to_vec()),
+        _ => None,
+    }
 }
 
 impl Snapshot {
+    /// A snapshot starting now, keeping at most `budget` bytes of saved values in memory and
+    /// spilling the rest into a temporary database under `spill_dir`.
+    pub fn new(budget: usize, spill_dir: PathBuf) -> Snapshot {
+        Snapshot {
+            cursor: None,
+            finished: false,
+            saved: BTreeMap::new(),
+            saved_bytes: 0,
+            budget,
+            spill_dir,
+            spill: None,
+        }
+    }
+
     fn not_copied(&self, key: &[u8]) -> bool {
         !self.finished && self.cursor.as_deref().is_none_or(|cursor| key > cursor)
+    }
+
+    /// The spill tree, made on first use.
+    fn spill_tree(&mut self) -> Result<&sled::Tree> {
+        if self.spill.is_none() {
+            let db = sled::Config::new()
+                .temporary(true)
+                .path(self.spill_dir.join(format!(
+                    ".snapshot-{}-{:016x}",
+                    std::process::id(),
+                    rand::random::<u64>()
+                )))
+                .cache_capacity(SPILL_CACHE_BYTES)
+                .open()?;
+            let tree = db.open_tree(b"saved")?;
+            self.spill = Some((db, tree));
+        }
+        match &self.spill {
+            Some((_, tree)) => Ok(tree),
+            None => unreachable_spill(),
+        }
+    }
+
+    fn is_saved(&self, key: &[u8]) -> Result<bool> {
+        if self.saved.contains_key(key) {
+            return Ok(true);
+        }
+        match &self.spill {
+            Some((_, tree)) => Ok(tree.contains_key(key)?),
+            None => Ok(false),
+        }
     }
 
     /// Called by the committer with the keys a group is about to change.
@@ -34,13 +116,31 @@ impl Snapshot {
         tree: &sled::Tree,
         keys: impl Iterator<Item = &'a Vec<u8>>,
     ) -> Result<()> {
+        let mut spilled = sled::Batch::default();
+        let mut any_spilled = false;
         for key in keys {
-            if self.not_copied(key) && !self.saved.contains_key(key) {
-                let old = tree.get(key)?.map(|v| v.to_vec());
+            if !self.not_copied(key) || self.is_saved(key)? {
+                continue;
+            }
+            let old = tree.get(key)?.map(|v| v.to_vec());
+            let size = key.len() + old.as_ref().map_or(0, Vec::len) + ENTRY_OVERHEAD;
+            if self.saved_bytes + size <= self.budget {
+                self.saved_bytes += size;
                 self.saved.insert(key.clone(), old);
+            } else {
+                spilled.insert(key.as_slice(), encode_saved(&old));
+                any_spilled = true;
             }
         }
+        if any_spilled {
+            self.spill_tree()?.apply_batch(spilled)?;
+        }
         Ok(())
+    }
+
+    /// Whether saved values went beyond the memory budget (for tests and `INFO`).
+    pub fn spilled(&self) -> bool {
+        self.spill.is_some()
     }
 
     /// The next at most `limit` entries of the point-in-time view after the cursor, and moves
@@ -71,19 +171,38 @@ impl Snapshot {
         } else {
             None
         };
-        let in_range = |key: &Vec<u8>| upper.as_ref().is_none_or(|u| key <= u);
+        let in_range = |key: &[u8]| upper.as_deref().is_none_or(|u| key <= u);
         let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = live.into_iter().collect();
         let saved_here: Vec<Vec<u8>> = self
             .saved
-            .range::<Vec<u8>, _>((lower, Bound::Unbounded))
+            .range::<Vec<u8>, _>((lower.clone(), Bound::Unbounded))
             .map(|(k, _)| k.clone())
             .take_while(|k| in_range(k))
             .collect();
         for key in saved_here {
-            match self.saved.remove(&key).flatten() {
+            let old = self.saved.remove(&key).flatten();
+            self.saved_bytes = self
+                .saved_bytes
+                .saturating_sub(key.len() + old.as_ref().map_or(0, Vec::len) + ENTRY_OVERHEAD);
+            match old {
                 Some(old) => merged.insert(key, old),
                 None => merged.remove(&key),
             };
+        }
+        if let Some((_, spill)) = &self.spill {
+            let mut done = sled::Batch::default();
+            for entry in spill.range::<Vec<u8>, _>((lower, Bound::Unbounded)) {
+                let (key, encoded) = entry?;
+                if !in_range(&key) {
+                    break;
+                }
+                match decode_saved(&encoded) {
+                    Some(old) => merged.insert(key.to_vec(), old),
+                    None => merged.remove(key.as_ref()),
+                };
+                done.remove(key);
+            }
+            spill.apply_batch(done)?;
         }
         let chunk: Vec<(Vec<u8>, Vec<u8>)> = merged.into_iter().collect();
         match upper {
@@ -92,8 +211,17 @@ impl Snapshot {
             None => {
                 self.finished = true;
                 self.saved.clear();
+                self.saved_bytes = 0;
+                self.spill = None;
             }
         }
         Ok(chunk)
     }
+}
+
+/// The spill was just made; a missing one is a bug, reported as a storage error.
+fn unreachable_spill<T>() -> Result<T> {
+    Err(crate::error::Error::Storage(
+        "the backup snapshot's spill could not be made".into(),
+    ))
 }

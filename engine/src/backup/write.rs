@@ -21,6 +21,8 @@ pub struct Progress {
     /// The longest time the backup held the gate for one chunk: the longest a write could
     /// have waited for it.
     pub longest_hold: std::time::Duration,
+    /// Whether the snapshot's saved old values outgrew their memory budget and spilled to disk.
+    pub spilled: bool,
 }
 
 /// What a finished backup wrote.
@@ -79,18 +81,74 @@ fn lock_err() -> Error {
     Error::Storage("the backup gate is poisoned".into())
 }
 
+/// What a backup may take of the disk it writes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackupLimits {
+    /// The free space the backup's file system must keep: a backup that would leave less is
+    /// refused before it starts, and stops (removing its partial file) if the space runs low
+    /// while it writes — so a backup never fills the disk a store may share with it.
+    pub min_free_bytes: u64,
+}
+
+impl Default for BackupLimits {
+    fn default() -> Self {
+        BackupLimits {
+            min_free_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// Bytes free for this process on the file system holding `dir`.
+fn free_bytes(dir: &Path) -> Result<u64> {
+    let stats = rustix::fs::statvfs(dir).map_err(|e| Error::Io(e.into()))?;
+    Ok(stats.f_bavail.saturating_mul(stats.f_frsize))
+}
+
+fn disk_refusal(dir: &Path, free: u64, needed: u64, limits: &BackupLimits) -> Error {
+    Error::Refused(format!(
+        "a backup needs about {} MiB on {} and must leave {} MiB free; {} MiB are free",
+        needed / (1024 * 1024),
+        dir.display(),
+        limits.min_free_bytes / (1024 * 1024),
+        free / (1024 * 1024)
+    ))
+}
+
 impl Store {
     /// Writes a consistent backup of the whole store to `path` while writes go on; refuses
     /// with `BUSY` if another backup runs. The file appears under its name only when complete.
     pub fn backup_to(&self, path: &Path, on_progress: &dyn Fn(Progress)) -> Result<BackupSummary> {
+        self.backup_with(path, &BackupLimits::default(), on_progress)
+    }
+
+    /// [`Store::backup_to`] within `limits`: refused (`ERR`) if the file system of `path` would
+    /// be left with less than the minimum free, and stopped if it gets there meanwhile.
+    pub fn backup_with(
+        &self,
+        path: &Path,
+        limits: &BackupLimits,
+        on_progress: &dyn Fn(Progress),
+    ) -> Result<BackupSummary> {
         let shared = &*self.shared;
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        // The backup holds the sealed entries without sled's own overhead: the store's size
+        // on disk is a safe estimate.
+        let needed = self.data_bytes();
+        let free = free_bytes(&dir)?;
+        if free < needed.saturating_add(limits.min_free_bytes) {
+            return Err(disk_refusal(&dir, free, needed, limits));
+        }
         let keys = BackupKeys::derive(&shared.master);
         let header = {
             let mut gate = shared.backup_gate.lock().map_err(|_| lock_err())?;
             if gate.is_some() {
                 return Err(Error::Busy("a backup is already running".into()));
             }
-            *gate = Some(Snapshot::default());
+            *gate = Some(Snapshot::new(shared.backup_memory_bytes, dir.clone()));
             // Read under the gate: no write group applies meanwhile, so these agree with the
             // snapshot that starts now.
             let counts = shared.counts()?;
@@ -119,7 +177,7 @@ impl Store {
         };
         let _guard = SnapshotGuard(shared);
         let temporary = partial_path(path);
-        let result = self.write_backup_file(&temporary, &keys, &header, on_progress);
+        let result = self.write_backup_file(&temporary, &keys, &header, limits, on_progress);
         match result {
             Ok((bytes, hash, longest_pause)) => {
                 std::fs::rename(&temporary, path)?;
@@ -145,8 +203,10 @@ impl Store {
         temporary: &Path,
         keys: &BackupKeys,
         header: &Header,
+        limits: &BackupLimits,
         on_progress: &dyn Fn(Progress),
     ) -> Result<(u64, blake3::Hash, std::time::Duration)> {
+        let dir = temporary.parent().unwrap_or(Path::new(".")).to_path_buf();
         let shared = &*self.shared;
         let file = std::fs::OpenOptions::new()
             .write(true)
@@ -184,6 +244,7 @@ impl Store {
                     .ok_or_else(|| Error::Storage("the backup snapshot vanished".into()))?;
                 let chunk = snapshot.next_chunk(&shared.tree, ENTRIES_PER_READ)?;
                 progress.longest_hold = progress.longest_hold.max(held.elapsed());
+                progress.spilled |= snapshot.spilled();
                 chunk
             };
             let finished = chunk.is_empty();
@@ -207,6 +268,10 @@ impl Store {
                 plain.clear();
                 progress.bytes = out.bytes;
                 on_progress(progress);
+                let free = free_bytes(&dir)?;
+                if free < limits.min_free_bytes {
+                    return Err(disk_refusal(&dir, free, 0, limits));
+                }
             }
             if finished {
                 break;

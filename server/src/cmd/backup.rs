@@ -1,7 +1,7 @@
 //! `BACKUP [name]`, `BACKUP.LIST`, `BACKUP.VERIFY name` (admin only).
 
 use super::offload::blocking;
-use crate::backup::{default_name, file_blake3, file_of, valid_name};
+use crate::backup::{default_name, file_of, valid_name};
 use crate::parse::{printable, text, Args, CmdResult};
 use crate::reply::Reply;
 use crate::state::Shared;
@@ -99,15 +99,20 @@ pub async fn execute(shared: &Arc<Shared>, command: Backup) -> CmdResult {
                 return Err(Error::Conflict(format!("backup {} exists", quote(&name))).into());
             }
             let state = shared.clone();
+            let limits = crm_engine::backup::BackupLimits {
+                min_free_bytes: shared.config.backup_min_free_bytes,
+            };
+            let written = path.clone();
             let summary = blocking(move || {
                 let summary = state
                     .store
-                    .backup_to(&path, &|progress| state.backup.update(progress))?;
+                    .backup_with(&path, &limits, &|progress| state.backup.update(progress))?;
                 Ok(summary)
             })
             .await;
             drop(running);
             let summary = summary?;
+            shared.backup.digests.remember(&written, &summary.blake3);
             tracing::info!(
                 backup = %name,
                 bytes = summary.bytes,
@@ -123,6 +128,7 @@ pub async fn execute(shared: &Arc<Shared>, command: Backup) -> CmdResult {
             )))
         }
         Backup::List => {
+            let state = shared.clone();
             let rows = blocking(move || {
                 let mut names: Vec<String> = match std::fs::read_dir(&dir) {
                     Ok(entries) => entries
@@ -148,7 +154,7 @@ pub async fn execute(shared: &Arc<Shared>, command: Backup) -> CmdResult {
                             &name,
                             bytes,
                             header.as_ref().map(|h| h.records()),
-                            file_blake3(&path)?,
+                            state.backup.digests.digest(&path)?,
                             header.map(|h| h.created_at),
                         ))
                     })

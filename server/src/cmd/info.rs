@@ -73,13 +73,18 @@ pub fn execute(shared: &Shared, _: Info) -> CmdResult {
             ("max_clients", &shared.config.max_connections),
         ],
     );
+    let (heavy_running, heavy_waiting) = shared.work.heavy_commands();
     section(
         &mut text,
         "Stats",
-        &[(
-            "total_commands_processed",
-            &shared.total_commands.load(Ordering::Relaxed),
-        )],
+        &[
+            (
+                "total_commands_processed",
+                &shared.total_commands.load(Ordering::Relaxed),
+            ),
+            ("heavy_commands_running", &heavy_running),
+            ("heavy_commands_waiting", &heavy_waiting),
+        ],
     );
     // Group commit at work: how many durable writes each fsync acknowledged.
     let (flushes, flushed_writes) = shared.store.group_commit_totals();

@@ -10,6 +10,7 @@ use crate::parse::CmdResult;
 use crate::reply::Reply;
 use crate::state::Shared;
 use crm_engine::{Cancel, Store};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
@@ -20,6 +21,25 @@ pub const READS_PER_CORE: usize = 4;
 pub struct WorkLimits {
     reads: Semaphore,
     heavy: Arc<Semaphore>,
+    /// Heavy commands running now, and waiting for a permit (`INFO`).
+    heavy_running: Arc<AtomicUsize>,
+    heavy_waiting: AtomicUsize,
+}
+
+/// Counts one unit while alive.
+struct Counted(Arc<AtomicUsize>);
+
+impl Counted {
+    fn new(counter: &Arc<AtomicUsize>) -> Counted {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Counted(counter.clone())
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl WorkLimits {
@@ -34,7 +54,17 @@ impl WorkLimits {
         WorkLimits {
             reads: Semaphore::new(cores.max(1) * READS_PER_CORE),
             heavy: Arc::new(Semaphore::new(cores.saturating_sub(1).max(1))),
+            heavy_running: Arc::new(AtomicUsize::new(0)),
+            heavy_waiting: AtomicUsize::new(0),
         }
+    }
+
+    /// (heavy commands running, heavy commands waiting for their turn).
+    pub fn heavy_commands(&self) -> (usize, usize) {
+        (
+            self.heavy_running.load(Ordering::Relaxed),
+            self.heavy_waiting.load(Ordering::Relaxed),
+        )
     }
 }
 
@@ -67,20 +97,20 @@ pub async fn heavy<T: Send + 'static>(
     cancel: &Cancel,
     work: impl FnOnce(&Store) -> crm_engine::Result<T> + Send + 'static,
 ) -> CmdResult<T> {
-    let permit = shared
-        .work
-        .heavy
-        .clone()
-        .acquire_owned()
-        .await
+    shared.work.heavy_waiting.fetch_add(1, Ordering::Relaxed);
+    let permit = shared.work.heavy.clone().acquire_owned().await;
+    shared.work.heavy_waiting.fetch_sub(1, Ordering::Relaxed);
+    let permit = permit
         .map_err(|_| Reply::from(crm_engine::Error::Busy("the server is stopping".into())))?;
     cancel.check().map_err(Reply::from)?;
+    let running = Counted::new(&shared.work.heavy_running);
     let store = shared.store.cancellable(cancel.clone());
     // The permit goes with the work: it is released when the work ends, not when the waiting
     // request is dropped.
     joined(
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
+            let _running = running;
             work(&store)
         })
         .await,
