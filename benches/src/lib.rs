@@ -102,7 +102,7 @@ pub fn load_sqlite(db: &mut Connection, data: &Demo) {
                 p.id.unwrap() as i64,
                 p.name,
                 p.price_cents as i64,
-                p.stock as i64
+                p.stock.unwrap_or(0) as i64
             ])
             .unwrap();
         maybe_commit!();

@@ -157,6 +157,15 @@ impl Store {
         if stored_products != product_rollups {
             return Err(corrupt("product rollups disagree with the orders".into()));
         }
+        // The journal: an unbroken chain, and exactly one index entry per entry about a record.
+        let journal = self.verify_journal()?;
+        if count(Space::JournalIndex) != journal.about_records {
+            return Err(corrupt(format!(
+                "the journal index has {} entries for {} journal entries about records",
+                count(Space::JournalIndex),
+                journal.about_records
+            )));
+        }
         Ok(report)
     }
 }

@@ -92,7 +92,9 @@ impl CleanRecord {
             CleanRecord::Product(p) => {
                 push("NAME", p.name.clone());
                 push("PRICE", format_money(u128::from(p.price_cents)));
-                push("STOCK", p.stock.to_string());
+                if let Some(stock) = p.stock {
+                    push("STOCK", stock.to_string());
+                }
                 if let Some(id) = p.id {
                     push("ID", id.to_string());
                 }
@@ -294,11 +296,16 @@ impl Cleaner {
         );
         let raw_stock = self.field(record, "stock").unwrap_or("").trim().to_string();
         let stock = if raw_stock.is_empty() {
-            0
+            None
         } else {
-            parse_stock(&raw_stock)?
+            Some(parse_stock(&raw_stock)?)
         };
-        note(changes, "stock", &raw_stock, &stock.to_string());
+        note(
+            changes,
+            "stock",
+            &raw_stock,
+            &stock.map_or_else(|| "0".to_string(), |s| s.to_string()),
+        );
         Ok(NewProduct {
             id,
             name,

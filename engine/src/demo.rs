@@ -224,7 +224,7 @@ pub fn generate(seed: u64, customers: usize, products: usize, orders: usize) -> 
                     id
                 ),
                 price_cents: price,
-                stock: rng.gen_range(0..500),
+                stock: Some(rng.gen_range(0..500)),
             }
         })
         .collect();
@@ -306,7 +306,7 @@ impl Demo {
                 p.id.unwrap_or(0).to_string(),
                 p.name.clone(),
                 format_money(u128::from(p.price_cents)),
-                p.stock.to_string(),
+                p.stock.unwrap_or(0).to_string(),
             ])?;
         }
         out.flush()?;

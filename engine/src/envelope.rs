@@ -115,3 +115,20 @@ pub(crate) fn new_store_entries(
     }
     data
 }
+
+/// The journal's chaining key: unwrapped, or — for a store that has none yet (new, or just
+/// upgraded from a layout without a journal) — made, wrapped and stored now.
+pub(crate) fn journal_key(
+    db: &sled::Db,
+    tree: &sled::Tree,
+    master: &MasterKey,
+) -> Result<MasterKey> {
+    let key = bytes_key(Space::Meta, meta::JOURNAL_KEY);
+    if let Some(sealed) = tree.get(&key)? {
+        return unwrap(master, meta::JOURNAL_KEY, &sealed);
+    }
+    let fresh = MasterKey::generate();
+    tree.insert(key, wrap(master, meta::JOURNAL_KEY, &fresh))?;
+    db.flush()?;
+    Ok(fresh)
+}

@@ -6,7 +6,7 @@
 use std::fmt;
 
 /// The kind of record an error talks about, as it is named in messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Kind {
     Customer,
     Product,

@@ -28,6 +28,7 @@ pub mod error;
 mod find;
 mod import;
 mod index;
+pub mod journal;
 pub mod keys;
 pub mod model;
 mod read;

@@ -35,6 +35,8 @@ pub(crate) struct Shared {
     pub group_commit: GroupCommitStats,
     /// Opened records for point reads; the committer drops what it changes.
     pub record_cache: crate::record_cache::RecordCache,
+    /// Where the journal's chain ends and how far it is durable.
+    pub journal: crate::journal::JournalState,
 }
 
 /// Counters of the durable write path, read by `INFO` and the benchmarks.

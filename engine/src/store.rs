@@ -102,6 +102,11 @@ impl Store {
             }
         };
         let codec = Codec::new(Sealer::new(&data.derive(Purpose::RecordSeal)));
+        let journal = crate::journal::JournalState::load(
+            &tree,
+            &codec,
+            crate::journal::JournalKey::new(envelope::journal_key(&db, &tree, &master)?),
+        )?;
         let rollup_table = crate::rollup_table::RollupTable::load(&tree, &codec)?;
         let shared = Arc::new(Shared {
             db,
@@ -118,6 +123,7 @@ impl Store {
             halted: Mutex::new(None),
             group_commit: GroupCommitStats::default(),
             record_cache: crate::record_cache::RecordCache::new(options.record_cache_bytes),
+            journal,
         });
         let writer = Arc::new(Writer::start(shared.clone())?);
         Ok(Store {

@@ -38,7 +38,11 @@ pub enum Space {
     CustomerRollup = b'R',
     /// `Q` ‖ product id → sealed product rollup.
     ProductRollup = b'Q',
-    /// `m` ‖ name → metadata (key check, salt, high-water marks, counts).
+    /// `J` ‖ first seq → sealed journal page (one per write group).
+    JournalPage = b'J',
+    /// `j` ‖ kind ‖ id ‖ seq → (): the journal entries about one record.
+    JournalIndex = b'j',
+    /// `m` ‖ name → metadata (wrapped keys, salt, high-water marks, counts).
     Meta = b'm',
 }
 
@@ -97,6 +101,8 @@ pub mod meta {
     pub const KEY_CHECK: &[u8] = b"key_check";
     /// The data key, sealed under the master key (see `envelope.rs`).
     pub const DATA_KEY: &[u8] = b"data_key";
+    /// The journal's chaining key, sealed under the master key (see `journal/mod.rs`).
+    pub const JOURNAL_KEY: &[u8] = b"journal_key";
     /// The Argon2id salt for passphrase-derived keys.
     pub const KDF_SALT: &[u8] = b"kdf_salt";
     /// The Argon2id cost parameters of a passphrase store (absent: the legacy ones).

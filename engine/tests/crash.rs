@@ -124,6 +124,38 @@ fn crash_loses_no_acknowledged_write() {
                 "round {round}: order {order} lost"
             );
         }
+        // Every acknowledged write has its journal entry; the chain (numbered without gaps)
+        // verifies after every restart (check_consistency verifies it too).
+        let journal = store.verify_journal().unwrap();
+        let entries = store
+            .journal(&journal::JournalFilter {
+                after: 0,
+                user: None,
+                kind: None,
+                id: None,
+                limit: usize::MAX,
+            })
+            .unwrap();
+        assert_eq!(entries.len() as u64, journal.entries);
+        assert!(entries
+            .iter()
+            .enumerate()
+            .all(|(i, e)| e.seq == i as u64 + 1));
+        let added: std::collections::HashSet<(Kind, u64)> = entries
+            .iter()
+            .filter(|e| e.op == journal::JournalOp::Add)
+            .filter_map(|e| Some((e.kind, e.id?)))
+            .collect();
+        for (customer, order) in &acknowledged {
+            assert!(
+                added.contains(&(Kind::Customer, *customer)),
+                "round {round}: customer {customer} has no journal entry"
+            );
+            assert!(
+                added.contains(&(Kind::Order, *order)),
+                "round {round}: order {order} has no journal entry"
+            );
+        }
         store.check_consistency().unwrap();
         let product = store.product(1).unwrap().unwrap();
         let counts = store.counts().unwrap();

@@ -304,7 +304,7 @@ fn op_of(action: &Action) -> Option<Op> {
             id: *id,
             name: "P".into(),
             price_cents: *price,
-            stock: *stock,
+            stock: Some(*stock),
         }),
         Action::UpdateProduct { id, price, stock } => Op::UpdateProduct(
             *id,

@@ -149,7 +149,7 @@ fn a_passphrase_store_opens_only_with_its_passphrase() {
 
 /// Opens the raw sled tree of a closed store, as an attacker with the disk would.
 fn with_raw_tree(dir: &Path, change: impl FnOnce(&sled::Tree)) {
-    let db = sled::open(dir).unwrap();
+    let db = raw_sled(dir);
     let tree = db.open_tree(b"crm").unwrap();
     change(&tree);
     db.flush().unwrap();

@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
 use crm_engine::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -194,7 +195,7 @@ fn a_layout_1_store_is_upgraded_on_open_and_equals_a_store_made_today() {
 
 /// The layout version as stored, read with sled directly.
 fn raw_layout(store_dir: &Path) -> u64 {
-    let db = sled::open(store_dir).unwrap();
+    let db = common::raw_sled(store_dir);
     let tree = db.open_tree(b"crm").unwrap();
     let value = tree.get(b"mlayout_version").unwrap().unwrap();
     u64::from_be_bytes(value.as_ref().try_into().unwrap())

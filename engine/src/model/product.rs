@@ -42,7 +42,8 @@ pub struct NewProduct {
     pub id: Option<u64>,
     pub name: String,
     pub price_cents: u64,
-    pub stock: u64,
+    /// `None` when not given: the product starts with 0 (the journal lists only what was given).
+    pub stock: Option<u64>,
 }
 
 impl NewProduct {
@@ -52,7 +53,7 @@ impl NewProduct {
             id: None,
             name: normalize_text("name", name)?,
             price_cents: parse_money("price", price)?,
-            stock: stock.map(parse_stock).transpose()?.unwrap_or(0),
+            stock: stock.map(parse_stock).transpose()?,
         })
     }
 

@@ -23,14 +23,23 @@ pub(super) fn run(shared: &Shared, receiver: &mpsc::Receiver<Job>, flusher: mpsc
             }
         }
         let (results, changed) = commit_group(shared, &jobs);
-        let applied = Applied {
+        let mut applied = Applied {
             jobs,
             results,
             changed,
+            journal: shared.journal.applied_tail(),
         };
         if shared.durability == Durability::Periodic {
-            flusher::answer(applied, None);
-        } else if let Err(mpsc::SendError(applied)) = flusher.send(applied) {
+            // Answered at once; the flusher still makes the group durable (and its journal
+            // entries visible) at its next periodic flush.
+            let answered = Applied {
+                jobs: std::mem::take(&mut applied.jobs),
+                results: std::mem::take(&mut applied.results),
+                ..applied
+            };
+            flusher::answer(answered, None);
+        }
+        if let Err(mpsc::SendError(applied)) = flusher.send(applied) {
             flusher::answer(applied, Some("the flusher stopped".into()));
         }
     }
@@ -63,11 +72,16 @@ fn commit_group(shared: &Shared, jobs: &[Job]) -> (Vec<Vec<Result<Outcome>>>, bo
     let t0 = std::time::Instant::now();
     let mut view = View::new(shared);
     let mut results: Vec<Vec<Result<Outcome>>> = Vec::with_capacity(jobs.len());
+    let mut drafts = Vec::new();
+    let at = crate::values::now();
     for job in jobs {
         let mut job_results = Vec::with_capacity(job.writes.len());
         for write in &job.writes {
             job_results.push(match plan(&view, &write.op) {
-                Ok((staged, outcome)) => {
+                Ok((mut staged, outcome)) => {
+                    if let Some(draft) = staged.take_journal() {
+                        drafts.push((draft, write.author.clone(), at));
+                    }
                     view.absorb(staged);
                     Ok(outcome)
                 }
@@ -75,6 +89,11 @@ fn commit_group(shared: &Shared, jobs: &[Job]) -> (Vec<Vec<Result<Outcome>>>, bo
             });
         }
         results.push(job_results);
+    }
+    // The group's journal page joins its batch: written together or not at all.
+    let journal_page = shared.journal.stage(drafts);
+    if let Some(page) = &journal_page {
+        view.put_journal(page);
     }
     // A read during planning can hit the storage failure first: halt then too — also when
     // that failure refused the group's only operation, so nothing is staged (the flaky
@@ -95,7 +114,12 @@ fn commit_group(shared: &Shared, jobs: &[Job]) -> (Vec<Vec<Result<Outcome>>>, bo
     let stored = shared
         .storage_guard()
         .and_then(|()| apply_preserving_backup(shared, view))
-        .map(|()| shared.rollup_table.apply(rollups));
+        .map(|()| {
+            shared.rollup_table.apply(rollups);
+            if let Some(page) = &journal_page {
+                shared.journal.applied(page.tail);
+            }
+        });
     // Before any writer hears back, so no acknowledged write is followed by a stale read.
     shared.record_cache.invalidate(&changed_records);
     if profile {

@@ -5,6 +5,7 @@ use super::view::{Plan, View};
 use super::Outcome;
 use crate::error::{Error, Kind, Result};
 use crate::index::{email, name_words, phone};
+use crate::journal::{Draft, JournalOp};
 use crate::model::{Customer, CustomerPatch, NewCustomer};
 use crate::trees::{decode_u64, id_key, Space};
 use crate::values::{now, quote};
@@ -64,7 +65,49 @@ pub fn add(view: &View, new: &NewCustomer) -> Result<(Plan, Outcome)> {
     }
     plan.put_record(&id_key(Space::Customer, id), &customer);
     plan.adjust_count(view, Space::Customer, 1)?;
+    plan.journal(Draft::record(
+        JournalOp::Add,
+        Kind::Customer,
+        id,
+        given_fields(new),
+    ));
     Ok((plan, Outcome::Id(id)))
+}
+
+/// The keys an add was given, in the record's key order (an empty phone or address is absent).
+fn given_fields(new: &NewCustomer) -> Vec<&'static str> {
+    let mut fields = vec!["name", "email"];
+    if new.phone.is_some() {
+        fields.push("phone");
+    }
+    if new.address.is_some() {
+        fields.push("address");
+    }
+    if new.created_at.is_some() {
+        fields.push("created_at");
+    }
+    if new.id.is_some() {
+        fields.push("id");
+    }
+    fields
+}
+
+/// The fields whose stored value differs, in the record's key order.
+pub(super) fn changed_fields(old: &Customer, new: &Customer) -> Vec<&'static str> {
+    let mut fields = Vec::new();
+    if old.name != new.name {
+        fields.push("name");
+    }
+    if old.email != new.email {
+        fields.push("email");
+    }
+    if old.phone != new.phone {
+        fields.push("phone");
+    }
+    if old.address != new.address {
+        fields.push("address");
+    }
+    fields
 }
 
 pub fn update(view: &View, id: u64, patch: &CustomerPatch) -> Result<(Plan, Outcome)> {
@@ -89,6 +132,12 @@ pub fn update(view: &View, id: u64, patch: &CustomerPatch) -> Result<(Plan, Outc
         plan.put(key, value);
     }
     plan.put_record(&key, &new);
+    plan.journal(Draft::record(
+        JournalOp::Update,
+        Kind::Customer,
+        id,
+        changed_fields(&old, &new),
+    ));
     Ok((plan, Outcome::Done))
 }
 
@@ -106,5 +155,11 @@ pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
     }
     plan.remove(key.to_vec());
     plan.adjust_count(view, Space::Customer, -1)?;
+    plan.journal(Draft::record(
+        JournalOp::Delete,
+        Kind::Customer,
+        id,
+        Vec::new(),
+    ));
     Ok((plan, Outcome::Done))
 }

@@ -9,7 +9,13 @@ use std::sync::mpsc;
 /// Flushes every group applied since the last flush with one fsync, then answers them in order
 /// (also groups that changed nothing: their refusals may rest on the groups before them).
 pub(super) fn run(shared: &Shared, queue: &mpsc::Receiver<Applied>) {
+    let mut last_flush = std::time::Instant::now();
     while let Ok(first) = queue.recv() {
+        if shared.durability == super::Durability::Periodic {
+            // Periodic durability flushes at most every 100 ms; writers were answered already.
+            let next = last_flush + std::time::Duration::from_millis(100);
+            std::thread::sleep(next.saturating_duration_since(std::time::Instant::now()));
+        }
         let mut groups = vec![first];
         while let Ok(more) = queue.try_recv() {
             groups.push(more);
@@ -27,8 +33,13 @@ pub(super) fn run(shared: &Shared, queue: &mpsc::Receiver<Applied>) {
                 error
             }),
         };
+        last_flush = std::time::Instant::now();
         let failure = flushed.err().map(storage_message);
         if failure.is_none() {
+            // Their journal entries are on disk now: readers of the change feed may see them.
+            if let Some(latest) = groups.last() {
+                shared.journal.durable_through(latest.journal);
+            }
             let writes: usize = groups
                 .iter()
                 .flat_map(|g| g.results.iter().flatten())

@@ -56,6 +56,8 @@ use view::View;
 /// The most operations one write group applies in one batch.
 pub const MAX_GROUP_OPS: usize = 8192;
 
+/// Plans one operation against the group's view; its plan carries the operation's journal
+/// entry.
 fn plan(view: &View, op: &Op) -> Result<(view::Plan, Outcome)> {
     match op {
         Op::AddCustomer(new) => customer::add(view, new),
@@ -74,6 +76,15 @@ fn plan(view: &View, op: &Op) -> Result<(view::Plan, Outcome)> {
         } => user::set_password(view, name, password_hash),
         Op::SetMasked { name, masked } => user::set_masked(view, name, *masked),
         Op::DeleteUser(name) => user::delete(view, name),
+        Op::RecordBackup { name } => Ok((
+            view::Plan::journaled(crate::journal::Draft::named(
+                crate::journal::JournalOp::Add,
+                crate::error::Kind::Backup,
+                name,
+                Vec::new(),
+            )),
+            Outcome::Done,
+        )),
     }
 }
 
@@ -91,6 +102,8 @@ struct Applied {
     results: Vec<Vec<Result<Outcome>>>,
     /// Whether the group changed the tree (else it needs no flush of its own).
     changed: bool,
+    /// The journal's tail once this group is applied: durable after the flush.
+    journal: crate::journal::Tail,
 }
 
 /// The handle to the committer and flusher threads.

@@ -45,6 +45,10 @@ pub enum Op {
         masked: bool,
     },
     DeleteUser(String),
+    /// Journals a backup that completed (it changes no record).
+    RecordBackup {
+        name: String,
+    },
 }
 
 impl Op {

@@ -6,6 +6,7 @@ use super::view::{Plan, View};
 use super::Outcome;
 use crate::error::{Error, Kind, Result};
 use crate::index::{orders_by_customer, orders_by_product, orders_by_time};
+use crate::journal::{Draft, JournalOp};
 use crate::model::{CustomerRollup, NewOrder, Order, Product, ProductRollup};
 use crate::trees::{id_key, trailing_id, Space};
 use crate::values::{now, MAX_STOCK};
@@ -73,6 +74,14 @@ pub fn add(view: &View, new: &NewOrder) -> Result<(Plan, Outcome)> {
     plan.put_record(&product_rollup_key, &product_rollup);
 
     plan.adjust_count(view, Space::Order, 1)?;
+    let mut fields = vec!["customer_id", "product_id", "quantity"];
+    if new.created_at.is_some() {
+        fields.push("created_at");
+    }
+    if new.id.is_some() {
+        fields.push("id");
+    }
+    plan.journal(Draft::record(JournalOp::Add, Kind::Order, id, fields));
     Ok((plan, Outcome::Id(id)))
 }
 
@@ -81,7 +90,12 @@ pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
     let order: Order = view
         .record(&order_key)?
         .ok_or_else(|| Error::not_found(Kind::Order, id))?;
-    let mut plan = Plan::default();
+    let mut plan = Plan::journaled(Draft::record(
+        JournalOp::Delete,
+        Kind::Order,
+        id,
+        Vec::new(),
+    ));
     if order.took_stock {
         let product_key = id_key(Space::Product, order.product_id);
         let mut product: Product = view.record(&product_key)?.ok_or_else(|| {

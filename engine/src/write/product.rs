@@ -4,6 +4,7 @@ use super::ids;
 use super::view::{Plan, View};
 use super::Outcome;
 use crate::error::{Error, Kind, Result};
+use crate::journal::{Draft, JournalOp};
 use crate::model::{NewProduct, Product, ProductPatch, ProductRollup};
 use crate::trees::{id_key, Space};
 
@@ -22,10 +23,18 @@ pub fn add(view: &View, new: &NewProduct) -> Result<(Plan, Outcome)> {
         id,
         name: new.name.clone(),
         price_cents: new.price_cents,
-        stock: new.stock,
+        stock: new.stock.unwrap_or(0),
     };
     plan.put_record(&id_key(Space::Product, id), &product);
     plan.adjust_count(view, Space::Product, 1)?;
+    let mut fields = vec!["name", "price"];
+    if new.stock.is_some() {
+        fields.push("stock");
+    }
+    if new.id.is_some() {
+        fields.push("id");
+    }
+    plan.journal(Draft::record(JournalOp::Add, Kind::Product, id, fields));
     Ok((plan, Outcome::Id(id)))
 }
 
@@ -34,8 +43,19 @@ pub fn update(view: &View, id: u64, patch: &ProductPatch) -> Result<(Plan, Outco
     let mut product: Product = view
         .record(&key)?
         .ok_or_else(|| Error::not_found(Kind::Product, id))?;
+    let old = product.clone();
     patch.apply_to(&mut product);
-    let mut plan = Plan::default();
+    let mut fields = Vec::new();
+    if old.name != product.name {
+        fields.push("name");
+    }
+    if old.price_cents != product.price_cents {
+        fields.push("price");
+    }
+    if old.stock != product.stock {
+        fields.push("stock");
+    }
+    let mut plan = Plan::journaled(Draft::record(JournalOp::Update, Kind::Product, id, fields));
     plan.put_record(&key, &product);
     Ok((plan, Outcome::Done))
 }
@@ -49,7 +69,12 @@ pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
     if let Some(rollup) = rollup.filter(|r| r.order_count > 0) {
         return Err(super::still_ordered(Kind::Product, id, rollup.order_count));
     }
-    let mut plan = Plan::default();
+    let mut plan = Plan::journaled(Draft::record(
+        JournalOp::Delete,
+        Kind::Product,
+        id,
+        Vec::new(),
+    ));
     plan.remove(key.to_vec());
     plan.adjust_count(view, Space::Product, -1)?;
     Ok((plan, Outcome::Done))

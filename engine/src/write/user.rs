@@ -3,6 +3,7 @@
 use super::view::{Plan, View};
 use super::Outcome;
 use crate::error::{Error, Kind, Result};
+use crate::journal::{Draft, JournalOp};
 use crate::model::{Role, User};
 use crate::trees::Space;
 use crate::values::quote;
@@ -20,7 +21,11 @@ pub fn add(view: &View, user: &User) -> Result<(Plan, Outcome)> {
             quote(&user.name)
         )));
     }
-    let mut plan = Plan::default();
+    let mut fields = vec!["password", "role"];
+    if user.masked {
+        fields.push("masked");
+    }
+    let mut plan = Plan::journaled(Draft::named(JournalOp::Add, Kind::User, &user.name, fields));
     plan.put_record(&key, user);
     Ok((plan, Outcome::Done))
 }
@@ -39,7 +44,12 @@ pub fn set_password(view: &View, name: &str, password_hash: &str) -> Result<(Pla
         .record(&key)?
         .ok_or_else(|| Error::not_found(Kind::User, quote(name)))?;
     user.password_hash = password_hash.to_string();
-    let mut plan = Plan::default();
+    let mut plan = Plan::journaled(Draft::named(
+        JournalOp::Update,
+        Kind::User,
+        name,
+        vec!["password"],
+    ));
     plan.put_record(&key, &user);
     Ok((plan, Outcome::Done))
 }
@@ -50,7 +60,12 @@ pub fn set_masked(view: &View, name: &str, masked: bool) -> Result<(Plan, Outcom
         .record(&key)?
         .ok_or_else(|| Error::not_found(Kind::User, quote(name)))?;
     user.masked = masked;
-    let mut plan = Plan::default();
+    let mut plan = Plan::journaled(Draft::named(
+        JournalOp::Update,
+        Kind::User,
+        name,
+        vec!["masked"],
+    ));
     plan.put_record(&key, &user);
     Ok((plan, Outcome::Done))
 }
@@ -72,7 +87,12 @@ pub fn delete(view: &View, name: &str) -> Result<(Plan, Outcome)> {
             )));
         }
     }
-    let mut plan = Plan::default();
+    let mut plan = Plan::journaled(Draft::named(
+        JournalOp::Delete,
+        Kind::User,
+        name,
+        Vec::new(),
+    ));
     plan.remove(key);
     Ok((plan, Outcome::Done))
 }

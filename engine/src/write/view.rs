@@ -14,6 +14,7 @@
 use crate::codec::Codec;
 use crate::error::{Error, Result};
 use crate::index::BlindKeys;
+use crate::journal::Draft;
 use crate::model::CustomerRollup;
 use crate::rollup_table::RollupTable;
 use crate::shared::Shared;
@@ -187,6 +188,16 @@ impl<'a> View<'a> {
         std::mem::take(&mut self.rollups)
     }
 
+    /// Stages the group's journal page (sealed with the batch) and its index entries.
+    pub fn put_journal(&mut self, staged: &crate::journal::StagedPage) {
+        let encoded = crate::codec::encode(&staged.page);
+        self.overlay
+            .insert(staged.key.to_vec(), Staged::Record(encoded));
+        for key in &staged.index {
+            self.overlay.insert(key.clone(), Staged::Plain(Vec::new()));
+        }
+    }
+
     /// The group's writes as one sled batch, each staged record sealed once.
     pub fn into_batch(self) -> sled::Batch {
         let mut batch = sled::Batch::default();
@@ -219,9 +230,30 @@ impl<'a> View<'a> {
 pub struct Plan {
     writes: Vec<(Vec<u8>, Staged)>,
     rollups: Vec<(u64, Option<CustomerRollup>)>,
+    /// What the journal says of the operation (`None`: it wrote nothing, as a skipped
+    /// bootstrap).
+    journal: Option<Draft>,
 }
 
 impl Plan {
+    /// A plan whose journal entry is `draft`.
+    pub fn journaled(draft: Draft) -> Plan {
+        Plan {
+            journal: Some(draft),
+            ..Plan::default()
+        }
+    }
+
+    /// Sets the operation's journal entry.
+    pub fn journal(&mut self, draft: Draft) {
+        self.journal = Some(draft);
+    }
+
+    /// Takes the journal entry out (the committer numbers and chains it).
+    pub fn take_journal(&mut self) -> Option<Draft> {
+        self.journal.take()
+    }
+
     /// Stages a plain value.
     pub fn put(&mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
         self.writes.push((key.into(), Staged::Plain(value.into())));

@@ -30,3 +30,20 @@ pub fn order(store: &Store, customer_id: u64, product_id: u64, quantity: u32) ->
         }))
         .map(Outcome::id)
 }
+
+/// Opens a closed store's sled database directly, as an attacker with the disk would. sled
+/// releases its folder's lock from its own threads a moment after the last handle is dropped,
+/// so this waits (up to 5 s) for a lock a store closed just before is still releasing.
+pub fn raw_sled(dir: &std::path::Path) -> sled::Db {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match sled::open(dir) {
+            Ok(db) => return db,
+            Err(error) if std::time::Instant::now() < deadline => {
+                assert!(error.to_string().contains("lock"), "{error}");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(error) => panic!("cannot open {}: {error}", dir.display()),
+        }
+    }
+}
