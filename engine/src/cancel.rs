@@ -11,7 +11,14 @@ use std::sync::Arc;
 
 /// A flag shared by whoever may give up on a request and the code doing the work.
 #[derive(Debug, Clone, Default)]
-pub struct Cancel(Arc<AtomicBool>);
+pub struct Cancel(Arc<Inner>);
+
+#[derive(Debug, Default)]
+struct Inner {
+    raised: AtomicBool,
+    /// Wakes async waiters (a blocked `XREAD`) when raised.
+    wake: tokio::sync::Notify,
+}
 
 impl Cancel {
     /// A flag that is never raised (work that nobody cancels: the engine's own callers).
@@ -21,12 +28,26 @@ impl Cancel {
 
     /// Asks the work to stop.
     pub fn cancel(&self) {
-        self.0.store(true, Ordering::Relaxed);
+        self.0.raised.store(true, Ordering::SeqCst);
+        self.0.wake.notify_waiters();
     }
 
     /// Whether [`Cancel::cancel`] was called.
     pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+        self.0.raised.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once [`Cancel::cancel`] has been called (at once if it already was).
+    pub async fn cancelled(&self) {
+        loop {
+            let woken = self.0.wake.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if self.is_cancelled() {
+                return;
+            }
+            woken.await;
+        }
     }
 
     /// `Err(Error::Cancelled)` once cancelled: the work's check points call it.

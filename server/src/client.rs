@@ -165,6 +165,129 @@ impl Client {
     }
 }
 
+/// One change of the feed `crm:changes`, as `XREAD` and `XRANGE` return it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedEntry {
+    pub seq: u64,
+    pub op: String,
+    pub kind: String,
+    pub id: Option<u64>,
+    pub fields: Vec<String>,
+    pub at: String,
+}
+
+impl FeedEntry {
+    /// Reads `[id, [field, value, ...]]`.
+    fn from_value(value: &Value) -> Result<FeedEntry, ClientError> {
+        let bad = || ClientError::Protocol(format!("not a stream entry: {value:?}"));
+        let Value::Array(parts) = value else {
+            return Err(bad());
+        };
+        let [id, Value::Array(pairs)] = parts.as_slice() else {
+            return Err(bad());
+        };
+        let seq = id
+            .as_text()
+            .and_then(|id| id.split_once('-').map(|(seq, _)| seq.to_string()))
+            .and_then(|seq| seq.parse().ok())
+            .ok_or_else(bad)?;
+        let mut entry = FeedEntry {
+            seq,
+            op: String::new(),
+            kind: String::new(),
+            id: None,
+            fields: Vec::new(),
+            at: String::new(),
+        };
+        for pair in pairs.chunks(2) {
+            let (Some(name), Some(text)) = (
+                pair.first().and_then(Value::as_text),
+                pair.get(1).and_then(Value::as_text),
+            ) else {
+                return Err(bad());
+            };
+            match name.as_str() {
+                "op" => entry.op = text,
+                "kind" => entry.kind = text,
+                "id" => entry.id = text.parse().ok(),
+                "fields" => {
+                    entry.fields = text
+                        .split(',')
+                        .filter(|f| !f.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                }
+                "at" => entry.at = text,
+                _ => {}
+            }
+        }
+        Ok(entry)
+    }
+
+    /// The change as one JSON object (what `crm-server tail` prints).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "seq": self.seq,
+            "op": self.op,
+            "kind": self.kind,
+            "id": self.id,
+            "fields": self.fields,
+            "at": self.at,
+        })
+    }
+}
+
+impl Client {
+    /// `XREAD [BLOCK ms] STREAMS crm:changes after`: the changes after entry `after` (waiting
+    /// up to `block` for the first, when given); empty when none came.
+    pub fn read_feed(
+        &mut self,
+        after: u64,
+        block: Option<Duration>,
+    ) -> Result<Vec<FeedEntry>, ClientError> {
+        let after = format!("{after}-0");
+        let block = block.map(|b| b.as_millis().to_string());
+        let mut request: Vec<&str> = vec!["XREAD"];
+        if let Some(ms) = &block {
+            request.extend(["BLOCK", ms.as_str()]);
+        }
+        request.extend(["STREAMS", "crm:changes", after.as_str()]);
+        let streams = match self.command(&request)? {
+            Value::Nil => return Ok(Vec::new()),
+            Value::Array(streams) => streams
+                .into_iter()
+                .filter_map(|s| match s {
+                    Value::Array(mut pair) if pair.len() == 2 => pair.pop(),
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
+            Value::Map(pairs) => pairs.into_iter().map(|(_, v)| v).collect(),
+            other => {
+                return Err(ClientError::Protocol(format!(
+                    "unexpected XREAD reply {other:?}"
+                )))
+            }
+        };
+        let mut entries = Vec::new();
+        for stream in streams {
+            if let Value::Array(items) = stream {
+                for item in &items {
+                    entries.push(FeedEntry::from_value(item)?);
+                }
+            }
+        }
+        Ok(entries)
+    }
+
+    /// The newest change of the feed, if any (`XREVRANGE crm:changes + - COUNT 1`).
+    pub fn last_feed_entry(&mut self) -> Result<Option<FeedEntry>, ClientError> {
+        match self.command(&["XREVRANGE", "crm:changes", "+", "-", "COUNT", "1"])? {
+            Value::Array(items) => items.first().map(FeedEntry::from_value).transpose(),
+            _ => Ok(None),
+        }
+    }
+}
+
 fn read_line(reader: &mut impl BufRead) -> Result<String, ClientError> {
     let mut line = Vec::new();
     reader

@@ -94,6 +94,16 @@ enum Command {
         kind: String,
         file: PathBuf,
     },
+    /// Follow the change feed and print one JSON line per change (password: CRM_PASSWORD or
+    /// prompt); from now, or after entry --from (0: from the start).
+    Tail {
+        #[arg(long, default_value = "127.0.0.1:7379")]
+        connect: String,
+        #[arg(long, default_value = "admin")]
+        user: String,
+        #[arg(long)]
+        from: Option<u64>,
+    },
     /// Check every chunk and the trailer of a backup file (key: --key-file or CRM_PASSPHRASE).
     Verify {
         file: PathBuf,
@@ -153,6 +163,7 @@ fn main() {
             .map_err(anyhow::Error::from),
         Command::Backup { connect, user, name } => tools::remote::backup(&connect, &user, name.as_deref(), &secrets),
         Command::Import { connect, user, kind, file } => tools::import::import(&connect, &user, &kind, &file, &secrets),
+        Command::Tail { connect, user, from } => tools::tail::tail(&connect, &user, from, &secrets),
         Command::Verify { file, key_file } => tools::offline::verify(&file, key_file, &secrets),
         Command::Restore { file, data, key_file } => tools::offline::restore(&file, &data, key_file, &secrets),
         Command::Upgrade { data, key_file } => tools::offline::upgrade(&data, key_file, &secrets),

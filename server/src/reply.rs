@@ -19,6 +19,10 @@ pub enum Reply {
     Array(Vec<Reply>),
     /// A flat key/value array in RESP2, a `%` map in RESP3.
     Map(Vec<(&'static str, Reply)>),
+    /// A null array: `*-1` in RESP2, `_` in RESP3 (an `XREAD` that found nothing).
+    NilArray,
+    /// `XREAD`'s streams: an array of `[name, entries]` pairs in RESP2, a `%` map in RESP3.
+    StreamMap(Vec<(Reply, Reply)>),
 }
 
 impl Reply {
@@ -83,8 +87,25 @@ impl Reply {
                 out.extend_from_slice(bytes);
                 out.extend_from_slice(b"\r\n");
             }
-            Reply::Nil if proto >= 3 => out.extend_from_slice(b"_\r\n"),
+            Reply::Nil | Reply::NilArray if proto >= 3 => out.extend_from_slice(b"_\r\n"),
             Reply::Nil => out.extend_from_slice(b"$-1\r\n"),
+            Reply::NilArray => out.extend_from_slice(b"*-1\r\n"),
+            Reply::StreamMap(pairs) => {
+                if proto >= 3 {
+                    let _ = write!(out, "%{}\r\n", pairs.len());
+                    for (key, value) in pairs {
+                        key.encode(proto, out);
+                        value.encode(proto, out);
+                    }
+                } else {
+                    let _ = write!(out, "*{}\r\n", pairs.len());
+                    for (key, value) in pairs {
+                        out.extend_from_slice(b"*2\r\n");
+                        key.encode(proto, out);
+                        value.encode(proto, out);
+                    }
+                }
+            }
             Reply::Array(items) => {
                 let _ = write!(out, "*{}\r\n", items.len());
                 for item in items {

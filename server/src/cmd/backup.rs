@@ -1,13 +1,13 @@
 //! `BACKUP [name]`, `BACKUP.LIST`, `BACKUP.VERIFY name` (admin only).
 
 use super::offload::blocking;
+use super::values::engine;
+use super::Context;
 use crate::backup::{default_name, file_of, valid_name};
 use crate::parse::{printable, text, Args, CmdResult};
 use crate::reply::Reply;
-use crate::state::Shared;
 use crm_engine::values::{format_timestamp, now, quote};
-use crm_engine::{Error, Kind, Role};
-use std::sync::Arc;
+use crm_engine::{Error, Kind, Op, Role};
 
 #[derive(Clone, Copy)]
 pub enum Verb {
@@ -84,7 +84,8 @@ fn describe(
     })
 }
 
-pub async fn execute(shared: &Arc<Shared>, command: Backup) -> CmdResult {
+pub async fn execute(context: &Context<'_>, command: Backup) -> CmdResult {
+    let shared = context.shared;
     let dir = shared.config.backup_dir.clone();
     match command {
         Backup::Take(name) => {
@@ -113,6 +114,13 @@ pub async fn execute(shared: &Arc<Shared>, command: Backup) -> CmdResult {
             drop(running);
             let summary = summary?;
             shared.backup.digests.remember(&written, &summary.blake3);
+            // Journaled once complete: the file holds the entries before this one.
+            engine(
+                shared
+                    .store
+                    .write_async(Op::RecordBackup { name: name.clone() }.by(context.author()))
+                    .await,
+            )?;
             tracing::info!(
                 backup = %name,
                 bytes = summary.bytes,

@@ -135,7 +135,12 @@ pub async fn execute(context: &Context<'_>, command: Customer) -> CmdResult {
                 new = new.with_id(write_id("id", id)?);
             }
             Ok(Reply::Integer(
-                engine(store.write_async(Op::AddCustomer(new)).await)?.id() as i64,
+                engine(
+                    store
+                        .write_async(Op::AddCustomer(new).by(context.author()))
+                        .await,
+                )?
+                .id() as i64,
             ))
         }
         Customer::Get(id) => match read_id(&id) {
@@ -149,12 +154,20 @@ pub async fn execute(context: &Context<'_>, command: Customer) -> CmdResult {
             for (field, value) in &fields {
                 patch.set(*field, text(field.as_str(), value)?)?;
             }
-            engine(store.write_async(Op::UpdateCustomer(id, patch)).await)?;
+            engine(
+                store
+                    .write_async(Op::UpdateCustomer(id, patch).by(context.author()))
+                    .await,
+            )?;
             Ok(Reply::ok())
         }
         Customer::Del(id) => {
             let id = write_id("id", &id)?;
-            engine(store.write_async(Op::DeleteCustomer(id)).await)?;
+            engine(
+                store
+                    .write_async(Op::DeleteCustomer(id).by(context.author()))
+                    .await,
+            )?;
             Ok(Reply::Integer(1))
         }
         Customer::Find { by, value, page: k } => {

@@ -7,6 +7,7 @@
 //! `finish()` called here once for every command), permission (`NOPERM`), then the command,
 //! which validates values (`INVALID`) before the engine checks existence and state.
 
+mod audit;
 mod backup;
 mod compat;
 mod connection;
@@ -16,6 +17,7 @@ mod offload;
 mod order;
 mod product;
 mod stats;
+mod stream;
 mod user;
 mod values;
 
@@ -58,6 +60,8 @@ enum Routed {
     User(user::Verb),
     Backup(backup::Verb),
     Info(info::Verb),
+    Audit(audit::Verb),
+    Stream(stream::Verb),
 }
 
 /// A parsed command.
@@ -71,6 +75,8 @@ enum Command {
     User(user::User),
     Backup(backup::Backup),
     Info(info::Info),
+    Audit(audit::Audit),
+    Stream(stream::Stream),
 }
 
 /// What the connection does after a reply.
@@ -105,6 +111,8 @@ fn route(name: &str) -> Option<Routed> {
         .or_else(|| compat::Verb::named(name).map(Routed::Compat))
         .or_else(|| user::Verb::named(name).map(Routed::User))
         .or_else(|| backup::Verb::named(name).map(Routed::Backup))
+        .or_else(|| stream::Verb::named(name).map(Routed::Stream))
+        .or_else(|| audit::Verb::named(name).map(Routed::Audit))
         .or_else(|| info::Verb::named(name).map(Routed::Info))
 }
 
@@ -142,6 +150,8 @@ impl Routed {
             Routed::User(verb) => checked(verb, args, Command::User),
             Routed::Backup(verb) => checked(verb, args, Command::Backup),
             Routed::Info(verb) => checked(verb, args, Command::Info),
+            Routed::Audit(verb) => checked(verb, args, Command::Audit),
+            Routed::Stream(verb) => checked(verb, args, Command::Stream),
         }
     }
 }
@@ -202,6 +212,13 @@ pub(crate) struct Context<'a> {
     pub read_at: Instant,
 }
 
+impl Context<'_> {
+    /// Who the journal records as the author of this command's writes.
+    pub fn author(&self) -> Option<String> {
+        self.session.user_name().map(str::to_string)
+    }
+}
+
 async fn execute(context: Context<'_>, command: Command) -> CmdResult<Answer> {
     let serves_data = !matches!(
         command,
@@ -214,12 +231,14 @@ async fn execute(context: Context<'_>, command: Command) -> CmdResult<Answer> {
         Command::Connection(command) => return connection::execute(context, command).await,
         Command::Compat(command) => compat::execute(context.session, command)?,
         Command::Customer(command) => customer::execute(&context, command).await?,
-        Command::Product(command) => product::execute(context.shared, command).await?,
-        Command::Order(command) => order::execute(context.shared, command).await?,
+        Command::Product(command) => product::execute(&context, command).await?,
+        Command::Order(command) => order::execute(&context, command).await?,
         Command::Stats(command) => stats::execute(&context, command).await?,
         Command::User(command) => user::execute(context, command).await?,
-        Command::Backup(command) => backup::execute(context.shared, command).await?,
+        Command::Backup(command) => backup::execute(&context, command).await?,
         Command::Info(command) => info::execute(context.shared, command)?,
+        Command::Audit(command) => audit::execute(&context, command).await?,
+        Command::Stream(command) => stream::execute(&context, command).await?,
     };
     Ok(Answer::reply(reply))
 }

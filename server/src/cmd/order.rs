@@ -2,9 +2,9 @@
 
 use super::offload::off_workers;
 use super::values::{engine, page, read_id, timestamp, write_id};
+use super::Context;
 use crate::parse::{flag, kw, printable, syntax, text, Args, CmdResult, Keywords};
 use crate::reply::Reply;
-use crate::state::Shared;
 use crm_engine::values::{self, DEFAULT_LIMIT};
 use crm_engine::{NewOrder, Op, OrderQuery, OrderScope, Role};
 
@@ -102,7 +102,8 @@ fn required<'a>(keywords: &'a Keywords, keyword: &str, field: &'static str) -> C
         .ok_or_else(|| Reply::error("INVALID", format!("{field}: required")))
 }
 
-pub async fn execute(shared: &Shared, command: Order) -> CmdResult {
+pub async fn execute(context: &Context<'_>, command: Order) -> CmdResult {
+    let shared = context.shared;
     let store = &shared.store;
     match command {
         Order::Add(k) => {
@@ -121,7 +122,12 @@ pub async fn execute(shared: &Shared, command: Order) -> CmdResult {
                 take_stock: !k.has("NOSTOCK"),
             };
             Ok(Reply::Integer(
-                engine(store.write_async(Op::AddOrder(new)).await)?.id() as i64,
+                engine(
+                    store
+                        .write_async(Op::AddOrder(new).by(context.author()))
+                        .await,
+                )?
+                .id() as i64,
             ))
         }
         Order::Get(id) => match read_id(&id) {
@@ -131,7 +137,11 @@ pub async fn execute(shared: &Shared, command: Order) -> CmdResult {
         },
         Order::Del(id) => {
             let id = write_id("id", &id)?;
-            engine(store.write_async(Op::DeleteOrder(id)).await)?;
+            engine(
+                store
+                    .write_async(Op::DeleteOrder(id).by(context.author()))
+                    .await,
+            )?;
             Ok(Reply::Integer(1))
         }
         Order::List { scope, keywords } => {

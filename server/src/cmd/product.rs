@@ -2,9 +2,9 @@
 
 use super::offload::off_workers;
 use super::values::{engine, page, parse_fields, read_id, write_id};
+use super::Context;
 use crate::parse::{kw, optional_text, required_text, text, Args, CmdResult, Keywords};
 use crate::reply::Reply;
-use crate::state::Shared;
 use crm_engine::values::DEFAULT_LIMIT;
 use crm_engine::{Field, NewProduct, Op, ProductField, ProductPatch, Role};
 
@@ -74,7 +74,8 @@ impl super::Verb for Verb {
     }
 }
 
-pub async fn execute(shared: &Shared, command: Product) -> CmdResult {
+pub async fn execute(context: &Context<'_>, command: Product) -> CmdResult {
+    let shared = context.shared;
     let store = &shared.store;
     match command {
         Product::Add(k) => {
@@ -87,7 +88,12 @@ pub async fn execute(shared: &Shared, command: Product) -> CmdResult {
                 new = new.with_id(write_id("id", id)?);
             }
             Ok(Reply::Integer(
-                engine(store.write_async(Op::AddProduct(new)).await)?.id() as i64,
+                engine(
+                    store
+                        .write_async(Op::AddProduct(new).by(context.author()))
+                        .await,
+                )?
+                .id() as i64,
             ))
         }
         Product::Get(id) => match read_id(&id) {
@@ -101,12 +107,20 @@ pub async fn execute(shared: &Shared, command: Product) -> CmdResult {
             for (field, value) in &fields {
                 patch.set(*field, text(field.as_str(), value)?)?;
             }
-            engine(store.write_async(Op::UpdateProduct(id, patch)).await)?;
+            engine(
+                store
+                    .write_async(Op::UpdateProduct(id, patch).by(context.author()))
+                    .await,
+            )?;
             Ok(Reply::ok())
         }
         Product::Del(id) => {
             let id = write_id("id", &id)?;
-            engine(store.write_async(Op::DeleteProduct(id)).await)?;
+            engine(
+                store
+                    .write_async(Op::DeleteProduct(id).by(context.author()))
+                    .await,
+            )?;
             Ok(Reply::Integer(1))
         }
         Product::List(k) => {

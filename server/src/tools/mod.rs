@@ -5,3 +5,4 @@ pub mod offline;
 pub mod remote;
 pub mod secrets;
 pub mod serve;
+pub mod tail;

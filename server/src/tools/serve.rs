@@ -41,6 +41,10 @@ fn serve_key(
     );
     let file = beside(data, &name);
     if !file.exists() {
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
         crm_engine::write_key_file(&file)
             .with_context(|| format!("creating development key {}", file.display()))?;
     }

@@ -1,0 +1,127 @@
+//! `AUDIT.LOG | VERIFY | HEAD` (admin only): the journal as an audit trail.
+
+use super::offload::{heavy, off_workers};
+use super::values::{engine, limit, read_id};
+use super::Context;
+use crate::parse::{kw, printable, text, Args, CmdResult, Keywords};
+use crate::reply::Reply;
+use crm_engine::journal::{hex, JournalFilter};
+use crm_engine::values::{parse_after, DEFAULT_LIMIT};
+use crm_engine::{Kind, Role};
+
+#[derive(Clone, Copy)]
+pub enum Verb {
+    Log,
+    Verify,
+    Head,
+}
+
+/// A parsed audit command.
+pub enum Audit {
+    Log(Keywords),
+    Verify,
+    Head,
+}
+
+impl Verb {
+    pub fn named(name: &str) -> Option<Verb> {
+        Some(match name {
+            "AUDIT.LOG" => Verb::Log,
+            "AUDIT.VERIFY" => Verb::Verify,
+            "AUDIT.HEAD" => Verb::Head,
+            _ => return None,
+        })
+    }
+}
+
+impl super::Verb for Verb {
+    type Command = Audit;
+
+    fn minimum_arguments(self) -> usize {
+        0
+    }
+
+    fn required_role(self) -> Option<Role> {
+        Some(Role::Admin)
+    }
+
+    fn parse(self, args: &mut Args) -> CmdResult<Audit> {
+        Ok(match self {
+            Verb::Log => Audit::Log(args.keywords(&[
+                kw("AFTER"),
+                kw("USER"),
+                kw("KIND"),
+                kw("ID"),
+                kw("LIMIT"),
+            ])?),
+            Verb::Verify => Audit::Verify,
+            Verb::Head => Audit::Head,
+        })
+    }
+}
+
+/// One of the five kinds, by its name in any case.
+pub fn kind(value: &[u8]) -> CmdResult<Kind> {
+    match value.to_ascii_lowercase().as_slice() {
+        b"customer" => Ok(Kind::Customer),
+        b"product" => Ok(Kind::Product),
+        b"order" => Ok(Kind::Order),
+        b"user" => Ok(Kind::User),
+        b"backup" => Ok(Kind::Backup),
+        _ => Err(Reply::error(
+            "INVALID",
+            format!(
+                "kind: \"{}\" is not a kind (customer, product, order, user, backup)",
+                printable(value)
+            ),
+        )),
+    }
+}
+
+pub async fn execute(context: &Context<'_>, command: Audit) -> CmdResult {
+    let shared = context.shared;
+    match command {
+        Audit::Log(k) => {
+            let after = match k.value("AFTER") {
+                Some(bytes) => engine(parse_after(text("after", bytes)?))?,
+                None => 0,
+            };
+            let kind = k.value("KIND").map(kind).transpose()?;
+            let user = k
+                .value("USER")
+                .map(|u| text("user", u).map(str::to_string))
+                .transpose()?;
+            let limit = limit(&k, DEFAULT_LIMIT)?;
+            let id = match k.value("ID") {
+                // Not an id: no entry can be about it.
+                Some(bytes) => match read_id(bytes) {
+                    Some(id) => Some(id),
+                    None => return Ok(Reply::Array(Vec::new())),
+                },
+                None => None,
+            };
+            let filter = JournalFilter {
+                after,
+                user,
+                kind,
+                id,
+                limit,
+            };
+            let entries = off_workers(shared, move |store| store.journal(&filter)).await?;
+            Ok(Reply::json_array(entries.iter().map(|e| e.to_json())))
+        }
+        Audit::Verify => {
+            heavy(shared, &context.session.cancel, |store| {
+                store.verify_journal()
+            })
+            .await?;
+            Ok(Reply::ok())
+        }
+        Audit::Head => {
+            let head = shared.store.journal_head();
+            Ok(Reply::json(
+                &serde_json::json!({"seq": head.seq, "hash": hex(&head.hash)}),
+            ))
+        }
+    }
+}
