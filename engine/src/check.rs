@@ -90,9 +90,11 @@ impl Store {
         let mut customer_rollups: BTreeMap<u64, CustomerRollup> = BTreeMap::new();
         let mut product_rollups: BTreeMap<u64, ProductRollup> = BTreeMap::new();
         for order in &orders {
+            // A forgotten customer's orders stay (accounts need them).
             if tree
                 .get(id_key(Space::Customer, order.customer_id))?
                 .is_none()
+                && !tree.contains_key(id_key(Space::Forgotten, order.customer_id))?
             {
                 return Err(corrupt(format!(
                     "order {} refers to missing customer {}",

@@ -188,6 +188,8 @@ pub enum Purpose {
     Fingerprint,
     /// Sealing the data key (and the journal key) under the master key.
     KeyWrap,
+    /// Sealing each customer's own key in the keyring file (see `keyring.rs`).
+    CustomerKeyWrap,
 }
 
 impl Purpose {
@@ -202,6 +204,7 @@ impl Purpose {
             Purpose::BackupHeader => "crm-engine 2026-11-25 backup header mac v1",
             Purpose::Fingerprint => "crm-engine 2026-11-25 key fingerprint v1",
             Purpose::KeyWrap => "crm-engine 2026-12-02 key wrap v1",
+            Purpose::CustomerKeyWrap => "crm-engine 2026-12-02 customer key wrap v1",
         }
     }
 }

@@ -26,9 +26,11 @@ pub mod demo;
 mod envelope;
 pub mod error;
 mod find;
+mod forget;
 mod import;
 mod index;
 pub mod journal;
+mod keyring;
 pub mod keys;
 pub mod model;
 mod read;
@@ -51,8 +53,8 @@ pub use error::{Error, Kind, Result};
 pub use import::ImportReport;
 pub use keys::{write_key_file, KdfParams, KeySource, MasterKey, MIN_PASSPHRASE_CHARS};
 pub use model::{
-    Customer, CustomerField, CustomerPatch, CustomerRollup, Field, NewCustomer, NewOrder,
-    NewProduct, Order, Product, ProductField, ProductPatch, ProductRollup, Role, User,
+    Customer, CustomerField, CustomerPatch, CustomerRollup, Field, Forgotten, NewCustomer,
+    NewOrder, NewProduct, Order, Product, ProductField, ProductPatch, ProductRollup, Role, User,
 };
 pub use read::{Counts, OrderQuery, OrderScope};
 pub use record_cache::RecordCacheStats;

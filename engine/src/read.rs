@@ -247,10 +247,10 @@ impl Store {
         }
     }
 
-    /// The rollup of one customer: `None` if the customer does not exist, zeros if it has no
-    /// orders.
+    /// The rollup of one customer: `None` if the customer does not exist (a forgotten one
+    /// keeps its rollup: its orders stay), zeros if it has no orders.
     pub fn customer_rollup(&self, id: u64) -> Result<Option<CustomerRollup>> {
-        if self.shared.tree.get(id_key(Space::Customer, id))?.is_none() {
+        if !self.shared.tree.contains_key(id_key(Space::Customer, id))? && !self.is_forgotten(id)? {
             return Ok(None);
         }
         Ok(Some(self.shared.rollup_table.get(id).unwrap_or_default()))

@@ -97,11 +97,13 @@ impl Store {
         let data = match layout {
             None => create(&db, &tree, &master, new_passphrase)?,
             Some(version) => {
-                upgrade::run(&db, &tree, &master, version, on_upgrade)?;
+                upgrade::run(&db, &tree, &master, path, version, on_upgrade)?;
                 envelope::open_data_key(&tree, &master)?
             }
         };
-        let codec = Codec::new(Sealer::new(&data.derive(Purpose::RecordSeal)));
+        let keyring = Arc::new(crate::keyring::Keyring::open(path, &data)?);
+        let codec = Codec::with_keyring(Sealer::new(&data.derive(Purpose::RecordSeal)), keyring);
+        finish_erasures(&tree, &codec)?;
         let journal = crate::journal::JournalState::load(
             &tree,
             &codec,
@@ -299,6 +301,26 @@ fn create_private_dir(path: &Path) -> Result<()> {
 fn create_private_dir(path: &Path) -> Result<()> {
     std::fs::create_dir_all(path)?;
     Ok(())
+}
+
+/// Destroys the key of every forgotten customer whose erasure a crash interrupted (between
+/// the durable batch and the keyring's overwrite): nothing is served before it is done.
+fn finish_erasures(tree: &sled::Tree, codec: &Codec) -> Result<()> {
+    let keyring = codec.keyring()?;
+    let mut pending = Vec::new();
+    for entry in tree.scan_prefix(Space::Forgotten.prefix()) {
+        let (key, sealed) = entry?;
+        let forgotten: crate::model::Forgotten = codec.open(&key, &sealed)?;
+        if let Some(slot) = forgotten.slot {
+            if keyring
+                .raw(slot)
+                .is_some_and(|raw| !crate::keyring::is_erased(&raw))
+            {
+                pending.push(slot);
+            }
+        }
+    }
+    keyring.erase(&pending)
 }
 
 /// Makes a new store's first entries (its wrapped data key, the passphrase's salt and

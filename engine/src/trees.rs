@@ -42,6 +42,12 @@ pub enum Space {
     JournalPage = b'J',
     /// `j` ‖ kind ‖ id ‖ seq → (): the journal entries about one record.
     JournalIndex = b'j',
+    /// `F` ‖ customer id → sealed [`Forgotten`](crate::model::Forgotten): the ids erased by
+    /// `CUSTOMER.FORGET` (`FORGET.LIST`), never reused.
+    Forgotten = b'F',
+    /// `K` ‖ slot → a keyring slot's bytes: only in backup files, never in the tree (the
+    /// keyring lives in its own file, see `keyring.rs`).
+    KeyringSlot = b'K',
     /// `m` ‖ name → metadata (wrapped keys, salt, high-water marks, counts).
     Meta = b'm',
 }
@@ -109,6 +115,8 @@ pub mod meta {
     pub const KDF_PARAMS: &[u8] = b"kdf_params";
     /// The on-disk layout version.
     pub const LAYOUT_VERSION: &[u8] = b"layout_version";
+    /// The keyring slots taken so far (the next customer takes this one); sealed.
+    pub const KEYRING_NEXT: &[u8] = b"keyring_next";
 
     /// The largest id ever used for a kind (`hw/c`, `hw/p`, `hw/o`); sealed, like the counts,
     /// so that a changed value is caught (layout 2).

@@ -12,6 +12,15 @@
 //! 2. (2026-12) a data key wrapped by the master key (`envelope.rs`) replaces the key check;
 //!    users keyed by a blind hash of their name, with a `masked` flag; counters and high-water
 //!    marks sealed (a changed one is `CORRUPT`); Argon2id parameters recorded.
+//! 3. (2026-12) every customer record sealed under a key of its own, kept in the keyring file
+//!    (`keyring.rs`), so that `CUSTOMER.FORGET` can destroy it. The keyring's slots are made
+//!    and fsynced before the one batch that re-seals the records; a crash before that batch
+//!    leaves layout 2 and unused slots, which the next attempt takes.
+//!
+//!    Records written before this upgrade were sealed under the store's record key, and sled
+//!    may keep those old versions in its segment files after the re-seal: a customer forgotten
+//!    later had such a copy recoverable with the master key until sled rewrites the segment.
+//!    Restoring a backup into a new folder leaves no such copy (SECURITY.md).
 
 use crate::codec::Codec;
 use crate::envelope;
@@ -24,7 +33,7 @@ use crate::trees::{bytes_key, decode_u64, meta, Space};
 use serde::Deserialize;
 
 /// The on-disk layout this build writes and reads.
-pub const CURRENT_LAYOUT: u64 = 2;
+pub const CURRENT_LAYOUT: u64 = 3;
 
 /// Layout 1's key check text.
 const V1_KEY_CHECK_TEXT: &[u8] = b"crm-engine key check v1";
@@ -58,6 +67,7 @@ pub(crate) fn run(
     db: &sled::Db,
     tree: &sled::Tree,
     master: &MasterKey,
+    dir: &std::path::Path,
     from: u64,
     on_progress: &dyn Fn(UpgradeProgress),
 ) -> Result<()> {
@@ -70,6 +80,53 @@ pub(crate) fn run(
         v1_to_v2(tree, master, on_progress)?;
         db.flush()?;
     }
+    if from <= 2 {
+        v2_to_v3(tree, master, dir, on_progress)?;
+        db.flush()?;
+    }
+    Ok(())
+}
+
+fn v2_to_v3(
+    tree: &sled::Tree,
+    master: &MasterKey,
+    dir: &std::path::Path,
+    on_progress: &dyn Fn(UpgradeProgress),
+) -> Result<()> {
+    let data = envelope::open_data_key(tree, master)?;
+    let sealer = Sealer::new(&data.derive(Purpose::RecordSeal));
+    let old = Codec::new(sealer.clone());
+    let keyring = std::sync::Arc::new(crate::keyring::Keyring::open(dir, &data)?);
+    let new = Codec::with_keyring(sealer, keyring.clone());
+    let customers: Vec<(sled::IVec, sled::IVec)> = tree
+        .scan_prefix(Space::Customer.prefix())
+        .collect::<std::result::Result<_, _>>()?;
+    let total = customers.len() as u64;
+    keyring.ensure(total)?;
+    let mut progress = UpgradeProgress {
+        from: 2,
+        to: 3,
+        done: 0,
+        total,
+    };
+    on_progress(progress);
+    let mut batch = sled::Batch::default();
+    for (slot, (key, sealed)) in customers.iter().enumerate() {
+        let customer: crate::model::Customer = old.open(key, sealed)?;
+        let plain = crate::codec::encode(&customer);
+        batch.insert(key.clone(), new.seal_keyed(key, slot as u64, &plain)?);
+        progress.done += 1;
+        if progress.done.is_multiple_of(1024) || progress.done == total {
+            on_progress(progress);
+        }
+    }
+    let next_key = bytes_key(Space::Meta, meta::KEYRING_NEXT);
+    batch.insert(next_key.clone(), new.seal(&next_key, &total));
+    batch.insert(
+        bytes_key(Space::Meta, meta::LAYOUT_VERSION),
+        3u64.to_be_bytes().to_vec(),
+    );
+    tree.apply_batch(batch)?;
     Ok(())
 }
 

@@ -172,8 +172,11 @@ fn a_layout_1_store_is_upgraded_on_open_and_equals_a_store_made_today() {
     let last = *seen.last().expect("the upgrade reported its progress");
     assert_eq!(
         (last.from, last.to, last.done),
-        (1, CURRENT_LAYOUT, last.total)
+        (CURRENT_LAYOUT - 1, CURRENT_LAYOUT, last.total)
     );
+    // Step by step: 1 → 2 (envelope), 2 → 3 (a key per customer).
+    assert_eq!((seen[0].from, seen[0].to), (1, 2));
+    assert!(seen.iter().any(|p| (p.from, p.to, p.done) == (2, 3, 60)));
     assert_same(&store, &expected);
     // It writes on as any store: the next ids follow the old high-water marks.
     let new = NewCustomer::parse("After", "after@example.com", None, None, None).unwrap();

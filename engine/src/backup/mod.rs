@@ -6,5 +6,5 @@ pub(crate) mod snapshot;
 mod write;
 
 pub use format::{Header, FORMAT_VERSION, MAGIC};
-pub use read::{read_header, restore, verify, BackupInfo};
+pub use read::{read_header, restore, restore_forgetting, verify, BackupInfo};
 pub use write::{BackupLimits, BackupSummary, Progress};

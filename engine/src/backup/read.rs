@@ -2,9 +2,11 @@
 
 use super::format::{entries, BackupKeys, Header, MAX_SEALED_CHUNK};
 use crate::error::{Error, Result};
+use crate::keyring::SLOT_LEN;
 use crate::keys::{KeySource, MasterKey};
 use crate::store::{Options, Store};
-use crate::trees::DATA_TREE;
+use crate::trees::{trailing_id, Space, DATA_TREE};
+use crate::write::{Op, Outcome};
 use std::io::{BufReader, Read};
 use std::path::Path;
 
@@ -148,6 +150,18 @@ pub fn verify(path: &Path, key: &KeySource) -> Result<BackupInfo> {
 /// Verifies the backup, restores it into `new_dir` (which must not exist or be empty), then
 /// opens the result and checks its counts and rollups. On any failure the new folder is removed.
 pub fn restore(path: &Path, key: &KeySource, new_dir: &Path) -> Result<BackupInfo> {
+    restore_forgetting(path, key, new_dir, &[])
+}
+
+/// [`restore`], then — before the store is ever served — forgets again every customer in
+/// `forget` (id, when it was forgotten: a `FORGET.LIST`): those the backup holds are erased
+/// (journaled as `forget` by no user), every id joins the restored store's forgotten list.
+pub fn restore_forgetting(
+    path: &Path,
+    key: &KeySource,
+    new_dir: &Path,
+    forget: &[(u64, i64)],
+) -> Result<BackupInfo> {
     if new_dir.exists() && std::fs::read_dir(new_dir)?.next().is_some() {
         return Err(Error::Refused(format!(
             "{} exists and is not empty: restore only into a new folder",
@@ -155,32 +169,62 @@ pub fn restore(path: &Path, key: &KeySource, new_dir: &Path) -> Result<BackupInf
         )));
     }
     let info = verify(path, key)?;
-    let result = restore_verified(path, key, new_dir, &info);
+    let result = restore_verified(path, key, new_dir, &info, forget);
     if result.is_err() {
         let _ = std::fs::remove_dir_all(new_dir);
     }
     result.map(|()| info)
 }
 
-fn restore_verified(path: &Path, key: &KeySource, new_dir: &Path, info: &BackupInfo) -> Result<()> {
+fn restore_verified(
+    path: &Path,
+    key: &KeySource,
+    new_dir: &Path,
+    info: &BackupInfo,
+    forget: &[(u64, i64)],
+) -> Result<()> {
     {
         let db = sled::Config::new().path(new_dir).open()?;
         let tree = db.open_tree(DATA_TREE)?;
+        let mut slots = Vec::new();
         walk(path, key, |chunk| {
             let mut batch = sled::Batch::default();
             for (k, v) in chunk {
-                batch.insert(k, v);
+                if k.first() == Some(&(Space::KeyringSlot as u8)) {
+                    let slot = trailing_id(k).filter(|_| k.len() == 9);
+                    let bytes: Option<[u8; SLOT_LEN]> = v.try_into().ok();
+                    match (slot, bytes) {
+                        (Some(slot), Some(bytes)) => slots.push((slot, bytes)),
+                        _ => return Err(Error::Corrupt("a keyring slot is malformed".into())),
+                    }
+                } else {
+                    batch.insert(k, v);
+                }
             }
             tree.apply_batch(batch)?;
             Ok(())
         })?;
         db.flush()?;
+        // A backup of an older layout has no slots (its records are upgraded at open).
+        if !slots.is_empty() {
+            crate::keyring::write_restored(new_dir, &slots)?;
+        }
     }
     let store = Store::open(new_dir, key, &Options::default())?;
+    let mut erased = store.forget_unkeyed_customers()?;
+    let writes: Vec<Op> = forget
+        .iter()
+        .map(|&(id, at)| Op::ForgetRestored { id, at })
+        .collect();
+    for result in store.write_many(writes)? {
+        if result? == Outcome::Done {
+            erased += 1;
+        }
+    }
     store.check_consistency()?;
     let counts = store.counts()?;
     let header = &info.header;
-    if (counts.customers, counts.products, counts.orders)
+    if (counts.customers + erased, counts.products, counts.orders)
         != (header.customers, header.products, header.orders)
     {
         return Err(Error::Corrupt(format!(

@@ -39,6 +39,9 @@ pub struct Snapshot {
     spill_dir: PathBuf,
     /// Saved values beyond the budget, encoded by [`encode_saved`].
     spill: Option<(sled::Db, sled::Tree)>,
+    /// Keyring slots (as stored: sealed) erased since the backup started, so that the backup
+    /// still opens the customers it holds: the keyring is outside the tree (`keyring.rs`).
+    erased_slots: BTreeMap<u64, [u8; crate::keyring::SLOT_LEN]>,
 }
 
 fn encode_saved(old: &Option<Vec<u8>>) -> Vec<u8> {
@@ -72,7 +75,18 @@ impl Snapshot {
             budget,
             spill_dir,
             spill: None,
+            erased_slots: BTreeMap::new(),
         }
+    }
+
+    /// Keeps a slot's bytes as they were before an erasure (the first time only).
+    pub fn preserve_slot(&mut self, slot: u64, raw: [u8; crate::keyring::SLOT_LEN]) {
+        self.erased_slots.entry(slot).or_insert(raw);
+    }
+
+    /// A slot's bytes as they were when the backup started, if erased since.
+    pub fn erased_slot(&self, slot: u64) -> Option<[u8; crate::keyring::SLOT_LEN]> {
+        self.erased_slots.get(&slot).copied()
     }
 
     fn not_copied(&self, key: &[u8]) -> bool {

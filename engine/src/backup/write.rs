@@ -114,6 +114,34 @@ fn disk_refusal(dir: &Path, free: u64, needed: u64, limits: &BackupLimits) -> Er
     ))
 }
 
+/// The next keyring slots for the backup, after every tree entry: the customers' keys, which
+/// live outside the tree (`keyring.rs`), as they were when the backup started (the snapshot
+/// keeps those erased since). Slots erased before are left out.
+fn keyring_chunk(shared: &Shared, next_slot: &mut u64) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let keyring = shared.codec.keyring()?;
+    let gate = shared.backup_gate.lock().map_err(|_| lock_err())?;
+    let snapshot = gate
+        .as_ref()
+        .ok_or_else(|| Error::Storage("the backup snapshot vanished".into()))?;
+    let end = keyring.len();
+    let mut chunk = Vec::new();
+    while *next_slot < end && chunk.len() < ENTRIES_PER_READ {
+        let slot = *next_slot;
+        *next_slot += 1;
+        let raw = keyring
+            .raw(slot)
+            .filter(|r| !crate::keyring::is_erased(r))
+            .or_else(|| snapshot.erased_slot(slot));
+        if let Some(raw) = raw {
+            chunk.push((
+                crate::trees::id_key(Space::KeyringSlot, slot).to_vec(),
+                raw.to_vec(),
+            ));
+        }
+    }
+    Ok(chunk)
+}
+
 impl Store {
     /// Writes a consistent backup of the whole store to `path` while writes go on; refuses
     /// with `BUSY` if another backup runs. The file appears under its name only when complete.
@@ -235,18 +263,24 @@ impl Store {
             Space::Product as u8,
             Space::Order as u8,
         ];
+        let mut keyring_phase = false;
+        let mut next_slot = 0u64;
         loop {
-            let chunk = {
+            let mut chunk = Vec::new();
+            if !keyring_phase {
                 let mut gate = shared.backup_gate.lock().map_err(|_| lock_err())?;
                 let held = std::time::Instant::now();
                 let snapshot = gate
                     .as_mut()
                     .ok_or_else(|| Error::Storage("the backup snapshot vanished".into()))?;
-                let chunk = snapshot.next_chunk(&shared.tree, ENTRIES_PER_READ)?;
+                chunk = snapshot.next_chunk(&shared.tree, ENTRIES_PER_READ)?;
                 progress.longest_hold = progress.longest_hold.max(held.elapsed());
                 progress.spilled |= snapshot.spilled();
-                chunk
-            };
+                keyring_phase = chunk.is_empty();
+            }
+            if keyring_phase {
+                chunk = keyring_chunk(shared, &mut next_slot)?;
+            }
             let finished = chunk.is_empty();
             for (key, value) in &chunk {
                 push_entry(&mut plain, key, value);

@@ -8,7 +8,7 @@ use crate::store::Store;
 use crate::trees::{trailing_id, Space};
 
 /// The filters and page of `AUDIT.LOG`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JournalFilter {
     /// Only entries after this number.
     pub after: u64,

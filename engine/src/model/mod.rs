@@ -2,6 +2,7 @@
 
 mod customer;
 mod fields;
+mod forgotten;
 mod json;
 mod order;
 mod product;
@@ -10,6 +11,7 @@ mod user;
 
 pub use customer::{Customer, CustomerPatch, NewCustomer};
 pub use fields::{CustomerField, Field, ProductField};
+pub use forgotten::Forgotten;
 pub use order::{NewOrder, Order};
 pub use product::{NewProduct, Product, ProductPatch};
 pub use rollup::{CustomerRollup, ProductRollup};

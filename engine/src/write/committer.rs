@@ -55,13 +55,47 @@ fn apply_preserving_backup(shared: &Shared, view: View) -> Result<()> {
     if let Some(snapshot) = gate.as_mut() {
         snapshot.preserve(&shared.tree, view.keys())?;
     }
+    let batch = view.into_batch()?;
     // sled fails a batch once its log has hit an I/O error (a background flush may hit a full
     // disk first). The disk is failing either way: halt, as after a failed flush.
-    shared.tree.apply_batch(view.into_batch()).map_err(|error| {
+    shared.tree.apply_batch(batch).map_err(|error| {
         let error = Error::from(error);
         shared.halt(&error);
         error
     })
+}
+
+/// Destroys the keys of the customers a group forgot or deleted, once the group is on disk.
+///
+/// The batch is flushed first, whatever the durability: erased before the batch is durable, a
+/// crash could bring back a record whose key is gone. Erased after, a crash in between leaves
+/// the key until the next open, which finishes the erasure of every forgotten customer
+/// (`Store::finish_erasures`). In `sync` durability the flusher's fsync then finds nothing new.
+fn erase_after_flush(shared: &Shared, slots: &[u64]) -> Result<()> {
+    if slots.is_empty() {
+        return Ok(());
+    }
+    let halting = |error: Error| {
+        shared.halt(&error);
+        error
+    };
+    shared.db.flush().map_err(|e| halting(Error::from(e)))?;
+    let keyring = shared.codec.keyring()?;
+    {
+        // A running backup still copies the records as they were when it started.
+        let mut gate = shared
+            .backup_gate
+            .lock()
+            .map_err(|_| Error::Storage("the backup gate is poisoned".into()))?;
+        if let Some(snapshot) = gate.as_mut() {
+            for &slot in slots {
+                if let Some(raw) = keyring.raw(slot) {
+                    snapshot.preserve_slot(slot, raw);
+                }
+            }
+        }
+    }
+    keyring.erase(slots).map_err(halting)
 }
 
 /// Plans and applies one group; returns each job's results and whether the tree changed.
@@ -73,13 +107,18 @@ fn commit_group(shared: &Shared, jobs: &[Job]) -> (Vec<Vec<Result<Outcome>>>, bo
     let mut view = View::new(shared);
     let mut results: Vec<Vec<Result<Outcome>>> = Vec::with_capacity(jobs.len());
     let mut drafts = Vec::new();
+    // (job, write, draft) of the operations that are told their entry's number.
+    let mut numbered = Vec::new();
     let at = crate::values::now();
-    for job in jobs {
+    for (job_index, job) in jobs.iter().enumerate() {
         let mut job_results = Vec::with_capacity(job.writes.len());
-        for write in &job.writes {
+        for (write_index, write) in job.writes.iter().enumerate() {
             job_results.push(match plan(&view, &write.op) {
                 Ok((mut staged, outcome)) => {
                     if let Some(draft) = staged.take_journal() {
+                        if matches!(outcome, Outcome::Journaled(_)) {
+                            numbered.push((job_index, write_index, drafts.len()));
+                        }
                         drafts.push((draft, write.author.clone(), at));
                     }
                     view.absorb(staged);
@@ -94,6 +133,14 @@ fn commit_group(shared: &Shared, jobs: &[Job]) -> (Vec<Vec<Result<Outcome>>>, bo
     let journal_page = shared.journal.stage(drafts);
     if let Some(page) = &journal_page {
         view.put_journal(page);
+        for (job_index, write_index, draft_index) in numbered {
+            if let (Some(Ok(outcome)), Some(entry)) = (
+                results[job_index].get_mut(write_index),
+                page.page.entries.get(draft_index),
+            ) {
+                *outcome = Outcome::Journaled(entry.seq);
+            }
+        }
     }
     // A read during planning can hit the storage failure first: halt then too — also when
     // that failure refused the group's only operation, so nothing is staged (the flaky
@@ -110,10 +157,12 @@ fn commit_group(shared: &Shared, jobs: &[Job]) -> (Vec<Vec<Result<Outcome>>>, bo
     }
     let t1 = std::time::Instant::now();
     let rollups = view.take_rollups();
+    let erasures = view.take_erasures();
     let changed_records = shared.record_cache.keys_of(view.keys());
     let stored = shared
         .storage_guard()
         .and_then(|()| apply_preserving_backup(shared, view))
+        .and_then(|()| erase_after_flush(shared, &erasures))
         .map(|()| {
             shared.rollup_table.apply(rollups);
             if let Some(page) = &journal_page {

@@ -6,7 +6,7 @@ use super::Outcome;
 use crate::error::{Error, Kind, Result};
 use crate::index::{email, name_words, phone};
 use crate::journal::{Draft, JournalOp};
-use crate::model::{Customer, CustomerPatch, NewCustomer};
+use crate::model::{Customer, CustomerPatch, Forgotten, NewCustomer};
 use crate::trees::{decode_u64, id_key, Space};
 use crate::values::{now, quote};
 
@@ -44,6 +44,11 @@ pub fn add(view: &View, new: &NewCustomer) -> Result<(Plan, Outcome)> {
     let mut plan = Plan::default();
     let id = ids::choose(view, Space::Customer, new.id)?;
     check_email_free(view, &new.email, None)?;
+    if view.contains(&id_key(Space::Forgotten, id))? {
+        return Err(Error::Conflict(format!(
+            "customer {id} was forgotten: its id is never used again"
+        )));
+    }
     ids::claim(
         view,
         &mut plan,
@@ -63,7 +68,8 @@ pub fn add(view: &View, new: &NewCustomer) -> Result<(Plan, Outcome)> {
     for (key, value) in index_entries(view, &customer) {
         plan.put(key, value);
     }
-    plan.put_record(&id_key(Space::Customer, id), &customer);
+    let slot = view.take_slot(&mut plan)?;
+    plan.put_customer(&id_key(Space::Customer, id), &customer, slot);
     plan.adjust_count(view, Space::Customer, 1)?;
     plan.journal(Draft::record(
         JournalOp::Add,
@@ -131,7 +137,12 @@ pub fn update(view: &View, id: u64, patch: &CustomerPatch) -> Result<(Plan, Outc
     for (key, value) in new_entries {
         plan.put(key, value);
     }
-    plan.put_record(&key, &new);
+    // A record an older layout sealed under the record key gets a key of its own now.
+    let slot = match view.customer_slot(id)? {
+        Some(slot) => slot,
+        None => view.take_slot(&mut plan)?,
+    };
+    plan.put_customer(&key, &new, slot);
     plan.journal(Draft::record(
         JournalOp::Update,
         Kind::Customer,
@@ -155,6 +166,11 @@ pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
     }
     plan.remove(key.to_vec());
     plan.adjust_count(view, Space::Customer, -1)?;
+    // A deleted customer's key is of no more use: destroying it makes the copies of the record
+    // sled still keeps unreadable too.
+    if let Some(slot) = view.customer_slot(id)? {
+        plan.erase_slot(slot);
+    }
     plan.journal(Draft::record(
         JournalOp::Delete,
         Kind::Customer,
@@ -162,4 +178,119 @@ pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
         Vec::new(),
     ));
     Ok((plan, Outcome::Done))
+}
+
+/// `CUSTOMER.FORGET`: the record and its blind index entries go, its key is destroyed once the
+/// write is durable (see `keyring.rs` for why that erases every stored copy), and the id joins
+/// the forgotten list. Its orders and rollup stay: accounts need them, and they hold no
+/// personal value.
+pub fn forget(view: &View, id: u64, at: i64) -> Result<(Plan, Outcome)> {
+    let key = id_key(Space::Customer, id);
+    let old: Customer = view
+        .record(&key)?
+        .ok_or_else(|| Error::not_found(Kind::Customer, id))?;
+    let mut plan = Plan::default();
+    for (key, _) in index_entries(view, &old) {
+        plan.remove(key);
+    }
+    finish_forget(view, &mut plan, id, at)?;
+    Ok((plan, Outcome::Done))
+}
+
+/// The part of a forget that does not need the record's values.
+fn finish_forget(view: &View, plan: &mut Plan, id: u64, at: i64) -> Result<()> {
+    let slot = view.customer_slot(id)?;
+    plan.remove(id_key(Space::Customer, id).to_vec());
+    plan.adjust_count(view, Space::Customer, -1)?;
+    if let Some(slot) = slot {
+        plan.erase_slot(slot);
+    }
+    plan.put_record(
+        &id_key(Space::Forgotten, id),
+        &Forgotten {
+            customer_id: id,
+            at,
+            slot,
+        },
+    );
+    plan.journal(Draft::record(
+        JournalOp::Forget,
+        Kind::Customer,
+        id,
+        Vec::new(),
+    ));
+    Ok(())
+}
+
+/// A forget that a restore applies (`--forget`, or a customer whose key a backup lacks because
+/// it was forgotten while the backup ran): idempotent, and for an id the store does not hold it
+/// only records the id as forgotten.
+pub fn forget_restored(view: &View, id: u64, at: i64) -> Result<(Plan, Outcome)> {
+    let forgotten_key = id_key(Space::Forgotten, id);
+    if view.contains(&forgotten_key)? && !view.exists(Space::Customer, id)? {
+        return Ok((Plan::default(), Outcome::Skipped));
+    }
+    let key = id_key(Space::Customer, id);
+    if !view.exists(Space::Customer, id)? {
+        let mut plan = Plan::default();
+        plan.put_record(
+            &forgotten_key,
+            &Forgotten {
+                customer_id: id,
+                at,
+                slot: None,
+            },
+        );
+        return Ok((plan, Outcome::Skipped));
+    }
+    match view.record::<Customer>(&key) {
+        Ok(_) => forget(view, id, at),
+        Err(Error::Corrupt(_)) if key_erased(view, id)? => {
+            // The values are unreadable, so the blind index entries are found by id: a scan of
+            // the three index spaces, acceptable for this rare repair.
+            let mut plan = Plan::default();
+            let owner = id.to_be_bytes();
+            for (key, value) in view.scan_prefix(&Space::EmailIndex.prefix())? {
+                if value == owner {
+                    plan.remove(key);
+                }
+            }
+            for space in [Space::PhoneIndex, Space::NameWordIndex] {
+                for (key, _) in view.scan_prefix(&space.prefix())? {
+                    if crate::trees::trailing_id(&key) == Some(id) {
+                        plan.remove(key);
+                    }
+                }
+            }
+            finish_forget(view, &mut plan, id, at)?;
+            Ok((plan, Outcome::Done))
+        }
+        Err(other) => Err(other),
+    }
+}
+
+fn key_erased(view: &View, id: u64) -> Result<bool> {
+    match view.customer_slot(id)? {
+        Some(slot) => Ok(view
+            .codec
+            .keyring()?
+            .raw(slot)
+            .is_none_or(|raw| crate::keyring::is_erased(&raw))),
+        None => Ok(false),
+    }
+}
+
+/// `CUSTOMER.REVEAL` and `CUSTOMER.EXPORT` change nothing but the journal: who saw what.
+/// A reveal of no customer journals nothing (`Skipped`); an export of none is `NOTFOUND`.
+pub fn disclose(view: &View, id: u64, op: JournalOp) -> Result<(Plan, Outcome)> {
+    if !view.exists(Space::Customer, id)? {
+        if op == JournalOp::Export {
+            return Err(Error::not_found(Kind::Customer, id));
+        }
+        return Ok((Plan::default(), Outcome::Skipped));
+    }
+    Ok((
+        Plan::journaled(Draft::record(op, Kind::Customer, id, Vec::new())),
+        Outcome::Journaled(0),
+    ))
 }

@@ -76,6 +76,10 @@ fn plan(view: &View, op: &Op) -> Result<(view::Plan, Outcome)> {
         } => user::set_password(view, name, password_hash),
         Op::SetMasked { name, masked } => user::set_masked(view, name, *masked),
         Op::DeleteUser(name) => user::delete(view, name),
+        Op::ForgetCustomer(id) => customer::forget(view, *id, crate::values::now()),
+        Op::ForgetRestored { id, at } => customer::forget_restored(view, *id, *at),
+        Op::RevealCustomer(id) => customer::disclose(view, *id, crate::journal::JournalOp::Reveal),
+        Op::ExportCustomer(id) => customer::disclose(view, *id, crate::journal::JournalOp::Export),
         Op::RecordBackup { name } => Ok((
             view::Plan::journaled(crate::journal::Draft::named(
                 crate::journal::JournalOp::Add,

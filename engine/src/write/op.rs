@@ -49,6 +49,17 @@ pub enum Op {
     RecordBackup {
         name: String,
     },
+    /// `CUSTOMER.FORGET`: erases the person for good (see `keyring.rs`).
+    ForgetCustomer(u64),
+    /// A restore's re-erasure: idempotent, and records an id the store does not hold.
+    ForgetRestored {
+        id: u64,
+        at: i64,
+    },
+    /// `CUSTOMER.REVEAL`: journals who saw the plain record.
+    RevealCustomer(u64),
+    /// `CUSTOMER.EXPORT`: journals the export.
+    ExportCustomer(u64),
 }
 
 impl Op {
@@ -81,6 +92,8 @@ pub enum Outcome {
     Done,
     /// Nothing needed doing (a bootstrap on a store that has users).
     Skipped,
+    /// Journaled with this entry number (reveals, exports: the caller reads up to it).
+    Journaled(u64),
 }
 
 impl Outcome {

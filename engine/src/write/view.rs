@@ -32,6 +32,11 @@ enum Staged {
     Plain(Vec<u8>),
     /// A record's encoded plain text, sealed under its key in [`View::into_batch`].
     Record(Zeroizing<Vec<u8>>),
+    /// A customer record's encoded plain text, sealed under its own key (keyring slot).
+    Customer {
+        plain: Zeroizing<Vec<u8>>,
+        slot: u64,
+    },
 }
 
 /// The tree as the current write group sees it.
@@ -47,6 +52,8 @@ pub struct View<'a> {
     rollup_table: &'a RollupTable,
     /// Tests of disk faults make every tree read fail through this.
     read_fault: &'a std::sync::atomic::AtomicBool,
+    /// Keyring slots to erase once the group is durable (forgotten and deleted customers).
+    erasures: Vec<u64>,
 }
 
 impl<'a> View<'a> {
@@ -60,6 +67,7 @@ impl<'a> View<'a> {
             rollups: BTreeMap::new(),
             rollup_table: &shared.rollup_table,
             read_fault: &shared.injected_read_fault,
+            erasures: Vec::new(),
         }
     }
 
@@ -88,7 +96,7 @@ impl<'a> View<'a> {
         match self.overlay.get(key) {
             Some(Staged::Plain(value)) => Ok(Some(value.clone())),
             Some(Staged::Removed) => Ok(None),
-            Some(Staged::Record(_)) => Err(not_plain(key)),
+            Some(Staged::Record(_) | Staged::Customer { .. }) => Err(not_plain(key)),
             None => Ok(self.tree()?.get(key)?.map(|v| v.to_vec())),
         }
     }
@@ -119,7 +127,9 @@ impl<'a> View<'a> {
         self.merged_prefix(prefix)?
             .into_iter()
             .map(|(key, entry)| match entry {
-                Staged::Record(plain) => self.codec.decode(&key, &plain),
+                Staged::Record(plain) | Staged::Customer { plain, .. } => {
+                    self.codec.decode(&key, &plain)
+                }
                 Staged::Plain(sealed) => self.codec.open(&key, &sealed),
                 Staged::Removed => Err(not_plain(&key)),
             })
@@ -149,7 +159,9 @@ impl<'a> View<'a> {
     /// Opens the record at a key, if there is one.
     pub fn record<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
         match self.overlay.get(key) {
-            Some(Staged::Record(plain)) => self.codec.decode(key, plain).map(Some),
+            Some(Staged::Record(plain) | Staged::Customer { plain, .. }) => {
+                self.codec.decode(key, plain).map(Some)
+            }
             Some(Staged::Removed) => Ok(None),
             Some(Staged::Plain(_)) => Err(Error::Corrupt(format!(
                 "{} was staged as a plain value",
@@ -161,6 +173,29 @@ impl<'a> View<'a> {
                 .map(|sealed| self.codec.open(key, &sealed))
                 .transpose(),
         }
+    }
+
+    /// The keyring slot of a customer's record (`None`: no record, or one sealed under the
+    /// record key by an older layout).
+    pub fn customer_slot(&self, id: u64) -> Result<Option<u64>> {
+        let key = id_key(Space::Customer, id);
+        match self.overlay.get(&key[..]) {
+            Some(Staged::Customer { slot, .. }) => Ok(Some(*slot)),
+            Some(_) => Ok(None),
+            None => Ok(self
+                .tree()?
+                .get(key)?
+                .and_then(|sealed| crate::codec::keyed_slot(&sealed))),
+        }
+    }
+
+    /// Takes the next keyring slot for a new customer key (the keyring makes slots ahead, so
+    /// this is an fsync only once per [`crate::keyring::RESERVE`] customers).
+    pub fn take_slot(&self, plan: &mut Plan) -> Result<u64> {
+        let next = self.meta_u64(meta::KEYRING_NEXT)?;
+        self.codec.keyring()?.ensure(next + 1)?;
+        plan.put_meta_u64(meta::KEYRING_NEXT, next + 1);
+        Ok(next)
     }
 
     /// A numeric metadata entry (0 when absent); sealed like a record, so a changed counter or
@@ -181,6 +216,12 @@ impl<'a> View<'a> {
             self.overlay.insert(key, value);
         }
         self.rollups.extend(plan.rollups);
+        self.erasures.extend(plan.erasures);
+    }
+
+    /// The keyring slots to erase once the group's batch is durable.
+    pub fn take_erasures(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.erasures)
     }
 
     /// The customer rollups the group changes (`None`: the customer has no orders any more).
@@ -199,7 +240,7 @@ impl<'a> View<'a> {
     }
 
     /// The group's writes as one sled batch, each staged record sealed once.
-    pub fn into_batch(self) -> sled::Batch {
+    pub fn into_batch(self) -> Result<sled::Batch> {
         let mut batch = sled::Batch::default();
         for (key, staged) in self.overlay {
             match staged {
@@ -208,10 +249,14 @@ impl<'a> View<'a> {
                     let sealed = self.codec.seal_encoded(&key, &plain);
                     batch.insert(key, sealed)
                 }
+                Staged::Customer { plain, slot } => {
+                    let sealed = self.codec.seal_keyed(&key, slot, &plain)?;
+                    batch.insert(key, sealed)
+                }
                 Staged::Removed => batch.remove(key),
             }
         }
-        batch
+        Ok(batch)
     }
 
     /// The keys the group changes.
@@ -230,6 +275,8 @@ impl<'a> View<'a> {
 pub struct Plan {
     writes: Vec<(Vec<u8>, Staged)>,
     rollups: Vec<(u64, Option<CustomerRollup>)>,
+    /// Keyring slots whose keys are destroyed once this write is durable.
+    erasures: Vec<u64>,
     /// What the journal says of the operation (`None`: it wrote nothing, as a skipped
     /// bootstrap).
     journal: Option<Draft>,
@@ -268,6 +315,22 @@ impl Plan {
     pub fn put_record<T: Serialize>(&mut self, key: &[u8], value: &T) {
         self.writes
             .push((key.to_vec(), Staged::Record(crate::codec::encode(value))));
+    }
+
+    /// Stages a customer record, sealed under the key in its keyring slot.
+    pub fn put_customer<T: Serialize>(&mut self, key: &[u8], value: &T, slot: u64) {
+        self.writes.push((
+            key.to_vec(),
+            Staged::Customer {
+                plain: crate::codec::encode(value),
+                slot,
+            },
+        ));
+    }
+
+    /// Destroys a keyring slot's key once this write is durable.
+    pub fn erase_slot(&mut self, slot: u64) {
+        self.erasures.push(slot);
     }
 
     /// Stages a customer's rollup (sealed in the tree, plain in the in-memory table).

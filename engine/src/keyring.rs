@@ -1,0 +1,309 @@
+//! Each customer's own key, kept where destroying it destroys it: the keyring file.
+//!
+//! # Why erasure needs a file of its own
+//!
+//! `CUSTOMER.FORGET` must leave a person's name, email, phone and address unrecoverable from the
+//! data folder *with the master key*. Removing the record from sled is not enough: sled is
+//! log-structured and keeps old versions of pages in its segment files until it happens to
+//! clean them, so a deleted record stays on disk, sealed under a key the master key derives.
+//!
+//! So every customer record is sealed under a key of its own (32 random bytes), and that key
+//! lives outside sled, in `customer-keys` in the data folder: a header and an array of
+//! fixed-size **slots**, each the key sealed under a key derived from the store's data key and
+//! bound to its slot number. The record names its slot (`codec.rs`). Erasing a customer
+//! overwrites its slot with zeros *in place* (`pwrite` at the slot's offset) and fsyncs the
+//! file. From then on every copy of the record that sled may still hold — live, in an old page,
+//! in a backup snapshot's spill file — is ciphertext under a key that exists nowhere, and the
+//! personal values it held are gone with it. What else could hold them is handled where it is
+//! written: blind index entries are removed with the record (they hold keyed hashes, not
+//! values); rollups, orders and the journal never held them; the record cache drops the record.
+//!
+//! In-place overwrite is the file system's ordinary behaviour for a rewrite of existing blocks
+//! on ext4 and xfs (the default machines here). It is *not* guaranteed on copy-on-write file
+//! systems (btrfs, ZFS) or below the file system (SSD wear levelling, snapshots, backups of the
+//! disk): SECURITY.md says so.
+//!
+//! # Why it costs (almost) nothing per write
+//!
+//! Slots are made ahead, [`RESERVE`] at a time, with one fsync, before any record uses them.
+//! Which slots are taken is the sled counter `m‖keyring_next`, written in the same batch as the
+//! customer that takes one: after a crash, slots made but never taken are simply taken later. A
+//! slot is written twice in its life at most: once with its key, once with zeros.
+
+use crate::error::{Error, Result};
+use crate::keys::{MasterKey, Purpose, SubKey};
+use crate::seal::Sealer;
+use rand::RngCore;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, RwLock};
+
+/// The keyring's file name inside the data folder.
+pub const FILE_NAME: &str = "customer-keys";
+/// `magic (8) ‖ format version (u32) ‖ reserved (u32)`.
+const MAGIC: &[u8; 8] = b"CRMKEYS\0";
+const HEADER_LEN: u64 = 16;
+const VERSION: u32 = 1;
+/// `nonce (24) ‖ sealed key (32) ‖ tag (16)`; all zeros once erased.
+pub const SLOT_LEN: usize = 24 + 32 + 16;
+/// Slots made at a time.
+pub const RESERVE: u64 = 1024;
+
+/// The keyring of an open store.
+pub(crate) struct Keyring {
+    path: PathBuf,
+    /// Writes (new slots, erasures) are serialised; reads use the in-memory copy.
+    file: Mutex<File>,
+    /// Every slot's bytes as on disk.
+    slots: RwLock<Vec<u8>>,
+    wrap: Sealer,
+}
+
+fn slot_label(slot: u64) -> [u8; 24] {
+    let mut label = *b"crm keyring slot\0\0\0\0\0\0\0\0";
+    label[16..].copy_from_slice(&slot.to_be_bytes());
+    label
+}
+
+fn corrupt(path: &Path, what: &str) -> Error {
+    Error::Corrupt(format!("the keyring {} {what}", path.display()))
+}
+
+impl Keyring {
+    /// Opens the keyring in `dir`, creating an empty one if there is none.
+    pub fn open(dir: &Path, data_key: &MasterKey) -> Result<Keyring> {
+        let path = dir.join(FILE_NAME);
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&path)?;
+        let length = file.metadata()?.len();
+        if length < HEADER_LEN {
+            let mut header = Vec::with_capacity(HEADER_LEN as usize);
+            header.extend_from_slice(MAGIC);
+            header.extend_from_slice(&VERSION.to_be_bytes());
+            header.extend_from_slice(&0u32.to_be_bytes());
+            file.write_all_at(&header, 0)?;
+            file.set_len(HEADER_LEN)?;
+            file.sync_all()?;
+            sync_dir(dir);
+        } else {
+            let mut header = [0u8; HEADER_LEN as usize];
+            file.read_exact_at(&mut header, 0)?;
+            if &header[..8] != MAGIC {
+                return Err(corrupt(&path, "is not a keyring file"));
+            }
+            let version = u32::from_be_bytes(header[8..12].try_into().unwrap_or_default());
+            if version != VERSION {
+                return Err(corrupt(&path, &format!("has unknown version {version}")));
+            }
+        }
+        let body = file.metadata()?.len() - HEADER_LEN;
+        // A crash while slots were appended can leave a torn last slot; those slots were
+        // never taken (their fsync had not returned), so the tail is cut back to whole slots.
+        let whole = body - body % SLOT_LEN as u64;
+        let mut slots = vec![0u8; whole as usize];
+        file.read_exact_at(&mut slots, HEADER_LEN)?;
+        if whole != body {
+            file.set_len(HEADER_LEN + whole)?;
+        }
+        Ok(Keyring {
+            path,
+            file: Mutex::new(file),
+            slots: RwLock::new(slots),
+            wrap: Sealer::new(&data_key.derive(Purpose::CustomerKeyWrap)),
+        })
+    }
+
+    fn lock_error(&self) -> Error {
+        Error::Storage(format!(
+            "the keyring {} lock is poisoned",
+            self.path.display()
+        ))
+    }
+
+    /// How many slots the file holds.
+    pub fn len(&self) -> u64 {
+        self.slots
+            .read()
+            .map(|s| (s.len() / SLOT_LEN) as u64)
+            .unwrap_or(0)
+    }
+
+    /// Makes sure slots `0..count` exist, making [`RESERVE`] more (with one fsync) when not.
+    pub fn ensure(&self, count: u64) -> Result<()> {
+        if self.len() >= count {
+            return Ok(());
+        }
+        let file = self.file.lock().map_err(|_| self.lock_error())?;
+        let have = self.len();
+        if have >= count {
+            return Ok(());
+        }
+        let target = count.max(have + RESERVE);
+        let mut fresh = Vec::with_capacity(((target - have) as usize) * SLOT_LEN);
+        for slot in have..target {
+            let mut key = zeroize::Zeroizing::new([0u8; 32]);
+            rand::rngs::OsRng.fill_bytes(key.as_mut());
+            let start = fresh.len();
+            self.wrap
+                .seal_after(&mut fresh, &slot_label(slot), key.as_ref());
+            if fresh.len() - start != SLOT_LEN {
+                return Err(Error::Storage("a keyring slot did not seal".into()));
+            }
+        }
+        file.write_all_at(&fresh, HEADER_LEN + have * SLOT_LEN as u64)?;
+        file.sync_data()?;
+        self.slots
+            .write()
+            .map_err(|_| self.lock_error())?
+            .extend_from_slice(&fresh);
+        Ok(())
+    }
+
+    /// A slot's stored bytes (`None` past the end).
+    pub fn raw(&self, slot: u64) -> Option<[u8; SLOT_LEN]> {
+        let slots = self.slots.read().ok()?;
+        let start = usize::try_from(slot).ok()?.checked_mul(SLOT_LEN)?;
+        slots.get(start..start + SLOT_LEN)?.try_into().ok()
+    }
+
+    /// The sealer of the record that uses `slot`: `Ok(None)` once the slot is erased.
+    pub fn sealer(&self, slot: u64) -> Result<Option<Sealer>> {
+        let raw = self
+            .raw(slot)
+            .ok_or_else(|| corrupt(&self.path, &format!("has no slot {slot}")))?;
+        if is_erased(&raw) {
+            return Ok(None);
+        }
+        let key = zeroize::Zeroizing::new(
+            self.wrap
+                .open_unframed(&slot_label(slot), &raw)
+                .map_err(|e| corrupt(&self.path, &format!("slot {slot} does not open: {e}")))?,
+        );
+        let bytes: [u8; 32] = key
+            .as_slice()
+            .try_into()
+            .map_err(|_| corrupt(&self.path, &format!("slot {slot} is malformed")))?;
+        Ok(Some(Sealer::new(&SubKey(bytes))))
+    }
+
+    /// Overwrites the slots with zeros in place and fsyncs: the keys are gone for good.
+    pub fn erase(&self, slots: &[u64]) -> Result<()> {
+        if slots.is_empty() {
+            return Ok(());
+        }
+        let file = self.file.lock().map_err(|_| self.lock_error())?;
+        let mut memory = self.slots.write().map_err(|_| self.lock_error())?;
+        let zeros = [0u8; SLOT_LEN];
+        for &slot in slots {
+            let Some(start) = usize::try_from(slot)
+                .ok()
+                .and_then(|s| s.checked_mul(SLOT_LEN))
+                .filter(|s| s + SLOT_LEN <= memory.len())
+            else {
+                continue;
+            };
+            file.write_all_at(&zeros, HEADER_LEN + start as u64)?;
+            memory[start..start + SLOT_LEN].fill(0);
+        }
+        file.sync_data()?;
+        Ok(())
+    }
+}
+
+/// Writes the keyring of a store being restored, with the slots its backup carried (the rest
+/// zeros: erased, or never made), before the store is first opened.
+pub fn write_restored(dir: &Path, slots: &[(u64, [u8; SLOT_LEN])]) -> Result<()> {
+    let count = slots.iter().map(|(s, _)| *s + 1).max().unwrap_or(0);
+    let length = usize::try_from(count)
+        .ok()
+        .and_then(|c| c.checked_mul(SLOT_LEN))
+        .filter(|l| *l <= 1 << 36)
+        .ok_or_else(|| Error::Corrupt(format!("the backup names keyring slot {count}")))?;
+    let mut body = vec![0u8; length];
+    for (slot, bytes) in slots {
+        let start = *slot as usize * SLOT_LEN;
+        body[start..start + SLOT_LEN].copy_from_slice(bytes);
+    }
+    let mut file_bytes = Vec::with_capacity(HEADER_LEN as usize + body.len());
+    file_bytes.extend_from_slice(MAGIC);
+    file_bytes.extend_from_slice(&VERSION.to_be_bytes());
+    file_bytes.extend_from_slice(&0u32.to_be_bytes());
+    file_bytes.extend_from_slice(&body);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(dir.join(FILE_NAME))?;
+    file.write_all_at(&file_bytes, 0)?;
+    file.sync_all()?;
+    sync_dir(dir);
+    Ok(())
+}
+
+/// Whether a slot's bytes are the zeros of an erased key.
+pub fn is_erased(raw: &[u8]) -> bool {
+    raw.iter().all(|b| *b == 0)
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(handle) = File::open(dir) {
+        let _ = handle.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_made_ahead_survive_reopen_and_erase_for_good() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = MasterKey::generate();
+        let ring = Keyring::open(dir.path(), &data).unwrap();
+        assert_eq!(ring.len(), 0);
+        ring.ensure(3).unwrap();
+        assert_eq!(ring.len(), RESERVE);
+        let sealed = ring.sealer(2).unwrap().unwrap().seal(b"k", b"secret");
+        drop(ring);
+        let ring = Keyring::open(dir.path(), &data).unwrap();
+        assert_eq!(ring.len(), RESERVE);
+        assert_eq!(
+            ring.sealer(2)
+                .unwrap()
+                .unwrap()
+                .open(b"k", &sealed)
+                .unwrap(),
+            b"secret"
+        );
+        ring.erase(&[2]).unwrap();
+        assert!(ring.sealer(2).unwrap().is_none());
+        drop(ring);
+        let bytes = std::fs::read(dir.path().join(FILE_NAME)).unwrap();
+        let start = HEADER_LEN as usize + 2 * SLOT_LEN;
+        assert!(is_erased(&bytes[start..start + SLOT_LEN]));
+        let ring = Keyring::open(dir.path(), &data).unwrap();
+        assert!(ring.sealer(2).unwrap().is_none());
+        assert!(ring.sealer(1).unwrap().is_some());
+        // Another data key opens no slot.
+        let other = Keyring::open(dir.path(), &MasterKey::generate()).unwrap();
+        assert!(matches!(other.sealer(1), Err(Error::Corrupt(_))));
+    }
+
+    #[test]
+    fn a_torn_tail_is_cut_back_to_whole_slots() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = MasterKey::generate();
+        Keyring::open(dir.path(), &data).unwrap().ensure(1).unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let length = std::fs::metadata(&path).unwrap().len();
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.set_len(length + 10).unwrap();
+        let ring = Keyring::open(dir.path(), &data).unwrap();
+        assert_eq!(ring.len(), RESERVE);
+        assert!(ring.sealer(RESERVE - 1).unwrap().is_some());
+    }
+}

@@ -1,0 +1,296 @@
+//! Erasure: `CUSTOMER.FORGET` leaves nothing of the person in the data folder that the master
+//! key can open — records, indexes, or the old versions sled keeps in its files.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use crm_engine::journal::{JournalFilter, JournalOp};
+use crm_engine::*;
+use std::path::Path;
+
+const NAME: &str = "Zebulon Quixotic";
+const EMAIL: &str = "zebulon.quixotic@erasure.example";
+const PHONE: &str = "+15550001234";
+const ADDRESS: &str = "77 Vanishing Lane, Nowhere";
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn the_person(store: &Store) -> u64 {
+    let new = NewCustomer::parse(NAME, EMAIL, Some(PHONE), Some("1 First Street"), None).unwrap();
+    let id = store.write(Op::AddCustomer(new)).unwrap().id();
+    // An update leaves an old version of the record behind in sled's files.
+    let mut patch = CustomerPatch::default();
+    patch.set(CustomerField::Address, ADDRESS).unwrap();
+    store.write(Op::UpdateCustomer(id, patch)).unwrap();
+    id
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Every file under `dir`, read raw.
+fn all_bytes(dir: &Path) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(path) = pending.pop() {
+        if path.is_dir() {
+            pending.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            bytes.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    bytes
+}
+
+/// Opens a copy of the folder by every internal means and returns what it finds of the person.
+fn traces(dir: &Path, key: &MasterKey, id: u64) -> Vec<String> {
+    let store = open_with(dir, key);
+    let mut found = Vec::new();
+    if store.customer(id).unwrap().is_some() {
+        found.push("record".to_string());
+    }
+    if !store.find_by_email(EMAIL, 0, 10).unwrap().is_empty() {
+        found.push("email index".into());
+    }
+    if !store.find_by_phone(PHONE, 0, 10).unwrap().is_empty() {
+        found.push("phone index".into());
+    }
+    if !store.find_by_name("Zebulon", 0, 10).unwrap().is_empty() {
+        found.push("name index".into());
+    }
+    if store.customers(0, 1000).unwrap().iter().any(|c| c.id == id) {
+        found.push("list".into());
+    }
+    for copy in store.recover_customer_copies(dir, id).unwrap() {
+        found.push(format!(
+            "old copy: {} {}",
+            copy.email,
+            copy.address.unwrap_or_default()
+        ));
+    }
+    let raw = all_bytes(dir);
+    for value in [NAME, EMAIL, PHONE, ADDRESS, "Zebulon", "Quixotic"] {
+        if contains(&raw, value.as_bytes()) {
+            found.push(format!("plain bytes {value:?}"));
+        }
+    }
+    store.close().unwrap();
+    found
+}
+
+#[test]
+fn a_forgotten_customer_cannot_be_recovered_from_the_data_folder_with_the_master_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate();
+    let data = dir.path().join("store");
+    let store = open_with(&data, &key);
+    for i in 0..20 {
+        customer(
+            &store,
+            &format!("Other Person{i}"),
+            &format!("other{i}@x.example"),
+        );
+    }
+    let id = the_person(&store);
+    let product = product(&store, "Lamp", "12.50", 100);
+    for _ in 0..5 {
+        order(&store, id, product, 2).unwrap();
+    }
+    store.flush().unwrap();
+    let before = dir.path().join("before");
+    copy_dir(&data, &before);
+    store.write(Op::ForgetCustomer(id)).unwrap();
+    let after = dir.path().join("after");
+    copy_dir(&data, &after);
+
+    // The scanner does find the person where the key still exists: it is not blind.
+    let seen_before = traces(&before, &key, id);
+    assert!(
+        seen_before.iter().any(|t| t.starts_with("old copy")),
+        "{seen_before:?}"
+    );
+    assert!(
+        seen_before
+            .iter()
+            .filter(|t| t.starts_with("old copy"))
+            .count()
+            >= 2,
+        "the update's old version is found too: {seen_before:?}"
+    );
+    assert_eq!(traces(&after, &key, id), Vec::<String>::new());
+
+    // Orders, statistics and the journal stay; the id is on the forgotten list.
+    let copy = open_with(&after, &key);
+    assert_eq!(
+        copy.orders(&OrderQuery {
+            scope: OrderScope::Customer(id),
+            since: None,
+            until: None,
+            after: 0,
+            limit: 100
+        })
+        .unwrap()
+        .len(),
+        5
+    );
+    assert_eq!(copy.customer_rollup(id).unwrap().unwrap().order_count, 5);
+    let forgotten = copy.forgotten().unwrap();
+    assert_eq!(forgotten.len(), 1);
+    assert_eq!(forgotten[0].customer_id, id);
+    let entries = copy
+        .journal(&JournalFilter {
+            kind: Some(Kind::Customer),
+            id: Some(id),
+            limit: 100,
+            ..JournalFilter::default()
+        })
+        .unwrap();
+    assert_eq!(entries.last().unwrap().op, JournalOp::Forget);
+    assert!(entries.last().unwrap().fields.is_empty());
+    copy.check_consistency().unwrap();
+}
+
+#[test]
+fn a_forgotten_id_is_gone_for_every_operation_and_its_email_is_free() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate();
+    let store = open_with(dir.path(), &key);
+    let id = the_person(&store);
+    let product = product(&store, "Lamp", "1.00", 10);
+    order(&store, id, product, 1).unwrap();
+    let before = store.counts().unwrap().customers;
+    store.write(Op::ForgetCustomer(id)).unwrap();
+    assert_eq!(store.counts().unwrap().customers, before - 1);
+    assert!(store.customer(id).unwrap().is_none());
+    assert!(matches!(
+        store.write(Op::ForgetCustomer(id)),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.write(Op::DeleteCustomer(id)),
+        Err(Error::NotFound { .. })
+    ));
+    let mut patch = CustomerPatch::default();
+    patch.set(CustomerField::Name, "Back").unwrap();
+    assert!(matches!(
+        store.write(Op::UpdateCustomer(id, patch)),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        order(&store, id, product, 1),
+        Err(Error::ForeignKey { .. })
+    ));
+    assert_eq!(
+        store.write(Op::RevealCustomer(id)).unwrap(),
+        Outcome::Skipped
+    );
+    assert!(matches!(
+        store.write(Op::ExportCustomer(id)),
+        Err(Error::NotFound { .. })
+    ));
+    // Ids are never reused; the email may belong to someone new.
+    let again = NewCustomer::parse("New", EMAIL, None, None, None)
+        .unwrap()
+        .with_id(id);
+    assert!(matches!(
+        store.write(Op::AddCustomer(again)),
+        Err(Error::Conflict(_))
+    ));
+    let fresh = NewCustomer::parse("New Owner", EMAIL, None, None, None).unwrap();
+    let new_id = store.write(Op::AddCustomer(fresh)).unwrap().id();
+    assert_eq!(store.find_by_email(EMAIL, 0, 10).unwrap()[0].id, new_id);
+    store.check_consistency().unwrap();
+}
+
+#[test]
+fn an_erasure_a_crash_interrupted_is_finished_at_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate();
+    let data = dir.path().join("store");
+    let store = open_with(&data, &key);
+    let id = the_person(&store);
+    store.flush().unwrap();
+    let keyring_before = std::fs::read(data.join("customer-keys")).unwrap();
+    store.write(Op::ForgetCustomer(id)).unwrap();
+    store.close().unwrap();
+    drop(store);
+    // As if the crash came after the durable batch and before the keyring's overwrite.
+    std::fs::write(data.join("customer-keys"), &keyring_before).unwrap();
+    assert_eq!(traces(&data, &key, id), Vec::<String>::new());
+}
+
+#[test]
+fn a_restore_with_the_forget_list_erases_again_and_one_without_brings_the_person_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate();
+    let source = KeySource::Key(key.clone());
+    let store = open_with(&dir.path().join("store"), &key);
+    customer(&store, "Someone Else", "else@x.example");
+    let id = the_person(&store);
+    let old_backup = dir.path().join("old.crmbak");
+    store.backup_to(&old_backup, &|_| {}).unwrap();
+    store.write(Op::ForgetCustomer(id)).unwrap();
+    let list: Vec<(u64, i64)> = store
+        .forgotten()
+        .unwrap()
+        .iter()
+        .map(|f| (f.customer_id, f.at))
+        .collect();
+    // Also an id the backup never held: it joins the list.
+    let mut with_unknown = list.clone();
+    with_unknown.push((9_999, 1_700_000_000));
+
+    let plain = dir.path().join("plain");
+    backup::restore(&old_backup, &source, &plain).unwrap();
+    let back = traces(&plain, &key, id);
+    assert!(back.contains(&"record".to_string()), "{back:?}");
+
+    let erased = dir.path().join("erased");
+    backup::restore_forgetting(&old_backup, &source, &erased, &with_unknown).unwrap();
+    assert_eq!(traces(&erased, &key, id), Vec::<String>::new());
+    let restored = open_with(&erased, &key);
+    let ids: Vec<u64> = restored
+        .forgotten()
+        .unwrap()
+        .iter()
+        .map(|f| f.customer_id)
+        .collect();
+    assert_eq!(ids, vec![id, 9_999]);
+    let last = restored
+        .journal(&JournalFilter {
+            limit: 1000,
+            ..JournalFilter::default()
+        })
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(
+        (last.op, last.id, last.user.clone()),
+        (JournalOp::Forget, Some(id), None)
+    );
+    restored.verify_journal().unwrap();
+    restored.close().unwrap();
+
+    // A backup taken after the erasure carries the list.
+    let new_backup = dir.path().join("new.crmbak");
+    store.backup_to(&new_backup, &|_| {}).unwrap();
+    let later = dir.path().join("later");
+    backup::restore(&new_backup, &source, &later).unwrap();
+    let reopened = open_with(&later, &key);
+    assert_eq!(reopened.forgotten().unwrap().len(), 1);
+    assert!(reopened.customer(id).unwrap().is_none());
+}
