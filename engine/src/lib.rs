@@ -35,6 +35,7 @@ pub mod keys;
 pub mod model;
 mod read;
 mod record_cache;
+mod rekey;
 mod rollup_table;
 mod scan;
 pub mod seal;
@@ -58,6 +59,7 @@ pub use model::{
 };
 pub use read::{Counts, OrderQuery, OrderScope};
 pub use record_cache::RecordCacheStats;
+pub use rekey::{rekey, RekeyOutcome};
 pub use store::{Options, StorageMode, Store};
 pub use upgrade::{UpgradeProgress, CURRENT_LAYOUT};
 pub use write::{Durability, Op, Outcome, Write, MAX_GROUP_OPS};

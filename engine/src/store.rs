@@ -252,7 +252,7 @@ impl Store {
 /// Opens sled's database, waiting up to [`LOCK_WAIT`] for the folder's lock: a store closed
 /// a moment ago in this process may still be releasing it (sled's threads end after the last
 /// handle is dropped). A folder held longer is in use by another process: `BUSY`.
-fn open_when_free(config: &sled::Config, path: &Path) -> Result<sled::Db> {
+pub(crate) fn open_when_free(config: &sled::Config, path: &Path) -> Result<sled::Db> {
     let deadline = std::time::Instant::now() + LOCK_WAIT;
     loop {
         match config.open() {

@@ -10,6 +10,7 @@ pub mod client;
 mod cmd;
 mod connection;
 pub mod frame;
+pub mod mask;
 mod parse;
 pub mod reply;
 pub mod server;

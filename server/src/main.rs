@@ -117,6 +117,21 @@ enum Command {
         data: PathBuf,
         #[arg(long)]
         key_file: Option<PathBuf>,
+        /// A `FORGET.LIST` reply saved to a file (a JSON array, or one object per line): those
+        /// customers are erased again before the restored store is first served.
+        #[arg(long)]
+        forget: Option<PathBuf>,
+    },
+    /// Rotate the master key offline: re-wraps the store's keys (current: --key-file or
+    /// CRM_PASSPHRASE; new: --new-key-file or CRM_NEW_PASSPHRASE); a crash leaves a store one
+    /// of the two keys opens, and running it again finishes.
+    Rekey {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+        #[arg(long)]
+        new_key_file: Option<PathBuf>,
     },
     /// Bring a store written by an older on-disk layout to the current one, atomically, with
     /// progress on stderr (key: --key-file or CRM_PASSPHRASE; `serve` does the same on open).
@@ -165,7 +180,8 @@ fn main() {
         Command::Import { connect, user, kind, file } => tools::import::import(&connect, &user, &kind, &file, &secrets),
         Command::Tail { connect, user, from } => tools::tail::tail(&connect, &user, from, &secrets),
         Command::Verify { file, key_file } => tools::offline::verify(&file, key_file, &secrets),
-        Command::Restore { file, data, key_file } => tools::offline::restore(&file, &data, key_file, &secrets),
+        Command::Restore { file, data, key_file, forget } => tools::offline::restore(&file, &data, key_file, forget.as_deref(), &secrets),
+        Command::Rekey { data, key_file, new_key_file } => tools::offline::rekey(&data, key_file, new_key_file, &secrets),
         Command::Upgrade { data, key_file } => tools::offline::upgrade(&data, key_file, &secrets),
     };
     if let Err(error) = result {

@@ -1,14 +1,16 @@
-//! `CUSTOMER.ADD | GET | UPDATE | DEL | FIND | LIST`.
+//! `CUSTOMER.ADD | GET | UPDATE | DEL | FIND | LIST`, and the privacy verbs
+//! `CUSTOMER.REVEAL | EXPORT | FORGET` and `FORGET.LIST`.
 
 use super::offload::off_workers;
 use super::values::{engine, page, parse_fields, read_id, write_id};
 use super::Context;
+use crate::mask::customer_json;
 use crate::parse::{
     kw, optional_text, printable, required_text, syntax, text, Args, CmdResult, Keywords,
 };
 use crate::reply::Reply;
 use crm_engine::values::DEFAULT_LIMIT;
-use crm_engine::{CustomerField, CustomerPatch, Field, NewCustomer, Op, Role};
+use crm_engine::{CustomerField, CustomerPatch, Field, Kind, NewCustomer, Op, Outcome, Role};
 
 const ADD_KEYWORDS: [crate::parse::Keyword; 6] = [
     kw("NAME"),
@@ -28,6 +30,10 @@ pub enum Verb {
     Del,
     Find,
     List,
+    Reveal,
+    Export,
+    Forget,
+    ForgetList,
 }
 
 /// What `CUSTOMER.FIND` looks up.
@@ -50,6 +56,10 @@ pub enum Customer {
         page: Keywords,
     },
     List(Keywords),
+    Reveal(Vec<u8>),
+    Export(Vec<u8>),
+    Forget(Vec<u8>),
+    ForgetList,
 }
 
 impl Verb {
@@ -61,6 +71,10 @@ impl Verb {
             "CUSTOMER.DEL" => Verb::Del,
             "CUSTOMER.FIND" => Verb::Find,
             "CUSTOMER.LIST" => Verb::List,
+            "CUSTOMER.REVEAL" => Verb::Reveal,
+            "CUSTOMER.EXPORT" => Verb::Export,
+            "CUSTOMER.FORGET" => Verb::Forget,
+            "FORGET.LIST" => Verb::ForgetList,
             _ => return None,
         })
     }
@@ -74,15 +88,16 @@ impl super::Verb for Verb {
             Verb::Add => 4,
             Verb::Update => 3,
             Verb::Find => 2,
-            Verb::Get | Verb::Del => 1,
-            Verb::List => 0,
+            Verb::Get | Verb::Del | Verb::Reveal | Verb::Export | Verb::Forget => 1,
+            Verb::List | Verb::ForgetList => 0,
         }
     }
 
     fn required_role(self) -> Option<Role> {
         Some(match self {
-            Verb::Add | Verb::Update | Verb::Del => Role::Writer,
+            Verb::Add | Verb::Update | Verb::Del | Verb::Reveal => Role::Writer,
             Verb::Get | Verb::Find | Verb::List => Role::Reader,
+            Verb::Export | Verb::Forget | Verb::ForgetList => Role::Admin,
         })
     }
 
@@ -116,12 +131,34 @@ impl super::Verb for Verb {
                 }
             }
             Verb::List => Customer::List(args.keywords(&PAGE_KEYWORDS)?),
+            Verb::Reveal => Customer::Reveal(args.required()?),
+            Verb::Export => Customer::Export(args.required()?),
+            Verb::Forget => Customer::Forget(args.required()?),
+            Verb::ForgetList => Customer::ForgetList,
         })
+    }
+}
+
+/// A `CONFLICT` on an email, for a masked user, names the customer id only: the message would
+/// otherwise quote the stored value back.
+fn masked_conflict(
+    masked: bool,
+    result: crm_engine::Result<Outcome>,
+) -> crm_engine::Result<Outcome> {
+    match result {
+        Err(crm_engine::Error::Conflict(message)) if masked && message.starts_with("email ") => {
+            let owner = message.rsplit(' ').next().unwrap_or_default().to_string();
+            Err(crm_engine::Error::Conflict(format!(
+                "email belongs to customer {owner}"
+            )))
+        }
+        other => other,
     }
 }
 
 pub async fn execute(context: &Context<'_>, command: Customer) -> CmdResult {
     let store = &context.shared.store;
+    let masked = context.session.masked;
     match command {
         Customer::Add(k) => {
             let mut new = NewCustomer::parse(
@@ -135,17 +172,18 @@ pub async fn execute(context: &Context<'_>, command: Customer) -> CmdResult {
                 new = new.with_id(write_id("id", id)?);
             }
             Ok(Reply::Integer(
-                engine(
+                engine(masked_conflict(
+                    masked,
                     store
                         .write_async(Op::AddCustomer(new).by(context.author()))
                         .await,
-                )?
+                ))?
                 .id() as i64,
             ))
         }
         Customer::Get(id) => match read_id(&id) {
             Some(id) => Ok(engine(store.customer_shared(id))?
-                .map_or(Reply::Nil, |c| Reply::Bulk(c.to_json_bytes()))),
+                .map_or(Reply::Nil, |c| Reply::Bulk(customer_json(&c, masked)))),
             None => Ok(Reply::Nil),
         },
         Customer::Update(id, fields) => {
@@ -154,11 +192,12 @@ pub async fn execute(context: &Context<'_>, command: Customer) -> CmdResult {
             for (field, value) in &fields {
                 patch.set(*field, text(field.as_str(), value)?)?;
             }
-            engine(
+            engine(masked_conflict(
+                masked,
                 store
                     .write_async(Op::UpdateCustomer(id, patch).by(context.author()))
                     .await,
-            )?;
+            ))?;
             Ok(Reply::ok())
         }
         Customer::Del(id) => {
@@ -184,13 +223,64 @@ pub async fn execute(context: &Context<'_>, command: Customer) -> CmdResult {
                 FindBy::Name => store.find_by_name(&value, after, limit),
             })
             .await?;
-            Ok(Reply::bulk_array(found.iter().map(|c| c.to_json_bytes())))
+            Ok(Reply::bulk_array(
+                found.iter().map(|c| customer_json(c, masked)),
+            ))
         }
         Customer::List(k) => {
             let (after, limit) = page(&k, DEFAULT_LIMIT)?;
             let found =
                 off_workers(context.shared, move |store| store.customers(after, limit)).await?;
-            Ok(Reply::bulk_array(found.iter().map(|c| c.to_json_bytes())))
+            Ok(Reply::bulk_array(
+                found.iter().map(|c| customer_json(c, masked)),
+            ))
         }
+        Customer::Reveal(id) => {
+            let Some(id) = read_id(&id) else {
+                return Ok(Reply::Nil);
+            };
+            let outcome = engine(
+                store
+                    .write_async(Op::RevealCustomer(id).by(context.author()))
+                    .await,
+            )?;
+            if outcome == Outcome::Skipped {
+                return Ok(Reply::Nil);
+            }
+            Ok(engine(store.customer_shared(id))?
+                .map_or(Reply::Nil, |c| Reply::Bulk(c.to_json_bytes())))
+        }
+        Customer::Export(id) => {
+            let id = write_id("id", &id)?;
+            let outcome = engine(
+                store
+                    .write_async(Op::ExportCustomer(id).by(context.author()))
+                    .await,
+            )?;
+            let Outcome::Journaled(seq) = outcome else {
+                return Err(Reply::from(crm_engine::Error::not_found(
+                    Kind::Customer,
+                    id,
+                )));
+            };
+            super::export::wait_durable(store, seq).await;
+            let document = off_workers(context.shared, move |store| {
+                super::export::document(store, id, seq)
+            })
+            .await?;
+            Ok(Reply::Bulk(document))
+        }
+        Customer::Forget(id) => {
+            let id = write_id("id", &id)?;
+            engine(
+                store
+                    .write_async(Op::ForgetCustomer(id).by(context.author()))
+                    .await,
+            )?;
+            Ok(Reply::ok())
+        }
+        Customer::ForgetList => Ok(Reply::json_array(
+            engine(store.forgotten())?.iter().map(|f| f.to_json()),
+        )),
     }
 }

@@ -12,6 +12,7 @@ mod backup;
 mod compat;
 mod connection;
 mod customer;
+mod export;
 mod info;
 mod offload;
 mod order;
