@@ -23,6 +23,7 @@ mod check;
 pub mod clean;
 pub mod codec;
 pub mod demo;
+mod duplicates;
 mod envelope;
 pub mod error;
 mod find;
@@ -50,16 +51,18 @@ mod write;
 pub use cancel::Cancel;
 pub use check::CheckReport;
 pub use clean::{CleanRecord, Cleaner, Table, Verdict};
+pub use duplicates::DuplicatePair;
 pub use error::{Error, Kind, Result};
 pub use import::ImportReport;
 pub use keys::{write_key_file, KdfParams, KeySource, MasterKey, MIN_PASSPHRASE_CHARS};
 pub use model::{
-    Customer, CustomerField, CustomerPatch, CustomerRollup, Field, Forgotten, NewCustomer,
-    NewOrder, NewProduct, Order, Product, ProductField, ProductPatch, ProductRollup, Role, User,
+    Customer, CustomerField, CustomerPatch, CustomerRollup, CustomerUpsert, Field, Forgotten,
+    NewCustomer, NewOrder, NewProduct, Order, Product, ProductField, ProductPatch, ProductRollup,
+    Role, User,
 };
 pub use read::{Counts, OrderQuery, OrderScope};
 pub use record_cache::RecordCacheStats;
 pub use rekey::{rekey, RekeyOutcome};
 pub use store::{Options, StorageMode, Store};
 pub use upgrade::{UpgradeProgress, CURRENT_LAYOUT};
-pub use write::{Durability, Op, Outcome, Write, MAX_GROUP_OPS};
+pub use write::{CustomerKeys, Durability, Op, Outcome, UpsertKind, Write, MAX_GROUP_OPS};

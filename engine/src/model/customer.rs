@@ -128,3 +128,65 @@ impl CustomerPatch {
         }
     }
 }
+
+/// A validated `CUSTOMER.UPSERT`: matched on the (normalised) email. `phone` and `address` are
+/// `None` when absent (left as they are), `Some(None)` when given empty (cleared).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerUpsert {
+    pub email: String,
+    pub name: String,
+    pub phone: Option<Option<String>>,
+    pub address: Option<Option<String>>,
+    /// Used only when the upsert creates the customer.
+    pub created_at: Option<i64>,
+    pub id: Option<u64>,
+    /// Decide and answer, write nothing.
+    pub dry_run: bool,
+}
+
+impl CustomerUpsert {
+    /// Validates and normalises the fields as the protocol defines them.
+    pub fn parse(
+        email: &str,
+        name: &str,
+        phone: Option<&str>,
+        address: Option<&str>,
+        created_at: Option<&str>,
+    ) -> Result<Self> {
+        Ok(CustomerUpsert {
+            email: normalize_email(email)?,
+            name: normalize_text("name", name)?,
+            phone: phone.map(normalize_optional_phone).transpose()?,
+            address: address
+                .map(|a| normalize_optional_text("address", a))
+                .transpose()?,
+            created_at: created_at
+                .map(|t| parse_timestamp("created_at", t))
+                .transpose()?,
+            id: None,
+            dry_run: false,
+        })
+    }
+
+    /// The customer it creates when no customer has the email.
+    pub fn to_new(&self) -> NewCustomer {
+        NewCustomer {
+            id: self.id,
+            name: self.name.clone(),
+            email: self.email.clone(),
+            phone: self.phone.clone().flatten(),
+            address: self.address.clone().flatten(),
+            created_at: self.created_at,
+        }
+    }
+
+    /// The change it makes to the customer that has the email.
+    pub fn to_patch(&self) -> CustomerPatch {
+        CustomerPatch {
+            name: Some(self.name.clone()),
+            email: None,
+            phone: self.phone.clone(),
+            address: self.address.clone(),
+        }
+    }
+}

@@ -9,7 +9,7 @@ mod product;
 mod rollup;
 mod user;
 
-pub use customer::{Customer, CustomerPatch, NewCustomer};
+pub use customer::{Customer, CustomerPatch, CustomerUpsert, NewCustomer};
 pub use fields::{CustomerField, Field, ProductField};
 pub use forgotten::Forgotten;
 pub use order::{NewOrder, Order};

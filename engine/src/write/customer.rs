@@ -1,12 +1,13 @@
 //! The write paths of customers: add, update, delete, with their blind index entries.
 
 use super::ids;
+use super::op::{CustomerKeys, UpsertKind};
 use super::view::{Plan, View};
 use super::Outcome;
 use crate::error::{Error, Kind, Result};
 use crate::index::{email, name_words, phone};
 use crate::journal::{Draft, JournalOp};
-use crate::model::{Customer, CustomerPatch, Forgotten, NewCustomer};
+use crate::model::{Customer, CustomerPatch, CustomerUpsert, Forgotten, NewCustomer};
 use crate::trees::{decode_u64, id_key, Space};
 use crate::values::{now, quote};
 
@@ -293,4 +294,63 @@ pub fn disclose(view: &View, id: u64, op: JournalOp) -> Result<(Plan, Outcome)> 
         Plan::journaled(Draft::record(op, Kind::Customer, id, Vec::new())),
         Outcome::Journaled(0),
     ))
+}
+
+/// `CUSTOMER.UPSERT`: decided here, against the current state, so that two upserts of one email
+/// racing each other make one customer (the second finds the first's).
+pub fn upsert(view: &View, upsert: &CustomerUpsert) -> Result<(Plan, Outcome)> {
+    let owner = view
+        .get(&email::key(view.blind, &upsert.email))?
+        .and_then(|owner| decode_u64(&owner));
+    let Some(owner) = owner else {
+        let new = upsert.to_new();
+        let fields = CustomerKeys::of(&given_fields(&new));
+        if upsert.dry_run {
+            if let Some(id) = upsert.id {
+                if view.exists(Space::Customer, id)? {
+                    return Err(Error::Conflict(format!("customer {id} exists")));
+                }
+                if view.contains(&id_key(Space::Forgotten, id))? {
+                    return Err(Error::Conflict(format!(
+                        "customer {id} was forgotten: its id is never used again"
+                    )));
+                }
+            }
+            let id = 0;
+            let kind = UpsertKind::Created;
+            return Ok((Plan::default(), Outcome::Upserted { id, kind, fields }));
+        }
+        let (plan, outcome) = add(view, &new)?;
+        let id = outcome.id();
+        let kind = UpsertKind::Created;
+        return Ok((plan, Outcome::Upserted { id, kind, fields }));
+    };
+    if let Some(given) = upsert.id.filter(|given| *given != owner) {
+        return Err(Error::Conflict(format!(
+            "email {} belongs to customer {owner}, not {given}",
+            quote(&upsert.email)
+        )));
+    }
+    let old: Customer = view
+        .record(&id_key(Space::Customer, owner))?
+        .ok_or_else(|| {
+            Error::Corrupt(format!(
+                "the email index points to missing customer {owner}"
+            ))
+        })?;
+    let mut new = old.clone();
+    upsert.to_patch().apply_to(&mut new);
+    let changed = changed_fields(&old, &new);
+    let fields = CustomerKeys::of(&changed);
+    let id = owner;
+    if changed.is_empty() {
+        let kind = UpsertKind::Unchanged;
+        return Ok((Plan::default(), Outcome::Upserted { id, kind, fields }));
+    }
+    let kind = UpsertKind::Updated;
+    if upsert.dry_run {
+        return Ok((Plan::default(), Outcome::Upserted { id, kind, fields }));
+    }
+    let (plan, _) = update(view, owner, &upsert.to_patch())?;
+    Ok((plan, Outcome::Upserted { id, kind, fields }))
 }

@@ -43,7 +43,7 @@ mod product;
 mod user;
 pub(crate) mod view;
 
-pub use op::{Durability, Op, Outcome, Write};
+pub use op::{CustomerKeys, Durability, Op, Outcome, UpsertKind, Write};
 
 use crate::error::{shutting_down, Error, Result};
 use crate::shared::Shared;
@@ -80,6 +80,7 @@ fn plan(view: &View, op: &Op) -> Result<(view::Plan, Outcome)> {
         Op::ForgetRestored { id, at } => customer::forget_restored(view, *id, *at),
         Op::RevealCustomer(id) => customer::disclose(view, *id, crate::journal::JournalOp::Reveal),
         Op::ExportCustomer(id) => customer::disclose(view, *id, crate::journal::JournalOp::Export),
+        Op::UpsertCustomer(upsert) => customer::upsert(view, upsert),
         Op::RecordBackup { name } => Ok((
             view::Plan::journaled(crate::journal::Draft::named(
                 crate::journal::JournalOp::Add,

@@ -1,7 +1,9 @@
 //! The write vocabulary: what a writer asks for ([`Op`], by whom: [`Write`]), what it gets
 //! back ([`Outcome`]), and when it is told ([`Durability`]).
 
-use crate::model::{CustomerPatch, NewCustomer, NewOrder, NewProduct, ProductPatch, User};
+use crate::model::{
+    CustomerPatch, CustomerUpsert, NewCustomer, NewOrder, NewProduct, ProductPatch, User,
+};
 
 /// When a write is acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +62,9 @@ pub enum Op {
     RevealCustomer(u64),
     /// `CUSTOMER.EXPORT`: journals the export.
     ExportCustomer(u64),
+    /// `CUSTOMER.UPSERT`: creates or updates the customer with the email (or, with `dry_run`,
+    /// only says which).
+    UpsertCustomer(CustomerUpsert),
 }
 
 impl Op {
@@ -94,13 +99,69 @@ pub enum Outcome {
     Skipped,
     /// Journaled with this entry number (reveals, exports: the caller reads up to it).
     Journaled(u64),
+    /// What an upsert did (or, dry, would do) to customer `id` (0: one a dry run would create).
+    Upserted {
+        id: u64,
+        kind: UpsertKind,
+        fields: CustomerKeys,
+    },
+}
+
+/// An upsert's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpsertKind {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+impl UpsertKind {
+    /// The name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpsertKind::Created => "created",
+            UpsertKind::Updated => "updated",
+            UpsertKind::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// A set of customer keys, in the record's key order (an upsert's fields; `Copy`, unlike a
+/// `Vec`, so outcomes stay cheap to pass around).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CustomerKeys(u8);
+
+impl CustomerKeys {
+    /// Every key, in order.
+    pub const ORDER: [&'static str; 6] = ["name", "email", "phone", "address", "created_at", "id"];
+
+    /// The set of these names (names outside [`CustomerKeys::ORDER`] are ignored).
+    pub fn of(names: &[&str]) -> CustomerKeys {
+        let mut bits = 0u8;
+        for (i, key) in Self::ORDER.iter().enumerate() {
+            if names.contains(key) {
+                bits |= 1 << i;
+            }
+        }
+        CustomerKeys(bits)
+    }
+
+    /// The names, in key order.
+    pub fn names(self) -> Vec<&'static str> {
+        Self::ORDER
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.0 & (1 << i) != 0)
+            .map(|(_, key)| *key)
+            .collect()
+    }
 }
 
 impl Outcome {
     /// The id of an add (0 for other outcomes).
     pub fn id(self) -> u64 {
         match self {
-            Outcome::Id(id) => id,
+            Outcome::Id(id) | Outcome::Upserted { id, .. } => id,
             _ => 0,
         }
     }

@@ -6,11 +6,13 @@ use super::values::{engine, page, parse_fields, read_id, write_id};
 use super::Context;
 use crate::mask::customer_json;
 use crate::parse::{
-    kw, optional_text, printable, required_text, syntax, text, Args, CmdResult, Keywords,
+    flag, kw, optional_text, printable, required_text, syntax, text, Args, CmdResult, Keywords,
 };
 use crate::reply::Reply;
 use crm_engine::values::DEFAULT_LIMIT;
-use crm_engine::{CustomerField, CustomerPatch, Field, Kind, NewCustomer, Op, Outcome, Role};
+use crm_engine::{
+    CustomerField, CustomerPatch, CustomerUpsert, Field, Kind, NewCustomer, Op, Outcome, Role,
+};
 
 const ADD_KEYWORDS: [crate::parse::Keyword; 6] = [
     kw("NAME"),
@@ -19,6 +21,15 @@ const ADD_KEYWORDS: [crate::parse::Keyword; 6] = [
     kw("ADDRESS"),
     kw("CREATED_AT"),
     kw("ID"),
+];
+const UPSERT_KEYWORDS: [crate::parse::Keyword; 7] = [
+    kw("EMAIL"),
+    kw("NAME"),
+    kw("PHONE"),
+    kw("ADDRESS"),
+    kw("CREATED_AT"),
+    kw("ID"),
+    flag("DRYRUN"),
 ];
 const PAGE_KEYWORDS: [crate::parse::Keyword; 2] = [kw("AFTER"), kw("LIMIT")];
 
@@ -34,6 +45,8 @@ pub enum Verb {
     Export,
     Forget,
     ForgetList,
+    Upsert,
+    Duplicates,
 }
 
 /// What `CUSTOMER.FIND` looks up.
@@ -60,6 +73,8 @@ pub enum Customer {
     Export(Vec<u8>),
     Forget(Vec<u8>),
     ForgetList,
+    Upsert(Keywords),
+    Duplicates(Keywords),
 }
 
 impl Verb {
@@ -75,6 +90,8 @@ impl Verb {
             "CUSTOMER.EXPORT" => Verb::Export,
             "CUSTOMER.FORGET" => Verb::Forget,
             "FORGET.LIST" => Verb::ForgetList,
+            "CUSTOMER.UPSERT" => Verb::Upsert,
+            "CUSTOMER.DUPLICATES" => Verb::Duplicates,
             _ => return None,
         })
     }
@@ -85,19 +102,20 @@ impl super::Verb for Verb {
 
     fn minimum_arguments(self) -> usize {
         match self {
-            Verb::Add => 4,
+            Verb::Add | Verb::Upsert => 4,
             Verb::Update => 3,
             Verb::Find => 2,
             Verb::Get | Verb::Del | Verb::Reveal | Verb::Export | Verb::Forget => 1,
-            Verb::List | Verb::ForgetList => 0,
+            Verb::List | Verb::ForgetList | Verb::Duplicates => 0,
         }
     }
 
     fn required_role(self) -> Option<Role> {
         Some(match self {
-            Verb::Add | Verb::Update | Verb::Del | Verb::Reveal => Role::Writer,
+            Verb::Add | Verb::Update | Verb::Del | Verb::Reveal | Verb::Upsert => Role::Writer,
             Verb::Get | Verb::Find | Verb::List => Role::Reader,
             Verb::Export | Verb::Forget | Verb::ForgetList => Role::Admin,
+            Verb::Duplicates => Role::Analyst,
         })
     }
 
@@ -135,7 +153,28 @@ impl super::Verb for Verb {
             Verb::Export => Customer::Export(args.required()?),
             Verb::Forget => Customer::Forget(args.required()?),
             Verb::ForgetList => Customer::ForgetList,
+            Verb::Upsert => Customer::Upsert(args.keywords(&UPSERT_KEYWORDS)?),
+            Verb::Duplicates => Customer::Duplicates(args.keywords(&[kw("MIN"), kw("LIMIT")])?),
         })
+    }
+}
+
+/// `MIN`: a number from 0.1 to 1, as the least score in thousandths.
+fn min_score(value: &[u8]) -> CmdResult<u32> {
+    let parsed = std::str::from_utf8(value)
+        .ok()
+        .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+        .and_then(|t| t.parse::<f64>().ok())
+        .filter(|v| (0.1..=1.0).contains(v));
+    match parsed {
+        Some(v) => Ok((v * 1000.0 - 1e-9).ceil() as u32),
+        None => Err(Reply::error(
+            "INVALID",
+            format!(
+                "min: \"{}\" is not a number from 0.1 to 1",
+                printable(value)
+            ),
+        )),
     }
 }
 
@@ -147,7 +186,12 @@ fn masked_conflict(
 ) -> crm_engine::Result<Outcome> {
     match result {
         Err(crm_engine::Error::Conflict(message)) if masked && message.starts_with("email ") => {
-            let owner = message.rsplit(' ').next().unwrap_or_default().to_string();
+            let owner = message
+                .split("belongs to customer ")
+                .nth(1)
+                .and_then(|rest| rest.split([' ', ',']).next())
+                .unwrap_or_default()
+                .to_string();
             Err(crm_engine::Error::Conflict(format!(
                 "email belongs to customer {owner}"
             )))
@@ -278,6 +322,46 @@ pub async fn execute(context: &Context<'_>, command: Customer) -> CmdResult {
                     .await,
             )?;
             Ok(Reply::ok())
+        }
+        Customer::Upsert(k) => {
+            let mut upsert = CustomerUpsert::parse(
+                required_text("email", k.value("EMAIL"))?,
+                required_text("name", k.value("NAME"))?,
+                optional_text("phone", k.value("PHONE"))?,
+                optional_text("address", k.value("ADDRESS"))?,
+                optional_text("created_at", k.value("CREATED_AT"))?,
+            )?;
+            if let Some(id) = k.value("ID") {
+                upsert.id = Some(write_id("id", id)?);
+            }
+            upsert.dry_run = k.has("DRYRUN");
+            let outcome = engine(masked_conflict(
+                masked,
+                store
+                    .write_async(Op::UpsertCustomer(upsert).by(context.author()))
+                    .await,
+            ))?;
+            let Outcome::Upserted { id, kind, fields } = outcome else {
+                return Err(Reply::error("ERR", "the upsert gave no outcome"));
+            };
+            Ok(Reply::Array(vec![
+                Reply::Integer(id as i64),
+                Reply::Bulk(kind.as_str().as_bytes().to_vec()),
+                Reply::bulk_array(fields.names().into_iter().map(|f| f.as_bytes().to_vec())),
+            ]))
+        }
+        Customer::Duplicates(k) => {
+            let min = match k.value("MIN") {
+                Some(value) => min_score(value)?,
+                None => 500,
+            };
+            let limit = super::values::limit(&k, DEFAULT_LIMIT)?;
+            let pairs =
+                super::offload::heavy(context.shared, &context.session.cancel, move |store| {
+                    store.duplicates(min, limit)
+                })
+                .await?;
+            Ok(Reply::json_array(pairs.iter().map(|p| p.to_json())))
         }
         Customer::ForgetList => Ok(Reply::json_array(
             engine(store.forgotten())?.iter().map(|f| f.to_json()),
