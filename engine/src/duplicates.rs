@@ -224,6 +224,10 @@ mod tests {
         let many = p(5, "ada b c d e f g", "qqq@q.io", None);
         let ada_only = p(6, "Ada", "www@q.io", None);
         assert_eq!(score(&many, &ada_only).0, 43);
+        // 300·1/8 = 37.5: the half rounds up.
+        let five = p(7, "ada b c d e", "kkk@q.io", None);
+        let four = p(8, "ada f g h", "mmm@q.io", None);
+        assert_eq!(score(&five, &four), (38, vec!["name"]));
         assert!(one_edit_apart(&['a', 'b'], &['a', 'c']));
         assert!(one_edit_apart(&['a', 'b'], &['a', 'b', 'c']));
         assert!(one_edit_apart(&['b'], &['a', 'b']));
