@@ -3,17 +3,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use crm_tests::TestServer;
+use crm_tests::{send_words as run, TestServer};
 use redis::Value;
 use serde_json::json;
-
-fn run(con: &mut redis::Connection, args: &[&str]) -> redis::RedisResult<Value> {
-    let mut cmd = redis::cmd(args[0]);
-    for arg in &args[1..] {
-        cmd.arg(*arg);
-    }
-    cmd.query(con)
-}
 
 /// `(id, outcome, fields)` of an upsert.
 fn upsert(con: &mut redis::Connection, args: &[&str]) -> (i64, String, Vec<String>) {

@@ -2,6 +2,9 @@
 //! writes by two users, roles, the stream commands with the `redis` crate (RESP2 and RESP3) and
 //! redis-py, blocked readers woken by writes and told at shutdown, no personal value in the
 //! journal or on disk, and `crm-server tail`.
+//!
+//! One file: every test reads the same journal through the same wire helpers (`plain`,
+//! `audit_log`), and the scripted sequence is the reference the others compare with.
 
 #![allow(clippy::unwrap_used)]
 

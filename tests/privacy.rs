@@ -3,18 +3,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-use crm_tests::{server_binary, TestServer, ADMIN_PASSWORD};
+use crm_tests::{send_words as run, server_binary, TestServer, ADMIN_PASSWORD};
 use redis::Value;
 use serde_json::json;
 use std::process::Command;
-
-fn run(con: &mut redis::Connection, args: &[&str]) -> redis::RedisResult<Value> {
-    let mut cmd = redis::cmd(args[0]);
-    for arg in &args[1..] {
-        cmd.arg(*arg);
-    }
-    cmd.query(con)
-}
 
 fn ok(con: &mut redis::Connection, args: &[&str]) -> Value {
     run(con, args).unwrap_or_else(|e| panic!("{args:?}: {e}"))

@@ -11,13 +11,7 @@ use serde::de::DeserializeOwned;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
 
-/// The number of live records of each kind.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub customers: u64,
-    pub products: u64,
-    pub orders: u64,
-}
+pub use crate::shared::Counts;
 
 /// Which orders `ORDER.LIST` returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

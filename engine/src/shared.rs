@@ -5,9 +5,35 @@ use crate::codec::Codec;
 use crate::error::{Error, Result};
 use crate::index::BlindKeys;
 use crate::keys::MasterKey;
-use crate::write::Durability;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+
+/// The number of live records of each kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub customers: u64,
+    pub products: u64,
+    pub orders: u64,
+}
+
+/// When a write is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// After it is on disk (fsync), shared by every writer of the group.
+    Sync,
+    /// At once; the store is flushed every 100 ms, so a crash may lose the last 100 ms.
+    Periodic,
+}
+
+impl Durability {
+    /// The name `INFO` shows.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Durability::Sync => "sync",
+            Durability::Periodic => "periodic",
+        }
+    }
+}
 
 /// What the committer and the readers share.
 pub(crate) struct Shared {
@@ -91,9 +117,9 @@ impl Shared {
     }
 
     /// The live record counts (read under the backup gate by a starting backup).
-    pub fn counts(&self) -> Result<crate::read::Counts> {
+    pub fn counts(&self) -> Result<Counts> {
         use crate::trees::{meta, Space};
-        Ok(crate::read::Counts {
+        Ok(Counts {
             customers: self.meta_u64(&meta::count(Space::Customer as u8))?,
             products: self.meta_u64(&meta::count(Space::Product as u8))?,
             orders: self.meta_u64(&meta::count(Space::Order as u8))?,

@@ -1,5 +1,9 @@
 //! Parsing, validation and normalisation of the scalar values in `PROTOCOL.md` "Values".
 //!
+//! One file on purpose: it is the one place each value's rule is written (ids, money, times,
+//! text, email, phone), and its unit tests sit beside the rules; split by value it would scatter
+//! the shared helpers (`quote`, the length limits) that every rule uses.
+//!
 //! Every function takes the text a client sent and either returns the normalised value or an
 //! [`Error::Invalid`] that names the field and quotes the value, so every entry point (the wire,
 //! CSV import, the engine API) applies exactly the same rules.

@@ -15,19 +15,6 @@ const EMAIL: &str = "zebulon.quixotic@erasure.example";
 const PHONE: &str = "+15550001234";
 const ADDRESS: &str = "77 Vanishing Lane, Nowhere";
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 fn the_person(store: &Store) -> u64 {
     let new = NewCustomer::parse(NAME, EMAIL, Some(PHONE), Some("1 First Street"), None).unwrap();
     let id = store.write(Op::AddCustomer(new)).unwrap().id();

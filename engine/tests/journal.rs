@@ -1,5 +1,8 @@
 //! The journal: one entry per write in the write's own step, numbered without gaps, chained,
 //! holding field names and never values; refused writes append nothing; tampering is named.
+//!
+//! One file: every test here checks one property of one structure, the journal, through the
+//! same helpers; splitting it would split those helpers.
 
 #![allow(clippy::unwrap_used)]
 

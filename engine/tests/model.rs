@@ -1,5 +1,8 @@
 //! Model-based test: random operation sequences (with reopens) run against the store and a
 //! plain in-memory model; every result, read, index lookup and rollup must agree.
+//!
+//! One file: the model, the operation generator and the comparison are one test and only make
+//! sense together.
 
 #![allow(clippy::unwrap_used)]
 

@@ -1,4 +1,7 @@
 //! Customer, product and order operations, with their integrity rules.
+//!
+//! One file: the three kinds' rules refer to each other (references, stock, "has orders"),
+//! and the tests share their fixtures.
 
 #![allow(clippy::unwrap_used)]
 

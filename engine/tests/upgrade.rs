@@ -6,25 +6,13 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+use common::copy_dir;
 use crm_engine::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/layout1");
 const CHILD_DIR: &str = "CRM_UPGRADE_CHILD_DIR";
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
 
 /// A copy of the fixtures to work on (the upgrade rewrites the store).
 fn fixtures() -> (tempfile::TempDir, PathBuf) {

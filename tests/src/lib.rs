@@ -266,3 +266,13 @@ impl RawConnection {
         matches!(self.stream.read(&mut byte), Ok(0) | Err(_))
     }
 }
+
+/// Sends a command given as words and returns the reply or the error (for tests that check
+/// both).
+pub fn send_words(con: &mut redis::Connection, args: &[&str]) -> redis::RedisResult<redis::Value> {
+    let mut cmd = redis::cmd(args[0]);
+    for arg in &args[1..] {
+        cmd.arg(*arg);
+    }
+    cmd.query(con)
+}

@@ -228,11 +228,11 @@ fn finish_forget(view: &View, plan: &mut Plan, id: u64, at: i64) -> Result<()> {
 /// only records the id as forgotten.
 pub fn forget_restored(view: &View, id: u64, at: i64) -> Result<(Plan, Outcome)> {
     let forgotten_key = id_key(Space::Forgotten, id);
-    if view.contains(&forgotten_key)? && !view.exists(Space::Customer, id)? {
-        return Ok((Plan::default(), Outcome::Skipped));
-    }
     let key = id_key(Space::Customer, id);
     if !view.exists(Space::Customer, id)? {
+        if view.contains(&forgotten_key)? {
+            return Ok((Plan::default(), Outcome::Skipped));
+        }
         let mut plan = Plan::default();
         plan.put_record(
             &forgotten_key,

@@ -1,28 +1,10 @@
 //! The write vocabulary: what a writer asks for ([`Op`], by whom: [`Write`]), what it gets
 //! back ([`Outcome`]), and when it is told ([`Durability`]).
 
+pub use crate::shared::Durability;
 use crate::model::{
     CustomerPatch, CustomerUpsert, NewCustomer, NewOrder, NewProduct, ProductPatch, User,
 };
-
-/// When a write is acknowledged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Durability {
-    /// After it is on disk (fsync), shared by every writer of the group.
-    Sync,
-    /// At once; the store is flushed every 100 ms, so a crash may lose the last 100 ms.
-    Periodic,
-}
-
-impl Durability {
-    /// The name `INFO` shows.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Durability::Sync => "sync",
-            Durability::Periodic => "periodic",
-        }
-    }
-}
 
 /// One write operation, validated, waiting for the committer.
 #[derive(Debug, Clone)]
