@@ -17,5 +17,7 @@ pub mod server;
 pub mod session;
 pub mod state;
 pub mod throttle;
+pub mod work_limits;
 
-pub use cmd::{WorkLimits, CRM_PROTOCOL, VERSION};
+pub use cmd::{CRM_PROTOCOL, VERSION};
+pub use work_limits::WorkLimits;

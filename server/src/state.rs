@@ -3,8 +3,8 @@
 
 use crate::auth::Authenticator;
 use crate::backup::BackupState;
-use crate::cmd::WorkLimits;
 use crate::throttle::LoginThrottle;
+use crate::work_limits::WorkLimits;
 use crm_engine::{Durability, Store};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};

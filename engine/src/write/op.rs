@@ -1,10 +1,10 @@
 //! The write vocabulary: what a writer asks for ([`Op`], by whom: [`Write`]), what it gets
 //! back ([`Outcome`]), and when it is told ([`Durability`]).
 
-pub use crate::shared::Durability;
 use crate::model::{
     CustomerPatch, CustomerUpsert, NewCustomer, NewOrder, NewProduct, ProductPatch, User,
 };
+pub use crate::shared::Durability;
 
 /// One write operation, validated, waiting for the committer.
 #[derive(Debug, Clone)]

@@ -1,8 +1,8 @@
 //! `AUDIT.LOG | VERIFY | HEAD` (admin only): the journal as an audit trail.
 
+use super::context::Context;
 use super::offload::{heavy, off_workers};
 use super::values::{engine, limit, read_id};
-use super::Context;
 use crate::parse::{kw, printable, text, Args, CmdResult, Keywords};
 use crate::reply::Reply;
 use crm_engine::journal::{hex, JournalFilter};
@@ -34,7 +34,7 @@ impl Verb {
     }
 }
 
-impl super::Verb for Verb {
+impl super::context::Verb for Verb {
     type Command = Audit;
 
     fn minimum_arguments(self) -> usize {

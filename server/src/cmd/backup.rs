@@ -1,8 +1,8 @@
 //! `BACKUP [name]`, `BACKUP.LIST`, `BACKUP.VERIFY name` (admin only).
 
+use super::context::Context;
 use super::offload::blocking;
 use super::values::engine;
-use super::Context;
 use crate::backup::{default_name, file_of, valid_name};
 use crate::parse::{printable, text, Args, CmdResult};
 use crate::reply::Reply;
@@ -34,7 +34,7 @@ impl Verb {
     }
 }
 
-impl super::Verb for Verb {
+impl super::context::Verb for Verb {
     type Command = Backup;
 
     fn minimum_arguments(self) -> usize {

@@ -47,7 +47,7 @@ impl Verb {
     }
 }
 
-impl super::Verb for Verb {
+impl super::context::Verb for Verb {
     type Command = Compat;
 
     fn minimum_arguments(self) -> usize {

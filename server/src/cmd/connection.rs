@@ -1,6 +1,6 @@
 //! Connection commands: `PING`, `AUTH`, `HELLO`, `QUIT` (open to every connection).
 
-use super::{Answer, Context};
+use super::context::{Answer, Context};
 use crate::parse::{printable, syntax, text, Args, CmdResult};
 use crate::reply::Reply;
 use crm_engine::Role;
@@ -52,7 +52,7 @@ impl Verb {
     }
 }
 
-impl super::Verb for Verb {
+impl super::context::Verb for Verb {
     type Command = Connection;
 
     fn minimum_arguments(self) -> usize {

@@ -1,9 +1,9 @@
 //! `CUSTOMER.ADD | GET | UPDATE | DEL | FIND | LIST`, and the privacy verbs
 //! `CUSTOMER.REVEAL | EXPORT | FORGET` and `FORGET.LIST`.
 
+use super::context::Context;
 use super::offload::off_workers;
 use super::values::{engine, page, parse_fields, read_id, write_id};
-use super::Context;
 use crate::mask::customer_json;
 use crate::parse::{
     flag, kw, optional_text, printable, required_text, syntax, text, Args, CmdResult, Keywords,
@@ -97,7 +97,7 @@ impl Verb {
     }
 }
 
-impl super::Verb for Verb {
+impl super::context::Verb for Verb {
     type Command = Customer;
 
     fn minimum_arguments(self) -> usize {

@@ -23,7 +23,7 @@ impl Verb {
     }
 }
 
-impl super::Verb for Verb {
+impl super::context::Verb for Verb {
     type Command = Info;
 
     fn minimum_arguments(self) -> usize {

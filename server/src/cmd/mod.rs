@@ -11,6 +11,7 @@ mod audit;
 mod backup;
 mod compat;
 mod connection;
+mod context;
 mod customer;
 mod export;
 mod info;
@@ -23,7 +24,8 @@ mod user;
 mod values;
 
 pub use connection::{CRM_PROTOCOL, VERSION};
-pub use offload::WorkLimits;
+pub use context::Answer;
+use context::{Context, Verb};
 
 use crate::parse::{printable, Args, CmdResult};
 use crate::reply::Reply;
@@ -32,22 +34,6 @@ use crate::state::Shared;
 use crm_engine::Role;
 use std::sync::Arc;
 use tokio::time::Instant;
-
-/// What one family's verbs say about themselves.
-pub(crate) trait Verb: Copy {
-    /// The parsed command, ready to run.
-    type Command;
-
-    /// The fewest arguments after the name (flags counted); fewer is
-    /// `ERR wrong number of arguments`, before any other check.
-    fn minimum_arguments(self) -> usize;
-
-    /// The least role that may run it; `None` for commands open to every connection.
-    fn required_role(self) -> Option<Role>;
-
-    /// Parses the arguments (the arity is already checked; `finish()` follows).
-    fn parse(self, args: &mut Args) -> CmdResult<Self::Command>;
-}
 
 /// A command name, resolved to its family's verb.
 #[derive(Clone, Copy)]
@@ -78,22 +64,6 @@ enum Command {
     Info(info::Info),
     Audit(audit::Audit),
     Stream(stream::Stream),
-}
-
-/// What the connection does after a reply.
-pub struct Answer {
-    pub reply: Reply,
-    /// Close the connection once the reply is written (`QUIT`).
-    pub close: bool,
-}
-
-impl Answer {
-    fn reply(reply: Reply) -> Answer {
-        Answer {
-            reply,
-            close: false,
-        }
-    }
 }
 
 /// A request, with when it was read (failed logins are slowed from that moment).
@@ -204,20 +174,6 @@ pub async fn dispatch(shared: &Arc<Shared>, session: &mut Session, request: Requ
     execute(context, command)
         .await
         .unwrap_or_else(Answer::reply)
-}
-
-/// What a running command may use.
-pub(crate) struct Context<'a> {
-    pub shared: &'a Arc<Shared>,
-    pub session: &'a mut Session,
-    pub read_at: Instant,
-}
-
-impl Context<'_> {
-    /// Who the journal records as the author of this command's writes.
-    pub fn author(&self) -> Option<String> {
-        self.session.user_name().map(str::to_string)
-    }
 }
 
 async fn execute(context: Context<'_>, command: Command) -> CmdResult<Answer> {

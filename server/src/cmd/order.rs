@@ -1,8 +1,8 @@
 //! `ORDER.ADD | GET | DEL | LIST`.
 
+use super::context::Context;
 use super::offload::off_workers;
 use super::values::{engine, page, read_id, timestamp, write_id};
-use super::Context;
 use crate::parse::{flag, kw, printable, syntax, text, Args, CmdResult, Keywords};
 use crate::reply::Reply;
 use crm_engine::values::{self, DEFAULT_LIMIT};
@@ -46,7 +46,7 @@ impl Verb {
     }
 }
 
-impl super::Verb for Verb {
+impl super::context::Verb for Verb {
     type Command = Order;
 
     fn minimum_arguments(self) -> usize {

@@ -1,8 +1,8 @@
 //! `PRODUCT.ADD | GET | UPDATE | DEL | LIST`.
 
+use super::context::Context;
 use super::offload::off_workers;
 use super::values::{engine, page, parse_fields, read_id, write_id};
-use super::Context;
 use crate::parse::{kw, optional_text, required_text, text, Args, CmdResult, Keywords};
 use crate::reply::Reply;
 use crm_engine::values::DEFAULT_LIMIT;
@@ -39,7 +39,7 @@ impl Verb {
     }
 }
 
-impl super::Verb for Verb {
+impl super::context::Verb for Verb {
     type Command = Product;
 
     fn minimum_arguments(self) -> usize {

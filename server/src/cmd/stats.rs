@@ -2,9 +2,9 @@
 //! `STATS.CUSTOMER` (one rollup read) is a heavy command: it runs off the async workers,
 //! within the heavy permits, and stops when its client leaves (see `offload.rs`).
 
+use super::context::Context;
 use super::offload::heavy;
 use super::values::{engine, limit, read_id, timestamp};
-use super::Context;
 use crate::parse::{kw, printable, required_text, text, Args, CmdResult, Keywords};
 use crate::reply::Reply;
 use crm_engine::stats::{self, CustomerOrder};
@@ -58,7 +58,7 @@ impl Verb {
     }
 }
 
-impl super::Verb for Verb {
+impl super::context::Verb for Verb {
     type Command = Stats;
 
     fn minimum_arguments(self) -> usize {

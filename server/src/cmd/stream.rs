@@ -7,8 +7,8 @@
 //! durability watermark (it holds no thread) and wakes when a write is acknowledged, when its
 //! `BLOCK` runs out, when its client leaves or when the server stops (`BUSY`).
 
+use super::context::Context;
 use super::offload::off_workers;
-use super::Context;
 use crate::parse::{printable, syntax, Args, CmdResult};
 use crate::reply::Reply;
 use crm_engine::journal::{Entry, FeedRange};
@@ -68,7 +68,7 @@ impl Verb {
     }
 }
 
-impl super::Verb for Verb {
+impl super::context::Verb for Verb {
     type Command = Stream;
 
     fn minimum_arguments(self) -> usize {

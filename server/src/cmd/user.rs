@@ -1,7 +1,7 @@
 //! `USER.ADD | DEL | PASSWD | MASK | LIST` (admin only).
 
+use super::context::Context;
 use super::values::engine;
-use super::Context;
 use crate::auth::hash_password;
 use crate::parse::{flag, kw, printable, required_text, text, Args, CmdResult, Keywords};
 use crate::reply::Reply;
@@ -50,7 +50,7 @@ impl Verb {
     }
 }
 
-impl super::Verb for Verb {
+impl super::context::Verb for Verb {
     type Command = User;
 
     fn minimum_arguments(self) -> usize {
