@@ -3,48 +3,11 @@
 
 #![allow(clippy::unwrap_used)]
 
+use crm_tests::words::{code, connect, get, id, ok};
 use crm_tests::{send_words as run, server_binary, TestServer, ADMIN_PASSWORD};
 use redis::Value;
 use serde_json::json;
 use std::process::Command;
-
-fn ok(con: &mut redis::Connection, args: &[&str]) -> Value {
-    run(con, args).unwrap_or_else(|e| panic!("{args:?}: {e}"))
-}
-
-fn code(con: &mut redis::Connection, args: &[&str]) -> String {
-    match run(con, args) {
-        Err(e) => e.code().unwrap_or("?").to_string(),
-        Ok(v) => panic!("{args:?} answered {v:?}"),
-    }
-}
-
-fn json_of(value: Value) -> serde_json::Value {
-    match value {
-        Value::BulkString(bytes) => serde_json::from_slice(&bytes).unwrap(),
-        Value::Nil => serde_json::Value::Null,
-        Value::Array(items) => serde_json::Value::Array(items.into_iter().map(json_of).collect()),
-        other => panic!("not JSON: {other:?}"),
-    }
-}
-
-fn get(con: &mut redis::Connection, args: &[&str]) -> serde_json::Value {
-    json_of(ok(con, args))
-}
-
-fn connect(server: &TestServer, user: &str, password: &str) -> redis::Connection {
-    redis::Client::open(server.url(user, password, false))
-        .unwrap()
-        .get_connection()
-        .unwrap()
-}
-
-fn id(value: Value) -> String {
-    match value {
-        Value::Int(n) => n.to_string(),
-        other => panic!("not an id: {other:?}"),
-    }
-}
 
 /// Ada (every field), Bo (a one-letter local part, a 7-digit phone, no address).
 fn two_customers(admin: &mut redis::Connection) -> (String, String) {

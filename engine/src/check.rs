@@ -168,6 +168,51 @@ impl Store {
                 journal.about_records
             )));
         }
+        self.check_kept_merges()?;
         Ok(report)
+    }
+
+    /// Every kept merge has its `W` entry and none other exists; a merged-away customer is
+    /// not live.
+    fn check_kept_merges(&self) -> Result<()> {
+        let tree = &self.shared.tree;
+        let mut by_keep = 0;
+        for entry in tree.scan_prefix(Space::MergesByKeep.prefix()) {
+            let (key, _) = entry?;
+            by_keep += 1;
+            let other = crate::trees::trailing_id(&key).unwrap_or(0);
+            let keep = key
+                .get(1..9)
+                .and_then(crate::trees::decode_u64)
+                .unwrap_or(0);
+            let merge: crate::model::KeptMerge = match tree.get(id_key(Space::KeptMerge, other))? {
+                Some(sealed) => self
+                    .shared
+                    .codec
+                    .open(&id_key(Space::KeptMerge, other), &sealed)?,
+                None => {
+                    return Err(corrupt(format!(
+                        "customer {keep} lists a merge of customer {other} that is not kept"
+                    )))
+                }
+            };
+            if merge.keep != keep || merge.other.id != other {
+                return Err(corrupt(format!(
+                    "the kept merge of customer {other} disagrees with its index entry"
+                )));
+            }
+            if tree.contains_key(id_key(Space::Customer, other))? {
+                return Err(corrupt(format!(
+                    "customer {other} is both live and kept as merged away"
+                )));
+            }
+        }
+        let kept = tree.scan_prefix(Space::KeptMerge.prefix()).count();
+        if kept != by_keep {
+            return Err(corrupt(format!(
+                "{kept} kept merges but {by_keep} index entries for them"
+            )));
+        }
+        Ok(())
     }
 }

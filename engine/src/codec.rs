@@ -152,6 +152,7 @@ pub fn describe_key(key: &[u8]) -> String {
         Some(b) if b == Space::CustomerRollup as u8 => format!("rollup of customer {}", id()),
         Some(b) if b == Space::ProductRollup as u8 => format!("rollup of product {}", id()),
         Some(b) if b == Space::Forgotten as u8 => format!("forgotten customer {}", id()),
+        Some(b) if b == Space::KeptMerge as u8 => format!("kept merge of customer {}", id()),
         // Users are keyed by a blind hash of the name: there is no name to show.
         Some(b) if b == Space::User as u8 || b == Space::LegacyUser as u8 => {
             "a user record".to_string()

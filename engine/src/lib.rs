@@ -33,6 +33,7 @@ mod index;
 pub mod journal;
 mod keyring;
 pub mod keys;
+mod merges;
 pub mod model;
 mod read;
 mod record_cache;

@@ -128,11 +128,13 @@ impl Store {
             journal,
         });
         let writer = Arc::new(Writer::start(shared.clone())?);
-        Ok(Store {
+        let store = Store {
             shared,
             writer,
             cancel: Cancel::never(),
-        })
+        };
+        store.purge_expired_merges()?;
+        Ok(store)
     }
 
     /// A handle on the same store whose long scans stop once `cancel` is raised (with
@@ -320,7 +322,17 @@ fn finish_erasures(tree: &sled::Tree, codec: &Codec) -> Result<()> {
             }
         }
     }
-    keyring.erase(&pending)
+    let mut done = sled::Batch::default();
+    for entry in tree.scan_prefix(Space::PendingErasure.prefix()) {
+        let (key, _) = entry?;
+        if let Some(slot) = crate::trees::trailing_id(&key) {
+            pending.push(slot);
+        }
+        done.remove(key);
+    }
+    keyring.erase(&pending)?;
+    tree.apply_batch(done)?;
+    Ok(())
 }
 
 /// Makes a new store's first entries (its wrapped data key, the passphrase's salt and

@@ -45,6 +45,15 @@ pub enum Space {
     /// `F` ‖ customer id → sealed [`Forgotten`](crate::model::Forgotten): the ids erased by
     /// `CUSTOMER.FORGET` (`FORGET.LIST`), never reused.
     Forgotten = b'F',
+    /// `M` ‖ merged-away customer id → [`KeptMerge`](crate::model::KeptMerge), sealed under
+    /// that customer's own key: what `CUSTOMER.UNMERGE` needs, for 30 days.
+    KeptMerge = b'M',
+    /// `W` ‖ kept customer id ‖ merged-away customer id → (): the kept merges into a customer
+    /// (what its `FORGET` erases too).
+    MergesByKeep = b'W',
+    /// `x` ‖ slot → (): a keyring slot whose key is destroyed once its batch is durable; a
+    /// crash before the overwrite leaves this, and the next open finishes the erasure.
+    PendingErasure = b'x',
     /// `K` ‖ slot → a keyring slot's bytes: only in backup files, never in the tree (the
     /// keyring lives in its own file, see `keyring.rs`).
     KeyringSlot = b'K',

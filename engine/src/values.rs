@@ -233,6 +233,20 @@ pub fn now() -> i64 {
     Utc::now().timestamp()
 }
 
+/// The server's clock for how long merges are kept: [`now`] plus `CRM_CLOCK_OFFSET_SECS`
+/// (seconds, may be negative), so that tests can move it without waiting 30 days. Read once
+/// per process.
+pub fn merge_clock() -> i64 {
+    static OFFSET: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    let offset = *OFFSET.get_or_init(|| {
+        std::env::var("CRM_CLOCK_OFFSET_SECS")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    });
+    now().saturating_add(offset)
+}
+
 /// An email: trimmed, lower-cased, `local@domain` with a domain of two or more non-empty labels.
 pub fn normalize_email(text: &str) -> Result<String> {
     let email = text.trim().to_lowercase();

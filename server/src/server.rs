@@ -19,6 +19,7 @@ pub async fn run(
     let permits = Arc::new(Semaphore::new(shared.config.max_connections));
     let (stop_sender, stop_receiver) = watch::channel(false);
     let mut connections = JoinSet::new();
+    let purger = tokio::spawn(purge_expired_merges(shared.clone()));
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -64,10 +65,28 @@ pub async fn run(
         // Reap finished connection tasks so the set does not grow without bound.
         while connections.try_join_next().is_some() {}
     }
+    purger.abort();
     shared.shutting_down.store(true, Ordering::Relaxed);
     tracing::info!("shutting down: no new connections; finishing commands in flight");
     let _ = stop_sender.send(true);
     while connections.join_next().await.is_some() {}
+}
+
+/// Drops merges past their 30 days once an hour (the store also does at open), so that the
+/// merged-away customers' keys do not outlive the promise.
+async fn purge_expired_merges(shared: Arc<Shared>) {
+    let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+    every_hour.tick().await;
+    loop {
+        every_hour.tick().await;
+        let store = shared.store.clone();
+        match tokio::task::spawn_blocking(move || store.purge_expired_merges()).await {
+            Ok(Ok(true)) => tracing::info!("purged the merges older than 30 days"),
+            Ok(Ok(false)) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "purging expired merges failed"),
+            Err(error) => tracing::warn!(%error, "purging expired merges failed"),
+        }
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -62,6 +62,8 @@ pub struct TestServer {
     pub port: u16,
     pub dir: tempfile::TempDir,
     pub extra_args: Vec<String>,
+    /// Environment variables set for the process at each (re)launch.
+    pub env: Vec<(String, String)>,
 }
 
 impl TestServer {
@@ -80,6 +82,7 @@ impl TestServer {
             port: free_port(),
             dir,
             extra_args: extra.iter().map(|s| s.to_string()).collect(),
+            env: Vec::new(),
         };
         server.launch();
         server
@@ -104,6 +107,7 @@ impl TestServer {
             .args(&self.extra_args)
             .env("CRM_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env_remove("CRM_PASSPHRASE")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -275,4 +279,50 @@ pub fn send_words(con: &mut redis::Connection, args: &[&str]) -> redis::RedisRes
         cmd.arg(*arg);
     }
     cmd.query(con)
+}
+
+/// Short helpers for tests that speak in words: the reply or a panic, the error code, JSON.
+pub mod words {
+    use super::TestServer;
+    use redis::Value;
+
+    pub fn ok(con: &mut redis::Connection, args: &[&str]) -> Value {
+        crate::send_words(con, args).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    }
+
+    pub fn code(con: &mut redis::Connection, args: &[&str]) -> String {
+        match crate::send_words(con, args) {
+            Err(e) => e.code().unwrap_or("?").to_string(),
+            Ok(v) => panic!("{args:?} answered {v:?}"),
+        }
+    }
+
+    pub fn json_of(value: Value) -> serde_json::Value {
+        match value {
+            Value::BulkString(bytes) => serde_json::from_slice(&bytes).unwrap(),
+            Value::Nil => serde_json::Value::Null,
+            Value::Array(items) => {
+                serde_json::Value::Array(items.into_iter().map(json_of).collect())
+            }
+            other => panic!("not JSON: {other:?}"),
+        }
+    }
+
+    pub fn get(con: &mut redis::Connection, args: &[&str]) -> serde_json::Value {
+        json_of(ok(con, args))
+    }
+
+    pub fn connect(server: &TestServer, user: &str, password: &str) -> redis::Connection {
+        redis::Client::open(server.url(user, password, false))
+            .unwrap()
+            .get_connection()
+            .unwrap()
+    }
+
+    pub fn id(value: Value) -> String {
+        match value {
+            Value::Int(n) => n.to_string(),
+            other => panic!("not an id: {other:?}"),
+        }
+    }
 }

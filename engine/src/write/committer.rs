@@ -81,21 +81,35 @@ fn erase_after_flush(shared: &Shared, slots: &[u64]) -> Result<()> {
     };
     shared.db.flush().map_err(|e| halting(Error::from(e)))?;
     let keyring = shared.codec.keyring()?;
-    {
-        // A running backup still copies the records as they were when it started.
-        let mut gate = shared
-            .backup_gate
-            .lock()
-            .map_err(|_| Error::Storage("the backup gate is poisoned".into()))?;
-        if let Some(snapshot) = gate.as_mut() {
-            for &slot in slots {
-                if let Some(raw) = keyring.raw(slot) {
-                    snapshot.preserve_slot(slot, raw);
-                }
+    let marks: Vec<Vec<u8>> = slots
+        .iter()
+        .map(|&slot| crate::trees::id_key(crate::trees::Space::PendingErasure, slot).to_vec())
+        .collect();
+    // A running backup still copies the records as they were when it started: it keeps the
+    // slots' keys and the pending marks as they were.
+    let mut gate = shared
+        .backup_gate
+        .lock()
+        .map_err(|_| Error::Storage("the backup gate is poisoned".into()))?;
+    if let Some(snapshot) = gate.as_mut() {
+        for &slot in slots {
+            if let Some(raw) = keyring.raw(slot) {
+                snapshot.preserve_slot(slot, raw);
             }
         }
+        snapshot.preserve(&shared.tree, marks.iter())?;
     }
-    keyring.erase(slots).map_err(halting)
+    keyring.erase(slots).map_err(halting)?;
+    // The pending marks can go now; lost in a crash, the next open erases those slots again,
+    // which changes nothing.
+    let mut done = sled::Batch::default();
+    for mark in marks {
+        done.remove(mark);
+    }
+    shared
+        .tree
+        .apply_batch(done)
+        .map_err(|e| halting(Error::from(e)))
 }
 
 /// Plans and applies one group; returns each job's results and whether the tree changed.

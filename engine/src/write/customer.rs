@@ -12,7 +12,11 @@ use crate::trees::{decode_u64, id_key, Space};
 use crate::values::{now, quote};
 
 /// `CONFLICT` unless the email is free or already belongs to `allowed_owner`.
-fn check_email_free(view: &View, address: &str, allowed_owner: Option<u64>) -> Result<()> {
+pub(super) fn check_email_free(
+    view: &View,
+    address: &str,
+    allowed_owner: Option<u64>,
+) -> Result<()> {
     if let Some(owner) = view.get(&email::key(view.blind, address))? {
         let owner = decode_u64(&owner).unwrap_or(0);
         if Some(owner) != allowed_owner {
@@ -26,7 +30,7 @@ fn check_email_free(view: &View, address: &str, allowed_owner: Option<u64>) -> R
 }
 
 /// The index entries a customer owns, so add, update and delete stay symmetric.
-fn index_entries(view: &View, customer: &Customer) -> Vec<(Vec<u8>, Vec<u8>)> {
+pub(super) fn index_entries(view: &View, customer: &Customer) -> Vec<(Vec<u8>, Vec<u8>)> {
     let id = customer.id;
     let mut entries = vec![(
         email::key(view.blind, &customer.email),
@@ -45,11 +49,7 @@ pub fn add(view: &View, new: &NewCustomer) -> Result<(Plan, Outcome)> {
     let mut plan = Plan::default();
     let id = ids::choose(view, Space::Customer, new.id)?;
     check_email_free(view, &new.email, None)?;
-    if view.contains(&id_key(Space::Forgotten, id))? {
-        return Err(Error::Conflict(format!(
-            "customer {id} was forgotten: its id is never used again"
-        )));
-    }
+    check_not_retired(view, id)?;
     ids::claim(
         view,
         &mut plan,
@@ -79,6 +79,23 @@ pub fn add(view: &View, new: &NewCustomer) -> Result<(Plan, Outcome)> {
         given_fields(new),
     ));
     Ok((plan, Outcome::Id(id)))
+}
+
+/// `CONFLICT` for the id of a forgotten customer (never used again) or of one merged away
+/// while its merge is kept (`UNMERGE` would bring it back).
+fn check_not_retired(view: &View, id: u64) -> Result<()> {
+    if view.contains(&id_key(Space::Forgotten, id))? {
+        return Err(Error::Conflict(format!(
+            "customer {id} was forgotten: its id is never used again"
+        )));
+    }
+    if let Some(merge) = super::merge::kept(view, id, crate::values::merge_clock())? {
+        return Err(Error::Conflict(format!(
+            "customer {id} was merged into customer {}: its merge is kept for CUSTOMER.UNMERGE",
+            merge.keep
+        )));
+    }
+    Ok(())
 }
 
 /// The keys an add was given, in the record's key order (an empty phone or address is absent).
@@ -128,8 +145,21 @@ pub fn update(view: &View, id: u64, patch: &CustomerPatch) -> Result<(Plan, Outc
         check_email_free(view, &new.email, Some(id))?;
     }
     let mut plan = Plan::default();
-    let old_entries = index_entries(view, &old);
-    let new_entries = index_entries(view, &new);
+    restage(view, &mut plan, &old, &new)?;
+    plan.journal(Draft::record(
+        JournalOp::Update,
+        Kind::Customer,
+        id,
+        changed_fields(&old, &new),
+    ));
+    Ok((plan, Outcome::Done))
+}
+
+/// Stages a changed customer: its record under its own key, and the index entries that
+/// changed with it.
+pub(super) fn restage(view: &View, plan: &mut Plan, old: &Customer, new: &Customer) -> Result<()> {
+    let old_entries = index_entries(view, old);
+    let new_entries = index_entries(view, new);
     for (key, _) in &old_entries {
         if !new_entries.iter().any(|(k, _)| k == key) {
             plan.remove(key.clone());
@@ -139,18 +169,12 @@ pub fn update(view: &View, id: u64, patch: &CustomerPatch) -> Result<(Plan, Outc
         plan.put(key, value);
     }
     // A record an older layout sealed under the record key gets a key of its own now.
-    let slot = match view.customer_slot(id)? {
+    let slot = match view.customer_slot(new.id)? {
         Some(slot) => slot,
-        None => view.take_slot(&mut plan)?,
+        None => view.take_slot(plan)?,
     };
-    plan.put_customer(&key, &new, slot);
-    plan.journal(Draft::record(
-        JournalOp::Update,
-        Kind::Customer,
-        id,
-        changed_fields(&old, &new),
-    ));
-    Ok((plan, Outcome::Done))
+    plan.put_customer(&id_key(Space::Customer, new.id), new, slot);
+    Ok(())
 }
 
 pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
@@ -185,17 +209,31 @@ pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
 /// write is durable (see `keyring.rs` for why that erases every stored copy), and the id joins
 /// the forgotten list. Its orders and rollup stay: accounts need them, and they hold no
 /// personal value.
+///
+/// Every kept merge into the customer is erased with it; a customer merged away while its
+/// merge is kept may be forgotten too (its kept copy is then erased).
 pub fn forget(view: &View, id: u64, at: i64) -> Result<(Plan, Outcome)> {
     let key = id_key(Space::Customer, id);
-    let old: Customer = view
-        .record(&key)?
-        .ok_or_else(|| Error::not_found(Kind::Customer, id))?;
     let mut plan = Plan::default();
+    let Some(old) = view.record::<Customer>(&key)? else {
+        let merge = super::merge::kept(view, id, crate::values::merge_clock())?
+            .ok_or_else(|| Error::not_found(Kind::Customer, id))?;
+        forget_merged_away(view, &mut plan, id, merge.keep, at)?;
+        return Ok((plan, Outcome::Done));
+    };
     for (key, _) in index_entries(view, &old) {
         plan.remove(key);
     }
     finish_forget(view, &mut plan, id, at)?;
     Ok((plan, Outcome::Done))
+}
+
+/// Forgets a customer that a stored merge took away: the kept copy goes with its key.
+fn forget_merged_away(view: &View, plan: &mut Plan, id: u64, keep: u64, at: i64) -> Result<()> {
+    let slot = view.keyed_slot(&id_key(Space::KeptMerge, id))?;
+    super::merge::drop_kept(view, plan, keep, id)?;
+    record_forgotten(plan, id, at, slot);
+    Ok(())
 }
 
 /// The part of a forget that does not need the record's values.
@@ -206,6 +244,15 @@ fn finish_forget(view: &View, plan: &mut Plan, id: u64, at: i64) -> Result<()> {
     if let Some(slot) = slot {
         plan.erase_slot(slot);
     }
+    for other in super::merge::merged_into(view, id)? {
+        super::merge::drop_kept(view, plan, id, other)?;
+    }
+    record_forgotten(plan, id, at, slot);
+    Ok(())
+}
+
+/// The forgotten-list entry and the journal entry of a forget.
+fn record_forgotten(plan: &mut Plan, id: u64, at: i64, slot: Option<u64>) {
     plan.put_record(
         &id_key(Space::Forgotten, id),
         &Forgotten {
@@ -220,7 +267,6 @@ fn finish_forget(view: &View, plan: &mut Plan, id: u64, at: i64) -> Result<()> {
         id,
         Vec::new(),
     ));
-    Ok(())
 }
 
 /// A forget that a restore applies (`--forget`, or a customer whose key a backup lacks because
@@ -234,6 +280,13 @@ pub fn forget_restored(view: &View, id: u64, at: i64) -> Result<(Plan, Outcome)>
             return Ok((Plan::default(), Outcome::Skipped));
         }
         let mut plan = Plan::default();
+        if let Some(merge) =
+            view.record::<crate::model::KeptMerge>(&id_key(Space::KeptMerge, id))?
+        {
+            // Present as a kept merge (even one past its 30 days, not yet purged).
+            forget_merged_away(view, &mut plan, id, merge.keep, at)?;
+            return Ok((plan, Outcome::Done));
+        }
         plan.put_record(
             &forgotten_key,
             &Forgotten {
@@ -310,11 +363,7 @@ pub fn upsert(view: &View, upsert: &CustomerUpsert) -> Result<(Plan, Outcome)> {
                 if view.exists(Space::Customer, id)? {
                     return Err(Error::Conflict(format!("customer {id} exists")));
                 }
-                if view.contains(&id_key(Space::Forgotten, id))? {
-                    return Err(Error::Conflict(format!(
-                        "customer {id} was forgotten: its id is never used again"
-                    )));
-                }
+                check_not_retired(view, id)?;
             }
             let id = 0;
             let kind = UpsertKind::Created;

@@ -37,6 +37,7 @@ mod committer;
 mod customer;
 mod flusher;
 mod ids;
+mod merge;
 mod op;
 mod order;
 mod product;
@@ -81,6 +82,9 @@ fn plan(view: &View, op: &Op) -> Result<(view::Plan, Outcome)> {
         Op::RevealCustomer(id) => customer::disclose(view, *id, crate::journal::JournalOp::Reveal),
         Op::ExportCustomer(id) => customer::disclose(view, *id, crate::journal::JournalOp::Export),
         Op::UpsertCustomer(upsert) => customer::upsert(view, upsert),
+        Op::MergeCustomers { keep, other, at } => merge::merge(view, *keep, *other, *at),
+        Op::UnmergeCustomer { other, now } => merge::unmerge(view, *other, *now),
+        Op::PurgeMerges { now } => merge::purge_expired(view, *now),
         Op::RecordBackup { name } => Ok((
             view::Plan::journaled(crate::journal::Draft::named(
                 crate::journal::JournalOp::Add,

@@ -47,6 +47,22 @@ pub enum Op {
     /// `CUSTOMER.UPSERT`: creates or updates the customer with the email (or, with `dry_run`,
     /// only says which).
     UpsertCustomer(CustomerUpsert),
+    /// `CUSTOMER.MERGE`: `other`'s orders move to `keep` and `other` goes, kept 30 days for
+    /// `UNMERGE`; `at` is the server's merge clock.
+    MergeCustomers {
+        keep: u64,
+        other: u64,
+        at: i64,
+    },
+    /// `CUSTOMER.UNMERGE`: undoes the kept merge of `other`, if still kept at `now`.
+    UnmergeCustomer {
+        other: u64,
+        now: i64,
+    },
+    /// Drops the merges older than 30 days at `now` (not journaled: it changes no record).
+    PurgeMerges {
+        now: i64,
+    },
 }
 
 impl Op {

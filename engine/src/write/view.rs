@@ -178,8 +178,13 @@ impl<'a> View<'a> {
     /// The keyring slot of a customer's record (`None`: no record, or one sealed under the
     /// record key by an older layout).
     pub fn customer_slot(&self, id: u64) -> Result<Option<u64>> {
-        let key = id_key(Space::Customer, id);
-        match self.overlay.get(&key[..]) {
+        self.keyed_slot(&id_key(Space::Customer, id))
+    }
+
+    /// The keyring slot the value at `key` is sealed under (`None`: nothing there, or a value
+    /// sealed under the data key).
+    pub fn keyed_slot(&self, key: &[u8]) -> Result<Option<u64>> {
+        match self.overlay.get(key) {
             Some(Staged::Customer { slot, .. }) => Ok(Some(*slot)),
             Some(_) => Ok(None),
             None => Ok(self
@@ -328,8 +333,10 @@ impl Plan {
         ));
     }
 
-    /// Destroys a keyring slot's key once this write is durable.
+    /// Destroys a keyring slot's key once this write is durable. The batch also records the
+    /// slot as pending (`x` ‖ slot), so that a crash before the overwrite is finished at open.
     pub fn erase_slot(&mut self, slot: u64) {
+        self.put(id_key(Space::PendingErasure, slot).to_vec(), Vec::new());
         self.erasures.push(slot);
     }
 

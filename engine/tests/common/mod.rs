@@ -19,13 +19,27 @@ pub fn product(store: &Store, name: &str, price: &str, stock: u64) -> u64 {
 }
 
 pub fn order(store: &Store, customer_id: u64, product_id: u64, quantity: u32) -> Result<u64> {
+    order_placed(store, customer_id, product_id, quantity, None)
+}
+
+/// An order taking stock, placed at `created_at` (a timestamp as the wire takes it) or now.
+pub fn order_placed(
+    store: &Store,
+    customer_id: u64,
+    product_id: u64,
+    quantity: u32,
+    created_at: Option<&str>,
+) -> Result<u64> {
+    let created_at = created_at
+        .map(|at| values::parse_timestamp("created_at", at))
+        .transpose()?;
     store
         .write(Op::AddOrder(NewOrder {
             id: None,
             customer_id,
             product_id,
             quantity,
-            created_at: None,
+            created_at,
             take_stock: true,
         }))
         .map(Outcome::id)

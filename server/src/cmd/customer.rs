@@ -1,5 +1,6 @@
 //! `CUSTOMER.ADD | GET | UPDATE | DEL | FIND | LIST`, and the privacy verbs
-//! `CUSTOMER.REVEAL | EXPORT | FORGET` and `FORGET.LIST`.
+//! `CUSTOMER.REVEAL | EXPORT | FORGET` and `FORGET.LIST`, and the data-quality verbs
+//! `CUSTOMER.UPSERT | DUPLICATES | MERGE | UNMERGE`.
 
 use super::context::Context;
 use super::offload::off_workers;
@@ -47,6 +48,8 @@ pub enum Verb {
     ForgetList,
     Upsert,
     Duplicates,
+    Merge,
+    Unmerge,
 }
 
 /// What `CUSTOMER.FIND` looks up.
@@ -75,6 +78,11 @@ pub enum Customer {
     ForgetList,
     Upsert(Keywords),
     Duplicates(Keywords),
+    Merge {
+        keep: Vec<u8>,
+        other: Vec<u8>,
+    },
+    Unmerge(Vec<u8>),
 }
 
 impl Verb {
@@ -92,6 +100,8 @@ impl Verb {
             "FORGET.LIST" => Verb::ForgetList,
             "CUSTOMER.UPSERT" => Verb::Upsert,
             "CUSTOMER.DUPLICATES" => Verb::Duplicates,
+            "CUSTOMER.MERGE" => Verb::Merge,
+            "CUSTOMER.UNMERGE" => Verb::Unmerge,
             _ => return None,
         })
     }
@@ -104,15 +114,21 @@ impl super::context::Verb for Verb {
         match self {
             Verb::Add | Verb::Upsert => 4,
             Verb::Update => 3,
-            Verb::Find => 2,
-            Verb::Get | Verb::Del | Verb::Reveal | Verb::Export | Verb::Forget => 1,
+            Verb::Find | Verb::Merge => 2,
+            Verb::Get | Verb::Del | Verb::Reveal | Verb::Export | Verb::Forget | Verb::Unmerge => 1,
             Verb::List | Verb::ForgetList | Verb::Duplicates => 0,
         }
     }
 
     fn required_role(self) -> Option<Role> {
         Some(match self {
-            Verb::Add | Verb::Update | Verb::Del | Verb::Reveal | Verb::Upsert => Role::Writer,
+            Verb::Add
+            | Verb::Update
+            | Verb::Del
+            | Verb::Reveal
+            | Verb::Upsert
+            | Verb::Merge
+            | Verb::Unmerge => Role::Writer,
             Verb::Get | Verb::Find | Verb::List => Role::Reader,
             Verb::Export | Verb::Forget | Verb::ForgetList => Role::Admin,
             Verb::Duplicates => Role::Analyst,
@@ -155,6 +171,11 @@ impl super::context::Verb for Verb {
             Verb::ForgetList => Customer::ForgetList,
             Verb::Upsert => Customer::Upsert(args.keywords(&UPSERT_KEYWORDS)?),
             Verb::Duplicates => Customer::Duplicates(args.keywords(&[kw("MIN"), kw("LIMIT")])?),
+            Verb::Merge => Customer::Merge {
+                keep: args.required()?,
+                other: args.required()?,
+            },
+            Verb::Unmerge => Customer::Unmerge(args.required()?),
         })
     }
 }
@@ -362,6 +383,28 @@ pub async fn execute(context: &Context<'_>, command: Customer) -> CmdResult {
                 })
                 .await?;
             Ok(Reply::json_array(pairs.iter().map(|p| p.to_json())))
+        }
+        Customer::Merge { keep, other } => {
+            let keep = write_id("keep", &keep)?;
+            let other = write_id("other", &other)?;
+            let at = crm_engine::values::merge_clock();
+            engine(
+                store
+                    .write_async(Op::MergeCustomers { keep, other, at }.by(context.author()))
+                    .await,
+            )?;
+            Ok(Reply::ok())
+        }
+        Customer::Unmerge(other) => {
+            let other = write_id("other", &other)?;
+            let now = crm_engine::values::merge_clock();
+            engine(masked_conflict(
+                masked,
+                store
+                    .write_async(Op::UnmergeCustomer { other, now }.by(context.author()))
+                    .await,
+            ))?;
+            Ok(Reply::ok())
         }
         Customer::ForgetList => Ok(Reply::json_array(
             engine(store.forgotten())?.iter().map(|f| f.to_json()),
