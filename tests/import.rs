@@ -8,15 +8,14 @@ use std::path::Path;
 use std::process::Command;
 
 fn import(server: &TestServer, kind: &str, file: &Path) -> String {
+    import_with(server, &[], kind, file)
+}
+
+fn import_with(server: &TestServer, flags: &[&str], kind: &str, file: &Path) -> String {
     let output = Command::new(server_binary())
-        .args([
-            "import",
-            "--connect",
-            &server.address(),
-            "--user",
-            "admin",
-            kind,
-        ])
+        .args(["import", "--connect", &server.address(), "--user", "admin"])
+        .args(flags)
+        .arg(kind)
         .arg(file)
         .env("CRM_PASSWORD", ADMIN_PASSWORD)
         .output()
@@ -142,4 +141,131 @@ fn the_import_report_names_lines_and_reasons() {
             .contains("line 6: rejected: CONFLICT email \"ada@example.com\" belongs to customer 1"),
         "{report}"
     );
+}
+
+/// The report's last line, parsed.
+fn summary(report: &str) -> serde_json::Value {
+    serde_json::from_str(report.lines().last().unwrap()).unwrap()
+}
+
+/// A store with Ada (with a phone) and Bob, and a file with every kind of row.
+fn upsert_case() -> (TestServer, std::path::PathBuf) {
+    let server = TestServer::start();
+    let mut admin = server.admin_redis();
+    for args in [
+        [
+            "CUSTOMER.ADD",
+            "NAME",
+            "Ada",
+            "EMAIL",
+            "ada@example.com",
+            "PHONE",
+            "+15550100",
+        ],
+        [
+            "CUSTOMER.ADD",
+            "NAME",
+            "Bob",
+            "EMAIL",
+            "bob@example.com",
+            "PHONE",
+            "",
+        ],
+    ] {
+        crm_tests::words::ok(&mut admin, &args);
+    }
+    let file = server.dir.path().join("people.csv");
+    std::fs::write(
+        &file,
+        "id,name,email,phone,address\n\
+         ,Ada,ada@example.com,+15550100,\n\
+         ,Bob,bob@example.com,+15550199,\n\
+         ,Cy,cy@example.com,,\n\
+         ,  Dee  ,DEE@example.com,,\n\
+         ,Cy,cy@example.com,,\n\
+         ,Eve,eve@,,\n\
+         ,Cy Two,cy@example.com,,1 Road\n",
+    )
+    .unwrap();
+    (server, file)
+}
+
+/// Everything the store holds that an import could change.
+fn state(server: &TestServer) -> (String, String) {
+    let mut admin = server.admin_redis();
+    let head: String = redis::cmd("AUDIT.HEAD").query(&mut admin).unwrap();
+    let customers: Vec<String> = redis::cmd("CUSTOMER.LIST").query(&mut admin).unwrap();
+    (head, customers.join("\n"))
+}
+
+#[test]
+fn upsert_import_reports_every_kind_of_row_and_the_dry_run_says_the_same_writing_nothing() {
+    let (server, file) = upsert_case();
+    let before = state(&server);
+    let dry = import_with(&server, &["--upsert", "--dry-run"], "customers", &file);
+    assert_eq!(state(&server), before, "a dry run writes nothing");
+    let expected = serde_json::json!({"created":1,"updated":2,"updated_fields":{"phone":1,"name":1,"address":1},
+        "unchanged":1,"fixed":1,"merged":1,"rejected":1});
+    assert_eq!(summary(&dry), expected, "{dry}");
+    assert!(dry.contains("line 3: updated: phone"), "{dry}");
+    assert!(dry.contains("line 8: updated: name, address"), "{dry}");
+    assert!(dry.contains("line 5: fixed: name:"), "{dry}");
+    assert!(dry.contains("line 6: merged: same as line 4"), "{dry}");
+    assert!(dry.contains("line 7: rejected: email:"), "{dry}");
+    assert!(dry.contains("unchanged: lines 2"), "{dry}");
+
+    let real = import_with(&server, &["--upsert"], "customers", &file);
+    assert_eq!(summary(&real), expected, "{real}");
+    let mut admin = server.admin_redis();
+    let found: Vec<String> = redis::cmd("CUSTOMER.FIND")
+        .arg("EMAIL")
+        .arg("cy@example.com")
+        .query(&mut admin)
+        .unwrap();
+    let cy: serde_json::Value = serde_json::from_str(&found[0]).unwrap();
+    assert_eq!(
+        (cy["name"].as_str(), cy["address"].as_str()),
+        (Some("Cy Two"), Some("1 Road"))
+    );
+    // Again: everyone is there; line 4 renames Cy Two back to Cy, line 8 renames again (the
+    // fixed row still counts as fixed).
+    let again = import_with(&server, &["--upsert", "--dry-run"], "customers", &file);
+    assert_eq!(
+        summary(&again),
+        serde_json::json!({"created":0,"updated":2,"updated_fields":{"name":2},"unchanged":2,
+            "fixed":1,"merged":1,"rejected":1}),
+        "{again}"
+    );
+}
+
+#[test]
+fn a_plain_dry_run_reports_what_the_plain_import_then_does() {
+    let (server, file) = upsert_case();
+    let before = state(&server);
+    let dry = import_with(&server, &["--dry-run"], "customers", &file);
+    assert_eq!(state(&server), before);
+    let real = import(&server, "customers", &file);
+    assert_eq!(summary(&dry), summary(&real), "{dry}\n{real}");
+    assert_eq!(
+        summary(&real),
+        serde_json::json!({"created":1,"updated":0,"updated_fields":{},"unchanged":0,
+            "fixed":1,"merged":1,"rejected":4})
+    );
+    assert!(
+        dry.contains("line 2: rejected: CONFLICT email \"ada@example.com\" belongs to customer 1"),
+        "{dry}"
+    );
+    // Orders: references and ids are checked without writing.
+    let orders = server.dir.path().join("orders.csv");
+    std::fs::write(
+        &orders,
+        "id,customer_id,product_id,quantity,created_at\n,1,1,1,2026-01-01\n",
+    )
+    .unwrap();
+    let dry = import_with(&server, &["--dry-run"], "orders", &orders);
+    assert!(
+        dry.contains("line 2: rejected: FKEY product 1 does not exist"),
+        "{dry}"
+    );
+    assert_eq!(summary(&dry)["rejected"], 1);
 }

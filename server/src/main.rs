@@ -91,6 +91,12 @@ enum Command {
         connect: String,
         #[arg(long, default_value = "admin")]
         user: String,
+        /// Customers go through CUSTOMER.UPSERT: existing ones (by email) are updated.
+        #[arg(long)]
+        upsert: bool,
+        /// Write nothing; report what the import would do.
+        #[arg(long)]
+        dry_run: bool,
         kind: String,
         file: PathBuf,
     },
@@ -177,7 +183,7 @@ fn main() {
             .map(|()| println!("wrote a new key to {} (mode 0600); keep it safe: without it the data cannot be read", file.display()))
             .map_err(anyhow::Error::from),
         Command::Backup { connect, user, name } => tools::remote::backup(&connect, &user, name.as_deref(), &secrets),
-        Command::Import { connect, user, kind, file } => tools::import::import(&connect, &user, &kind, &file, &secrets),
+        Command::Import { connect, user, upsert, dry_run, kind, file } => tools::import::import(&connect, &user, &kind, &file, tools::import::Mode { upsert, dry_run }, &secrets),
         Command::Tail { connect, user, from } => tools::tail::tail(&connect, &user, from, &secrets),
         Command::Verify { file, key_file } => tools::offline::verify(&file, key_file, &secrets),
         Command::Restore { file, data, key_file, forget } => tools::offline::restore(&file, &data, key_file, forget.as_deref(), &secrets),

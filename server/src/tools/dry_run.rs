@@ -1,0 +1,214 @@
+//! What `crm-server import --dry-run` needs beyond the server's own `DRYRUN`: the effect of the
+//! file's earlier rows on its later ones, since a dry run writes nothing the server could see.
+//!
+//! The server decides a customer row alone (`CUSTOMER.UPSERT ... DRYRUN`) unless an earlier row
+//! of the same file has its email or claims its id; such a row is decided here, against the
+//! customer as the earlier rows would have left it (read once with `CUSTOMER.GET`, then patched
+//! in order). Products and orders have no server-side dry run: their ids and references are
+//! looked up (`*.GET`, cached), which is what a real import could refuse them for (imported
+//! orders take no stock).
+
+use super::import_report::RowOutcome;
+use crm_engine::NewCustomer;
+use crm_server::client::{Client, ClientError, Value};
+use std::collections::HashMap;
+
+/// A customer as the file's earlier rows would leave it.
+#[derive(Clone)]
+struct Simulated {
+    /// Its id (0: one the import would create, with an id the server would choose).
+    id: u64,
+    name: String,
+    phone: Option<String>,
+    address: Option<String>,
+}
+
+/// The file's effect so far, for the rows the server cannot decide alone.
+#[derive(Default)]
+pub struct DryRun {
+    /// By normalised email: the customer, once known (`None`: the server said it exists, and
+    /// it is read when a later row needs it).
+    customers: HashMap<String, (u64, Option<Simulated>, Vec<NewCustomer>)>,
+    /// Ids that rows of this file would create, with the line.
+    claimed: HashMap<u64, u64>,
+    /// `*.GET` answers already asked: (kind, id) → exists.
+    exists: HashMap<(&'static str, u64), bool>,
+}
+
+impl DryRun {
+    /// Whether an earlier row touched this row's email or id: then [`DryRun::decide`] decides
+    /// it, after the replies in flight are read.
+    pub fn depends_on_earlier(&self, row: &NewCustomer) -> bool {
+        self.customers.contains_key(&row.email)
+            || row.id.is_some_and(|id| self.claimed.contains_key(&id))
+    }
+
+    /// Takes the server's dry-run answer for a row that depended on nothing earlier.
+    pub fn learn(&mut self, row: &NewCustomer, line: u64, id: u64, outcome: &RowOutcome) {
+        match outcome {
+            RowOutcome::Created => {
+                if let Some(id) = row.id {
+                    self.claimed.insert(id, line);
+                }
+                let created = Simulated {
+                    id: row.id.unwrap_or(0),
+                    name: row.name.clone(),
+                    phone: row.phone.clone(),
+                    address: row.address.clone(),
+                };
+                self.customers
+                    .insert(row.email.clone(), (created.id, Some(created), Vec::new()));
+            }
+            RowOutcome::Updated(_) | RowOutcome::Unchanged => {
+                let entry =
+                    self.customers
+                        .entry(row.email.clone())
+                        .or_insert((id, None, Vec::new()));
+                entry.2.push(row.clone());
+            }
+            RowOutcome::Rejected(_) => {}
+        }
+    }
+
+    /// Decides a row that depends on earlier rows of the file, as the real import would.
+    pub fn decide(
+        &mut self,
+        client: &mut Client,
+        row: &NewCustomer,
+        upsert: bool,
+    ) -> Result<RowOutcome, ClientError> {
+        let Some(current) = self.current(client, &row.email)? else {
+            // Only its id was claimed by an earlier row.
+            let id = row.id.unwrap_or(0);
+            let first = self.claimed.get(&id).copied().unwrap_or(0);
+            return Ok(RowOutcome::Rejected(format!(
+                "CONFLICT customer {id} exists (created by line {first})"
+            )));
+        };
+        let owner = if current.id == 0 {
+            "the customer an earlier row creates".to_string()
+        } else {
+            format!("customer {}", current.id)
+        };
+        let quoted = serde_json::Value::from(row.email.as_str());
+        if !upsert {
+            return Ok(RowOutcome::Rejected(format!(
+                "CONFLICT email {quoted} belongs to {owner}"
+            )));
+        }
+        if let Some(given) = row.id.filter(|given| *given != current.id) {
+            return Ok(RowOutcome::Rejected(format!(
+                "CONFLICT email {quoted} belongs to {owner}, not {given}"
+            )));
+        }
+        let mut fields = Vec::new();
+        if row.name != current.name {
+            fields.push("name".to_string());
+        }
+        if row.phone.is_some() && row.phone != current.phone {
+            fields.push("phone".to_string());
+        }
+        if row.address.is_some() && row.address != current.address {
+            fields.push("address".to_string());
+        }
+        if let Some(entry) = self.customers.get_mut(&row.email) {
+            entry.2.push(row.clone());
+        }
+        Ok(if fields.is_empty() {
+            RowOutcome::Unchanged
+        } else {
+            RowOutcome::Updated(fields)
+        })
+    }
+
+    /// The customer with this email as the earlier rows leave it (`None`: no earlier row has
+    /// the email).
+    fn current(
+        &mut self,
+        client: &mut Client,
+        email: &str,
+    ) -> Result<Option<Simulated>, ClientError> {
+        let Some((id, known, patches)) = self.customers.get_mut(email) else {
+            return Ok(None);
+        };
+        let mut customer = match known {
+            Some(customer) => customer.clone(),
+            None => {
+                let stored = client
+                    .command(&["CUSTOMER.GET", &id.to_string()])?
+                    .json()?
+                    .unwrap_or_default();
+                let text = |key: &str| stored[key].as_str().map(str::to_string);
+                let read = Simulated {
+                    id: *id,
+                    name: text("name").unwrap_or_default(),
+                    phone: text("phone"),
+                    address: text("address"),
+                };
+                *known = Some(read.clone());
+                read
+            }
+        };
+        for patch in patches.iter() {
+            customer.name = patch.name.clone();
+            if patch.phone.is_some() {
+                customer.phone = patch.phone.clone();
+            }
+            if patch.address.is_some() {
+                customer.address = patch.address.clone();
+            }
+        }
+        Ok(Some(customer))
+    }
+
+    /// A product or order row: `CONFLICT` for an id that exists or an earlier row claims,
+    /// `FKEY` for a missing customer or product; else it would be created.
+    pub fn check_row(
+        &mut self,
+        client: &mut Client,
+        line: u64,
+        kind: &'static str,
+        id: Option<u64>,
+        references: &[(&'static str, u64)],
+    ) -> Result<RowOutcome, ClientError> {
+        if let Some(id) = id {
+            if let Some(first) = self.claimed.get(&id) {
+                return Ok(RowOutcome::Rejected(format!(
+                    "CONFLICT {kind} {id} exists (created by line {first})"
+                )));
+            }
+            if self.exists(client, kind, id)? {
+                return Ok(RowOutcome::Rejected(format!("CONFLICT {kind} {id} exists")));
+            }
+        }
+        for &(referenced, reference) in references {
+            if !self.exists(client, referenced, reference)? {
+                return Ok(RowOutcome::Rejected(format!(
+                    "FKEY {referenced} {reference} does not exist"
+                )));
+            }
+        }
+        if let Some(id) = id {
+            self.claimed.insert(id, line);
+        }
+        Ok(RowOutcome::Created)
+    }
+
+    fn exists(
+        &mut self,
+        client: &mut Client,
+        kind: &'static str,
+        id: u64,
+    ) -> Result<bool, ClientError> {
+        if let Some(known) = self.exists.get(&(kind, id)) {
+            return Ok(*known);
+        }
+        let command = format!("{}.GET", kind.to_ascii_uppercase());
+        let found = !matches!(
+            client.command(&[command.as_str(), &id.to_string()])?,
+            Value::Nil
+        );
+        self.exists.insert((kind, id), found);
+        Ok(found)
+    }
+}
