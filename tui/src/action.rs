@@ -30,4 +30,18 @@ pub enum Action {
     Confirm,
     StartBackup,
     VerifyBackup,
+    /// Customer detail: the plain record (`CUSTOMER.REVEAL`, journaled).
+    Reveal,
+    /// Customer detail (admin): `CUSTOMER.EXPORT` to a file.
+    Export,
+    /// Customer detail (admin): `CUSTOMER.FORGET`, after the id is typed again.
+    Forget,
+    /// Duplicates: merge the pair, keeping the first (smaller) id.
+    Merge,
+    /// Duplicates: merge the pair, keeping the second id.
+    MergeKeepSecond,
+    /// Duplicates: undo a recent merge.
+    Unmerge,
+    /// Journal: check the whole chain (`AUDIT.VERIFY`).
+    VerifyJournal,
 }

@@ -1,11 +1,18 @@
-//! `crm-tui`: the operators' console. State in [`app`], input mapped to [`action::Action`]s in
-//! [`keys`], network calls on worker threads in [`net`], and one pure render function per
-//! screen in [`screens`].
+//! `crm-tui`: the operators' console. State in [`app`] (routing) with each tab's state beside
+//! its widget in [`screens`], overlays in [`overlay`], input mapped to [`action::Action`]s by
+//! the one keymap table in [`keys`], replies routed in `responses.rs`, network calls on worker
+//! threads in [`net`].
 
 pub mod action;
 pub mod app;
+mod intents;
 pub mod keys;
 pub mod net;
+pub mod overlay;
+mod overlay_input;
+pub mod page;
+mod responses;
 pub mod screens;
+pub mod tab;
 pub mod theme;
 pub mod ui;

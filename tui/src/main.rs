@@ -25,6 +25,7 @@ fn dispatch(net: &Net, outgoing: Outgoing) {
         match lane {
             Lane::Main => net.main.send(request),
             Lane::Long => net.long.send(request),
+            Lane::Feed => net.feed.send(request),
         }
     }
 }
@@ -34,9 +35,7 @@ fn main() -> anyhow::Result<()> {
     let net = Net::start();
     let mut app = App::new(&cli.connect, &cli.user);
     if let Ok(password) = std::env::var("CRM_PASSWORD") {
-        if let Some(login) = app.login.as_mut() {
-            login.password = password;
-        }
+        app.set_password(password);
         let outgoing = app.submit_login();
         dispatch(&net, outgoing);
     }

@@ -26,6 +26,23 @@ pub enum Purpose {
     BackupDone,
     Verified(String),
     Info,
+    /// The journal's latest entries (replacing what is shown).
+    JournalPage,
+    /// Entries after the last shown (appended).
+    JournalMore,
+    /// A blocked `XREAD` on the change feed returned (an entry, or its time ran out).
+    Feed,
+    JournalVerified,
+    Duplicates,
+    /// A record of a duplicate pair.
+    PairRecord(u64),
+    /// A merge done (the merged-away id).
+    Merged(u64),
+    Unmerged(u64),
+    Revealed(u64),
+    /// An export, to write to this file.
+    Exported(String),
+    Forgotten(u64),
 }
 
 /// A request for a worker.
@@ -107,10 +124,16 @@ fn run(incoming: Receiver<Request>, responses: Sender<Response>) {
                 }
             }
             Request::Command { purpose, args } => {
-                let result = match client.as_mut() {
+                let mut result = match client.as_mut() {
                     Some(c) => c.command(&args).map_err(describe),
                     None => Err("not connected".to_string()),
                 };
+                if let (Purpose::Exported(path), Ok(Value::Bulk(document))) = (&purpose, &result) {
+                    // Written here, off the render loop, readable by its owner only.
+                    result = write_private(path, document)
+                        .map(|()| Value::Simple(format!("{} bytes", document.len())))
+                        .map_err(|e| format!("writing {path}: {e}"));
+                }
                 if matches!(&result, Err(message) if message.starts_with("connection:")) {
                     client = None;
                 }
@@ -123,11 +146,30 @@ fn run(incoming: Receiver<Request>, responses: Sender<Response>) {
     }
 }
 
-/// The two workers the app uses: one for ordinary requests, one for long ones (backups), so a
-/// backup does not hold up browsing or progress polling.
+/// Writes a file only its owner can read (an export holds a person's data in plain).
+fn write_private(path: &str, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
+}
+
+/// A number from an `INFO` reply (`key:value` lines); 0 when absent.
+pub fn info_field(info: &str, key: &str) -> u64 {
+    info.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':')?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The three workers the app uses: one for ordinary requests, one for long ones (backups), so a
+/// backup does not hold up browsing or progress polling, and one for the change feed's blocked
+/// `XREAD`.
 pub struct Net {
     pub main: Worker,
     pub long: Worker,
+    pub feed: Worker,
     pub responses: Receiver<Response>,
 }
 
@@ -136,7 +178,8 @@ impl Net {
         let (sender, responses) = channel();
         Net {
             main: Worker::spawn(sender.clone()),
-            long: Worker::spawn(sender),
+            long: Worker::spawn(sender.clone()),
+            feed: Worker::spawn(sender),
             responses,
         }
     }

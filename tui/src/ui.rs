@@ -1,7 +1,9 @@
 //! The frame around every screen: tabs on top, the screen, a status line with a spinner.
 
-use crate::app::{App, TABS};
+use crate::app::App;
+use crate::overlay::Overlay;
 use crate::screens;
+use crate::tab::Tab;
 use crate::theme;
 use ratatui::layout::{Constraint, Layout};
 use ratatui::text::{Line, Span};
@@ -12,7 +14,7 @@ const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "�
 
 /// Draws the whole console.
 pub fn render(frame: &mut Frame, app: &App) {
-    if app.login.is_some() {
+    if app.logging_in() {
         screens::login::render(frame, frame.area(), app);
         return;
     }
@@ -22,27 +24,29 @@ pub fn render(frame: &mut Frame, app: &App) {
         Constraint::Length(1),
     ])
     .areas(frame.area());
-    let titles: Vec<Line> = TABS
+    let titles: Vec<Line> = Tab::ALL
         .iter()
         .enumerate()
-        .map(|(i, t)| Line::from(format!("{} {t}", i + 1)))
+        .map(|(i, t)| Line::from(format!("{} {}", i + 1, t.title())))
         .collect();
     frame.render_widget(
         Tabs::new(titles)
-            .select(app.tab)
+            .select(app.tab.index())
             .highlight_style(theme::selected())
             .divider("│"),
         tabs_area,
     );
     match app.tab {
-        0 => screens::customers::render(frame, body, app),
-        1 => screens::products::render(frame, body, app),
-        2 => screens::orders::render(frame, body, app),
-        3 => screens::analytics::render(frame, body, app),
-        4 => screens::backup::render(frame, body, app),
-        _ => screens::help::render(frame, body, app),
+        Tab::Customers => screens::customers::render(frame, body, app),
+        Tab::Products => screens::products::render(frame, body, app),
+        Tab::Orders => screens::orders::render(frame, body, app),
+        Tab::Analytics => screens::analytics::render(frame, body, app),
+        Tab::Backup => screens::backup::render(frame, body, app),
+        Tab::Help => screens::help::render(frame, body, app),
+        Tab::Journal => screens::journal::render(frame, body, app),
+        Tab::Duplicates => screens::duplicates::render(frame, body, app),
     }
-    if let Some(form) = &app.form {
+    if let Some(Overlay::Form(form)) = &app.overlay {
         screens::form::render(frame, body, form);
     }
     let spinner = if app.waiting > 0 {
@@ -51,8 +55,12 @@ pub fn render(frame: &mut Frame, app: &App) {
         " "
     };
     let mut spans = vec![Span::raw(format!("{spinner} "))];
-    match (&app.confirm, &app.status) {
-        (Some((question, _)), _) => spans.push(Span::styled(question.clone(), theme::header())),
+    let question = match &app.overlay {
+        Some(Overlay::Confirm { question, .. }) => Some(question),
+        _ => None,
+    };
+    match (question, &app.status) {
+        (Some(question), _) => spans.push(Span::styled(question.clone(), theme::header())),
         (None, Some((message, true))) => spans.push(Span::styled(message.clone(), theme::error())),
         (None, Some((message, false))) => spans.push(Span::styled(message.clone(), theme::ok())),
         (None, None) => spans.push(Span::styled("? help · q quit", theme::dim())),

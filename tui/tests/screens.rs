@@ -5,8 +5,9 @@
 
 use crm_server::client::Value;
 use crm_tui::action::Action;
-use crm_tui::app::{App, Form, FormKind, Lane};
+use crm_tui::app::{App, Lane};
 use crm_tui::net::{Purpose, Request, Response};
+use crm_tui::overlay::{Form, FormKind, Overlay};
 use crm_tui::ui;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -58,7 +59,10 @@ fn login_screen_shows_the_error_and_masks_the_password() {
     for c in "secret".chars() {
         app.apply(Action::Type(c));
     }
-    assert_eq!(app.login.as_ref().unwrap().password, "secret");
+    let Some(Overlay::Login(login)) = &app.overlay else {
+        panic!("the login screen closed")
+    };
+    assert_eq!(login.password.as_str(), "secret");
     let outgoing = app.apply(Action::Submit);
     assert!(outgoing
         .iter()
@@ -135,7 +139,10 @@ fn customers_table_search_and_detail() {
 fn the_form_shows_the_servers_error_at_its_field() {
     let mut app = logged_in();
     app.apply(Action::Add);
-    assert_eq!(app.form.as_ref().unwrap().kind, FormKind::NewCustomer);
+    let Some(Overlay::Form(form)) = &app.overlay else {
+        panic!("no form")
+    };
+    assert_eq!(form.kind, FormKind::NewCustomer);
     for c in "Bob".chars() {
         app.apply(Action::Type(c));
     }
@@ -154,7 +161,10 @@ fn the_form_shows_the_servers_error_at_its_field() {
         purpose: Purpose::Save,
         result: Err("INVALID email: \"bob@\" is not an email address".into()),
     });
-    let form: &Form = app.form.as_ref().unwrap();
+    let Some(Overlay::Form(form)) = &app.overlay else {
+        panic!("no form")
+    };
+    let form: &Form = form;
     assert_eq!(form.focus, 1);
     let text = screen(&app);
     assert!(text.contains("New customer"));
@@ -285,4 +295,154 @@ fn products_orders_analytics_backup_and_help() {
             && text.contains("search customers")
             && text.contains("quit")
     );
+}
+
+fn args_of(outgoing: &[(Lane, Request)]) -> Vec<Vec<String>> {
+    outgoing
+        .iter()
+        .filter_map(|(_, request)| match request {
+            Request::Command { args, .. } => Some(args.clone()),
+            Request::Connect { .. } => None,
+        })
+        .collect()
+}
+
+#[test]
+fn journal_tab_follows_the_feed_filters_and_verifies() {
+    let mut app = logged_in();
+    let outgoing = app.apply(Action::GoToTab(6));
+    let sent = args_of(&outgoing);
+    assert_eq!(sent[0][0], "AUDIT.LOG");
+    assert!(matches!(outgoing[1].0, Lane::Feed));
+    assert_eq!(&sent[1][..3], ["XREAD", "BLOCK", "20000"]);
+    let entry = |seq: u64, op: &str| json!({"seq": seq, "at": "2026-12-02T10:00:00Z", "user": "admin", "op": op, "kind": "customer", "id": 7, "name": null, "fields": ["email", "phone"], "hash": "00"});
+    reply(
+        &mut app,
+        Purpose::JournalPage,
+        array(vec![entry(1, "add"), entry(2, "update")]),
+    );
+    // The feed wakes: what is new is fetched after the last entry shown, and the read blocks again.
+    let outgoing = app.on_response(Response {
+        purpose: Purpose::Feed,
+        result: Ok(Value::Nil),
+    });
+    let sent = args_of(&outgoing);
+    assert_eq!(&sent[0][..3], ["AUDIT.LOG", "AFTER", "2"]);
+    assert_eq!(sent[1].last().unwrap(), "2-0");
+    reply(
+        &mut app,
+        Purpose::JournalMore,
+        array(vec![entry(2, "update"), entry(3, "delete")]),
+    );
+    assert_eq!(
+        app.journal.entries.len(),
+        3,
+        "a repeated entry is not shown twice"
+    );
+    let text = screen(&app);
+    assert!(
+        text.contains("email, phone") && text.contains("delete"),
+        "{text}"
+    );
+    assert!(text.contains("following the change feed"), "{text}");
+
+    // A filter goes into AUDIT.LOG.
+    app.apply(Action::StartInput);
+    for c in "user wes kind customer".chars() {
+        app.apply(Action::Type(c));
+    }
+    let sent = args_of(&app.apply(Action::Submit));
+    assert_eq!(
+        &sent[0][..7],
+        ["AUDIT.LOG", "AFTER", "0", "USER", "wes", "KIND", "customer"]
+    );
+
+    // v verifies; the verdict is shown.
+    let sent = args_of(&app.apply(Action::VerifyJournal));
+    assert_eq!(sent, vec![vec!["AUDIT.VERIFY".to_string()]]);
+    app.waiting += 1;
+    app.on_response(Response {
+        purpose: Purpose::JournalVerified,
+        result: Err("CORRUPT journal entry 2: its hash does not chain".into()),
+    });
+    assert!(screen(&app).contains("CORRUPT journal entry 2"));
+}
+
+#[test]
+fn duplicates_view_merges_with_a_confirmation_naming_the_kept_record_and_undoes() {
+    let mut app = logged_in();
+    let sent = args_of(&app.apply(Action::GoToTab(7)));
+    assert_eq!(sent[0][0], "CUSTOMER.DUPLICATES");
+    let outgoing = app.on_response(Response {
+        purpose: Purpose::Duplicates,
+        result: Ok(array(vec![
+            json!({"a": 7, "b": 9, "score": 0.9, "reasons": ["phone", "name"]}),
+        ])),
+    });
+    let sent = args_of(&outgoing);
+    assert_eq!(
+        sent,
+        vec![
+            vec!["CUSTOMER.GET".to_string(), "7".into()],
+            vec!["CUSTOMER.GET".to_string(), "9".into()]
+        ]
+    );
+    reply(&mut app, Purpose::PairRecord(7), bulk(ada()));
+    let mut twin = ada();
+    twin["id"] = json!(9);
+    twin["email"] = json!("ada.l@example.com");
+    reply(&mut app, Purpose::PairRecord(9), bulk(twin));
+    let text = screen(&app);
+    assert!(
+        text.contains("phone, name") && text.contains("ada.l@example.com"),
+        "{text}"
+    );
+
+    assert!(app.apply(Action::MergeKeepSecond).is_empty());
+    let text = screen(&app);
+    assert!(
+        text.contains("Merge customer 7 into customer 9? Customer 9 is kept"),
+        "{text}"
+    );
+    let sent = args_of(&app.apply(Action::Confirm));
+    assert_eq!(
+        sent,
+        vec![vec!["CUSTOMER.MERGE".to_string(), "9".into(), "7".into()]]
+    );
+    reply(&mut app, Purpose::Merged(7), Value::Simple("OK".into()));
+    // u offers the last merged-away id.
+    app.apply(Action::Unmerge);
+    let sent = args_of(&app.apply(Action::Submit));
+    assert_eq!(sent, vec![vec!["CUSTOMER.UNMERGE".to_string(), "7".into()]]);
+}
+
+#[test]
+fn customer_detail_reveals_exports_and_forgets_only_with_the_id_typed() {
+    let mut app = logged_in();
+    reply(&mut app, Purpose::CustomersPage, array(vec![ada()]));
+    app.apply(Action::Submit);
+    let sent = args_of(&app.apply(Action::Reveal));
+    assert_eq!(sent, vec![vec!["CUSTOMER.REVEAL".to_string(), "7".into()]]);
+    reply(&mut app, Purpose::Revealed(7), bulk(ada()));
+    assert!(screen(&app).contains("revealed: journaled"));
+
+    app.apply(Action::Export);
+    assert!(screen(&app).contains("Export customer 7 to file: customer-7.json"));
+    let outgoing = app.apply(Action::Submit);
+    assert!(matches!(
+        &outgoing[0].1,
+        Request::Command { purpose: Purpose::Exported(path), args } if path == "customer-7.json" && args[0] == "CUSTOMER.EXPORT"
+    ));
+
+    // Forget: a wrong id sends nothing; the right one sends FORGET.
+    app.apply(Action::Forget);
+    for c in "8".chars() {
+        app.apply(Action::Type(c));
+    }
+    assert!(app.apply(Action::Submit).is_empty());
+    assert!(screen(&app).contains("not forgotten"));
+    app.apply(Action::Forget);
+    app.apply(Action::Type('7'));
+    let sent = args_of(&app.apply(Action::Submit));
+    assert_eq!(sent, vec![vec!["CUSTOMER.FORGET".to_string(), "7".into()]]);
 }

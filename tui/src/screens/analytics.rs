@@ -1,6 +1,7 @@
 //! Analytics: top customers (bars), monthly revenue (chart), RFM segments, clusters, anomalies.
 
-use crate::app::{field_text, App};
+use crate::app::App;
+use crate::page::field_text;
 use crate::theme;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
@@ -10,6 +11,16 @@ use ratatui::widgets::{
     Axis, Bar, BarChart, BarGroup, Block, Chart, Dataset, GraphType, Row, Table,
 };
 use ratatui::Frame;
+
+/// What the Analytics tab shows.
+#[derive(Debug, Clone, Default)]
+pub struct Analytics {
+    pub top_customers: Vec<serde_json::Value>,
+    pub monthly: Vec<serde_json::Value>,
+    pub rfm: Vec<serde_json::Value>,
+    pub clusters: Vec<serde_json::Value>,
+    pub anomalies: Vec<serde_json::Value>,
+}
 
 fn money(value: &serde_json::Value, key: &str) -> f64 {
     field_text(value, key).parse().unwrap_or(0.0)

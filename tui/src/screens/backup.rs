@@ -14,6 +14,15 @@ const COLUMNS: [(&str, &str, u16); 4] = [
     ("Bytes", "bytes", 12),
 ];
 
+/// A running or finished backup, as `INFO` reports it.
+#[derive(Debug, Clone, Default)]
+pub struct BackupStatus {
+    pub running: bool,
+    pub percent: u64,
+    pub records: u64,
+    pub bytes: u64,
+}
+
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let [gauge_area, list] =
         Layout::vertical([Constraint::Length(3), Constraint::Min(3)]).areas(area);

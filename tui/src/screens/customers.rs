@@ -1,12 +1,17 @@
-//! Customers: the paged table or search results, and the detail pane of the selected one.
+//! Customers: the paged table or search results, and the detail pane of the selected one, with
+//! its state and the requests it makes.
 
 use super::table;
-use crate::app::{field_text, App};
+use crate::app::App;
+use crate::keys::hints;
+use crate::net::Purpose;
+use crate::page::{field_text, Page, PAGE_SIZE};
 use crate::theme;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
+use serde_json::Value as Json;
 
 const COLUMNS: [(&str, &str, u16); 5] = [
     ("ID", "id", 8),
@@ -16,24 +21,138 @@ const COLUMNS: [(&str, &str, u16); 5] = [
     ("Created", "created_at", 21),
 ];
 
+/// A customer opened with Enter: the record, its orders and its `STATS.CUSTOMER`.
+#[derive(Debug, Clone, Default)]
+pub struct Detail {
+    pub customer: Json,
+    pub orders: Vec<Json>,
+    pub stats: Option<Json>,
+    /// Whether `customer` is the plain record `CUSTOMER.REVEAL` gave (for a masked user).
+    pub revealed: bool,
+}
+
+/// The Customers tab's state.
+#[derive(Debug, Clone, Default)]
+pub struct Customers {
+    pub page: Page,
+    /// The last search and its results (shown instead of the page until Esc).
+    pub search: Option<(String, Vec<Json>)>,
+    pub detail: Option<Detail>,
+}
+
+impl Customers {
+    /// The rows shown: search results, or the page.
+    pub fn rows(&self) -> &[Json] {
+        match &self.search {
+            Some((_, rows)) => rows,
+            None => &self.page.rows,
+        }
+    }
+
+    pub fn selected(&self) -> Option<Json> {
+        self.rows().get(self.page.selected).cloned()
+    }
+
+    pub fn move_by(&mut self, delta: isize) {
+        let len = self.rows().len();
+        self.page.selected =
+            (self.page.selected as isize + delta).clamp(0, len.saturating_sub(1) as isize) as usize;
+    }
+
+    pub fn page_request(&self) -> Vec<String> {
+        vec![
+            "CUSTOMER.LIST".into(),
+            "AFTER".into(),
+            self.page.after().to_string(),
+            "LIMIT".into(),
+            PAGE_SIZE.to_string(),
+        ]
+    }
+
+    /// The search request for a query (an email, a phone, or name words).
+    pub fn search(&mut self, query: String) -> Option<Vec<String>> {
+        if query.is_empty() {
+            self.search = None;
+            return None;
+        }
+        let request = vec![
+            "CUSTOMER.FIND".into(),
+            search_kind(&query).into(),
+            query.clone(),
+        ];
+        self.search = Some((query, Vec::new()));
+        self.page.selected = 0;
+        Some(request)
+    }
+
+    /// Opens the selected customer; the requests that fill the detail.
+    pub fn open_detail(&mut self) -> Vec<(Purpose, Vec<String>)> {
+        let Some(customer) = self.selected() else {
+            return Vec::new();
+        };
+        let Some(id) = customer["id"].as_u64() else {
+            return Vec::new();
+        };
+        self.detail = Some(Detail {
+            customer,
+            ..Detail::default()
+        });
+        let id = id.to_string();
+        vec![
+            (
+                Purpose::DetailOrders(id.parse().unwrap_or(0)),
+                vec![
+                    "ORDER.LIST".into(),
+                    "CUSTOMER".into(),
+                    id.clone(),
+                    "LIMIT".into(),
+                    "50".into(),
+                ],
+            ),
+            (
+                Purpose::DetailStats(id.parse().unwrap_or(0)),
+                vec!["STATS.CUSTOMER".into(), id],
+            ),
+        ]
+    }
+
+    /// The open detail if it is about customer `id`.
+    pub fn detail_of(&mut self, id: u64) -> Option<&mut Detail> {
+        self.detail
+            .as_mut()
+            .filter(|d| d.customer["id"].as_u64() == Some(id))
+    }
+
+    pub fn detail_id(&self) -> Option<u64> {
+        self.detail.as_ref().and_then(|d| d.customer["id"].as_u64())
+    }
+}
+
+/// How a search query is meant: an email, a phone number, or name words.
+pub fn search_kind(query: &str) -> &'static str {
+    if query.contains('@') {
+        "EMAIL"
+    } else if query.chars().any(|c| c.is_ascii_digit())
+        && query
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+    {
+        "PHONE"
+    } else {
+        "NAME"
+    }
+}
+
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let customers = &app.customers;
     let [prompt, main] = Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
-    let prompt_line = match (&app.search_input, &app.search) {
-        (Some(input), _) => Line::from(vec![
-            Span::styled("Search (email, phone or name): ", theme::header()),
-            Span::raw(format!("{input}▏")),
-        ]),
-        (None, Some((query, rows))) => Line::from(Span::styled(
-            format!("Search \"{query}\": {} found · Esc to clear", rows.len()),
-            theme::dim(),
-        )),
-        (None, None) => Line::from(Span::styled(
-            "/ search · Enter detail · a add · e edit · d delete · n/p page",
-            theme::dim(),
-        )),
+    let idle = match &customers.search {
+        Some((query, rows)) => format!("Search \"{query}\": {} found · Esc to clear", rows.len()),
+        None => hints(app.tab, customers.detail.is_some()),
     };
+    let prompt_line = super::prompt_line(app, Line::from(Span::styled(idle, theme::dim())));
     frame.render_widget(Paragraph::new(prompt_line), prompt);
-    let (list_area, detail_area) = if app.detail.is_some() {
+    let (list_area, detail_area) = if customers.detail.is_some() {
         let [list, detail] =
             Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
                 .areas(main);
@@ -41,12 +160,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         (main, None)
     };
-    let title = match &app.search {
+    let title = match &customers.search {
         Some(_) => "Customers — search results".to_string(),
         None => format!(
             "Customers — page {} (after id {})",
-            app.customers.cursors.len() + 1,
-            app.customers.after()
+            customers.page.cursors.len() + 1,
+            customers.page.after()
         ),
     };
     table::render(
@@ -54,10 +173,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         list_area,
         title,
         &COLUMNS,
-        app.customer_rows(),
-        app.customers.selected,
+        customers.rows(),
+        customers.page.selected,
     );
-    if let (Some(detail), Some(area)) = (&app.detail, detail_area) {
+    if let (Some(detail), Some(area)) = (&customers.detail, detail_area) {
         let c = &detail.customer;
         let mut lines = vec![
             Line::from(Span::styled(field_text(c, "name"), theme::title())),
@@ -97,7 +216,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             )));
         }
         frame.render_widget(
-            Paragraph::new(lines).block(Block::bordered().title("Detail · Esc to close")),
+            Paragraph::new(lines).block(Block::bordered().title(if detail.revealed {
+                "Detail (revealed: journaled) · Esc to close"
+            } else {
+                "Detail · Esc to close"
+            })),
             area,
         );
     }

@@ -1,6 +1,6 @@
 //! The add / edit form, drawn over the screen, with the server's errors at their fields.
 
-use crate::app::Form;
+use crate::overlay::Form;
 use crate::theme;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};

@@ -8,9 +8,15 @@ use ratatui::widgets::{Block, Row, Table};
 use ratatui::Frame;
 
 pub fn render(frame: &mut Frame, area: Rect, _app: &App) {
-    let rows = BINDINGS
-        .iter()
-        .map(|(keys, what)| Row::new(vec![keys.to_string(), what.to_string()]));
+    let rows = BINDINGS.iter().filter(|b| !b.label.is_empty()).map(|b| {
+        let tabs: Vec<&str> = b.tabs.iter().map(|t| t.title()).collect();
+        let place = if tabs.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", tabs.join(", "))
+        };
+        Row::new(vec![b.label.to_string(), format!("{}{place}", b.help)])
+    });
     frame.render_widget(
         Table::new(rows, [Constraint::Length(18), Constraint::Min(20)])
             .header(Row::new(vec!["Keys", "What they do"]).style(theme::header()))

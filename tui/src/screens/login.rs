@@ -8,7 +8,9 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
-    let Some(login) = &app.login else { return };
+    let Some(crate::overlay::Overlay::Login(login)) = &app.overlay else {
+        return;
+    };
     let [_, middle, _] = Layout::vertical([
         Constraint::Fill(1),
         Constraint::Length(10),

@@ -2,9 +2,7 @@
 
 use super::table;
 use crate::app::App;
-use crate::theme;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
@@ -20,22 +18,7 @@ const COLUMNS: [(&str, &str, u16); 7] = [
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let [prompt, main] = Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
-    let line = match &app.filter_input {
-        Some(input) => Line::from(vec![
-            Span::styled(
-                "Filter (customer N, product N, since DATE, until DATE): ",
-                theme::header(),
-            ),
-            Span::raw(format!("{input}▏")),
-        ]),
-        None if app.order_filter.is_empty() => {
-            Line::from(Span::styled("/ filter · n/p page", theme::dim()))
-        }
-        None => Line::from(Span::styled(
-            format!("filter: {} · / to change", app.order_filter),
-            theme::dim(),
-        )),
-    };
+    let line = super::prompt_line(app, super::filter_hint(app, &app.order_filter));
     frame.render_widget(Paragraph::new(line), prompt);
     let title = format!("Orders — page {}", app.orders.cursors.len() + 1);
     table::render(
@@ -46,4 +29,37 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         &app.orders.rows,
         app.orders.selected,
     );
+}
+
+/// `ORDER.LIST` from the filter text: `customer 7`, `product 3`, `since T`, `until T`.
+pub fn request(filter: &str, page: &crate::page::Page) -> Result<Vec<String>, String> {
+    let words: Vec<&str> = filter.split_whitespace().collect();
+    let mut scope = vec!["ALL".to_string()];
+    let mut extra: Vec<String> = Vec::new();
+    for pair in words.chunks(2) {
+        let [word, value] = pair else {
+            return Err(format!("filter: '{}' needs a value", pair[0]));
+        };
+        match word.to_ascii_lowercase().as_str() {
+            "customer" => scope = vec!["CUSTOMER".into(), value.to_string()],
+            "product" => scope = vec!["PRODUCT".into(), value.to_string()],
+            "since" => extra.extend(["SINCE".to_string(), value.to_string()]),
+            "until" => extra.extend(["UNTIL".to_string(), value.to_string()]),
+            other => {
+                return Err(format!(
+                    "filter: unknown word '{other}' (customer, product, since, until)"
+                ))
+            }
+        }
+    }
+    let mut args = vec!["ORDER.LIST".to_string()];
+    args.extend(scope);
+    args.extend(extra);
+    args.extend([
+        "AFTER".to_string(),
+        page.after().to_string(),
+        "LIMIT".to_string(),
+        crate::page::PAGE_SIZE.to_string(),
+    ]);
+    Ok(args)
 }

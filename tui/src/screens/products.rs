@@ -14,8 +14,9 @@ const COLUMNS: [(&str, &str, u16); 4] = [
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let title = format!(
-        "Products — page {} · a add · e edit · d delete",
-        app.products.cursors.len() + 1
+        "Products — page {} · {}",
+        app.products.cursors.len() + 1,
+        crate::keys::hints(app.tab, false)
     );
     table::render(
         frame,

@@ -1,6 +1,6 @@
 //! The paged record table every list screen uses.
 
-use crate::app::field_text;
+use crate::page::field_text;
 use crate::theme;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::{Block, Row, Table, TableState};

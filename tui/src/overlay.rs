@@ -1,0 +1,158 @@
+//! What can hold the keyboard over a tab: the login screen, a form, a yes/no question or a
+//! one-line prompt. One enum, so two of them can never be open at once.
+
+use crate::net::Purpose;
+
+/// The one thing on top of the tabs, if any.
+#[derive(Debug, Clone)]
+pub enum Overlay {
+    Login(Login),
+    Form(Form),
+    /// A yes/no question, and the request to send on yes.
+    Confirm {
+        question: String,
+        args: Vec<String>,
+        purpose: Purpose,
+    },
+    Prompt(Prompt),
+}
+
+/// The login screen.
+#[derive(Debug, Clone, Default)]
+pub struct Login {
+    pub user: String,
+    pub password: zeroize::Zeroizing<String>,
+    /// 0: user, 1: password.
+    pub focus: usize,
+    pub error: Option<String>,
+}
+
+/// A one-line prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt {
+    pub kind: PromptKind,
+    pub input: String,
+}
+
+/// What a prompt asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptKind {
+    /// Customers: an email, phone or name word.
+    Search,
+    /// Orders: `customer N`, `product N`, `since T`, `until T`.
+    OrderFilter,
+    /// Journal: `user NAME`, `kind KIND`, `id N`.
+    JournalFilter,
+    /// A file to write a customer's export to.
+    ExportPath(u64),
+    /// The id typed again to confirm a forget.
+    ForgetId(u64),
+    /// The merged-away customer whose merge to undo.
+    UnmergeId,
+}
+
+impl PromptKind {
+    /// The label before the input.
+    pub fn label(self) -> String {
+        match self {
+            PromptKind::Search => "Search (email, phone or name): ".into(),
+            PromptKind::OrderFilter => {
+                "Filter (customer N, product N, since DATE, until DATE): ".into()
+            }
+            PromptKind::JournalFilter => "Filter (user NAME, kind KIND, id N): ".into(),
+            PromptKind::ExportPath(id) => format!("Export customer {id} to file: "),
+            PromptKind::ForgetId(id) => {
+                format!("Forget customer {id} for good? Type its id ({id}) to confirm: ")
+            }
+            PromptKind::UnmergeId => "Undo the merge of customer (the merged-away id): ".into(),
+        }
+    }
+}
+
+/// One input field of a form, with the server's complaint about it, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    pub label: &'static str,
+    /// The protocol keyword (`NAME`, `EMAIL`, ...); the error's field name is its lower case.
+    pub keyword: &'static str,
+    pub value: String,
+    pub error: Option<String>,
+}
+
+/// What a form adds or edits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormKind {
+    NewCustomer,
+    EditCustomer(u64),
+    NewProduct,
+    EditProduct(u64),
+}
+
+/// An add or edit form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Form {
+    pub kind: FormKind,
+    pub fields: Vec<Field>,
+    pub focus: usize,
+}
+
+impl Form {
+    pub fn field(label: &'static str, keyword: &'static str, value: &str) -> Field {
+        Field {
+            label,
+            keyword,
+            value: value.to_string(),
+            error: None,
+        }
+    }
+
+    pub fn title(&self) -> &'static str {
+        match self.kind {
+            FormKind::NewCustomer => "New customer",
+            FormKind::EditCustomer(_) => "Edit customer",
+            FormKind::NewProduct => "New product",
+            FormKind::EditProduct(_) => "Edit product",
+        }
+    }
+
+    /// The request that saves the form.
+    pub fn command(&self) -> Vec<String> {
+        let mut args: Vec<String> = match self.kind {
+            FormKind::NewCustomer => vec!["CUSTOMER.ADD".into()],
+            FormKind::EditCustomer(id) => vec!["CUSTOMER.UPDATE".into(), id.to_string()],
+            FormKind::NewProduct => vec!["PRODUCT.ADD".into()],
+            FormKind::EditProduct(id) => vec!["PRODUCT.UPDATE".into(), id.to_string()],
+        };
+        let adding = matches!(self.kind, FormKind::NewCustomer | FormKind::NewProduct);
+        for field in &self.fields {
+            // An add leaves optional fields out; an edit sends them all (empty clears).
+            if adding
+                && field.value.trim().is_empty()
+                && !matches!(field.keyword, "NAME" | "EMAIL" | "PRICE")
+            {
+                continue;
+            }
+            args.push(field.keyword.to_string());
+            args.push(field.value.clone());
+        }
+        args
+    }
+
+    /// Puts a server error at the field it names (`INVALID email: ...`); false if none matches.
+    pub fn show_error(&mut self, message: &str) -> bool {
+        let detail = message.split_once(' ').map_or(message, |(_, rest)| rest);
+        let lower = detail.to_lowercase();
+        for field in &mut self.fields {
+            field.error = None;
+        }
+        for (i, field) in self.fields.iter_mut().enumerate() {
+            let name = field.keyword.to_lowercase();
+            if lower.starts_with(&format!("{name}:")) || lower.starts_with(&format!("{name} ")) {
+                field.error = Some(message.to_string());
+                self.focus = i;
+                return true;
+            }
+        }
+        false
+    }
+}

@@ -1,0 +1,170 @@
+//! Keys while an overlay has the keyboard: the login screen, a form, a prompt (and what a
+//! submitted prompt asks of the server).
+
+use crate::action::Action;
+use crate::app::{command, on_lane, App, Lane, Outgoing};
+use crate::net::Purpose;
+use crate::overlay::{Form, FormKind, Overlay, PromptKind};
+use crate::page::field_text;
+use crate::tab::Tab;
+
+impl App {
+    pub(crate) fn open_form(&mut self, edit: bool) -> Outgoing {
+        let selected = match self.tab {
+            Tab::Customers => self.customers.selected(),
+            Tab::Products => self.products.selected_row().cloned(),
+            _ => return Vec::new(),
+        };
+        let editing = selected
+            .filter(|_| edit)
+            .and_then(|row| row["id"].as_u64().map(|id| (id, row)));
+        if edit && editing.is_none() {
+            return Vec::new();
+        }
+        let value = |key: &str| {
+            editing
+                .as_ref()
+                .map(|(_, row)| field_text(row, key))
+                .unwrap_or_default()
+        };
+        let form = if self.tab == Tab::Customers {
+            Form {
+                kind: editing
+                    .as_ref()
+                    .map_or(FormKind::NewCustomer, |(id, _)| FormKind::EditCustomer(*id)),
+                fields: vec![
+                    Form::field("Name", "NAME", &value("name")),
+                    Form::field("Email", "EMAIL", &value("email")),
+                    Form::field("Phone", "PHONE", &value("phone")),
+                    Form::field("Address", "ADDRESS", &value("address")),
+                ],
+                focus: 0,
+            }
+        } else {
+            Form {
+                kind: editing
+                    .as_ref()
+                    .map_or(FormKind::NewProduct, |(id, _)| FormKind::EditProduct(*id)),
+                fields: vec![
+                    Form::field("Name", "NAME", &value("name")),
+                    Form::field("Price", "PRICE", &value("price")),
+                    Form::field("Stock", "STOCK", &value("stock")),
+                ],
+                focus: 0,
+            }
+        };
+        self.overlay = Some(Overlay::Form(form));
+        Vec::new()
+    }
+
+    pub(crate) fn apply_login(&mut self, action: Action) -> Outgoing {
+        let Some(Overlay::Login(login)) = self.overlay.as_mut() else {
+            return Vec::new();
+        };
+        let field = if login.focus == 0 {
+            &mut login.user
+        } else {
+            &mut *login.password
+        };
+        match action {
+            Action::Quit | Action::Cancel => self.running = false,
+            Action::NextField => login.focus = 1 - login.focus,
+            Action::Type(c) => field.push(c),
+            Action::Backspace => {
+                field.pop();
+            }
+            Action::Submit if login.focus == 0 => login.focus = 1,
+            Action::Submit => {
+                login.error = None;
+                return self.submit_login();
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    pub(crate) fn apply_form(&mut self, action: Action) -> Outgoing {
+        let Some(Overlay::Form(form)) = self.overlay.as_mut() else {
+            return Vec::new();
+        };
+        match action {
+            Action::Cancel => self.overlay = None,
+            Action::Quit => self.running = false,
+            Action::NextField => form.focus = (form.focus + 1) % form.fields.len(),
+            Action::Type(c) => form.fields[form.focus].value.push(c),
+            Action::Backspace => {
+                form.fields[form.focus].value.pop();
+            }
+            Action::Submit => {
+                let args = form.command();
+                return self.send(vec![on_lane(Lane::Main, Purpose::Save, args)]);
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    pub(crate) fn apply_prompt(&mut self, action: Action) -> Outgoing {
+        let Some(Overlay::Prompt(prompt)) = self.overlay.as_mut() else {
+            return Vec::new();
+        };
+        match action {
+            Action::Type(c) => prompt.input.push(c),
+            Action::Backspace => {
+                prompt.input.pop();
+            }
+            Action::Cancel => self.overlay = None,
+            Action::Submit => {
+                let Some(Overlay::Prompt(prompt)) = self.overlay.take() else {
+                    return Vec::new();
+                };
+                return self.submit_prompt(prompt.kind, prompt.input.trim().to_string());
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn submit_prompt(&mut self, kind: PromptKind, input: String) -> Outgoing {
+        let outgoing = match kind {
+            PromptKind::Search => match self.customers.search(input) {
+                Some(args) => vec![on_lane(Lane::Main, Purpose::Search, args)],
+                None => Vec::new(),
+            },
+            PromptKind::OrderFilter => {
+                self.order_filter = input;
+                self.orders.cursors.clear();
+                self.orders.selected = 0;
+                return self.load_tab();
+            }
+            PromptKind::JournalFilter => {
+                self.journal.filter = input;
+                return self.load_tab();
+            }
+            PromptKind::ExportPath(id) if !input.is_empty() => vec![command(
+                Purpose::Exported(input),
+                &["CUSTOMER.EXPORT", &id.to_string()],
+            )],
+            PromptKind::ForgetId(id) if input == id.to_string() => vec![command(
+                Purpose::Forgotten(id),
+                &["CUSTOMER.FORGET", &id.to_string()],
+            )],
+            PromptKind::ForgetId(id) => {
+                self.set_status(format!("not forgotten: the id typed was not {id}"), true);
+                Vec::new()
+            }
+            PromptKind::UnmergeId => match input.parse::<u64>() {
+                Ok(other) => vec![command(
+                    Purpose::Unmerged(other),
+                    &["CUSTOMER.UNMERGE", &other.to_string()],
+                )],
+                Err(_) => {
+                    self.set_status(format!("\"{input}\" is not a customer id"), true);
+                    Vec::new()
+                }
+            },
+            PromptKind::ExportPath(_) => Vec::new(),
+        };
+        self.send(outgoing)
+    }
+}

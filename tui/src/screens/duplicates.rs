@@ -1,0 +1,139 @@
+//! Duplicates: the pairs `CUSTOMER.DUPLICATES` finds (score and reasons), both records of the
+//! selected pair side by side, `m` / `M` to merge (the confirmation names which record is
+//! kept) and `u` to undo a recent merge.
+
+use crate::app::App;
+use crate::keys::hints;
+use crate::page::field_text;
+use crate::theme;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Row, Table, TableState};
+use ratatui::Frame;
+use serde_json::Value as Json;
+use std::collections::HashMap;
+
+/// The Duplicates tab's state.
+#[derive(Debug, Clone, Default)]
+pub struct Duplicates {
+    pub pairs: Vec<Json>,
+    pub selected: usize,
+    /// The records of the pairs looked at, by id.
+    pub records: HashMap<u64, Json>,
+    /// The customers merged away in this session, latest last (what `u` offers first).
+    pub merged_away: Vec<u64>,
+}
+
+impl Duplicates {
+    pub fn request() -> Vec<String> {
+        ["CUSTOMER.DUPLICATES", "MIN", "0.5", "LIMIT", "100"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+
+    /// The selected pair's ids.
+    pub fn selected_pair(&self) -> Option<(u64, u64)> {
+        let pair = self.pairs.get(self.selected)?;
+        Some((pair["a"].as_u64()?, pair["b"].as_u64()?))
+    }
+
+    /// The ids of the selected pair whose records are not loaded yet.
+    pub fn missing_records(&self) -> Vec<u64> {
+        match self.selected_pair() {
+            Some((a, b)) => [a, b]
+                .into_iter()
+                .filter(|id| !self.records.contains_key(id))
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    pub fn move_by(&mut self, delta: isize) {
+        let last = self.pairs.len().saturating_sub(1) as isize;
+        self.selected = (self.selected as isize + delta).clamp(0, last.max(0)) as usize;
+    }
+}
+
+fn record_lines(record: Option<&Json>, id: u64, kept: bool) -> Vec<Line<'static>> {
+    let Some(c) = record else {
+        return vec![Line::from(format!("customer {id}: loading..."))];
+    };
+    let mut lines = vec![Line::from(Span::styled(
+        format!(
+            "{} {}",
+            field_text(c, "name"),
+            if kept { "(kept by m)" } else { "(kept by M)" }
+        ),
+        theme::title(),
+    ))];
+    for key in ["id", "email", "phone", "address", "created_at"] {
+        lines.push(Line::from(format!("{key}: {}", field_text(c, key))));
+    }
+    lines
+}
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let dups = &app.duplicates;
+    let [prompt, list, sides] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Percentage(55),
+        Constraint::Min(6),
+    ])
+    .areas(area);
+    let line = super::prompt_line(
+        app,
+        Line::from(Span::styled(hints(app.tab, false), theme::dim())),
+    );
+    frame.render_widget(Paragraph::new(line), prompt);
+    let rows = dups.pairs.iter().map(|p| {
+        let reasons: Vec<&str> = p["reasons"]
+            .as_array()
+            .map(|r| r.iter().filter_map(Json::as_str).collect())
+            .unwrap_or_default();
+        Row::new(vec![
+            field_text(p, "a"),
+            field_text(p, "b"),
+            field_text(p, "score"),
+            reasons.join(", "),
+        ])
+    });
+    let mut state = TableState::default().with_selected(Some(dups.selected));
+    frame.render_stateful_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(10),
+                Constraint::Length(10),
+                Constraint::Length(8),
+                Constraint::Min(20),
+            ],
+        )
+        .header(Row::new(vec!["a", "b", "score", "reasons"]).style(theme::header()))
+        .row_highlight_style(theme::selected())
+        .block(
+            Block::bordered()
+                .title(format!(
+                    "Duplicates — {} pairs at score 0.5 or more",
+                    dups.pairs.len()
+                ))
+                .title_style(theme::title()),
+        ),
+        list,
+        &mut state,
+    );
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(sides);
+    if let Some((a, b)) = dups.selected_pair() {
+        frame.render_widget(
+            Paragraph::new(record_lines(dups.records.get(&a), a, true))
+                .block(Block::bordered().title(format!("a: customer {a}"))),
+            left,
+        );
+        frame.render_widget(
+            Paragraph::new(record_lines(dups.records.get(&b), b, false))
+                .block(Block::bordered().title(format!("b: customer {b}"))),
+            right,
+        );
+    }
+}
