@@ -479,3 +479,68 @@ fn verification_names_the_first_bad_entry() {
         "journal entry 6: its hash does not match the chain"
     );
 }
+
+#[test]
+fn the_feed_from_memory_matches_the_feed_from_the_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate();
+    let store = open_with(dir.path(), &key);
+    let pen = product(&store, "Pen", "1.00", 1_000);
+    // Groups of several writes (one page each) and single ones, with users (not in the feed).
+    for round in 0..30u64 {
+        let c = customer(&store, "Ann", &format!("ann{round}@x.example"));
+        store
+            .write_many((0..(round % 4)).map(|_| {
+                Op::AddOrder(NewOrder {
+                    id: None,
+                    customer_id: c,
+                    product_id: pen,
+                    quantity: 1,
+                    created_at: None,
+                    take_stock: false,
+                })
+            }))
+            .unwrap();
+        if round % 7 == 0 {
+            store
+                .write(Op::AddUser(user(&format!("u{round}"))))
+                .unwrap();
+        }
+    }
+    let head = store.journal_head().seq;
+    let mut answered_from_memory = 0;
+    for first in [1, 2, head / 2, head - 20, head - 3, head, head + 1] {
+        for count in [1, 2, 5, usize::MAX] {
+            let range = FeedRange {
+                first,
+                last: u64::MAX,
+                count,
+                reverse: false,
+            };
+            if let Some(recent) = store.feed_recent(&range) {
+                answered_from_memory += 1;
+                let seqs = |entries: &[Entry]| entries.iter().map(|e| e.seq).collect::<Vec<_>>();
+                assert_eq!(
+                    seqs(&recent),
+                    seqs(&store.feed(&range).unwrap()),
+                    "{first} {count}"
+                );
+            }
+        }
+    }
+    assert!(
+        answered_from_memory >= 12,
+        "the recent pages answered {answered_from_memory}"
+    );
+    // After a reopen nothing is in memory: the tree answers.
+    store.close().unwrap();
+    drop(store);
+    let store = open_with(dir.path(), &key);
+    let range = FeedRange {
+        first: head,
+        last: u64::MAX,
+        count: 10,
+        reverse: false,
+    };
+    assert!(store.feed_recent(&range).is_none());
+}

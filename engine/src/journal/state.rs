@@ -6,7 +6,8 @@ use super::{Draft, Entry, Head, JournalKey};
 use crate::codec::Codec;
 use crate::error::{Error, Result};
 use crate::trees::Space;
-use std::sync::Mutex;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
 /// Where the chain ends: the next number, the last hash, the feed entries so far.
@@ -43,7 +44,13 @@ pub(crate) struct JournalState {
     tail: Mutex<Tail>,
     /// The tail as of the last flush: what readers may see.
     durable: watch::Sender<Tail>,
+    /// The last pages applied, decoded: when a write wakes a thousand blocked `XREAD`s, they
+    /// all read these instead of each fetching and decrypting the same page from the tree.
+    recent: Mutex<VecDeque<Arc<Page>>>,
 }
+
+/// How many of the last pages stay decoded in memory.
+const RECENT_PAGES: usize = 16;
 
 impl JournalState {
     /// Loads where the chain ends from the last page on disk.
@@ -72,6 +79,7 @@ impl JournalState {
             key,
             tail: Mutex::new(tail),
             durable,
+            recent: Mutex::new(VecDeque::with_capacity(RECENT_PAGES)),
         })
     }
 
@@ -126,12 +134,40 @@ impl JournalState {
         })
     }
 
-    /// Moves the tail past a page whose batch was applied.
-    pub fn applied(&self, tail: Tail) {
+    /// Moves the tail past a page whose batch was applied, and keeps the page decoded.
+    pub fn applied(&self, tail: Tail, page: &Page) {
         *self
             .tail
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = tail;
+        let mut recent = self
+            .recent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if recent.len() == RECENT_PAGES {
+            recent.pop_front();
+        }
+        recent.push_back(Arc::new(page.clone()));
+    }
+
+    /// The entries from `first` on held by the recent pages, if they hold every entry from
+    /// `first` to the last applied (`None`: older entries must be read from the tree).
+    pub fn recent_from(&self, first: u64) -> Option<Vec<Arc<Page>>> {
+        let recent = self
+            .recent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let oldest = recent.front()?.entries.first()?.seq;
+        if first < oldest {
+            return None;
+        }
+        Some(
+            recent
+                .iter()
+                .filter(|page| page.entries.last().is_some_and(|e| e.seq >= first))
+                .cloned()
+                .collect(),
+        )
     }
 
     /// The tail as applied now (for the flusher to make durable).

@@ -180,7 +180,7 @@ fn commit_group(shared: &Shared, jobs: &[Job]) -> (Vec<Vec<Result<Outcome>>>, bo
         .map(|()| {
             shared.rollup_table.apply(rollups);
             if let Some(page) = &journal_page {
-                shared.journal.applied(page.tail);
+                shared.journal.applied(page.tail, &page.page);
             }
         });
     // Before any writer hears back, so no acknowledged write is followed by a stale read.

@@ -331,7 +331,11 @@ pub async fn execute(context: &Context<'_>, command: Stream) -> CmdResult {
                 count,
                 reverse,
             };
-            let entries = off_workers(shared, move |store| store.feed(&range)).await?;
+            // A woken reader asks for what was just written: the pages in memory have it.
+            let entries = match shared.store.feed_recent(&range) {
+                Some(entries) => entries,
+                None => off_workers(shared, move |store| store.feed(&range)).await?,
+            };
             Ok(Reply::Array(entries.iter().map(entry_reply).collect()))
         }
         Stream::Read {
@@ -375,7 +379,11 @@ async fn read(
                 count,
                 reverse: false,
             };
-            let entries = off_workers(shared, move |store| store.feed(&range)).await?;
+            // A woken reader asks for what was just written: the pages in memory have it.
+            let entries = match shared.store.feed_recent(&range) {
+                Some(entries) => entries,
+                None => off_workers(shared, move |store| store.feed(&range)).await?,
+            };
             if !entries.is_empty() {
                 streams.push((
                     Reply::Bulk(FEED.to_vec()),
