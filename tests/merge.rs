@@ -324,3 +324,158 @@ fn unmerge_is_refused_after_30_days_by_the_server_clock() {
         ],
     );
 }
+
+/// What a pair's writer last did: `Some(true)` merged, `Some(false)` unmerged (or never
+/// merged); and whether a request was in flight when the server died.
+#[derive(Default, Clone, Copy)]
+struct PairState {
+    merged: bool,
+    in_flight: bool,
+}
+
+#[test]
+fn a_crash_during_merges_leaves_each_pair_whole_in_one_state_or_the_other() {
+    use rand::Rng;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    const PAIRS: usize = 8;
+    const ORDERS: usize = 5;
+    let mut server = TestServer::start();
+    let mut pairs = Vec::new();
+    {
+        let mut admin = server.admin_redis();
+        let pen = id(ok(
+            &mut admin,
+            &["PRODUCT.ADD", "NAME", "Pen", "PRICE", "1.00", "STOCK", "0"],
+        ));
+        for p in 0..PAIRS {
+            let keep = add(
+                &mut admin,
+                "Keep",
+                &format!("keep{p}@x.io"),
+                &["PHONE", "+1555000"],
+            );
+            let other = add(
+                &mut admin,
+                "Other",
+                &format!("other{p}@x.io"),
+                &["ADDRESS", "1 Road"],
+            );
+            let mut orders = Vec::new();
+            for _ in 0..ORDERS {
+                orders.push(
+                    id(ok(
+                        &mut admin,
+                        &[
+                            "ORDER.ADD",
+                            "CUSTOMER",
+                            &other,
+                            "PRODUCT",
+                            &pen,
+                            "QUANTITY",
+                            "1",
+                            "NOSTOCK",
+                        ],
+                    ))
+                    .parse::<u64>()
+                    .unwrap(),
+                );
+            }
+            pairs.push((
+                keep.parse::<u64>().unwrap(),
+                other.parse::<u64>().unwrap(),
+                orders,
+            ));
+        }
+    }
+    let states: Arc<Mutex<Vec<PairState>>> =
+        Arc::new(Mutex::new(vec![PairState::default(); PAIRS]));
+    let mut rng = rand::thread_rng();
+    let mut acknowledged = 0usize;
+    for round in 0..10 {
+        let stop = Arc::new(AtomicBool::new(false));
+        let writers: Vec<_> = pairs
+            .iter()
+            .enumerate()
+            .map(|(p, (keep, other, _))| {
+                let url = server.url("admin", crm_tests::ADMIN_PASSWORD, false);
+                let (stop, states) = (stop.clone(), states.clone());
+                let (keep, other) = (keep.to_string(), other.to_string());
+                std::thread::spawn(move || {
+                    let Ok(mut con) = redis::Client::open(url).unwrap().get_connection() else {
+                        return 0;
+                    };
+                    let mut done = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        let merged = states.lock().unwrap()[p].merged;
+                        states.lock().unwrap()[p].in_flight = true;
+                        let reply = if merged {
+                            crm_tests::send_words(&mut con, &["CUSTOMER.UNMERGE", &other])
+                        } else {
+                            crm_tests::send_words(&mut con, &["CUSTOMER.MERGE", &keep, &other])
+                        };
+                        if reply.is_err() {
+                            return done; // the server died: the request stays in flight
+                        }
+                        let mut state = states.lock().unwrap();
+                        state[p] = PairState {
+                            merged: !merged,
+                            in_flight: false,
+                        };
+                        done += 1;
+                    }
+                    done
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(rng.gen_range(100..400)));
+        assert!(!server.signal_and_wait("KILL").success());
+        stop.store(true, Ordering::Relaxed);
+        acknowledged += writers
+            .into_iter()
+            .map(|w| w.join().unwrap())
+            .sum::<usize>();
+        {
+            let store = crm_engine::Store::open(
+                &server.data_dir(),
+                &crm_engine::KeySource::File(server.dir.path().join("key")),
+                &crm_engine::Options::default(),
+            )
+            .unwrap();
+            store.check_consistency().unwrap();
+            let mut states = states.lock().unwrap();
+            for (p, (keep, other, orders)) in pairs.iter().enumerate() {
+                let merged = store.customer(*other).unwrap().is_none();
+                let owner = if merged { *keep } else { *other };
+                for order in orders {
+                    assert_eq!(
+                        store.order(*order).unwrap().unwrap().customer_id,
+                        owner,
+                        "round {round}: pair {p} is half merged"
+                    );
+                }
+                let keep_record = store.customer(*keep).unwrap().unwrap();
+                assert_eq!(
+                    keep_record.address.is_some(),
+                    merged,
+                    "round {round}: pair {p}"
+                );
+                if !states[p].in_flight {
+                    assert_eq!(
+                        merged, states[p].merged,
+                        "round {round}: pair {p} lost an acknowledged step"
+                    );
+                }
+                states[p] = PairState {
+                    merged,
+                    in_flight: false,
+                };
+            }
+        }
+        server.launch();
+    }
+    assert!(
+        acknowledged > 50,
+        "only {acknowledged} merges and unmerges acknowledged"
+    );
+}
