@@ -22,12 +22,23 @@ pub struct Customer {
 impl Customer {
     /// The record's JSON text, every key present: what `CUSTOMER.GET` returns.
     pub fn to_json_bytes(&self) -> Vec<u8> {
+        self.to_json_bytes_showing(&self.email, self.phone.as_deref(), self.address.as_deref())
+    }
+
+    /// The record's JSON text with these values in place of its email, phone and address (the
+    /// server's masking), without copying the record.
+    pub fn to_json_bytes_showing(
+        &self,
+        email: &str,
+        phone: Option<&str>,
+        address: Option<&str>,
+    ) -> Vec<u8> {
         JsonObject::with_capacity(160)
             .number("id", self.id)
             .text("name", &self.name)
-            .text("email", &self.email)
-            .optional_text("phone", self.phone.as_deref())
-            .optional_text("address", self.address.as_deref())
+            .text("email", email)
+            .optional_text("phone", phone)
+            .optional_text("address", address)
             .text("created_at", &format_timestamp(self.created_at))
             .finish()
     }
