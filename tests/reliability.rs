@@ -91,6 +91,28 @@ fn crash_loop_twenty_rounds_loses_no_acknowledged_write() {
                     "round {round}: order {order} lost"
                 );
             }
+            // Every acknowledged write has its journal entry (the consistency check below also
+            // verifies the chain: numbered without gaps, every hash linked).
+            let added: std::collections::HashSet<(crm_engine::Kind, u64)> = store
+                .journal(&crm_engine::journal::JournalFilter {
+                    after: 0,
+                    user: None,
+                    kind: None,
+                    id: None,
+                    limit: usize::MAX,
+                })
+                .unwrap()
+                .iter()
+                .filter(|e| e.op == crm_engine::journal::JournalOp::Add)
+                .filter_map(|e| Some((e.kind, e.id?)))
+                .collect();
+            for (customer, order) in acknowledged.lock().unwrap().iter() {
+                assert!(
+                    added.contains(&(crm_engine::Kind::Customer, *customer as u64))
+                        && added.contains(&(crm_engine::Kind::Order, *order as u64)),
+                    "round {round}: customer {customer} or order {order} has no journal entry"
+                );
+            }
             let report = store.check_consistency().unwrap();
             let stock = store.product(1).unwrap().unwrap().stock;
             assert_eq!(
