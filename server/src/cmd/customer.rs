@@ -304,6 +304,12 @@ pub async fn execute(context: &Context<'_>, command: Customer) -> CmdResult {
             let Some(id) = read_id(&id) else {
                 return Ok(Reply::Nil);
             };
+            // Read first, journal second, answer what was read only if the journal entry was
+            // written: a customer deleted in between is answered nil with nothing journaled,
+            // so every plain answer has its entry and every entry its answer.
+            let Some(customer) = engine(store.customer_shared(id))? else {
+                return Ok(Reply::Nil);
+            };
             let outcome = engine(
                 store
                     .write_async(Op::RevealCustomer(id).by(context.author()))
@@ -312,8 +318,7 @@ pub async fn execute(context: &Context<'_>, command: Customer) -> CmdResult {
             if outcome == Outcome::Skipped {
                 return Ok(Reply::Nil);
             }
-            Ok(engine(store.customer_shared(id))?
-                .map_or(Reply::Nil, |c| Reply::Bulk(c.to_json_bytes())))
+            Ok(Reply::Bulk(customer.to_json_bytes()))
         }
         Customer::Export(id) => {
             let id = write_id("id", &id)?;
