@@ -14,8 +14,8 @@ const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "�
 
 /// Draws the whole console.
 pub fn render(frame: &mut Frame, app: &App) {
-    if app.logging_in() {
-        screens::login::render(frame, frame.area(), app);
+    if let Some(Overlay::Login(login)) = &app.overlay {
+        screens::login::render(frame, frame.area(), login, &app.address, app.waiting > 0);
         return;
     }
     let [tabs_area, body, status] = Layout::vertical([
@@ -36,15 +36,21 @@ pub fn render(frame: &mut Frame, app: &App) {
             .divider("│"),
         tabs_area,
     );
+    let chrome = screens::Chrome {
+        prompt: app.prompt(),
+        hints: crate::keys::hints(app.tab, app.customers.detail.is_some()),
+    };
     match app.tab {
-        Tab::Customers => screens::customers::render(frame, body, app),
-        Tab::Products => screens::products::render(frame, body, app),
-        Tab::Orders => screens::orders::render(frame, body, app),
-        Tab::Analytics => screens::analytics::render(frame, body, app),
-        Tab::Backup => screens::backup::render(frame, body, app),
-        Tab::Help => screens::help::render(frame, body, app),
-        Tab::Journal => screens::journal::render(frame, body, app),
-        Tab::Duplicates => screens::duplicates::render(frame, body, app),
+        Tab::Customers => screens::customers::render(frame, body, &app.customers, &chrome),
+        Tab::Products => screens::products::render(frame, body, &app.products, &chrome),
+        Tab::Orders => {
+            screens::orders::render(frame, body, &app.orders, &app.order_filter, &chrome)
+        }
+        Tab::Analytics => screens::analytics::render(frame, body, &app.analytics),
+        Tab::Backup => screens::backup::render(frame, body, &app.backup, &app.backups),
+        Tab::Help => screens::help::render(frame, body),
+        Tab::Journal => screens::journal::render(frame, body, &app.journal, &chrome),
+        Tab::Duplicates => screens::duplicates::render(frame, body, &app.duplicates, &chrome),
     }
     if let Some(Overlay::Form(form)) = &app.overlay {
         screens::form::render(frame, body, form);

@@ -8,7 +8,7 @@
 //! a customer without opening them. Dropping a kept merge (forget, purge) destroys that key,
 //! so the copy of the person it held is erased as a record is (see `keyring.rs`).
 
-use super::customer::{check_email_free, index_entries, restage};
+use super::customer_index::{check_email_free, index_entries, restage};
 use super::view::{Plan, View};
 use super::Outcome;
 use crate::error::{Error, Kind, Result};

@@ -35,6 +35,7 @@
 
 mod committer;
 mod customer;
+mod customer_index;
 mod flusher;
 mod ids;
 mod merge;

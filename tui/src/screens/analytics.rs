@@ -1,6 +1,5 @@
 //! Analytics: top customers (bars), monthly revenue (chart), RFM segments, clusters, anomalies.
 
-use crate::app::App;
 use crate::page::field_text;
 use crate::theme;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -26,8 +25,7 @@ fn money(value: &serde_json::Value, key: &str) -> f64 {
     field_text(value, key).parse().unwrap_or(0.0)
 }
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
-    let a = &app.analytics;
+pub fn render(frame: &mut Frame, area: Rect, a: &Analytics) {
     let [top, bottom] =
         Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
     let [bars_area, chart_area] =

@@ -1,7 +1,6 @@
 //! Backup: the list of backups, a live gauge while one runs, and verification.
 
 use super::table;
-use crate::app::App;
 use crate::theme;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::{Block, Gauge};
@@ -23,10 +22,9 @@ pub struct BackupStatus {
     pub bytes: u64,
 }
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+pub fn render(frame: &mut Frame, area: Rect, backup: &BackupStatus, backups: &crate::page::Page) {
     let [gauge_area, list] =
         Layout::vertical([Constraint::Length(3), Constraint::Min(3)]).areas(area);
-    let backup = &app.backup;
     let label = if backup.running {
         format!(
             "backing up: {}% · {} records · {} bytes",
@@ -54,7 +52,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         list,
         "Backups".to_string(),
         &COLUMNS,
-        &app.backups.rows,
-        app.backups.selected,
+        &backups.rows,
+        backups.selected,
     );
 }

@@ -2,8 +2,7 @@
 //! its state and the requests it makes.
 
 use super::table;
-use crate::app::App;
-use crate::keys::hints;
+use super::Chrome;
 use crate::net::Purpose;
 use crate::page::{field_text, Page, PAGE_SIZE};
 use crate::theme;
@@ -143,14 +142,13 @@ pub fn search_kind(query: &str) -> &'static str {
     }
 }
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
-    let customers = &app.customers;
+pub fn render(frame: &mut Frame, area: Rect, customers: &Customers, chrome: &Chrome) {
     let [prompt, main] = Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
     let idle = match &customers.search {
         Some((query, rows)) => format!("Search \"{query}\": {} found · Esc to clear", rows.len()),
-        None => hints(app.tab, customers.detail.is_some()),
+        None => chrome.hints.clone(),
     };
-    let prompt_line = super::prompt_line(app, Line::from(Span::styled(idle, theme::dim())));
+    let prompt_line = super::prompt_line(chrome, Line::from(Span::styled(idle, theme::dim())));
     frame.render_widget(Paragraph::new(prompt_line), prompt);
     let (list_area, detail_area) = if customers.detail.is_some() {
         let [list, detail] =

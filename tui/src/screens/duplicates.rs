@@ -2,8 +2,7 @@
 //! selected pair side by side, `m` / `M` to merge (the confirmation names which record is
 //! kept) and `u` to undo a recent merge.
 
-use crate::app::App;
-use crate::keys::hints;
+use super::Chrome;
 use crate::page::field_text;
 use crate::theme;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -73,8 +72,7 @@ fn record_lines(record: Option<&Json>, id: u64, kept: bool) -> Vec<Line<'static>
     lines
 }
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
-    let dups = &app.duplicates;
+pub fn render(frame: &mut Frame, area: Rect, dups: &Duplicates, chrome: &Chrome) {
     let [prompt, list, sides] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Percentage(55),
@@ -82,8 +80,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     ])
     .areas(area);
     let line = super::prompt_line(
-        app,
-        Line::from(Span::styled(hints(app.tab, false), theme::dim())),
+        chrome,
+        Line::from(Span::styled(chrome.hints.clone(), theme::dim())),
     );
     frame.render_widget(Paragraph::new(line), prompt);
     let rows = dups.pairs.iter().map(|p| {

@@ -1,13 +1,12 @@
 //! Help: every key binding, from the one keymap.
 
-use crate::app::App;
 use crate::keys::BINDINGS;
 use crate::theme;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::{Block, Row, Table};
 use ratatui::Frame;
 
-pub fn render(frame: &mut Frame, area: Rect, _app: &App) {
+pub fn render(frame: &mut Frame, area: Rect) {
     let rows = BINDINGS.iter().filter(|b| !b.label.is_empty()).map(|b| {
         let tabs: Vec<&str> = b.tabs.iter().map(|t| t.title()).collect();
         let place = if tabs.is_empty() {

@@ -3,7 +3,7 @@
 //! kind or id, and `v` to verify the whole chain.
 
 use super::table;
-use crate::app::App;
+use super::Chrome;
 use crate::theme;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -112,15 +112,14 @@ const COLUMNS: [(&str, &str, u16); 8] = [
     ("Fields", "fields", 40),
 ];
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
-    let journal = &app.journal;
+pub fn render(frame: &mut Frame, area: Rect, journal: &Journal, chrome: &Chrome) {
     let [prompt, verdict, main] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Min(3),
     ])
     .areas(area);
-    let line = super::prompt_line(app, super::filter_hint(app, &journal.filter));
+    let line = super::prompt_line(chrome, super::filter_hint(chrome, &journal.filter));
     frame.render_widget(Paragraph::new(line), prompt);
     let verdict_line = match &journal.verified {
         Some((true, message)) => Line::from(Span::styled(message.clone(), theme::ok())),

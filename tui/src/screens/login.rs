@@ -1,16 +1,13 @@
 //! The login screen: user, masked password, and the error of the last attempt.
 
-use crate::app::App;
+use crate::overlay::Login;
 use crate::theme;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
-    let Some(crate::overlay::Overlay::Login(login)) = &app.overlay else {
-        return;
-    };
+pub fn render(frame: &mut Frame, area: Rect, login: &Login, address: &str, waiting: bool) {
     let [_, middle, _] = Layout::vertical([
         Constraint::Fill(1),
         Constraint::Length(10),
@@ -25,7 +22,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     .areas(middle);
     let marker = |i: usize| if login.focus == i { "▶ " } else { "  " };
     let mut lines = vec![
-        Line::from(format!("Server: {}", app.address)),
+        Line::from(format!("Server: {}", address)),
         Line::from(""),
         Line::from(format!("{}User:     {}", marker(0), login.user)),
         Line::from(format!(
@@ -37,7 +34,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     ];
     match &login.error {
         Some(error) => lines.push(Line::from(Span::styled(error.clone(), theme::error()))),
-        None if app.waiting > 0 => lines.push(Line::from("connecting...")),
+        None if waiting => lines.push(Line::from("connecting...")),
         None => lines.push(Line::from(Span::styled(
             "Enter: log in · Tab: next field · Esc: quit",
             theme::dim(),

@@ -12,12 +12,19 @@ pub mod orders;
 pub mod products;
 pub mod table;
 
-use crate::app::App;
+use crate::overlay::Prompt;
 use ratatui::text::{Line, Span};
 
+/// What every tab's screen shows besides its own state: the open prompt, and the hints of the
+/// keymap for this tab (so screens depend on no app state but their own).
+pub struct Chrome<'a> {
+    pub prompt: Option<&'a Prompt>,
+    pub hints: String,
+}
+
 /// A tab's top line: the open prompt with its input, else `idle`.
-pub fn prompt_line(app: &App, idle: Line<'static>) -> Line<'static> {
-    match app.prompt() {
+pub fn prompt_line(chrome: &Chrome, idle: Line<'static>) -> Line<'static> {
+    match chrome.prompt {
         Some(prompt) => Line::from(vec![
             Span::styled(prompt.kind.label(), crate::theme::header()),
             Span::raw(format!("{}▏", prompt.input)),
@@ -27,9 +34,9 @@ pub fn prompt_line(app: &App, idle: Line<'static>) -> Line<'static> {
 }
 
 /// The idle line of a filtered tab: the filter in force, or the tab's hints.
-pub fn filter_hint(app: &App, filter: &str) -> Line<'static> {
+pub fn filter_hint(chrome: &Chrome, filter: &str) -> Line<'static> {
     let text = if filter.is_empty() {
-        crate::keys::hints(app.tab, false)
+        chrome.hints.clone()
     } else {
         format!("filter: {filter} · / to change")
     };

@@ -1,7 +1,8 @@
 //! Orders: the paged table with a filter by customer, product and date range.
 
 use super::table;
-use crate::app::App;
+use super::Chrome;
+use crate::page::Page;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
@@ -16,19 +17,12 @@ const COLUMNS: [(&str, &str, u16); 7] = [
     ("Created", "created_at", 21),
 ];
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+pub fn render(frame: &mut Frame, area: Rect, orders: &Page, filter: &str, chrome: &Chrome) {
     let [prompt, main] = Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
-    let line = super::prompt_line(app, super::filter_hint(app, &app.order_filter));
+    let line = super::prompt_line(chrome, super::filter_hint(chrome, filter));
     frame.render_widget(Paragraph::new(line), prompt);
-    let title = format!("Orders — page {}", app.orders.cursors.len() + 1);
-    table::render(
-        frame,
-        main,
-        title,
-        &COLUMNS,
-        &app.orders.rows,
-        app.orders.selected,
-    );
+    let title = format!("Orders — page {}", orders.cursors.len() + 1);
+    table::render(frame, main, title, &COLUMNS, &orders.rows, orders.selected);
 }
 
 /// `ORDER.LIST` from the filter text: `customer 7`, `product 3`, `since T`, `until T`.

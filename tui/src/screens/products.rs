@@ -1,7 +1,8 @@
 //! Products: the paged table with price and stock.
 
 use super::table;
-use crate::app::App;
+use super::Chrome;
+use crate::page::Page;
 use ratatui::layout::Rect;
 use ratatui::Frame;
 
@@ -12,18 +13,18 @@ const COLUMNS: [(&str, &str, u16); 4] = [
     ("Stock", "stock", 10),
 ];
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+pub fn render(frame: &mut Frame, area: Rect, products: &Page, chrome: &Chrome) {
     let title = format!(
         "Products — page {} · {}",
-        app.products.cursors.len() + 1,
-        crate::keys::hints(app.tab, false)
+        products.cursors.len() + 1,
+        chrome.hints
     );
     table::render(
         frame,
         area,
         title,
         &COLUMNS,
-        &app.products.rows,
-        app.products.selected,
+        &products.rows,
+        products.selected,
     );
 }

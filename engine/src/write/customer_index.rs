@@ -1,0 +1,65 @@
+//! A customer's blind index entries and its email's uniqueness: what adding, updating,
+//! merging and unmerging a customer all stage the same way.
+
+use super::view::{Plan, View};
+use crate::error::{Error, Result};
+use crate::index::{email, name_words, phone};
+use crate::model::Customer;
+use crate::trees::{decode_u64, id_key, Space};
+use crate::values::quote;
+
+/// `CONFLICT` unless the email is free or already belongs to `allowed_owner`.
+pub(super) fn check_email_free(
+    view: &View,
+    address: &str,
+    allowed_owner: Option<u64>,
+) -> Result<()> {
+    if let Some(owner) = view.get(&email::key(view.blind, address))? {
+        let owner = decode_u64(&owner).unwrap_or(0);
+        if Some(owner) != allowed_owner {
+            return Err(Error::Conflict(format!(
+                "email {} belongs to customer {owner}",
+                quote(address)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The index entries a customer owns, so add, update and delete stay symmetric.
+pub(super) fn index_entries(view: &View, customer: &Customer) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let id = customer.id;
+    let mut entries = vec![(
+        email::key(view.blind, &customer.email),
+        id.to_be_bytes().to_vec(),
+    )];
+    if let Some(number) = &customer.phone {
+        entries.push((phone::key(view.blind, number, id), Vec::new()));
+    }
+    for key in name_words::keys_for(view.blind, &customer.name, id) {
+        entries.push((key, Vec::new()));
+    }
+    entries
+}
+
+/// Stages a changed customer: its record under its own key, and the index entries that
+/// changed with it.
+pub(super) fn restage(view: &View, plan: &mut Plan, old: &Customer, new: &Customer) -> Result<()> {
+    let old_entries = index_entries(view, old);
+    let new_entries = index_entries(view, new);
+    for (key, _) in &old_entries {
+        if !new_entries.iter().any(|(k, _)| k == key) {
+            plan.remove(key.clone());
+        }
+    }
+    for (key, value) in new_entries {
+        plan.put(key, value);
+    }
+    // A record an older layout sealed under the record key gets a key of its own now.
+    let slot = match view.customer_slot(new.id)? {
+        Some(slot) => slot,
+        None => view.take_slot(plan)?,
+    };
+    plan.put_customer(&id_key(Space::Customer, new.id), new, slot);
+    Ok(())
+}
