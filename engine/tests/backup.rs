@@ -209,7 +209,7 @@ fn the_wrong_key_is_refused_before_anything_is_written() {
 
 #[test]
 fn a_backup_taken_under_concurrent_writes_is_one_point_in_time() {
-    backup_under_concurrent_writes(&Options::default());
+    backup_under_concurrent_writes(&Options::default(), 3_000);
 }
 
 /// Guards against the snapshot's memory growing without bound under heavy writes: with no
@@ -217,10 +217,15 @@ fn a_backup_taken_under_concurrent_writes_is_one_point_in_time() {
 /// still one point in time.
 #[test]
 fn a_snapshot_over_its_memory_budget_spills_and_stays_one_point_in_time() {
-    let spilled = backup_under_concurrent_writes(&Options {
-        backup_memory_bytes: 0,
-        ..Options::default()
-    });
+    // Enough orders for several chunks, so the writes let in after the first one land on keys
+    // still to be copied.
+    let spilled = backup_under_concurrent_writes(
+        &Options {
+            backup_memory_bytes: 0,
+            ..Options::default()
+        },
+        15_000,
+    );
     assert!(
         spilled,
         "the writes during the backup should have gone to the spill"
@@ -229,13 +234,15 @@ fn a_snapshot_over_its_memory_budget_spills_and_stays_one_point_in_time() {
 
 /// Takes a backup while four writers add and delete, restores it and checks it; returns whether
 /// the snapshot spilled.
-fn backup_under_concurrent_writes(options: &Options) -> bool {
-    let f = fixture_with(300, 3_000, options);
+fn backup_under_concurrent_writes(options: &Options, orders: usize) -> bool {
+    let f = fixture_with(orders / 10, orders, options);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writes = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let writers: Vec<_> = (0..4)
         .map(|w| {
             let store = f.store.clone();
             let stop = stop.clone();
+            let writes = writes.clone();
             std::thread::spawn(move || {
                 let mut i = 0u64;
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
@@ -244,6 +251,7 @@ fn backup_under_concurrent_writes(options: &Options) -> bool {
                         NewCustomer::parse("Writer", &format!("w{w}-{i}@x.io"), None, None, None)
                             .unwrap();
                     let customer = store.write(Op::AddCustomer(c)).unwrap().id();
+                    writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let order = NewOrder {
                         id: None,
                         customer_id: customer,
@@ -265,10 +273,23 @@ fn backup_under_concurrent_writes(options: &Options) -> bool {
     std::thread::sleep(std::time::Duration::from_millis(100));
     let path = f.dir.path().join("online.crmbak");
     let spilled = std::sync::atomic::AtomicBool::new(false);
+    let first_chunk = std::sync::atomic::AtomicBool::new(true);
     f.store
         .backup_to(&path, &|progress| {
             if progress.spilled {
                 spilled.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            // After the first chunk (no lock is held here), let the writers land some writes
+            // while the rest of the tree is still to be copied: on a fast machine the whole
+            // backup could otherwise finish between two writes, and nothing would be saved.
+            if first_chunk.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                let seen = writes.load(std::sync::atomic::Ordering::Relaxed);
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+                while writes.load(std::sync::atomic::Ordering::Relaxed) < seen + 8
+                    && std::time::Instant::now() < deadline
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
             }
         })
         .unwrap();
