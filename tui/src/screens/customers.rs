@@ -96,21 +96,21 @@ impl Customers {
             customer,
             ..Detail::default()
         });
-        let id = id.to_string();
+        let text = id.to_string();
         vec![
             (
-                Purpose::DetailOrders(id.parse().unwrap_or(0)),
+                Purpose::DetailOrders(id),
                 vec![
                     "ORDER.LIST".into(),
                     "CUSTOMER".into(),
-                    id.clone(),
+                    text.clone(),
                     "LIMIT".into(),
                     "50".into(),
                 ],
             ),
             (
-                Purpose::DetailStats(id.parse().unwrap_or(0)),
-                vec!["STATS.CUSTOMER".into(), id],
+                Purpose::DetailStats(id),
+                vec!["STATS.CUSTOMER".into(), text],
             ),
         ]
     }
