@@ -3,7 +3,7 @@
 //! Restore runs it before reporting success; the crash and race tests run it after every round.
 
 use crate::error::{Error, Result};
-use crate::index::{email, orders_by_customer, orders_by_product, orders_by_time};
+use crate::index::email;
 use crate::model::{Customer, CustomerRollup, Order, ProductRollup};
 use crate::store::Store;
 use crate::trees::{id_key, Space};
@@ -110,10 +110,10 @@ impl Store {
                     order.id, order.product_id
                 )));
             }
-            let indexed = tree
-                .contains_key(orders_by_customer::key(order.customer_id, order.id))?
-                && tree.contains_key(orders_by_product::key(order.product_id, order.id))?
-                && tree.contains_key(orders_by_time::key(order.created_at, order.id))?;
+            let mut indexed = true;
+            for (key, value) in crate::derived::order_entries(order) {
+                indexed &= self.shared.derived.get(&key)? == Some(value);
+            }
             if !indexed {
                 return Err(corrupt(format!(
                     "order {} is missing from an order index",
@@ -134,11 +134,21 @@ impl Store {
             Space::OrdersByProduct,
             Space::OrdersByTime,
         ] {
-            if count(space) != report.orders {
+            let entries = self.shared.derived.count(space);
+            if entries != report.orders {
                 return Err(corrupt(format!(
-                    "an order index has {} entries for {} orders",
-                    count(space),
+                    "an order index has {entries} entries for {} orders",
                     report.orders
+                )));
+            }
+        }
+        // The derived indexes live in memory only (layout 4): none is left in the tree.
+        for space in crate::derived::SPACES {
+            if count(space) != 0 {
+                return Err(corrupt(format!(
+                    "the tree still holds {} entries of the in-memory index '{}'",
+                    count(space),
+                    space as u8 as char
                 )));
             }
         }
@@ -161,10 +171,10 @@ impl Store {
         }
         // The journal: an unbroken chain, and exactly one index entry per entry about a record.
         let journal = self.verify_journal()?;
-        if count(Space::JournalIndex) != journal.about_records {
+        let indexed = self.shared.derived.count(Space::JournalIndex);
+        if indexed != journal.about_records {
             return Err(corrupt(format!(
-                "the journal index has {} entries for {} journal entries about records",
-                count(Space::JournalIndex),
+                "the journal index has {indexed} entries for {} journal entries about records",
                 journal.about_records
             )));
         }

@@ -23,6 +23,7 @@ mod check;
 pub mod clean;
 pub mod codec;
 pub mod demo;
+mod derived;
 mod duplicates;
 mod envelope;
 pub mod error;

@@ -156,14 +156,11 @@ impl Store {
         let mut from = prefix.to_vec();
         from.extend_from_slice(&start.to_be_bytes());
         let mut ids = Vec::new();
-        for entry in self.shared.tree.range(from..) {
-            let (key, value) = entry?;
+        for (key, value) in self.shared.derived.walk(&from, None)? {
             if !key.starts_with(prefix) || ids.len() >= query.limit {
                 break;
             }
-            let at = value
-                .as_ref()
-                .try_into()
+            let at = <[u8; 8]>::try_from(value.as_slice())
                 .map(i64::from_be_bytes)
                 .unwrap_or(i64::MIN);
             if query.admits_time(at) {
@@ -188,11 +185,8 @@ impl Store {
             return Ok(Vec::new());
         };
         let from = orders_by_time::lower_bound(query.since.unwrap_or(i64::MIN));
-        let to = match query.until {
-            Some(until) => orders_by_time::lower_bound(until),
-            None => vec![Space::OrdersByTime as u8 + 1],
-        };
-        let mut by_time = self.shared.tree.range(from..to);
+        let to = query.until.map(orders_by_time::lower_bound);
+        let mut by_time = self.shared.derived.walk(&from, to.as_deref())?;
         let mut by_id = self
             .shared
             .tree
@@ -211,7 +205,7 @@ impl Store {
                     }
                     return Ok(orders);
                 };
-                let (key, _) = entry?;
+                let (key, _) = entry;
                 let Some(id) = trailing_id(&key) else {
                     continue;
                 };

@@ -63,6 +63,8 @@ pub(crate) struct Shared {
     pub record_cache: crate::record_cache::RecordCache,
     /// Where the journal's chain ends and how far it is durable.
     pub journal: crate::journal::JournalState,
+    /// The indexes kept in memory instead of the tree (see `derived.rs`).
+    pub derived: crate::derived::DerivedIndexes,
 }
 
 /// Counters of the durable write path, read by `INFO` and the benchmarks.

@@ -110,6 +110,7 @@ impl Store {
             crate::journal::JournalKey::new(envelope::journal_key(&db, &tree, &master)?),
         )?;
         let rollup_table = crate::rollup_table::RollupTable::load(&tree, &codec)?;
+        let derived = crate::derived::DerivedIndexes::rebuild(&tree, &codec)?;
         let shared = Arc::new(Shared {
             db,
             tree,
@@ -126,6 +127,7 @@ impl Store {
             group_commit: GroupCommitStats::default(),
             record_cache: crate::record_cache::RecordCache::new(options.record_cache_bytes),
             journal,
+            derived,
         });
         let writer = Arc::new(Writer::start(shared.clone())?);
         let store = Store {

@@ -21,6 +21,15 @@
 //!    may keep those old versions in its segment files after the re-seal: a customer forgotten
 //!    later had such a copy recoverable with the master key until sled rewrites the segment.
 //!    Restoring a backup into a new folder leaves no such copy (SECURITY.md).
+//! 4. (2026-12) the orders-by-customer, -product and -time indexes and the journal's index by
+//!    record are no longer in the tree: they are rebuilt in memory at open (`derived.rs`),
+//!    which takes four of an order's five entries off the write path and the disk.
+//!
+//!    This step writes the new `layout_version` first, in a batch of its own, and then removes
+//!    the old index entries in batches of [`SWEEP_BATCH`]. It changes no record, and every open
+//!    of a layout-4 store removes what is left of them (`sweep_derived`), so a crash during the
+//!    sweep leaves a store that opens and finishes it. The version goes first because a build
+//!    of layout 3 must not open a store whose indexes are half gone: it refuses layout 4.
 
 use crate::codec::Codec;
 use crate::envelope;
@@ -33,7 +42,10 @@ use crate::trees::{bytes_key, decode_u64, meta, Space};
 use serde::Deserialize;
 
 /// The on-disk layout this build writes and reads.
-pub const CURRENT_LAYOUT: u64 = 3;
+pub const CURRENT_LAYOUT: u64 = 4;
+
+/// Old index entries removed per batch by the layout-4 sweep.
+const SWEEP_BATCH: usize = 10_000;
 
 /// Layout 1's key check text.
 const V1_KEY_CHECK_TEXT: &[u8] = b"crm-engine key check v1";
@@ -84,6 +96,64 @@ pub(crate) fn run(
         v2_to_v3(tree, master, dir, on_progress)?;
         db.flush()?;
     }
+    // Steps 1 → 2 and 2 → 3 prove the key as they unwrap; the steps after them change the tree
+    // without unsealing anything, so a wrong key is refused here, before they run.
+    envelope::open_data_key(tree, master)?;
+    if from <= 3 {
+        let mut batch = sled::Batch::default();
+        batch.insert(
+            bytes_key(Space::Meta, meta::LAYOUT_VERSION),
+            4u64.to_be_bytes().to_vec(),
+        );
+        tree.apply_batch(batch)?;
+        db.flush()?;
+    }
+    sweep_derived(db, tree, on_progress)
+}
+
+/// Removes the index entries a layout-3 store kept in the tree (layout 4 keeps them in
+/// memory), reporting its progress as the step from 3 to 4. Finds nothing on a store that
+/// never was in layout 3, or whose sweep is finished: a prefix look per space.
+fn sweep_derived(
+    db: &sled::Db,
+    tree: &sled::Tree,
+    on_progress: &dyn Fn(UpgradeProgress),
+) -> Result<()> {
+    let left = |space: Space| tree.scan_prefix(space.prefix()).next().is_some();
+    if !crate::derived::SPACES.into_iter().any(left) {
+        return Ok(());
+    }
+    let total: u64 = crate::derived::SPACES
+        .into_iter()
+        .map(|space| tree.scan_prefix(space.prefix()).count() as u64)
+        .sum();
+    let mut progress = UpgradeProgress {
+        from: 3,
+        to: 4,
+        done: 0,
+        total,
+    };
+    on_progress(progress);
+    for space in crate::derived::SPACES {
+        loop {
+            let keys: Vec<sled::IVec> = tree
+                .scan_prefix(space.prefix())
+                .keys()
+                .take(SWEEP_BATCH)
+                .collect::<std::result::Result<_, _>>()?;
+            if keys.is_empty() {
+                break;
+            }
+            let mut batch = sled::Batch::default();
+            progress.done += keys.len() as u64;
+            for key in keys {
+                batch.remove(key);
+            }
+            tree.apply_batch(batch)?;
+            on_progress(progress);
+        }
+    }
+    db.flush()?;
     Ok(())
 }
 

@@ -1,7 +1,11 @@
-//! Upgrade in place: a store and a backup written by the 2026-11 build (layout 1, backup
-//! format 1; `fixtures/layout1/`, made by `make_layout1.rs.txt` in a checkout of that build)
-//! open with this build, and every record, index lookup and statistic equals a store made
-//! with this build by the same steps. A SIGKILL during the upgrade leaves a store that opens.
+//! Upgrade in place: stores and backups written by older builds open with this build, and
+//! every record, index lookup and statistic equals a store made with this build by the same
+//! steps. A SIGKILL during the upgrade leaves a store that opens.
+//!
+//! * `fixtures/layout1/`: the 2026-11 build (layout 1, backup format 1), made by
+//!   `make_layout1.rs.txt` in a checkout of that build;
+//! * `fixtures/layout3/`: build 532d013, the last of layout 3 (backup format 2), which kept
+//!   the order and journal indexes in the tree; made by `make_layout3.rs.txt`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -11,13 +15,16 @@ use crm_engine::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/layout1");
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 const CHILD_DIR: &str = "CRM_UPGRADE_CHILD_DIR";
 
-/// A copy of the fixtures to work on (the upgrade rewrites the store).
-fn fixtures() -> (tempfile::TempDir, PathBuf) {
+/// A copy of one layout's fixtures to work on (the upgrade rewrites the store).
+fn fixtures(layout: u64) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(Path::new(FIXTURE), dir.path());
+    copy_dir(
+        &Path::new(FIXTURES).join(format!("layout{layout}")),
+        dir.path(),
+    );
     let root = dir.path().to_path_buf();
     (dir, root)
 }
@@ -144,9 +151,10 @@ fn fixture_key(root: &Path) -> KeySource {
     KeySource::File(root.join("key"))
 }
 
-#[test]
-fn a_layout_1_store_is_upgraded_on_open_and_equals_a_store_made_today() {
-    let (_dir, root) = fixtures();
+/// Opens the copy of a `layout` store: it is upgraded step by step, reporting its progress,
+/// equals the reference, writes on, and a reopen has nothing left to upgrade.
+fn upgrades_on_open(layout: u64) -> Vec<UpgradeProgress> {
+    let (_dir, root) = fixtures(layout);
     let expected = reference(&root);
     let progress = std::sync::Mutex::new(Vec::new());
     let store = Store::open_reporting(
@@ -162,15 +170,22 @@ fn a_layout_1_store_is_upgraded_on_open_and_equals_a_store_made_today() {
         (last.from, last.to, last.done),
         (CURRENT_LAYOUT - 1, CURRENT_LAYOUT, last.total)
     );
-    // Step by step: 1 → 2 (envelope), 2 → 3 (a key per customer).
-    assert_eq!((seen[0].from, seen[0].to), (1, 2));
-    assert!(seen.iter().any(|p| (p.from, p.to, p.done) == (2, 3, 60)));
+    assert_eq!(
+        seen[0].from, layout,
+        "the first step starts at the store's layout"
+    );
     assert_same(&store, &expected);
     // It writes on as any store: the next ids follow the old high-water marks.
     let new = NewCustomer::parse("After", "after@example.com", None, None, None).unwrap();
     assert_eq!(store.write(Op::AddCustomer(new)).unwrap().id(), 62);
     store.close().unwrap();
     drop(store);
+    assert_eq!(raw_layout(&root.join("store")), CURRENT_LAYOUT);
+    assert_eq!(
+        raw_entries_in_derived_spaces(&root.join("store")),
+        0,
+        "the order and journal indexes are no longer in the tree"
+    );
     // Reopening finds the current layout: nothing more to upgrade.
     let reports = std::sync::Mutex::new(0);
     let reopened = Store::open_reporting(
@@ -182,6 +197,37 @@ fn a_layout_1_store_is_upgraded_on_open_and_equals_a_store_made_today() {
     .unwrap();
     assert_eq!(*reports.lock().unwrap(), 0);
     assert_eq!(reopened.customer(62).unwrap().unwrap().name, "After");
+    let by_customer = OrderQuery {
+        scope: OrderScope::Customer(1),
+        since: None,
+        until: None,
+        after: 0,
+        limit: usize::MAX,
+    };
+    assert_eq!(
+        reopened.orders(&by_customer).unwrap(),
+        expected.orders(&by_customer).unwrap(),
+        "the indexes are rebuilt at every open"
+    );
+    reopened.check_consistency().unwrap();
+    seen
+}
+
+#[test]
+fn a_layout_1_store_is_upgraded_on_open_and_equals_a_store_made_today() {
+    let seen = upgrades_on_open(1);
+    // Step by step: 1 → 2 (envelope), 2 → 3 (a key per customer), 3 → 4 (indexes in memory).
+    assert_eq!((seen[0].from, seen[0].to), (1, 2));
+    assert!(seen.iter().any(|p| (p.from, p.to, p.done) == (2, 3, 60)));
+    assert!(seen.iter().any(|p| (p.from, p.to) == (3, 4)));
+}
+
+#[test]
+fn a_layout_3_store_is_upgraded_on_open_and_equals_a_store_made_today() {
+    let seen = upgrades_on_open(3);
+    assert!(seen.iter().all(|p| (p.from, p.to) == (3, 4)));
+    // The old index entries: three per live order and the journal's index.
+    assert!(seen[0].total > 3 * 398, "{:?}", seen[0]);
 }
 
 /// The layout version as stored, read with sled directly.
@@ -192,16 +238,28 @@ fn raw_layout(store_dir: &Path) -> u64 {
     u64::from_be_bytes(value.as_ref().try_into().unwrap())
 }
 
-#[test]
-fn a_wrong_key_leaves_the_layout_1_store_untouched() {
-    let (_dir, root) = fixtures();
+/// Entries in the key spaces layout 4 keeps in memory (orders by customer, product and time;
+/// the journal's index), read with sled directly.
+fn raw_entries_in_derived_spaces(store_dir: &Path) -> usize {
+    let db = common::raw_sled(store_dir);
+    let tree = db.open_tree(b"crm").unwrap();
+    [b"C", b"P", b"T", b"j"]
+        .iter()
+        .map(|prefix| tree.scan_prefix(prefix).count())
+        .sum()
+}
+
+fn wrong_key_leaves_the_store_untouched(layout: u64) {
+    let (_dir, root) = fixtures(layout);
+    let before = raw_entries_in_derived_spaces(&root.join("store"));
     let wrong = Store::open(
         &root.join("store"),
         &KeySource::Key(MasterKey::generate()),
         &Options::default(),
     );
     assert!(matches!(wrong.err().unwrap(), Error::WrongKey));
-    assert_eq!(raw_layout(&root.join("store")), 1);
+    assert_eq!(raw_layout(&root.join("store")), layout);
+    assert_eq!(raw_entries_in_derived_spaces(&root.join("store")), before);
     let expected = reference(&root);
     let store = Store::open(
         &root.join("store"),
@@ -213,11 +271,18 @@ fn a_wrong_key_leaves_the_layout_1_store_untouched() {
 }
 
 #[test]
-fn a_layout_1_passphrase_store_opens_with_its_passphrase_and_the_legacy_cost() {
-    let (_dir, root) = fixtures();
-    let phrase = KeySource::Passphrase(zeroize::Zeroizing::new(
-        "fixture passphrase, layout one".into(),
-    ));
+fn a_wrong_key_leaves_the_layout_1_store_untouched() {
+    wrong_key_leaves_the_store_untouched(1);
+}
+
+#[test]
+fn a_wrong_key_leaves_the_layout_3_store_untouched() {
+    wrong_key_leaves_the_store_untouched(3);
+}
+
+fn passphrase_store_opens(layout: u64, passphrase: &str) {
+    let (_dir, root) = fixtures(layout);
+    let phrase = KeySource::Passphrase(zeroize::Zeroizing::new(passphrase.into()));
     let store = Store::open(&root.join("passphrase-store"), &phrase, &Options::default()).unwrap();
     let found = store.find_by_phone("+445550100", 0, 10).unwrap();
     assert_eq!(found[0].email, "ada@example.com");
@@ -235,19 +300,41 @@ fn a_layout_1_passphrase_store_opens_with_its_passphrase_and_the_legacy_cost() {
 }
 
 #[test]
-fn a_format_1_backup_of_a_layout_1_store_restores() {
-    let (_dir, root) = fixtures();
+fn a_layout_1_passphrase_store_opens_with_its_passphrase_and_the_legacy_cost() {
+    passphrase_store_opens(1, "fixture passphrase, layout one");
+}
+
+#[test]
+fn a_layout_3_passphrase_store_opens_with_its_passphrase() {
+    passphrase_store_opens(3, "fixture passphrase, layout three");
+}
+
+fn old_backup_restores(layout: u64, format_version: u16) {
+    let (_dir, root) = fixtures(layout);
     let expected = reference(&root);
     let target = root.join("restored");
     let info = backup::restore(&root.join("store.crmbak"), &fixture_key(&root), &target).unwrap();
-    assert_eq!(info.header.format_version, 1);
+    assert_eq!(info.header.format_version, format_version);
     let restored = Store::open(&target, &fixture_key(&root), &Options::default()).unwrap();
     assert_same(&restored, &expected);
+    restored.close().unwrap();
+    drop(restored);
+    assert_eq!(raw_entries_in_derived_spaces(&target), 0);
+}
+
+#[test]
+fn a_format_1_backup_of_a_layout_1_store_restores() {
+    old_backup_restores(1, 1);
+}
+
+#[test]
+fn a_format_2_backup_of_a_layout_3_store_restores() {
+    old_backup_restores(3, 2);
 }
 
 /// The child: upgrades the store it is pointed at (run by the crash test below).
 #[test]
-#[ignore = "run by a_sigkill_during_the_upgrade_leaves_a_store_that_opens as a child process"]
+#[ignore = "run by the sigkill tests below as a child process"]
 fn upgrade_child() {
     let Ok(root) = std::env::var(CHILD_DIR) else {
         return;
@@ -263,11 +350,10 @@ fn upgrade_child() {
     println!("upgraded");
 }
 
-#[test]
-fn a_sigkill_during_the_upgrade_leaves_a_store_that_opens() {
+fn sigkill_during_the_upgrade(layout: u64) {
     let binary = std::env::current_exe().unwrap();
     for delay_ms in [0u64, 2, 5, 10, 20, 40] {
-        let (_dir, root) = fixtures();
+        let (_dir, root) = fixtures(layout);
         let mut child = Command::new(&binary)
             .args(["--ignored", "--exact", "upgrade_child", "--nocapture"])
             .env(CHILD_DIR, &root)
@@ -287,5 +373,20 @@ fn a_sigkill_during_the_upgrade_leaves_a_store_that_opens() {
         store.check_consistency().unwrap();
         assert_eq!(store.counts().unwrap().customers, 60);
         assert_eq!(store.users().unwrap().len(), 3);
+        let expected = reference(&root);
+        assert_same(&store, &expected);
+        store.close().unwrap();
+        drop(store);
+        assert_eq!(raw_entries_in_derived_spaces(&root.join("store")), 0);
     }
+}
+
+#[test]
+fn a_sigkill_during_the_upgrade_leaves_a_store_that_opens() {
+    sigkill_during_the_upgrade(1);
+}
+
+#[test]
+fn a_sigkill_during_the_layout_3_upgrade_leaves_a_store_that_opens() {
+    sigkill_during_the_upgrade(3);
 }

@@ -197,7 +197,9 @@ fn restore_verified(
                         (Some(slot), Some(bytes)) => slots.push((slot, bytes)),
                         _ => return Err(Error::Corrupt("a keyring slot is malformed".into())),
                     }
-                } else {
+                } else if !crate::derived::is_derived(k) {
+                    // A backup of layout 3 or older holds the order and journal indexes that
+                    // layout 4 rebuilds in memory at open: they are not restored.
                     batch.insert(k, v);
                 }
             }

@@ -31,7 +31,7 @@
 //! blocked `XREAD`s wait on it.
 
 mod chain;
-mod page;
+pub(crate) mod page;
 mod read;
 mod state;
 

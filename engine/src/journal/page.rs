@@ -22,6 +22,16 @@ impl Page {
     }
 }
 
+impl Page {
+    /// The `j` index entries of this page's entries about records.
+    pub fn index_keys(&self) -> Vec<Vec<u8>> {
+        self.entries
+            .iter()
+            .filter_map(|entry| Some(index_key(entry.kind, entry.id?, entry.seq)))
+            .collect()
+    }
+}
+
 /// `J ‖ first seq`: the page of the group whose first entry is `first`.
 pub(crate) fn page_key(first: u64) -> [u8; 9] {
     crate::trees::id_key(Space::JournalPage, first)

@@ -131,8 +131,8 @@ impl Store {
             let mut seqs = Vec::new();
             for kind in kinds {
                 let prefix = index_prefix(kind, id);
-                for key in self.shared.tree.scan_prefix(&prefix).keys() {
-                    let seq = trailing_id(&key?).unwrap_or(0);
+                for (key, _) in self.shared.derived.prefix(&prefix)? {
+                    let seq = trailing_id(&key).unwrap_or(0);
                     if seq > filter.after && seq <= last {
                         seqs.push(seq);
                     }

@@ -1,7 +1,7 @@
 //! The journal's moving parts: where the chain ends (kept by the committer), and how far it is
 //! durable (raised by the flusher, watched by readers of the change feed).
 
-use super::page::{index_key, page_key, Page};
+use super::page::{page_key, Page};
 use super::{Draft, Entry, Head, JournalKey};
 use crate::codec::Codec;
 use crate::error::{Error, Result};
@@ -99,7 +99,6 @@ impl JournalState {
         let start = self.tail();
         let mut tail = start;
         let mut entries = Vec::with_capacity(drafts.len());
-        let mut index = Vec::new();
         for (draft, user, at) in drafts {
             let mut entry = Entry {
                 seq: tail.next_seq,
@@ -113,9 +112,6 @@ impl JournalState {
                 hash: [0; 32],
             };
             entry.hash = self.key.link(&tail.last_hash, &entry);
-            if let Some(id) = entry.id {
-                index.push(index_key(entry.kind, id, entry.seq));
-            }
             if entry.in_feed() {
                 tail.feed_count += 1;
             }
@@ -123,13 +119,14 @@ impl JournalState {
             tail.next_seq += 1;
             entries.push(entry);
         }
+        let page = Page {
+            feed_before: start.feed_count,
+            entries,
+        };
         Some(StagedPage {
             key: page_key(start.next_seq),
-            page: Page {
-                feed_before: start.feed_count,
-                entries,
-            },
-            index,
+            index: page.index_keys(),
+            page,
             tail,
         })
     }

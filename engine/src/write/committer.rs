@@ -55,14 +55,20 @@ fn apply_preserving_backup(shared: &Shared, view: View) -> Result<()> {
     if let Some(snapshot) = gate.as_mut() {
         snapshot.preserve(&shared.tree, view.keys())?;
     }
-    let batch = view.into_batch()?;
+    let (batch, derived) = view.into_batch()?;
     // sled fails a batch once its log has hit an I/O error (a background flush may hit a full
     // disk first). The disk is failing either way: halt, as after a failed flush.
     shared.tree.apply_batch(batch).map_err(|error| {
         let error = Error::from(error);
         shared.halt(&error);
         error
-    })
+    })?;
+    // Before any writer of the group is answered, so their checks and reads see it (see
+    // `derived.rs`).
+    shared
+        .derived
+        .apply(derived)
+        .inspect_err(|error| shared.halt(error))
 }
 
 /// Destroys the keys of the customers a group forgot or deleted, once the group is on disk.

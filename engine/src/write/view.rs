@@ -12,6 +12,7 @@
 //! lives only in this committer's memory and is wiped when the group ends.
 
 use crate::codec::Codec;
+use crate::derived::{is_derived, Change, DerivedIndexes};
 use crate::error::{Error, Result};
 use crate::index::BlindKeys;
 use crate::journal::Draft;
@@ -42,6 +43,9 @@ enum Staged {
 /// The tree as the current write group sees it.
 pub struct View<'a> {
     tree: &'a sled::Tree,
+    /// The in-memory indexes (orders by customer, product, time; journal by record): read
+    /// here instead of the tree, changed after the group's batch (see `derived.rs`).
+    derived: &'a DerivedIndexes,
     pub(crate) codec: &'a Codec,
     pub(crate) blind: &'a BlindKeys,
     /// Staged by earlier operations of this group.
@@ -61,6 +65,7 @@ impl<'a> View<'a> {
     pub fn new(shared: &'a Shared) -> Self {
         View {
             tree: &shared.tree,
+            derived: &shared.derived,
             codec: &shared.codec,
             blind: &shared.blind,
             overlay: BTreeMap::new(),
@@ -97,6 +102,7 @@ impl<'a> View<'a> {
             Some(Staged::Plain(value)) => Ok(Some(value.clone())),
             Some(Staged::Removed) => Ok(None),
             Some(Staged::Record(_) | Staged::Customer { .. }) => Err(not_plain(key)),
+            None if is_derived(key) => self.derived.get(key),
             None => Ok(self.tree()?.get(key)?.map(|v| v.to_vec())),
         }
     }
@@ -106,6 +112,7 @@ impl<'a> View<'a> {
         match self.overlay.get(key) {
             Some(Staged::Removed) => Ok(false),
             Some(_) => Ok(true),
+            None if is_derived(key) => Ok(self.derived.get(key)?.is_some()),
             None => Ok(self.tree()?.contains_key(key)?),
         }
     }
@@ -140,9 +147,15 @@ impl<'a> View<'a> {
     /// values come back as [`Staged::Plain`] (sealed bytes for records).
     fn merged_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Staged)>> {
         let mut merged: BTreeMap<Vec<u8>, Staged> = BTreeMap::new();
-        for entry in self.tree()?.scan_prefix(prefix) {
-            let (key, value) = entry?;
-            merged.insert(key.to_vec(), Staged::Plain(value.to_vec()));
+        if is_derived(prefix) {
+            for (key, value) in self.derived.prefix(prefix)? {
+                merged.insert(key, Staged::Plain(value));
+            }
+        } else {
+            for entry in self.tree()?.scan_prefix(prefix) {
+                let (key, value) = entry?;
+                merged.insert(key.to_vec(), Staged::Plain(value.to_vec()));
+            }
         }
         for (key, staged) in self.overlay.range(prefix.to_vec()..) {
             if !key.starts_with(prefix) {
@@ -244,10 +257,20 @@ impl<'a> View<'a> {
         }
     }
 
-    /// The group's writes as one sled batch, each staged record sealed once.
-    pub fn into_batch(self) -> Result<sled::Batch> {
+    /// The group's writes as one sled batch, each staged record sealed once, and its changes
+    /// to the derived indexes (applied once the batch is).
+    pub fn into_batch(self) -> Result<(sled::Batch, Vec<Change>)> {
         let mut batch = sled::Batch::default();
+        let mut derived = Vec::new();
         for (key, staged) in self.overlay {
+            if is_derived(&key) {
+                derived.push(match staged {
+                    Staged::Plain(value) => (key, Some(value)),
+                    Staged::Removed => (key, None),
+                    Staged::Record(_) | Staged::Customer { .. } => return Err(not_plain(&key)),
+                });
+                continue;
+            }
             match staged {
                 Staged::Plain(value) => batch.insert(key, value),
                 Staged::Record(plain) => {
@@ -261,12 +284,12 @@ impl<'a> View<'a> {
                 Staged::Removed => batch.remove(key),
             }
         }
-        Ok(batch)
+        Ok((batch, derived))
     }
 
-    /// The keys the group changes.
+    /// The tree keys the group changes (not the derived indexes', which are not in the tree).
     pub fn keys(&self) -> impl Iterator<Item = &Vec<u8>> {
-        self.overlay.keys()
+        self.overlay.keys().filter(|key| !is_derived(key))
     }
 
     /// Whether nothing was staged.

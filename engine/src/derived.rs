@@ -1,0 +1,335 @@
+//! The derived indexes: orders by customer, by product and by time, and the journal's entries
+//! by record — kept in memory, never written to the tree.
+//!
+//! # Why in memory
+//!
+//! sled 0.34 costs 10–13 µs per entry inside a batch, whatever the entry's size, and a lot of
+//! space per entry on disk. An order used to write five entries (its record, three index
+//! entries and a journal index entry) besides the ones its group shares (rollups, counters,
+//! the journal page): the index entries were four fifths of the write path and most of the
+//! disk. Every one of them is a function of what the tree holds anyway — the sealed order
+//! records (customer, product, time) and the sealed journal pages (kind, id, seq) — so this
+//! layout (4) keeps them here instead, and rebuilds them when the store opens.
+//!
+//! # Why it stays right
+//!
+//! * **Only the committer changes it**, right after the group's batch is applied to the tree
+//!   and before any writer of the group is answered (`write/committer.rs`): when a write is
+//!   acknowledged, its index entries are here. The committer's own view (`write/view.rs`)
+//!   reads this map under the group's staged writes, as it reads the tree, so its checks see
+//!   every acknowledged write.
+//! * **A crash loses nothing:** nothing here is the only copy. At open the map is rebuilt
+//!   from the records and journal pages the tree recovered, so it equals what the batches that
+//!   survived imply — whole groups or nothing, as sled applies them.
+//! * **Readers** that find an id here and then read its record may meet a group between its
+//!   batch and this map's update (the same window a reader had between a batch and its flush):
+//!   they check every record they open against what they asked for, as before, because the
+//!   index was never authenticated.
+//!
+//! # Memory
+//!
+//! An entry is an 18-byte key and a 9-byte value in a B-tree, about 30–40 bytes: some
+//! 130 MB for 1M orders with their journal entries. That is less than sled's page table for
+//! the entries it replaces (SECURITY.md and BENCHMARKS.md have the figures).
+
+use crate::codec::Codec;
+use crate::error::{Error, Result};
+use crate::model::Order;
+use crate::trees::Space;
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// The key spaces kept here instead of in the tree.
+pub(crate) const SPACES: [Space; 4] = [
+    Space::OrdersByCustomer,
+    Space::OrdersByProduct,
+    Space::OrdersByTime,
+    Space::JournalIndex,
+];
+
+/// The longest key of a derived space: `j ‖ kind ‖ id ‖ seq`.
+const KEY_LEN: usize = 18;
+/// The longest value: the order's time in the per-customer and per-product indexes.
+const VALUE_LEN: usize = 8;
+
+type Key = [u8; KEY_LEN];
+
+#[derive(Clone, Copy)]
+struct Value {
+    len: u8,
+    bytes: [u8; VALUE_LEN],
+}
+
+impl Value {
+    fn new(value: &[u8]) -> Option<Value> {
+        let mut bytes = [0u8; VALUE_LEN];
+        bytes.get_mut(..value.len())?.copy_from_slice(value);
+        Some(Value {
+            len: value.len() as u8,
+            bytes,
+        })
+    }
+
+    fn to_vec(self) -> Vec<u8> {
+        self.bytes[..usize::from(self.len)].to_vec()
+    }
+}
+
+/// A change the committer makes: a key and its new value, or `None` to remove it.
+pub(crate) type Change = (Vec<u8>, Option<Vec<u8>>);
+
+/// Whether a key belongs to a derived space.
+pub(crate) fn is_derived(key: &[u8]) -> bool {
+    key.first()
+        .is_some_and(|b| SPACES.iter().any(|s| *s as u8 == *b))
+}
+
+/// The length of every key of the space `key` is in (keys of one space have one length).
+fn key_len(key: &[u8]) -> usize {
+    if key.first() == Some(&(Space::JournalIndex as u8)) {
+        KEY_LEN
+    } else {
+        KEY_LEN - 1
+    }
+}
+
+/// `bytes` padded with `fill` to the fixed key length. Keys of one space have one length, so
+/// padding keeps their order, and a bound padded with zeros (from) or 0xFF (to the end of a
+/// prefix) sorts where the bound does.
+fn pad(bytes: &[u8], fill: u8) -> Result<Key> {
+    let mut key = [fill; KEY_LEN];
+    key.get_mut(..bytes.len())
+        .ok_or_else(|| {
+            Error::Corrupt(format!(
+                "a derived index key of {} bytes is longer than {KEY_LEN}",
+                bytes.len()
+            ))
+        })?
+        .copy_from_slice(bytes);
+    Ok(key)
+}
+
+fn unpad(key: &Key) -> Vec<u8> {
+    key[..key_len(key)].to_vec()
+}
+
+/// The in-memory derived indexes of one open store.
+#[derive(Default)]
+pub(crate) struct DerivedIndexes {
+    map: RwLock<BTreeMap<Key, Value>>,
+}
+
+impl DerivedIndexes {
+    fn read(&self) -> RwLockReadGuard<'_, BTreeMap<Key, Value>> {
+        // A panic while holding the lock cannot leave a half-applied change that matters
+        // more than the lock: every change is one insert or remove.
+        self.map
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, BTreeMap<Key, Value>> {
+        self.map
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The value at `key`.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let padded = pad(key, 0)?;
+        Ok(self.read().get(&padded).map(|v| v.to_vec()))
+    }
+
+    /// Every entry from `from` (inclusive) to `to` (exclusive; `None`: the end of `from`'s
+    /// space) in key order, read in chunks so that no reader holds the lock for long.
+    pub fn walk(
+        &self,
+        from: &[u8],
+        to: Option<&[u8]>,
+    ) -> Result<impl Iterator<Item = (Vec<u8>, Vec<u8>)> + '_> {
+        const CHUNK: usize = 1024;
+        let end = match to {
+            Some(to) => Bound::Excluded(pad(to, 0)?),
+            None => Bound::Included(pad(&from[..from.len().min(1)], 0xFF)?),
+        };
+        let mut start = Bound::Included(pad(from, 0)?);
+        let mut chunk = std::collections::VecDeque::new();
+        let mut done = false;
+        Ok(std::iter::from_fn(move || {
+            if chunk.is_empty() && !done {
+                chunk.extend(
+                    self.read()
+                        .range((start, end))
+                        .take(CHUNK)
+                        .map(|(k, v)| (*k, *v)),
+                );
+                done = chunk.len() < CHUNK;
+                if let Some((last, _)) = chunk.back() {
+                    start = Bound::Excluded(*last);
+                }
+            }
+            chunk.pop_front().map(|(k, v)| (unpad(&k), v.to_vec()))
+        }))
+    }
+
+    /// Every entry under `prefix`, in key order.
+    pub fn prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let start = pad(prefix, 0)?;
+        let end = pad(prefix, 0xFF)?;
+        Ok(self
+            .read()
+            .range(start..=end)
+            .map(|(k, v)| (unpad(k), v.to_vec()))
+            .collect())
+    }
+
+    /// How many entries a space holds.
+    pub fn count(&self, space: Space) -> u64 {
+        let (Ok(start), Ok(end)) = (pad(&[space as u8], 0), pad(&[space as u8], 0xFF)) else {
+            return 0;
+        };
+        self.read().range(start..=end).count() as u64
+    }
+
+    /// Applies a group's changes (the committer, once the group's batch is in the tree).
+    pub fn apply(&self, changes: Vec<Change>) -> Result<()> {
+        let mut padded = Vec::with_capacity(changes.len());
+        for (key, value) in changes {
+            let value = match value {
+                Some(bytes) => Some(Value::new(&bytes).ok_or_else(|| {
+                    Error::Corrupt(format!(
+                        "a derived index value of {} bytes is longer than {VALUE_LEN}",
+                        bytes.len()
+                    ))
+                })?),
+                None => None,
+            };
+            padded.push((pad(&key, 0)?, value));
+        }
+        let mut map = self.write();
+        for (key, value) in padded {
+            match value {
+                Some(value) => map.insert(key, value),
+                None => map.remove(&key),
+            };
+        }
+        Ok(())
+    }
+
+    /// The indexes the tree's records and journal pages imply (at open).
+    pub fn rebuild(tree: &sled::Tree, codec: &Codec) -> Result<DerivedIndexes> {
+        let mut entries: Vec<(Key, Value)> = Vec::new();
+        for chunk in sealed_chunks(tree, Space::Order) {
+            let opened: Vec<Order> = chunk?
+                .par_iter()
+                .map(|(key, sealed)| codec.open(key, sealed))
+                .collect::<Result<_>>()?;
+            for order in opened {
+                for (key, value) in order_entries(&order) {
+                    entries.push((pad(&key, 0)?, Value::new(&value).unwrap_or(Value::EMPTY)));
+                }
+            }
+        }
+        for chunk in sealed_chunks(tree, Space::JournalPage) {
+            let keys: Vec<Vec<Vec<u8>>> = chunk?
+                .par_iter()
+                .map(|(key, sealed)| {
+                    let page: crate::journal::page::Page = codec.open(key, sealed)?;
+                    Ok(page.index_keys())
+                })
+                .collect::<Result<_>>()?;
+            for key in keys.into_iter().flatten() {
+                entries.push((pad(&key, 0)?, Value::EMPTY));
+            }
+        }
+        // Built from sorted entries, the B-tree's nodes are full: less memory than inserts.
+        entries.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Ok(DerivedIndexes {
+            map: RwLock::new(entries.into_iter().collect()),
+        })
+    }
+}
+
+impl Value {
+    const EMPTY: Value = Value {
+        len: 0,
+        bytes: [0; VALUE_LEN],
+    };
+}
+
+/// The index entries one order owns: by customer and by product (with its time), by time.
+pub(crate) fn order_entries(order: &Order) -> [(Vec<u8>, Vec<u8>); 3] {
+    use crate::index::{orders_by_customer, orders_by_product, orders_by_time};
+    let time = order.created_at.to_be_bytes().to_vec();
+    [
+        (
+            orders_by_customer::key(order.customer_id, order.id),
+            time.clone(),
+        ),
+        (orders_by_product::key(order.product_id, order.id), time),
+        (orders_by_time::key(order.created_at, order.id), Vec::new()),
+    ]
+}
+
+/// A space's raw entries in chunks, so that each chunk is opened on every core.
+fn sealed_chunks(
+    tree: &sled::Tree,
+    space: Space,
+) -> impl Iterator<Item = Result<Vec<(sled::IVec, sled::IVec)>>> + '_ {
+    const CHUNK: usize = 8192;
+    let mut entries = tree.scan_prefix(space.prefix());
+    std::iter::from_fn(move || {
+        let mut chunk = Vec::with_capacity(CHUNK);
+        for entry in entries.by_ref() {
+            match entry {
+                Ok(pair) => chunk.push(pair),
+                Err(error) => return Some(Err(Error::from(error))),
+            }
+            if chunk.len() == CHUNK {
+                break;
+            }
+        }
+        (!chunk.is_empty()).then_some(Ok(chunk))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padded_ranges_keep_key_order_and_prefixes() {
+        let index = DerivedIndexes::default();
+        let key = |c: u64, o: u64| crate::index::orders_by_customer::key(c, o);
+        index
+            .apply(vec![
+                (key(1, 5), Some(vec![1; 8])),
+                (key(2, 1), Some(vec![2; 8])),
+                (key(2, 7), Some(vec![3; 8])),
+                (key(3, 0), Some(vec![4; 8])),
+                (
+                    crate::journal::page::index_key(crate::Kind::Order, 2, 9),
+                    Some(vec![]),
+                ),
+            ])
+            .unwrap();
+        let under_two = index
+            .prefix(&crate::index::orders_by_customer::prefix(2))
+            .unwrap();
+        assert_eq!(
+            under_two,
+            vec![(key(2, 1), vec![2; 8]), (key(2, 7), vec![3; 8])]
+        );
+        let from: Vec<_> = index.walk(&key(2, 2), None).unwrap().collect();
+        assert_eq!(from, vec![(key(2, 7), vec![3; 8]), (key(3, 0), vec![4; 8])]);
+        assert_eq!(index.count(Space::OrdersByCustomer), 4);
+        assert_eq!(index.count(Space::JournalIndex), 1);
+        let bounded: Vec<_> = index.walk(&key(2, 0), Some(&key(3, 0))).unwrap().collect();
+        assert_eq!(bounded.len(), 2);
+        index.apply(vec![(key(2, 1), None)]).unwrap();
+        assert_eq!(index.get(&key(2, 1)).unwrap(), None);
+        assert_eq!(index.get(&key(2, 7)).unwrap(), Some(vec![3; 8]));
+    }
+}
