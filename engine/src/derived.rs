@@ -143,13 +143,16 @@ impl DerivedIndexes {
     }
 
     /// Every entry from `from` (inclusive) to `to` (exclusive; `None`: the end of `from`'s
-    /// space) in key order, read in chunks so that no reader holds the lock for long.
+    /// space) in key order, read in chunks so that no reader holds the lock for long. The
+    /// first chunk is small and each next one twice as large: most walks stop after a few
+    /// entries (a customer's orders, one page), and must not pay for a thousand copied ones.
     pub fn walk(
         &self,
         from: &[u8],
         to: Option<&[u8]>,
     ) -> Result<impl Iterator<Item = (Vec<u8>, Vec<u8>)> + '_> {
-        const CHUNK: usize = 1024;
+        const FIRST_CHUNK: usize = 16;
+        const LARGEST_CHUNK: usize = 1024;
         let end = match to {
             Some(to) => Bound::Excluded(pad(to, 0)?),
             None => Bound::Included(pad(&from[..from.len().min(1)], 0xFF)?),
@@ -157,15 +160,17 @@ impl DerivedIndexes {
         let mut start = Bound::Included(pad(from, 0)?);
         let mut chunk = std::collections::VecDeque::new();
         let mut done = false;
+        let mut size = FIRST_CHUNK;
         Ok(std::iter::from_fn(move || {
             if chunk.is_empty() && !done {
                 chunk.extend(
                     self.read()
                         .range((start, end))
-                        .take(CHUNK)
+                        .take(size)
                         .map(|(k, v)| (*k, *v)),
                 );
-                done = chunk.len() < CHUNK;
+                done = chunk.len() < size;
+                size = (size * 2).min(LARGEST_CHUNK);
                 if let Some((last, _)) = chunk.back() {
                     start = Bound::Excluded(*last);
                 }
@@ -331,5 +336,20 @@ mod tests {
         index.apply(vec![(key(2, 1), None)]).unwrap();
         assert_eq!(index.get(&key(2, 1)).unwrap(), None);
         assert_eq!(index.get(&key(2, 7)).unwrap(), Some(vec![3; 8]));
+    }
+
+    #[test]
+    fn a_long_walk_crosses_growing_chunks_without_losing_or_repeating_an_entry() {
+        let index = DerivedIndexes::default();
+        let key = |o: u64| crate::index::orders_by_customer::key(7, o);
+        index
+            .apply(
+                (0..5000)
+                    .map(|o| (key(o), Some(o.to_be_bytes().to_vec())))
+                    .collect(),
+            )
+            .unwrap();
+        let walked: Vec<_> = index.walk(&key(3), None).unwrap().map(|(k, _)| k).collect();
+        assert_eq!(walked, (3..5000).map(key).collect::<Vec<_>>());
     }
 }

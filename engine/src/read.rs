@@ -155,8 +155,9 @@ impl Store {
         };
         let mut from = prefix.to_vec();
         from.extend_from_slice(&start.to_be_bytes());
+        let to = prefix_end(prefix);
         let mut ids = Vec::new();
-        for (key, value) in self.shared.derived.walk(&from, None)? {
+        for (key, value) in self.shared.derived.walk(&from, to.as_deref())? {
             if !key.starts_with(prefix) || ids.len() >= query.limit {
                 break;
             }
@@ -315,5 +316,30 @@ impl Store {
     /// Whether any user has the admin role.
     pub fn has_admin(&self) -> Result<bool> {
         Ok(self.users()?.iter().any(|u| u.role == Role::Admin))
+    }
+}
+
+/// The first key after every key that starts with `prefix` (`None`: no such key, the walk
+/// runs to the end of the space).
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xFF {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_end;
+
+    #[test]
+    fn prefix_end_is_the_first_key_past_the_prefix() {
+        assert_eq!(prefix_end(&[1, 2, 3]), Some(vec![1, 2, 4]));
+        assert_eq!(prefix_end(&[1, 0xFF]), Some(vec![2]));
+        assert_eq!(prefix_end(&[0xFF, 0xFF]), None);
     }
 }
