@@ -142,32 +142,29 @@ impl Store {
                 )));
             }
         }
-        // The derived indexes live in memory only (layout 4): none is left in the tree.
-        for space in crate::derived::SPACES {
+        // The derived indexes and the rollups live in memory only (layout 5): none is left
+        // in the tree.
+        for space in crate::trees::MEMORY_ONLY {
             if count(space) != 0 {
                 return Err(corrupt(format!(
-                    "the tree still holds {} entries of the in-memory index '{}'",
+                    "the tree still holds {} entries of the in-memory space '{}'",
                     count(space),
                     space as u8 as char
                 )));
             }
         }
-        let stored_customers: BTreeMap<u64, CustomerRollup> =
-            self.stored_customer_rollups()?.into_iter().collect();
-        if stored_customers != customer_rollups {
-            return Err(corrupt("customer rollups disagree with the orders".into()));
-        }
         let in_memory: BTreeMap<u64, CustomerRollup> =
             self.customer_rollups()?.into_iter().collect();
         if in_memory != customer_rollups {
             return Err(corrupt(
-                "the in-memory rollup table disagrees with the orders".into(),
+                "the in-memory customer rollups disagree with the orders".into(),
             ));
         }
-        let stored_products: BTreeMap<u64, ProductRollup> =
-            self.product_rollups()?.into_iter().collect();
-        if stored_products != product_rollups {
-            return Err(corrupt("product rollups disagree with the orders".into()));
+        let in_memory: BTreeMap<u64, ProductRollup> = self.product_rollups()?.into_iter().collect();
+        if in_memory != product_rollups {
+            return Err(corrupt(
+                "the in-memory product rollups disagree with the orders".into(),
+            ));
         }
         // The journal: an unbroken chain, and exactly one index entry per entry about a record.
         let journal = self.verify_journal()?;

@@ -5,9 +5,9 @@
 //!
 //! sled 0.34 costs 10–13 µs per entry inside a batch, whatever the entry's size, and a lot of
 //! space per entry on disk. An order used to write five entries (its record, three index
-//! entries and a journal index entry) besides the ones its group shares (rollups, counters,
-//! the journal page): the index entries were four fifths of the write path and most of the
-//! disk. Every one of them is a function of what the tree holds anyway — the sealed order
+//! entries and a journal index entry) besides the ones its group shares (counters, the
+//! journal page) and its two rollups: the index entries were four fifths of the write path
+//! and most of the disk (layout 5 moved the rollups out as well, `rollup_table.rs`). Every one of them is a function of what the tree holds anyway — the sealed order
 //! records (customer, product, time) and the sealed journal pages (kind, id, seq) — so this
 //! layout (4) keeps them here instead, and rebuilds them when the store opens.
 //!
@@ -223,8 +223,13 @@ impl DerivedIndexes {
         Ok(())
     }
 
-    /// The indexes the tree's records and journal pages imply (at open).
-    pub fn rebuild(tree: &sled::Tree, codec: &Codec) -> Result<DerivedIndexes> {
+    /// The indexes the tree's records and journal pages imply (at open). Every order opened
+    /// on the way is also counted into `rollups`, so the rollups cost no second pass.
+    pub fn rebuild(
+        tree: &sled::Tree,
+        codec: &Codec,
+        rollups: &mut crate::rollup_table::RollupBuilder,
+    ) -> Result<DerivedIndexes> {
         let mut entries: Vec<(Key, Value)> = Vec::new();
         for chunk in sealed_chunks(tree, Space::Order) {
             let opened: Vec<Order> = chunk?
@@ -232,6 +237,7 @@ impl DerivedIndexes {
                 .map(|(key, sealed)| codec.open(key, sealed))
                 .collect::<Result<_>>()?;
             for order in opened {
+                rollups.add(&order);
                 for (key, value) in order_entries(&order) {
                     entries.push((pad(&key, 0)?, Value::new(&value).unwrap_or(Value::EMPTY)));
                 }

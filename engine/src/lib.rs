@@ -2,8 +2,9 @@
 //!
 //! Records are `bincode` values sealed with XChaCha20-Poly1305 in one sled tree; emails, phones
 //! and name words are found through blind (keyed BLAKE3) indexes; every write — record, index
-//! entries, rollups, stock — is one atomic batch, acknowledged once durable, with concurrent
-//! writers sharing one flush.
+//! entries, stock, journal entry — is one atomic batch, acknowledged once durable, with
+//! concurrent writers sharing one flush. The order indexes and the rollups are functions of the
+//! sealed orders, kept in memory and rebuilt at open.
 //!
 //! ```
 //! use crm_engine::{KeySource, MasterKey, NewCustomer, Op, Options, Store};

@@ -251,28 +251,10 @@ impl Store {
         Ok(self.shared.rollup_table.all())
     }
 
-    /// Every customer rollup as sealed in the tree (the durable copy), ids ascending.
-    pub fn stored_customer_rollups(&self) -> Result<Vec<(u64, CustomerRollup)>> {
-        self.rollups(Space::CustomerRollup)
-    }
-
-    /// Every product rollup (products with at least one order), ids ascending.
+    /// Every product rollup (products with at least one order), ids ascending, from the
+    /// in-memory rollup table.
     pub fn product_rollups(&self) -> Result<Vec<(u64, ProductRollup)>> {
-        self.rollups(Space::ProductRollup)
-    }
-
-    fn rollups<T: DeserializeOwned>(&self, space: Space) -> Result<Vec<(u64, T)>> {
-        self.shared
-            .tree
-            .scan_prefix(space.prefix())
-            .map(|entry| {
-                let (key, sealed) = entry?;
-                Ok((
-                    trailing_id(&key).unwrap_or(0),
-                    self.shared.codec.open(&key, &sealed)?,
-                ))
-            })
-            .collect()
+        Ok(self.shared.rollup_table.products())
     }
 
     /// The number of live records of each kind.

@@ -1,69 +1,125 @@
-//! The per-customer rollups in memory, in plain form.
+//! The per-customer and per-product rollups, in memory only.
 //!
-//! The sealed rollups in the tree are the durable truth; this table is a copy the committer
-//! keeps in step (it applies a group's rollup changes right after the group's batch, before any
-//! writer of the group is answered), so `STATS.CUSTOMER(S)` read memory instead of opening every
-//! rollup. It is rebuilt from the tree at open. About 64 bytes per customer with orders.
+//! A rollup is a function of the orders: a customer's count, total and first and last order
+//! times; a product's orders, units and revenue. Layouts up to 4 kept both sealed in the tree
+//! as well, two of the three entries an imported order wrote, rewritten by every order (and
+//! sled keeps every rewritten version until it cleans the segment). Layout 5 keeps them only
+//! here: the committer applies a group's changes right after the group's batch, before any
+//! writer of the group is answered, and the table is rebuilt from the sealed orders at open,
+//! in the same pass that rebuilds the order indexes (`derived.rs`), so after a crash it is
+//! what the orders that survived imply. `check_consistency` recomputes both from the orders.
+//!
+//! About 64 bytes per customer with orders and per product with orders.
 
-use crate::codec::Codec;
-use crate::error::Result;
-use crate::model::CustomerRollup;
-use crate::trees::{trailing_id, Space};
+use crate::model::{CustomerRollup, Order, ProductRollup};
 use std::collections::BTreeMap;
-use std::sync::RwLock;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// A write group's changes to the table (`None`: no orders any more).
+#[derive(Default)]
+pub struct RollupChanges {
+    pub customers: BTreeMap<u64, Option<CustomerRollup>>,
+    pub products: BTreeMap<u64, Option<ProductRollup>>,
+}
+
+#[derive(Default)]
+struct Tables {
+    customers: BTreeMap<u64, CustomerRollup>,
+    products: BTreeMap<u64, ProductRollup>,
+}
 
 /// The table, behind a lock readers share.
 #[derive(Default)]
 pub struct RollupTable {
-    rollups: RwLock<BTreeMap<u64, CustomerRollup>>,
+    tables: RwLock<Tables>,
+}
+
+/// Builds the table from every order, at open.
+#[derive(Default)]
+pub struct RollupBuilder {
+    tables: Tables,
+}
+
+impl RollupBuilder {
+    /// Counts one order.
+    pub fn add(&mut self, order: &Order) {
+        self.tables
+            .customers
+            .entry(order.customer_id)
+            .or_default()
+            .add(order.amount_cents(), order.created_at);
+        self.tables
+            .products
+            .entry(order.product_id)
+            .or_default()
+            .add(order.quantity, order.amount_cents());
+    }
+
+    pub fn finish(self) -> RollupTable {
+        RollupTable {
+            tables: RwLock::new(self.tables),
+        }
+    }
 }
 
 impl RollupTable {
-    /// Reads every sealed rollup of the tree.
-    pub fn load(tree: &sled::Tree, codec: &Codec) -> Result<RollupTable> {
-        let mut rollups = BTreeMap::new();
-        for entry in tree.scan_prefix(Space::CustomerRollup.prefix()) {
-            let (key, sealed) = entry?;
-            rollups.insert(trailing_id(&key).unwrap_or(0), codec.open(&key, &sealed)?);
-        }
-        Ok(RollupTable {
-            rollups: RwLock::new(rollups),
-        })
+    fn read(&self) -> RwLockReadGuard<'_, Tables> {
+        // Every change is one insert or remove: a panic under the lock leaves nothing half-done.
+        self.tables
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Tables> {
+        self.tables
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Applies a committed group's changes.
-    pub fn apply(&self, changes: BTreeMap<u64, Option<CustomerRollup>>) {
-        if changes.is_empty() {
+    pub fn apply(&self, changes: RollupChanges) {
+        if changes.customers.is_empty() && changes.products.is_empty() {
             return;
         }
-        let mut rollups = self
-            .rollups
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for (customer, rollup) in changes {
-            match rollup {
-                Some(rollup) => rollups.insert(customer, rollup),
-                None => rollups.remove(&customer),
-            };
-        }
+        let mut tables = self.write();
+        apply_to(&mut tables.customers, changes.customers);
+        apply_to(&mut tables.products, changes.products);
     }
 
     /// One customer's rollup, if it has orders.
     pub fn get(&self, customer: u64) -> Option<CustomerRollup> {
-        self.rollups
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(&customer)
-            .copied()
+        self.read().customers.get(&customer).copied()
     }
 
-    /// Every rollup, ids ascending.
+    /// Every customer rollup, ids ascending.
     pub fn all(&self) -> Vec<(u64, CustomerRollup)> {
-        self.rollups
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.read()
+            .customers
             .iter()
             .map(|(id, r)| (*id, *r))
             .collect()
+    }
+
+    /// One product's rollup, if it has orders.
+    pub fn product(&self, product: u64) -> Option<ProductRollup> {
+        self.read().products.get(&product).copied()
+    }
+
+    /// Every product rollup, ids ascending.
+    pub fn products(&self) -> Vec<(u64, ProductRollup)> {
+        self.read()
+            .products
+            .iter()
+            .map(|(id, r)| (*id, *r))
+            .collect()
+    }
+}
+
+fn apply_to<T>(table: &mut BTreeMap<u64, T>, changes: BTreeMap<u64, Option<T>>) {
+    for (id, rollup) in changes {
+        match rollup {
+            Some(rollup) => table.insert(id, rollup),
+            None => table.remove(&id),
+        };
     }
 }

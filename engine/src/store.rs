@@ -109,8 +109,9 @@ impl Store {
             &codec,
             crate::journal::JournalKey::new(envelope::journal_key(&db, &tree, &master)?),
         )?;
-        let rollup_table = crate::rollup_table::RollupTable::load(&tree, &codec)?;
-        let derived = crate::derived::DerivedIndexes::rebuild(&tree, &codec)?;
+        let mut rollups = crate::rollup_table::RollupBuilder::default();
+        let derived = crate::derived::DerivedIndexes::rebuild(&tree, &codec, &mut rollups)?;
+        let rollup_table = rollups.finish();
         let shared = Arc::new(Shared {
             db,
             tree,

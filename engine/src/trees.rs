@@ -28,19 +28,21 @@ pub enum Space {
     PhoneIndex = b'f',
     /// `n` ‖ blind(word) ‖ customer id → ().
     NameWordIndex = b'n',
-    /// `C` ‖ customer id ‖ order id → created_at.
+    /// `C` ‖ customer id ‖ order id → created_at (in memory since layout 4).
     OrdersByCustomer = b'C',
-    /// `P` ‖ product id ‖ order id → ().
+    /// `P` ‖ product id ‖ order id → created_at (in memory since layout 4).
     OrdersByProduct = b'P',
-    /// `T` ‖ created_at ‖ order id → ().
+    /// `T` ‖ created_at ‖ order id → () (in memory since layout 4).
     OrdersByTime = b'T',
-    /// `R` ‖ customer id → sealed customer rollup.
+    /// `R` ‖ customer id → sealed customer rollup: layouts up to 4 only (now in memory,
+    /// `rollup_table.rs`).
     CustomerRollup = b'R',
-    /// `Q` ‖ product id → sealed product rollup.
+    /// `Q` ‖ product id → sealed product rollup: layouts up to 4 only.
     ProductRollup = b'Q',
     /// `J` ‖ first seq → sealed journal page (one per write group).
     JournalPage = b'J',
-    /// `j` ‖ kind ‖ id ‖ seq → (): the journal entries about one record.
+    /// `j` ‖ kind ‖ id ‖ seq → (): the journal entries about one record (in memory since
+    /// layout 4).
     JournalIndex = b'j',
     /// `F` ‖ customer id → sealed [`Forgotten`](crate::model::Forgotten): the ids erased by
     /// `CUSTOMER.FORGET` (`FORGET.LIST`), never reused.
@@ -59,6 +61,24 @@ pub enum Space {
     KeyringSlot = b'K',
     /// `m` ‖ name → metadata (wrapped keys, salt, high-water marks, counts).
     Meta = b'm',
+}
+
+/// The spaces the current layout keeps in memory only, derived from the sealed orders and
+/// journal pages at open: never written to the tree, swept out of an older store by its
+/// upgrade, skipped when an older backup is restored.
+pub(crate) const MEMORY_ONLY: [Space; 6] = [
+    Space::OrdersByCustomer,
+    Space::OrdersByProduct,
+    Space::OrdersByTime,
+    Space::JournalIndex,
+    Space::CustomerRollup,
+    Space::ProductRollup,
+];
+
+/// Whether a key belongs to a space kept in memory only.
+pub(crate) fn is_memory_only(key: &[u8]) -> bool {
+    key.first()
+        .is_some_and(|b| MEMORY_ONLY.iter().any(|s| *s as u8 == *b))
 }
 
 impl Space {

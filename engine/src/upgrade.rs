@@ -30,6 +30,11 @@
 //!    of a layout-4 store removes what is left of them (`sweep_derived`), so a crash during the
 //!    sweep leaves a store that opens and finishes it. The version goes first because a build
 //!    of layout 3 must not open a store whose indexes are half gone: it refuses layout 4.
+//! 5. (2026-12) the customer and product rollups are no longer in the tree either: they are
+//!    rebuilt from the orders at open, in the pass that rebuilds the indexes
+//!    (`rollup_table.rs`), which takes two of an imported order's three entries off the
+//!    write path. The same mark-then-sweep as step 4, over every space the layout keeps in
+//!    memory ([`crate::trees::MEMORY_ONLY`]): a build of layout 4 refuses layout 5.
 
 use crate::codec::Codec;
 use crate::envelope;
@@ -38,13 +43,13 @@ use crate::index::BlindKeys;
 use crate::keys::{MasterKey, Purpose};
 use crate::model::{Role, User};
 use crate::seal::Sealer;
-use crate::trees::{bytes_key, decode_u64, meta, Space};
+use crate::trees::{bytes_key, decode_u64, meta, Space, MEMORY_ONLY};
 use serde::Deserialize;
 
 /// The on-disk layout this build writes and reads.
-pub const CURRENT_LAYOUT: u64 = 4;
+pub const CURRENT_LAYOUT: u64 = 5;
 
-/// Old index entries removed per batch by the layout-4 sweep.
+/// Old entries removed per batch by the sweep of the spaces kept in memory.
 const SWEEP_BATCH: usize = 10_000;
 
 /// Layout 1's key check text.
@@ -99,42 +104,46 @@ pub(crate) fn run(
     // Steps 1 → 2 and 2 → 3 prove the key as they unwrap; the steps after them change the tree
     // without unsealing anything, so a wrong key is refused here, before they run.
     envelope::open_data_key(tree, master)?;
-    if from <= 3 {
+    if from < CURRENT_LAYOUT {
         let mut batch = sled::Batch::default();
         batch.insert(
             bytes_key(Space::Meta, meta::LAYOUT_VERSION),
-            4u64.to_be_bytes().to_vec(),
+            CURRENT_LAYOUT.to_be_bytes().to_vec(),
         );
         tree.apply_batch(batch)?;
         db.flush()?;
     }
-    sweep_derived(db, tree, on_progress)
+    // The steps above leave a layout-3 store at most; a finished upgrade resuming its sweep
+    // reports it as the last step.
+    sweep_memory_only(db, tree, from.clamp(3, CURRENT_LAYOUT - 1), on_progress)
 }
 
-/// Removes the index entries a layout-3 store kept in the tree (layout 4 keeps them in
-/// memory), reporting its progress as the step from 3 to 4. Finds nothing on a store that
-/// never was in layout 3, or whose sweep is finished: a prefix look per space.
-fn sweep_derived(
+/// Removes the entries an older store kept in the tree in the spaces this layout keeps in
+/// memory (indexes up to layout 3, rollups up to 4), reporting its progress as the step from
+/// `from`. Finds nothing on a store that never held them, or whose sweep is finished: a
+/// prefix look per space.
+fn sweep_memory_only(
     db: &sled::Db,
     tree: &sled::Tree,
+    from: u64,
     on_progress: &dyn Fn(UpgradeProgress),
 ) -> Result<()> {
     let left = |space: Space| tree.scan_prefix(space.prefix()).next().is_some();
-    if !crate::derived::SPACES.into_iter().any(left) {
+    if !MEMORY_ONLY.into_iter().any(left) {
         return Ok(());
     }
-    let total: u64 = crate::derived::SPACES
+    let total: u64 = MEMORY_ONLY
         .into_iter()
         .map(|space| tree.scan_prefix(space.prefix()).count() as u64)
         .sum();
     let mut progress = UpgradeProgress {
-        from: 3,
-        to: 4,
+        from,
+        to: CURRENT_LAYOUT,
         done: 0,
         total,
     };
     on_progress(progress);
-    for space in crate::derived::SPACES {
+    for space in MEMORY_ONLY {
         loop {
             let keys: Vec<sled::IVec> = tree
                 .scan_prefix(space.prefix())

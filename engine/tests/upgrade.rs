@@ -5,7 +5,9 @@
 //! * `fixtures/layout1/`: the 2026-11 build (layout 1, backup format 1), made by
 //!   `make_layout1.rs.txt` in a checkout of that build;
 //! * `fixtures/layout3/`: build 532d013, the last of layout 3 (backup format 2), which kept
-//!   the order and journal indexes in the tree; made by `make_layout3.rs.txt`.
+//!   the order and journal indexes in the tree; made by `make_layout3.rs.txt`;
+//! * `fixtures/layout4/`: build ebc0aee, the last of layout 4 (backup format 2), which kept
+//!   the customer and product rollups in the tree; made by `make_layout4.rs.txt`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -167,8 +169,9 @@ fn upgrades_on_open(layout: u64) -> Vec<UpgradeProgress> {
     let seen = progress.into_inner().unwrap();
     let last = *seen.last().expect("the upgrade reported its progress");
     assert_eq!(
-        (last.from, last.to, last.done),
-        (CURRENT_LAYOUT - 1, CURRENT_LAYOUT, last.total)
+        (last.to, last.done),
+        (CURRENT_LAYOUT, last.total),
+        "the last step ends at the current layout, done"
     );
     assert_eq!(
         seen[0].from, layout,
@@ -182,9 +185,9 @@ fn upgrades_on_open(layout: u64) -> Vec<UpgradeProgress> {
     drop(store);
     assert_eq!(raw_layout(&root.join("store")), CURRENT_LAYOUT);
     assert_eq!(
-        raw_entries_in_derived_spaces(&root.join("store")),
+        raw_entries_in_memory_only_spaces(&root.join("store")),
         0,
-        "the order and journal indexes are no longer in the tree"
+        "the order and journal indexes and the rollups are no longer in the tree"
     );
     // Reopening finds the current layout: nothing more to upgrade.
     let reports = std::sync::Mutex::new(0);
@@ -216,18 +219,28 @@ fn upgrades_on_open(layout: u64) -> Vec<UpgradeProgress> {
 #[test]
 fn a_layout_1_store_is_upgraded_on_open_and_equals_a_store_made_today() {
     let seen = upgrades_on_open(1);
-    // Step by step: 1 → 2 (envelope), 2 → 3 (a key per customer), 3 → 4 (indexes in memory).
+    // Step by step: 1 → 2 (envelope), 2 → 3 (a key per customer), then the sweep of what
+    // layout 5 keeps in memory (indexes and rollups).
     assert_eq!((seen[0].from, seen[0].to), (1, 2));
     assert!(seen.iter().any(|p| (p.from, p.to, p.done) == (2, 3, 60)));
-    assert!(seen.iter().any(|p| (p.from, p.to) == (3, 4)));
+    assert!(seen.iter().any(|p| (p.from, p.to) == (3, CURRENT_LAYOUT)));
 }
 
 #[test]
 fn a_layout_3_store_is_upgraded_on_open_and_equals_a_store_made_today() {
     let seen = upgrades_on_open(3);
-    assert!(seen.iter().all(|p| (p.from, p.to) == (3, 4)));
+    assert!(seen.iter().all(|p| (p.from, p.to) == (3, CURRENT_LAYOUT)));
     // The old index entries: three per live order and the journal's index.
     assert!(seen[0].total > 3 * 398, "{:?}", seen[0]);
+}
+
+#[test]
+fn a_layout_4_store_is_upgraded_on_open_and_equals_a_store_made_today() {
+    let seen = upgrades_on_open(4);
+    assert!(seen.iter().all(|p| (p.from, p.to) == (4, CURRENT_LAYOUT)));
+    // The old rollups: one per customer with orders and one per product with orders.
+    assert_eq!(seen[0].total, raw_rollups_of_fixture(4), "{:?}", seen[0]);
+    assert!(seen[0].total > 12, "{:?}", seen[0]);
 }
 
 /// The layout version as stored, read with sled directly.
@@ -238,20 +251,31 @@ fn raw_layout(store_dir: &Path) -> u64 {
     u64::from_be_bytes(value.as_ref().try_into().unwrap())
 }
 
-/// Entries in the key spaces layout 4 keeps in memory (orders by customer, product and time;
-/// the journal's index), read with sled directly.
-fn raw_entries_in_derived_spaces(store_dir: &Path) -> usize {
+/// Entries in the key spaces layout 5 keeps in memory (orders by customer, product and time;
+/// the journal's index; the customer and product rollups), read with sled directly.
+fn raw_entries_in_memory_only_spaces(store_dir: &Path) -> usize {
     let db = common::raw_sled(store_dir);
     let tree = db.open_tree(b"crm").unwrap();
-    [b"C", b"P", b"T", b"j"]
+    [b"C", b"P", b"T", b"j", b"R", b"Q"]
         .iter()
         .map(|prefix| tree.scan_prefix(prefix).count())
         .sum()
 }
 
+/// The sealed rollups (`R`, `Q`) a fixture's store holds, read with sled directly.
+fn raw_rollups_of_fixture(layout: u64) -> u64 {
+    let (_dir, root) = fixtures(layout);
+    let db = common::raw_sled(&root.join("store"));
+    let tree = db.open_tree(b"crm").unwrap();
+    [b"R", b"Q"]
+        .iter()
+        .map(|prefix| tree.scan_prefix(prefix).count() as u64)
+        .sum()
+}
+
 fn wrong_key_leaves_the_store_untouched(layout: u64) {
     let (_dir, root) = fixtures(layout);
-    let before = raw_entries_in_derived_spaces(&root.join("store"));
+    let before = raw_entries_in_memory_only_spaces(&root.join("store"));
     let wrong = Store::open(
         &root.join("store"),
         &KeySource::Key(MasterKey::generate()),
@@ -259,7 +283,10 @@ fn wrong_key_leaves_the_store_untouched(layout: u64) {
     );
     assert!(matches!(wrong.err().unwrap(), Error::WrongKey));
     assert_eq!(raw_layout(&root.join("store")), layout);
-    assert_eq!(raw_entries_in_derived_spaces(&root.join("store")), before);
+    assert_eq!(
+        raw_entries_in_memory_only_spaces(&root.join("store")),
+        before
+    );
     let expected = reference(&root);
     let store = Store::open(
         &root.join("store"),
@@ -278,6 +305,11 @@ fn a_wrong_key_leaves_the_layout_1_store_untouched() {
 #[test]
 fn a_wrong_key_leaves_the_layout_3_store_untouched() {
     wrong_key_leaves_the_store_untouched(3);
+}
+
+#[test]
+fn a_wrong_key_leaves_the_layout_4_store_untouched() {
+    wrong_key_leaves_the_store_untouched(4);
 }
 
 fn passphrase_store_opens(layout: u64, passphrase: &str) {
@@ -309,6 +341,11 @@ fn a_layout_3_passphrase_store_opens_with_its_passphrase() {
     passphrase_store_opens(3, "fixture passphrase, layout three");
 }
 
+#[test]
+fn a_layout_4_passphrase_store_opens_with_its_passphrase() {
+    passphrase_store_opens(4, "fixture passphrase, layout four");
+}
+
 fn old_backup_restores(layout: u64, format_version: u16) {
     let (_dir, root) = fixtures(layout);
     let expected = reference(&root);
@@ -319,7 +356,7 @@ fn old_backup_restores(layout: u64, format_version: u16) {
     assert_same(&restored, &expected);
     restored.close().unwrap();
     drop(restored);
-    assert_eq!(raw_entries_in_derived_spaces(&target), 0);
+    assert_eq!(raw_entries_in_memory_only_spaces(&target), 0);
 }
 
 #[test]
@@ -330,6 +367,11 @@ fn a_format_1_backup_of_a_layout_1_store_restores() {
 #[test]
 fn a_format_2_backup_of_a_layout_3_store_restores() {
     old_backup_restores(3, 2);
+}
+
+#[test]
+fn a_format_2_backup_of_a_layout_4_store_restores() {
+    old_backup_restores(4, 2);
 }
 
 /// The child: upgrades the store it is pointed at (run by the crash test below).
@@ -377,7 +419,7 @@ fn sigkill_during_the_upgrade(layout: u64) {
         assert_same(&store, &expected);
         store.close().unwrap();
         drop(store);
-        assert_eq!(raw_entries_in_derived_spaces(&root.join("store")), 0);
+        assert_eq!(raw_entries_in_memory_only_spaces(&root.join("store")), 0);
     }
 }
 
@@ -389,4 +431,9 @@ fn a_sigkill_during_the_upgrade_leaves_a_store_that_opens() {
 #[test]
 fn a_sigkill_during_the_layout_3_upgrade_leaves_a_store_that_opens() {
     sigkill_during_the_upgrade(3);
+}
+
+#[test]
+fn a_sigkill_during_the_layout_4_upgrade_leaves_a_store_that_opens() {
+    sigkill_during_the_upgrade(4);
 }

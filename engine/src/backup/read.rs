@@ -197,9 +197,10 @@ fn restore_verified(
                         (Some(slot), Some(bytes)) => slots.push((slot, bytes)),
                         _ => return Err(Error::Corrupt("a keyring slot is malformed".into())),
                     }
-                } else if !crate::derived::is_derived(k) {
-                    // A backup of layout 3 or older holds the order and journal indexes that
-                    // layout 4 rebuilds in memory at open: they are not restored.
+                } else if !crate::trees::is_memory_only(k) {
+                    // A backup of an older layout holds the order and journal indexes (up to
+                    // layout 3) and the rollups (up to 4) that this one rebuilds in memory at
+                    // open: they are not restored.
                     batch.insert(k, v);
                 }
             }

@@ -7,7 +7,7 @@ use super::Outcome;
 use crate::error::{Error, Kind, Result};
 use crate::index::{orders_by_customer, orders_by_product, orders_by_time};
 use crate::journal::{Draft, JournalOp};
-use crate::model::{CustomerRollup, NewOrder, Order, Product, ProductRollup};
+use crate::model::{CustomerRollup, NewOrder, Order, Product};
 use crate::trees::{id_key, trailing_id, Space};
 use crate::values::{now, MAX_STOCK};
 
@@ -68,10 +68,9 @@ pub fn add(view: &View, new: &NewOrder) -> Result<(Plan, Outcome)> {
     customer_rollup.add(order.amount_cents(), order.created_at);
     plan.put_rollup(order.customer_id, Some(customer_rollup));
 
-    let product_rollup_key = id_key(Space::ProductRollup, order.product_id);
-    let mut product_rollup: ProductRollup = view.record(&product_rollup_key)?.unwrap_or_default();
+    let mut product_rollup = view.product_rollup(order.product_id).unwrap_or_default();
     product_rollup.add(order.quantity, order.amount_cents());
-    plan.put_record(&product_rollup_key, &product_rollup);
+    plan.put_product_rollup(order.product_id, Some(product_rollup));
 
     plan.adjust_count(view, Space::Order, 1)?;
     let mut fields = vec!["customer_id", "product_id", "quantity"];
@@ -128,14 +127,12 @@ pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
         (rollup.order_count > 0).then_some(rollup),
     );
 
-    let product_rollup_key = id_key(Space::ProductRollup, order.product_id);
-    let mut product_rollup: ProductRollup = view.record(&product_rollup_key)?.unwrap_or_default();
+    let mut product_rollup = view.product_rollup(order.product_id).unwrap_or_default();
     product_rollup.remove(order.quantity, order.amount_cents());
-    if product_rollup.order_count == 0 {
-        plan.remove(product_rollup_key.to_vec());
-    } else {
-        plan.put_record(&product_rollup_key, &product_rollup);
-    }
+    plan.put_product_rollup(
+        order.product_id,
+        (product_rollup.order_count > 0).then_some(product_rollup),
+    );
 
     plan.adjust_count(view, Space::Order, -1)?;
     Ok((plan, Outcome::Done))

@@ -5,7 +5,7 @@ use super::view::{Plan, View};
 use super::Outcome;
 use crate::error::{Error, Kind, Result};
 use crate::journal::{Draft, JournalOp};
-use crate::model::{NewProduct, Product, ProductPatch, ProductRollup};
+use crate::model::{NewProduct, Product, ProductPatch};
 use crate::trees::{id_key, Space};
 
 pub fn add(view: &View, new: &NewProduct) -> Result<(Plan, Outcome)> {
@@ -65,8 +65,7 @@ pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
     if !view.exists(Space::Product, id)? {
         return Err(Error::not_found(Kind::Product, id));
     }
-    let rollup: Option<ProductRollup> = view.record(&id_key(Space::ProductRollup, id))?;
-    if let Some(rollup) = rollup.filter(|r| r.order_count > 0) {
+    if let Some(rollup) = view.product_rollup(id).filter(|r| r.order_count > 0) {
         return Err(super::still_ordered(Kind::Product, id, rollup.order_count));
     }
     let mut plan = Plan::journaled(Draft::record(

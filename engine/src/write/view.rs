@@ -7,7 +7,7 @@
 //! are they merged into the view, so a refused operation leaves nothing behind.
 //!
 //! Records are staged as their encoded plain text and sealed once, when the group's batch is
-//! built: a group of 5,000 orders of one product rewrites that product's rollup 5,000 times,
+//! built: a group of 5,000 orders of one product rewrites that product's stock 5,000 times,
 //! and sealing (and re-opening) it each time was a third of the planning cost. The plain text
 //! lives only in this committer's memory and is wiped when the group ends.
 
@@ -16,8 +16,8 @@ use crate::derived::{is_derived, Change, DerivedIndexes};
 use crate::error::{Error, Result};
 use crate::index::BlindKeys;
 use crate::journal::Draft;
-use crate::model::CustomerRollup;
-use crate::rollup_table::RollupTable;
+use crate::model::{CustomerRollup, ProductRollup};
+use crate::rollup_table::{RollupChanges, RollupTable};
 use crate::shared::Shared;
 use crate::trees::{id_key, meta, Space};
 use serde::de::DeserializeOwned;
@@ -50,9 +50,9 @@ pub struct View<'a> {
     pub(crate) blind: &'a BlindKeys,
     /// Staged by earlier operations of this group.
     overlay: BTreeMap<Vec<u8>, Staged>,
-    /// The customer rollups this group changes, in plain form, for the in-memory rollup table.
-    rollups: BTreeMap<u64, Option<CustomerRollup>>,
-    /// The in-memory rollups as of the last applied group: what the tree holds, in plain form.
+    /// The rollups this group changes, for the in-memory rollup table (not in the tree).
+    rollups: RollupChanges,
+    /// The in-memory rollups as of the last applied group (see `rollup_table.rs`).
     rollup_table: &'a RollupTable,
     /// Tests of disk faults make every tree read fail through this.
     read_fault: &'a std::sync::atomic::AtomicBool,
@@ -69,7 +69,7 @@ impl<'a> View<'a> {
             codec: &shared.codec,
             blind: &shared.blind,
             overlay: BTreeMap::new(),
-            rollups: BTreeMap::new(),
+            rollups: RollupChanges::default(),
             rollup_table: &shared.rollup_table,
             read_fault: &shared.injected_read_fault,
             erasures: Vec::new(),
@@ -87,12 +87,19 @@ impl<'a> View<'a> {
     }
 
     /// A customer's rollup: as this group staged it, else from the in-memory table, which the
-    /// committer keeps equal to the tree (it applies each group's rollups right after the
-    /// group's batch). An order's planning so skips a tree read and a decryption.
+    /// committer brings up to date right after each group's batch.
     pub fn customer_rollup(&self, customer_id: u64) -> Option<CustomerRollup> {
-        match self.rollups.get(&customer_id) {
+        match self.rollups.customers.get(&customer_id) {
             Some(staged) => *staged,
             None => self.rollup_table.get(customer_id),
+        }
+    }
+
+    /// A product's rollup, as [`View::customer_rollup`] reads a customer's.
+    pub fn product_rollup(&self, product_id: u64) -> Option<ProductRollup> {
+        match self.rollups.products.get(&product_id) {
+            Some(staged) => *staged,
+            None => self.rollup_table.product(product_id),
         }
     }
 
@@ -233,7 +240,8 @@ impl<'a> View<'a> {
         for (key, value) in plan.writes {
             self.overlay.insert(key, value);
         }
-        self.rollups.extend(plan.rollups);
+        self.rollups.customers.extend(plan.rollups.customers);
+        self.rollups.products.extend(plan.rollups.products);
         self.erasures.extend(plan.erasures);
     }
 
@@ -242,8 +250,8 @@ impl<'a> View<'a> {
         std::mem::take(&mut self.erasures)
     }
 
-    /// The customer rollups the group changes (`None`: the customer has no orders any more).
-    pub fn take_rollups(&mut self) -> BTreeMap<u64, Option<CustomerRollup>> {
+    /// The rollups the group changes (`None`: no orders any more).
+    pub fn take_rollups(&mut self) -> RollupChanges {
         std::mem::take(&mut self.rollups)
     }
 
@@ -270,6 +278,12 @@ impl<'a> View<'a> {
                     Staged::Record(_) | Staged::Customer { .. } => return Err(not_plain(&key)),
                 });
                 continue;
+            }
+            if crate::trees::is_memory_only(&key) {
+                return Err(Error::Corrupt(format!(
+                    "{} was staged for the tree, but this layout keeps it in memory only",
+                    crate::codec::describe_key(&key)
+                )));
             }
             match staged {
                 Staged::Plain(value) => batch.insert(key, value),
@@ -302,7 +316,7 @@ impl<'a> View<'a> {
 #[derive(Default)]
 pub struct Plan {
     writes: Vec<(Vec<u8>, Staged)>,
-    rollups: Vec<(u64, Option<CustomerRollup>)>,
+    rollups: RollupChanges,
     /// Keyring slots whose keys are destroyed once this write is durable.
     erasures: Vec<u64>,
     /// What the journal says of the operation (`None`: it wrote nothing, as a skipped
@@ -363,14 +377,14 @@ impl Plan {
         self.erasures.push(slot);
     }
 
-    /// Stages a customer's rollup (sealed in the tree, plain in the in-memory table).
+    /// Stages a customer's rollup (`None`: no orders left), for the in-memory table only.
     pub fn put_rollup(&mut self, customer_id: u64, rollup: Option<CustomerRollup>) {
-        let key = id_key(Space::CustomerRollup, customer_id);
-        match &rollup {
-            Some(value) => self.put_record(&key, value),
-            None => self.remove(key.to_vec()),
-        }
-        self.rollups.push((customer_id, rollup));
+        self.rollups.customers.insert(customer_id, rollup);
+    }
+
+    /// Stages a product's rollup (`None`: no orders left), for the in-memory table only.
+    pub fn put_product_rollup(&mut self, product_id: u64, rollup: Option<ProductRollup>) {
+        self.rollups.products.insert(product_id, rollup);
     }
 
     /// Stages a numeric metadata entry (sealed with the group's batch).
