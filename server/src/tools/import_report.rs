@@ -90,9 +90,13 @@ impl Report {
     /// Prints the report to stdout: the first round's one-line summary, every line that is
     /// not a plain create, the table, and the JSON line last.
     pub fn print(&mut self, file: &Path, dry_run: bool) {
+        use std::fmt::Write as _;
+        use std::io::Write as _;
+        let mut out = String::new();
         self.rejected.sort_by_key(|(line, _)| *line);
         self.fixed.sort_by_key(|(line, ..)| *line);
-        println!(
+        let _ = writeln!(
+            out,
             "{}: accepted {}, fixed {}, merged {}, rejected {}{}",
             file.display(),
             self.created.len() + self.updated.len() + self.unchanged.len(),
@@ -106,25 +110,29 @@ impl Report {
             }
         );
         if !self.created.is_empty() {
-            println!("  created: lines {}", ranges(&self.created));
+            let _ = writeln!(out, "  created: lines {}", ranges(&self.created));
         }
         for (line, fields) in &self.updated {
-            println!("  line {line}: updated: {}", fields.join(", "));
+            let _ = writeln!(out, "  line {line}: updated: {}", fields.join(", "));
         }
         if !self.unchanged.is_empty() {
-            println!("  unchanged: lines {}", ranges(&self.unchanged));
+            let _ = writeln!(out, "  unchanged: lines {}", ranges(&self.unchanged));
         }
         for (line, changes, outcome) in &self.fixed {
-            println!("  line {line}: fixed: {}; {outcome}", changes.join("; "));
+            let _ = writeln!(
+                out,
+                "  line {line}: fixed: {}; {outcome}",
+                changes.join("; ")
+            );
         }
         for (line, first) in &self.merged {
-            println!("  line {line}: merged: same as line {first}");
+            let _ = writeln!(out, "  line {line}: merged: same as line {first}");
         }
         for (line, reason) in &self.rejected {
-            println!("  line {line}: rejected: {reason}");
+            let _ = writeln!(out, "  line {line}: rejected: {reason}");
         }
-        println!();
-        println!("  {:<10} {:>10}", "rows", "count");
+        let _ = writeln!(out);
+        let _ = writeln!(out, "  {:<10} {:>10}", "rows", "count");
         for (name, count) in [
             ("created", self.created.len()),
             ("updated", self.updated.len()),
@@ -133,12 +141,14 @@ impl Report {
             ("merged", self.merged.len()),
             ("rejected", self.rejected.len()),
         ] {
-            println!("  {name:<10} {count:>10}");
+            let _ = writeln!(out, "  {name:<10} {count:>10}");
         }
         for (field, count) in &self.updated_fields {
-            println!("  {:<10} {count:>10}", format!("  {field}"));
+            let _ = writeln!(out, "  {:<10} {count:>10}", format!("  {field}"));
         }
-        println!("{}", self.summary_json());
+        let _ = writeln!(out, "{}", self.summary_json());
+        // A reader that stops early (`| head -1`) is not an error of the import.
+        let _ = std::io::stdout().lock().write_all(out.as_bytes());
     }
 }
 
