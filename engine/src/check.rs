@@ -4,11 +4,10 @@
 
 use crate::error::{Error, Result};
 use crate::index::email;
-use crate::model::{Customer, CustomerRollup, Order, ProductRollup};
+use crate::model::{Customer, Order};
 use crate::store::Store;
 use crate::trees::{id_key, Space};
 use crate::Kind;
-use std::collections::BTreeMap;
 
 /// What the check counted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -87,8 +86,7 @@ impl Store {
         }
         // Orders: references, indexes, rollups.
         let orders: Vec<Order> = self.scan_orders(|_| true)?;
-        let mut customer_rollups: BTreeMap<u64, CustomerRollup> = BTreeMap::new();
-        let mut product_rollups: BTreeMap<u64, ProductRollup> = BTreeMap::new();
+        let mut recomputed = crate::rollup_table::RollupBuilder::default();
         for order in &orders {
             // A forgotten customer's orders stay (accounts need them).
             if tree
@@ -120,15 +118,9 @@ impl Store {
                     order.id
                 )));
             }
-            customer_rollups
-                .entry(order.customer_id)
-                .or_default()
-                .add(order.amount_cents(), order.created_at);
-            product_rollups
-                .entry(order.product_id)
-                .or_default()
-                .add(order.quantity, order.amount_cents());
+            recomputed.add(order);
         }
+        let recomputed = recomputed.finish();
         for space in [
             Space::OrdersByCustomer,
             Space::OrdersByProduct,
@@ -153,15 +145,12 @@ impl Store {
                 )));
             }
         }
-        let in_memory: BTreeMap<u64, CustomerRollup> =
-            self.customer_rollups()?.into_iter().collect();
-        if in_memory != customer_rollups {
+        if self.customer_rollups()? != recomputed.all() {
             return Err(corrupt(
                 "the in-memory customer rollups disagree with the orders".into(),
             ));
         }
-        let in_memory: BTreeMap<u64, ProductRollup> = self.product_rollups()?.into_iter().collect();
-        if in_memory != product_rollups {
+        if self.product_rollups()? != recomputed.products() {
             return Err(corrupt(
                 "the in-memory product rollups disagree with the orders".into(),
             ));

@@ -7,9 +7,10 @@
 //! space per entry on disk. An order used to write five entries (its record, three index
 //! entries and a journal index entry) besides the ones its group shares (counters, the
 //! journal page) and its two rollups: the index entries were four fifths of the write path
-//! and most of the disk (layout 5 moved the rollups out as well, `rollup_table.rs`). Every one of them is a function of what the tree holds anyway — the sealed order
-//! records (customer, product, time) and the sealed journal pages (kind, id, seq) — so this
-//! layout (4) keeps them here instead, and rebuilds them when the store opens.
+//! and most of the disk (layout 5 moved the rollups out as well, `rollup_table.rs`). Every
+//! one of them is a function of what the tree holds anyway — the sealed order records
+//! (customer, product, time) and the sealed journal pages (kind, id, seq) — so this layout
+//! (4) keeps them here instead, and rebuilds them when the store opens.
 //!
 //! # Why it stays right
 //!
@@ -82,8 +83,7 @@ pub(crate) type Change = (Vec<u8>, Option<Vec<u8>>);
 
 /// Whether a key belongs to a derived space.
 pub(crate) fn is_derived(key: &[u8]) -> bool {
-    key.first()
-        .is_some_and(|b| SPACES.iter().any(|s| *s as u8 == *b))
+    crate::trees::in_spaces(key, &SPACES)
 }
 
 /// The length of every key of the space `key` is in (keys of one space have one length).

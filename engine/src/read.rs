@@ -158,7 +158,7 @@ impl Store {
         let to = prefix_end(prefix);
         let mut ids = Vec::new();
         for (key, value) in self.shared.derived.walk(&from, to.as_deref())? {
-            if !key.starts_with(prefix) || ids.len() >= query.limit {
+            if ids.len() >= query.limit {
                 break;
             }
             let at = <[u8; 8]>::try_from(value.as_slice())

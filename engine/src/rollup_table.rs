@@ -93,11 +93,7 @@ impl RollupTable {
 
     /// Every customer rollup, ids ascending.
     pub fn all(&self) -> Vec<(u64, CustomerRollup)> {
-        self.read()
-            .customers
-            .iter()
-            .map(|(id, r)| (*id, *r))
-            .collect()
+        listed(&self.read().customers)
     }
 
     /// One product's rollup, if it has orders.
@@ -107,12 +103,12 @@ impl RollupTable {
 
     /// Every product rollup, ids ascending.
     pub fn products(&self) -> Vec<(u64, ProductRollup)> {
-        self.read()
-            .products
-            .iter()
-            .map(|(id, r)| (*id, *r))
-            .collect()
+        listed(&self.read().products)
     }
+}
+
+fn listed<T: Copy>(table: &BTreeMap<u64, T>) -> Vec<(u64, T)> {
+    table.iter().map(|(id, r)| (*id, *r)).collect()
 }
 
 fn apply_to<T>(table: &mut BTreeMap<u64, T>, changes: BTreeMap<u64, Option<T>>) {

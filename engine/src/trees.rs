@@ -77,8 +77,13 @@ pub(crate) const MEMORY_ONLY: [Space; 6] = [
 
 /// Whether a key belongs to a space kept in memory only.
 pub(crate) fn is_memory_only(key: &[u8]) -> bool {
+    in_spaces(key, &MEMORY_ONLY)
+}
+
+/// Whether a key's first byte is one of `spaces`.
+pub(crate) fn in_spaces(key: &[u8], spaces: &[Space]) -> bool {
     key.first()
-        .is_some_and(|b| MEMORY_ONLY.iter().any(|s| *s as u8 == *b))
+        .is_some_and(|b| spaces.iter().any(|s| *s as u8 == *b))
 }
 
 impl Space {

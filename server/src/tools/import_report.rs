@@ -90,12 +90,24 @@ impl Report {
     /// Prints the report to stdout: the first round's one-line summary, every line that is
     /// not a plain create, the table, and the JSON line last.
     pub fn print(&mut self, file: &Path, dry_run: bool) {
-        use std::fmt::Write as _;
         use std::io::Write as _;
+        // Written in one go, so a reader that stops early (`| head -1`) is not a panic of the
+        // import (`println!` panics on a closed pipe); any other failure is said on stderr.
+        let text = self.render(file, dry_run).unwrap_or_default();
+        match std::io::stdout().lock().write_all(text.as_bytes()) {
+            Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+                eprintln!("could not write the import report: {error}");
+            }
+            _ => {}
+        }
+    }
+
+    fn render(&mut self, file: &Path, dry_run: bool) -> Result<String, std::fmt::Error> {
+        use std::fmt::Write as _;
         let mut out = String::new();
         self.rejected.sort_by_key(|(line, _)| *line);
         self.fixed.sort_by_key(|(line, ..)| *line);
-        let _ = writeln!(
+        writeln!(
             out,
             "{}: accepted {}, fixed {}, merged {}, rejected {}{}",
             file.display(),
@@ -108,31 +120,31 @@ impl Report {
             } else {
                 ""
             }
-        );
+        )?;
         if !self.created.is_empty() {
-            let _ = writeln!(out, "  created: lines {}", ranges(&self.created));
+            writeln!(out, "  created: lines {}", ranges(&self.created))?;
         }
         for (line, fields) in &self.updated {
-            let _ = writeln!(out, "  line {line}: updated: {}", fields.join(", "));
+            writeln!(out, "  line {line}: updated: {}", fields.join(", "))?;
         }
         if !self.unchanged.is_empty() {
-            let _ = writeln!(out, "  unchanged: lines {}", ranges(&self.unchanged));
+            writeln!(out, "  unchanged: lines {}", ranges(&self.unchanged))?;
         }
         for (line, changes, outcome) in &self.fixed {
-            let _ = writeln!(
+            writeln!(
                 out,
                 "  line {line}: fixed: {}; {outcome}",
                 changes.join("; ")
-            );
+            )?;
         }
         for (line, first) in &self.merged {
-            let _ = writeln!(out, "  line {line}: merged: same as line {first}");
+            writeln!(out, "  line {line}: merged: same as line {first}")?;
         }
         for (line, reason) in &self.rejected {
-            let _ = writeln!(out, "  line {line}: rejected: {reason}");
+            writeln!(out, "  line {line}: rejected: {reason}")?;
         }
-        let _ = writeln!(out);
-        let _ = writeln!(out, "  {:<10} {:>10}", "rows", "count");
+        writeln!(out)?;
+        writeln!(out, "  {:<10} {:>10}", "rows", "count")?;
         for (name, count) in [
             ("created", self.created.len()),
             ("updated", self.updated.len()),
@@ -141,14 +153,13 @@ impl Report {
             ("merged", self.merged.len()),
             ("rejected", self.rejected.len()),
         ] {
-            let _ = writeln!(out, "  {name:<10} {count:>10}");
+            writeln!(out, "  {name:<10} {count:>10}")?;
         }
         for (field, count) in &self.updated_fields {
-            let _ = writeln!(out, "  {:<10} {count:>10}", format!("  {field}"));
+            writeln!(out, "  {:<10} {count:>10}", format!("  {field}"))?;
         }
-        let _ = writeln!(out, "{}", self.summary_json());
-        // A reader that stops early (`| head -1`) is not an error of the import.
-        let _ = std::io::stdout().lock().write_all(out.as_bytes());
+        writeln!(out, "{}", self.summary_json())?;
+        Ok(out)
     }
 }
 
