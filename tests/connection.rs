@@ -1,6 +1,8 @@
 //! Connection and compatibility commands, with an independent client (the `redis` crate) in
 //! RESP2 and RESP3, and exact bytes over raw TCP.
 
+// Test code: a helper that finds the unexpected fails the test by panicking.
+#![allow(clippy::panic, clippy::expect_used)]
 #![allow(clippy::unwrap_used)]
 
 use crm_tests::{TestServer, ADMIN_PASSWORD};

@@ -1,6 +1,8 @@
 //! Data quality over real TCP: `CUSTOMER.UPSERT` (outcomes, fields, `DRYRUN`, races) and
 //! `CUSTOMER.DUPLICATES` (the contract's score on a hand-made store).
 
+// Test code: a helper that finds the unexpected fails the test by panicking.
+#![allow(clippy::panic, clippy::expect_used)]
 #![allow(clippy::unwrap_used)]
 
 use crm_tests::{send_words as run, TestServer};

@@ -6,6 +6,8 @@
 //! One file: every test reads the same journal through the same wire helpers (`plain`,
 //! `audit_log`), and the scripted sequence is the reference the others compare with.
 
+// Test code: a helper that finds the unexpected fails the test by panicking.
+#![allow(clippy::panic, clippy::expect_used)]
 #![allow(clippy::unwrap_used)]
 
 use crm_tests::{server_binary, RawConnection, TestServer, ADMIN_PASSWORD};

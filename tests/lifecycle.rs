@@ -1,5 +1,7 @@
 //! The server's life: many clients, the connection cap, idle timeouts, graceful shutdown.
 
+// Test code: a helper that finds the unexpected fails the test by panicking.
+#![allow(clippy::panic, clippy::expect_used)]
 #![allow(clippy::unwrap_used)]
 
 use crm_tests::{TestServer, ADMIN_PASSWORD};

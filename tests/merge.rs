@@ -2,6 +2,8 @@
 //! entries, every refusal and role, the 30-day window on the server's clock
 //! (`CRM_CLOCK_OFFSET_SECS`), and `FORGET` of either side.
 
+// Test code: a helper that finds the unexpected fails the test by panicking.
+#![allow(clippy::panic, clippy::expect_used)]
 #![allow(clippy::unwrap_used)]
 
 use crm_tests::words::{code, connect, get, id, ok};

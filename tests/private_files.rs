@@ -2,6 +2,8 @@
 //! only, no user name in plain, no secret in `/proc/PID/environ`, backups that keep a margin
 //! of free space, and remembered digests that notice a changed file.
 
+// Test code: a helper that finds the unexpected fails the test by panicking.
+#![allow(clippy::panic, clippy::expect_used)]
 #![allow(clippy::unwrap_used)]
 
 use crm_tests::{free_port, server_binary, TestServer};

@@ -1,5 +1,7 @@
 //! Customers, products and orders over the wire: every command and its error codes.
 
+// Test code: a helper that finds the unexpected fails the test by panicking.
+#![allow(clippy::panic, clippy::expect_used)]
 #![allow(clippy::unwrap_used)]
 
 use crm_tests::TestServer;

@@ -2,6 +2,8 @@
 //! search a customer by email, open the detail, open Analytics, take a backup, quit with the
 //! terminal restored.
 
+// Test code: a helper that finds the unexpected fails the test by panicking.
+#![allow(clippy::panic, clippy::expect_used)]
 #![allow(clippy::unwrap_used)]
 
 use crm_tests::{workspace_binary, TestServer, ADMIN_PASSWORD};

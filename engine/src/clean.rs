@@ -15,19 +15,19 @@ use std::collections::HashMap;
 
 /// Which file a row comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Table {
+pub enum ImportKind {
     Customers,
     Products,
     Orders,
 }
 
-impl Table {
+impl ImportKind {
     /// `customers`, `products` or `orders` (singular accepted too).
-    pub fn parse(text: &str) -> Result<Table> {
+    pub fn parse(text: &str) -> Result<ImportKind> {
         match text.to_ascii_lowercase().as_str() {
-            "customers" | "customer" => Ok(Table::Customers),
-            "products" | "product" => Ok(Table::Products),
-            "orders" | "order" => Ok(Table::Orders),
+            "customers" | "customer" => Ok(ImportKind::Customers),
+            "products" | "product" => Ok(ImportKind::Products),
+            "orders" | "order" => Ok(ImportKind::Orders),
             _ => Err(Error::invalid(
                 "kind",
                 format!("{} is not customers, products or orders", quote(text)),
@@ -38,18 +38,18 @@ impl Table {
     /// The design notes' columns; the first is the optional id.
     pub fn columns(self) -> &'static [&'static str] {
         match self {
-            Table::Customers => &["id", "name", "email", "phone", "address", "created_at"],
-            Table::Products => &["id", "name", "price", "stock"],
-            Table::Orders => &["id", "customer_id", "product_id", "quantity", "created_at"],
+            ImportKind::Customers => &["id", "name", "email", "phone", "address", "created_at"],
+            ImportKind::Products => &["id", "name", "price", "stock"],
+            ImportKind::Orders => &["id", "customer_id", "product_id", "quantity", "created_at"],
         }
     }
 
     /// Columns a row cannot do without.
     fn required(self) -> &'static [&'static str] {
         match self {
-            Table::Customers => &["name", "email"],
-            Table::Products => &["name", "price"],
-            Table::Orders => &["customer_id", "product_id", "quantity"],
+            ImportKind::Customers => &["name", "email"],
+            ImportKind::Products => &["name", "price"],
+            ImportKind::Orders => &["customer_id", "product_id", "quantity"],
         }
     }
 }
@@ -150,8 +150,8 @@ pub enum Verdict {
 
 /// Cleans the rows of one CSV file, remembering what it has seen to merge duplicates.
 pub struct Cleaner {
-    table: Table,
-    /// Column index of each of the table's columns, if the file has it.
+    kind: ImportKind,
+    /// Column index of each of the file kind's columns, if the file has it.
     positions: Vec<Option<usize>>,
     /// 16 bytes of hash per distinct row: ~16 MB per million rows.
     seen: HashMap<[u8; 16], u64>,
@@ -159,18 +159,18 @@ pub struct Cleaner {
 
 impl Cleaner {
     /// Reads the header row: every required column must be there (any case, any order).
-    pub fn new(table: Table, headers: &csv::StringRecord) -> Result<Cleaner> {
+    pub fn new(kind: ImportKind, headers: &csv::StringRecord) -> Result<Cleaner> {
         let names: Vec<String> = headers
             .iter()
             .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
             .collect();
-        let positions: Vec<Option<usize>> = table
+        let positions: Vec<Option<usize>> = kind
             .columns()
             .iter()
             .map(|column| names.iter().position(|n| n == column))
             .collect();
-        for required in table.required() {
-            let index = table
+        for required in kind.required() {
+            let index = kind
                 .columns()
                 .iter()
                 .position(|c| c == required)
@@ -183,26 +183,26 @@ impl Cleaner {
             }
         }
         Ok(Cleaner {
-            table,
+            kind,
             positions,
             seen: HashMap::new(),
         })
     }
 
     fn field<'r>(&self, record: &'r csv::StringRecord, column: &str) -> Option<&'r str> {
-        let index = self.table.columns().iter().position(|c| *c == column)?;
+        let index = self.kind.columns().iter().position(|c| *c == column)?;
         self.positions[index].and_then(|p| record.get(p))
     }
 
     /// Cleans one row (`line` is its line number in the file, for the report).
     pub fn clean(&mut self, line: u64, record: &csv::StringRecord) -> Verdict {
         let mut changes = Vec::new();
-        let cleaned = match self.table {
-            Table::Customers => self
+        let cleaned = match self.kind {
+            ImportKind::Customers => self
                 .customer(record, &mut changes)
                 .map(CleanRecord::Customer),
-            Table::Products => self.product(record, &mut changes).map(CleanRecord::Product),
-            Table::Orders => self.order(record, &mut changes).map(CleanRecord::Order),
+            ImportKind::Products => self.product(record, &mut changes).map(CleanRecord::Product),
+            ImportKind::Orders => self.order(record, &mut changes).map(CleanRecord::Order),
         };
         match cleaned {
             Err(error) => Verdict::Rejected(error.to_string()),
@@ -345,14 +345,14 @@ fn note(changes: &mut Vec<String>, field: &str, raw: &str, clean: &str) {
 mod tests {
     use super::*;
 
-    fn cleaner(table: Table, header: &[&str]) -> Cleaner {
-        Cleaner::new(table, &csv::StringRecord::from(header.to_vec())).unwrap()
+    fn cleaner(kind: ImportKind, header: &[&str]) -> Cleaner {
+        Cleaner::new(kind, &csv::StringRecord::from(header.to_vec())).unwrap()
     }
 
     #[test]
     fn rows_are_accepted_fixed_merged_or_rejected() {
         let mut c = cleaner(
-            Table::Customers,
+            ImportKind::Customers,
             &["id", "name", "email", "phone", "address", "created_at"],
         );
         let row = |fields: &[&str]| csv::StringRecord::from(fields.to_vec());
@@ -414,7 +414,7 @@ mod tests {
     #[test]
     fn a_missing_required_column_is_refused() {
         assert!(Cleaner::new(
-            Table::Products,
+            ImportKind::Products,
             &csv::StringRecord::from(vec!["id", "name"])
         )
         .is_err());

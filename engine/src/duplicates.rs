@@ -147,7 +147,7 @@ fn block_key(tag: u8, chars: impl Iterator<Item = char>) -> u64 {
     let mut hash = 0xcbf2_9ce4_8422_2325u64 ^ u64::from(tag);
     hash = hash.wrapping_mul(PRIME);
     for c in chars {
-        for byte in u32::from(c).to_le_bytes() {
+        for byte in u32::from(c).to_be_bytes() {
             hash ^= u64::from(byte);
             hash = hash.wrapping_mul(PRIME);
         }

@@ -1,7 +1,8 @@
 //! The engine's one error type.
 //!
 //! Every variant renders as the sentence that follows the error code on the wire
-//! (`PROTOCOL.md`, "Errors"), so the server only has to pick the code with [`Error::code`].
+//! (`PROTOCOL.md`, "Errors"); the engine only says which [`ErrorKind`] an error is, and the
+//! server's reply layer spells that kind as a wire code.
 
 use std::fmt;
 
@@ -46,9 +47,25 @@ pub enum Error {
     #[error("{0}")]
     Conflict(String),
 
-    /// A reference is missing or still in use.
-    #[error("{0}")]
-    ForeignKey(String),
+    /// The email belongs to another customer (`given`: the id an upsert named instead).
+    #[error(
+        "email {} belongs to customer {owner}{}",
+        crate::values::quote(email),
+        given.map(|given| format!(", not {given}")).unwrap_or_default()
+    )]
+    EmailTaken {
+        email: String,
+        owner: u64,
+        given: Option<u64>,
+    },
+
+    /// A record refers to one that does not exist.
+    #[error("{kind} {id} does not exist")]
+    MissingReference { kind: Kind, id: u64 },
+
+    /// A record cannot be deleted while orders still refer to it.
+    #[error("{kind} {id} has {orders} order{}", if *orders == 1 { "" } else { "s" })]
+    StillOrdered { kind: Kind, id: u64, orders: u64 },
 
     /// An order asked for more units than the product has.
     #[error("product {product_id} has {available} in stock, {requested} requested")]
@@ -101,23 +118,45 @@ pub enum Error {
     Csv(#[from] csv::Error),
 }
 
+/// What sort of failure an error is: what a caller decides on (retry, fix the input, give up),
+/// without parsing the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The input was wrong; the message names the field and the value.
+    Invalid,
+    /// The record does not exist.
+    NotFound,
+    /// A unique value or an explicit id is taken.
+    Conflict,
+    /// A reference is missing or still in use.
+    ForeignKey,
+    /// Not enough stock.
+    Stock,
+    /// Stored data, a backup or the key failed an integrity check.
+    Corrupt,
+    /// Try again later: shutting down, a backup running, a request given up.
+    Busy,
+    /// Anything else: refused by a rule of the store, storage or file failures.
+    Failed,
+}
+
 impl Error {
-    /// The protocol error code this error is answered with.
-    pub fn code(&self) -> &'static str {
+    /// The sort of failure this is.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Invalid { .. } => "INVALID",
-            Error::NotFound { .. } => "NOTFOUND",
-            Error::Conflict(_) => "CONFLICT",
-            Error::ForeignKey(_) => "FKEY",
-            Error::Stock { .. } => "STOCK",
-            Error::Corrupt(_) | Error::WrongKey => "CORRUPT",
-            Error::Busy(_) | Error::Cancelled => "BUSY",
+            Error::Invalid { .. } => ErrorKind::Invalid,
+            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::Conflict(_) | Error::EmailTaken { .. } => ErrorKind::Conflict,
+            Error::MissingReference { .. } | Error::StillOrdered { .. } => ErrorKind::ForeignKey,
+            Error::Stock { .. } => ErrorKind::Stock,
+            Error::Corrupt(_) | Error::WrongKey => ErrorKind::Corrupt,
+            Error::Busy(_) | Error::Cancelled => ErrorKind::Busy,
             Error::Refused(_)
             | Error::Key(_)
             | Error::Storage(_)
             | Error::Halted { .. }
             | Error::Io(_)
-            | Error::Csv(_) => "ERR",
+            | Error::Csv(_) => ErrorKind::Failed,
         }
     }
 

@@ -1,7 +1,7 @@
 //! CSV import: stream a file through the cleaner into the store in large write groups.
 
-use crate::clean::{Cleaner, Table, Verdict};
-use crate::error::Result;
+use crate::clean::{Cleaner, ImportKind, Verdict};
+use crate::error::{ErrorKind, Result};
 use crate::store::Store;
 use crate::write::Op;
 use std::io::Read;
@@ -18,8 +18,24 @@ pub struct ImportReport {
     pub fixed: Vec<(u64, Vec<String>)>,
     /// Exact duplicates not stored again: (line, the line of the first copy).
     pub merged: Vec<(u64, u64)>,
-    /// Rows refused by the cleaner or the store: (line, reason).
-    pub rejected: Vec<(u64, String)>,
+    /// Rows refused by the cleaner or the store: (line, why).
+    pub rejected: Vec<(u64, Rejection)>,
+}
+
+/// Why a row was not stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// `None` when the cleaner refused the row; the store's error kind when the write was
+    /// refused (a taken email, a missing customer, ...).
+    pub kind: Option<ErrorKind>,
+    /// The reason, naming the field and the value.
+    pub reason: String,
+}
+
+impl Rejection {
+    fn unclean(reason: String) -> Rejection {
+        Rejection { kind: None, reason }
+    }
 }
 
 impl ImportReport {
@@ -30,14 +46,14 @@ impl ImportReport {
 }
 
 impl Store {
-    /// Imports one CSV file (with a header row) of `table`. Memory stays bounded by one batch
+    /// Imports one CSV file (with a header row) of `kind`. Memory stays bounded by one batch
     /// (plus 16 bytes per distinct row for duplicate detection).
-    pub fn import_csv(&self, table: Table, input: impl Read) -> Result<ImportReport> {
+    pub fn import_csv(&self, kind: ImportKind, input: impl Read) -> Result<ImportReport> {
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
             .trim(csv::Trim::None)
             .from_reader(input);
-        let mut cleaner = Cleaner::new(table, reader.headers()?)?;
+        let mut cleaner = Cleaner::new(kind, reader.headers()?)?;
         let mut report = ImportReport::default();
         // Pending writes: (line, changes if fixed, op).
         let mut pending: Vec<(u64, Option<Vec<String>>, Op)> = Vec::with_capacity(IMPORT_BATCH);
@@ -49,7 +65,7 @@ impl Store {
                     let line = error.position().map_or(0, |p| p.line());
                     report
                         .rejected
-                        .push((line, format!("unreadable CSV: {error}")));
+                        .push((line, Rejection::unclean(format!("unreadable CSV: {error}"))));
                     if matches!(error.kind(), csv::ErrorKind::Io(_)) {
                         break;
                     }
@@ -66,7 +82,9 @@ impl Store {
                     pending.push((line, Some(changes), clean.into_op()))
                 }
                 Verdict::Merged { first_line } => report.merged.push((line, first_line)),
-                Verdict::Rejected(reason) => report.rejected.push((line, reason)),
+                Verdict::Rejected(reason) => {
+                    report.rejected.push((line, Rejection::unclean(reason)))
+                }
             }
             if pending.len() >= IMPORT_BATCH {
                 self.flush_import(&mut pending, &mut report)?;
@@ -90,9 +108,13 @@ impl Store {
             match (result, changes) {
                 (Ok(_), None) => report.accepted += 1,
                 (Ok(_), Some(changes)) => report.fixed.push((line, changes)),
-                (Err(error), _) => report
-                    .rejected
-                    .push((line, format!("{} {error}", error.code()))),
+                (Err(error), _) => report.rejected.push((
+                    line,
+                    Rejection {
+                        kind: Some(error.kind()),
+                        reason: error.to_string(),
+                    },
+                )),
             }
         }
         Ok(())

@@ -53,10 +53,10 @@ mod write;
 
 pub use cancel::Cancel;
 pub use check::CheckReport;
-pub use clean::{CleanRecord, Cleaner, Table, Verdict};
+pub use clean::{CleanRecord, Cleaner, ImportKind, Verdict};
 pub use duplicates::DuplicatePair;
-pub use error::{Error, Kind, Result};
-pub use import::ImportReport;
+pub use error::{Error, ErrorKind, Kind, Result};
+pub use import::{ImportReport, Rejection};
 pub use keys::{write_key_file, KdfParams, KeySource, MasterKey, MIN_PASSPHRASE_CHARS};
 pub use model::{
     Customer, CustomerField, CustomerPatch, CustomerRollup, CustomerUpsert, Field, Forgotten,

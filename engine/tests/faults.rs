@@ -21,9 +21,12 @@ fn a_failing_disk_gives_errors_and_no_partial_state() {
         NewCustomer::parse("Bob", "bob@example.com", None, None, None).unwrap(),
     ));
     let error = add.unwrap_err();
-    assert_eq!(error.code(), "ERR");
+    assert_eq!(error.kind(), ErrorKind::Failed);
     assert!(error.to_string().contains("No space left"), "{error}");
-    assert_eq!(order(&store, c, p, 2).unwrap_err().code(), "ERR");
+    assert_eq!(
+        order(&store, c, p, 2).unwrap_err().kind(),
+        ErrorKind::Failed
+    );
     // A group of many writers: every one of them hears of the failure.
     let results = store
         .write_many(
@@ -38,7 +41,7 @@ fn a_failing_disk_gives_errors_and_no_partial_state() {
         .unwrap();
     assert!(results
         .iter()
-        .all(|r| r.as_ref().unwrap_err().code() == "ERR"));
+        .all(|r| r.as_ref().unwrap_err().kind() == ErrorKind::Failed));
     assert_eq!(store.counts().unwrap(), before);
     assert_eq!(store.product(p).unwrap().unwrap().stock, 5);
     assert!(store

@@ -179,7 +179,10 @@ fn a_forgotten_id_is_gone_for_every_operation_and_its_email_is_free() {
     ));
     assert!(matches!(
         order(&store, id, product, 1),
-        Err(Error::ForeignKey { .. })
+        Err(Error::MissingReference {
+            kind: Kind::Customer,
+            ..
+        })
     ));
     assert_eq!(
         store.write(Op::RevealCustomer(id)).unwrap(),

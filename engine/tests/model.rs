@@ -103,7 +103,7 @@ impl Model {
     }
 
     /// Applies an action; the error code on refusal.
-    fn apply(&mut self, action: &Action) -> Result<u64, &'static str> {
+    fn apply(&mut self, action: &Action) -> Result<u64, ErrorKind> {
         match action {
             Action::AddCustomer {
                 name,
@@ -115,7 +115,7 @@ impl Model {
                 if self.email_owner(EMAILS[*email]).is_some()
                     || self.customers.contains_key(&new_id)
                 {
-                    return Err("CONFLICT");
+                    return Err(ErrorKind::Conflict);
                 }
                 self.claim(0, new_id);
                 self.customers.insert(
@@ -138,14 +138,14 @@ impl Model {
                 phone,
             } => {
                 let Some(current) = self.customers.get(id).cloned() else {
-                    return Err("NOTFOUND");
+                    return Err(ErrorKind::NotFound);
                 };
                 if let Some(email) = email {
                     if self
                         .email_owner(EMAILS[*email])
                         .is_some_and(|owner| owner != *id)
                     {
-                        return Err("CONFLICT");
+                        return Err(ErrorKind::Conflict);
                     }
                 }
                 let mut updated = current;
@@ -163,10 +163,10 @@ impl Model {
             }
             Action::DeleteCustomer(id) => {
                 if !self.customers.contains_key(id) {
-                    return Err("NOTFOUND");
+                    return Err(ErrorKind::NotFound);
                 }
                 if self.has_orders(Some(*id), None) {
-                    return Err("FKEY");
+                    return Err(ErrorKind::ForeignKey);
                 }
                 self.customers.remove(id);
                 Ok(0)
@@ -174,7 +174,7 @@ impl Model {
             Action::AddProduct { price, stock, id } => {
                 let new_id = self.next_id(1, *id);
                 if self.products.contains_key(&new_id) {
-                    return Err("CONFLICT");
+                    return Err(ErrorKind::Conflict);
                 }
                 self.claim(1, new_id);
                 self.products.insert(
@@ -190,7 +190,7 @@ impl Model {
             }
             Action::UpdateProduct { id, price, stock } => {
                 let Some(product) = self.products.get_mut(id) else {
-                    return Err("NOTFOUND");
+                    return Err(ErrorKind::NotFound);
                 };
                 if let Some(price) = price {
                     product.price_cents = *price;
@@ -202,10 +202,10 @@ impl Model {
             }
             Action::DeleteProduct(id) => {
                 if !self.products.contains_key(id) {
-                    return Err("NOTFOUND");
+                    return Err(ErrorKind::NotFound);
                 }
                 if self.has_orders(None, Some(*id)) {
-                    return Err("FKEY");
+                    return Err(ErrorKind::ForeignKey);
                 }
                 self.products.remove(id);
                 Ok(0)
@@ -220,15 +220,15 @@ impl Model {
             } => {
                 let new_id = self.next_id(2, *id);
                 if !self.customers.contains_key(customer) || !self.products.contains_key(product) {
-                    return Err("FKEY");
+                    return Err(ErrorKind::ForeignKey);
                 }
                 if self.orders.contains_key(&new_id) {
-                    return Err("CONFLICT");
+                    return Err(ErrorKind::Conflict);
                 }
                 let item = self.products.get_mut(product).unwrap();
                 if *take_stock {
                     if item.stock < u64::from(*quantity) {
-                        return Err("STOCK");
+                        return Err(ErrorKind::Stock);
                     }
                     item.stock -= u64::from(*quantity);
                 }
@@ -250,7 +250,7 @@ impl Model {
             }
             Action::DeleteOrder(id) => {
                 let Some(order) = self.orders.remove(id) else {
-                    return Err("NOTFOUND");
+                    return Err(ErrorKind::NotFound);
                 };
                 if order.took_stock {
                     self.products.get_mut(&order.product_id).unwrap().stock +=
@@ -443,7 +443,7 @@ proptest! {
                     store = Store::open(dir.path(), &key, &Options::default()).unwrap();
                 }
                 Some(op) => {
-                    let got = store.write(op).map(|o| o.id()).map_err(|e| e.code());
+                    let got = store.write(op).map(|o| o.id()).map_err(|e| e.kind());
                     prop_assert_eq!(got, expected, "{:?}", action);
                 }
             }

@@ -294,12 +294,12 @@ fn clusters_are_deterministic_and_cover_every_customer() {
     assert_eq!(
         stats::clusters(&store, customers.len() + 1, 0, AS_OF)
             .unwrap_err()
-            .code(),
-        "INVALID"
+            .kind(),
+        ErrorKind::Invalid
     );
     assert_eq!(
-        stats::clusters(&store, 0, 0, AS_OF).unwrap_err().code(),
-        "INVALID"
+        stats::clusters(&store, 0, 0, AS_OF).unwrap_err().kind(),
+        ErrorKind::Invalid
     );
     // One cluster: its centroid is the plain mean.
     let single = stats::clusters(&store, 1, 0, AS_OF).unwrap();

@@ -9,6 +9,8 @@
 //! * `fixtures/layout4/`: build ebc0aee, the last of layout 4 (backup format 2), which kept
 //!   the customer and product rollups in the tree; made by `make_layout4.rs.txt`.
 
+// Test code: a helper that finds the unexpected fails the test by panicking.
+#![allow(clippy::panic, clippy::expect_used)]
 #![allow(clippy::unwrap_used)]
 
 mod common;

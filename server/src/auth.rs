@@ -116,12 +116,12 @@ impl Default for Authenticator {
 }
 
 /// Hashes a password as an Argon2id PHC string (salt included).
-pub fn hash_password(password: &str) -> Result<String, crm_engine::Error> {
+pub fn hash_password(password: &str) -> Result<String, crate::Error> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|hash| hash.to_string())
-        .map_err(|e| crm_engine::Error::Key(format!("password hashing failed: {e}")))
+        .map_err(|e| crate::Error::PasswordHash(e.to_string()))
 }
 
 fn verify(password: &str, hash: &str) -> bool {

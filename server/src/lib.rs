@@ -9,6 +9,7 @@ pub mod backup;
 pub mod client;
 mod cmd;
 mod connection;
+pub mod error;
 pub mod frame;
 pub mod mask;
 mod parse;
@@ -20,4 +21,5 @@ pub mod throttle;
 pub mod work_limits;
 
 pub use cmd::{CRM_PROTOCOL, VERSION};
+pub use error::Error;
 pub use work_limits::WorkLimits;

@@ -1,5 +1,6 @@
 //! Replies and their encoding in RESP2 or RESP3.
 
+use crm_engine::ErrorKind;
 use std::io::Write;
 
 /// One reply to one request.
@@ -127,9 +128,23 @@ impl Reply {
     }
 }
 
+/// The wire code (`PROTOCOL.md`, "Errors") an engine error is answered with.
+pub fn wire_code(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Invalid => "INVALID",
+        ErrorKind::NotFound => "NOTFOUND",
+        ErrorKind::Conflict => "CONFLICT",
+        ErrorKind::ForeignKey => "FKEY",
+        ErrorKind::Stock => "STOCK",
+        ErrorKind::Corrupt => "CORRUPT",
+        ErrorKind::Busy => "BUSY",
+        ErrorKind::Failed => "ERR",
+    }
+}
+
 impl From<crm_engine::Error> for Reply {
     fn from(error: crm_engine::Error) -> Self {
-        Reply::error(error.code(), error.to_string())
+        Reply::error(wire_code(error.kind()), error.to_string())
     }
 }
 
@@ -141,6 +156,29 @@ mod tests {
         let mut out = Vec::new();
         reply.encode(proto, &mut out);
         out
+    }
+
+    #[test]
+    fn engine_errors_keep_their_message_after_the_code() {
+        let missing = crm_engine::Error::MissingReference {
+            kind: crm_engine::Kind::Customer,
+            id: 999,
+        };
+        assert_eq!(
+            encoded(Reply::from(missing), 2),
+            b"-FKEY customer 999 does not exist\r\n"
+        );
+        let ordered = crm_engine::Error::StillOrdered {
+            kind: crm_engine::Kind::Product,
+            id: 4,
+            orders: 1,
+        };
+        assert_eq!(
+            encoded(Reply::from(ordered), 2),
+            b"-FKEY product 4 has 1 order\r\n"
+        );
+        assert_eq!(wire_code(crm_engine::Error::WrongKey.kind()), "CORRUPT");
+        assert_eq!(wire_code(crm_engine::Error::Cancelled.kind()), "BUSY");
     }
 
     #[test]

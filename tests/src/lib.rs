@@ -1,5 +1,8 @@
 //! The harness of the end-to-end tests: starts the real `crm-server` binary on a free port
 //! with a temporary data folder, and stops it.
+
+// Test code: a helper that finds the unexpected fails the test by panicking.
+#![allow(clippy::panic, clippy::expect_used)]
 #![allow(clippy::unwrap_used)]
 
 use std::io::{Read, Write};

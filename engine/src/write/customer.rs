@@ -10,7 +10,7 @@ use crate::index::email;
 use crate::journal::{Draft, JournalOp};
 use crate::model::{Customer, CustomerPatch, CustomerUpsert, Forgotten, NewCustomer};
 use crate::trees::{decode_u64, id_key, Space};
-use crate::values::{now, quote};
+use crate::values::now;
 
 pub fn add(view: &View, new: &NewCustomer) -> Result<(Plan, Outcome)> {
     let mut plan = Plan::default();
@@ -134,7 +134,11 @@ pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
         .record(&key)?
         .ok_or_else(|| Error::not_found(Kind::Customer, id))?;
     if let Some(rollup) = view.customer_rollup(id).filter(|r| r.order_count > 0) {
-        return Err(super::still_ordered(Kind::Customer, id, rollup.order_count));
+        return Err(Error::StillOrdered {
+            kind: Kind::Customer,
+            id,
+            orders: rollup.order_count,
+        });
     }
     let mut plan = Plan::default();
     for (key, _) in index_entries(view, &old) {
@@ -326,10 +330,11 @@ pub fn upsert(view: &View, upsert: &CustomerUpsert) -> Result<(Plan, Outcome)> {
         return Ok((plan, Outcome::Upserted { id, kind, fields }));
     };
     if let Some(given) = upsert.id.filter(|given| *given != owner) {
-        return Err(Error::Conflict(format!(
-            "email {} belongs to customer {owner}, not {given}",
-            quote(&upsert.email)
-        )));
+        return Err(Error::EmailTaken {
+            email: upsert.email.clone(),
+            owner,
+            given: Some(given),
+        });
     }
     let old: Customer = view
         .record(&id_key(Space::Customer, owner))?

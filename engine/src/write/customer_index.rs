@@ -6,7 +6,6 @@ use crate::error::{Error, Result};
 use crate::index::{email, name_words, phone};
 use crate::model::Customer;
 use crate::trees::{decode_u64, id_key, Space};
-use crate::values::quote;
 
 /// `CONFLICT` unless the email is free or already belongs to `allowed_owner`.
 pub(super) fn check_email_free(
@@ -17,10 +16,11 @@ pub(super) fn check_email_free(
     if let Some(owner) = view.get(&email::key(view.blind, address))? {
         let owner = decode_u64(&owner).unwrap_or(0);
         if Some(owner) != allowed_owner {
-            return Err(Error::Conflict(format!(
-                "email {} belongs to customer {owner}",
-                quote(address)
-            )));
+            return Err(Error::EmailTaken {
+                email: address.to_string(),
+                owner,
+                given: None,
+            });
         }
     }
     Ok(())

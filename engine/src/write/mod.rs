@@ -49,7 +49,7 @@ pub(crate) mod view;
 
 pub use op::{CustomerKeys, Durability, Op, Outcome, UpsertKind, Write};
 
-use crate::error::{shutting_down, Error, Result};
+use crate::error::{shutting_down, Result};
 use crate::shared::Shared;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -176,10 +176,4 @@ impl Drop for Writer {
     fn drop(&mut self) {
         self.close();
     }
-}
-
-/// `FKEY customer 42 has 3 orders`: a record that orders still refer to.
-fn still_ordered(kind: crate::error::Kind, id: u64, orders: u64) -> Error {
-    let plural = if orders == 1 { "" } else { "s" };
-    Error::ForeignKey(format!("{kind} {id} has {orders} order{plural}"))
 }

@@ -15,15 +15,16 @@ pub fn add(view: &View, new: &NewOrder) -> Result<(Plan, Outcome)> {
     let mut plan = Plan::default();
     let id = ids::choose(view, Space::Order, new.id)?;
     if !view.exists(Space::Customer, new.customer_id)? {
-        return Err(Error::ForeignKey(format!(
-            "customer {} does not exist",
-            new.customer_id
-        )));
+        return Err(Error::MissingReference {
+            kind: Kind::Customer,
+            id: new.customer_id,
+        });
     }
     let product_key = id_key(Space::Product, new.product_id);
-    let mut product: Product = view
-        .record(&product_key)?
-        .ok_or_else(|| Error::ForeignKey(format!("product {} does not exist", new.product_id)))?;
+    let mut product: Product = view.record(&product_key)?.ok_or(Error::MissingReference {
+        kind: Kind::Product,
+        id: new.product_id,
+    })?;
     ids::claim(
         view,
         &mut plan,

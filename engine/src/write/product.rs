@@ -66,7 +66,11 @@ pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
         return Err(Error::not_found(Kind::Product, id));
     }
     if let Some(rollup) = view.product_rollup(id).filter(|r| r.order_count > 0) {
-        return Err(super::still_ordered(Kind::Product, id, rollup.order_count));
+        return Err(Error::StillOrdered {
+            kind: Kind::Product,
+            id,
+            orders: rollup.order_count,
+        });
     }
     let mut plan = Plan::journaled(Draft::record(
         JournalOp::Delete,

@@ -1,4 +1,7 @@
 //! Helpers shared by the engine's integration tests.
+
+// Test code: a helper that finds the unexpected fails the test by panicking.
+#![allow(clippy::panic, clippy::expect_used)]
 #![allow(dead_code)]
 #![allow(clippy::unwrap_used)]
 

@@ -206,17 +206,9 @@ fn masked_conflict(
     result: crm_engine::Result<Outcome>,
 ) -> crm_engine::Result<Outcome> {
     match result {
-        Err(crm_engine::Error::Conflict(message)) if masked && message.starts_with("email ") => {
-            let owner = message
-                .split("belongs to customer ")
-                .nth(1)
-                .and_then(|rest| rest.split([' ', ',']).next())
-                .unwrap_or_default()
-                .to_string();
-            Err(crm_engine::Error::Conflict(format!(
-                "email belongs to customer {owner}"
-            )))
-        }
+        Err(crm_engine::Error::EmailTaken { owner, .. }) if masked => Err(
+            crm_engine::Error::Conflict(format!("email belongs to customer {owner}")),
+        ),
         other => other,
     }
 }

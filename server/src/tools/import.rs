@@ -12,7 +12,7 @@ use super::dry_run::DryRun;
 use super::import_report::{Report, RowOutcome};
 use super::remote::login;
 use anyhow::Context;
-use crm_engine::{CleanRecord, Cleaner, Table, Verdict};
+use crm_engine::{CleanRecord, Cleaner, ImportKind, Verdict};
 use crm_server::client::{Client, ClientError, Value};
 use std::path::Path;
 
@@ -42,9 +42,9 @@ pub fn import(
     mode: Mode,
     secrets: &super::secrets::Secrets,
 ) -> anyhow::Result<()> {
-    let table = Table::parse(kind)?;
+    let table = ImportKind::parse(kind)?;
     let mut mode = mode;
-    if mode.upsert && table != Table::Customers {
+    if mode.upsert && table != ImportKind::Customers {
         eprintln!("crm-server: --upsert applies to customers only; {kind} are added");
         mode.upsert = false;
     }
