@@ -5,6 +5,8 @@
 #![allow(clippy::panic, clippy::expect_used)]
 #![allow(clippy::unwrap_used)]
 
+use crm_server::request::{Command, CustomerField};
+use crm_tests::words::call;
 use crm_tests::{send_words as run, TestServer};
 use redis::Value;
 use serde_json::json;
@@ -238,11 +240,9 @@ fn duplicates_score_as_the_contract_says() {
     let server = TestServer::start();
     let mut con = server.admin_redis();
     let add = |con: &mut redis::Connection, name: &str, email: &str, phone: Option<&str>| -> i64 {
-        let mut args = vec!["CUSTOMER.ADD", "NAME", name, "EMAIL", email];
-        if let Some(p) = phone {
-            args.extend(["PHONE", p]);
-        }
-        match run(con, &args).unwrap() {
+        let mut fields = vec![(CustomerField::Name, name), (CustomerField::Email, email)];
+        fields.extend(phone.map(|p| (CustomerField::Phone, p)));
+        match call(con, &Command::customer_add(&fields)) {
             Value::Int(id) => id,
             other => panic!("{other:?}"),
         }

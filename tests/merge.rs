@@ -1,20 +1,29 @@
 //! `CUSTOMER.MERGE` / `UNMERGE` over real TCP: what moves and comes back, the journal
 //! entries, every refusal and role, the 30-day window on the server's clock
 //! (`CRM_CLOCK_OFFSET_SECS`), and `FORGET` of either side.
+//!
+//! One file: a merge and its undo are one capability, and every test here builds on the same
+//! `add`, `order_ids` and `last_entry` helpers.
 
 // Test code: a helper that finds the unexpected fails the test by panicking.
 #![allow(clippy::panic, clippy::expect_used)]
 #![allow(clippy::unwrap_used)]
 
-use crm_tests::words::{code, connect, get, id, ok};
+use crm_server::request::{Command, CustomerField, ProductField};
+use crm_tests::words::{call, code, connect, get, id, ok};
 use crm_tests::TestServer;
 use redis::Value;
 use serde_json::json;
 
-fn add(con: &mut redis::Connection, name: &str, email: &str, extra: &[&str]) -> String {
-    let mut args = vec!["CUSTOMER.ADD", "NAME", name, "EMAIL", email];
-    args.extend_from_slice(extra);
-    id(ok(con, &args))
+fn add(
+    con: &mut redis::Connection,
+    name: &str,
+    email: &str,
+    extra: &[(CustomerField, &str)],
+) -> String {
+    let mut fields = vec![(CustomerField::Name, name), (CustomerField::Email, email)];
+    fields.extend_from_slice(extra);
+    id(call(con, &Command::customer_add(&fields)))
 }
 
 fn order_ids(con: &mut redis::Connection, customer: &str) -> Vec<u64> {
@@ -46,24 +55,23 @@ fn merge_moves_orders_fills_fields_and_unmerge_restores() {
     let mut admin = server.admin_redis();
     ok(&mut admin, &["USER.ADD", "wes", "pw-wes", "ROLE", "writer"]);
     let mut wes = connect(&server, "wes", "pw-wes");
-    let pen = id(ok(
+    let pen = id(call(
         &mut admin,
-        &[
-            "PRODUCT.ADD",
-            "NAME",
-            "Pen",
-            "PRICE",
-            "2.50",
-            "STOCK",
-            "100",
-        ],
+        &Command::product_add(&[
+            (ProductField::Name, "Pen"),
+            (ProductField::Price, "2.50"),
+            (ProductField::Stock, "100"),
+        ]),
     ));
     let keep = add(&mut admin, "Ada Lovelace", "ada@example.com", &[]);
     let other = add(
         &mut admin,
         "Ada King",
         "ada.king@example.com",
-        &["PHONE", "+1 555 0100", "ADDRESS", "1 Main Street"],
+        &[
+            (CustomerField::Phone, "+1 555 0100"),
+            (CustomerField::Address, "1 Main Street"),
+        ],
     );
     let other_json = get(&mut admin, &["CUSTOMER.GET", &other]);
     let order = |con: &mut redis::Connection, customer: &str, qty: &str, at: &str| {
@@ -355,13 +363,13 @@ fn a_crash_during_merges_leaves_each_pair_whole_in_one_state_or_the_other() {
                 &mut admin,
                 "Keep",
                 &format!("keep{p}@x.io"),
-                &["PHONE", "+1555000"],
+                &[(CustomerField::Phone, "+1555000")],
             );
             let other = add(
                 &mut admin,
                 "Other",
                 &format!("other{p}@x.io"),
-                &["ADDRESS", "1 Road"],
+                &[(CustomerField::Address, "1 Road")],
             );
             let mut orders = Vec::new();
             for _ in 0..ORDERS {

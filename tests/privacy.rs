@@ -1,5 +1,9 @@
 //! Privacy over real TCP: masked users, audited reveals, export, erasure (with restore
 //! `--forget`), and offline key rotation with crashes injected.
+//!
+//! One file: the privacy operations act on one another (a reveal is audited, an export is of
+//! what a reveal shows, an erasure must survive the restore and the rekey tested here), and the
+//! tests share the server set-up with masked and unmasked users.
 
 #![allow(clippy::unwrap_used)]
 

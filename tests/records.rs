@@ -1,4 +1,8 @@
 //! Customers, products and orders over the wire: every command and its error codes.
+//!
+//! One file: it is the wire contract of the three record kinds, command by command, and its
+//! tests share the `run`/`code` helpers and each other's fixtures (orders need customers and
+//! products); split by kind it would repeat them.
 
 // Test code: a helper that finds the unexpected fails the test by panicking.
 #![allow(clippy::panic, clippy::expect_used)]

@@ -7,9 +7,8 @@
 use crate::error::{Error, Result};
 use crate::model::{NewCustomer, NewOrder, NewProduct};
 use crate::values::{
-    format_money, format_timestamp, normalize_email, normalize_optional_phone,
-    normalize_optional_text, normalize_text, parse_id, parse_money, parse_quantity, parse_stock,
-    parse_timestamp, quote,
+    format_money, normalize_email, normalize_optional_phone, normalize_optional_text,
+    normalize_text, parse_id, parse_money, parse_quantity, parse_stock, parse_timestamp, quote,
 };
 use std::collections::HashMap;
 
@@ -63,60 +62,6 @@ pub enum CleanRecord {
 }
 
 impl CleanRecord {
-    /// The equivalent protocol request (`CUSTOMER.ADD ...`), for importing over the wire.
-    /// Orders are historical: `NOSTOCK`.
-    pub fn to_command(&self) -> Vec<String> {
-        let mut args: Vec<String> = Vec::new();
-        let mut push = |key: &str, value: String| {
-            args.push(key.to_string());
-            args.push(value);
-        };
-        let name = match self {
-            CleanRecord::Customer(c) => {
-                push("NAME", c.name.clone());
-                push("EMAIL", c.email.clone());
-                if let Some(phone) = &c.phone {
-                    push("PHONE", phone.clone());
-                }
-                if let Some(address) = &c.address {
-                    push("ADDRESS", address.clone());
-                }
-                if let Some(at) = c.created_at {
-                    push("CREATED_AT", format_timestamp(at));
-                }
-                if let Some(id) = c.id {
-                    push("ID", id.to_string());
-                }
-                "CUSTOMER.ADD"
-            }
-            CleanRecord::Product(p) => {
-                push("NAME", p.name.clone());
-                push("PRICE", format_money(u128::from(p.price_cents)));
-                if let Some(stock) = p.stock {
-                    push("STOCK", stock.to_string());
-                }
-                if let Some(id) = p.id {
-                    push("ID", id.to_string());
-                }
-                "PRODUCT.ADD"
-            }
-            CleanRecord::Order(o) => {
-                push("CUSTOMER", o.customer_id.to_string());
-                push("PRODUCT", o.product_id.to_string());
-                push("QUANTITY", o.quantity.to_string());
-                if let Some(at) = o.created_at {
-                    push("CREATED_AT", format_timestamp(at));
-                }
-                if let Some(id) = o.id {
-                    push("ID", id.to_string());
-                }
-                args.push("NOSTOCK".into());
-                "ORDER.ADD"
-            }
-        };
-        std::iter::once(name.to_string()).chain(args).collect()
-    }
-
     /// As a write operation (imported orders never touch stock).
     pub fn into_op(self) -> crate::Op {
         match self {
@@ -126,9 +71,10 @@ impl CleanRecord {
         }
     }
 
-    /// A stable text form, for spotting exact duplicates.
+    /// Every field of the cleaned row, hashed, for spotting exact duplicates within one
+    /// import (compared in the same run only, so the `Debug` form is stable enough).
     fn fingerprint(&self) -> [u8; 16] {
-        let text = self.to_command().join("\u{1f}");
+        let text = format!("{self:?}");
         let mut out = [0u8; 16];
         out.copy_from_slice(&blake3::hash(text.as_bytes()).as_bytes()[..16]);
         out

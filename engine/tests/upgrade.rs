@@ -8,6 +8,9 @@
 //!   the order and journal indexes in the tree; made by `make_layout3.rs.txt`;
 //! * `fixtures/layout4/`: build ebc0aee, the last of layout 4 (backup format 2), which kept
 //!   the customer and product rollups in the tree; made by `make_layout4.rs.txt`.
+//!
+//! One file: every test opens the same fixtures through the same comparison (`reference`
+//! and `assert_same`), which is the point of the file.
 
 // Test code: a helper that finds the unexpected fails the test by panicking.
 #![allow(clippy::panic, clippy::expect_used)]

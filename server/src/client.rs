@@ -140,6 +140,11 @@ impl Client {
     }
 
     /// Queues a request without reading (pipelining); call [`Client::flush`] then read replies.
+    /// Sends a built request and reads its reply.
+    pub fn call(&mut self, request: &crate::request::Command) -> Result<Value, ClientError> {
+        self.command(request.words())
+    }
+
     pub fn send<S: AsRef<[u8]>>(&mut self, args: &[S]) -> Result<(), ClientError> {
         let mut frame = Vec::with_capacity(64);
         frame.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());

@@ -14,10 +14,12 @@ pub mod frame;
 pub mod mask;
 mod parse;
 pub mod reply;
+pub mod request;
 pub mod server;
 pub mod session;
 pub mod state;
 pub mod throttle;
+pub mod vocabulary;
 pub mod work_limits;
 
 pub use cmd::{CRM_PROTOCOL, VERSION};

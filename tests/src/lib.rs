@@ -311,6 +311,13 @@ pub mod words {
         }
     }
 
+    /// Sends a request made by the server crate's typed builders (the ones the console and
+    /// the import tool use); the reply or a panic.
+    pub fn call(con: &mut redis::Connection, request: &crm_server::request::Command) -> Value {
+        let args: Vec<&str> = request.words().iter().map(String::as_str).collect();
+        ok(con, &args)
+    }
+
     pub fn get(con: &mut redis::Connection, args: &[&str]) -> serde_json::Value {
         json_of(ok(con, args))
     }

@@ -5,13 +5,14 @@
 use crate::action::Action;
 use crate::net::{Purpose, Request};
 use crate::overlay::{Login, Overlay, Prompt, PromptKind};
-use crate::page::{field_text, Page, PAGE_SIZE};
+use crate::page::{field_text, Page};
 use crate::screens::analytics::Analytics;
 use crate::screens::backup::BackupStatus;
 use crate::screens::customers::Customers;
 use crate::screens::duplicates::Duplicates;
 use crate::screens::journal::Journal;
 use crate::tab::Tab;
+use crm_server::request::Command;
 
 /// How keys are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,16 +62,14 @@ pub struct App {
 /// Requests and the workers they go to.
 pub type Outgoing = Vec<(Lane, Request)>;
 
-pub(crate) fn on_lane(lane: Lane, purpose: Purpose, args: Vec<String>) -> (Lane, Request) {
+pub(crate) fn on_lane(lane: Lane, purpose: Purpose, command: Command) -> (Lane, Request) {
+    let args = command.into_words();
     (lane, Request::Command { purpose, args })
 }
 
-pub(crate) fn command(purpose: Purpose, args: &[&str]) -> (Lane, Request) {
-    on_lane(
-        Lane::Main,
-        purpose,
-        args.iter().map(|s| s.to_string()).collect(),
-    )
+/// A request on the main connection.
+pub(crate) fn command(purpose: Purpose, command: Command) -> (Lane, Request) {
+    on_lane(Lane::Main, purpose, command)
 }
 
 impl App {
@@ -160,94 +159,6 @@ impl App {
         self.status = Some((message.into(), error));
     }
 
-    /// The requests that (re)load what the current tab shows.
-    pub fn load_tab(&mut self) -> Outgoing {
-        let outgoing = match self.tab {
-            Tab::Customers => vec![on_lane(
-                Lane::Main,
-                Purpose::CustomersPage,
-                self.customers.page_request(),
-            )],
-            Tab::Products => vec![command(
-                Purpose::ProductsPage,
-                &[
-                    "PRODUCT.LIST",
-                    "AFTER",
-                    &self.products.after().to_string(),
-                    "LIMIT",
-                    &PAGE_SIZE.to_string(),
-                ],
-            )],
-            Tab::Orders => {
-                match crate::screens::orders::request(&self.order_filter, &self.orders) {
-                    Ok(args) => vec![on_lane(Lane::Main, Purpose::OrdersPage, args)],
-                    Err(message) => {
-                        self.set_status(message, true);
-                        Vec::new()
-                    }
-                }
-            }
-            Tab::Analytics => vec![
-                command(
-                    Purpose::TopCustomers,
-                    &["STATS.CUSTOMERS", "BY", "TOTAL", "LIMIT", "10"],
-                ),
-                command(Purpose::Monthly, &["STATS.MONTHLY"]),
-                command(Purpose::Rfm, &["STATS.RFM"]),
-                command(
-                    Purpose::Clusters,
-                    &["STATS.CLUSTERS", "K", "4", "SEED", "1"],
-                ),
-                command(Purpose::Anomalies, &["STATS.ANOMALIES", "LIMIT", "10"]),
-            ],
-            Tab::Backup => vec![
-                command(Purpose::Backups, &["BACKUP.LIST"]),
-                command(Purpose::Info, &["INFO"]),
-            ],
-            Tab::Journal => match self.journal.request(0) {
-                Ok(args) => {
-                    let mut outgoing = vec![on_lane(Lane::Main, Purpose::JournalPage, args)];
-                    outgoing.extend(self.follow_feed());
-                    outgoing
-                }
-                Err(message) => {
-                    self.set_status(message, true);
-                    Vec::new()
-                }
-            },
-            Tab::Duplicates => vec![on_lane(
-                Lane::Main,
-                Purpose::Duplicates,
-                Duplicates::request(),
-            )],
-            Tab::Help => Vec::new(),
-        };
-        self.send(outgoing)
-    }
-
-    /// The blocked `XREAD` that follows the feed, unless one is out already.
-    pub(crate) fn follow_feed(&mut self) -> Outgoing {
-        if self.journal.following {
-            return Vec::new();
-        }
-        self.journal.following = true;
-        vec![on_lane(
-            Lane::Feed,
-            Purpose::Feed,
-            self.journal.follow_request(),
-        )]
-    }
-
-    fn page_mut(&mut self) -> Option<&mut Page> {
-        match self.tab {
-            Tab::Customers if self.customers.search.is_none() => Some(&mut self.customers.page),
-            Tab::Products => Some(&mut self.products),
-            Tab::Orders => Some(&mut self.orders),
-            Tab::Backup => Some(&mut self.backups),
-            _ => None,
-        }
-    }
-
     /// Applies one intent; returns the requests to send.
     pub fn apply(&mut self, action: Action) -> Outgoing {
         match &self.overlay {
@@ -255,13 +166,16 @@ impl App {
             Some(Overlay::Form(_)) => return self.apply_form(action),
             Some(Overlay::Prompt(_)) => return self.apply_prompt(action),
             Some(Overlay::Confirm { .. }) => {
-                let Some(Overlay::Confirm { args, purpose, .. }) = self.overlay.take() else {
+                let Some(Overlay::Confirm {
+                    request, purpose, ..
+                }) = self.overlay.take()
+                else {
                     return Vec::new();
                 };
                 if action != Action::Confirm {
                     return Vec::new();
                 }
-                let outgoing = vec![on_lane(Lane::Main, purpose, args)];
+                let outgoing = vec![command(purpose, request)];
                 return self.send(outgoing);
             }
             None => {}
@@ -312,7 +226,7 @@ impl App {
                 let requests = self.customers.open_detail();
                 let outgoing = requests
                     .into_iter()
-                    .map(|(purpose, args)| on_lane(Lane::Main, purpose, args))
+                    .map(|(purpose, request)| command(purpose, request))
                     .collect();
                 self.send(outgoing)
             }
@@ -336,7 +250,7 @@ impl App {
                 };
                 let outgoing = vec![command(
                     Purpose::Verified(name.clone()),
-                    &["BACKUP.VERIFY", &name],
+                    Command::backup_verify(&name),
                 )];
                 self.send(outgoing)
             }
@@ -344,67 +258,11 @@ impl App {
         }
     }
 
-    fn move_selection(&mut self, delta: isize) -> Outgoing {
-        match self.tab {
-            Tab::Customers => self.customers.move_by(delta),
-            Tab::Journal => self.journal.move_by(delta),
-            Tab::Duplicates => {
-                self.duplicates.move_by(delta);
-                return self.load_pair();
-            }
-            _ => {
-                if let Some(page) = self.page_mut() {
-                    page.move_by(delta);
-                }
-            }
-        }
-        Vec::new()
-    }
-
-    fn start_backup(&mut self) -> Outgoing {
-        if self.backup.running {
-            self.set_status("a backup is already running", true);
-            return Vec::new();
-        }
-        self.backup = BackupStatus {
-            running: true,
-            ..BackupStatus::default()
-        };
-        self.set_status("backup started", false);
-        let outgoing = vec![on_lane(
-            Lane::Long,
-            Purpose::BackupDone,
-            vec!["BACKUP".into()],
-        )];
-        self.send(outgoing)
-    }
-
-    fn go_to(&mut self, tab: Tab) -> Outgoing {
-        self.tab = tab;
-        self.customers.detail = None;
-        self.load_tab()
-    }
-
-    fn ask_delete(&mut self) {
-        let (kind, row) = match self.tab {
-            Tab::Customers => ("CUSTOMER", self.customers.selected()),
-            Tab::Products => ("PRODUCT", self.products.selected_row().cloned()),
-            _ => return,
-        };
-        if let Some(id) = row.and_then(|r| r["id"].as_u64()) {
-            self.overlay = Some(Overlay::Confirm {
-                question: format!("Delete {} {id}? (y/n)", kind.to_lowercase()),
-                args: vec![format!("{kind}.DEL"), id.to_string()],
-                purpose: Purpose::Deleted,
-            });
-        }
-    }
-
     /// Called about ten times a second: advances the spinner, polls a running backup.
     pub fn on_tick(&mut self) -> Outgoing {
         self.tick = self.tick.wrapping_add(1);
         if self.backup.running && self.tick.is_multiple_of(5) && !self.logging_in() {
-            return self.send(vec![command(Purpose::Info, &["INFO"])]);
+            return self.send(vec![command(Purpose::Info, Command::info())]);
         }
         Vec::new()
     }

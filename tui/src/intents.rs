@@ -1,10 +1,14 @@
-//! The intents of the later tabs and keys: reveal, export and forget on the customer detail,
-//! verifying the journal, merging and unmerging duplicates.
+//! Intents beyond moving around: deleting (behind a question), starting a backup, and the
+//! later tabs' keys — reveal, export and forget on the customer detail, verifying the journal,
+//! merging and unmerging duplicates.
 
 use crate::action::Action;
-use crate::app::{command, App, Outgoing};
+use crate::app::{command, on_lane, App, Lane, Outgoing};
 use crate::net::Purpose;
 use crate::overlay::{Overlay, Prompt, PromptKind};
+use crate::screens::backup::BackupStatus;
+use crate::tab::Tab;
+use crm_server::request::Command;
 
 impl App {
     /// The privacy keys of the customer detail, the journal's and the duplicates'.
@@ -12,10 +16,7 @@ impl App {
         let detail = self.customers.detail_id();
         match (action.clone(), detail) {
             (Action::Reveal, Some(id)) => {
-                let outgoing = vec![command(
-                    Purpose::Revealed(id),
-                    &["CUSTOMER.REVEAL", &id.to_string()],
-                )];
+                let outgoing = vec![command(Purpose::Revealed(id), Command::customer_reveal(id))];
                 self.send(outgoing)
             }
             (Action::Export, Some(id)) => {
@@ -34,7 +35,7 @@ impl App {
             }
             (Action::VerifyJournal, _) => {
                 self.journal.verified = None;
-                let outgoing = vec![command(Purpose::JournalVerified, &["AUDIT.VERIFY"])];
+                let outgoing = vec![command(Purpose::JournalVerified, Command::audit_verify())];
                 self.send(outgoing)
             }
             (Action::Merge | Action::MergeKeepSecond, _) => {
@@ -50,11 +51,7 @@ impl App {
                     question: format!(
                         "Merge customer {other} into customer {keep}? Customer {keep} is kept, {other} goes (undo with u for 30 days) (y/n)"
                     ),
-                    args: vec![
-                        "CUSTOMER.MERGE".into(),
-                        keep.to_string(),
-                        other.to_string(),
-                    ],
+                    request: Command::customer_merge(keep, other),
                     purpose: Purpose::Merged(other),
                 });
                 Vec::new()
@@ -82,8 +79,45 @@ impl App {
             .duplicates
             .missing_records()
             .into_iter()
-            .map(|id| command(Purpose::PairRecord(id), &["CUSTOMER.GET", &id.to_string()]))
+            .map(|id| command(Purpose::PairRecord(id), Command::customer_get(id)))
             .collect();
         self.send(outgoing)
+    }
+
+    pub(crate) fn start_backup(&mut self) -> Outgoing {
+        if self.backup.running {
+            self.set_status("a backup is already running", true);
+            return Vec::new();
+        }
+        self.backup = BackupStatus {
+            running: true,
+            ..BackupStatus::default()
+        };
+        self.set_status("backup started", false);
+        let outgoing = vec![on_lane(
+            Lane::Long,
+            Purpose::BackupDone,
+            Command::backup(None),
+        )];
+        self.send(outgoing)
+    }
+
+    pub(crate) fn ask_delete(&mut self) {
+        let (kind, row, delete): (_, _, fn(u64) -> Command) = match self.tab {
+            Tab::Customers => ("customer", self.customers.selected(), Command::customer_del),
+            Tab::Products => (
+                "product",
+                self.products.selected_row().cloned(),
+                Command::product_del,
+            ),
+            _ => return,
+        };
+        if let Some(id) = row.and_then(|r| r["id"].as_u64()) {
+            self.overlay = Some(Overlay::Confirm {
+                question: format!("Delete {kind} {id}? (y/n)"),
+                request: delete(id),
+                purpose: Purpose::Deleted,
+            });
+        }
     }
 }

@@ -1,12 +1,13 @@
 //! `crm-tui`: the operators' console. State in [`app`] (routing) with each tab's state beside
 //! its widget in [`screens`], overlays in [`overlay`], input mapped to [`action::Action`]s by
-//! the one keymap table in [`keys`], replies routed in `responses.rs`, network calls on worker
+//! the one keymap table in [`keys`], tab loading and paging in `navigation.rs`, replies routed in `responses.rs`, network calls on worker
 //! threads in [`net`].
 
 pub mod action;
 pub mod app;
 mod intents;
 pub mod keys;
+mod navigation;
 pub mod net;
 pub mod overlay;
 mod overlay_input;

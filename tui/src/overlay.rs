@@ -2,6 +2,7 @@
 //! one-line prompt. One enum, so two of them can never be open at once.
 
 use crate::net::Purpose;
+use crm_server::request::{Command, CustomerField, ProductField};
 
 /// The one thing on top of the tabs, if any.
 #[derive(Debug, Clone)]
@@ -11,7 +12,7 @@ pub enum Overlay {
     /// A yes/no question, and the request to send on yes.
     Confirm {
         question: String,
-        args: Vec<String>,
+        request: Command,
         purpose: Purpose,
     },
     Prompt(Prompt),
@@ -73,10 +74,36 @@ impl PromptKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Field {
     pub label: &'static str,
-    /// The protocol keyword (`NAME`, `EMAIL`, ...); the error's field name is its lower case.
-    pub keyword: &'static str,
+    pub field: RecordField,
     pub value: String,
     pub error: Option<String>,
+}
+
+/// The record field an input sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordField {
+    Customer(CustomerField),
+    Product(ProductField),
+}
+
+impl RecordField {
+    /// The name errors use for it (`INVALID email: ...`).
+    fn name(self) -> &'static str {
+        use crm_server::request::Field as _;
+        match self {
+            RecordField::Customer(field) => field.as_str(),
+            RecordField::Product(field) => field.as_str(),
+        }
+    }
+
+    /// Whether an add must send it even empty (so the server names what is missing).
+    fn required(self) -> bool {
+        matches!(
+            self,
+            RecordField::Customer(CustomerField::Name | CustomerField::Email)
+                | RecordField::Product(ProductField::Name | ProductField::Price)
+        )
+    }
 }
 
 /// What a form adds or edits.
@@ -97,10 +124,10 @@ pub struct Form {
 }
 
 impl Form {
-    pub fn field(label: &'static str, keyword: &'static str, value: &str) -> Field {
+    pub fn field(label: &'static str, field: RecordField, value: &str) -> Field {
         Field {
             label,
-            keyword,
+            field,
             value: value.to_string(),
             error: None,
         }
@@ -116,26 +143,27 @@ impl Form {
     }
 
     /// The request that saves the form.
-    pub fn command(&self) -> Vec<String> {
-        let mut args: Vec<String> = match self.kind {
-            FormKind::NewCustomer => vec!["CUSTOMER.ADD".into()],
-            FormKind::EditCustomer(id) => vec!["CUSTOMER.UPDATE".into(), id.to_string()],
-            FormKind::NewProduct => vec!["PRODUCT.ADD".into()],
-            FormKind::EditProduct(id) => vec!["PRODUCT.UPDATE".into(), id.to_string()],
-        };
+    pub fn command(&self) -> Command {
         let adding = matches!(self.kind, FormKind::NewCustomer | FormKind::NewProduct);
-        for field in &self.fields {
-            // An add leaves optional fields out; an edit sends them all (empty clears).
-            if adding
-                && field.value.trim().is_empty()
-                && !matches!(field.keyword, "NAME" | "EMAIL" | "PRICE")
-            {
-                continue;
+        // An add leaves optional fields out; an edit sends them all (empty clears).
+        let sent = self
+            .fields
+            .iter()
+            .filter(|input| !adding || input.field.required() || !input.value.trim().is_empty());
+        let mut customer = Vec::new();
+        let mut product = Vec::new();
+        for input in sent {
+            match input.field {
+                RecordField::Customer(field) => customer.push((field, input.value.as_str())),
+                RecordField::Product(field) => product.push((field, input.value.as_str())),
             }
-            args.push(field.keyword.to_string());
-            args.push(field.value.clone());
         }
-        args
+        match self.kind {
+            FormKind::NewCustomer => Command::customer_add(&customer),
+            FormKind::EditCustomer(id) => Command::customer_update(id, &customer),
+            FormKind::NewProduct => Command::product_add(&product),
+            FormKind::EditProduct(id) => Command::product_update(id, &product),
+        }
     }
 
     /// Puts a server error at the field it names (`INVALID email: ...`); false if none matches.
@@ -146,7 +174,7 @@ impl Form {
             field.error = None;
         }
         for (i, field) in self.fields.iter_mut().enumerate() {
-            let name = field.keyword.to_lowercase();
+            let name = field.field.name();
             if lower.starts_with(&format!("{name}:")) || lower.starts_with(&format!("{name} ")) {
                 field.error = Some(message.to_string());
                 self.focus = i;

@@ -2,11 +2,12 @@
 //! submitted prompt asks of the server).
 
 use crate::action::Action;
-use crate::app::{command, on_lane, App, Lane, Outgoing};
+use crate::app::{command, App, Outgoing};
 use crate::net::Purpose;
-use crate::overlay::{Form, FormKind, Overlay, PromptKind};
+use crate::overlay::{Form, FormKind, Overlay, PromptKind, RecordField};
 use crate::page::field_text;
 use crate::tab::Tab;
+use crm_server::request::{Command, CustomerField, Field as _, ProductField};
 
 impl App {
     pub(crate) fn open_form(&mut self, edit: bool) -> Outgoing {
@@ -27,16 +28,22 @@ impl App {
                 .map(|(_, row)| field_text(row, key))
                 .unwrap_or_default()
         };
+        let customer = |label, field: CustomerField| {
+            Form::field(label, RecordField::Customer(field), &value(field.as_str()))
+        };
+        let product = |label, field: ProductField| {
+            Form::field(label, RecordField::Product(field), &value(field.as_str()))
+        };
         let form = if self.tab == Tab::Customers {
             Form {
                 kind: editing
                     .as_ref()
                     .map_or(FormKind::NewCustomer, |(id, _)| FormKind::EditCustomer(*id)),
                 fields: vec![
-                    Form::field("Name", "NAME", &value("name")),
-                    Form::field("Email", "EMAIL", &value("email")),
-                    Form::field("Phone", "PHONE", &value("phone")),
-                    Form::field("Address", "ADDRESS", &value("address")),
+                    customer("Name", CustomerField::Name),
+                    customer("Email", CustomerField::Email),
+                    customer("Phone", CustomerField::Phone),
+                    customer("Address", CustomerField::Address),
                 ],
                 focus: 0,
             }
@@ -46,9 +53,9 @@ impl App {
                     .as_ref()
                     .map_or(FormKind::NewProduct, |(id, _)| FormKind::EditProduct(*id)),
                 fields: vec![
-                    Form::field("Name", "NAME", &value("name")),
-                    Form::field("Price", "PRICE", &value("price")),
-                    Form::field("Stock", "STOCK", &value("stock")),
+                    product("Name", ProductField::Name),
+                    product("Price", ProductField::Price),
+                    product("Stock", ProductField::Stock),
                 ],
                 focus: 0,
             }
@@ -96,8 +103,8 @@ impl App {
                 form.fields[form.focus].value.pop();
             }
             Action::Submit => {
-                let args = form.command();
-                return self.send(vec![on_lane(Lane::Main, Purpose::Save, args)]);
+                let request = form.command();
+                return self.send(vec![command(Purpose::Save, request)]);
             }
             _ => {}
         }
@@ -128,7 +135,7 @@ impl App {
     fn submit_prompt(&mut self, kind: PromptKind, input: String) -> Outgoing {
         let outgoing = match kind {
             PromptKind::Search => match self.customers.search(input) {
-                Some(args) => vec![on_lane(Lane::Main, Purpose::Search, args)],
+                Some(request) => vec![command(Purpose::Search, request)],
                 None => Vec::new(),
             },
             PromptKind::OrderFilter => {
@@ -141,14 +148,18 @@ impl App {
                 self.journal.filter = input;
                 return self.load_tab();
             }
-            PromptKind::ExportPath(id) if !input.is_empty() => vec![command(
-                Purpose::Exported(input),
-                &["CUSTOMER.EXPORT", &id.to_string()],
-            )],
-            PromptKind::ForgetId(id) if input == id.to_string() => vec![command(
-                Purpose::Forgotten(id),
-                &["CUSTOMER.FORGET", &id.to_string()],
-            )],
+            PromptKind::ExportPath(id) if !input.is_empty() => {
+                vec![command(
+                    Purpose::Exported(input),
+                    Command::customer_export(id),
+                )]
+            }
+            PromptKind::ForgetId(id) if input == id.to_string() => {
+                vec![command(
+                    Purpose::Forgotten(id),
+                    Command::customer_forget(id),
+                )]
+            }
             PromptKind::ForgetId(id) => {
                 self.set_status(format!("not forgotten: the id typed was not {id}"), true);
                 Vec::new()
@@ -156,7 +167,7 @@ impl App {
             PromptKind::UnmergeId => match input.parse::<u64>() {
                 Ok(other) => vec![command(
                     Purpose::Unmerged(other),
-                    &["CUSTOMER.UNMERGE", &other.to_string()],
+                    Command::customer_unmerge(other),
                 )],
                 Err(_) => {
                     self.set_status(format!("\"{input}\" is not a customer id"), true);

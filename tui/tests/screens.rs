@@ -1,8 +1,14 @@
 //! Every screen rendered into ratatui's `TestBackend` from state built here; assertions on the
 //! text of the buffer.
+//!
+//! One file: every test renders through the same `screen`, `reply` and fixture helpers, and
+//! the screens are drawn by one `ui::render`; a file per tab would repeat them.
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{logged_in, reply};
 use crm_server::client::Value;
 use crm_tui::action::Action;
 use crm_tui::app::{App, Lane};
@@ -32,20 +38,6 @@ fn bulk(value: serde_json::Value) -> Value {
 
 fn array(values: Vec<serde_json::Value>) -> Value {
     Value::Array(values.into_iter().map(bulk).collect())
-}
-
-fn reply(app: &mut App, purpose: Purpose, value: Value) {
-    app.waiting += 1;
-    app.on_response(Response {
-        purpose,
-        result: Ok(value),
-    });
-}
-
-fn logged_in() -> App {
-    let mut app = App::new("127.0.0.1:7379", "admin");
-    reply(&mut app, Purpose::Login, Value::Simple("OK".into()));
-    app
 }
 
 fn ada() -> serde_json::Value {

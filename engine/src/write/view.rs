@@ -10,6 +10,9 @@
 //! built: a group of 5,000 orders of one product rewrites that product's stock 5,000 times,
 //! and sealing (and re-opening) it each time was a third of the planning cost. The plain text
 //! lives only in this committer's memory and is wiped when the group ends.
+//!
+//! One file: the View (reads through the overlay) and the Plan (what it stages) are two sides
+//! of one overlay and must agree on every key space; they change together.
 
 use crate::codec::Codec;
 use crate::derived::{is_derived, Change, DerivedIndexes};

@@ -127,6 +127,17 @@ impl Routed {
     }
 }
 
+/// Whether a request's words route and parse (name, arity, syntax), without running it: the
+/// request builders' tests check every builder against the parsers with it.
+#[cfg(test)]
+pub(crate) fn parses(words: &[String]) -> CmdResult<()> {
+    let name = words[0].to_ascii_uppercase();
+    let routed =
+        route(&name).ok_or_else(|| Reply::error("ERR", format!("unknown command '{name}'")))?;
+    let rest = words[1..].iter().map(|w| w.as_bytes().to_vec()).collect();
+    routed.parse(&mut Args::new(&name, rest)).map(|_| ())
+}
+
 /// Runs one request and says what to answer.
 pub async fn dispatch(shared: &Arc<Shared>, session: &mut Session, request: Request) -> Answer {
     let mut items = request.args.into_iter();

@@ -5,6 +5,7 @@ use super::offload::off_workers;
 use super::values::{engine, page, read_id, timestamp, write_id};
 use crate::parse::{flag, kw, printable, syntax, text, Args, CmdResult, Keywords};
 use crate::reply::Reply;
+use crate::vocabulary as words;
 use crm_engine::values::{self, DEFAULT_LIMIT};
 use crm_engine::{NewOrder, Op, OrderQuery, OrderScope, Role};
 
@@ -66,30 +67,36 @@ impl super::context::Verb for Verb {
     fn parse(self, args: &mut Args) -> CmdResult<Order> {
         Ok(match self {
             Verb::Add => Order::Add(args.keywords(&[
-                kw("CUSTOMER"),
-                kw("PRODUCT"),
-                kw("QUANTITY"),
-                kw("CREATED_AT"),
-                kw("ID"),
-                flag("NOSTOCK"),
+                kw(words::CUSTOMER),
+                kw(words::PRODUCT),
+                kw(words::QUANTITY),
+                kw(words::CREATED_AT),
+                kw(words::ID),
+                flag(words::NOSTOCK),
             ])?),
             Verb::Get => Order::Get(args.required()?),
             Verb::Del => Order::Del(args.required()?),
             Verb::List => {
                 let scope_word = args.required()?;
-                let scope = match scope_word.to_ascii_uppercase().as_slice() {
-                    b"CUSTOMER" => ListScope::Customer(args.required()?),
-                    b"PRODUCT" => ListScope::Product(args.required()?),
-                    b"ALL" => ListScope::All,
-                    _ => {
-                        return Err(syntax(format!(
-                            "syntax error: '{}' is not CUSTOMER c, PRODUCT p or ALL",
-                            printable(&scope_word)
-                        )))
-                    }
+                let is = |word: &str| scope_word.eq_ignore_ascii_case(word.as_bytes());
+                let scope = if is(words::CUSTOMER) {
+                    ListScope::Customer(args.required()?)
+                } else if is(words::PRODUCT) {
+                    ListScope::Product(args.required()?)
+                } else if is(words::ALL) {
+                    ListScope::All
+                } else {
+                    return Err(syntax(format!(
+                        "syntax error: '{}' is not CUSTOMER c, PRODUCT p or ALL",
+                        printable(&scope_word)
+                    )));
                 };
-                let keywords =
-                    args.keywords(&[kw("SINCE"), kw("UNTIL"), kw("AFTER"), kw("LIMIT")])?;
+                let keywords = args.keywords(&[
+                    kw(words::SINCE),
+                    kw(words::UNTIL),
+                    kw(words::AFTER),
+                    kw(words::LIMIT),
+                ])?;
                 Order::List { scope, keywords }
             }
         })
@@ -107,19 +114,24 @@ pub async fn execute(context: &Context<'_>, command: Order) -> CmdResult {
     let store = &shared.store;
     match command {
         Order::Add(k) => {
-            let customer_id = write_id("customer", required(&k, "CUSTOMER", "customer")?)?;
-            let product_id = write_id("product", required(&k, "PRODUCT", "product")?)?;
-            let quantity =
-                values::parse_quantity(text("quantity", required(&k, "QUANTITY", "quantity")?)?)?;
-            let created_at = timestamp(&k, "CREATED_AT", "created_at")?;
-            let id = k.value("ID").map(|id| write_id("id", id)).transpose()?;
+            let customer_id = write_id("customer", required(&k, words::CUSTOMER, "customer")?)?;
+            let product_id = write_id("product", required(&k, words::PRODUCT, "product")?)?;
+            let quantity = values::parse_quantity(text(
+                "quantity",
+                required(&k, words::QUANTITY, "quantity")?,
+            )?)?;
+            let created_at = timestamp(&k, words::CREATED_AT, "created_at")?;
+            let id = k
+                .value(words::ID)
+                .map(|id| write_id("id", id))
+                .transpose()?;
             let new = NewOrder {
                 id,
                 customer_id,
                 product_id,
                 quantity,
                 created_at,
-                take_stock: !k.has("NOSTOCK"),
+                take_stock: !k.has(words::NOSTOCK),
             };
             Ok(Reply::Integer(
                 engine(
@@ -145,8 +157,8 @@ pub async fn execute(context: &Context<'_>, command: Order) -> CmdResult {
             Ok(Reply::Integer(1))
         }
         Order::List { scope, keywords } => {
-            let since = timestamp(&keywords, "SINCE", "since")?;
-            let until = timestamp(&keywords, "UNTIL", "until")?;
+            let since = timestamp(&keywords, words::SINCE, "since")?;
+            let until = timestamp(&keywords, words::UNTIL, "until")?;
             let (after, limit) = page(&keywords, DEFAULT_LIMIT)?;
             let scope = match scope {
                 ListScope::All => OrderScope::All,

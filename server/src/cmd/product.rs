@@ -5,6 +5,7 @@ use super::offload::off_workers;
 use super::values::{engine, page, parse_fields, read_id, write_id};
 use crate::parse::{kw, optional_text, required_text, text, Args, CmdResult, Keywords};
 use crate::reply::Reply;
+use crate::vocabulary::{self as words, product_keyword};
 use crm_engine::values::DEFAULT_LIMIT;
 use crm_engine::{Field, NewProduct, Op, ProductField, ProductPatch, Role};
 
@@ -60,16 +61,19 @@ impl super::context::Verb for Verb {
 
     fn parse(self, args: &mut Args) -> CmdResult<Product> {
         Ok(match self {
-            Verb::Add => {
-                Product::Add(args.keywords(&[kw("NAME"), kw("PRICE"), kw("STOCK"), kw("ID")])?)
-            }
+            Verb::Add => Product::Add(args.keywords(&[
+                kw(product_keyword(ProductField::Name)),
+                kw(product_keyword(ProductField::Price)),
+                kw(product_keyword(ProductField::Stock)),
+                kw(words::ID),
+            ])?),
             Verb::Get => Product::Get(args.required()?),
             Verb::Del => Product::Del(args.required()?),
             Verb::Update => {
                 let id = args.required()?;
                 Product::Update(id, parse_fields(args)?)
             }
-            Verb::List => Product::List(args.keywords(&[kw("AFTER"), kw("LIMIT")])?),
+            Verb::List => Product::List(args.keywords(&[kw(words::AFTER), kw(words::LIMIT)])?),
         })
     }
 }
@@ -80,11 +84,11 @@ pub async fn execute(context: &Context<'_>, command: Product) -> CmdResult {
     match command {
         Product::Add(k) => {
             let mut new = NewProduct::parse(
-                required_text("name", k.value("NAME"))?,
-                required_text("price", k.value("PRICE"))?,
-                optional_text("stock", k.value("STOCK"))?,
+                required_text("name", k.value(product_keyword(ProductField::Name)))?,
+                required_text("price", k.value(product_keyword(ProductField::Price)))?,
+                optional_text("stock", k.value(product_keyword(ProductField::Stock)))?,
             )?;
-            if let Some(id) = k.value("ID") {
+            if let Some(id) = k.value(words::ID) {
                 new = new.with_id(write_id("id", id)?);
             }
             Ok(Reply::Integer(

@@ -6,6 +6,9 @@
 //! Entry ids are `SEQ-0`, the journal entry's number. A blocked `XREAD` waits on the journal's
 //! durability watermark (it holds no thread) and wakes when a write is acknowledged, when its
 //! `BLOCK` runs out, when its client leaves or when the server stops (`BUSY`).
+//!
+//! One file: the stream commands share the id grammar, the range walk and the Redis reply
+//! shapes; each verb is a few lines over them.
 
 use super::context::Context;
 use super::offload::off_workers;

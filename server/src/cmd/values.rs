@@ -18,7 +18,7 @@ pub fn read_id(bytes: &[u8]) -> Option<u64> {
 
 /// `AFTER` (default 0) and `LIMIT` (default `default_limit`).
 pub fn page(keywords: &Keywords, default_limit: usize) -> CmdResult<(u64, usize)> {
-    let after = match keywords.value("AFTER") {
+    let after = match keywords.value(crate::vocabulary::AFTER) {
         Some(bytes) => values::parse_after(text("after", bytes)?)?,
         None => 0,
     };
@@ -27,7 +27,7 @@ pub fn page(keywords: &Keywords, default_limit: usize) -> CmdResult<(u64, usize)
 
 /// `LIMIT` (1 to 100,000), or the default.
 pub fn limit(keywords: &Keywords, default_limit: usize) -> CmdResult<usize> {
-    match keywords.value("LIMIT") {
+    match keywords.value(crate::vocabulary::LIMIT) {
         Some(bytes) => Ok(values::parse_limit(text("limit", bytes)?)?),
         None => Ok(default_limit),
     }

@@ -11,6 +11,7 @@
 use super::import_report::RowOutcome;
 use crm_engine::NewCustomer;
 use crm_server::client::{Client, ClientError, Value};
+use crm_server::request::Command;
 use std::collections::HashMap;
 
 /// A customer as the file's earlier rows would leave it.
@@ -135,7 +136,7 @@ impl DryRun {
             Some(customer) => customer.clone(),
             None => {
                 let stored = client
-                    .command(&["CUSTOMER.GET", &id.to_string()])?
+                    .call(&Command::customer_get(*id))?
                     .json()?
                     .unwrap_or_default();
                 let text = |key: &str| stored[key].as_str().map(str::to_string);
@@ -203,11 +204,12 @@ impl DryRun {
         if let Some(known) = self.exists.get(&(kind, id)) {
             return Ok(*known);
         }
-        let command = format!("{}.GET", kind.to_ascii_uppercase());
-        let found = !matches!(
-            client.command(&[command.as_str(), &id.to_string()])?,
-            Value::Nil
-        );
+        let request = match kind {
+            "customer" => Command::customer_get(id),
+            "product" => Command::product_get(id),
+            _ => Command::order_get(id),
+        };
+        let found = !matches!(client.call(&request)?, Value::Nil);
         self.exists.insert((kind, id), found);
         Ok(found)
     }

@@ -14,6 +14,7 @@ use super::remote::login;
 use anyhow::Context;
 use crm_engine::{CleanRecord, Cleaner, ImportKind, Verdict};
 use crm_server::client::{Client, ClientError, Value};
+use crm_server::request::Command;
 use std::path::Path;
 
 /// Requests in flight before the replies are read.
@@ -133,7 +134,7 @@ impl Importer<'_> {
         clean: CleanRecord,
         changes: Option<Vec<String>>,
     ) -> anyhow::Result<()> {
-        let mut command = clean.to_command();
+        let mut command = Command::add_record(&clean);
         let customer = match &clean {
             CleanRecord::Customer(customer) => Some(customer.clone()),
             _ => None,
@@ -154,8 +155,7 @@ impl Importer<'_> {
                         self.report.record(line, changes, outcome);
                         return Ok(());
                     }
-                    command[0] = "CUSTOMER.UPSERT".into();
-                    command.push("DRYRUN".into());
+                    command = Command::customer_upsert(row, true);
                 }
                 CleanRecord::Product(product) => {
                     let outcome =
@@ -176,10 +176,10 @@ impl Importer<'_> {
                     return Ok(());
                 }
             }
-        } else if self.mode.upsert {
-            command[0] = "CUSTOMER.UPSERT".into();
+        } else if let (true, Some(row)) = (self.mode.upsert, &customer) {
+            command = Command::customer_upsert(row, false);
         }
-        self.client.send(&command)?;
+        self.client.send(command.words())?;
         self.in_flight.push(InFlight {
             line,
             changes,

@@ -3,6 +3,7 @@
 use super::secrets::Secrets;
 use anyhow::Context;
 use crm_server::client::{Client, Value};
+use crm_server::request::Command;
 use std::time::Duration;
 
 /// Connects and logs in; the password comes from `CRM_PASSWORD` or a prompt.
@@ -40,7 +41,7 @@ pub fn backup(
     let mut client = login(address, user, secrets)?;
     let mut watcher = login(address, user, secrets)?;
     client.set_timeout(None)?;
-    let request: Vec<&str> = std::iter::once("BACKUP").chain(name).collect();
+    let request = Command::backup(name);
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let bar = indicatif::ProgressBar::new(100);
     bar.set_style(
@@ -52,7 +53,7 @@ pub fn backup(
         let done = done.clone();
         std::thread::spawn(move || {
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                if let Ok(Value::Bulk(info)) = watcher.command(&["INFO"]) {
+                if let Ok(Value::Bulk(info)) = watcher.call(&Command::info()) {
                     let info = String::from_utf8_lossy(&info);
                     bar.set_position(info_field(&info, "backup_progress"));
                     bar.set_message(format!(
@@ -65,7 +66,7 @@ pub fn backup(
             }
         })
     };
-    let reply = client.command(&request);
+    let reply = client.call(&request);
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = progress.join();
     bar.finish_and_clear();

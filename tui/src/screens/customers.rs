@@ -6,6 +6,7 @@ use super::Chrome;
 use crate::net::Purpose;
 use crate::page::{field_text, Page, PAGE_SIZE};
 use crate::theme;
+use crm_server::request::{Command, FindBy, OrderRange, OrderScope};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
@@ -58,34 +59,24 @@ impl Customers {
             (self.page.selected as isize + delta).clamp(0, len.saturating_sub(1) as isize) as usize;
     }
 
-    pub fn page_request(&self) -> Vec<String> {
-        vec![
-            "CUSTOMER.LIST".into(),
-            "AFTER".into(),
-            self.page.after().to_string(),
-            "LIMIT".into(),
-            PAGE_SIZE.to_string(),
-        ]
+    pub fn page_request(&self) -> Command {
+        Command::customer_list(self.page.after(), PAGE_SIZE)
     }
 
     /// The search request for a query (an email, a phone, or name words).
-    pub fn search(&mut self, query: String) -> Option<Vec<String>> {
+    pub fn search(&mut self, query: String) -> Option<Command> {
         if query.is_empty() {
             self.search = None;
             return None;
         }
-        let request = vec![
-            "CUSTOMER.FIND".into(),
-            search_kind(&query).into(),
-            query.clone(),
-        ];
+        let request = Command::customer_find(search_kind(&query), &query);
         self.search = Some((query, Vec::new()));
         self.page.selected = 0;
         Some(request)
     }
 
     /// Opens the selected customer; the requests that fill the detail.
-    pub fn open_detail(&mut self) -> Vec<(Purpose, Vec<String>)> {
+    pub fn open_detail(&mut self) -> Vec<(Purpose, Command)> {
         let Some(customer) = self.selected() else {
             return Vec::new();
         };
@@ -96,22 +87,13 @@ impl Customers {
             customer,
             ..Detail::default()
         });
-        let text = id.to_string();
+        let orders = OrderScope::Customer(id.to_string());
         vec![
             (
                 Purpose::DetailOrders(id),
-                vec![
-                    "ORDER.LIST".into(),
-                    "CUSTOMER".into(),
-                    text.clone(),
-                    "LIMIT".into(),
-                    "50".into(),
-                ],
+                Command::order_list(&orders, &OrderRange::default(), 50),
             ),
-            (
-                Purpose::DetailStats(id),
-                vec!["STATS.CUSTOMER".into(), text],
-            ),
+            (Purpose::DetailStats(id), Command::stats_customer(id)),
         ]
     }
 
@@ -128,17 +110,17 @@ impl Customers {
 }
 
 /// How a search query is meant: an email, a phone number, or name words.
-pub fn search_kind(query: &str) -> &'static str {
+pub fn search_kind(query: &str) -> FindBy {
     if query.contains('@') {
-        "EMAIL"
+        FindBy::Email
     } else if query.chars().any(|c| c.is_ascii_digit())
         && query
             .chars()
             .all(|c| c.is_ascii_digit() || " +-().".contains(c))
     {
-        "PHONE"
+        FindBy::Phone
     } else {
-        "NAME"
+        FindBy::Name
     }
 }
 

@@ -5,6 +5,7 @@
 use super::Chrome;
 use crate::page::field_text;
 use crate::theme;
+use crm_server::request::Command;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Row, Table, TableState};
@@ -24,11 +25,8 @@ pub struct Duplicates {
 }
 
 impl Duplicates {
-    pub fn request() -> Vec<String> {
-        ["CUSTOMER.DUPLICATES", "MIN", "0.5", "LIMIT", "100"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+    pub fn request() -> Command {
+        Command::customer_duplicates("0.5", 100)
     }
 
     /// The selected pair's ids.

@@ -5,6 +5,7 @@
 use super::table;
 use super::Chrome;
 use crate::theme;
+use crm_server::request::{Command, JournalFilter};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
@@ -39,41 +40,31 @@ impl Journal {
 
     /// `AUDIT.LOG` with the filter, after `after`: the latest [`SHOWN`] are kept from its
     /// answer (the log is served from its index when filtered).
-    pub fn request(&self, after: u64) -> Result<Vec<String>, String> {
-        let mut args = vec!["AUDIT.LOG".to_string(), "AFTER".into(), after.to_string()];
+    pub fn request(&self, after: u64) -> Result<Command, String> {
+        let mut filters = Vec::new();
         let words: Vec<&str> = self.filter.split_whitespace().collect();
         for pair in words.chunks(2) {
             let [word, value] = pair else {
                 return Err(format!("filter: '{}' needs a value", pair[0]));
             };
-            let keyword = match word.to_ascii_lowercase().as_str() {
-                "user" => "USER",
-                "kind" => "KIND",
-                "id" => "ID",
+            let filter = match word.to_ascii_lowercase().as_str() {
+                "user" => JournalFilter::User,
+                "kind" => JournalFilter::Kind,
+                "id" => JournalFilter::Id,
                 other => return Err(format!("filter: unknown word '{other}' (user, kind, id)")),
             };
-            args.extend([keyword.to_string(), value.to_string()]);
+            filters.push((filter, *value));
         }
-        args.extend(["LIMIT".to_string(), "100000".to_string()]);
-        Ok(args)
+        Ok(Command::audit_log(after, &filters, 100_000))
     }
 
     /// The blocked read that wakes when a change after what is shown is acknowledged.
-    pub fn follow_request(&self) -> Vec<String> {
-        [
-            "XREAD",
-            "BLOCK",
-            "20000",
-            "STREAMS",
-            "crm:changes",
-            &match self.last_seq() {
-                0 => "$".to_string(),
-                seq => format!("{seq}-0"),
-            },
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    pub fn follow_request(&self) -> Command {
+        let after = match self.last_seq() {
+            0 => "$".to_string(),
+            seq => format!("{seq}-0"),
+        };
+        Command::xread_blocking(20_000, "crm:changes", &after)
     }
 
     /// Takes entries: the first page replaces, later ones append; the latest [`SHOWN`] stay.

@@ -3,6 +3,7 @@
 use super::table;
 use super::Chrome;
 use crate::page::Page;
+use crm_server::request::{Command, OrderRange, OrderScope};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
@@ -26,19 +27,22 @@ pub fn render(frame: &mut Frame, area: Rect, orders: &Page, filter: &str, chrome
 }
 
 /// `ORDER.LIST` from the filter text: `customer 7`, `product 3`, `since T`, `until T`.
-pub fn request(filter: &str, page: &crate::page::Page) -> Result<Vec<String>, String> {
+pub fn request(filter: &str, page: &crate::page::Page) -> Result<Command, String> {
     let words: Vec<&str> = filter.split_whitespace().collect();
-    let mut scope = vec!["ALL".to_string()];
-    let mut extra: Vec<String> = Vec::new();
+    let mut scope = OrderScope::All;
+    let mut range = OrderRange {
+        after: Some(page.after()),
+        ..OrderRange::default()
+    };
     for pair in words.chunks(2) {
         let [word, value] = pair else {
             return Err(format!("filter: '{}' needs a value", pair[0]));
         };
         match word.to_ascii_lowercase().as_str() {
-            "customer" => scope = vec!["CUSTOMER".into(), value.to_string()],
-            "product" => scope = vec!["PRODUCT".into(), value.to_string()],
-            "since" => extra.extend(["SINCE".to_string(), value.to_string()]),
-            "until" => extra.extend(["UNTIL".to_string(), value.to_string()]),
+            "customer" => scope = OrderScope::Customer(value.to_string()),
+            "product" => scope = OrderScope::Product(value.to_string()),
+            "since" => range.since = Some(value.to_string()),
+            "until" => range.until = Some(value.to_string()),
             other => {
                 return Err(format!(
                     "filter: unknown word '{other}' (customer, product, since, until)"
@@ -46,14 +50,5 @@ pub fn request(filter: &str, page: &crate::page::Page) -> Result<Vec<String>, St
             }
         }
     }
-    let mut args = vec!["ORDER.LIST".to_string()];
-    args.extend(scope);
-    args.extend(extra);
-    args.extend([
-        "AFTER".to_string(),
-        page.after().to_string(),
-        "LIMIT".to_string(),
-        crate::page::PAGE_SIZE.to_string(),
-    ]);
-    Ok(args)
+    Ok(Command::order_list(&scope, &range, crate::page::PAGE_SIZE))
 }

@@ -1,0 +1,376 @@
+//! Typed request builders: how every client of this crate (the console, `crm-server import`,
+//! the end-to-end tests' helpers) writes a request, so none of them spells a command or a
+//! keyword by hand. Values a person typed stay text: the server validates them and names the
+//! field and the value when they are wrong, which a client-side parse would only duplicate.
+
+use crate::vocabulary::{self as words, customer_keyword, product_keyword};
+use crm_engine::values::{format_money, format_timestamp};
+use crm_engine::{CleanRecord, NewCustomer, NewOrder, NewProduct};
+
+pub use crm_engine::{CustomerField, Field, ProductField};
+
+/// One request: a command name and its arguments, ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    words: Vec<String>,
+}
+
+/// What `CUSTOMER.FIND` looks up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindBy {
+    Email,
+    Phone,
+    Name,
+}
+
+impl FindBy {
+    pub const ALL: [FindBy; 3] = [FindBy::Email, FindBy::Phone, FindBy::Name];
+
+    pub const fn keyword(self) -> &'static str {
+        match self {
+            FindBy::Email => words::EMAIL,
+            FindBy::Phone => words::PHONE,
+            FindBy::Name => words::NAME,
+        }
+    }
+
+    /// The lookup a keyword names, in any case.
+    pub fn named(word: &[u8]) -> Option<FindBy> {
+        FindBy::ALL
+            .into_iter()
+            .find(|by| by.keyword().as_bytes().eq_ignore_ascii_case(word))
+    }
+}
+
+/// Which orders `ORDER.LIST` walks; ids stay text when a person typed them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderScope {
+    All,
+    Customer(String),
+    Product(String),
+}
+
+/// Optional parts of `ORDER.LIST`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderRange {
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub after: Option<u64>,
+}
+
+/// What `AUDIT.LOG` may be filtered by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JournalFilter {
+    User,
+    Kind,
+    Id,
+}
+
+impl JournalFilter {
+    const fn keyword(self) -> &'static str {
+        match self {
+            JournalFilter::User => words::USER,
+            JournalFilter::Kind => words::KIND,
+            JournalFilter::Id => words::ID,
+        }
+    }
+}
+
+impl Command {
+    fn named(name: &str) -> Command {
+        Command {
+            words: vec![name.to_string()],
+        }
+    }
+
+    fn word(mut self, word: impl ToString) -> Command {
+        self.words.push(word.to_string());
+        self
+    }
+
+    fn keyword(self, keyword: &str, value: impl ToString) -> Command {
+        self.word(keyword).word(value)
+    }
+
+    fn maybe(self, keyword: &str, value: Option<impl ToString>) -> Command {
+        match value {
+            Some(value) => self.keyword(keyword, value),
+            None => self,
+        }
+    }
+
+    fn flag_if(self, flag: &str, on: bool) -> Command {
+        if on {
+            self.word(flag)
+        } else {
+            self
+        }
+    }
+
+    fn page(self, after: u64, limit: usize) -> Command {
+        self.keyword(words::AFTER, after)
+            .keyword(words::LIMIT, limit)
+    }
+
+    /// The words to send, the command name first.
+    pub fn words(&self) -> &[String] {
+        &self.words
+    }
+
+    pub fn into_words(self) -> Vec<String> {
+        self.words
+    }
+
+    /// The command name (`CUSTOMER.ADD`).
+    pub fn name(&self) -> &str {
+        &self.words[0]
+    }
+
+    // Customers.
+
+    /// `CUSTOMER.ADD` with the fields a person typed, in the order given.
+    pub fn customer_add(fields: &[(CustomerField, &str)]) -> Command {
+        customer_fields(Command::named("CUSTOMER.ADD"), fields)
+    }
+
+    /// `CUSTOMER.UPDATE id` setting the fields given (an empty value clears an optional one).
+    pub fn customer_update(id: u64, fields: &[(CustomerField, &str)]) -> Command {
+        customer_fields(Command::named("CUSTOMER.UPDATE").word(id), fields)
+    }
+
+    /// `CUSTOMER.UPSERT` of a cleaned row, keyed by its email; `DRYRUN` says what it would do.
+    pub fn customer_upsert(customer: &NewCustomer, dry_run: bool) -> Command {
+        new_customer(Command::named("CUSTOMER.UPSERT"), customer).flag_if(words::DRYRUN, dry_run)
+    }
+
+    pub fn customer_get(id: u64) -> Command {
+        Command::named("CUSTOMER.GET").word(id)
+    }
+
+    pub fn customer_del(id: u64) -> Command {
+        Command::named("CUSTOMER.DEL").word(id)
+    }
+
+    pub fn customer_list(after: u64, limit: usize) -> Command {
+        Command::named("CUSTOMER.LIST").page(after, limit)
+    }
+
+    pub fn customer_find(by: FindBy, value: &str) -> Command {
+        Command::named("CUSTOMER.FIND")
+            .word(by.keyword())
+            .word(value)
+    }
+
+    pub fn customer_reveal(id: u64) -> Command {
+        Command::named("CUSTOMER.REVEAL").word(id)
+    }
+
+    pub fn customer_export(id: u64) -> Command {
+        Command::named("CUSTOMER.EXPORT").word(id)
+    }
+
+    pub fn customer_forget(id: u64) -> Command {
+        Command::named("CUSTOMER.FORGET").word(id)
+    }
+
+    /// `CUSTOMER.DUPLICATES MIN min LIMIT limit` (`min`: a score from 0.1 to 1, as text).
+    pub fn customer_duplicates(min: &str, limit: usize) -> Command {
+        Command::named("CUSTOMER.DUPLICATES")
+            .keyword(words::MIN, min)
+            .keyword(words::LIMIT, limit)
+    }
+
+    /// `CUSTOMER.MERGE keep other`: `other` is merged into `keep`.
+    pub fn customer_merge(keep: u64, other: u64) -> Command {
+        Command::named("CUSTOMER.MERGE").word(keep).word(other)
+    }
+
+    /// `CUSTOMER.UNMERGE other`: the merged-away customer comes back.
+    pub fn customer_unmerge(other: u64) -> Command {
+        Command::named("CUSTOMER.UNMERGE").word(other)
+    }
+
+    // Products.
+
+    pub fn product_add(fields: &[(ProductField, &str)]) -> Command {
+        product_fields(Command::named("PRODUCT.ADD"), fields)
+    }
+
+    pub fn product_update(id: u64, fields: &[(ProductField, &str)]) -> Command {
+        product_fields(Command::named("PRODUCT.UPDATE").word(id), fields)
+    }
+
+    pub fn product_del(id: u64) -> Command {
+        Command::named("PRODUCT.DEL").word(id)
+    }
+
+    pub fn product_get(id: u64) -> Command {
+        Command::named("PRODUCT.GET").word(id)
+    }
+
+    pub fn product_list(after: u64, limit: usize) -> Command {
+        Command::named("PRODUCT.LIST").page(after, limit)
+    }
+
+    // Orders.
+
+    pub fn order_get(id: u64) -> Command {
+        Command::named("ORDER.GET").word(id)
+    }
+
+    pub fn order_list(scope: &OrderScope, range: &OrderRange, limit: usize) -> Command {
+        let command = Command::named("ORDER.LIST");
+        let command = match scope {
+            OrderScope::All => command.word(words::ALL),
+            OrderScope::Customer(id) => command.keyword(words::CUSTOMER, id),
+            OrderScope::Product(id) => command.keyword(words::PRODUCT, id),
+        };
+        command
+            .maybe(words::SINCE, range.since.as_ref())
+            .maybe(words::UNTIL, range.until.as_ref())
+            .maybe(words::AFTER, range.after)
+            .keyword(words::LIMIT, limit)
+    }
+
+    /// The write a cleaned CSV row stands for: `CUSTOMER.ADD`, `PRODUCT.ADD` or, for orders
+    /// (historical: stock is not touched), `ORDER.ADD ... NOSTOCK`.
+    pub fn add_record(record: &CleanRecord) -> Command {
+        match record {
+            CleanRecord::Customer(customer) => {
+                new_customer(Command::named("CUSTOMER.ADD"), customer)
+            }
+            CleanRecord::Product(product) => new_product(product),
+            CleanRecord::Order(order) => new_order(order).word(words::NOSTOCK),
+        }
+    }
+
+    // Analytics.
+
+    pub fn stats_customer(id: u64) -> Command {
+        Command::named("STATS.CUSTOMER").word(id)
+    }
+
+    /// `STATS.CUSTOMERS BY TOTAL LIMIT n`: the best customers by what they spent.
+    pub fn stats_top_customers(limit: usize) -> Command {
+        Command::named("STATS.CUSTOMERS")
+            .keyword(words::BY, "TOTAL")
+            .keyword(words::LIMIT, limit)
+    }
+
+    pub fn stats_monthly() -> Command {
+        Command::named("STATS.MONTHLY")
+    }
+
+    pub fn stats_rfm() -> Command {
+        Command::named("STATS.RFM")
+    }
+
+    pub fn stats_clusters(k: usize, seed: u64) -> Command {
+        Command::named("STATS.CLUSTERS")
+            .keyword("K", k)
+            .keyword("SEED", seed)
+    }
+
+    pub fn stats_anomalies(limit: usize) -> Command {
+        Command::named("STATS.ANOMALIES").keyword(words::LIMIT, limit)
+    }
+
+    // Operations.
+
+    pub fn info() -> Command {
+        Command::named("INFO")
+    }
+
+    /// `BACKUP [name]`.
+    pub fn backup(name: Option<&str>) -> Command {
+        let command = Command::named("BACKUP");
+        match name {
+            Some(name) => command.word(name),
+            None => command,
+        }
+    }
+
+    pub fn backup_list() -> Command {
+        Command::named("BACKUP.LIST")
+    }
+
+    pub fn backup_verify(name: &str) -> Command {
+        Command::named("BACKUP.VERIFY").word(name)
+    }
+
+    // The journal.
+
+    /// `AUDIT.LOG AFTER seq [USER u] [KIND k] [ID n] LIMIT n`.
+    pub fn audit_log(after: u64, filters: &[(JournalFilter, &str)], limit: usize) -> Command {
+        let command = Command::named("AUDIT.LOG").keyword(words::AFTER, after);
+        filters
+            .iter()
+            .fold(command, |command, (filter, value)| {
+                command.keyword(filter.keyword(), value)
+            })
+            .keyword(words::LIMIT, limit)
+    }
+
+    pub fn audit_verify() -> Command {
+        Command::named("AUDIT.VERIFY")
+    }
+
+    /// `XREAD BLOCK ms STREAMS stream id`: waits for the change feed to pass `id`.
+    pub fn xread_blocking(block_ms: u64, stream: &str, id: &str) -> Command {
+        Command::named("XREAD")
+            .keyword("BLOCK", block_ms)
+            .keyword("STREAMS", stream)
+            .word(id)
+    }
+}
+
+fn customer_fields(command: Command, fields: &[(CustomerField, &str)]) -> Command {
+    fields.iter().fold(command, |command, (field, value)| {
+        command.keyword(customer_keyword(*field), value)
+    })
+}
+
+fn product_fields(command: Command, fields: &[(ProductField, &str)]) -> Command {
+    fields.iter().fold(command, |command, (field, value)| {
+        command.keyword(product_keyword(*field), value)
+    })
+}
+
+fn new_customer(command: Command, customer: &NewCustomer) -> Command {
+    command
+        .keyword(customer_keyword(CustomerField::Name), &customer.name)
+        .keyword(customer_keyword(CustomerField::Email), &customer.email)
+        .maybe(
+            customer_keyword(CustomerField::Phone),
+            customer.phone.as_ref(),
+        )
+        .maybe(
+            customer_keyword(CustomerField::Address),
+            customer.address.as_ref(),
+        )
+        .maybe(words::CREATED_AT, customer.created_at.map(format_timestamp))
+        .maybe(words::ID, customer.id)
+}
+
+fn new_product(product: &NewProduct) -> Command {
+    Command::named("PRODUCT.ADD")
+        .keyword(product_keyword(ProductField::Name), &product.name)
+        .keyword(
+            product_keyword(ProductField::Price),
+            format_money(u128::from(product.price_cents)),
+        )
+        .maybe(product_keyword(ProductField::Stock), product.stock)
+        .maybe(words::ID, product.id)
+}
+
+fn new_order(order: &NewOrder) -> Command {
+    Command::named("ORDER.ADD")
+        .keyword(words::CUSTOMER, order.customer_id)
+        .keyword(words::PRODUCT, order.product_id)
+        .keyword(words::QUANTITY, order.quantity)
+        .maybe(words::CREATED_AT, order.created_at.map(format_timestamp))
+        .maybe(words::ID, order.id)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,179 @@
+//! The builders against the wire spelling and against the server's own parsers.
+
+use super::*;
+use crm_engine::values::parse_timestamp;
+use crm_engine::Field;
+
+fn words(command: &Command) -> Vec<&str> {
+    command.words().iter().map(String::as_str).collect()
+}
+
+#[test]
+fn builders_spell_the_protocol() {
+    assert_eq!(
+        words(&Command::customer_add(&[
+            (CustomerField::Name, "Bob"),
+            (CustomerField::Email, "bob@"),
+        ])),
+        ["CUSTOMER.ADD", "NAME", "Bob", "EMAIL", "bob@"]
+    );
+    assert_eq!(
+        words(&Command::customer_update(7, &[(CustomerField::Phone, "")])),
+        ["CUSTOMER.UPDATE", "7", "PHONE", ""]
+    );
+    assert_eq!(
+        words(&Command::customer_find(FindBy::Email, "a@b.c")),
+        ["CUSTOMER.FIND", "EMAIL", "a@b.c"]
+    );
+    let range = OrderRange {
+        since: Some("2026-01-01".into()),
+        until: None,
+        after: Some(40),
+    };
+    assert_eq!(
+        words(&Command::order_list(
+            &OrderScope::Customer("3".into()),
+            &range,
+            50
+        )),
+        [
+            "ORDER.LIST",
+            "CUSTOMER",
+            "3",
+            "SINCE",
+            "2026-01-01",
+            "AFTER",
+            "40",
+            "LIMIT",
+            "50"
+        ]
+    );
+    assert_eq!(
+        words(&Command::audit_log(0, &[(JournalFilter::User, "ops")], 10)),
+        ["AUDIT.LOG", "AFTER", "0", "USER", "ops", "LIMIT", "10"]
+    );
+}
+
+#[test]
+fn cleaned_records_become_their_writes() {
+    let at = parse_timestamp("created_at", "2026-03-04T05:06:07Z").unwrap();
+    let customer = NewCustomer::parse(
+        "Ada",
+        "ada@example.com",
+        Some("+1 555 0100"),
+        None,
+        Some("2026-03-04T05:06:07Z"),
+    )
+    .unwrap()
+    .with_id(9);
+    assert_eq!(
+        words(&Command::add_record(&CleanRecord::Customer(
+            customer.clone()
+        ))),
+        [
+            "CUSTOMER.ADD",
+            "NAME",
+            "Ada",
+            "EMAIL",
+            "ada@example.com",
+            "PHONE",
+            "+15550100",
+            "CREATED_AT",
+            &format_timestamp(at),
+            "ID",
+            "9"
+        ]
+    );
+    let upsert = Command::customer_upsert(&customer, true);
+    assert_eq!(upsert.name(), "CUSTOMER.UPSERT");
+    assert_eq!(upsert.words().last().map(String::as_str), Some("DRYRUN"));
+    let order = NewOrder {
+        id: None,
+        customer_id: 1,
+        product_id: 2,
+        quantity: 3,
+        created_at: None,
+        take_stock: true,
+    };
+    assert_eq!(
+        words(&Command::add_record(&CleanRecord::Order(order))),
+        [
+            "ORDER.ADD",
+            "CUSTOMER",
+            "1",
+            "PRODUCT",
+            "2",
+            "QUANTITY",
+            "3",
+            "NOSTOCK"
+        ]
+    );
+    let product = NewProduct::parse("Pen", "1.5", Some("4")).unwrap();
+    assert_eq!(
+        words(&Command::add_record(&CleanRecord::Product(product))),
+        ["PRODUCT.ADD", "NAME", "Pen", "PRICE", "1.50", "STOCK", "4"]
+    );
+}
+
+/// Every builder's request is one the server's parsers accept: a renamed command or
+/// keyword on either side fails here.
+#[test]
+fn every_builder_is_understood_by_the_server() {
+    let customer = NewCustomer::parse("Ada", "ada@example.com", None, None, None).unwrap();
+    let all_fields: Vec<(CustomerField, &str)> =
+        CustomerField::ALL.iter().map(|f| (*f, "x")).collect();
+    let product_fields: Vec<(ProductField, &str)> =
+        ProductField::ALL.iter().map(|f| (*f, "1")).collect();
+    let mut built = vec![
+        Command::customer_add(&all_fields),
+        Command::customer_update(1, &all_fields),
+        Command::customer_upsert(&customer, false),
+        Command::customer_upsert(&customer, true),
+        Command::customer_get(1),
+        Command::customer_del(1),
+        Command::customer_list(0, 10),
+        Command::customer_reveal(1),
+        Command::customer_export(1),
+        Command::customer_forget(1),
+        Command::customer_duplicates("0.5", 10),
+        Command::customer_merge(1, 2),
+        Command::customer_unmerge(2),
+        Command::product_add(&product_fields),
+        Command::product_update(1, &product_fields),
+        Command::product_del(1),
+        Command::product_list(0, 10),
+        Command::order_list(&OrderScope::All, &OrderRange::default(), 10),
+        Command::order_list(&OrderScope::Product("1".into()), &OrderRange::default(), 10),
+        Command::add_record(&CleanRecord::Customer(customer)),
+        Command::stats_customer(1),
+        Command::stats_top_customers(10),
+        Command::stats_monthly(),
+        Command::stats_rfm(),
+        Command::stats_clusters(4, 1),
+        Command::stats_anomalies(10),
+        Command::info(),
+        Command::backup(None),
+        Command::backup(Some("nightly")),
+        Command::product_get(1),
+        Command::order_get(1),
+        Command::backup_list(),
+        Command::backup_verify("b"),
+        Command::audit_verify(),
+        Command::xread_blocking(100, "crm:changes", "$"),
+    ];
+    built.extend(FindBy::ALL.map(|by| Command::customer_find(by, "x")));
+    let filters = [
+        (JournalFilter::User, "u"),
+        (JournalFilter::Kind, "customer"),
+        (JournalFilter::Id, "1"),
+    ];
+    built.push(Command::audit_log(0, &filters, 10));
+    for command in built {
+        assert!(
+            crate::cmd::parses(command.words()).is_ok(),
+            "{:?}: {:?}",
+            command.words(),
+            crate::cmd::parses(command.words()).err()
+        );
+    }
+}
