@@ -6,6 +6,17 @@
 
 use std::fmt;
 
+/// Quotes a value for an error message, shortening very long ones so a message stays one line.
+pub fn quote(value: &str) -> String {
+    const SHOWN: usize = 80;
+    if value.chars().count() > SHOWN {
+        let head: String = value.chars().take(SHOWN).collect();
+        format!("{:?}...", head)
+    } else {
+        format!("{:?}", value)
+    }
+}
+
 /// The kind of record an error talks about, as it is named in messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Kind {
@@ -50,7 +61,7 @@ pub enum Error {
     /// The email belongs to another customer (`given`: the id an upsert named instead).
     #[error(
         "email {} belongs to customer {owner}{}",
-        crate::values::quote(email),
+        quote(email),
         given.map(|given| format!(", not {given}")).unwrap_or_default()
     )]
     EmailTaken {

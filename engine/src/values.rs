@@ -29,16 +29,8 @@ pub const MAX_EMAIL_CHARS: usize = 254;
 /// The longest name or address, in characters.
 pub const MAX_TEXT_CHARS: usize = 255;
 
-/// Quotes a value for an error message, shortening very long ones so a message stays one line.
-pub fn quote(value: &str) -> String {
-    const SHOWN: usize = 80;
-    if value.chars().count() > SHOWN {
-        let head: String = value.chars().take(SHOWN).collect();
-        format!("{:?}...", head)
-    } else {
-        format!("{:?}", value)
-    }
-}
+/// Error messages quote values the same way everywhere; the rule lives with the errors.
+pub use crate::error::quote;
 
 fn all_ascii_digits(text: &str) -> bool {
     !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())

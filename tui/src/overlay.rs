@@ -18,14 +18,25 @@ pub enum Overlay {
     Prompt(Prompt),
 }
 
-/// The login screen.
-#[derive(Debug, Clone, Default)]
+/// The login screen. Its password is wiped on drop and left out of `Debug`.
+#[derive(Clone, Default)]
 pub struct Login {
     pub user: String,
     pub password: zeroize::Zeroizing<String>,
     /// 0: user, 1: password.
     pub focus: usize,
     pub error: Option<String>,
+}
+
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Login")
+            .field("user", &self.user)
+            .field("password", &"<hidden>")
+            .field("focus", &self.focus)
+            .field("error", &self.error)
+            .finish()
+    }
 }
 
 /// A one-line prompt.

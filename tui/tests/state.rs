@@ -131,3 +131,12 @@ fn an_edit_sends_every_field_an_add_only_the_filled_ones() {
     let sent = words(&app.apply(Action::Submit));
     assert_eq!(sent, [["PRODUCT.ADD", "NAME", "", "PRICE", ""]]);
 }
+
+#[test]
+fn the_password_never_shows_in_debug_output() {
+    let mut app = App::new("127.0.0.1:7379", "admin");
+    app.set_password("s3cret-typed".into());
+    let shown = format!("{app:?}");
+    assert!(!shown.contains("s3cret-typed"), "{shown}");
+    assert!(shown.contains("<hidden>"), "{shown}");
+}
