@@ -226,7 +226,7 @@ impl DerivedIndexes {
     /// The indexes the tree's records and journal pages imply (at open). Every order opened
     /// on the way is also counted into `rollups`, so the rollups cost no second pass.
     pub fn rebuild(
-        tree: &sled::Tree,
+        tree: &crate::storage::Tree,
         codec: &Codec,
         rollups: &mut crate::rollup_table::RollupBuilder,
     ) -> Result<DerivedIndexes> {
@@ -286,9 +286,9 @@ pub(crate) fn order_entries(order: &Order) -> [(Vec<u8>, Vec<u8>); 3] {
 
 /// A space's raw entries in chunks, so that each chunk is opened on every core.
 fn sealed_chunks(
-    tree: &sled::Tree,
+    tree: &crate::storage::Tree,
     space: Space,
-) -> impl Iterator<Item = Result<Vec<(sled::IVec, sled::IVec)>>> + '_ {
+) -> impl Iterator<Item = Result<Vec<(crate::storage::Bytes, crate::storage::Bytes)>>> + '_ {
     const CHUNK: usize = 8192;
     let mut entries = tree.scan_prefix(space.prefix());
     std::iter::from_fn(move || {
@@ -296,7 +296,7 @@ fn sealed_chunks(
         for entry in entries.by_ref() {
             match entry {
                 Ok(pair) => chunk.push(pair),
-                Err(error) => return Some(Err(Error::from(error))),
+                Err(error) => return Some(Err(error)),
             }
             if chunk.len() == CHUNK {
                 break;

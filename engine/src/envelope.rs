@@ -26,7 +26,7 @@ pub(crate) struct NewPassphrase {
 /// The master key for `key`: for a passphrase, stretched with the store's salt and parameters,
 /// or — when `creating` — with fresh ones, after refusing a passphrase too short.
 pub(crate) fn master_key(
-    tree: &sled::Tree,
+    tree: &crate::storage::Tree,
     key: &KeySource,
     creating: bool,
 ) -> Result<(MasterKey, Option<NewPassphrase>)> {
@@ -53,7 +53,7 @@ pub(crate) fn master_key(
 }
 
 /// The Argon2id parameters recorded with a passphrase store (older stores: the legacy ones).
-pub(crate) fn stored_params(tree: &sled::Tree) -> Result<KdfParams> {
+pub(crate) fn stored_params(tree: &crate::storage::Tree) -> Result<KdfParams> {
     match tree.get(bytes_key(Space::Meta, meta::KDF_PARAMS))? {
         Some(bytes) => KdfParams::from_bytes(&bytes)
             .ok_or_else(|| Error::Corrupt("metadata \"kdf_params\" is malformed".into())),
@@ -87,7 +87,7 @@ pub(crate) fn unwrap(master: &MasterKey, name: &[u8], sealed: &[u8]) -> Result<M
 }
 
 /// The data key of an existing store.
-pub(crate) fn open_data_key(tree: &sled::Tree, master: &MasterKey) -> Result<MasterKey> {
+pub(crate) fn open_data_key(tree: &crate::storage::Tree, master: &MasterKey) -> Result<MasterKey> {
     let sealed = tree
         .get(bytes_key(Space::Meta, meta::DATA_KEY))?
         .ok_or_else(|| Error::Corrupt("the store has no data key".into()))?;
@@ -99,7 +99,7 @@ pub(crate) fn open_data_key(tree: &sled::Tree, master: &MasterKey) -> Result<Mas
 pub(crate) fn new_store_entries(
     master: &MasterKey,
     passphrase: Option<NewPassphrase>,
-    batch: &mut sled::Batch,
+    batch: &mut crate::storage::Batch,
 ) -> MasterKey {
     let data = MasterKey::generate();
     batch.insert(
@@ -119,8 +119,8 @@ pub(crate) fn new_store_entries(
 /// The journal's chaining key: unwrapped, or — for a store that has none yet (new, or just
 /// upgraded from a layout without a journal) — made, wrapped and stored now.
 pub(crate) fn journal_key(
-    db: &sled::Db,
-    tree: &sled::Tree,
+    db: &crate::storage::Db,
+    tree: &crate::storage::Tree,
     master: &MasterKey,
 ) -> Result<MasterKey> {
     let key = bytes_key(Space::Meta, meta::JOURNAL_KEY);

@@ -188,15 +188,6 @@ impl Error {
     }
 }
 
-impl From<sled::Error> for Error {
-    fn from(error: sled::Error) -> Self {
-        match error {
-            sled::Error::Corruption { .. } => Error::Corrupt(format!("storage: {error}")),
-            other => Error::Storage(other.to_string()),
-        }
-    }
-}
-
 /// The error of a write submitted while the store closes.
 pub(crate) fn shutting_down() -> Error {
     Error::Busy("the store is shutting down".into())

@@ -21,10 +21,7 @@ impl Store {
 
     /// Whether a customer id was forgotten.
     pub fn is_forgotten(&self, id: u64) -> Result<bool> {
-        Ok(self
-            .shared
-            .tree
-            .contains_key(id_key(Space::Forgotten, id))?)
+        self.shared.tree.contains_key(id_key(Space::Forgotten, id))
     }
 
     /// Forgets, journaled by no user, every customer whose record is present but whose key is

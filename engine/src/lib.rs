@@ -45,6 +45,7 @@ mod scan;
 pub mod seal;
 mod shared;
 pub mod stats;
+mod storage;
 mod store;
 mod trees;
 pub mod upgrade;

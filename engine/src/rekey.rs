@@ -15,7 +15,8 @@
 use crate::envelope;
 use crate::error::{Error, Result};
 use crate::keys::KeySource;
-use crate::store::{open_when_free, Options, Store};
+use crate::storage::{Db, Tuning};
+use crate::store::{Options, Store};
 use crate::trees::{bytes_key, meta, Space, DATA_TREE};
 use std::path::Path;
 
@@ -44,8 +45,7 @@ pub fn rekey(
     // An older layout is brought to the current one first, with the old key (a store already
     // rekeyed is current, and opens with the new key only).
     {
-        let config = sled::Config::new().path(dir);
-        let db = open_when_free(&config, dir)?;
+        let db = Db::open(dir, &Tuning::default())?;
         let tree = db.open_tree(DATA_TREE)?;
         let layout = crate::upgrade::layout_of(&tree)?;
         drop(tree);
@@ -54,8 +54,7 @@ pub fn rekey(
             Store::open(dir, old, &Options::default())?.close()?;
         }
     }
-    let config = sled::Config::new().path(dir);
-    let db = open_when_free(&config, dir)?;
+    let db = Db::open(dir, &Tuning::default())?;
     let tree = db.open_tree(DATA_TREE)?;
     on_step(1, STEPS, "checking the keys");
     let (old_master, _) = envelope::master_key(&tree, old, false)?;
@@ -83,7 +82,7 @@ pub fn rekey(
     if new_master.expose() == old_master.expose() {
         return Err(Error::Refused("the new key is the current key".into()));
     }
-    let mut batch = sled::Batch::default();
+    let mut batch = crate::storage::Batch::default();
     batch.insert(
         bytes_key(Space::Meta, meta::DATA_KEY),
         envelope::wrap(&new_master, meta::DATA_KEY, &data),

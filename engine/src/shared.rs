@@ -37,8 +37,8 @@ impl Durability {
 
 /// What the committer and the readers share.
 pub(crate) struct Shared {
-    pub db: sled::Db,
-    pub tree: sled::Tree,
+    pub db: crate::storage::Db,
+    pub tree: crate::storage::Tree,
     pub codec: Codec,
     pub blind: BlindKeys,
     pub durability: Durability,

@@ -3,11 +3,12 @@
 use crate::cancel::Cancel;
 use crate::codec::Codec;
 use crate::envelope;
-use crate::error::{shutting_down, Error, Result};
+use crate::error::{shutting_down, Result};
 use crate::index::BlindKeys;
 use crate::keys::{KeySource, MasterKey, Purpose};
 use crate::seal::Sealer;
 use crate::shared::{GroupCommitStats, Shared};
+use crate::storage::{Db, Tuning};
 use crate::trees::{bytes_key, meta, Space, DATA_TREE};
 use crate::upgrade::{self, UpgradeProgress};
 use crate::write::{Durability, Outcome, Write, Writer};
@@ -82,15 +83,12 @@ impl Store {
             Durability::Sync => Some(500),
             Durability::Periodic => Some(100),
         });
-        let config = sled::Config::new()
-            .path(path)
-            .cache_capacity(options.cache_capacity)
-            .mode(match options.mode {
-                StorageMode::LowSpace => sled::Mode::LowSpace,
-                StorageMode::HighThroughput => sled::Mode::HighThroughput,
-            })
-            .flush_every_ms(flush_every);
-        let db = open_when_free(&config, path)?;
+        let tuning = Tuning {
+            cache_bytes: Some(options.cache_capacity),
+            mode: options.mode,
+            flush_every_ms: flush_every,
+        };
+        let db = Db::open(path, &tuning)?;
         let tree = db.open_tree(DATA_TREE)?;
         let layout = upgrade::layout_of(&tree)?;
         let (master, new_passphrase) = envelope::master_key(&tree, key, layout.is_none())?;
@@ -254,38 +252,6 @@ impl Store {
     }
 }
 
-/// Opens sled's database, waiting up to [`LOCK_WAIT`] for the folder's lock: a store closed
-/// a moment ago in this process may still be releasing it (sled's threads end after the last
-/// handle is dropped). A folder held longer is in use by another process: `BUSY`.
-pub(crate) fn open_when_free(config: &sled::Config, path: &Path) -> Result<sled::Db> {
-    let deadline = std::time::Instant::now() + LOCK_WAIT;
-    loop {
-        match config.open() {
-            Ok(db) => return Ok(db),
-            Err(sled::Error::Io(io)) if is_lock_error(&io) => {
-                if std::time::Instant::now() >= deadline {
-                    return Err(Error::Busy(format!(
-                        "the data folder {} is in use by another process",
-                        path.display()
-                    )));
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(other) => return Err(Error::from(other)),
-        }
-    }
-}
-
-/// How long opening waits for the data folder's lock.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// Whether sled could not lock the folder (it reports the lock's `WouldBlock` inside an
-/// `Other` error).
-fn is_lock_error(error: &std::io::Error) -> bool {
-    error.kind() == std::io::ErrorKind::WouldBlock
-        || error.to_string().contains("could not acquire lock")
-}
-
 fn first(mut results: Vec<Result<Outcome>>) -> Result<Outcome> {
     results.pop().unwrap_or_else(|| Err(shutting_down()))
 }
@@ -310,7 +276,7 @@ fn create_private_dir(path: &Path) -> Result<()> {
 
 /// Destroys the key of every forgotten customer whose erasure a crash interrupted (between
 /// the durable batch and the keyring's overwrite): nothing is served before it is done.
-fn finish_erasures(tree: &sled::Tree, codec: &Codec) -> Result<()> {
+fn finish_erasures(tree: &crate::storage::Tree, codec: &Codec) -> Result<()> {
     let keyring = codec.keyring()?;
     let mut pending = Vec::new();
     for entry in tree.scan_prefix(Space::Forgotten.prefix()) {
@@ -325,7 +291,7 @@ fn finish_erasures(tree: &sled::Tree, codec: &Codec) -> Result<()> {
             }
         }
     }
-    let mut done = sled::Batch::default();
+    let mut done = crate::storage::Batch::default();
     for entry in tree.scan_prefix(Space::PendingErasure.prefix()) {
         let (key, _) = entry?;
         if let Some(slot) = crate::trees::trailing_id(&key) {
@@ -341,12 +307,12 @@ fn finish_erasures(tree: &sled::Tree, codec: &Codec) -> Result<()> {
 /// Makes a new store's first entries (its wrapped data key, the passphrase's salt and
 /// parameters, the layout version) durable before anything else is written.
 fn create(
-    db: &sled::Db,
-    tree: &sled::Tree,
+    db: &crate::storage::Db,
+    tree: &crate::storage::Tree,
     master: &MasterKey,
     passphrase: Option<envelope::NewPassphrase>,
 ) -> Result<MasterKey> {
-    let mut batch = sled::Batch::default();
+    let mut batch = crate::storage::Batch::default();
     let data = envelope::new_store_entries(master, passphrase, &mut batch);
     batch.insert(
         bytes_key(Space::Meta, meta::LAYOUT_VERSION),

@@ -67,7 +67,7 @@ pub struct UpgradeProgress {
 }
 
 /// The layout a store's tree is written in; `None` for a new, empty tree.
-pub(crate) fn layout_of(tree: &sled::Tree) -> Result<Option<u64>> {
+pub(crate) fn layout_of(tree: &crate::storage::Tree) -> Result<Option<u64>> {
     match tree.get(bytes_key(Space::Meta, meta::LAYOUT_VERSION))? {
         Some(bytes) => decode_u64(&bytes)
             .map(Some)
@@ -81,8 +81,8 @@ pub(crate) fn layout_of(tree: &sled::Tree) -> Result<Option<u64>> {
 
 /// Runs every step from `from` to [`CURRENT_LAYOUT`].
 pub(crate) fn run(
-    db: &sled::Db,
-    tree: &sled::Tree,
+    db: &crate::storage::Db,
+    tree: &crate::storage::Tree,
     master: &MasterKey,
     dir: &std::path::Path,
     from: u64,
@@ -105,7 +105,7 @@ pub(crate) fn run(
     // without unsealing anything, so a wrong key is refused here, before they run.
     envelope::open_data_key(tree, master)?;
     if from < CURRENT_LAYOUT {
-        let mut batch = sled::Batch::default();
+        let mut batch = crate::storage::Batch::default();
         batch.insert(
             bytes_key(Space::Meta, meta::LAYOUT_VERSION),
             CURRENT_LAYOUT.to_be_bytes().to_vec(),
@@ -123,8 +123,8 @@ pub(crate) fn run(
 /// `from`. Finds nothing on a store that never held them, or whose sweep is finished: a
 /// prefix look per space.
 fn sweep_memory_only(
-    db: &sled::Db,
-    tree: &sled::Tree,
+    db: &crate::storage::Db,
+    tree: &crate::storage::Tree,
     from: u64,
     on_progress: &dyn Fn(UpgradeProgress),
 ) -> Result<()> {
@@ -145,7 +145,7 @@ fn sweep_memory_only(
     on_progress(progress);
     for space in MEMORY_ONLY {
         loop {
-            let keys: Vec<sled::IVec> = tree
+            let keys: Vec<crate::storage::Bytes> = tree
                 .scan_prefix(space.prefix())
                 .keys()
                 .take(SWEEP_BATCH)
@@ -153,7 +153,7 @@ fn sweep_memory_only(
             if keys.is_empty() {
                 break;
             }
-            let mut batch = sled::Batch::default();
+            let mut batch = crate::storage::Batch::default();
             progress.done += keys.len() as u64;
             for key in keys {
                 batch.remove(key);
@@ -167,7 +167,7 @@ fn sweep_memory_only(
 }
 
 fn v2_to_v3(
-    tree: &sled::Tree,
+    tree: &crate::storage::Tree,
     master: &MasterKey,
     dir: &std::path::Path,
     on_progress: &dyn Fn(UpgradeProgress),
@@ -177,7 +177,7 @@ fn v2_to_v3(
     let old = Codec::new(sealer.clone());
     let keyring = std::sync::Arc::new(crate::keyring::Keyring::open(dir, &data)?);
     let new = Codec::with_keyring(sealer, keyring.clone());
-    let customers: Vec<(sled::IVec, sled::IVec)> = tree
+    let customers: Vec<(crate::storage::Bytes, crate::storage::Bytes)> = tree
         .scan_prefix(Space::Customer.prefix())
         .collect::<std::result::Result<_, _>>()?;
     let total = customers.len() as u64;
@@ -189,7 +189,7 @@ fn v2_to_v3(
         total,
     };
     on_progress(progress);
-    let mut batch = sled::Batch::default();
+    let mut batch = crate::storage::Batch::default();
     for (slot, (key, sealed)) in customers.iter().enumerate() {
         let customer: crate::model::Customer = old.open(key, sealed)?;
         let plain = crate::codec::encode(&customer);
@@ -218,7 +218,7 @@ struct UserV1 {
 }
 
 fn v1_to_v2(
-    tree: &sled::Tree,
+    tree: &crate::storage::Tree,
     master: &MasterKey,
     on_progress: &dyn Fn(UpgradeProgress),
 ) -> Result<()> {
@@ -235,7 +235,7 @@ fn v1_to_v2(
         return Err(Error::WrongKey);
     }
     let blind = BlindKeys::derive(master);
-    let users: Vec<(sled::IVec, sled::IVec)> = tree
+    let users: Vec<(crate::storage::Bytes, crate::storage::Bytes)> = tree
         .scan_prefix(Space::LegacyUser.prefix())
         .collect::<std::result::Result<_, _>>()?;
     let counters: Vec<Vec<u8>> = [Space::Customer, Space::Product, Space::Order]
@@ -250,7 +250,7 @@ fn v1_to_v2(
         total,
     };
     on_progress(progress);
-    let mut batch = sled::Batch::default();
+    let mut batch = crate::storage::Batch::default();
     for (key, sealed) in &users {
         let old: UserV1 = codec.open(key, sealed)?;
         let user = User {

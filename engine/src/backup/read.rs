@@ -184,11 +184,11 @@ fn restore_verified(
     forget: &[(u64, i64)],
 ) -> Result<()> {
     {
-        let db = sled::Config::new().path(new_dir).open()?;
+        let db = crate::storage::Db::open(new_dir, &crate::storage::Tuning::default())?;
         let tree = db.open_tree(DATA_TREE)?;
         let mut slots = Vec::new();
         walk(path, key, |chunk| {
-            let mut batch = sled::Batch::default();
+            let mut batch = crate::storage::Batch::default();
             for (k, v) in chunk {
                 if k.first() == Some(&(Space::KeyringSlot as u8)) {
                     let slot = trailing_id(k).filter(|_| k.len() == 9);

@@ -38,7 +38,7 @@ pub struct Snapshot {
     /// Where to make the spill when the budget is reached.
     spill_dir: PathBuf,
     /// Saved values beyond the budget, encoded by [`encode_saved`].
-    spill: Option<(sled::Db, sled::Tree)>,
+    spill: Option<(crate::storage::Db, crate::storage::Tree)>,
     /// Keyring slots (as stored: sealed) erased since the backup started, so that the backup
     /// still opens the customers it holds: the keyring is outside the tree (`keyring.rs`).
     erased_slots: BTreeMap<u64, [u8; crate::keyring::SLOT_LEN]>,
@@ -94,17 +94,14 @@ impl Snapshot {
     }
 
     /// The spill tree, made on first use.
-    fn spill_tree(&mut self) -> Result<&sled::Tree> {
+    fn spill_tree(&mut self) -> Result<&crate::storage::Tree> {
         if self.spill.is_none() {
-            let db = sled::Config::new()
-                .temporary(true)
-                .path(self.spill_dir.join(format!(
-                    ".snapshot-{}-{:016x}",
-                    std::process::id(),
-                    rand::random::<u64>()
-                )))
-                .cache_capacity(SPILL_CACHE_BYTES)
-                .open()?;
+            let path = self.spill_dir.join(format!(
+                ".snapshot-{}-{:016x}",
+                std::process::id(),
+                rand::random::<u64>()
+            ));
+            let db = crate::storage::Db::temporary(&path, SPILL_CACHE_BYTES)?;
             let tree = db.open_tree(b"saved")?;
             self.spill = Some((db, tree));
         }
@@ -127,10 +124,10 @@ impl Snapshot {
     /// Called by the committer with the keys a group is about to change.
     pub fn preserve<'a>(
         &mut self,
-        tree: &sled::Tree,
+        tree: &crate::storage::Tree,
         keys: impl Iterator<Item = &'a Vec<u8>>,
     ) -> Result<()> {
-        let mut spilled = sled::Batch::default();
+        let mut spilled = crate::storage::Batch::default();
         let mut any_spilled = false;
         for key in keys {
             if !self.not_copied(key) || self.is_saved(key)? {
@@ -161,7 +158,7 @@ impl Snapshot {
     /// the cursor past them. Empty when the whole tree is copied.
     pub fn next_chunk(
         &mut self,
-        tree: &sled::Tree,
+        tree: &crate::storage::Tree,
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         if self.finished {
@@ -204,7 +201,7 @@ impl Snapshot {
             };
         }
         if let Some((_, spill)) = &self.spill {
-            let mut done = sled::Batch::default();
+            let mut done = crate::storage::Batch::default();
             for entry in spill.range::<Vec<u8>, _>((lower, Bound::Unbounded)) {
                 let (key, encoded) = entry?;
                 if !in_range(&key) {

@@ -307,12 +307,12 @@ impl Store {
         &self,
         mut edit: impl FnMut(u64, &mut Vec<Entry>),
     ) -> Result<()> {
-        let pages: Vec<(sled::IVec, sled::IVec)> = self
+        let pages: Vec<(crate::storage::Bytes, crate::storage::Bytes)> = self
             .shared
             .tree
             .scan_prefix(Space::JournalPage.prefix())
             .collect::<std::result::Result<_, _>>()?;
-        let mut batch = sled::Batch::default();
+        let mut batch = crate::storage::Batch::default();
         for (key, sealed) in pages {
             let mut page = self.open_page(&key, &sealed)?;
             edit(trailing_id(&key).unwrap_or(0), &mut page.entries);

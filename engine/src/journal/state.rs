@@ -54,7 +54,11 @@ const RECENT_PAGES: usize = 16;
 
 impl JournalState {
     /// Loads where the chain ends from the last page on disk.
-    pub fn load(tree: &sled::Tree, codec: &Codec, key: JournalKey) -> Result<JournalState> {
+    pub fn load(
+        tree: &crate::storage::Tree,
+        codec: &Codec,
+        key: JournalKey,
+    ) -> Result<JournalState> {
         let tail = match tree.scan_prefix(Space::JournalPage.prefix()).next_back() {
             None => Tail {
                 next_seq: 1,

@@ -58,11 +58,10 @@ fn apply_preserving_backup(shared: &Shared, view: View) -> Result<()> {
     let (batch, derived) = view.into_batch()?;
     // sled fails a batch once its log has hit an I/O error (a background flush may hit a full
     // disk first). The disk is failing either way: halt, as after a failed flush.
-    shared.tree.apply_batch(batch).map_err(|error| {
-        let error = Error::from(error);
-        shared.halt(&error);
-        error
-    })?;
+    shared
+        .tree
+        .apply_batch(batch)
+        .inspect_err(|error| shared.halt(error))?;
     // Before any writer of the group is answered, so their checks and reads see it (see
     // `derived.rs`).
     shared
@@ -85,7 +84,7 @@ fn erase_after_flush(shared: &Shared, slots: &[u64]) -> Result<()> {
         shared.halt(&error);
         error
     };
-    shared.db.flush().map_err(|e| halting(Error::from(e)))?;
+    shared.db.flush().map_err(halting)?;
     let keyring = shared.codec.keyring()?;
     let marks: Vec<Vec<u8>> = slots
         .iter()
@@ -108,14 +107,11 @@ fn erase_after_flush(shared: &Shared, slots: &[u64]) -> Result<()> {
     keyring.erase(slots).map_err(halting)?;
     // The pending marks can go now; lost in a crash, the next open erases those slots again,
     // which changes nothing.
-    let mut done = sled::Batch::default();
+    let mut done = crate::storage::Batch::default();
     for mark in marks {
         done.remove(mark);
     }
-    shared
-        .tree
-        .apply_batch(done)
-        .map_err(|e| halting(Error::from(e)))
+    shared.tree.apply_batch(done).map_err(halting)
 }
 
 /// Plans and applies one group; returns each job's results and whether the tree changed.

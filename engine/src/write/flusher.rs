@@ -25,13 +25,13 @@ pub(super) fn run(shared: &Shared, queue: &mpsc::Receiver<Applied>) {
             // An earlier flush failed: these groups were applied after it, on a store whose
             // disk state is unknown; their writers are told so.
             Err(error) => Err(error),
-            Ok(()) => shared.db.flush().map(|_| ()).map_err(|error| {
-                // The batches are applied in memory but maybe not on disk: stop, rather than
-                // serve writes whose writers were told they failed (see `Shared::halt`).
-                let error = Error::from(error);
-                shared.halt(&error);
-                error
-            }),
+            // The batches are applied in memory but maybe not on disk: stop, rather than serve
+            // writes whose writers were told they failed (see `Shared::halt`).
+            Ok(()) => shared
+                .db
+                .flush()
+                .map(|_| ())
+                .inspect_err(|error| shared.halt(error)),
         };
         last_flush = std::time::Instant::now();
         let failure = flushed.err().map(storage_message);

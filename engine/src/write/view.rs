@@ -45,7 +45,7 @@ enum Staged {
 
 /// The tree as the current write group sees it.
 pub struct View<'a> {
-    tree: &'a sled::Tree,
+    tree: &'a crate::storage::Tree,
     /// The in-memory indexes (orders by customer, product, time; journal by record): read
     /// here instead of the tree, changed after the group's batch (see `derived.rs`).
     derived: &'a DerivedIndexes,
@@ -80,7 +80,7 @@ impl<'a> View<'a> {
     }
 
     /// The tree, unless a test made its reads fail.
-    fn tree(&self) -> Result<&'a sled::Tree> {
+    fn tree(&self) -> Result<&'a crate::storage::Tree> {
         if self.read_fault.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(Error::Storage(
                 "injected read failure: No space left on device".into(),
@@ -270,8 +270,8 @@ impl<'a> View<'a> {
 
     /// The group's writes as one sled batch, each staged record sealed once, and its changes
     /// to the derived indexes (applied once the batch is).
-    pub fn into_batch(self) -> Result<(sled::Batch, Vec<Change>)> {
-        let mut batch = sled::Batch::default();
+    pub fn into_batch(self) -> Result<(crate::storage::Batch, Vec<Change>)> {
+        let mut batch = crate::storage::Batch::default();
         let mut derived = Vec::new();
         for (key, staged) in self.overlay {
             if is_derived(&key) {
