@@ -54,7 +54,7 @@ impl ImportKind {
 }
 
 /// A cleaned row, ready to write.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CleanRecord {
     Customer(NewCustomer),
     Product(NewProduct),
@@ -71,12 +71,22 @@ impl CleanRecord {
         }
     }
 
-    /// Every field of the cleaned row, hashed, for spotting exact duplicates within one
-    /// import (compared in the same run only, so the `Debug` form is stable enough).
+    /// Every field of the cleaned row, hashed (BLAKE3 through the derived `Hash`, which
+    /// frames each field), for spotting exact duplicates within one import.
     fn fingerprint(&self) -> [u8; 16] {
-        let text = format!("{self:?}");
+        struct Feed(blake3::Hasher);
+        impl std::hash::Hasher for Feed {
+            fn write(&mut self, bytes: &[u8]) {
+                self.0.update(bytes);
+            }
+            fn finish(&self) -> u64 {
+                0
+            }
+        }
+        let mut feed = Feed(blake3::Hasher::new());
+        std::hash::Hash::hash(self, &mut feed);
         let mut out = [0u8; 16];
-        out.copy_from_slice(&blake3::hash(text.as_bytes()).as_bytes()[..16]);
+        out.copy_from_slice(&feed.0.finalize().as_bytes()[..16]);
         out
     }
 }

@@ -10,9 +10,15 @@
 //! `to_vec`, comparison), never by its sled type.
 
 use crate::error::{Error, Result};
-use crate::store::StorageMode;
 use std::ops::RangeBounds;
 use std::path::Path;
+
+/// The store's space/speed trade-off, exposed for tuning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageMode {
+    LowSpace,
+    HighThroughput,
+}
 
 /// An owned byte string read from the store, used as `&[u8]`.
 pub(crate) type Bytes = sled::IVec;

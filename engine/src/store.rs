@@ -15,12 +15,7 @@ use crate::write::{Durability, Outcome, Write, Writer};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-/// sled's space/speed trade-off, exposed for tuning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StorageMode {
-    LowSpace,
-    HighThroughput,
-}
+pub use crate::storage::StorageMode;
 
 /// How to open a store.
 #[derive(Debug, Clone)]

@@ -7,39 +7,13 @@ use crate::vocabulary::{self as words, customer_keyword, product_keyword};
 use crm_engine::values::{format_money, format_timestamp};
 use crm_engine::{CleanRecord, NewCustomer, NewOrder, NewProduct};
 
+pub use crate::vocabulary::FindBy;
 pub use crm_engine::{CustomerField, Field, ProductField};
 
 /// One request: a command name and its arguments, ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {
     words: Vec<String>,
-}
-
-/// What `CUSTOMER.FIND` looks up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FindBy {
-    Email,
-    Phone,
-    Name,
-}
-
-impl FindBy {
-    pub const ALL: [FindBy; 3] = [FindBy::Email, FindBy::Phone, FindBy::Name];
-
-    pub const fn keyword(self) -> &'static str {
-        match self {
-            FindBy::Email => words::EMAIL,
-            FindBy::Phone => words::PHONE,
-            FindBy::Name => words::NAME,
-        }
-    }
-
-    /// The lookup a keyword names, in any case.
-    pub fn named(word: &[u8]) -> Option<FindBy> {
-        FindBy::ALL
-            .into_iter()
-            .find(|by| by.keyword().as_bytes().eq_ignore_ascii_case(word))
-    }
 }
 
 /// Which orders `ORDER.LIST` walks; ids stay text when a person typed them.
@@ -130,12 +104,16 @@ impl Command {
 
     /// `CUSTOMER.ADD` with the fields a person typed, in the order given.
     pub fn customer_add(fields: &[(CustomerField, &str)]) -> Command {
-        customer_fields(Command::named("CUSTOMER.ADD"), fields)
+        with_fields(Command::named("CUSTOMER.ADD"), fields, customer_keyword)
     }
 
     /// `CUSTOMER.UPDATE id` setting the fields given (an empty value clears an optional one).
     pub fn customer_update(id: u64, fields: &[(CustomerField, &str)]) -> Command {
-        customer_fields(Command::named("CUSTOMER.UPDATE").word(id), fields)
+        with_fields(
+            Command::named("CUSTOMER.UPDATE").word(id),
+            fields,
+            customer_keyword,
+        )
     }
 
     /// `CUSTOMER.UPSERT` of a cleaned row, keyed by its email; `DRYRUN` says what it would do.
@@ -193,11 +171,15 @@ impl Command {
     // Products.
 
     pub fn product_add(fields: &[(ProductField, &str)]) -> Command {
-        product_fields(Command::named("PRODUCT.ADD"), fields)
+        with_fields(Command::named("PRODUCT.ADD"), fields, product_keyword)
     }
 
     pub fn product_update(id: u64, fields: &[(ProductField, &str)]) -> Command {
-        product_fields(Command::named("PRODUCT.UPDATE").word(id), fields)
+        with_fields(
+            Command::named("PRODUCT.UPDATE").word(id),
+            fields,
+            product_keyword,
+        )
     }
 
     pub fn product_del(id: u64) -> Command {
@@ -324,15 +306,14 @@ impl Command {
     }
 }
 
-fn customer_fields(command: Command, fields: &[(CustomerField, &str)]) -> Command {
+/// Appends `KEYWORD value` for each field, in the order given.
+fn with_fields<F: Copy>(
+    command: Command,
+    fields: &[(F, &str)],
+    keyword: fn(F) -> &'static str,
+) -> Command {
     fields.iter().fold(command, |command, (field, value)| {
-        command.keyword(customer_keyword(*field), value)
-    })
-}
-
-fn product_fields(command: Command, fields: &[(ProductField, &str)]) -> Command {
-    fields.iter().fold(command, |command, (field, value)| {
-        command.keyword(product_keyword(*field), value)
+        command.keyword(keyword(*field), value)
     })
 }
 

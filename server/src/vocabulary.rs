@@ -28,6 +28,33 @@ pub const BY: &str = "BY";
 pub const USER: &str = "USER";
 pub const KIND: &str = "KIND";
 
+/// What `CUSTOMER.FIND` looks up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindBy {
+    Email,
+    Phone,
+    Name,
+}
+
+impl FindBy {
+    pub const ALL: [FindBy; 3] = [FindBy::Email, FindBy::Phone, FindBy::Name];
+
+    pub const fn keyword(self) -> &'static str {
+        match self {
+            FindBy::Email => EMAIL,
+            FindBy::Phone => PHONE,
+            FindBy::Name => NAME,
+        }
+    }
+
+    /// The lookup a keyword names, in any case.
+    pub fn named(word: &[u8]) -> Option<FindBy> {
+        FindBy::ALL
+            .into_iter()
+            .find(|by| by.keyword().as_bytes().eq_ignore_ascii_case(word))
+    }
+}
+
 /// The keyword that sets a customer field (`CUSTOMER.ADD`, `UPSERT`, `UPDATE`, `FIND`).
 pub const fn customer_keyword(field: CustomerField) -> &'static str {
     match field {

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{logged_in, reply};
+use common::{args_of, logged_in, reply};
 use crm_server::client::Value;
 use crm_tui::action::Action;
 use crm_tui::app::{App, Lane};
@@ -287,16 +287,6 @@ fn products_orders_analytics_backup_and_help() {
             && text.contains("search customers")
             && text.contains("quit")
     );
-}
-
-fn args_of(outgoing: &[(Lane, Request)]) -> Vec<Vec<String>> {
-    outgoing
-        .iter()
-        .filter_map(|(_, request)| match request {
-            Request::Command { args, .. } => Some(args.clone()),
-            Request::Connect { .. } => None,
-        })
-        .collect()
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{logged_in, reply};
+use common::{args_of, logged_in, reply};
 use crm_server::client::Value;
 use crm_tui::action::Action;
 use crm_tui::app::{App, Lane, Mode};
@@ -13,16 +13,6 @@ use crm_tui::net::{Purpose, Request};
 use crm_tui::overlay::Overlay;
 use crm_tui::tab::Tab;
 use serde_json::json;
-
-fn words(outgoing: &[(Lane, Request)]) -> Vec<Vec<String>> {
-    outgoing
-        .iter()
-        .filter_map(|(_, request)| match request {
-            Request::Command { args, .. } => Some(args.clone()),
-            Request::Connect { .. } => None,
-        })
-        .collect()
-}
 
 fn with_customer_selected() -> App {
     let mut app = logged_in();
@@ -58,30 +48,33 @@ fn login_holds_the_keyboard_until_the_server_says_yes() {
 #[test]
 fn tabs_move_and_load_what_they_show() {
     let mut app = logged_in();
-    let sent = words(&app.apply(Action::NextTab));
+    let sent = args_of(&app.apply(Action::NextTab));
     assert_eq!(app.tab, Tab::Products);
     assert_eq!(sent, [["PRODUCT.LIST", "AFTER", "0", "LIMIT", "20"]]);
-    let sent = words(&app.apply(Action::PreviousTab));
+    let sent = args_of(&app.apply(Action::PreviousTab));
     assert_eq!(app.tab, Tab::Customers);
     assert_eq!(sent, [["CUSTOMER.LIST", "AFTER", "0", "LIMIT", "20"]]);
     app.apply(Action::ToggleHelp);
     assert_eq!(app.tab, Tab::Help);
     app.apply(Action::ToggleHelp);
     assert_eq!(app.tab, Tab::Customers);
-    assert!(words(&app.apply(Action::GoToTab(99))).is_empty());
+    assert!(args_of(&app.apply(Action::GoToTab(99))).is_empty());
     assert_eq!(app.tab, Tab::Customers);
 }
 
 #[test]
 fn a_question_sends_only_on_yes_and_closes_either_way() {
     let mut app = with_customer_selected();
-    assert!(words(&app.apply(Action::Delete)).is_empty());
+    assert!(args_of(&app.apply(Action::Delete)).is_empty());
     assert_eq!(app.mode(), Mode::Confirming);
     // Anything but yes closes it without a request.
-    assert!(words(&app.apply(Action::Down)).is_empty());
+    assert!(args_of(&app.apply(Action::Down)).is_empty());
     assert_eq!(app.mode(), Mode::Normal);
     app.apply(Action::Delete);
-    assert_eq!(words(&app.apply(Action::Confirm)), [["CUSTOMER.DEL", "7"]]);
+    assert_eq!(
+        args_of(&app.apply(Action::Confirm)),
+        [["CUSTOMER.DEL", "7"]]
+    );
     assert!(app.overlay.is_none());
 }
 
@@ -109,7 +102,7 @@ fn one_overlay_at_a_time() {
 fn an_edit_sends_every_field_an_add_only_the_filled_ones() {
     let mut app = with_customer_selected();
     app.apply(Action::Edit);
-    let sent = words(&app.apply(Action::Submit));
+    let sent = args_of(&app.apply(Action::Submit));
     assert_eq!(
         sent,
         [[
@@ -128,7 +121,7 @@ fn an_edit_sends_every_field_an_add_only_the_filled_ones() {
     app.overlay = None;
     app.apply(Action::NextTab);
     app.apply(Action::Add);
-    let sent = words(&app.apply(Action::Submit));
+    let sent = args_of(&app.apply(Action::Submit));
     assert_eq!(sent, [["PRODUCT.ADD", "NAME", "", "PRICE", ""]]);
 }
 

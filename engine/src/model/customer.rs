@@ -57,7 +57,7 @@ impl Customer {
 }
 
 /// A validated customer to add. Build it with [`NewCustomer::parse`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct NewCustomer {
     pub id: Option<u64>,
     pub name: String,

@@ -55,7 +55,7 @@ impl Order {
 }
 
 /// A validated order to add.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct NewOrder {
     pub id: Option<u64>,
     pub customer_id: u64,

@@ -37,7 +37,7 @@ impl Product {
 }
 
 /// A validated product to add.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct NewProduct {
     pub id: Option<u64>,
     pub name: String,

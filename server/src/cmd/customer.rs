@@ -14,8 +14,7 @@ use crate::parse::{
     flag, kw, optional_text, printable, required_text, syntax, text, Args, CmdResult, Keywords,
 };
 use crate::reply::Reply;
-use crate::request::FindBy;
-use crate::vocabulary::{self as words, customer_keyword};
+use crate::vocabulary::{self as words, customer_keyword, FindBy};
 use crm_engine::values::DEFAULT_LIMIT;
 use crm_engine::{
     CustomerField, CustomerPatch, CustomerUpsert, Field, Kind, NewCustomer, Op, Outcome, Role,
