@@ -45,6 +45,15 @@ impl Store {
                 report.orders
             )));
         }
+        // Every order is in a page (layout 6): a loose one is left by an unfinished upgrade,
+        // which every open finishes, or was put there by something else than this build.
+        let loose = tree.loose_orders()?;
+        if loose > 0 {
+            return Err(corrupt(format!(
+                "{loose} orders have an entry of their own instead of a place in a page"
+            )));
+        }
+        self.shared.record_ids.check(tree)?;
         // No record has an id above its kind's high-water mark (new ids above it are not looked
         // up before they are claimed).
         for (space, kind) in [

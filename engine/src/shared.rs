@@ -65,6 +65,8 @@ pub(crate) struct Shared {
     pub journal: crate::journal::JournalState,
     /// The indexes kept in memory instead of the tree (see `derived.rs`).
     pub derived: crate::derived::DerivedIndexes,
+    /// Which customers, products and orders have a record (see `record_ids.rs`).
+    pub record_ids: crate::record_ids::RecordIds,
 }
 
 /// Counters of the durable write path, read by `INFO` and the benchmarks.

@@ -105,6 +105,7 @@ impl Store {
         let mut rollups = crate::rollup_table::RollupBuilder::default();
         let derived = crate::derived::DerivedIndexes::rebuild(&tree, &codec, &mut rollups)?;
         let rollup_table = rollups.finish();
+        let record_ids = crate::record_ids::RecordIds::rebuild(&tree)?;
         let shared = Arc::new(Shared {
             db,
             tree,
@@ -122,6 +123,7 @@ impl Store {
             record_cache: crate::record_cache::RecordCache::new(options.record_cache_bytes),
             journal,
             derived,
+            record_ids,
         });
         let writer = Arc::new(Writer::start(shared.clone())?);
         let store = Store {

@@ -149,6 +149,8 @@ pub mod meta {
     pub const KDF_PARAMS: &[u8] = b"kdf_params";
     /// The on-disk layout version.
     pub const LAYOUT_VERSION: &[u8] = b"layout_version";
+    /// Present while the upgrade to layout 6 still has orders to fold into pages.
+    pub const PACKING_ORDERS: &[u8] = b"packing_orders";
     /// The keyring slots taken so far (the next customer takes this one); sealed.
     pub const KEYRING_NEXT: &[u8] = b"keyring_next";
 

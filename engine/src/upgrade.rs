@@ -35,6 +35,12 @@
 //!    (`rollup_table.rs`), which takes two of an imported order's three entries off the
 //!    write path. The same mark-then-sweep as step 4, over every space the layout keeps in
 //!    memory ([`crate::trees::MEMORY_ONLY`]): a build of layout 4 refuses layout 5.
+//! 6. (2026-12) orders are stored 32 to an entry, in pages (`pages.rs`): the storage boundary
+//!    reads both an order's own entry and a page, and any write to a page folds the loose
+//!    orders of its range into it. The same mark-then-sweep: the version goes first (a build
+//!    of layout 5 would take a page for a damaged order), then [`PACK_BATCH`] loose orders at
+//!    a time are folded into their pages, each batch atomic; every open finishes what a crash
+//!    left. No order is re-sealed: the sealed bytes move into the page as they are.
 
 use crate::codec::Codec;
 use crate::envelope;
@@ -47,10 +53,13 @@ use crate::trees::{bytes_key, decode_u64, meta, Space, MEMORY_ONLY};
 use serde::Deserialize;
 
 /// The on-disk layout this build writes and reads.
-pub const CURRENT_LAYOUT: u64 = 5;
+pub const CURRENT_LAYOUT: u64 = 6;
 
 /// Old entries removed per batch by the sweep of the spaces kept in memory.
 const SWEEP_BATCH: usize = 10_000;
+
+/// Loose orders folded into their pages per batch by the upgrade to layout 6.
+const PACK_BATCH: usize = 10_000;
 
 /// Layout 1's key check text.
 const V1_KEY_CHECK_TEXT: &[u8] = b"crm-engine key check v1";
@@ -110,12 +119,52 @@ pub(crate) fn run(
             bytes_key(Space::Meta, meta::LAYOUT_VERSION),
             CURRENT_LAYOUT.to_be_bytes().to_vec(),
         );
+        batch.insert(bytes_key(Space::Meta, meta::PACKING_ORDERS), Vec::new());
         tree.apply_batch(batch)?;
         db.flush()?;
     }
     // The steps above leave a layout-3 store at most; a finished upgrade resuming its sweep
     // reports it as the last step.
-    sweep_memory_only(db, tree, from.clamp(3, CURRENT_LAYOUT - 1), on_progress)
+    sweep_memory_only(db, tree, from.clamp(3, CURRENT_LAYOUT - 1), on_progress)?;
+    pack_loose_orders(db, tree, from.clamp(3, CURRENT_LAYOUT - 1), on_progress)
+}
+
+/// Folds the orders that still have an entry of their own into pages (layout 6), reporting
+/// its progress as the step from `from`; then drops the mark that says it is not finished.
+/// A store without the mark (packed, or made in layout 6) costs one look.
+fn pack_loose_orders(
+    db: &crate::storage::Db,
+    tree: &crate::storage::Tree,
+    from: u64,
+    on_progress: &dyn Fn(UpgradeProgress),
+) -> Result<()> {
+    let mark = bytes_key(Space::Meta, meta::PACKING_ORDERS);
+    if tree.get(&mark)?.is_none() {
+        return Ok(());
+    }
+    let total = tree.loose_orders()?;
+    let mut progress = UpgradeProgress {
+        from,
+        to: CURRENT_LAYOUT,
+        done: 0,
+        total,
+    };
+    on_progress(progress);
+    let mut from = crate::trees::id_key(Space::Order, 0).to_vec();
+    loop {
+        let (folded, next) = tree.pack_loose_orders(&from, PACK_BATCH)?;
+        progress.done = (progress.done + folded).min(total);
+        on_progress(progress);
+        match next {
+            Some(key) => from = key.to_vec(),
+            None => break,
+        }
+    }
+    let mut done = crate::storage::Batch::default();
+    done.remove(mark);
+    tree.apply_batch(done)?;
+    db.flush()?;
+    Ok(())
 }
 
 /// Removes the entries an older store kept in the tree in the spaces this layout keeps in

@@ -7,7 +7,9 @@
 //! * `fixtures/layout3/`: build 532d013, the last of layout 3 (backup format 2), which kept
 //!   the order and journal indexes in the tree; made by `make_layout3.rs.txt`;
 //! * `fixtures/layout4/`: build ebc0aee, the last of layout 4 (backup format 2), which kept
-//!   the customer and product rollups in the tree; made by `make_layout4.rs.txt`.
+//!   the customer and product rollups in the tree; made by `make_layout4.rs.txt`;
+//! * `fixtures/layout5/`: build fd05da5, the last of layout 5 (backup format 2), which gave
+//!   every order an entry of its own; made by `make_layout5.rs.txt`.
 //!
 //! One file: every test opens the same fixtures through the same comparison (`reference`
 //! and `assert_same`), which is the point of the file.
@@ -194,6 +196,7 @@ fn upgrades_on_open(layout: u64) -> Vec<UpgradeProgress> {
         0,
         "the order and journal indexes and the rollups are no longer in the tree"
     );
+    assert_orders_packed(&root.join("store"), 398);
     // Reopening finds the current layout: nothing more to upgrade.
     let reports = std::sync::Mutex::new(0);
     let reopened = Store::open_reporting(
@@ -240,6 +243,20 @@ fn a_layout_3_store_is_upgraded_on_open_and_equals_a_store_made_today() {
 }
 
 #[test]
+fn a_layout_5_store_is_upgraded_on_open_and_equals_a_store_made_today() {
+    let loose_before = raw_order_entries(&fixtures(5).1.join("store"));
+    assert_eq!(
+        loose_before,
+        (398, 0),
+        "layout 5: an entry per order, no page"
+    );
+    let seen = upgrades_on_open(5);
+    assert!(seen.iter().all(|p| (p.from, p.to) == (5, CURRENT_LAYOUT)));
+    // Every loose order is folded into its page.
+    assert_eq!(seen[0].total, 398, "{:?}", seen[0]);
+}
+
+#[test]
 fn a_layout_4_store_is_upgraded_on_open_and_equals_a_store_made_today() {
     let seen = upgrades_on_open(4);
     assert!(seen.iter().all(|p| (p.from, p.to) == (4, CURRENT_LAYOUT)));
@@ -267,6 +284,33 @@ fn raw_entries_in_memory_only_spaces(store_dir: &Path) -> usize {
         .sum()
 }
 
+/// The entries under `o` read with sled directly: (loose orders, pages). A page is an entry
+/// whose value starts with the page tag, 0xB0 (`pages.rs`).
+fn raw_order_entries(store_dir: &Path) -> (usize, usize) {
+    let db = common::raw_sled(store_dir);
+    let tree = db.open_tree(b"crm").unwrap();
+    let mut counts = (0, 0);
+    for entry in tree.scan_prefix(b"o") {
+        let (_, value) = entry.unwrap();
+        if value.first() == Some(&0xB0) {
+            counts.1 += 1;
+        } else {
+            counts.0 += 1;
+        }
+    }
+    counts
+}
+
+/// No order has an entry of its own, and `orders` orders (ids up to 400) fill pages of 32.
+fn assert_orders_packed(store_dir: &Path, orders: usize) {
+    let (loose, pages) = raw_order_entries(store_dir);
+    assert_eq!(loose, 0, "every order is in a page");
+    assert!(
+        pages > 0 && pages <= orders.div_ceil(32) + 1,
+        "{pages} pages"
+    );
+}
+
 /// The sealed rollups (`R`, `Q`) a fixture's store holds, read with sled directly.
 fn raw_rollups_of_fixture(layout: u64) -> u64 {
     let (_dir, root) = fixtures(layout);
@@ -281,6 +325,7 @@ fn raw_rollups_of_fixture(layout: u64) -> u64 {
 fn wrong_key_leaves_the_store_untouched(layout: u64) {
     let (_dir, root) = fixtures(layout);
     let before = raw_entries_in_memory_only_spaces(&root.join("store"));
+    let orders_before = raw_order_entries(&root.join("store"));
     let wrong = Store::open(
         &root.join("store"),
         &KeySource::Key(MasterKey::generate()),
@@ -292,6 +337,7 @@ fn wrong_key_leaves_the_store_untouched(layout: u64) {
         raw_entries_in_memory_only_spaces(&root.join("store")),
         before
     );
+    assert_eq!(raw_order_entries(&root.join("store")), orders_before);
     let expected = reference(&root);
     let store = Store::open(
         &root.join("store"),
@@ -315,6 +361,11 @@ fn a_wrong_key_leaves_the_layout_3_store_untouched() {
 #[test]
 fn a_wrong_key_leaves_the_layout_4_store_untouched() {
     wrong_key_leaves_the_store_untouched(4);
+}
+
+#[test]
+fn a_wrong_key_leaves_the_layout_5_store_untouched() {
+    wrong_key_leaves_the_store_untouched(5);
 }
 
 fn passphrase_store_opens(layout: u64, passphrase: &str) {
@@ -351,6 +402,11 @@ fn a_layout_4_passphrase_store_opens_with_its_passphrase() {
     passphrase_store_opens(4, "fixture passphrase, layout four");
 }
 
+#[test]
+fn a_layout_5_passphrase_store_opens_with_its_passphrase() {
+    passphrase_store_opens(5, "fixture passphrase, layout five");
+}
+
 fn old_backup_restores(layout: u64, format_version: u16) {
     let (_dir, root) = fixtures(layout);
     let expected = reference(&root);
@@ -362,6 +418,7 @@ fn old_backup_restores(layout: u64, format_version: u16) {
     restored.close().unwrap();
     drop(restored);
     assert_eq!(raw_entries_in_memory_only_spaces(&target), 0);
+    assert_orders_packed(&target, 398);
 }
 
 #[test]
@@ -372,6 +429,11 @@ fn a_format_1_backup_of_a_layout_1_store_restores() {
 #[test]
 fn a_format_2_backup_of_a_layout_3_store_restores() {
     old_backup_restores(3, 2);
+}
+
+#[test]
+fn a_format_2_backup_of_a_layout_5_store_restores() {
+    old_backup_restores(5, 2);
 }
 
 #[test]
@@ -425,6 +487,7 @@ fn sigkill_during_the_upgrade(layout: u64) {
         store.close().unwrap();
         drop(store);
         assert_eq!(raw_entries_in_memory_only_spaces(&root.join("store")), 0);
+        assert_orders_packed(&root.join("store"), 398);
     }
 }
 
@@ -441,4 +504,9 @@ fn a_sigkill_during_the_layout_3_upgrade_leaves_a_store_that_opens() {
 #[test]
 fn a_sigkill_during_the_layout_4_upgrade_leaves_a_store_that_opens() {
     sigkill_during_the_upgrade(4);
+}
+
+#[test]
+fn a_sigkill_during_the_layout_5_upgrade_leaves_a_store_that_opens() {
+    sigkill_during_the_upgrade(5);
 }

@@ -55,7 +55,7 @@ fn apply_preserving_backup(shared: &Shared, view: View) -> Result<()> {
     if let Some(snapshot) = gate.as_mut() {
         snapshot.preserve(&shared.tree, view.keys())?;
     }
-    let (batch, derived) = view.into_batch()?;
+    let (batch, in_memory) = view.into_batch()?;
     // sled fails a batch once its log has hit an I/O error (a background flush may hit a full
     // disk first). The disk is failing either way: halt, as after a failed flush.
     shared
@@ -66,8 +66,10 @@ fn apply_preserving_backup(shared: &Shared, view: View) -> Result<()> {
     // `derived.rs`).
     shared
         .derived
-        .apply(derived)
-        .inspect_err(|error| shared.halt(error))
+        .apply(in_memory.indexes)
+        .inspect_err(|error| shared.halt(error))?;
+    shared.record_ids.apply(&in_memory.ids);
+    Ok(())
 }
 
 /// Destroys the keys of the customers a group forgot or deleted, once the group is on disk.

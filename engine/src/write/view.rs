@@ -20,12 +20,13 @@ use crate::error::{Error, Result};
 use crate::index::BlindKeys;
 use crate::journal::Draft;
 use crate::model::{CustomerRollup, ProductRollup};
+use crate::record_ids::{IdChange, RecordIds};
 use crate::rollup_table::{RollupChanges, RollupTable};
 use crate::shared::Shared;
 use crate::trees::{id_key, meta, Space};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use zeroize::Zeroizing;
 
 /// A write staged by this group.
@@ -49,10 +50,17 @@ pub struct View<'a> {
     /// The in-memory indexes (orders by customer, product, time; journal by record): read
     /// here instead of the tree, changed after the group's batch (see `derived.rs`).
     derived: &'a DerivedIndexes,
+    /// Which records exist: read here instead of the tree, changed with `derived`.
+    record_ids: &'a RecordIds,
     pub(crate) codec: &'a Codec,
     pub(crate) blind: &'a BlindKeys,
     /// Staged by earlier operations of this group.
     overlay: BTreeMap<Vec<u8>, Staged>,
+    /// Numeric metadata (counts, high-water marks, the keyring's next slot) staged by this
+    /// group, as numbers: every add reads and raises two of them, and decoding and
+    /// re-encoding them per operation cost more than the rest of a counter's work. Sealed
+    /// once, in [`View::into_batch`]. By storage key (`m ‖ name`).
+    meta: HashMap<Vec<u8>, u64>,
     /// The rollups this group changes, for the in-memory rollup table (not in the tree).
     rollups: RollupChanges,
     /// The in-memory rollups as of the last applied group (see `rollup_table.rs`).
@@ -69,9 +77,11 @@ impl<'a> View<'a> {
         View {
             tree: &shared.tree,
             derived: &shared.derived,
+            record_ids: &shared.record_ids,
             codec: &shared.codec,
             blind: &shared.blind,
             overlay: BTreeMap::new(),
+            meta: HashMap::new(),
             rollups: RollupChanges::default(),
             rollup_table: &shared.rollup_table,
             read_fault: &shared.injected_read_fault,
@@ -123,7 +133,13 @@ impl<'a> View<'a> {
             Some(Staged::Removed) => Ok(false),
             Some(_) => Ok(true),
             None if is_derived(key) => Ok(self.derived.get(key)?.is_some()),
-            None => Ok(self.tree()?.contains_key(key)?),
+            None => {
+                let tree = self.tree()?;
+                match self.record_ids.contains(key) {
+                    Some(found) => Ok(found),
+                    None => Ok(tree.contains_key(key)?),
+                }
+            }
         }
     }
 
@@ -230,6 +246,9 @@ impl<'a> View<'a> {
     /// high-water mark is `CORRUPT`, not trusted.
     pub fn meta_u64(&self, name: &[u8]) -> Result<u64> {
         let key = crate::trees::bytes_key(Space::Meta, name);
+        if let Some(value) = self.meta.get(&key) {
+            return Ok(*value);
+        }
         Ok(self.record::<u64>(&key)?.unwrap_or(0))
     }
 
@@ -243,6 +262,7 @@ impl<'a> View<'a> {
         for (key, value) in plan.writes {
             self.overlay.insert(key, value);
         }
+        self.meta.extend(plan.meta);
         self.rollups.customers.extend(plan.rollups.customers);
         self.rollups.products.extend(plan.rollups.products);
         self.erasures.extend(plan.erasures);
@@ -269,11 +289,18 @@ impl<'a> View<'a> {
     }
 
     /// The group's writes as one sled batch, each staged record sealed once, and its changes
-    /// to the derived indexes (applied once the batch is).
-    pub fn into_batch(self) -> Result<(crate::storage::Batch, Vec<Change>)> {
+    /// to what is kept in memory (applied once the batch is).
+    pub fn into_batch(self) -> Result<(crate::storage::Batch, InMemory)> {
         let mut batch = crate::storage::Batch::default();
         let mut derived = Vec::new();
+        let mut ids = Vec::new();
+        for (key, value) in &self.meta {
+            batch.insert(key.clone(), self.codec.seal(key, value));
+        }
         for (key, staged) in self.overlay {
+            if let Some((space, id)) = crate::record_ids::record_key(&key) {
+                ids.push((space, id, !matches!(staged, Staged::Removed)));
+            }
             if is_derived(&key) {
                 derived.push(match staged {
                     Staged::Plain(value) => (key, Some(value)),
@@ -301,24 +328,43 @@ impl<'a> View<'a> {
                 Staged::Removed => batch.remove(key),
             }
         }
-        Ok((batch, derived))
+        Ok((
+            batch,
+            InMemory {
+                indexes: derived,
+                ids,
+            },
+        ))
     }
 
     /// The tree keys the group changes (not the derived indexes', which are not in the tree).
     pub fn keys(&self) -> impl Iterator<Item = &Vec<u8>> {
-        self.overlay.keys().filter(|key| !is_derived(key))
+        self.overlay
+            .keys()
+            .filter(|key| !is_derived(key))
+            .chain(self.meta.keys())
     }
 
     /// Whether nothing was staged.
     pub fn is_empty(&self) -> bool {
-        self.overlay.is_empty()
+        self.overlay.is_empty() && self.meta.is_empty()
     }
+}
+
+/// What a group changes of the structures kept in memory beside the tree.
+pub struct InMemory {
+    /// The derived indexes' entries (`derived.rs`).
+    pub indexes: Vec<Change>,
+    /// The records that now exist or no longer do (`record_ids.rs`).
+    pub ids: Vec<IdChange>,
 }
 
 /// The writes one operation stages. Reads go to the view (the state before this operation).
 #[derive(Default)]
 pub struct Plan {
     writes: Vec<(Vec<u8>, Staged)>,
+    /// Numeric metadata by storage key (see [`View::meta_u64`]).
+    meta: Vec<(Vec<u8>, u64)>,
     rollups: RollupChanges,
     /// Keyring slots whose keys are destroyed once this write is durable.
     erasures: Vec<u64>,
@@ -392,7 +438,8 @@ impl Plan {
 
     /// Stages a numeric metadata entry (sealed with the group's batch).
     pub fn put_meta_u64(&mut self, name: &[u8], value: u64) {
-        self.put_record(&crate::trees::bytes_key(Space::Meta, name), &value);
+        self.meta
+            .push((crate::trees::bytes_key(Space::Meta, name), value));
     }
 
     /// Adds `delta` to the live count of a kind.

@@ -1,0 +1,241 @@
+//! The storage boundary against a plain ordered map: whatever batches of inserts and removes
+//! it is given (orders of every page, keys of other spaces, loose orders of an older layout),
+//! its reads and walks in both directions and over any bounds see exactly what the map holds.
+
+use super::*;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::collections::BTreeMap;
+
+type Model = BTreeMap<Vec<u8>, Vec<u8>>;
+
+fn order_key(id: u64) -> Vec<u8> {
+    pages::key_of(id).to_vec()
+}
+
+/// A key a test writes: mostly orders over a few pages, some far apart, some of other spaces.
+fn some_key(rng: &mut StdRng) -> Vec<u8> {
+    match rng.gen_range(0..10) {
+        0 => vec![b'n', rng.gen_range(0..4)],
+        1 => vec![b'p', 0, rng.gen_range(0..4)],
+        2 => order_key(u64::MAX - rng.gen_range(0..40)),
+        3 => order_key(rng.gen_range(0..3) << 40),
+        _ => order_key(rng.gen_range(0..200)),
+    }
+}
+
+fn some_value(rng: &mut StdRng) -> Vec<u8> {
+    let len = rng.gen_range(0..40);
+    (0..len).map(|_| rng.gen()).collect()
+}
+
+fn collect(iter: impl Iterator<Item = Entry>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    iter.map(|entry| {
+        let (key, value) = entry.unwrap();
+        (key.to_vec(), value.to_vec())
+    })
+    .collect()
+}
+
+fn model_range(
+    model: &Model,
+    start: &Bound<Vec<u8>>,
+    end: &Bound<Vec<u8>>,
+) -> Vec<(Vec<u8>, Vec<u8>)> {
+    if let (Bound::Included(s) | Bound::Excluded(s), Bound::Included(e) | Bound::Excluded(e)) =
+        (start, end)
+    {
+        let both_included = matches!((start, end), (Bound::Included(_), Bound::Included(_)));
+        if s > e || (s == e && !both_included) {
+            return Vec::new();
+        }
+    }
+    model
+        .range::<Vec<u8>, _>((start.clone(), end.clone()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn some_bound(rng: &mut StdRng) -> Bound<Vec<u8>> {
+    let mut key = some_key(rng);
+    if rng.gen_bool(0.2) {
+        key.truncate(rng.gen_range(1..key.len().max(2)));
+    }
+    match rng.gen_range(0..5) {
+        0 => Bound::Unbounded,
+        1 | 2 => Bound::Included(key),
+        _ => Bound::Excluded(key),
+    }
+}
+
+fn assert_matches(tree: &Tree, model: &Model, rng: &mut StdRng) {
+    let all: Vec<_> = model.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    assert_eq!(collect(tree.iter()), all);
+    let mut reversed = all.clone();
+    reversed.reverse();
+    assert_eq!(collect(tree.iter().rev()), reversed);
+    for prefix in [&b"o"[..], b"", b"n", &order_key(64)[..3], &order_key(70)] {
+        let expected: Vec<_> = all
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .cloned()
+            .collect();
+        assert_eq!(
+            collect(tree.scan_prefix(prefix)),
+            expected,
+            "prefix {prefix:?}"
+        );
+        let mut back = expected.clone();
+        back.reverse();
+        assert_eq!(
+            collect(tree.scan_prefix(prefix).rev()),
+            back,
+            "prefix {prefix:?}"
+        );
+    }
+    for _ in 0..20 {
+        let (start, end) = (some_bound(rng), some_bound(rng));
+        let expected = model_range(model, &start, &end);
+        let got = collect(tree.range::<Vec<u8>, _>((start.clone(), end.clone())));
+        assert_eq!(got, expected, "range {start:?} .. {end:?}");
+        let mut back = expected;
+        back.reverse();
+        let got = collect(tree.range::<Vec<u8>, _>((start.clone(), end.clone())).rev());
+        assert_eq!(got, back, "range {start:?} .. {end:?} backwards");
+    }
+    // Both ends of one walk meet in the middle of a page without losing or repeating one.
+    let mut both = tree.iter();
+    let (mut front, mut back) = (Vec::new(), Vec::new());
+    loop {
+        let next = if rng.gen_bool(0.5) {
+            both.next()
+        } else {
+            both.next_back()
+        };
+        match (next, front.len() + back.len() < all.len()) {
+            (Some(entry), _) => {
+                let (k, v) = entry.unwrap();
+                if model.range(..k.to_vec()).count() == front.len() {
+                    front.push((k.to_vec(), v.to_vec()));
+                } else {
+                    back.push((k.to_vec(), v.to_vec()));
+                }
+            }
+            (None, more) => {
+                assert!(!more, "a walk from both ends stopped early");
+                break;
+            }
+        }
+    }
+    back.reverse();
+    front.extend(back);
+    assert_eq!(front, all);
+    for _ in 0..30 {
+        let key = some_key(rng);
+        assert_eq!(
+            tree.get(&key).unwrap().map(|v| v.to_vec()),
+            model.get(&key).cloned(),
+            "get {key:?}"
+        );
+        assert_eq!(tree.contains_key(&key).unwrap(), model.contains_key(&key));
+    }
+}
+
+#[test]
+fn batches_reads_and_walks_agree_with_an_ordered_map() {
+    for seed in 0..12 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::temporary(dir.path(), 1 << 20).unwrap();
+        let tree = db.open_tree("t").unwrap();
+        let mut model = Model::new();
+        // An older layout's loose orders (sealed values start with their version, 1).
+        for id in 0..120 {
+            if !rng.gen_bool(0.3) {
+                continue;
+            }
+            let mut value = some_value(&mut rng);
+            value.insert(0, 1);
+            tree.inner.insert(order_key(id), value.clone()).unwrap();
+            model.insert(order_key(id), value);
+        }
+        assert_matches(&tree, &model, &mut rng);
+        for _ in 0..40 {
+            let mut batch = Batch::default();
+            for _ in 0..rng.gen_range(1..25) {
+                let key = some_key(&mut rng);
+                if rng.gen_bool(0.3) {
+                    batch.remove(key.clone());
+                    model.remove(&key);
+                } else {
+                    let value = some_value(&mut rng);
+                    batch.insert(key.clone(), value.clone());
+                    model.insert(key, value);
+                }
+            }
+            tree.apply_batch(batch).unwrap();
+            assert_matches(&tree, &model, &mut rng);
+        }
+        loop {
+            let (_, next) = tree.pack_loose_orders(b"o", 7).unwrap();
+            if next.is_none() {
+                break;
+            }
+        }
+        assert_eq!(tree.loose_orders().unwrap(), 0);
+        assert_matches(&tree, &model, &mut rng);
+        // Every stored entry under `o` is a page, and an emptied page is gone.
+        for entry in tree.inner.scan_prefix(b"o") {
+            let (key, value) = entry.unwrap();
+            assert!(pages::is_page(&key, &value));
+            assert!(!pages::entries(pages::packed_id(&key).unwrap(), &value)
+                .unwrap()
+                .is_empty());
+        }
+    }
+}
+
+#[test]
+fn orders_of_one_page_share_one_stored_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::temporary(dir.path(), 1 << 20).unwrap();
+    let tree = db.open_tree("t").unwrap();
+    let mut batch = Batch::default();
+    for id in 1..=100u64 {
+        batch.insert(order_key(id), id.to_be_bytes().to_vec());
+    }
+    tree.apply_batch(batch).unwrap();
+    // Ids 1..=100 are in the pages at 0, 32, 64 and 96.
+    assert_eq!(tree.inner.scan_prefix(b"o").count(), 4);
+    tree.insert(order_key(101), vec![1]).unwrap();
+    assert_eq!(tree.inner.scan_prefix(b"o").count(), 4);
+    let mut gone = Batch::default();
+    for id in 96..=101u64 {
+        gone.remove(order_key(id));
+    }
+    tree.apply_batch(gone).unwrap();
+    assert_eq!(tree.inner.scan_prefix(b"o").count(), 3);
+    assert_eq!(
+        tree.get(order_key(95)).unwrap().unwrap().to_vec(),
+        95u64.to_be_bytes()
+    );
+    assert_eq!(tree.get(order_key(96)).unwrap(), None);
+}
+
+#[test]
+fn a_damaged_page_is_an_error_on_every_path_that_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::temporary(dir.path(), 1 << 20).unwrap();
+    let tree = db.open_tree("t").unwrap();
+    tree.insert(order_key(3), vec![1, 2, 3]).unwrap();
+    tree.inner
+        .insert(order_key(0), vec![pages::TAG, 3, 0, 0, 0, 9, 1])
+        .unwrap();
+    let corrupt = |error: Error| assert_eq!(error.kind(), crate::ErrorKind::Corrupt);
+    corrupt(tree.get(order_key(3)).unwrap_err());
+    corrupt(tree.iter().next().unwrap().unwrap_err());
+    corrupt(tree.scan_prefix(b"o").next_back().unwrap().unwrap_err());
+    let mut batch = Batch::default();
+    batch.insert(order_key(4), vec![4]);
+    corrupt(tree.apply_batch(batch).unwrap_err());
+}
