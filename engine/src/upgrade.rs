@@ -75,6 +75,18 @@ pub struct UpgradeProgress {
     pub total: u64,
 }
 
+impl UpgradeProgress {
+    /// The start of a step from `from` to the current layout that rewrites `total` entries.
+    fn starting(from: u64, total: u64) -> UpgradeProgress {
+        UpgradeProgress {
+            from,
+            to: CURRENT_LAYOUT,
+            done: 0,
+            total,
+        }
+    }
+}
+
 /// The layout a store's tree is written in; `None` for a new, empty tree.
 pub(crate) fn layout_of(tree: &crate::storage::Tree) -> Result<Option<u64>> {
     match tree.get(bytes_key(Space::Meta, meta::LAYOUT_VERSION))? {
@@ -143,12 +155,7 @@ fn pack_loose_orders(
         return Ok(());
     }
     let total = tree.loose_orders()?;
-    let mut progress = UpgradeProgress {
-        from,
-        to: CURRENT_LAYOUT,
-        done: 0,
-        total,
-    };
+    let mut progress = UpgradeProgress::starting(from, total);
     on_progress(progress);
     let mut from = crate::trees::id_key(Space::Order, 0).to_vec();
     loop {
@@ -185,12 +192,7 @@ fn sweep_memory_only(
         .into_iter()
         .map(|space| tree.scan_prefix(space.prefix()).count() as u64)
         .sum();
-    let mut progress = UpgradeProgress {
-        from,
-        to: CURRENT_LAYOUT,
-        done: 0,
-        total,
-    };
+    let mut progress = UpgradeProgress::starting(from, total);
     on_progress(progress);
     for space in MEMORY_ONLY {
         loop {
