@@ -26,7 +26,7 @@
 //! single order written by an older layout (a *loose* entry), which the upgrade to layout 6
 //! folds into its page — and so does any write that touches that page first.
 //!
-//! Only the storage boundary (`storage.rs`) knows of pages: the rest of the engine still reads
+//! Only the storage boundary (`storage/`) knows of pages: the rest of the engine still reads
 //! and writes one order at `o ‖ id`.
 
 use crate::error::{Error, Result};

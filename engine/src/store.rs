@@ -24,7 +24,8 @@ pub struct Options {
     /// sled's page cache, in bytes.
     pub cache_capacity: u64,
     pub mode: StorageMode,
-    /// sled's background flush interval; `None` keeps the default for the durability.
+    /// sled's background flush interval; `None` keeps the default for the durability,
+    /// `Some(0)` runs none (durability never depends on it: see `storage/redo.rs`).
     pub flush_every_ms: Option<u64>,
     /// Bytes of opened customers, products and orders kept for point reads (0: none); see
     /// `record_cache.rs`.
@@ -81,7 +82,7 @@ impl Store {
         let tuning = Tuning {
             cache_bytes: Some(options.cache_capacity),
             mode: options.mode,
-            flush_every_ms: flush_every,
+            flush_every_ms: flush_every.filter(|ms| *ms > 0),
         };
         let db = Db::open(path, &tuning)?;
         let tree = db.open_tree(DATA_TREE)?;
@@ -214,17 +215,16 @@ impl Store {
         reply.await.map_err(|_| shutting_down())
     }
 
-    /// Finishes queued writes, flushes, and refuses further writes with `BUSY`.
+    /// Finishes queued writes, checkpoints (a closed store's redo log is empty), and refuses
+    /// further writes with `BUSY`.
     pub fn close(&self) -> Result<()> {
         self.writer.close();
-        self.shared.db.flush()?;
-        Ok(())
+        self.shared.db.checkpoint()
     }
 
-    /// Flushes everything to disk now.
+    /// Writes everything into the store's own files now (a checkpoint: see `redo.rs`).
     pub fn flush(&self) -> Result<()> {
-        self.shared.db.flush()?;
-        Ok(())
+        self.shared.db.checkpoint()
     }
 
     /// The size of the store on disk, in bytes.
@@ -316,6 +316,7 @@ fn create(
         upgrade::CURRENT_LAYOUT.to_be_bytes().to_vec(),
     );
     tree.apply_batch(batch)?;
-    db.flush()?;
+    // In sled's own files at once: a build before the redo log must find the layout there.
+    db.checkpoint()?;
     Ok(data)
 }

@@ -41,6 +41,10 @@
 //!    of layout 5 would take a page for a damaged order), then [`PACK_BATCH`] loose orders at
 //!    a time are folded into their pages, each batch atomic; every open finishes what a crash
 //!    left. No order is re-sealed: the sealed bytes move into the page as they are.
+//! 7. (2026-12) a write is durable once it is in the store's redo log (`redo.rs`), which sled's
+//!    files may not hold yet: a build of layout 6 would open such a store without the writes
+//!    the log holds, so it must refuse it. The step only writes the version (the tree is
+//!    unchanged), in sled's files at once (a checkpoint).
 
 use crate::codec::Codec;
 use crate::envelope;
@@ -53,7 +57,7 @@ use crate::trees::{bytes_key, decode_u64, meta, Space, MEMORY_ONLY};
 use serde::Deserialize;
 
 /// The on-disk layout this build writes and reads.
-pub const CURRENT_LAYOUT: u64 = 6;
+pub const CURRENT_LAYOUT: u64 = 7;
 
 /// Old entries removed per batch by the sweep of the spaces kept in memory.
 const SWEEP_BATCH: usize = 10_000;
@@ -116,11 +120,11 @@ pub(crate) fn run(
     }
     if from == 1 {
         v1_to_v2(tree, master, on_progress)?;
-        db.flush()?;
+        db.checkpoint()?;
     }
     if from <= 2 {
         v2_to_v3(tree, master, dir, on_progress)?;
-        db.flush()?;
+        db.checkpoint()?;
     }
     // Steps 1 → 2 and 2 → 3 prove the key as they unwrap; the steps after them change the tree
     // without unsealing anything, so a wrong key is refused here, before they run.
@@ -133,7 +137,7 @@ pub(crate) fn run(
         );
         batch.insert(bytes_key(Space::Meta, meta::PACKING_ORDERS), Vec::new());
         tree.apply_batch(batch)?;
-        db.flush()?;
+        db.checkpoint()?;
     }
     // The steps above leave a layout-3 store at most; a finished upgrade resuming its sweep
     // reports it as the last step.
@@ -170,7 +174,7 @@ fn pack_loose_orders(
     let mut done = crate::storage::Batch::default();
     done.remove(mark);
     tree.apply_batch(done)?;
-    db.flush()?;
+    db.checkpoint()?;
     Ok(())
 }
 
@@ -213,7 +217,7 @@ fn sweep_memory_only(
             on_progress(progress);
         }
     }
-    db.flush()?;
+    db.checkpoint()?;
     Ok(())
 }
 

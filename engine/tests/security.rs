@@ -65,7 +65,19 @@ fn nothing_personal_is_stored_in_plain_text() {
     let files = all_bytes_under(&data);
     assert!(!files.is_empty());
     for (file, bytes) in &files {
+        // Every secret is at least 8 bytes: only where a file holds a secret's first 8 bytes
+        // is the whole secret looked for (the naive search over the redo log's zero-filled
+        // segments took minutes in debug builds).
+        let starts: std::collections::HashSet<&[u8]> = bytes.windows(8).collect();
+        let may_hold = |text: &str| {
+            starts.contains(&text.as_bytes()[..8])
+                || starts.contains(&text.to_lowercase().as_bytes()[..8])
+        };
+        if !secrets.iter().any(|s| may_hold(s)) && !may_hold("secret-example") {
+            continue;
+        }
         for secret in &secrets {
+            assert!(secret.len() >= 8, "{secret}");
             assert!(
                 !contains(bytes, secret.as_bytes()),
                 "{secret:?} found in plain text in {file}"

@@ -1,5 +1,5 @@
-//! The storage boundary holds: only `src/storage.rs` names sled in code, so another ordered KV
-//! can be put under the engine by rewriting that one file.
+//! The storage boundary holds: only `src/storage/` names sled in code, so another ordered KV
+//! can be put under the engine by rewriting that one module.
 
 #![allow(clippy::unwrap_used)]
 
@@ -24,7 +24,7 @@ fn only_the_storage_module_names_sled() {
     assert!(files.len() > 20, "{files:?}");
     let mut offenders = Vec::new();
     for file in &files {
-        if file.ends_with("storage.rs") {
+        if file.starts_with(src.join("storage")) {
             continue;
         }
         let text = std::fs::read_to_string(file).unwrap();
@@ -36,6 +36,6 @@ fn only_the_storage_module_names_sled() {
         }
     }
     assert!(offenders.is_empty(), "{offenders:#?}");
-    let boundary = std::fs::read_to_string(src.join("storage.rs")).unwrap();
+    let boundary = std::fs::read_to_string(src.join("storage/mod.rs")).unwrap();
     assert!(boundary.contains("sled::Config"));
 }

@@ -50,6 +50,13 @@ pub(super) fn run(shared: &Shared, queue: &mpsc::Receiver<Applied>) {
         for group in groups {
             answer(group, failure.clone());
         }
+        // After answering: the groups that arrive meanwhile wait for the next flush, which
+        // then covers them all.
+        if failure.is_none() && shared.db.checkpoint_due() {
+            if let Err(error) = shared.db.checkpoint() {
+                shared.halt(&error);
+            }
+        }
     }
     let _ = shared.db.flush();
 }

@@ -12,20 +12,25 @@
 //!   `Tree::apply_batch`. A record, its blind index entries, its product's stock, the id
 //!   high-water mark, the counters and the group's journal page all live in that one tree (see
 //!   `trees.rs`); the order indexes and the rollups are functions of the orders, kept in memory
-//!   and rebuilt from them at open (`derived.rs`, `rollup_table.rs`). sled applies
-//!   a batch atomically, both for concurrent readers (they see all of it or none) and across a
-//!   crash (recovery replays all of it or none).
+//!   and rebuilt from them at open (`derived.rs`, `rollup_table.rs`). The storage boundary
+//!   applies a batch atomically, both for concurrent readers (it is staged in memory under one
+//!   lock: they see all of it or none) and across a crash (it is one record of the redo log,
+//!   and reaches sled's files inside one sled batch: recovery keeps all of it or none; see
+//!   `storage/redo.rs` and `storage/staging.rs`).
 //! * **A refused operation changes nothing.** A plan stages its writes privately and they join
 //!   the view only if every check passed.
 //! * **Durable before acknowledged.** In [`Durability::Sync`] a group's writers are answered
-//!   only after a `Db::flush` (an fsync) that began after the group's batch. The flush runs on
-//!   its own thread (the flusher), so the committer plans and applies the next group while the
-//!   disk syncs the last one; the flusher takes every group applied since its previous flush
-//!   and covers them all with one fsync (group commit, pipelined as in RocksDB). Groups are
-//!   answered in the order they were applied. In [`Durability::Periodic`] the committer answers
-//!   at once and sled flushes every 100 ms. Readers can see a group's writes between its batch
-//!   and its flush; a crash in that window loses only writes that no writer was told had
-//!   succeeded.
+//!   only after a `Db::flush` that began after the group's batch: one write and one
+//!   `fdatasync` of the redo log, which then holds the batch (sled's own flush is not a real
+//!   fsync: `storage/redo.rs`). The flush runs on its own thread (the flusher), so the
+//!   committer plans and applies the next group while the disk syncs the last one; the flusher
+//!   takes every group applied since its previous flush and covers them all with one fsync
+//!   (group commit, pipelined as in RocksDB). Groups are answered in the order they were
+//!   applied. In [`Durability::Periodic`] the committer answers at once and the flusher syncs
+//!   every 100 ms. Readers can see a group's writes between its batch and its flush; a crash
+//!   in that window loses only writes that no writer was told had succeeded. Between groups,
+//!   the flusher also runs the storage's checkpoints (sled's files synced, the log's older
+//!   segments retired) when one is due.
 //! * **Side state in step.** Under the backup gate, a running backup first saves the old values
 //!   the group overwrites (`backup/snapshot.rs`); right after the batch, the in-memory order
 //!   indexes and rollup table take the group's changes and the record cache drops the records

@@ -29,6 +29,23 @@ fn some_value(rng: &mut StdRng) -> Vec<u8> {
     (0..len).map(|_| rng.gen()).collect()
 }
 
+/// A batch of up to 24 random inserts and removes, done to `model` too.
+fn random_batch(rng: &mut StdRng, model: &mut Model) -> Batch {
+    let mut batch = Batch::default();
+    for _ in 0..rng.gen_range(1..25) {
+        let key = some_key(rng);
+        if rng.gen_bool(0.3) {
+            batch.remove(key.clone());
+            model.remove(&key);
+        } else {
+            let value = some_value(rng);
+            batch.insert(key.clone(), value.clone());
+            model.insert(key, value);
+        }
+    }
+    batch
+}
+
 fn collect(iter: impl Iterator<Item = Entry>) -> Vec<(Vec<u8>, Vec<u8>)> {
     iter.map(|entry| {
         let (key, value) = entry.unwrap();
@@ -161,19 +178,8 @@ fn batches_reads_and_walks_agree_with_an_ordered_map() {
         }
         assert_matches(&tree, &model, &mut rng);
         for _ in 0..40 {
-            let mut batch = Batch::default();
-            for _ in 0..rng.gen_range(1..25) {
-                let key = some_key(&mut rng);
-                if rng.gen_bool(0.3) {
-                    batch.remove(key.clone());
-                    model.remove(&key);
-                } else {
-                    let value = some_value(&mut rng);
-                    batch.insert(key.clone(), value.clone());
-                    model.insert(key, value);
-                }
-            }
-            tree.apply_batch(batch).unwrap();
+            tree.apply_batch(random_batch(&mut rng, &mut model))
+                .unwrap();
             assert_matches(&tree, &model, &mut rng);
         }
         loop {
@@ -238,4 +244,156 @@ fn a_damaged_page_is_an_error_on_every_path_that_reads_it() {
     let mut batch = Batch::default();
     batch.insert(order_key(4), vec![4]);
     corrupt(tree.apply_batch(batch).unwrap_err());
+}
+
+/// A store folder whose sled writes nothing on its own (no background flush): what reaches
+/// sled's files is what a checkpoint or sled's full buffers put there.
+fn quiet() -> Tuning {
+    Tuning {
+        cache_bytes: None,
+        mode: StorageMode::LowSpace,
+        flush_every_ms: None,
+    }
+}
+
+#[test]
+fn a_store_folder_agrees_with_an_ordered_map_across_reopens_and_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = StdRng::seed_from_u64(99);
+    let mut model = Model::new();
+    for round in 0..4 {
+        let db = Db::open(dir.path(), &quiet()).unwrap();
+        let tree = db.open_tree("t").unwrap();
+        assert_matches(&tree, &model, &mut rng);
+        for step in 0..30 {
+            tree.apply_batch(random_batch(&mut rng, &mut model))
+                .unwrap();
+            if step % 7 == round {
+                db.checkpoint().unwrap();
+            } else {
+                db.flush().unwrap();
+            }
+            assert_matches(&tree, &model, &mut rng);
+        }
+        // The marker is no entry of the tree's.
+        assert_eq!(tree.iter().count(), model.len());
+        assert_eq!(tree.get(MARKER).unwrap(), None);
+    }
+}
+
+const CUT_ROUNDS: u64 = 60;
+
+/// Copies a store folder's files, but for the redo log's.
+fn copy_sled_files(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name() == LOG_DIR {
+            continue;
+        }
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_sled_files(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Guards against acknowledging a write that only sled's unsynced files hold (sled syncs them
+/// every `flush_every_ms` at best). A power cut is played by putting sled's files back as
+/// they were synced at the last checkpoint, beside the redo log as it was synced: every batch
+/// flushed since comes back, whole.
+#[test]
+fn a_power_cut_keeps_every_flushed_batch_through_the_redo_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, cut) = (dir.path().join("store"), dir.path().join("cut"));
+    let db = Db::open(&store, &quiet()).unwrap();
+    let tree = db.open_tree("t").unwrap();
+    let write = |round: u64| {
+        let mut batch = Batch::default();
+        batch.insert(order_key(round), round.to_be_bytes().to_vec());
+        batch.insert(vec![b'n', round as u8], vec![7; 10]);
+        if round > 0 {
+            batch.remove(vec![b'n', (round - 1) as u8]);
+        }
+        tree.apply_batch(batch).unwrap();
+    };
+    for round in 0..20 {
+        write(round);
+        db.flush().unwrap();
+    }
+    db.checkpoint().unwrap();
+    copy_sled_files(&store, &cut);
+    for round in 20..CUT_ROUNDS {
+        write(round);
+        db.flush().unwrap();
+    }
+    // Applied, never flushed: not acknowledged, so it may be lost.
+    write(CUT_ROUNDS);
+    let log = store.join(LOG_DIR);
+    std::fs::create_dir_all(cut.join(LOG_DIR)).unwrap();
+    for entry in std::fs::read_dir(&log).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), cut.join(LOG_DIR).join(entry.file_name())).unwrap();
+    }
+    drop(tree);
+    drop(db);
+    // sled's files alone lack everything after the checkpoint: the log is what keeps it.
+    {
+        let bare = Db::open_without_replay(&cut).unwrap();
+        let tree = bare.open_tree("t").unwrap();
+        assert!(tree.get(order_key(19)).unwrap().is_some());
+        assert!(tree.get(order_key(20)).unwrap().is_none());
+    }
+    let db = Db::open(&cut, &quiet()).unwrap();
+    let tree = db.open_tree("t").unwrap();
+    for round in 0..CUT_ROUNDS {
+        assert_eq!(
+            tree.get(order_key(round)).unwrap().unwrap().to_vec(),
+            round.to_be_bytes(),
+            "batch {round} was flushed"
+        );
+    }
+    assert!(tree.get(order_key(CUT_ROUNDS)).unwrap().is_none());
+    // Whole batches: the name entry of the last flushed batch and no other.
+    let names: Vec<Vec<u8>> = tree
+        .scan_prefix(b"n")
+        .keys()
+        .map(|k| k.unwrap().to_vec())
+        .collect();
+    assert_eq!(names, vec![vec![b'n', (CUT_ROUNDS - 1) as u8]]);
+    // The replayed batches are in sled's own files now.
+    drop(tree);
+    drop(db);
+    let bare = Db::open_without_replay(&cut).unwrap();
+    let tree = bare.open_tree("t").unwrap();
+    assert!(tree.get(order_key(CUT_ROUNDS - 1)).unwrap().is_some());
+}
+
+/// Guards against a log cut in its middle being replayed past the cut: the store refuses to
+/// open rather than apply later batches over a gap.
+#[test]
+fn a_log_missing_a_batch_is_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_dir = dir.path().join(LOG_DIR);
+    {
+        let db = Db::open(dir.path(), &quiet()).unwrap();
+        db.open_tree("t").unwrap();
+    }
+    // Batches 1 and 3 of tree "t", 2 lost.
+    for entry in std::fs::read_dir(&log_dir).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+    let log = redo::Log::start(&log_dir).unwrap();
+    for number in [1u64, 3] {
+        let value = number.to_be_bytes();
+        let writes = [(&b"k"[..], Some(&value[..])), (MARKER, Some(&value[..]))];
+        log.append(&redo::encode(b"t", number, writes.into_iter()).unwrap());
+    }
+    log.sync().unwrap();
+    drop(log);
+    let err = Db::open(dir.path(), &quiet()).err().unwrap();
+    assert_eq!(err.kind(), crate::ErrorKind::Corrupt);
+    assert!(err.to_string().contains("lacks batch 2"), "{err}");
 }

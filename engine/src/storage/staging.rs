@@ -1,0 +1,245 @@
+//! Batches logged and applied in memory, on their way into sled (layout 7).
+//!
+//! # Why
+//!
+//! Every sled batch writes sled's log buffer out twice (its `pin_log` rolls the buffer before
+//! and after the batch's manifest: two `pwrite`s and two `sync_file_range` waits here), so a
+//! write group applied as a sled batch of its own paid for I/O that its durability no longer
+//! needs: the redo log makes it durable (`redo.rs`). So a group's batch is logged and
+//! *staged*: readers see it at once through the staging layers below, and the applier thread
+//! writes what is staged into sled as one large batch every [`DRAIN_EVERY`], or sooner once
+//! [`DRAIN_BYTES`] are staged. The committer no longer waits for sled's batch either: both
+//! cores work on the write path.
+//!
+//! # Layers, and why reads are never stale
+//!
+//! A staged write is in the *active* layer; a drain swaps the active layer out as the *frozen*
+//! one, writes it into sled as one atomic sled batch, and drops it. A value thus moves down
+//! (active → frozen → sled) and is in the lower layer before it leaves the upper one, while
+//! every read looks down in that order under one lock for both layers: a read never misses
+//! a value staged before it began.
+//!
+//! # Why sled's files hold whole batches
+//!
+//! The active layer is swapped out between two staged batches (staging and swapping take the
+//! same lock), so a frozen layer is exactly the batches up to one number, the redo log's
+//! marker included: sled applies it atomically, and after a crash its files hold every batch
+//! up to some number and none after, as replay needs.
+//!
+//! # Memory
+//!
+//! Bounded: a writer that finds [`STALL_BYTES`] staged drains them itself before it goes on
+//! (back-pressure), so at most about twice that is held (a frozen layer being written and a
+//! full active one).
+
+use super::Bytes;
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+/// The longest a staged write waits for the applier.
+pub(super) const DRAIN_EVERY: Duration = Duration::from_millis(50);
+
+/// Staged bytes that wake the applier before [`DRAIN_EVERY`].
+pub(super) const DRAIN_BYTES: usize = 8 << 20;
+
+/// Staged bytes past which a writer drains them itself.
+pub(super) const STALL_BYTES: usize = 64 << 20;
+
+/// What a staged entry costs beyond its key and value (the map's node and the two handles).
+const ENTRY_OVERHEAD: usize = 64;
+
+/// One layer: each key's last staged value (`None`: removed).
+#[derive(Default)]
+struct Layer {
+    writes: BTreeMap<Bytes, Option<Bytes>>,
+    bytes: usize,
+    /// When the first write in the layer was staged.
+    since: Option<Instant>,
+}
+
+#[derive(Default)]
+struct Layers {
+    active: Layer,
+    frozen: Option<Arc<Layer>>,
+}
+
+/// How full the active layer is once a batch is staged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Pressure {
+    Low,
+    /// Worth waking the applier for.
+    Drain,
+    /// The writer must drain before it goes on.
+    Stall,
+}
+
+/// The staging layers of one tree.
+pub(super) struct Staging {
+    tree: sled::Tree,
+    layers: RwLock<Layers>,
+    /// Drains take turns: the applier's, a stalled writer's, a checkpoint's.
+    draining: Mutex<()>,
+    /// The first failure to write a frozen layer into sled (its disk is failing): every
+    /// later flush reports it, so the store halts.
+    failed: Mutex<Option<String>>,
+}
+
+impl Staging {
+    pub fn new(tree: sled::Tree) -> Staging {
+        Staging {
+            tree,
+            layers: RwLock::default(),
+            draining: Mutex::default(),
+            failed: Mutex::default(),
+        }
+    }
+
+    /// What the layers hold for `key`: `Some(None)` removed, `Some(Some(value))` staged,
+    /// `None` nothing (sled's value stands).
+    pub fn get(&self, key: &[u8]) -> Option<Option<Bytes>> {
+        let layers = read(&self.layers);
+        if let Some(value) = layers.active.writes.get(key) {
+            return Some(value.clone());
+        }
+        layers.frozen.as_ref()?.writes.get(key).cloned()
+    }
+
+    /// Whether nothing is staged (reads can go to sled alone).
+    pub fn is_empty(&self) -> bool {
+        let layers = read(&self.layers);
+        layers.active.writes.is_empty() && layers.frozen.is_none()
+    }
+
+    /// The staged writes from `start` to `end`, in key order, the active layer's over the
+    /// frozen one's.
+    pub fn range(
+        &self,
+        start: &Bound<Vec<u8>>,
+        end: &Bound<Vec<u8>>,
+    ) -> Vec<(Bytes, Option<Bytes>)> {
+        let layers = read(&self.layers);
+        let bounds = (as_slice(start), as_slice(end));
+        if empty_bounds(&bounds) {
+            return Vec::new();
+        }
+        let mut merged: BTreeMap<Bytes, Option<Bytes>> = BTreeMap::new();
+        if let Some(frozen) = &layers.frozen {
+            for (key, value) in frozen.writes.range::<[u8], _>(bounds) {
+                merged.insert(key.clone(), value.clone());
+            }
+        }
+        for (key, value) in layers.active.writes.range::<[u8], _>(bounds) {
+            merged.insert(key.clone(), value.clone());
+        }
+        merged.into_iter().collect()
+    }
+
+    /// Stages one batch's writes, all visible at once.
+    pub fn stage(&self, writes: Vec<(Bytes, Option<Bytes>)>) -> Pressure {
+        let mut layers = write(&self.layers);
+        let active = &mut layers.active;
+        active.since.get_or_insert_with(Instant::now);
+        for (key, value) in writes {
+            active.bytes += ENTRY_OVERHEAD + key.len() + value.as_ref().map_or(0, |v| v.len());
+            active.writes.insert(key, value);
+        }
+        if active.bytes >= STALL_BYTES {
+            Pressure::Stall
+        } else if active.bytes >= DRAIN_BYTES {
+            Pressure::Drain
+        } else {
+            Pressure::Low
+        }
+    }
+
+    /// Whether the active layer is due for a drain.
+    pub fn due(&self) -> bool {
+        let layers = read(&self.layers);
+        layers.active.bytes >= DRAIN_BYTES
+            || layers
+                .active
+                .since
+                .is_some_and(|since| since.elapsed() >= DRAIN_EVERY)
+    }
+
+    /// Writes everything staged so far into sled, as one atomic sled batch.
+    pub fn drain(&self) -> Result<()> {
+        let _turn = lock(&self.draining);
+        self.check()?;
+        let frozen = {
+            let mut layers = write(&self.layers);
+            if layers.active.writes.is_empty() {
+                return Ok(());
+            }
+            let layer = Arc::new(std::mem::take(&mut layers.active));
+            layers.frozen = Some(layer.clone());
+            layer
+        };
+        let mut batch = sled::Batch::default();
+        for (key, value) in &frozen.writes {
+            match value {
+                Some(value) => batch.insert(key.clone(), value.clone()),
+                None => batch.remove(key.clone()),
+            }
+        }
+        match self.tree.apply_batch(batch) {
+            Ok(()) => {
+                write(&self.layers).frozen = None;
+                Ok(())
+            }
+            // The frozen layer stays: reads still see it, and the redo log still holds it.
+            Err(error) => {
+                let error = Error::from(error);
+                lock(&self.failed).get_or_insert_with(|| error.to_string());
+                Err(error)
+            }
+        }
+    }
+
+    /// `Err` once a drain has failed.
+    pub fn check(&self) -> Result<()> {
+        match lock(&self.failed).as_ref() {
+            Some(cause) => Err(Error::Storage(format!(
+                "writing staged batches into the store failed: {cause}"
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+fn as_slice(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match bound {
+        Bound::Included(key) => Bound::Included(key.as_slice()),
+        Bound::Excluded(key) => Bound::Excluded(key.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+/// Whether bounds hold no key (a `BTreeMap` range panics on those).
+fn empty_bounds(bounds: &(Bound<&[u8]>, Bound<&[u8]>)) -> bool {
+    match bounds {
+        (Bound::Included(s), Bound::Included(e)) => s > e,
+        (Bound::Included(s) | Bound::Excluded(s), Bound::Excluded(e))
+        | (Bound::Excluded(s), Bound::Included(e)) => s >= e,
+        _ => false,
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
