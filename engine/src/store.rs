@@ -219,7 +219,7 @@ impl Store {
     /// further writes with `BUSY`.
     pub fn close(&self) -> Result<()> {
         self.writer.close();
-        self.shared.db.checkpoint()
+        self.shared.db.close()
     }
 
     /// Writes everything into the store's own files now (a checkpoint: see `redo.rs`).

@@ -31,7 +31,9 @@ impl Tail {
 /// A group's entries, numbered and chained, ready to join its batch.
 pub(crate) struct StagedPage {
     pub key: [u8; 9],
-    pub page: Page,
+    /// Shared with the recent pages once applied (a page of thousands of entries is not
+    /// copied).
+    pub page: Arc<Page>,
     pub index: Vec<Vec<u8>>,
     /// The tail once this page is applied.
     pub tail: Tail,
@@ -130,13 +132,13 @@ impl JournalState {
         Some(StagedPage {
             key: page_key(start.next_seq),
             index: page.index_keys(),
-            page,
+            page: Arc::new(page),
             tail,
         })
     }
 
     /// Moves the tail past a page whose batch was applied, and keeps the page decoded.
-    pub fn applied(&self, tail: Tail, page: &Page) {
+    pub fn applied(&self, tail: Tail, page: &Arc<Page>) {
         *self
             .tail
             .lock()
@@ -148,7 +150,7 @@ impl JournalState {
         if recent.len() == RECENT_PAGES {
             recent.pop_front();
         }
-        recent.push_back(Arc::new(page.clone()));
+        recent.push_back(page.clone());
     }
 
     /// The entries from `first` on held by the recent pages, if they hold every entry from

@@ -2,9 +2,10 @@
 //!
 //! Everything the engine asks of its store is here: ordered byte keys in named trees, point
 //! reads, prefix and range scans in both directions, one atomic batch of inserts and removes,
-//! and a flush that makes everything applied so far durable. Nothing else of sled is used
-//! (no transactions, merge operators or subscribers), so another ordered KV with an atomic
-//! batch and a durable flush can be put under the engine by rewriting this file alone.
+//! a flush that makes everything applied so far durable, and a checkpoint. Of sled only
+//! single-key reads, writes and walks are used (no batches, transactions, merge operators or
+//! subscribers), so another ordered KV can be put under the engine by rewriting this module
+//! alone.
 //!
 //! Values come back as [`Bytes`], which the rest of the engine uses only as `&[u8]` (deref,
 //! `to_vec`, comparison), never by its sled type.
@@ -13,9 +14,8 @@
 //!
 //! The engine reads and writes one order at `o ‖ id`; this module stores up to 32 of them in
 //! one sled entry, a page (`pages.rs` says why and how). A batch's order writes become one
-//! read-modify-write per page they touch, inside the same sled batch, so a page changes with
-//! the rest of its batch or not at all; a lock makes the batches of one store take turns at
-//! it (the committer is the only writer while the store is open, but the upgrade, the erasure
+//! read-modify-write per page they touch, inside the same batch, so a page changes with the
+//! rest of its batch or not at all; a lock makes the batches of one store take turns at it (the committer is the only writer while the store is open, but the upgrade, the erasure
 //! of keys and the tests write too), so no page is rewritten from a stale copy. Reads and
 //! walks open pages on the way and yield the orders in them, as if each had its entry.
 //!
@@ -24,7 +24,7 @@
 //! A store folder's batches are appended to the redo log (`redo.rs` says why sled's own
 //! flush is not enough), each with its number written into its tree under [`MARKER`], which
 //! no read returns, and staged in memory (`staging.rs`), from where the applier thread writes
-//! them into sled in large batches. [`Db::flush`] writes and `fdatasync`s the log;
+//! them into sled in large drains. [`Db::flush`] writes and `fdatasync`s the log;
 //! [`Db::checkpoint`] writes everything staged into sled, syncs sled's files and drops the
 //! log's older segments; [`Db::open`] replays the batches a crash kept from sled's files.
 //! Scratch stores have neither log nor staging: their batches go to sled directly.
@@ -98,6 +98,8 @@ pub(crate) struct Db {
 /// trees' staged batches.
 struct Durable {
     folder: PathBuf,
+    /// The [`Db`]'s lock of batches: a drain freezes a staging layer under it.
+    pages: Arc<Mutex<()>>,
     log: redo::Log,
     /// sled's data file, for the `fdatasync` sled leaves out.
     data_file: File,
@@ -176,7 +178,7 @@ impl Db {
                     Durable::start_applier(&durable)?;
                     return Ok(Db {
                         inner,
-                        pages: Arc::default(),
+                        pages: durable.pages.clone(),
                         durable: Some(durable),
                     });
                 }
@@ -276,6 +278,16 @@ impl Db {
         redo::retire(&durable.folder.join(LOG_DIR), &closed)
     }
 
+    /// A checkpoint that also gives back the redo log's spare disk: for a store being closed
+    /// (it opens again with an empty log).
+    pub fn close(&self) -> Result<()> {
+        self.checkpoint()?;
+        match &self.durable {
+            Some(durable) => durable.log.trim(),
+            None => Ok(()),
+        }
+    }
+
     /// Whether the redo log has grown (or aged) enough for a checkpoint.
     pub fn checkpoint_due(&self) -> bool {
         self.durable
@@ -302,6 +314,7 @@ impl Durable {
         replay(inner, found.records)?;
         let durable = Durable {
             folder: folder.to_path_buf(),
+            pages: Arc::default(),
             log: redo::Log::start(&log_dir)?,
             data_file: File::open(folder.join("db"))?,
             synced_blobs: Mutex::default(),
@@ -335,10 +348,29 @@ impl Durable {
         lock(&self.trees).values().cloned().collect()
     }
 
-    /// Writes everything staged into sled.
+    /// Writes what a tree has staged into sled, unless a drain is under way.
+    fn drain(&self, tree: &TreeLog) -> Result<()> {
+        let frozen = {
+            let _turn = lock(&self.pages);
+            tree.staging.freeze()
+        };
+        match frozen {
+            Some(frozen) => tree.staging.write_frozen(frozen, &self.log),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes everything staged so far into sled, waiting for a drain under way.
     fn drain_all(&self) -> Result<()> {
         for tree in self.trees() {
-            tree.staging.drain()?;
+            let frozen = {
+                let _turn = lock(&self.pages);
+                tree.staging.wait_frozen()?;
+                tree.staging.freeze()
+            };
+            if let Some(frozen) = frozen {
+                tree.staging.write_frozen(frozen, &self.log)?;
+            }
         }
         Ok(())
     }
@@ -409,7 +441,7 @@ fn applier(store: &Weak<Durable>, wake: &Wake) {
         for tree in durable.trees() {
             if tree.staging.due() {
                 // A failure is kept by the staging and reported by every later flush.
-                let _ = tree.staging.drain();
+                let _ = durable.drain(&tree);
             }
         }
     }
@@ -458,14 +490,15 @@ fn replay(inner: &sled::Db, records: Vec<redo::Record>) -> Result<()> {
                 record.number
             )));
         }
-        let mut batch = sled::Batch::default();
-        for (key, value) in record.writes {
-            match value {
-                Some(value) => batch.insert(key, value),
-                None => batch.remove(key),
-            }
-        }
-        tree.apply_batch(batch)?;
+        // The marker is the batch's last write: a crash here leaves it out, and the next
+        // open applies the batch again.
+        write_in_order(
+            tree,
+            record
+                .writes
+                .into_iter()
+                .map(|(key, value)| (Bytes::from(key), value.map(Bytes::from))),
+        )?;
         *last = record.number;
     }
     Ok(())
@@ -592,7 +625,10 @@ impl Tree {
         }
     }
 
-    /// Applies every insert and remove of `batch` atomically: after a crash, all or none.
+    /// Applies every insert and remove of `batch` atomically: readers see all of it or none
+    /// (it is staged under one lock), and after a crash the store holds all of it or none (it
+    /// is one record of the redo log). A scratch store gives neither: it is written key by key
+    /// for one user at a time, and deleted when dropped.
     pub fn apply_batch(&self, batch: Batch) -> Result<()> {
         let _turn = self
             .pages
@@ -613,7 +649,8 @@ impl Tree {
             self.rewrite_page(base, writes, &mut physical)?;
         }
         let Some((durable, log)) = &self.log else {
-            return Ok(self.inner.apply_batch(sled_batch(physical))?);
+            // A scratch store: no crash to survive, and one user at a time.
+            return write_in_order(&self.inner, physical);
         };
         durable.check()?;
         let number = log.last.load(Ordering::Relaxed) + 1;
@@ -641,7 +678,13 @@ impl Tree {
             }
             // Back-pressure: this writer (and, through the lock it holds, every other) waits
             // for the staged batches to reach sled.
-            staging::Pressure::Stall => log.staging.drain(),
+            staging::Pressure::Stall => {
+                log.staging.wait_frozen()?;
+                match log.staging.freeze() {
+                    Some(frozen) => log.staging.write_frozen(frozen, &durable.log),
+                    None => Ok(()),
+                }
+            }
         }
     }
 
@@ -746,17 +789,19 @@ impl Batch {
     }
 }
 
-/// The sled batch of a list of writes (a later write to a key replaces an earlier one, as in
-/// the list's replay).
-fn sled_batch(writes: Vec<(Bytes, Option<Bytes>)>) -> sled::Batch {
-    let mut batch = sled::Batch::default();
+/// Writes into sled one key at a time, in order. No sled batch: it would take sled's
+/// process-wide write lock, which stops every read (`staging.rs`).
+fn write_in_order(
+    tree: &sled::Tree,
+    writes: impl IntoIterator<Item = (Bytes, Option<Bytes>)>,
+) -> Result<()> {
     for (key, value) in writes {
         match value {
-            Some(value) => batch.insert(key, value),
-            None => batch.remove(key),
-        }
+            Some(value) => tree.insert(key, value)?,
+            None => tree.remove(key)?,
+        };
     }
-    batch
+    Ok(())
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

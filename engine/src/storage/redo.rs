@@ -273,6 +273,21 @@ impl Log {
             .collect())
     }
 
+    /// Gives back the disk the log holds beyond what it needs: deletes the spares and, if
+    /// nothing was written since the last rotation, empties the segment (a closing store).
+    pub fn trim(&self) -> Result<()> {
+        let mut segment = lock(&self.active);
+        if segment.offset == 0 && segment.capacity > 0 {
+            segment.file.set_len(0)?;
+            segment.file.sync_all()?;
+            segment.capacity = 0;
+        }
+        for spare in spares_in(&self.dir)? {
+            std::fs::remove_file(spare)?;
+        }
+        sync_dir(&self.dir)
+    }
+
     /// The bytes of the segment files on disk (spares included).
     pub fn bytes_on_disk(&self) -> u64 {
         std::fs::read_dir(&self.dir)
@@ -605,6 +620,7 @@ mod tests {
         assert_eq!(found.records[0].writes[2].1, Some(Vec::new()));
         retire(dir.path(), &closed).unwrap();
         assert_eq!(numbers(dir.path()), vec![3]);
+        assert!(log.bytes_on_disk() > 0);
         // The retired file is reused by the next segment: its older records, still in the
         // file past the new ones, are not read as the new segment's.
         assert_eq!(spares_in(dir.path()).unwrap().len(), 1);
@@ -622,6 +638,10 @@ mod tests {
         let log = Log::start(dir.path()).unwrap();
         assert_eq!(lock(&log.active).number, 4);
         assert!(numbers(dir.path()).is_empty());
+        // A closing store gives the spares' and the empty segment's disk back.
+        log.trim().unwrap();
+        assert_eq!(log.bytes_on_disk(), 0);
+        assert!(spares_in(dir.path()).unwrap().is_empty());
     }
 
     #[test]

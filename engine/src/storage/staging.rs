@@ -14,17 +14,22 @@
 //! # Layers, and why reads are never stale
 //!
 //! A staged write is in the *active* layer; a drain swaps the active layer out as the *frozen*
-//! one, writes it into sled as one atomic sled batch, and drops it. A value thus moves down
-//! (active → frozen → sled) and is in the lower layer before it leaves the upper one, while
-//! every read looks down in that order under one lock for both layers: a read never misses
-//! a value staged before it began.
+//! one, writes it into sled, and drops it. A value thus moves down (active → frozen → sled)
+//! and is in the lower layer before it leaves the upper one, while every read looks down in
+//! that order under one lock for both layers: a read never misses a value staged before it
+//! began, and never sees a frozen layer half written (it reads the frozen layer itself).
 //!
-//! # Why sled's files hold whole batches
+//! # Why a crash during a drain loses nothing
 //!
-//! The active layer is swapped out between two staged batches (staging and swapping take the
-//! same lock), so a frozen layer is exactly the batches up to one number, the redo log's
-//! marker included: sled applies it atomically, and after a crash its files hold every batch
-//! up to some number and none after, as replay needs.
+//! The active layer is swapped out under the lock every batch is staged and logged under
+//! (`mod.rs`), so a frozen layer is exactly the batches up to one number, whose redo records
+//! are all in the log; the drain syncs the log before it writes anything into sled. It then
+//! writes the frozen keys one by one and the redo marker (that number) last. After a crash,
+//! sled's files hold a prefix of those writes: without the marker, replay applies every batch
+//! after the old marker again, in order, over whatever part of the layer got in, which gives
+//! the state after the last one. A sled *batch* is not used: it takes sled's process-wide
+//! write lock, which stops every read of every tree while a large layer is written (the
+//! committer's reads too), and it writes sled's log buffer out twice.
 //!
 //! # Memory
 //!
@@ -32,11 +37,11 @@
 //! (back-pressure), so at most about twice that is held (a frozen layer being written and a
 //! full active one).
 
-use super::Bytes;
+use super::{redo, Bytes, MARKER};
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 use std::ops::Bound;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 /// The longest a staged write waits for the applier.
@@ -76,12 +81,17 @@ pub(super) enum Pressure {
     Stall,
 }
 
+/// A frozen layer, to be written into sled by [`Staging::write_frozen`].
+pub(super) struct Frozen(Arc<Layer>);
+
 /// The staging layers of one tree.
 pub(super) struct Staging {
     tree: sled::Tree,
     layers: RwLock<Layers>,
-    /// Drains take turns: the applier's, a stalled writer's, a checkpoint's.
-    draining: Mutex<()>,
+    /// Whether a frozen layer is being written into sled (drains take turns: the applier's,
+    /// a stalled writer's, a checkpoint's), and its end.
+    writing: Mutex<bool>,
+    written: Condvar,
     /// The first failure to write a frozen layer into sled (its disk is failing): every
     /// later flush reports it, so the store halts.
     failed: Mutex<Option<String>>,
@@ -92,7 +102,8 @@ impl Staging {
         Staging {
             tree,
             layers: RwLock::default(),
-            draining: Mutex::default(),
+            writing: Mutex::default(),
+            written: Condvar::new(),
             failed: Mutex::default(),
         }
     }
@@ -165,38 +176,65 @@ impl Staging {
                 .is_some_and(|since| since.elapsed() >= DRAIN_EVERY)
     }
 
-    /// Writes everything staged so far into sled, as one atomic sled batch.
-    pub fn drain(&self) -> Result<()> {
-        let _turn = lock(&self.draining);
-        self.check()?;
-        let frozen = {
-            let mut layers = write(&self.layers);
-            if layers.active.writes.is_empty() {
-                return Ok(());
-            }
-            let layer = Arc::new(std::mem::take(&mut layers.active));
-            layers.frozen = Some(layer.clone());
-            layer
-        };
-        let mut batch = sled::Batch::default();
-        for (key, value) in &frozen.writes {
-            match value {
-                Some(value) => batch.insert(key.clone(), value.clone()),
-                None => batch.remove(key.clone()),
-            }
+    /// Swaps the active layer out as the frozen one, unless nothing is staged or a frozen
+    /// layer is still being written. The caller holds the lock batches are staged and logged
+    /// under, so the layer is whole batches, all in the log.
+    pub fn freeze(&self) -> Option<Frozen> {
+        let mut writing = lock(&self.writing);
+        let mut layers = write(&self.layers);
+        if *writing || layers.frozen.is_some() || layers.active.writes.is_empty() {
+            return None;
         }
-        match self.tree.apply_batch(batch) {
-            Ok(()) => {
-                write(&self.layers).frozen = None;
-                Ok(())
-            }
+        let layer = Arc::new(std::mem::take(&mut layers.active));
+        layers.frozen = Some(layer.clone());
+        *writing = true;
+        Some(Frozen(layer))
+    }
+
+    /// Writes a frozen layer into sled (see the module's notes for the order), then drops it.
+    pub fn write_frozen(&self, frozen: Frozen, log: &redo::Log) -> Result<()> {
+        let result = log.sync().and_then(|()| self.insert_all(&frozen.0));
+        match &result {
+            Ok(()) => write(&self.layers).frozen = None,
             // The frozen layer stays: reads still see it, and the redo log still holds it.
             Err(error) => {
-                let error = Error::from(error);
                 lock(&self.failed).get_or_insert_with(|| error.to_string());
-                Err(error)
             }
         }
+        *lock(&self.writing) = false;
+        self.written.notify_all();
+        result
+    }
+
+    fn insert_all(&self, layer: &Layer) -> Result<()> {
+        let mut marker = None;
+        for (key, value) in &layer.writes {
+            if key == MARKER {
+                marker = value.clone();
+                continue;
+            }
+            match value {
+                Some(value) => self.tree.insert(key.clone(), value.clone())?,
+                None => self.tree.remove(key.clone())?,
+            };
+        }
+        if let Some(number) = marker {
+            self.tree.insert(MARKER, number)?;
+        }
+        Ok(())
+    }
+
+    /// Waits until no frozen layer is being written; `Err` if one failed.
+    pub fn wait_frozen(&self) -> Result<()> {
+        let mut writing = lock(&self.writing);
+        while *writing {
+            writing = self
+                .written
+                .wait(writing)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        drop(writing);
+        self.check()
     }
 
     /// `Err` once a drain has failed.

@@ -280,7 +280,7 @@ impl<'a> View<'a> {
 
     /// Stages the group's journal page (sealed with the batch) and its index entries.
     pub fn put_journal(&mut self, staged: &crate::journal::StagedPage) {
-        let encoded = crate::codec::encode(&staged.page);
+        let encoded = crate::codec::encode(&*staged.page);
         self.overlay
             .insert(staged.key.to_vec(), Staged::Record(encoded));
         for key in &staged.index {
