@@ -69,7 +69,7 @@ impl Codec {
     }
 
     /// Opens a value's plain bytes, by the framing its first byte names.
-    fn open_plain(&self, key: &[u8], sealed: &[u8]) -> Result<Vec<u8>> {
+    pub(crate) fn open_plain(&self, key: &[u8], sealed: &[u8]) -> Result<Vec<u8>> {
         let failed = |e: &dyn std::fmt::Display| {
             Error::Corrupt(format!(
                 "{} failed its integrity check: {e}",

@@ -247,7 +247,7 @@ impl DerivedIndexes {
             let keys: Vec<Vec<Vec<u8>>> = chunk?
                 .par_iter()
                 .map(|(key, sealed)| {
-                    let page: crate::journal::page::Page = codec.open(key, sealed)?;
+                    let page = crate::journal::page::open(codec, key, sealed, None)?;
                     Ok(page.index_keys())
                 })
                 .collect::<Result<_>>()?;

@@ -47,10 +47,13 @@ fn corrupt(seq: u64, what: &str) -> Error {
 impl Store {
     fn open_page(&self, key: &[u8], sealed: &[u8]) -> Result<Page> {
         let first = trailing_id(key).unwrap_or(0);
-        self.shared
-            .codec
-            .open(key, sealed)
-            .map_err(|_| corrupt(first, "its page failed its integrity check"))
+        super::page::open(
+            &self.shared.codec,
+            key,
+            sealed,
+            Some(self.shared.journal.chain_key()),
+        )
+        .map_err(|_| corrupt(first, "its page failed its integrity check"))
     }
 
     /// The key of the page holding entry `seq` (or where it would start).
@@ -258,6 +261,9 @@ impl Store {
                 ));
             }
             let page = self.open_page(&page_key, &sealed)?;
+            if page.chained_from.is_some_and(|from| from != previous) {
+                return Err(corrupt(first, "its hash does not match the chain"));
+            }
             if page.feed_before != feed {
                 return Err(corrupt(
                     first,
@@ -273,7 +279,7 @@ impl Store {
                         corrupt(expected, &format!("out of order ({found})"))
                     });
                 }
-                if key.link(&previous, entry) != entry.hash {
+                if key.link(&previous, entry) != entry.hash || page.broken_at == Some(entry.seq) {
                     return Err(corrupt(expected, "its hash does not match the chain"));
                 }
                 previous = entry.hash;
@@ -319,7 +325,8 @@ impl Store {
             if page.entries.is_empty() {
                 batch.remove(key);
             } else {
-                batch.insert(key.clone(), self.shared.codec.seal(&key, &page));
+                let plain = super::page::encode(&page)?;
+                batch.insert(key.clone(), self.shared.codec.seal_encoded(&key, &plain));
             }
         }
         self.shared.tree.apply_batch(batch)?;

@@ -31,6 +31,8 @@ impl Tail {
 /// A group's entries, numbered and chained, ready to join its batch.
 pub(crate) struct StagedPage {
     pub key: [u8; 9],
+    /// The page's plain text, packed (`page.rs`), sealed with the group's batch.
+    pub plain: zeroize::Zeroizing<Vec<u8>>,
     /// Shared with the recent pages once applied (a page of thousands of entries is not
     /// copied).
     pub page: Arc<Page>,
@@ -68,7 +70,7 @@ impl JournalState {
             },
             Some(entry) => {
                 let (page_key, sealed) = entry?;
-                let page: Page = codec.open(&page_key, &sealed)?;
+                let page = super::page::open(codec, &page_key, &sealed, Some(&key))?;
                 let last = page
                     .entries
                     .last()
@@ -128,9 +130,12 @@ impl JournalState {
         let page = Page {
             feed_before: start.feed_count,
             entries,
+            chained_from: Some(start.last_hash),
+            broken_at: None,
         };
         Some(StagedPage {
             key: page_key(start.next_seq),
+            plain: super::page::pack(&page, start.last_hash)?,
             index: page.index_keys(),
             page: Arc::new(page),
             tail,

@@ -280,9 +280,8 @@ impl<'a> View<'a> {
 
     /// Stages the group's journal page (sealed with the batch) and its index entries.
     pub fn put_journal(&mut self, staged: &crate::journal::StagedPage) {
-        let encoded = crate::codec::encode(&*staged.page);
         self.overlay
-            .insert(staged.key.to_vec(), Staged::Record(encoded));
+            .insert(staged.key.to_vec(), Staged::Record(staged.plain.clone()));
         for key in &staged.index {
             self.overlay.insert(key.clone(), Staged::Plain(Vec::new()));
         }
