@@ -21,10 +21,12 @@ pub fn add(view: &View, new: &NewOrder) -> Result<(Plan, Outcome)> {
         });
     }
     let product_key = id_key(Space::Product, new.product_id);
-    let mut product: Product = view.record(&product_key)?.ok_or(Error::MissingReference {
-        kind: Kind::Product,
-        id: new.product_id,
-    })?;
+    let mut product: Product = view
+        .product(new.product_id)?
+        .ok_or(Error::MissingReference {
+            kind: Kind::Product,
+            id: new.product_id,
+        })?;
     ids::claim(
         view,
         &mut plan,
@@ -98,7 +100,7 @@ pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
     ));
     if order.took_stock {
         let product_key = id_key(Space::Product, order.product_id);
-        let mut product: Product = view.record(&product_key)?.ok_or_else(|| {
+        let mut product: Product = view.product(order.product_id)?.ok_or_else(|| {
             Error::Corrupt(format!(
                 "order {id} refers to product {} which is missing",
                 order.product_id

@@ -52,6 +52,9 @@ pub struct View<'a> {
     derived: &'a DerivedIndexes,
     /// Which records exist: read here instead of the tree, changed with `derived`.
     record_ids: &'a RecordIds,
+    /// Decoded records as last committed (the committer drops what a group changes before
+    /// the next group plans), read for the products every order looks up.
+    record_cache: &'a crate::record_cache::RecordCache,
     pub(crate) codec: &'a Codec,
     pub(crate) blind: &'a BlindKeys,
     /// Staged by earlier operations of this group.
@@ -78,6 +81,7 @@ impl<'a> View<'a> {
             tree: &shared.tree,
             derived: &shared.derived,
             record_ids: &shared.record_ids,
+            record_cache: &shared.record_cache,
             codec: &shared.codec,
             blind: &shared.blind,
             overlay: BTreeMap::new(),
@@ -212,6 +216,26 @@ impl<'a> View<'a> {
                 .map(|sealed| self.codec.open(key, &sealed))
                 .transpose(),
         }
+    }
+
+    /// A product: as this group staged it, else through the record cache (a hit neither
+    /// reads the tree nor decrypts; an order looks up its product every time).
+    pub fn product(&self, id: u64) -> Result<Option<crate::model::Product>> {
+        let key = id_key(Space::Product, id);
+        if self.overlay.contains_key(key.as_slice()) {
+            return self.record(&key);
+        }
+        // A failing disk fails this read as it would fail the tree's.
+        let tree = self.tree()?;
+        let load = || -> Result<Option<crate::model::Product>> {
+            tree.get(key)?
+                .map(|sealed| self.codec.open(&key, &sealed))
+                .transpose()
+        };
+        Ok(self
+            .record_cache
+            .get_or_load(id, load)?
+            .map(std::sync::Arc::unwrap_or_clone))
     }
 
     /// The keyring slot of a customer's record (`None`: no record, or one sealed under the
