@@ -3,7 +3,6 @@
 //! Restore runs it before reporting success; the crash and race tests run it after every round.
 
 use crate::error::{Error, Result};
-use crate::index::email;
 use crate::model::{Customer, Order};
 use crate::store::Store;
 use crate::trees::{id_key, Space};
@@ -72,26 +71,33 @@ impl Store {
                 )));
             }
         }
-        // Customers own exactly their email entries.
         let customers: Vec<Customer> = self.par_fold(
             Kind::Customer,
             Vec::new,
             |all, c| all.push(c),
             |a, mut b| a.append(&mut b),
         )?;
+        // Customers own exactly their blind index entries.
+        let mut owned = 0u64;
         for customer in &customers {
-            let owner = tree.get(email::key(&self.shared.blind, &customer.email))?;
-            if owner.as_deref() != Some(&customer.id.to_be_bytes()[..]) {
-                return Err(corrupt(format!(
-                    "the email index does not point to customer {}",
-                    customer.id
-                )));
+            for (key, value) in crate::index::customer_entries(&self.shared.blind, customer) {
+                if self.shared.derived.get(&key)? != Some(value) {
+                    return Err(corrupt(format!(
+                        "a blind index lacks an entry of customer {}",
+                        customer.id
+                    )));
+                }
+                owned += 1;
             }
         }
-        if count(Space::EmailIndex) != report.customers {
-            return Err(corrupt(
-                "the email index has entries without customers".into(),
-            ));
+        let indexed: u64 = [Space::EmailIndex, Space::PhoneIndex, Space::NameWordIndex]
+            .into_iter()
+            .map(|space| self.shared.derived.count(space))
+            .sum();
+        if indexed != owned {
+            return Err(corrupt(format!(
+                "the blind indexes hold {indexed} entries for the customers' {owned}"
+            )));
         }
         // Orders: references, indexes, rollups.
         let orders: Vec<Order> = self.scan_orders(|_| true)?;

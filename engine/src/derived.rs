@@ -1,5 +1,6 @@
-//! The derived indexes: orders by customer, by product and by time, and the journal's entries
-//! by record — kept in memory, never written to the tree.
+//! The derived indexes: orders by customer, by product and by time, the journal's entries by
+//! record, and the blind indexes of customers (email, phone, name words) — kept in memory,
+//! never written to the tree.
 //!
 //! # Why in memory
 //!
@@ -10,7 +11,11 @@
 //! and most of the disk (layout 5 moved the rollups out as well, `rollup_table.rs`). Every
 //! one of them is a function of what the tree holds anyway — the sealed order records
 //! (customer, product, time) and the sealed journal pages (kind, id, seq) — so this layout
-//! (4) keeps them here instead, and rebuilds them when the store opens.
+//! (4) keeps them here instead, and rebuilds them when the store opens. Layout 7 does the
+//! same with the customers' blind index entries (a customer wrote four to six entries, its
+//! record one of them): they are rebuilt from the customers, each opened under its own key.
+//! A customer that does not open (damaged, or its key erased: a restored record whose
+//! `FORGET` the restore is about to replay) has none, and is `CORRUPT` when read.
 //!
 //! # Why it stays right
 //!
@@ -35,7 +40,7 @@
 
 use crate::codec::Codec;
 use crate::error::{Error, Result};
-use crate::model::Order;
+use crate::model::{Customer, Order};
 use crate::trees::Space;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -43,7 +48,10 @@ use std::ops::Bound;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// The key spaces kept here instead of in the tree.
-pub(crate) const SPACES: [Space; 4] = [
+pub(crate) const SPACES: [Space; 7] = [
+    Space::EmailIndex,
+    Space::PhoneIndex,
+    Space::NameWordIndex,
     Space::OrdersByCustomer,
     Space::OrdersByProduct,
     Space::OrdersByTime,
@@ -202,15 +210,7 @@ impl DerivedIndexes {
     pub fn apply(&self, changes: Vec<Change>) -> Result<()> {
         let mut padded = Vec::with_capacity(changes.len());
         for (key, value) in changes {
-            let value = match value {
-                Some(bytes) => Some(Value::new(&bytes).ok_or_else(|| {
-                    Error::Corrupt(format!(
-                        "a derived index value of {} bytes is longer than {VALUE_LEN}",
-                        bytes.len()
-                    ))
-                })?),
-                None => None,
-            };
+            let value = value.map(|bytes| value_of(&bytes)).transpose()?;
             padded.push((pad(&key, 0)?, value));
         }
         let mut map = self.write();
@@ -228,9 +228,25 @@ impl DerivedIndexes {
     pub fn rebuild(
         tree: &crate::storage::Tree,
         codec: &Codec,
+        blind: &crate::index::BlindKeys,
         rollups: &mut crate::rollup_table::RollupBuilder,
     ) -> Result<DerivedIndexes> {
         let mut entries: Vec<(Key, Value)> = Vec::new();
+        for chunk in sealed_chunks(tree, Space::Customer) {
+            let owned: Vec<Vec<(Vec<u8>, Vec<u8>)>> = chunk?
+                .par_iter()
+                .map(|(key, sealed)| match codec.open::<Customer>(key, sealed) {
+                    Ok(customer) => Ok(crate::index::customer_entries(blind, &customer)),
+                    // Unreadable (damaged, or its key erased): it is `CORRUPT` when read, and
+                    // no lookup finds it; the rest of the store stays open.
+                    Err(error) if error.kind() == crate::ErrorKind::Corrupt => Ok(Vec::new()),
+                    Err(error) => Err(error),
+                })
+                .collect::<Result<_>>()?;
+            for (key, value) in owned.into_iter().flatten() {
+                entries.push((pad(&key, 0)?, value_of(&value)?));
+            }
+        }
         for chunk in sealed_chunks(tree, Space::Order) {
             let opened: Vec<Order> = chunk?
                 .par_iter()
@@ -239,7 +255,7 @@ impl DerivedIndexes {
             for order in opened {
                 rollups.add(&order);
                 for (key, value) in order_entries(&order) {
-                    entries.push((pad(&key, 0)?, Value::new(&value).unwrap_or(Value::EMPTY)));
+                    entries.push((pad(&key, 0)?, value_of(&value)?));
                 }
             }
         }
@@ -252,7 +268,7 @@ impl DerivedIndexes {
                 })
                 .collect::<Result<_>>()?;
             for key in keys.into_iter().flatten() {
-                entries.push((pad(&key, 0)?, Value::EMPTY));
+                entries.push((pad(&key, 0)?, value_of(&[])?));
             }
         }
         // Built from sorted entries, the B-tree's nodes are full: less memory than inserts.
@@ -263,11 +279,14 @@ impl DerivedIndexes {
     }
 }
 
-impl Value {
-    const EMPTY: Value = Value {
-        len: 0,
-        bytes: [0; VALUE_LEN],
-    };
+/// A value as kept, or `CORRUPT` if it is too long to be one.
+fn value_of(bytes: &[u8]) -> Result<Value> {
+    Value::new(bytes).ok_or_else(|| {
+        Error::Corrupt(format!(
+            "a derived index value of {} bytes is longer than {VALUE_LEN}",
+            bytes.len()
+        ))
+    })
 }
 
 /// The index entries one order owns: by customer and by product (with its time), by time.

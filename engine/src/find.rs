@@ -20,8 +20,8 @@ impl Store {
         let address = values::normalize_email(address)?;
         let Some(owner) = self
             .shared
-            .tree
-            .get(email::key(&self.shared.blind, &address))?
+            .derived
+            .get(&email::key(&self.shared.blind, &address))?
         else {
             return Ok(Vec::new());
         };
@@ -75,12 +75,17 @@ impl Store {
         })
     }
 
-    /// The customer ids above `after` of the index entries under a prefix.
+    /// The customer ids above `after` of the index entries under a prefix (its entries end
+    /// with the id, so the walk starts past `after`).
     fn ids_under(&self, prefix: &[u8], after: u64) -> Result<BTreeSet<u64>> {
+        let mut from = prefix.to_vec();
+        from.extend_from_slice(&after.saturating_add(1).to_be_bytes());
         let mut ids = BTreeSet::new();
-        for key in self.shared.tree.scan_prefix(prefix).keys() {
-            let id = trailing_id(&key?).unwrap_or(0);
-            if id > after {
+        for (key, _) in self.shared.derived.walk(&from, None)? {
+            if !key.starts_with(prefix) {
+                break;
+            }
+            if let Some(id) = trailing_id(&key).filter(|id| *id > after) {
                 ids.insert(id);
             }
         }

@@ -104,14 +104,15 @@ impl Store {
             crate::journal::JournalKey::new(envelope::journal_key(&db, &tree, &master)?),
         )?;
         let mut rollups = crate::rollup_table::RollupBuilder::default();
-        let derived = crate::derived::DerivedIndexes::rebuild(&tree, &codec, &mut rollups)?;
+        let blind = BlindKeys::derive(&data);
+        let derived = crate::derived::DerivedIndexes::rebuild(&tree, &codec, &blind, &mut rollups)?;
         let rollup_table = rollups.finish();
         let record_ids = crate::record_ids::RecordIds::rebuild(&tree)?;
         let shared = Arc::new(Shared {
             db,
             tree,
             codec,
-            blind: BlindKeys::derive(&data),
+            blind,
             durability: options.durability,
             master,
             injected_fault: Mutex::new(None),

@@ -22,11 +22,11 @@ pub enum Space {
     User = b'U',
     /// `u` ‖ name → sealed user: layout 1 only, rewritten by its upgrade.
     LegacyUser = b'u',
-    /// `e` ‖ blind(email) → customer id (unique).
+    /// `e` ‖ blind(email) → customer id (unique; in memory since layout 7).
     EmailIndex = b'e',
-    /// `f` ‖ blind(phone) ‖ customer id → ().
+    /// `f` ‖ blind(phone) ‖ customer id → () (in memory since layout 7).
     PhoneIndex = b'f',
-    /// `n` ‖ blind(word) ‖ customer id → ().
+    /// `n` ‖ blind(word) ‖ customer id → () (in memory since layout 7).
     NameWordIndex = b'n',
     /// `C` ‖ customer id ‖ order id → created_at (in memory since layout 4).
     OrdersByCustomer = b'C',
@@ -63,10 +63,13 @@ pub enum Space {
     Meta = b'm',
 }
 
-/// The spaces the current layout keeps in memory only, derived from the sealed orders and
-/// journal pages at open: never written to the tree, swept out of an older store by its
-/// upgrade, skipped when an older backup is restored.
-pub(crate) const MEMORY_ONLY: [Space; 6] = [
+/// The spaces the current layout keeps in memory only, derived from the sealed customers,
+/// orders and journal pages at open: never written to the tree, swept out of an older store
+/// by its upgrade, skipped when an older backup is restored.
+pub(crate) const MEMORY_ONLY: [Space; 9] = [
+    Space::EmailIndex,
+    Space::PhoneIndex,
+    Space::NameWordIndex,
     Space::OrdersByCustomer,
     Space::OrdersByProduct,
     Space::OrdersByTime,

@@ -41,10 +41,13 @@
 //!    of layout 5 would take a page for a damaged order), then [`PACK_BATCH`] loose orders at
 //!    a time are folded into their pages, each batch atomic; every open finishes what a crash
 //!    left. No order is re-sealed: the sealed bytes move into the page as they are.
-//! 7. (2026-12) a write is durable once it is in the store's redo log (`redo.rs`), which sled's
-//!    files may not hold yet: a build of layout 6 would open such a store without the writes
-//!    the log holds, so it must refuse it. The step only writes the version (the tree is
-//!    unchanged), in sled's files at once (a checkpoint).
+//! 7. (2026-12) a write is durable once it is in the store's redo log (`storage/redo.rs`),
+//!    which sled's files may not hold yet: a build of layout 6 would open such a store without
+//!    the writes the log holds, so it must refuse it. The customers' blind index entries
+//!    (email, phone, name words) are kept in memory too, rebuilt from the customers at open
+//!    (`derived.rs`), and journal pages are written packed (older ones still read). The same
+//!    mark-then-sweep as step 5 takes the blind index entries out of the tree; the version
+//!    is in sled's files at once (a checkpoint).
 
 use crate::codec::Codec;
 use crate::envelope;

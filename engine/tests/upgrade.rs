@@ -202,7 +202,7 @@ fn upgrades_on_open(layout: u64) -> Vec<UpgradeProgress> {
     assert_eq!(
         raw_entries_in_memory_only_spaces(&root.join("store")),
         0,
-        "the order and journal indexes and the rollups are no longer in the tree"
+        "the blind, order and journal indexes and the rollups are no longer in the tree"
     );
     assert_orders_packed(&root.join("store"), 398);
     // Reopening finds the current layout: nothing more to upgrade.
@@ -277,10 +277,12 @@ fn a_layout_5_store_is_upgraded_on_open_and_equals_a_store_made_today() {
         (398, 0),
         "layout 5: an entry per order, no page"
     );
+    let blind = raw_entries_of_fixture(5, BLIND);
     let seen = upgrades_on_open(5);
     assert!(seen.iter().all(|p| (p.from, p.to) == (5, CURRENT_LAYOUT)));
-    // Every loose order is folded into its page.
-    assert_eq!(seen[0].total, 398, "{:?}", seen[0]);
+    // The blind index entries leave the tree, then every loose order is folded into its page.
+    assert_eq!(seen[0].total, blind, "{:?}", seen[0]);
+    assert!(seen.iter().any(|p| p.total == 398), "{seen:?}");
 }
 
 #[test]
@@ -290,19 +292,35 @@ fn a_layout_6_store_is_upgraded_on_open_and_equals_a_store_made_today() {
     let (loose, pages) = raw_order_entries(&root.join("store"));
     assert_eq!(loose, 0, "layout 6: orders in pages");
     assert!(pages > 0);
+    let blind = raw_entries_of_fixture(6, BLIND);
+    assert!(
+        blind > 3 * 60,
+        "an email, a name word or two, a phone per customer"
+    );
     let seen = upgrades_on_open(6);
     assert!(seen.iter().all(|p| (p.from, p.to) == (6, CURRENT_LAYOUT)));
-    // Nothing to rewrite: the step only writes the version.
-    assert_eq!(seen[0].total, 0, "{:?}", seen[0]);
+    // The blind index entries leave the tree (layout 7 keeps them in memory); no order moves.
+    assert_eq!(seen[0].total, blind, "{:?}", seen[0]);
+    assert!(
+        seen.iter().all(|p| p.total == blind || p.total == 0),
+        "{seen:?}"
+    );
 }
 
 #[test]
 fn a_layout_4_store_is_upgraded_on_open_and_equals_a_store_made_today() {
     let seen = upgrades_on_open(4);
     assert!(seen.iter().all(|p| (p.from, p.to) == (4, CURRENT_LAYOUT)));
-    // The old rollups: one per customer with orders and one per product with orders.
-    assert_eq!(seen[0].total, raw_rollups_of_fixture(4), "{:?}", seen[0]);
-    assert!(seen[0].total > 12, "{:?}", seen[0]);
+    // The old rollups (one per customer with orders and one per product with orders) and the
+    // blind index entries.
+    let rollups = raw_entries_of_fixture(4, &[b"R", b"Q"]);
+    assert!(rollups > 12, "{rollups}");
+    assert_eq!(
+        seen[0].total,
+        rollups + raw_entries_of_fixture(4, BLIND),
+        "{:?}",
+        seen[0]
+    );
 }
 
 /// The layout version as stored, read with sled directly.
@@ -313,12 +331,16 @@ fn raw_layout(store_dir: &Path) -> u64 {
     u64::from_be_bytes(value.as_ref().try_into().unwrap())
 }
 
-/// Entries in the key spaces layout 5 keeps in memory (orders by customer, product and time;
-/// the journal's index; the customer and product rollups), read with sled directly.
+/// The blind indexes' key spaces (email, phone, name words): in memory since layout 7.
+const BLIND: &[&[u8; 1]] = &[b"e", b"f", b"n"];
+
+/// Entries in the key spaces layout 7 keeps in memory (the blind indexes; orders by customer,
+/// product and time; the journal's index; the customer and product rollups), read with sled
+/// directly.
 fn raw_entries_in_memory_only_spaces(store_dir: &Path) -> usize {
     let db = common::raw_sled(store_dir);
     let tree = db.open_tree(b"crm").unwrap();
-    [b"C", b"P", b"T", b"j", b"R", b"Q"]
+    [b"e", b"f", b"n", b"C", b"P", b"T", b"j", b"R", b"Q"]
         .iter()
         .map(|prefix| tree.scan_prefix(prefix).count())
         .sum()
@@ -351,12 +373,12 @@ fn assert_orders_packed(store_dir: &Path, orders: usize) {
     );
 }
 
-/// The sealed rollups (`R`, `Q`) a fixture's store holds, read with sled directly.
-fn raw_rollups_of_fixture(layout: u64) -> u64 {
+/// The entries under `prefixes` a fixture's store holds, read with sled directly.
+fn raw_entries_of_fixture(layout: u64, prefixes: &[&[u8; 1]]) -> u64 {
     let (_dir, root) = fixtures(layout);
     let db = common::raw_sled(&root.join("store"));
     let tree = db.open_tree(b"crm").unwrap();
-    [b"R", b"Q"]
+    prefixes
         .iter()
         .map(|prefix| tree.scan_prefix(prefix).count() as u64)
         .sum()

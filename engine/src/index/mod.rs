@@ -10,6 +10,9 @@
 //! value). The phone and name-word indexes keep 8 bytes: a lookup always opens the candidate
 //! records and compares the real values, so a rare collision costs one extra decryption and is
 //! never a wrong answer, and shorter entries keep the index small.
+//!
+//! Every index lives in memory since layout 7 (`derived.rs`), rebuilt at open from the sealed
+//! records: the blind ones from the customers, opened under their own keys.
 
 pub mod email;
 pub mod name_words;
@@ -19,6 +22,21 @@ pub mod orders_by_time;
 pub mod phone;
 
 use crate::keys::{MasterKey, Purpose, SubKey};
+use crate::model::Customer;
+
+/// The blind index entries a customer owns (email, phone, each word of the name), so that
+/// adding, changing, removing and rebuilding a customer's entries stay one computation.
+pub(crate) fn customer_entries(keys: &BlindKeys, customer: &Customer) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let id = customer.id;
+    let mut entries = vec![(email::key(keys, &customer.email), id.to_be_bytes().to_vec())];
+    if let Some(number) = &customer.phone {
+        entries.push((phone::key(keys, number, id), Vec::new()));
+    }
+    for key in name_words::keys_for(keys, &customer.name, id) {
+        entries.push((key, Vec::new()));
+    }
+    entries
+}
 
 /// The keys of the blind indexes and of the users' blind names, each derived for its own
 /// purpose from the data key.

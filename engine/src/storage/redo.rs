@@ -363,8 +363,11 @@ impl Segment {
     }
 
     fn write(&mut self, records: &mut [u8]) -> Result<()> {
-        self.records += stamp(records, self.number)?;
+        let count = stamp(records, self.number)?;
         self.file.write_all_at(records, self.offset)?;
+        // Counted once written: a failed write (a full disk) must not make the seal count
+        // batches the segment does not hold.
+        self.records += count;
         self.offset += records.len() as u64;
         self.dirty = true;
         if self.offset > self.capacity {

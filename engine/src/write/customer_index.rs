@@ -3,7 +3,7 @@
 
 use super::view::{Plan, View};
 use crate::error::{Error, Result};
-use crate::index::{email, name_words, phone};
+use crate::index::email;
 use crate::model::Customer;
 use crate::trees::{decode_u64, id_key, Space};
 
@@ -28,18 +28,7 @@ pub(super) fn check_email_free(
 
 /// The index entries a customer owns, so add, update and delete stay symmetric.
 pub(super) fn index_entries(view: &View, customer: &Customer) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let id = customer.id;
-    let mut entries = vec![(
-        email::key(view.blind, &customer.email),
-        id.to_be_bytes().to_vec(),
-    )];
-    if let Some(number) = &customer.phone {
-        entries.push((phone::key(view.blind, number, id), Vec::new()));
-    }
-    for key in name_words::keys_for(view.blind, &customer.name, id) {
-        entries.push((key, Vec::new()));
-    }
-    entries
+    crate::index::customer_entries(view.blind, customer)
 }
 
 /// Stages a changed customer: its record under its own key, and the index entries that

@@ -42,7 +42,12 @@ impl super::context::Verb for Verb {
 }
 
 pub fn execute(shared: &Shared, _: Info) -> CmdResult {
-    let counts = engine(shared.store.counts())?;
+    // A halted store may not read its counters back (sled refuses reads after a failed write
+    // of its own): INFO answers anyway, saying `store_status:halted`, with counts of 0.
+    let counts = match shared.store.counts() {
+        Err(_) if shared.store.health().is_err() => crm_engine::Counts::default(),
+        counts => engine(counts)?,
+    };
     let backup = shared.backup.snapshot();
     let mut text = String::new();
     let section = |text: &mut String, name: &str, fields: &[(&str, &dyn std::fmt::Display)]| {
