@@ -150,3 +150,76 @@ fn a_slow_client_does_not_stall_the_others() {
         "the slow client got a reply to half a request"
     );
 }
+
+/// Guards the pipelined adds (`server/src/cmd/submit.rs`): adds a client pipelines are handed
+/// to the committer as they are read and share write groups, yet every reply comes in request
+/// order — refusals among them included — and a read pipelined after them sees them all.
+#[test]
+fn pipelined_adds_share_write_groups_and_answer_in_order() {
+    let server = TestServer::start();
+    let mut raw = server.raw_admin();
+    assert_eq!(
+        raw.roundtrip("CUSTOMER.ADD NAME Ann EMAIL ann@example.com\r\n"),
+        ":1\r\n"
+    );
+    assert_eq!(
+        raw.roundtrip("PRODUCT.ADD NAME Pen PRICE 1.25 STOCK 0\r\n"),
+        ":1\r\n"
+    );
+    let flushes_before = info_number(&mut raw, "write_flushes");
+    let mut batch = String::new();
+    let mut expected = Vec::new();
+    let mut next_order = 1;
+    for i in 0..200 {
+        match i {
+            // A refusal before the write (a missing keyword), and one by the committer (a
+            // taken email), each answered in its place.
+            50 => {
+                batch.push_str("ORDER.ADD CUSTOMER 1 QUANTITY 1\r\n");
+                expected.push("-ERR".to_string());
+            }
+            120 => {
+                batch.push_str("CUSTOMER.ADD NAME Ann EMAIL ann@example.com\r\n");
+                expected.push("-CONFLICT".to_string());
+            }
+            150 => {
+                batch.push_str("PRODUCT.ADD NAME Ink PRICE 2 STOCK 0\r\n");
+                expected.push(":2\r\n".to_string());
+            }
+            _ => {
+                batch.push_str("ORDER.ADD CUSTOMER 1 PRODUCT 1 QUANTITY 1 NOSTOCK\r\n");
+                expected.push(format!(":{next_order}\r\n"));
+                next_order += 1;
+            }
+        }
+    }
+    // Read right after the adds, in the same pipeline: it must see every one of them.
+    batch.push_str("STATS.CUSTOMER 1\r\n");
+    raw.send(batch);
+    for (index, want) in expected.iter().enumerate() {
+        let reply = raw.read_reply();
+        assert!(
+            reply.starts_with(want.as_str()),
+            "request {index}: {reply:?}, wanted {want:?}"
+        );
+    }
+    let stats = raw.read_reply();
+    let orders = next_order - 1;
+    assert!(
+        stats.contains(&format!("\"order_count\":{orders}")),
+        "{stats}"
+    );
+    // 197 durable writes did not take 197 fsyncs one after another.
+    let flushes = info_number(&mut raw, "write_flushes") - flushes_before;
+    assert!(flushes < 100, "{flushes} fsyncs for 198 pipelined writes");
+}
+
+fn info_number(raw: &mut crm_tests::RawConnection, field: &str) -> u64 {
+    let info = raw.roundtrip("INFO\r\n");
+    let value = info
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("{field}:")))
+        .and_then(|value| value.trim().parse().ok());
+    assert!(value.is_some(), "no {field} in {info}");
+    value.unwrap()
+}

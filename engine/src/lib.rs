@@ -69,6 +69,6 @@ pub use model::{
 pub use read::{Counts, OrderQuery, OrderScope};
 pub use record_cache::RecordCacheStats;
 pub use rekey::{rekey, RekeyOutcome};
-pub use store::{Options, StorageMode, Store};
+pub use store::{Options, PendingWrite, StorageMode, Store};
 pub use upgrade::{UpgradeProgress, CURRENT_LAYOUT};
 pub use write::{CustomerKeys, Durability, Op, Outcome, UpsertKind, Write, MAX_GROUP_OPS};

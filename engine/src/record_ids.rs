@@ -1,12 +1,13 @@
-//! Which customers, products and orders have a record: a mirror of the tree's record keys in
-//! memory, for the committer's checks.
+//! Which customers, products and orders have a record, and which customer ids were forgotten:
+//! a mirror of those keys of the tree in memory, for the committer's checks.
 //!
 //! # Why
 //!
 //! Every order add asks twice whether a record exists — its customer (a reference must hold)
 //! and its own new id (an add never overwrites, `write/ids.rs`) — and every customer or
 //! product add once. Asked of sled, each was a walk down its B-tree: 13% of an import's
-//! committer time. A set of ids answers in a few nanoseconds, and at 1M orders costs 125 KB
+//! committer time (and every customer add asks whether its id was forgotten). A set of ids
+//! answers in a few nanoseconds, and at 1M orders costs 125 KB
 //! (ids are dense: one bit each, up to [`DENSE_LIMIT`]; ids above it, which only explicit ids
 //! reach, are kept one by one).
 //!
@@ -24,7 +25,12 @@ use std::collections::BTreeSet;
 use std::sync::RwLock;
 
 /// The kinds mirrored here.
-const SPACES: [Space; 3] = [Space::Customer, Space::Product, Space::Order];
+const SPACES: [Space; 4] = [
+    Space::Customer,
+    Space::Product,
+    Space::Order,
+    Space::Forgotten,
+];
 
 /// Ids below this are bits of a bitmap (at most 2 MiB a kind); above, entries of a set.
 const DENSE_LIMIT: u64 = 1 << 24;
@@ -93,7 +99,7 @@ impl IdSet {
 /// The record ids of one open store.
 #[derive(Default)]
 pub(crate) struct RecordIds {
-    sets: RwLock<[IdSet; 3]>,
+    sets: RwLock<[IdSet; 4]>,
 }
 
 /// The set of a mirrored kind, and the id of a record key of it.
@@ -125,14 +131,14 @@ impl RecordIds {
         Ok(ids)
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, [IdSet; 3]> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, [IdSet; 4]> {
         // Every change is one bit: a panic cannot leave a half-made one behind the lock.
         self.sets
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, [IdSet; 3]> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, [IdSet; 4]> {
         self.sets
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -215,7 +221,11 @@ mod tests {
             record_key(&id_key(Space::Order, 7)),
             Some((Space::Order, 7))
         );
-        assert_eq!(record_key(&id_key(Space::Forgotten, 7)), None);
+        assert_eq!(
+            record_key(&id_key(Space::Forgotten, 7)),
+            Some((Space::Forgotten, 7))
+        );
+        assert_eq!(record_key(&id_key(Space::KeptMerge, 7)), None);
         assert_eq!(record_key(b"c"), None);
         let ids = RecordIds::default();
         ids.apply(&[(Space::Customer, 3, true)]);

@@ -189,8 +189,14 @@ impl Store {
 
     /// Applies one write from async code.
     pub async fn write_async(&self, write: impl Into<Write>) -> Result<Outcome> {
-        let reply = self.writer.submit(vec![write.into()])?;
-        first(reply.await.map_err(|_| shutting_down())?)
+        self.submit(write)?.outcome().await
+    }
+
+    /// Queues one write for the committer now and returns its result to wait for: writes
+    /// submitted one after another are applied in that order, so a client that pipelines
+    /// several may have them all in one write group (the server does, for its plain adds).
+    pub fn submit(&self, write: impl Into<Write>) -> Result<PendingWrite> {
+        Ok(PendingWrite(self.writer.submit(vec![write.into()])?))
     }
 
     /// Applies many writes in order, in as few groups and flushes as possible (import), and
@@ -252,6 +258,17 @@ impl Store {
 
 fn first(mut results: Vec<Result<Outcome>>) -> Result<Outcome> {
     results.pop().unwrap_or_else(|| Err(shutting_down()))
+}
+
+/// A write submitted with [`Store::submit`], whose result comes once its group is applied
+/// (and, in sync durability, durable).
+pub struct PendingWrite(crate::write::Reply);
+
+impl PendingWrite {
+    /// Waits for the write's result.
+    pub async fn outcome(self) -> Result<Outcome> {
+        first(self.0.await.map_err(|_| shutting_down())?)
+    }
 }
 
 #[cfg(unix)]

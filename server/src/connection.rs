@@ -7,7 +7,9 @@
 //! connection (a client that pipelines and never reads cannot hold memory). Replies to every
 //! request already received are collected and written together, so a pipelining client gets
 //! one write per batch. Each connection is its own task: a slow or hostile client only ever
-//! holds up itself.
+//! holds up itself. Plain adds are handed to the committer as they are read and answered
+//! later, in order (`cmd/submit.rs`): a pipelining client's adds share a write group; at
+//! most [`MAX_OWED`] replies are owed at once.
 //!
 //! Deadlines: until `AUTH` succeeds, the connection lives at most `--auth-timeout` from accept,
 //! whatever it sends; `--idle-timeout` closes one that sends nothing. While a command runs, the
@@ -16,11 +18,12 @@
 //! running heavy commands are cancelled, and a client gets at most [`SHUTDOWN_DRAIN`] to read
 //! what it was sent.
 
-use crate::cmd::{self, Request};
+use crate::cmd::{self, Answer, Request};
 use crate::frame::{parse_request, Parsed, MAX_REQUEST_BYTES, MAX_REQUEST_BYTES_BEFORE_AUTH};
 use crate::reply::Reply;
 use crate::session::Session;
 use crate::state::Shared;
+use std::collections::VecDeque;
 use std::future::Future;
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
@@ -43,6 +46,17 @@ pub const MAX_OUTPUT_BYTES: usize = 16 * 1024 * 1024;
 pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(2);
 /// After the authentication deadline, how long the farewell may take to leave.
 const TIMEOUT_DRAIN: Duration = Duration::from_millis(500);
+/// The most replies a connection owes before it waits for them (submitted adds and the
+/// answers queued behind them).
+const MAX_OWED: usize = 1024;
+
+/// A reply owed, in the order of the requests.
+enum Owed {
+    /// An add handed to the committer, not answered yet.
+    Submitted(cmd::Submitted),
+    /// An answer queued behind submitted adds.
+    Ready(Answer),
+}
 
 /// Replies waiting to be taken by the kernel.
 #[derive(Default)]
@@ -122,6 +136,8 @@ struct Connection {
     last_read: Instant,
     /// When the connection last showed life: bytes arrived, or a command ended.
     active_at: Instant,
+    /// Replies owed to requests already read, in order.
+    owed: VecDeque<Owed>,
 }
 
 /// Serves one connection until the client leaves, a protocol error, a deadline or shutdown.
@@ -147,6 +163,7 @@ pub async fn serve(
         auth_deadline,
         last_read: Instant::now(),
         active_at: Instant::now(),
+        owed: VecDeque::new(),
     };
     let end = connection.run().await;
     if matches!(end, End::Close) {
@@ -201,6 +218,9 @@ impl Connection {
                     continue;
                 }
                 Parsed::Error(message) => {
+                    if let Some(end) = self.settle().await {
+                        break Some(end);
+                    }
                     tracing::warn!(connection = self.session.id, %message, "protocol error; closing");
                     self.push(Reply::error("ERR", format!("protocol error: {message}")));
                     break Some(End::Close);
@@ -221,35 +241,37 @@ impl Connection {
                 args,
                 read_at: self.last_read,
             };
-            let (answer, gone) = self.run_command(request).await;
-            self.active_at = Instant::now();
-            if gone {
-                break Some(End::Drop);
-            }
-            if let Reply::Error { code, .. } = &answer.reply {
-                tracing::debug!(connection = self.session.id, code, "error reply");
-            }
-            if self.output.pending() > MAX_OUTPUT_BYTES
-                && self.output.try_send(&self.writer).is_err()
-            {
-                break Some(End::Drop);
-            }
-            if self.output.pending() > MAX_OUTPUT_BYTES {
-                tracing::warn!(
-                    connection = self.session.id,
-                    waiting = self.output.pending(),
-                    "the client does not read its replies; closing"
-                );
-                break Some(End::Drop);
-            }
-            self.push(answer.reply);
-            if answer.close {
-                break Some(End::Close);
-            }
-            if self.output.pending() >= WRITE_HIGH_WATER
-                && self.output.try_send(&self.writer).is_err()
-            {
-                break Some(End::Drop);
+            let answer = match cmd::step(&self.shared, &mut self.session, request) {
+                cmd::Step::Submitted(submitted) => {
+                    self.owed.push_back(Owed::Submitted(submitted));
+                    if self.owed.len() < MAX_OWED {
+                        continue;
+                    }
+                    match self.settle().await {
+                        Some(end) => break Some(end),
+                        None => continue,
+                    }
+                }
+                cmd::Step::Answered(answer) if !self.owed.is_empty() => {
+                    self.owed.push_back(Owed::Ready(answer));
+                    continue;
+                }
+                cmd::Step::Answered(answer) => answer,
+                cmd::Step::Run(later) => {
+                    // What it reads or does comes after the adds before it.
+                    if let Some(end) = self.settle().await {
+                        break Some(end);
+                    }
+                    let (answer, gone) = self.run_command(later).await;
+                    self.active_at = Instant::now();
+                    if gone {
+                        break Some(End::Drop);
+                    }
+                    answer
+                }
+            };
+            if let Some(end) = self.deliver(answer) {
+                break Some(end);
             }
             if self.timed_out() {
                 break Some(self.authentication_timeout());
@@ -258,10 +280,58 @@ impl Connection {
         if start > 0 {
             self.input.drain(..start);
         }
+        let end = match end {
+            None => self.settle().await,
+            end => end,
+        };
         if end.is_none() && self.output.try_send(&self.writer).is_err() {
             return Some(End::Drop);
         }
         end
+    }
+
+    /// Answers every owed reply, in order; `Some` when the connection ends.
+    async fn settle(&mut self) -> Option<End> {
+        while let Some(owed) = self.owed.pop_front() {
+            let answer = match owed {
+                Owed::Submitted(submitted) => submitted.answer().await,
+                Owed::Ready(answer) => answer,
+            };
+            self.active_at = Instant::now();
+            if let Some(end) = self.deliver(answer) {
+                self.owed.clear();
+                return Some(end);
+            }
+        }
+        None
+    }
+
+    /// Puts an answer in the output (handing the output to the kernel when it is large);
+    /// `Some` when the connection ends.
+    fn deliver(&mut self, answer: Answer) -> Option<End> {
+        if let Reply::Error { code, .. } = &answer.reply {
+            tracing::debug!(connection = self.session.id, code, "error reply");
+        }
+        if self.output.pending() > MAX_OUTPUT_BYTES && self.output.try_send(&self.writer).is_err() {
+            return Some(End::Drop);
+        }
+        if self.output.pending() > MAX_OUTPUT_BYTES {
+            tracing::warn!(
+                connection = self.session.id,
+                waiting = self.output.pending(),
+                "the client does not read its replies; closing"
+            );
+            return Some(End::Drop);
+        }
+        self.push(answer.reply);
+        if answer.close {
+            return Some(End::Close);
+        }
+        if self.output.pending() >= WRITE_HIGH_WATER && self.output.try_send(&self.writer).is_err()
+        {
+            return Some(End::Drop);
+        }
+        None
     }
 
     fn deadline(&self) -> Instant {
@@ -285,10 +355,10 @@ impl Connection {
 
     /// Runs one command while watching the socket: `gone` is set (and the command cancelled)
     /// when the client goes away meanwhile; a shutdown cancels it too.
-    async fn run_command(&mut self, request: Request) -> (cmd::Answer, bool) {
+    async fn run_command(&mut self, later: cmd::RunLater) -> (cmd::Answer, bool) {
         let cancel = self.session.cancel.clone();
         let input_cap = self.max_request() + READ_CHUNK;
-        let future = cmd::dispatch(&self.shared, &mut self.session, request);
+        let future = cmd::run(&self.shared, &mut self.session, later);
         watch_while(
             future,
             &mut self.reader,

@@ -8,7 +8,7 @@
 
 use super::context::Context;
 use super::offload::off_workers;
-use super::values::{engine, page, parse_fields, read_id, write_id};
+use super::values::{engine, new_id, page, parse_fields, read_id, write_id};
 use crate::mask::customer_json;
 use crate::parse::{
     flag, kw, optional_text, printable, required_text, syntax, text, Args, CmdResult, Keywords,
@@ -207,31 +207,34 @@ fn masked_conflict(
     }
 }
 
+/// `CUSTOMER.ADD`'s write, from its words alone (see `submit.rs`).
+pub(super) fn add_write(k: &Keywords) -> CmdResult<Op> {
+    let mut new = NewCustomer::parse(
+        required_text("name", k.value(customer_keyword(CustomerField::Name)))?,
+        required_text("email", k.value(customer_keyword(CustomerField::Email)))?,
+        optional_text("phone", k.value(customer_keyword(CustomerField::Phone)))?,
+        optional_text("address", k.value(customer_keyword(CustomerField::Address)))?,
+        optional_text("created_at", k.value(words::CREATED_AT))?,
+    )?;
+    if let Some(id) = k.value(words::ID) {
+        new = new.with_id(write_id("id", id)?);
+    }
+    Ok(Op::AddCustomer(new))
+}
+
+/// The reply to `CUSTOMER.ADD`: the new id, or the conflict as a masked user may see it.
+pub(super) fn added(masked: bool, outcome: crm_engine::Result<Outcome>) -> CmdResult {
+    new_id(masked_conflict(masked, outcome))
+}
+
 pub async fn execute(context: &Context<'_>, command: Customer) -> CmdResult {
     let store = &context.shared.store;
     let masked = context.session.masked;
     match command {
-        Customer::Add(k) => {
-            let mut new = NewCustomer::parse(
-                required_text("name", k.value(customer_keyword(CustomerField::Name)))?,
-                required_text("email", k.value(customer_keyword(CustomerField::Email)))?,
-                optional_text("phone", k.value(customer_keyword(CustomerField::Phone)))?,
-                optional_text("address", k.value(customer_keyword(CustomerField::Address)))?,
-                optional_text("created_at", k.value(words::CREATED_AT))?,
-            )?;
-            if let Some(id) = k.value(words::ID) {
-                new = new.with_id(write_id("id", id)?);
-            }
-            Ok(Reply::Integer(
-                engine(masked_conflict(
-                    masked,
-                    store
-                        .write_async(Op::AddCustomer(new).by(context.author()))
-                        .await,
-                ))?
-                .id() as i64,
-            ))
-        }
+        Customer::Add(k) => added(
+            masked,
+            store.write_async(add_write(&k)?.by(context.author())).await,
+        ),
         Customer::Get(id) => match read_id(&id) {
             Some(id) => Ok(engine(store.customer_shared(id))?
                 .map_or(Reply::Nil, |c| Reply::Bulk(customer_json(&c, masked)))),

@@ -20,12 +20,14 @@ mod order;
 mod product;
 mod stats;
 mod stream;
+mod submit;
 mod user;
 mod values;
 
 pub use connection::{CRM_PROTOCOL, VERSION};
 pub use context::Answer;
 use context::{Context, Verb};
+pub use submit::{step, RunLater, Step, Submitted};
 
 use crate::parse::{printable, Args, CmdResult};
 use crate::reply::Reply;
@@ -52,7 +54,7 @@ enum Routed {
 }
 
 /// A parsed command.
-enum Command {
+pub(crate) enum Command {
     Connection(connection::Connection),
     Compat(compat::Compat),
     Customer(customer::Customer),
@@ -138,9 +140,26 @@ pub(crate) fn parses(words: &[String]) -> CmdResult<()> {
     routed.parse(&mut Args::new(&name, rest)).map(|_| ())
 }
 
-/// Runs one request and says what to answer.
-pub async fn dispatch(shared: &Arc<Shared>, session: &mut Session, request: Request) -> Answer {
-    let mut items = request.args.into_iter();
+/// Runs an admitted command and says what to answer.
+pub async fn run(shared: &Arc<Shared>, session: &mut Session, later: RunLater) -> Answer {
+    let context = Context {
+        shared,
+        session,
+        read_at: later.read_at,
+    };
+    execute(context, later.command)
+        .await
+        .unwrap_or_else(Answer::reply)
+}
+
+/// The protocol's checks before a command runs, in order: authentication, the name, arity and
+/// syntax, permission. The parsed command, or the reply that refuses it.
+fn admit(
+    shared: &Arc<Shared>,
+    session: &mut Session,
+    args: Vec<Vec<u8>>,
+) -> Result<Command, Answer> {
+    let mut items = args.into_iter();
     let raw_name = items.next().unwrap_or_default();
     let name = std::str::from_utf8(&raw_name)
         .ok()
@@ -152,39 +171,32 @@ pub async fn dispatch(shared: &Arc<Shared>, session: &mut Session, request: Requ
     let before_auth =
         routed.is_some_and(|r| r.allowed_before_auth(rest.first().map(Vec::as_slice)));
     if !session.is_authenticated() && !before_auth {
-        return Answer::reply(Reply::error("NOAUTH", "Authentication required."));
+        return Err(Answer::reply(Reply::error(
+            "NOAUTH",
+            "Authentication required.",
+        )));
     }
     let Some(routed) = routed else {
-        return Answer::reply(Reply::error(
+        return Err(Answer::reply(Reply::error(
             "ERR",
             format!("unknown command '{}'", printable(&raw_name)),
-        ));
+        )));
     };
     let mut args = Args::new(&name, rest);
-    let (command, needed) = match routed.parse(&mut args) {
-        Ok(parsed) => parsed,
-        Err(reply) => return Answer::reply(reply),
-    };
+    let (command, needed) = routed.parse(&mut args).map_err(Answer::reply)?;
     if let (Some(needed), Some((_, role))) = (needed, &session.user) {
         if *role < needed {
-            return Answer::reply(Reply::error(
+            return Err(Answer::reply(Reply::error(
                 "NOPERM",
                 format!(
                     "this user's role ({}) may not run '{}'",
                     role.as_str(),
                     name.to_ascii_lowercase()
                 ),
-            ));
+            )));
         }
     }
-    let context = Context {
-        shared,
-        session,
-        read_at: request.read_at,
-    };
-    execute(context, command)
-        .await
-        .unwrap_or_else(Answer::reply)
+    Ok(command)
 }
 
 async fn execute(context: Context<'_>, command: Command) -> CmdResult<Answer> {

@@ -2,7 +2,7 @@
 
 use super::context::Context;
 use super::offload::off_workers;
-use super::values::{engine, page, read_id, timestamp, write_id};
+use super::values::{engine, new_id, page, read_id, timestamp, write_id};
 use crate::parse::{flag, kw, printable, syntax, text, Args, CmdResult, Keywords};
 use crate::reply::Reply;
 use crate::vocabulary as words;
@@ -109,39 +109,33 @@ fn required<'a>(keywords: &'a Keywords, keyword: &str, field: &'static str) -> C
         .ok_or_else(|| Reply::error("INVALID", format!("{field}: required")))
 }
 
+/// `ORDER.ADD`'s write, from its words alone (no read: it can be submitted at once, see
+/// `submit.rs`).
+pub(super) fn add_write(k: &Keywords) -> CmdResult<Op> {
+    let customer_id = write_id("customer", required(k, words::CUSTOMER, "customer")?)?;
+    let product_id = write_id("product", required(k, words::PRODUCT, "product")?)?;
+    let quantity =
+        values::parse_quantity(text("quantity", required(k, words::QUANTITY, "quantity")?)?)?;
+    let created_at = timestamp(k, words::CREATED_AT, "created_at")?;
+    let id = k
+        .value(words::ID)
+        .map(|id| write_id("id", id))
+        .transpose()?;
+    Ok(Op::AddOrder(NewOrder {
+        id,
+        customer_id,
+        product_id,
+        quantity,
+        created_at,
+        take_stock: !k.has(words::NOSTOCK),
+    }))
+}
+
 pub async fn execute(context: &Context<'_>, command: Order) -> CmdResult {
     let shared = context.shared;
     let store = &shared.store;
     match command {
-        Order::Add(k) => {
-            let customer_id = write_id("customer", required(&k, words::CUSTOMER, "customer")?)?;
-            let product_id = write_id("product", required(&k, words::PRODUCT, "product")?)?;
-            let quantity = values::parse_quantity(text(
-                "quantity",
-                required(&k, words::QUANTITY, "quantity")?,
-            )?)?;
-            let created_at = timestamp(&k, words::CREATED_AT, "created_at")?;
-            let id = k
-                .value(words::ID)
-                .map(|id| write_id("id", id))
-                .transpose()?;
-            let new = NewOrder {
-                id,
-                customer_id,
-                product_id,
-                quantity,
-                created_at,
-                take_stock: !k.has(words::NOSTOCK),
-            };
-            Ok(Reply::Integer(
-                engine(
-                    store
-                        .write_async(Op::AddOrder(new).by(context.author()))
-                        .await,
-                )?
-                .id() as i64,
-            ))
-        }
+        Order::Add(k) => new_id(store.write_async(add_write(&k)?.by(context.author())).await),
         Order::Get(id) => match read_id(&id) {
             Some(id) => Ok(engine(store.order_shared(id))?
                 .map_or(Reply::Nil, |o| Reply::Bulk(o.to_json_bytes()))),

@@ -2,7 +2,7 @@
 
 use super::context::Context;
 use super::offload::off_workers;
-use super::values::{engine, page, parse_fields, read_id, write_id};
+use super::values::{engine, new_id, page, parse_fields, read_id, write_id};
 use crate::parse::{kw, optional_text, required_text, text, Args, CmdResult, Keywords};
 use crate::reply::Reply;
 use crate::vocabulary::{self as words, product_keyword};
@@ -78,28 +78,24 @@ impl super::context::Verb for Verb {
     }
 }
 
+/// `PRODUCT.ADD`'s write, from its words alone (see `submit.rs`).
+pub(super) fn add_write(k: &Keywords) -> CmdResult<Op> {
+    let mut new = NewProduct::parse(
+        required_text("name", k.value(product_keyword(ProductField::Name)))?,
+        required_text("price", k.value(product_keyword(ProductField::Price)))?,
+        optional_text("stock", k.value(product_keyword(ProductField::Stock)))?,
+    )?;
+    if let Some(id) = k.value(words::ID) {
+        new = new.with_id(write_id("id", id)?);
+    }
+    Ok(Op::AddProduct(new))
+}
+
 pub async fn execute(context: &Context<'_>, command: Product) -> CmdResult {
     let shared = context.shared;
     let store = &shared.store;
     match command {
-        Product::Add(k) => {
-            let mut new = NewProduct::parse(
-                required_text("name", k.value(product_keyword(ProductField::Name)))?,
-                required_text("price", k.value(product_keyword(ProductField::Price)))?,
-                optional_text("stock", k.value(product_keyword(ProductField::Stock)))?,
-            )?;
-            if let Some(id) = k.value(words::ID) {
-                new = new.with_id(write_id("id", id)?);
-            }
-            Ok(Reply::Integer(
-                engine(
-                    store
-                        .write_async(Op::AddProduct(new).by(context.author()))
-                        .await,
-                )?
-                .id() as i64,
-            ))
-        }
+        Product::Add(k) => new_id(store.write_async(add_write(&k)?.by(context.author())).await),
         Product::Get(id) => match read_id(&id) {
             Some(id) => Ok(engine(store.product_shared(id))?
                 .map_or(Reply::Nil, |p| Reply::Bulk(p.to_json_bytes()))),

@@ -81,3 +81,8 @@ pub fn parse_fields<F: Field>(args: &mut Args) -> CmdResult<Vec<(F, Vec<u8>)>> {
     }
     Ok(fields)
 }
+
+/// The reply to an add: the new record's id.
+pub fn new_id(outcome: crm_engine::Result<crm_engine::Outcome>) -> CmdResult {
+    Ok(Reply::Integer(engine(outcome)?.id() as i64))
+}
