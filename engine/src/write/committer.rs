@@ -9,8 +9,22 @@ use crate::error::{Error, Result};
 use crate::shared::Shared;
 use std::sync::mpsc;
 
-pub(super) fn run(shared: &Shared, receiver: &mpsc::Receiver<Job>, flusher: mpsc::Sender<Applied>) {
-    while let Ok(first) = receiver.recv() {
+pub(super) fn run(
+    shared: &Shared,
+    receiver: &mpsc::Receiver<Job>,
+    flusher: mpsc::Sender<Applied>,
+    in_flight: &flusher::InFlight,
+) {
+    // A job taken to see whether another writer waits: the first of the next group.
+    let mut carried: Option<Job> = None;
+    loop {
+        let first = match carried.take() {
+            Some(job) => job,
+            None => match receiver.recv() {
+                Ok(job) => job,
+                Err(_) => break,
+            },
+        };
         let mut pending = first.writes.len();
         let mut jobs = vec![first];
         while pending < MAX_GROUP_OPS {
@@ -38,7 +52,20 @@ pub(super) fn run(shared: &Shared, receiver: &mpsc::Receiver<Job>, flusher: mpsc
                 ..applied
             };
             flusher::answer(answered, None);
+        } else if in_flight.is_empty() {
+            // The flusher has answered every group before this one. With no other writer
+            // waiting, this thread flushes and answers the group itself: a lone writer saves
+            // the handoff to the flusher and back (the pipeline gains nothing with one).
+            match receiver.try_recv() {
+                Ok(job) => carried = Some(job),
+                Err(_) => {
+                    flusher::flush_and_answer(shared, vec![applied]);
+                    flusher::checkpoint_if_due(shared);
+                    continue;
+                }
+            }
         }
+        in_flight.sent();
         if let Err(mpsc::SendError(applied)) = flusher.send(applied) {
             flusher::answer(applied, Some("the flusher stopped".into()));
         }

@@ -4,11 +4,31 @@
 use super::{Applied, Outcome};
 use crate::error::{Error, Result};
 use crate::shared::Shared;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
+
+/// Groups handed to the flusher and not answered yet: while there are none, the committer may
+/// flush and answer a group itself (see `committer.rs`).
+#[derive(Default)]
+pub(super) struct InFlight(AtomicUsize);
+
+impl InFlight {
+    pub fn is_empty(&self) -> bool {
+        self.0.load(Ordering::Acquire) == 0
+    }
+
+    pub fn sent(&self) {
+        self.0.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn answered(&self, groups: usize) {
+        self.0.fetch_sub(groups, Ordering::AcqRel);
+    }
+}
 
 /// Flushes every group applied since the last flush with one fsync, then answers them in order
 /// (also groups that changed nothing: their refusals may rest on the groups before them).
-pub(super) fn run(shared: &Shared, queue: &mpsc::Receiver<Applied>) {
+pub(super) fn run(shared: &Shared, queue: &mpsc::Receiver<Applied>, in_flight: &InFlight) {
     let mut last_flush = std::time::Instant::now();
     while let Ok(first) = queue.recv() {
         if shared.durability == super::Durability::Periodic {
@@ -20,45 +40,56 @@ pub(super) fn run(shared: &Shared, queue: &mpsc::Receiver<Applied>) {
         while let Ok(more) = queue.try_recv() {
             groups.push(more);
         }
-        let flushed = match shared.health() {
-            Ok(()) if !groups.iter().any(|g| g.changed) => Ok(()),
-            // An earlier flush failed: these groups were applied after it, on a store whose
-            // disk state is unknown; their writers are told so.
-            Err(error) => Err(error),
-            // The batches are applied in memory but maybe not on disk: stop, rather than serve
-            // writes whose writers were told they failed (see `Shared::halt`).
-            Ok(()) => shared
-                .db
-                .flush()
-                .map(|_| ())
-                .inspect_err(|error| shared.halt(error)),
-        };
+        let count = groups.len();
+        flush_and_answer(shared, groups);
         last_flush = std::time::Instant::now();
-        let failure = flushed.err().map(storage_message);
-        if failure.is_none() {
-            // Their journal entries are on disk now: readers of the change feed may see them.
-            if let Some(latest) = groups.last() {
-                shared.journal.durable_through(latest.journal);
-            }
-            let writes: usize = groups
-                .iter()
-                .flat_map(|g| g.results.iter().flatten())
-                .filter(|r| r.is_ok())
-                .count();
-            shared.group_commit.record_flush(writes as u64);
-        }
-        for group in groups {
-            answer(group, failure.clone());
-        }
-        // After answering: the groups that arrive meanwhile wait for the next flush, which
-        // then covers them all.
-        if failure.is_none() && shared.db.checkpoint_due() {
-            if let Err(error) = shared.db.checkpoint() {
-                shared.halt(&error);
-            }
-        }
+        in_flight.answered(count);
+        checkpoint_if_due(shared);
     }
     let _ = shared.db.flush();
+}
+
+/// Makes the groups durable with one flush, then answers their writers in order.
+pub(super) fn flush_and_answer(shared: &Shared, groups: Vec<Applied>) {
+    let flushed = match shared.health() {
+        Ok(()) if !groups.iter().any(|g| g.changed) => Ok(()),
+        // An earlier flush failed: these groups were applied after it, on a store whose
+        // disk state is unknown; their writers are told so.
+        Err(error) => Err(error),
+        // The batches are applied in memory but maybe not on disk: stop, rather than serve
+        // writes whose writers were told they failed (see `Shared::halt`).
+        Ok(()) => shared
+            .db
+            .flush()
+            .map(|_| ())
+            .inspect_err(|error| shared.halt(error)),
+    };
+    let failure = flushed.err().map(storage_message);
+    if failure.is_none() {
+        // Their journal entries are on disk now: readers of the change feed may see them.
+        if let Some(latest) = groups.last() {
+            shared.journal.durable_through(latest.journal);
+        }
+        let writes: usize = groups
+            .iter()
+            .flat_map(|g| g.results.iter().flatten())
+            .filter(|r| r.is_ok())
+            .count();
+        shared.group_commit.record_flush(writes as u64);
+    }
+    for group in groups {
+        answer(group, failure.clone());
+    }
+}
+
+/// Runs the storage's checkpoint when one is due, after answering: the groups that arrive
+/// meanwhile wait for the next flush, which then covers them all.
+pub(super) fn checkpoint_if_due(shared: &Shared) {
+    if shared.health().is_ok() && shared.db.checkpoint_due() {
+        if let Err(error) = shared.db.checkpoint() {
+            shared.halt(&error);
+        }
+    }
 }
 
 /// Sends each job its results; with `failure`, every success becomes that storage error.

@@ -26,7 +26,8 @@
 //!   committer plans and applies the next group while the disk syncs the last one; the flusher
 //!   takes every group applied since its previous flush and covers them all with one fsync
 //!   (group commit, pipelined as in RocksDB). Groups are answered in the order they were
-//!   applied. In [`Durability::Periodic`] the committer answers at once and the flusher syncs
+//!   applied. A lone writer skips the handoff: when the flusher has answered every earlier
+//!   group and no other writer waits, the committer flushes and answers the group itself. In [`Durability::Periodic`] the committer answers at once and the flusher syncs
 //!   every 100 ms. Readers can see a group's writes between its batch and its flush; a crash
 //!   in that window loses only writes that no writer was told had succeeded. Between groups,
 //!   the flusher also runs the storage's checkpoints (sled's files synced, the log's older
@@ -135,12 +136,14 @@ impl Writer {
         let (sender, receiver) = mpsc::channel::<Job>();
         let (to_flusher, flusher_queue) = mpsc::channel::<Applied>();
         let flusher_shared = shared.clone();
+        let in_flight = Arc::new(flusher::InFlight::default());
+        let flusher_in_flight = in_flight.clone();
         let flusher = std::thread::Builder::new()
             .name("crm-flusher".into())
-            .spawn(move || flusher::run(&flusher_shared, &flusher_queue))?;
+            .spawn(move || flusher::run(&flusher_shared, &flusher_queue, &flusher_in_flight))?;
         let committer = std::thread::Builder::new()
             .name("crm-committer".into())
-            .spawn(move || committer::run(&shared, &receiver, to_flusher))?;
+            .spawn(move || committer::run(&shared, &receiver, to_flusher, &in_flight))?;
         Ok(Writer {
             sender: Mutex::new(Some(sender)),
             threads: Mutex::new(vec![committer, flusher]),
