@@ -34,16 +34,20 @@
 //!
 //! # Memory
 //!
-//! An entry is an 18-byte key and a 9-byte value in a B-tree, about 30–40 bytes: some
-//! 130 MB for 1M orders with their journal entries. That is less than sled's page table for
-//! the entries it replaces (SECURITY.md and BENCHMARKS.md have the figures).
+//! Each space has its own structure and lock (`space.rs`). The orders of a customer and of a
+//! product are lists of (order, time), 16 bytes an entry; every other space is a B-tree of
+//! 18-byte keys and 9-byte values, about 40 bytes an entry. An order costs about 100 bytes
+//! (two list entries, its time entry, its journal entry), a customer about 4–6 blind entries.
+//! That is less than sled's page table for the entries it replaces (BENCHMARKS.md).
+
+mod space;
 
 use crate::codec::Codec;
 use crate::error::{Error, Result};
 use crate::model::{Customer, Order};
 use crate::trees::Space;
 use rayon::prelude::*;
-use std::collections::BTreeMap;
+use space::SpaceIndex;
 use std::ops::Bound;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -65,7 +69,7 @@ const VALUE_LEN: usize = 8;
 
 type Key = [u8; KEY_LEN];
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Value {
     len: u8,
     bytes: [u8; VALUE_LEN],
@@ -83,6 +87,16 @@ impl Value {
 
     fn to_vec(self) -> Vec<u8> {
         self.bytes[..usize::from(self.len)].to_vec()
+    }
+
+    /// An 8-byte value (an order's time).
+    fn of8(bytes: [u8; 8]) -> Value {
+        Value { len: 8, bytes }
+    }
+
+    /// The value as 8 bytes, if it is that long.
+    fn as8(self) -> Option<[u8; 8]> {
+        (self.len == 8).then_some(self.bytes)
     }
 }
 
@@ -123,23 +137,48 @@ fn unpad(key: &Key) -> Vec<u8> {
     key[..key_len(key)].to_vec()
 }
 
-/// The in-memory derived indexes of one open store.
-#[derive(Default)]
+/// The spaces kept as one list per owner (`space.rs`): orders by customer and by product.
+const LIST_SPACES: [Space; 2] = [Space::OrdersByCustomer, Space::OrdersByProduct];
+
+/// The in-memory derived indexes of one open store: one structure and one lock per space.
 pub(crate) struct DerivedIndexes {
-    map: RwLock<BTreeMap<Key, Value>>,
+    spaces: [RwLock<SpaceIndex>; SPACES.len()],
+}
+
+impl Default for DerivedIndexes {
+    fn default() -> Self {
+        DerivedIndexes {
+            spaces: SPACES.map(|space| {
+                RwLock::new(SpaceIndex::new(space as u8, LIST_SPACES.contains(&space)))
+            }),
+        }
+    }
+}
+
+/// Where a key's space is in [`SPACES`].
+fn space_of(key: &[u8]) -> Result<usize> {
+    SPACES
+        .iter()
+        .position(|space| key.first() == Some(&(*space as u8)))
+        .ok_or_else(|| {
+            Error::Corrupt(format!(
+                "{} is not a key of a derived index",
+                crate::codec::describe_key(key)
+            ))
+        })
 }
 
 impl DerivedIndexes {
-    fn read(&self) -> RwLockReadGuard<'_, BTreeMap<Key, Value>> {
+    fn read(&self, space: usize) -> RwLockReadGuard<'_, SpaceIndex> {
         // A panic while holding the lock cannot leave a half-applied change that matters
         // more than the lock: every change is one insert or remove.
-        self.map
+        self.spaces[space]
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, BTreeMap<Key, Value>> {
-        self.map
+    fn write(&self, space: usize) -> RwLockWriteGuard<'_, SpaceIndex> {
+        self.spaces[space]
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -147,7 +186,7 @@ impl DerivedIndexes {
     /// The value at `key`.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let padded = pad(key, 0)?;
-        Ok(self.read().get(&padded).map(|v| v.to_vec()))
+        Ok(self.read(space_of(key)?).get(&padded).map(|v| v.to_vec()))
     }
 
     /// Every entry from `from` (inclusive) to `to` (exclusive; `None`: the end of `from`'s
@@ -161,6 +200,7 @@ impl DerivedIndexes {
     ) -> Result<impl Iterator<Item = (Vec<u8>, Vec<u8>)> + '_> {
         const FIRST_CHUNK: usize = 16;
         const LARGEST_CHUNK: usize = 1024;
+        let space = space_of(from)?;
         let end = match to {
             Some(to) => Bound::Excluded(pad(to, 0)?),
             None => Bound::Included(pad(&from[..from.len().min(1)], 0xFF)?),
@@ -171,12 +211,7 @@ impl DerivedIndexes {
         let mut size = FIRST_CHUNK;
         Ok(std::iter::from_fn(move || {
             if chunk.is_empty() && !done {
-                chunk.extend(
-                    self.read()
-                        .range((start, end))
-                        .take(size)
-                        .map(|(k, v)| (*k, *v)),
-                );
+                chunk.extend(self.read(space).range(start, end, size));
                 done = chunk.len() < size;
                 size = (size * 2).min(LARGEST_CHUNK);
                 if let Some((last, _)) = chunk.back() {
@@ -192,33 +227,36 @@ impl DerivedIndexes {
         let start = pad(prefix, 0)?;
         let end = pad(prefix, 0xFF)?;
         Ok(self
-            .read()
-            .range(start..=end)
-            .map(|(k, v)| (unpad(k), v.to_vec()))
+            .read(space_of(prefix)?)
+            .range(Bound::Included(start), Bound::Included(end), usize::MAX)
+            .into_iter()
+            .map(|(k, v)| (unpad(&k), v.to_vec()))
             .collect())
     }
 
     /// How many entries a space holds.
     pub fn count(&self, space: Space) -> u64 {
-        let (Ok(start), Ok(end)) = (pad(&[space as u8], 0), pad(&[space as u8], 0xFF)) else {
-            return 0;
-        };
-        self.read().range(start..=end).count() as u64
+        match space_of(&[space as u8]) {
+            Ok(index) => self.read(index).len(),
+            Err(_) => 0,
+        }
     }
 
     /// Applies a group's changes (the committer, once the group's batch is in the tree).
     pub fn apply(&self, changes: Vec<Change>) -> Result<()> {
-        let mut padded = Vec::with_capacity(changes.len());
+        let mut by_space: [Vec<(Key, Option<Value>)>; SPACES.len()] = Default::default();
         for (key, value) in changes {
             let value = value.map(|bytes| value_of(&bytes)).transpose()?;
-            padded.push((pad(&key, 0)?, value));
+            by_space[space_of(&key)?].push((pad(&key, 0)?, value));
         }
-        let mut map = self.write();
-        for (key, value) in padded {
-            match value {
-                Some(value) => map.insert(key, value),
-                None => map.remove(&key),
-            };
+        for (space, changes) in by_space.into_iter().enumerate() {
+            if changes.is_empty() {
+                continue;
+            }
+            let mut index = self.write(space);
+            for (key, value) in changes {
+                index.set(key, value)?;
+            }
         }
         Ok(())
     }
@@ -231,7 +269,11 @@ impl DerivedIndexes {
         blind: &crate::index::BlindKeys,
         rollups: &mut crate::rollup_table::RollupBuilder,
     ) -> Result<DerivedIndexes> {
-        let mut entries: Vec<(Key, Value)> = Vec::new();
+        let mut by_space: [Vec<(Key, Value)>; SPACES.len()] = Default::default();
+        let mut add = |key: &[u8], value: &[u8]| -> Result<()> {
+            by_space[space_of(key)?].push((pad(key, 0)?, value_of(value)?));
+            Ok(())
+        };
         for chunk in sealed_chunks(tree, Space::Customer) {
             let owned: Vec<Vec<(Vec<u8>, Vec<u8>)>> = chunk?
                 .par_iter()
@@ -244,7 +286,7 @@ impl DerivedIndexes {
                 })
                 .collect::<Result<_>>()?;
             for (key, value) in owned.into_iter().flatten() {
-                entries.push((pad(&key, 0)?, value_of(&value)?));
+                add(&key, &value)?;
             }
         }
         for chunk in sealed_chunks(tree, Space::Order) {
@@ -255,7 +297,7 @@ impl DerivedIndexes {
             for order in opened {
                 rollups.add(&order);
                 for (key, value) in order_entries(&order) {
-                    entries.push((pad(&key, 0)?, value_of(&value)?));
+                    add(&key, &value)?;
                 }
             }
         }
@@ -268,14 +310,26 @@ impl DerivedIndexes {
                 })
                 .collect::<Result<_>>()?;
             for key in keys.into_iter().flatten() {
-                entries.push((pad(&key, 0)?, value_of(&[])?));
+                add(&key, &[])?;
             }
         }
-        // Built from sorted entries, the B-tree's nodes are full: less memory than inserts.
-        entries.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        Ok(DerivedIndexes {
-            map: RwLock::new(entries.into_iter().collect()),
-        })
+        // Built from sorted entries, the B-trees' nodes are full: less memory than inserts.
+        for entries in &mut by_space {
+            entries.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        }
+        let mut spaces = Vec::with_capacity(SPACES.len());
+        for (space, entries) in SPACES.iter().zip(by_space) {
+            let lists = LIST_SPACES.contains(space);
+            spaces.push(RwLock::new(SpaceIndex::from_sorted(
+                *space as u8,
+                lists,
+                entries,
+            )?));
+        }
+        let spaces = spaces
+            .try_into()
+            .map_err(|_| Error::Corrupt("the derived spaces did not line up".into()))?;
+        Ok(DerivedIndexes { spaces })
     }
 }
 
