@@ -175,8 +175,8 @@ fn commit_group(shared: &Shared, jobs: &[Job]) -> (Vec<Vec<Result<Outcome>>>, bo
         results.push(job_results);
     }
     // The group's journal page joins its batch: written together or not at all.
-    let journal_page = shared.journal.stage(drafts);
-    if let Some(page) = &journal_page {
+    let mut journal_page = shared.journal.stage(drafts);
+    if let Some(page) = &mut journal_page {
         view.put_journal(page);
         for (job_index, write_index, draft_index) in numbered {
             if let (Some(Ok(outcome)), Some(entry)) = (

@@ -72,6 +72,9 @@ pub struct View<'a> {
     read_fault: &'a std::sync::atomic::AtomicBool,
     /// Keyring slots to erase once the group is durable (forgotten and deleted customers).
     erasures: Vec<u64>,
+    /// The journal index entries of the group's page: no operation reads them, so they go
+    /// straight to the derived indexes instead of through the overlay.
+    journal_index: Vec<Vec<u8>>,
 }
 
 impl<'a> View<'a> {
@@ -90,6 +93,7 @@ impl<'a> View<'a> {
             rollup_table: &shared.rollup_table,
             read_fault: &shared.injected_read_fault,
             erasures: Vec::new(),
+            journal_index: Vec::new(),
         }
     }
 
@@ -303,19 +307,21 @@ impl<'a> View<'a> {
     }
 
     /// Stages the group's journal page (sealed with the batch) and its index entries.
-    pub fn put_journal(&mut self, staged: &crate::journal::StagedPage) {
+    pub fn put_journal(&mut self, staged: &mut crate::journal::StagedPage) {
         self.overlay
             .insert(staged.key.to_vec(), Staged::Record(staged.plain.clone()));
-        for key in &staged.index {
-            self.overlay.insert(key.clone(), Staged::Plain(Vec::new()));
-        }
+        self.journal_index = std::mem::take(&mut staged.index);
     }
 
     /// The group's writes as one sled batch, each staged record sealed once, and its changes
     /// to what is kept in memory (applied once the batch is).
     pub fn into_batch(self) -> Result<(crate::storage::Batch, InMemory)> {
         let mut batch = crate::storage::Batch::default();
-        let mut derived = Vec::new();
+        let mut derived: Vec<Change> = self
+            .journal_index
+            .into_iter()
+            .map(|key| (key, Some(Vec::new())))
+            .collect();
         let mut ids = Vec::new();
         for (key, value) in &self.meta {
             batch.insert(key.clone(), self.codec.seal(key, value));
