@@ -7,7 +7,7 @@
 //! connection (a client that pipelines and never reads cannot hold memory). Replies to every
 //! request already received are collected and written together, so a pipelining client gets
 //! one write per batch. Each connection is its own task: a slow or hostile client only ever
-//! holds up itself. Plain adds are handed to the committer as they are read and answered
+//! holds up itself. Plain adds and upserts are handed to the committer as they are read and answered
 //! later, in order (`cmd/submit.rs`): a pipelining client's adds share a write group; at
 //! most [`MAX_OWED`] replies are owed at once.
 //!

@@ -222,6 +222,36 @@ pub(super) fn add_write(k: &Keywords) -> CmdResult<Op> {
     Ok(Op::AddCustomer(new))
 }
 
+/// `CUSTOMER.UPSERT`'s write, from its words alone (see `submit.rs`): the committer decides
+/// whether it adds, changes or leaves the customer.
+pub(super) fn upsert_write(k: &Keywords) -> CmdResult<Op> {
+    let mut upsert = CustomerUpsert::parse(
+        required_text("email", k.value(customer_keyword(CustomerField::Email)))?,
+        required_text("name", k.value(customer_keyword(CustomerField::Name)))?,
+        optional_text("phone", k.value(customer_keyword(CustomerField::Phone)))?,
+        optional_text("address", k.value(customer_keyword(CustomerField::Address)))?,
+        optional_text("created_at", k.value(words::CREATED_AT))?,
+    )?;
+    if let Some(id) = k.value(words::ID) {
+        upsert.id = Some(write_id("id", id)?);
+    }
+    upsert.dry_run = k.has(words::DRYRUN);
+    Ok(Op::UpsertCustomer(upsert))
+}
+
+/// The reply to `CUSTOMER.UPSERT`: `[id, kind, fields]`.
+pub(super) fn upserted(masked: bool, outcome: crm_engine::Result<Outcome>) -> CmdResult {
+    let outcome = engine(masked_conflict(masked, outcome))?;
+    let Outcome::Upserted { id, kind, fields } = outcome else {
+        return Err(Reply::error("ERR", "the upsert gave no outcome"));
+    };
+    Ok(Reply::Array(vec![
+        Reply::Integer(id as i64),
+        Reply::Bulk(kind.as_str().as_bytes().to_vec()),
+        Reply::bulk_array(fields.names().into_iter().map(|f| f.as_bytes().to_vec())),
+    ]))
+}
+
 /// The reply to `CUSTOMER.ADD`: the new id, or the conflict as a masked user may see it.
 pub(super) fn added(masked: bool, outcome: crm_engine::Result<Outcome>) -> CmdResult {
     new_id(masked_conflict(masked, outcome))
@@ -338,33 +368,12 @@ pub async fn execute(context: &Context<'_>, command: Customer) -> CmdResult {
             )?;
             Ok(Reply::ok())
         }
-        Customer::Upsert(k) => {
-            let mut upsert = CustomerUpsert::parse(
-                required_text("email", k.value(customer_keyword(CustomerField::Email)))?,
-                required_text("name", k.value(customer_keyword(CustomerField::Name)))?,
-                optional_text("phone", k.value(customer_keyword(CustomerField::Phone)))?,
-                optional_text("address", k.value(customer_keyword(CustomerField::Address)))?,
-                optional_text("created_at", k.value(words::CREATED_AT))?,
-            )?;
-            if let Some(id) = k.value(words::ID) {
-                upsert.id = Some(write_id("id", id)?);
-            }
-            upsert.dry_run = k.has(words::DRYRUN);
-            let outcome = engine(masked_conflict(
-                masked,
-                store
-                    .write_async(Op::UpsertCustomer(upsert).by(context.author()))
-                    .await,
-            ))?;
-            let Outcome::Upserted { id, kind, fields } = outcome else {
-                return Err(Reply::error("ERR", "the upsert gave no outcome"));
-            };
-            Ok(Reply::Array(vec![
-                Reply::Integer(id as i64),
-                Reply::Bulk(kind.as_str().as_bytes().to_vec()),
-                Reply::bulk_array(fields.names().into_iter().map(|f| f.as_bytes().to_vec())),
-            ]))
-        }
+        Customer::Upsert(k) => upserted(
+            masked,
+            store
+                .write_async(upsert_write(&k)?.by(context.author()))
+                .await,
+        ),
         Customer::Duplicates(k) => {
             let min = match k.value("MIN") {
                 Some(value) => min_score(value)?,

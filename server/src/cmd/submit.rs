@@ -1,7 +1,8 @@
-//! The plain adds (`CUSTOMER.ADD`, `PRODUCT.ADD`, `ORDER.ADD`), submitted as soon as they are
-//! read.
+//! The plain adds (`CUSTOMER.ADD`, `PRODUCT.ADD`, `ORDER.ADD`) and `CUSTOMER.UPSERT`, submitted
+//! as soon as they are read.
 //!
-//! Each is built from its words alone, with no read of the store, so the connection hands it
+//! Each is built from its words alone, with no read of the store (an upsert's lookup is the
+//! committer's), so the connection hands it
 //! to the committer at once and answers it later, in order (`connection.rs`). A client that
 //! pipelines sixteen adds has them in one write group and under one fsync; answered one
 //! after another, each waited for the fsync of the one before (`redis-benchmark -P 16`
@@ -32,20 +33,27 @@ pub struct RunLater {
     pub(super) read_at: tokio::time::Instant,
 }
 
-/// An add handed to the committer.
+/// A write handed to the committer.
 pub struct Submitted {
     pending: crm_engine::PendingWrite,
-    /// A customer add by a masked user: a taken email is answered without naming it.
-    masked_customer: Option<bool>,
+    reply: ReplyTo,
+}
+
+/// How a submitted write is answered (a masked user is not told whose a taken email is).
+enum ReplyTo {
+    NewId,
+    NewCustomer { masked: bool },
+    Upsert { masked: bool },
 }
 
 impl Submitted {
-    /// Waits for the add's result and says what to answer.
+    /// Waits for the write's result and says what to answer.
     pub async fn answer(self) -> Answer {
         let outcome = self.pending.outcome().await;
-        let reply = match self.masked_customer {
-            Some(masked) => customer::added(masked, outcome),
-            None => new_id(outcome),
+        let reply = match self.reply {
+            ReplyTo::NewId => new_id(outcome),
+            ReplyTo::NewCustomer { masked } => customer::added(masked, outcome),
+            ReplyTo::Upsert { masked } => customer::upserted(masked, outcome),
         };
         Answer::reply(reply.unwrap_or_else(|reply| reply))
     }
@@ -58,12 +66,16 @@ pub fn step(shared: &Arc<Shared>, session: &mut Session, request: Request) -> St
         Ok(command) => command,
         Err(answer) => return Step::Answered(answer),
     };
-    let (write, masked_customer) = match &command {
+    let masked = session.masked;
+    let (write, reply) = match &command {
         Command::Customer(customer::Customer::Add(k)) => {
-            (customer::add_write(k), Some(session.masked))
+            (customer::add_write(k), ReplyTo::NewCustomer { masked })
         }
-        Command::Product(product::Product::Add(k)) => (product::add_write(k), None),
-        Command::Order(order::Order::Add(k)) => (order::add_write(k), None),
+        Command::Customer(customer::Customer::Upsert(k)) => {
+            (customer::upsert_write(k), ReplyTo::Upsert { masked })
+        }
+        Command::Product(product::Product::Add(k)) => (product::add_write(k), ReplyTo::NewId),
+        Command::Order(order::Order::Add(k)) => (order::add_write(k), ReplyTo::NewId),
         _ => {
             return Step::Run(RunLater {
                 command,
@@ -77,10 +89,7 @@ pub fn step(shared: &Arc<Shared>, session: &mut Session, request: Request) -> St
         .and(write)
         .and_then(|op| engine(shared.store.submit(op.by(author))));
     match submitted {
-        Ok(pending) => Step::Submitted(Submitted {
-            pending,
-            masked_customer,
-        }),
+        Ok(pending) => Step::Submitted(Submitted { pending, reply }),
         Err(reply) => Step::Answered(Answer::reply(reply)),
     }
 }
