@@ -95,6 +95,9 @@ pub(super) struct Staging {
     /// The first failure to write a frozen layer into sled (its disk is failing): every
     /// later flush reports it, so the store halts.
     failed: Mutex<Option<String>>,
+    /// Tests: a drain fails after this many keys, as a crash would cut it.
+    #[cfg(test)]
+    fail_after: std::sync::atomic::AtomicUsize,
 }
 
 impl Staging {
@@ -105,6 +108,8 @@ impl Staging {
             writing: Mutex::default(),
             written: Condvar::new(),
             failed: Mutex::default(),
+            #[cfg(test)]
+            fail_after: std::sync::atomic::AtomicUsize::new(usize::MAX),
         }
     }
 
@@ -208,11 +213,17 @@ impl Staging {
 
     fn insert_all(&self, layer: &Layer) -> Result<()> {
         let mut marker = None;
-        for (key, value) in &layer.writes {
+        for (written, (key, value)) in layer.writes.iter().enumerate() {
             if key == MARKER {
                 marker = value.clone();
                 continue;
             }
+            #[cfg(test)]
+            if written >= self.fail_after.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(Error::Storage("a drain cut short by a test".into()));
+            }
+            #[cfg(not(test))]
+            let _ = written;
             match value {
                 Some(value) => self.tree.insert(key.clone(), value.clone())?,
                 None => self.tree.remove(key.clone())?,
@@ -235,6 +246,13 @@ impl Staging {
         }
         drop(writing);
         self.check()
+    }
+
+    /// Makes the next drains stop after `keys` keys (tests of a crash in the middle of one).
+    #[cfg(test)]
+    pub fn fail_after(&self, keys: usize) {
+        self.fail_after
+            .store(keys, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// `Err` once a drain has failed.

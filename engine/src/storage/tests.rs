@@ -300,6 +300,27 @@ fn copy_sled_files(from: &Path, to: &Path) {
     }
 }
 
+/// Batch `round` of the crash tests: its order, the name entry of this round, and the
+/// removal of the last round's.
+fn write_round(tree: &Tree, round: u64) {
+    let mut batch = Batch::default();
+    batch.insert(order_key(round), round.to_be_bytes().to_vec());
+    batch.insert(vec![b'n', round as u8], vec![7; 10]);
+    if round > 0 {
+        batch.remove(vec![b'n', (round - 1) as u8]);
+    }
+    tree.apply_batch(batch).unwrap();
+}
+
+/// Copies a store folder's redo log (as synced) beside `to`'s sled files.
+fn copy_log(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.join(LOG_DIR)).unwrap();
+    for entry in std::fs::read_dir(from.join(LOG_DIR)).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(LOG_DIR).join(entry.file_name())).unwrap();
+    }
+}
+
 /// Guards against acknowledging a write that only sled's unsynced files hold (sled syncs them
 /// every `flush_every_ms` at best). A power cut is played by putting sled's files back as
 /// they were synced at the last checkpoint, beside the redo log as it was synced: every batch
@@ -310,15 +331,7 @@ fn a_power_cut_keeps_every_flushed_batch_through_the_redo_log() {
     let (store, cut) = (dir.path().join("store"), dir.path().join("cut"));
     let db = Db::open(&store, &quiet()).unwrap();
     let tree = db.open_tree("t").unwrap();
-    let write = |round: u64| {
-        let mut batch = Batch::default();
-        batch.insert(order_key(round), round.to_be_bytes().to_vec());
-        batch.insert(vec![b'n', round as u8], vec![7; 10]);
-        if round > 0 {
-            batch.remove(vec![b'n', (round - 1) as u8]);
-        }
-        tree.apply_batch(batch).unwrap();
-    };
+    let write = |round: u64| write_round(&tree, round);
     for round in 0..20 {
         write(round);
         db.flush().unwrap();
@@ -331,12 +344,7 @@ fn a_power_cut_keeps_every_flushed_batch_through_the_redo_log() {
     }
     // Applied, never flushed: not acknowledged, so it may be lost.
     write(CUT_ROUNDS);
-    let log = store.join(LOG_DIR);
-    std::fs::create_dir_all(cut.join(LOG_DIR)).unwrap();
-    for entry in std::fs::read_dir(&log).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), cut.join(LOG_DIR).join(entry.file_name())).unwrap();
-    }
+    copy_log(&store, &cut);
     drop(tree);
     drop(db);
     // sled's files alone lack everything after the checkpoint: the log is what keeps it.
@@ -396,4 +404,55 @@ fn a_log_missing_a_batch_is_corrupt() {
     let err = Db::open(dir.path(), &quiet()).err().unwrap();
     assert_eq!(err.kind(), crate::ErrorKind::Corrupt);
     assert!(err.to_string().contains("lacks batch 2"), "{err}");
+}
+
+/// Guards the order of a drain (the log synced first, the marker written last): a crash that
+/// cuts a drain short leaves sled's files with part of a layer and the old marker, and
+/// reopening applies the layer's batches again over it, whole.
+#[test]
+fn a_crash_in_the_middle_of_a_drain_is_completed_by_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, cut) = (dir.path().join("store"), dir.path().join("cut"));
+    let db = Db::open(&store, &quiet()).unwrap();
+    let tree = db.open_tree("t").unwrap();
+    db.checkpoint().unwrap();
+    for round in 0..40u64 {
+        write_round(&tree, round);
+        db.flush().unwrap();
+    }
+    let (durable, log) = tree.log.clone().unwrap();
+    // The layer, in key order: 40 name keys, the pages of orders 0-31 and 32-39, the marker.
+    // Cut after the first page.
+    log.staging.fail_after(41);
+    assert!(
+        durable.drain(&log).is_err(),
+        "the drain was to stop after 41 keys"
+    );
+    // What sled wrote of the layer reaches its file; the log is synced.
+    db.inner.flush().unwrap();
+    copy_sled_files(&store, &cut);
+    copy_log(&store, &cut);
+    {
+        // Part of the layer is in sled's files, without its marker.
+        let bare = Db::open_without_replay(&cut).unwrap();
+        let tree = bare.open_tree("t").unwrap();
+        assert!(tree.inner.get(order_key(0)).unwrap().is_some());
+        assert!(tree.inner.get(order_key(32)).unwrap().is_none());
+        assert_eq!(logged_through(&tree.inner).unwrap(), 0);
+    }
+    let reopened = Db::open(&cut, &quiet()).unwrap();
+    let tree = reopened.open_tree("t").unwrap();
+    for round in 0..40u64 {
+        assert_eq!(
+            tree.get(order_key(round)).unwrap().unwrap().to_vec(),
+            round.to_be_bytes()
+        );
+    }
+    let names: Vec<Vec<u8>> = tree
+        .scan_prefix(b"n")
+        .keys()
+        .map(|k| k.unwrap().to_vec())
+        .collect();
+    assert_eq!(names, vec![vec![b'n', 39]]);
+    assert_eq!(logged_through(&tree.inner).unwrap(), 40);
 }
