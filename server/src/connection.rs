@@ -46,9 +46,11 @@ pub const MAX_OUTPUT_BYTES: usize = 16 * 1024 * 1024;
 pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(2);
 /// After the authentication deadline, how long the farewell may take to leave.
 const TIMEOUT_DRAIN: Duration = Duration::from_millis(500);
-/// The most replies a connection owes before it waits for them (submitted adds and the
-/// answers queued behind them).
-const MAX_OWED: usize = 1024;
+/// The most replies a connection owes before it waits for them (submitted writes and the
+/// answers queued behind them): what all connections may have queued for the committer is
+/// bounded by this times `--max-connections` (256 × 1,024 writes of at most a few hundred
+/// bytes each), and 256 keeps an import's pipeline of 1,000 rows in a few groups.
+const MAX_OWED: usize = 256;
 
 /// A reply owed, in the order of the requests.
 enum Owed {
