@@ -1,5 +1,9 @@
 //! The storage boundary: the one module that knows the engine runs on sled.
 //!
+//! One file: [`Db`] and [`Tree`] are the boundary's whole interface, and a tree's reads and
+//! its batch must agree on the pages and the staging layers they both go through; what lies
+//! below them has its own files (`durable.rs`, `redo.rs`, `staging.rs`, `merge.rs`, `iter.rs`).
+//!
 //! Everything the engine asks of its store is here: ordered byte keys in named trees, point
 //! reads, prefix and range scans in both directions, one atomic batch of inserts and removes,
 //! a flush that makes everything applied so far durable, and a checkpoint. Of sled only
@@ -32,16 +36,19 @@
 use crate::error::{Error, Result};
 use crate::pages;
 
+mod durable;
+mod iter;
 mod merge;
 mod redo;
 mod staging;
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::ffi::OsString;
-use std::fs::File;
+
+use durable::{logged_through, Durable, TreeLog};
+pub(crate) use iter::Iter;
+use std::collections::BTreeMap;
 use std::ops::{Bound, RangeBounds};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 
 /// The store's space/speed trade-off, exposed for tuning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,32 +101,6 @@ pub(crate) struct Db {
     durable: Option<Arc<Durable>>,
 }
 
-/// What makes a store folder's batches durable: its redo log, sled's files to sync, and the
-/// trees' staged batches.
-struct Durable {
-    folder: PathBuf,
-    /// The [`Db`]'s lock of batches: a drain freezes a staging layer under it.
-    pages: Arc<Mutex<()>>,
-    log: redo::Log,
-    /// sled's data file, for the `fdatasync` sled leaves out.
-    data_file: File,
-    /// The blob files synced so far (sled never syncs them).
-    synced_blobs: Mutex<HashSet<OsString>>,
-    /// Every tree opened, by name.
-    trees: Mutex<HashMap<Vec<u8>, Arc<TreeLog>>>,
-    /// Checkpoints take turns.
-    checkpointing: Mutex<()>,
-    /// Wakes the applier thread before its next round.
-    wake: Arc<Wake>,
-}
-
-/// A flag and its condition variable.
-#[derive(Default)]
-struct Wake {
-    raised: Mutex<bool>,
-    signal: Condvar,
-}
-
 /// One ordered map of byte keys in a store.
 #[derive(Clone)]
 pub(crate) struct Tree {
@@ -127,13 +108,6 @@ pub(crate) struct Tree {
     pages: Arc<Mutex<()>>,
     /// `None` in a scratch store.
     log: Option<(Arc<Durable>, Arc<TreeLog>)>,
-}
-
-/// A tree's name in the log, the number of its last logged batch, and its staged batches.
-struct TreeLog {
-    name: Vec<u8>,
-    last: AtomicU64,
-    staging: staging::Staging,
 }
 
 /// Inserts and removes applied to a tree all at once or not at all; a later write to a key
@@ -148,11 +122,6 @@ type Entry = Result<(Bytes, Bytes)>;
 
 /// A walk over stored entries (pages not opened), staged writes laid over sled's.
 type Physical = Box<dyn DoubleEndedIterator<Item = merge::Stored> + Send>;
-
-/// An ordered walk over a tree's entries (forwards, or backwards with `rev`).
-pub(crate) struct Iter {
-    inner: Box<dyn DoubleEndedIterator<Item = Entry> + Send>,
-}
 
 impl Db {
     /// Opens (or creates) the store in `path`, waiting up to [`LOCK_WAIT`] for the folder's
@@ -305,205 +274,6 @@ impl Db {
     }
 }
 
-impl Durable {
-    /// Replays what the redo log of the folder holds beyond sled's files, makes it part of
-    /// them, and starts a new log.
-    fn open(folder: &Path, inner: &sled::Db) -> Result<Durable> {
-        let log_dir = folder.join(LOG_DIR);
-        let found = redo::Log::read(&log_dir)?;
-        replay(inner, found.records)?;
-        let durable = Durable {
-            folder: folder.to_path_buf(),
-            pages: Arc::default(),
-            log: redo::Log::start(&log_dir)?,
-            data_file: File::open(folder.join("db"))?,
-            synced_blobs: Mutex::default(),
-            trees: Mutex::default(),
-            checkpointing: Mutex::default(),
-            wake: Arc::default(),
-        };
-        if !found.segments.is_empty() {
-            inner.flush()?;
-            durable.sync_sled_files()?;
-            redo::retire(&log_dir, &found.segments)?;
-        }
-        // A new folder's names (sled's files, the log's) must survive a crash too.
-        redo::sync_dir(folder)?;
-        Ok(durable)
-    }
-
-    /// The applier: every [`staging::DRAIN_EVERY`], or when woken, writes each tree's due
-    /// staged batches into sled. It holds the store only while it drains, and ends once the
-    /// store is dropped.
-    fn start_applier(durable: &Arc<Durable>) -> Result<()> {
-        let store = Arc::downgrade(durable);
-        let wake = durable.wake.clone();
-        std::thread::Builder::new()
-            .name("crm-applier".into())
-            .spawn(move || applier(&store, &wake))?;
-        Ok(())
-    }
-
-    fn trees(&self) -> Vec<Arc<TreeLog>> {
-        lock(&self.trees).values().cloned().collect()
-    }
-
-    /// Writes what a tree has staged into sled, unless a drain is under way.
-    fn drain(&self, tree: &TreeLog) -> Result<()> {
-        let frozen = {
-            let _turn = lock(&self.pages);
-            tree.staging.freeze()
-        };
-        match frozen {
-            Some(frozen) => tree.staging.write_frozen(frozen, &self.log),
-            None => Ok(()),
-        }
-    }
-
-    /// Writes everything staged so far into sled, waiting for a drain under way.
-    fn drain_all(&self) -> Result<()> {
-        for tree in self.trees() {
-            let frozen = {
-                let _turn = lock(&self.pages);
-                tree.staging.wait_frozen()?;
-                tree.staging.freeze()
-            };
-            if let Some(frozen) = frozen {
-                tree.staging.write_frozen(frozen, &self.log)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Wakes the applier now.
-    fn wake(&self) {
-        *lock(&self.wake.raised) = true;
-        self.wake.signal.notify_one();
-    }
-
-    /// `Err` once staged batches failed to reach sled.
-    fn check(&self) -> Result<()> {
-        for tree in self.trees() {
-            tree.staging.check()?;
-        }
-        Ok(())
-    }
-
-    /// `fdatasync`s sled's data file and every blob file not synced before.
-    fn sync_sled_files(&self) -> Result<()> {
-        self.data_file.sync_data()?;
-        let blobs = self.folder.join("blobs");
-        let Ok(entries) = std::fs::read_dir(&blobs) else {
-            return Ok(());
-        };
-        let mut synced = lock(&self.synced_blobs);
-        let mut present = HashSet::new();
-        let mut made = false;
-        for entry in entries {
-            let entry = entry?;
-            let name = entry.file_name();
-            if !synced.contains(&name) {
-                match File::open(entry.path()) {
-                    Ok(file) => file.sync_all()?,
-                    // sled removed it meanwhile.
-                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
-                    Err(error) => return Err(error.into()),
-                }
-                made = true;
-            }
-            present.insert(name);
-        }
-        if made {
-            redo::sync_dir(&blobs)?;
-        }
-        *synced = present;
-        Ok(())
-    }
-}
-
-/// The applier thread's loop (see [`Durable::start_applier`]).
-fn applier(store: &Weak<Durable>, wake: &Wake) {
-    loop {
-        {
-            let mut raised = lock(&wake.raised);
-            if !*raised {
-                raised = wake
-                    .signal
-                    .wait_timeout(raised, staging::DRAIN_EVERY)
-                    .map(|(guard, _)| guard)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner().0);
-            }
-            *raised = false;
-        }
-        let Some(durable) = store.upgrade() else {
-            return;
-        };
-        for tree in durable.trees() {
-            if tree.staging.due() {
-                // A failure is kept by the staging and reported by every later flush.
-                let _ = durable.drain(&tree);
-            }
-        }
-    }
-}
-
-impl Drop for Durable {
-    /// What is staged goes into sled's files when the store is dropped without a checkpoint;
-    /// should that fail, the redo log still holds it for the next open.
-    fn drop(&mut self) {
-        let _ = self.drain_all();
-    }
-}
-
-/// The number of the last logged batch a tree holds (0: none).
-fn logged_through(tree: &sled::Tree) -> Result<u64> {
-    match tree.get(MARKER)? {
-        None => Ok(0),
-        Some(bytes) => bytes
-            .as_ref()
-            .try_into()
-            .map(u64::from_be_bytes)
-            .map_err(|_| Error::Corrupt("the redo log's marker is malformed".into())),
-    }
-}
-
-/// Applies the logged batches that sled's files do not hold yet, in order.
-fn replay(inner: &sled::Db, records: Vec<redo::Record>) -> Result<()> {
-    let mut trees: HashMap<Vec<u8>, (sled::Tree, u64)> = HashMap::new();
-    for record in records {
-        let (tree, last) = match trees.get_mut(&record.tree) {
-            Some(found) => found,
-            None => {
-                let tree = inner.open_tree(&record.tree)?;
-                let last = logged_through(&tree)?;
-                trees.entry(record.tree.clone()).or_insert((tree, last))
-            }
-        };
-        if record.number <= *last {
-            continue;
-        }
-        if record.number != *last + 1 {
-            return Err(Error::Corrupt(format!(
-                "the redo log lacks batch {} of tree {:?} (it goes on with batch {})",
-                *last + 1,
-                String::from_utf8_lossy(&record.tree),
-                record.number
-            )));
-        }
-        // The marker is the batch's last write: a crash here leaves it out, and the next
-        // open applies the batch again.
-        write_in_order(
-            tree,
-            record
-                .writes
-                .into_iter()
-                .map(|(key, value)| (Bytes::from(key), value.map(Bytes::from))),
-        )?;
-        *last = record.number;
-    }
-    Ok(())
-}
-
 impl Tree {
     pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Bytes>> {
         let key = key.as_ref();
@@ -617,12 +387,8 @@ impl Tree {
             };
             after_start && before_end
         };
-        Iter {
-            inner: Box::new(
-                Iter::expanded(entries)
-                    .filter(move |entry| entry.as_ref().map_or(true, |(key, _)| inside(key))),
-            ),
-        }
+        Iter::expanded(entries)
+            .only(move |entry| entry.as_ref().map_or(true, |(key, _)| inside(key)))
     }
 
     /// Applies every insert and remove of `batch` atomically: readers see all of it or none
@@ -820,103 +586,6 @@ fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
         }
     }
     None
-}
-
-/// What one stored entry yields: itself, or the orders of a page.
-enum Expanded {
-    One(Option<Entry>),
-    Page(std::vec::IntoIter<Entry>),
-}
-
-impl Expanded {
-    fn of(entry: sled::Result<(sled::IVec, sled::IVec)>) -> Expanded {
-        let (key, value) = match entry {
-            Ok(pair) => pair,
-            Err(error) => return Expanded::One(Some(Err(error.into()))),
-        };
-        if key == MARKER {
-            return Expanded::One(None);
-        }
-        let Some(base) = pages::packed_id(&key).filter(|_| pages::is_page(&key, &value)) else {
-            return Expanded::One(Some(Ok((key, value))));
-        };
-        match pages::entries(base, &value) {
-            Ok(orders) => Expanded::Page(
-                orders
-                    .into_iter()
-                    .map(|(id, range)| {
-                        Ok((
-                            Bytes::from(&pages::key_of(id)[..]),
-                            value.subslice(range.start, range.len()),
-                        ))
-                    })
-                    .collect::<Vec<_>>()
-                    .into_iter(),
-            ),
-            Err(error) => Expanded::One(Some(Err(error))),
-        }
-    }
-}
-
-impl Iterator for Expanded {
-    type Item = Entry;
-
-    fn next(&mut self) -> Option<Entry> {
-        match self {
-            Expanded::One(entry) => entry.take(),
-            Expanded::Page(orders) => orders.next(),
-        }
-    }
-}
-
-impl DoubleEndedIterator for Expanded {
-    fn next_back(&mut self) -> Option<Entry> {
-        match self {
-            Expanded::One(entry) => entry.take(),
-            Expanded::Page(orders) => orders.next_back(),
-        }
-    }
-}
-
-impl Iter {
-    /// The keys only.
-    pub fn keys(self) -> impl DoubleEndedIterator<Item = Result<Bytes>> {
-        self.map(|entry| entry.map(|(key, _)| key))
-    }
-}
-
-impl Iter {
-    /// A walk of entries that cannot be pages.
-    fn physical(entries: Physical) -> Iter {
-        Iter {
-            inner: Box::new(
-                entries
-                    .filter(|entry| !matches!(entry, Ok((key, _)) if key == MARKER))
-                    .map(|entry| entry.map_err(Error::from)),
-            ),
-        }
-    }
-
-    /// A walk that opens the pages it meets.
-    fn expanded(entries: Physical) -> Iter {
-        Iter {
-            inner: Box::new(entries.flat_map(Expanded::of)),
-        }
-    }
-}
-
-impl Iterator for Iter {
-    type Item = Entry;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        self.inner.next()
-    }
-}
-
-impl DoubleEndedIterator for Iter {
-    fn next_back(&mut self) -> Option<Self::Item> {
-        self.inner.next_back()
-    }
 }
 
 impl From<sled::Error> for Error {

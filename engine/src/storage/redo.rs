@@ -1,5 +1,8 @@
 //! The redo log: what makes a write durable (layout 7).
 //!
+//! One file: the record format, the segments' reuse and the recovery read agree on every byte,
+//! and the tests that tear and damage records exercise all three.
+//!
 //! # Why the store keeps its own log
 //!
 //! sled 0.34 makes its log durable on Linux with `sync_file_range`, which writes the file's

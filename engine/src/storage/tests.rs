@@ -1,6 +1,9 @@
 //! The storage boundary against a plain ordered map: whatever batches of inserts and removes
 //! it is given (orders of every page, keys of other spaces, loose orders of an older layout),
 //! its reads and walks in both directions and over any bounds see exactly what the map holds.
+//!
+//! One file: every test here compares the boundary with a plain map or with what a crash must
+//! leave, through the same helpers.
 
 use super::*;
 use rand::rngs::StdRng;
