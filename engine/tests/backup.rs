@@ -8,10 +8,11 @@ use crm_engine::backup::{restore, verify};
 use crm_engine::*;
 use std::path::{Path, PathBuf};
 
+/// The store comes first: fields drop in order, and the folder goes only once it is closed.
 struct Fixture {
+    store: Store,
     dir: tempfile::TempDir,
     key: MasterKey,
-    store: Store,
 }
 
 fn fixture(customers: usize, orders: usize) -> Fixture {

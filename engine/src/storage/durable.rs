@@ -55,7 +55,7 @@ impl Durable {
             wake: Arc::default(),
         };
         if !found.segments.is_empty() {
-            inner.flush()?;
+            super::sled_hang::flush(inner, super::sled_hang::FLUSH_LIMIT)?;
             durable.sync_sled_files()?;
             redo::retire(&log_dir, &found.segments)?;
         }
@@ -225,6 +225,7 @@ fn replay(inner: &sled::Db, records: Vec<redo::Record>) -> Result<()> {
         // The marker is the batch's last write: a crash here leaves it out, and the next
         // open applies the batch again.
         write_in_order(
+            inner,
             tree,
             record
                 .writes

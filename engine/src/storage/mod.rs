@@ -2,7 +2,8 @@
 //!
 //! One file: [`Db`] and [`Tree`] are the boundary's whole interface, and a tree's reads and
 //! its batch must agree on the pages and the staging layers they both go through; what lies
-//! below them has its own files (`durable.rs`, `redo.rs`, `staging.rs`, `merge.rs`, `iter.rs`).
+//! below them has its own files (`durable.rs`, `redo.rs`, `staging.rs`, `merge.rs`, `iter.rs`,
+//! and `sled_hang.rs`: a failed write must not leave every later flush of sled's hanging).
 //!
 //! Everything the engine asks of its store is here: ordered byte keys in named trees, point
 //! reads, prefix and range scans in both directions, one atomic batch of inserts and removes,
@@ -40,6 +41,7 @@ mod durable;
 mod iter;
 mod merge;
 mod redo;
+mod sled_hang;
 mod staging;
 
 use durable::{logged_through, Durable, TreeLog};
@@ -105,6 +107,8 @@ pub(crate) struct Db {
 #[derive(Clone)]
 pub(crate) struct Tree {
     inner: sled::Tree,
+    /// The folder's sled store, kept forever after a failed write (`sled_hang.rs`).
+    store: sled::Db,
     pages: Arc<Mutex<()>>,
     /// `None` in a scratch store.
     log: Option<(Arc<Durable>, Arc<TreeLog>)>,
@@ -203,7 +207,7 @@ impl Db {
                         let log = Arc::new(TreeLog {
                             name: name.to_vec(),
                             last: AtomicU64::new(logged_through(&inner)?),
-                            staging: staging::Staging::new(inner.clone()),
+                            staging: staging::Staging::new(inner.clone(), self.inner.clone()),
                         });
                         trees.insert(name.to_vec(), log.clone());
                         log
@@ -214,6 +218,7 @@ impl Db {
         };
         Ok(Tree {
             inner,
+            store: self.inner.clone(),
             pages: self.pages.clone(),
             log,
         })
@@ -227,7 +232,7 @@ impl Db {
                 durable.check()?;
                 durable.log.sync()
             }
-            None => self.inner.flush().map(|_| ()).map_err(Error::from),
+            None => sled_hang::flush(&self.inner, sled_hang::FLUSH_LIMIT),
         }
     }
 
@@ -242,7 +247,7 @@ impl Db {
         // Every batch in the closed segments was staged before it was logged: after the
         // drain, sled holds them all (and maybe later ones, which replay then skips).
         durable.drain_all()?;
-        self.inner.flush()?;
+        sled_hang::flush(&self.inner, sled_hang::FLUSH_LIMIT)?;
         durable.sync_sled_files()?;
         redo::retire(&durable.folder.join(LOG_DIR), &closed)
     }
@@ -416,7 +421,7 @@ impl Tree {
         }
         let Some((durable, log)) = &self.log else {
             // A scratch store: no crash to survive, and one user at a time.
-            return write_in_order(&self.inner, physical);
+            return write_in_order(&self.store, &self.inner, physical);
         };
         durable.check()?;
         let number = log.last.load(Ordering::Relaxed) + 1;
@@ -557,14 +562,16 @@ impl Batch {
 
 /// Writes into sled one key at a time, in order. No sled batch: it would take sled's
 /// process-wide write lock, which stops every read (`staging.rs`).
+/// `store` is the tree's sled store, kept forever if a write fails (`sled_hang.rs`).
 fn write_in_order(
+    store: &sled::Db,
     tree: &sled::Tree,
     writes: impl IntoIterator<Item = (Bytes, Option<Bytes>)>,
 ) -> Result<()> {
     for (key, value) in writes {
         match value {
-            Some(value) => tree.insert(key, value)?,
-            None => tree.remove(key)?,
+            Some(value) => sled_hang::written(store, tree.insert(key, value))?,
+            None => sled_hang::written(store, tree.remove(key))?,
         };
     }
     Ok(())

@@ -37,6 +37,7 @@
 //! (back-pressure), so at most about twice that is held (a frozen layer being written and a
 //! full active one).
 
+use super::sled_hang::written;
 use super::{redo, Bytes, MARKER};
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
@@ -87,6 +88,8 @@ pub(super) struct Frozen(Arc<Layer>);
 /// The staging layers of one tree.
 pub(super) struct Staging {
     tree: sled::Tree,
+    /// The tree's sled store, kept forever if a write fails (`sled_hang.rs`).
+    store: sled::Db,
     layers: RwLock<Layers>,
     /// Whether a frozen layer is being written into sled (drains take turns: the applier's,
     /// a stalled writer's, a checkpoint's), and its end.
@@ -101,9 +104,10 @@ pub(super) struct Staging {
 }
 
 impl Staging {
-    pub fn new(tree: sled::Tree) -> Staging {
+    pub fn new(tree: sled::Tree, store: sled::Db) -> Staging {
         Staging {
             tree,
+            store,
             layers: RwLock::default(),
             writing: Mutex::default(),
             written: Condvar::new(),
@@ -213,24 +217,25 @@ impl Staging {
 
     fn insert_all(&self, layer: &Layer) -> Result<()> {
         let mut marker = None;
-        for (written, (key, value)) in layer.writes.iter().enumerate() {
+        for (count, (key, value)) in layer.writes.iter().enumerate() {
             if key == MARKER {
                 marker = value.clone();
                 continue;
             }
             #[cfg(test)]
-            if written >= self.fail_after.load(std::sync::atomic::Ordering::Relaxed) {
+            if count >= self.fail_after.load(std::sync::atomic::Ordering::Relaxed) {
                 return Err(Error::Storage("a drain cut short by a test".into()));
             }
             #[cfg(not(test))]
-            let _ = written;
+            let _ = count;
+            let store = &self.store;
             match value {
-                Some(value) => self.tree.insert(key.clone(), value.clone())?,
-                None => self.tree.remove(key.clone())?,
+                Some(value) => written(store, self.tree.insert(key.clone(), value.clone()))?,
+                None => written(store, self.tree.remove(key.clone()))?,
             };
         }
         if let Some(number) = marker {
-            self.tree.insert(MARKER, number)?;
+            written(&self.store, self.tree.insert(MARKER, number))?;
         }
         Ok(())
     }

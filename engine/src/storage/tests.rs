@@ -459,3 +459,39 @@ fn a_crash_in_the_middle_of_a_drain_is_completed_by_replay() {
     assert_eq!(names, vec![vec![b'n', 39]]);
     assert_eq!(logged_through(&tree.inner).unwrap(), 40);
 }
+
+/// sled 0.34 never finishes a flush after a failed blob write (`sled_hang.rs`): removing the
+/// folder under the store makes the drain of a large value fail that way. Flushes and
+/// checkpoints report it, and dropping the store returns (it hung in the drop's flush).
+#[test]
+fn a_failed_write_into_sled_is_reported_and_dropping_the_store_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("store");
+    let (dropped, returned) = std::sync::mpsc::channel();
+    let db = Db::open(&folder, &quiet()).unwrap();
+    let tree = db.open_tree("t").unwrap();
+    let mut batch = Batch::default();
+    // Over a quarter of sled's 512 KiB segment: sled writes it to a blob file of its own.
+    batch.insert(b"n-large".to_vec(), vec![7u8; 1 << 20]);
+    tree.apply_batch(batch).unwrap();
+    db.flush().unwrap();
+    std::fs::remove_dir_all(&folder).unwrap();
+    let (durable, log) = tree.log.clone().unwrap();
+    let failure = durable.drain(&log).unwrap_err();
+    assert!(matches!(failure, Error::Storage(_)), "{failure}");
+    assert!(db.flush().is_err(), "a later flush reports the failure too");
+    assert!(db.checkpoint().is_err());
+    drop((durable, log));
+    std::thread::spawn(move || {
+        drop(tree);
+        drop(db);
+        let _ = dropped.send(());
+    });
+    // Not a speed check: without the defence the drop never returns.
+    assert!(
+        returned
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .is_ok(),
+        "dropping the failed store hung in sled's flush"
+    );
+}
