@@ -183,8 +183,7 @@ impl Store {
     ///
     /// Blocks the thread: from async code use [`Store::write_async`].
     pub fn write(&self, write: impl Into<Write>) -> Result<Outcome> {
-        let reply = self.writer.submit(vec![write.into()])?;
-        first(reply.blocking_recv().map_err(|_| shutting_down())?)
+        first(self.writer.write(vec![write.into()])?)
     }
 
     /// Applies one write from async code.
@@ -205,10 +204,8 @@ impl Store {
         &self,
         writes: impl IntoIterator<Item = W>,
     ) -> Result<Vec<Result<Outcome>>> {
-        let reply = self
-            .writer
-            .submit(writes.into_iter().map(Into::into).collect())?;
-        reply.blocking_recv().map_err(|_| shutting_down())
+        self.writer
+            .write(writes.into_iter().map(Into::into).collect())
     }
 
     /// [`Store::write_many`] from async code.
@@ -268,6 +265,11 @@ impl PendingWrite {
     /// Waits for the write's result.
     pub async fn outcome(self) -> Result<Outcome> {
         first(self.0.await.map_err(|_| shutting_down())?)
+    }
+
+    /// Waits for the write's result, blocking the thread.
+    pub fn wait(self) -> Result<Outcome> {
+        first(self.0.blocking_recv().map_err(|_| shutting_down())?)
     }
 }
 

@@ -172,3 +172,26 @@ fn concurrent_durable_writers_share_flushes() {
     );
     assert_eq!(store.counts().unwrap().orders, (writers * each) as u64);
 }
+
+/// A lone blocking write commits on its own thread when nothing else is under way
+/// (`write/committer.rs`, `commit_alone`); a write submitted before it, still queued, is under
+/// way: the second add of one email must find the first one's.
+#[test]
+fn a_write_never_overtakes_one_submitted_before_it() {
+    let (_dir, store) = fresh();
+    let add = |name: &str, email: &str| {
+        Op::AddCustomer(NewCustomer::parse(name, email, None, None, None).unwrap())
+    };
+    for i in 0..200 {
+        let email = format!("c{i}@x.io");
+        let first = store.submit(add("First", &email)).unwrap();
+        let second = store.write(add("Second", &email));
+        assert_eq!(
+            second.map(|o| o.id()).unwrap_err().kind(),
+            ErrorKind::Conflict,
+            "round {i}"
+        );
+        assert!(first.wait().is_ok(), "round {i}");
+    }
+    assert_eq!(store.counts().unwrap().customers, 200);
+}

@@ -4,16 +4,94 @@
 
 use super::flusher;
 use super::view::View;
-use super::{plan, Applied, Durability, Job, Outcome, MAX_GROUP_OPS};
-use crate::error::{Error, Result};
+use super::{plan, Applied, Durability, Job, Outcome, Write, MAX_GROUP_OPS};
+use crate::error::{shutting_down, Error, Result};
 use crate::shared::Shared;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Mutex, MutexGuard, TryLockError};
+
+/// Who commits the next group — the committer thread, or a lone writer on its own thread
+/// ([`commit_alone`]) — and how many queued jobs no group has taken yet.
+#[derive(Default)]
+pub(super) struct Turn {
+    committing: Mutex<()>,
+    waiting: AtomicUsize,
+}
+
+impl Turn {
+    /// A job is about to be queued.
+    pub fn queued(&self) {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// `jobs` queued jobs joined a group (counted under the turn: see [`commit_alone`]).
+    pub fn taken(&self, jobs: usize) {
+        self.waiting.fetch_sub(jobs, Ordering::SeqCst);
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, ()> {
+        self.committing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn try_lock(&self) -> Option<MutexGuard<'_, ()>> {
+        match self.committing.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+
+    fn idle(&self) -> bool {
+        self.waiting.load(Ordering::SeqCst) == 0
+    }
+}
+
+/// Commits `writes` as a group of their own on the calling thread, flushes and answers it,
+/// when nothing else is under way: no group being committed (the turn is free), none queued,
+/// none waiting for the flusher. A lone durable writer then saves the two thread handoffs
+/// (to the committer and back), ~20% of its write at 5,000 writes a second. The group is
+/// planned, applied and flushed exactly as the committer would (one at a time: the turn), and
+/// the checks see every acknowledged write. A job submitted earlier is counted as waiting from
+/// before it is queued until a group takes it under the turn, so no write of the same client
+/// overtakes it. `Err(writes)` when something else is under way: the caller queues them.
+pub(super) fn commit_alone(
+    shared: &Shared,
+    turn: &Turn,
+    in_flight: &flusher::InFlight,
+    writes: Vec<Write>,
+    is_open: impl FnOnce() -> bool,
+) -> std::result::Result<Result<Vec<Result<Outcome>>>, Vec<Write>> {
+    if shared.durability != Durability::Sync || !turn.idle() {
+        return Err(writes);
+    }
+    let Some(_turn) = turn.try_lock() else {
+        return Err(writes);
+    };
+    if !turn.idle() || !in_flight.is_empty() || !is_open() {
+        return Err(writes);
+    }
+    let (reply, mut answer) = tokio::sync::oneshot::channel();
+    let jobs = vec![Job { writes, reply }];
+    let (results, changed) = commit_group(shared, &jobs);
+    let applied = Applied {
+        jobs,
+        results,
+        changed,
+        journal: shared.journal.applied_tail(),
+    };
+    flusher::flush_and_answer(shared, vec![applied]);
+    flusher::checkpoint_if_due(shared);
+    Ok(answer.try_recv().map_err(|_| shutting_down()))
+}
 
 pub(super) fn run(
     shared: &Shared,
     receiver: &mpsc::Receiver<Job>,
     flusher: mpsc::Sender<Applied>,
     in_flight: &flusher::InFlight,
+    turn: &Turn,
 ) {
     // A job taken to see whether another writer waits: the first of the next group.
     let mut carried: Option<Job> = None;
@@ -25,6 +103,7 @@ pub(super) fn run(
                 Err(_) => break,
             },
         };
+        let _turn = turn.lock();
         let mut pending = first.writes.len();
         let mut jobs = vec![first];
         while pending < MAX_GROUP_OPS {
@@ -36,6 +115,7 @@ pub(super) fn run(
                 Err(_) => break,
             }
         }
+        turn.taken(jobs.len());
         let (results, changed) = commit_group(shared, &jobs);
         let mut applied = Applied {
             jobs,

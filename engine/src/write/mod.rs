@@ -26,8 +26,13 @@
 //!   committer plans and applies the next group while the disk syncs the last one; the flusher
 //!   takes every group applied since its previous flush and covers them all with one fsync
 //!   (group commit, pipelined as in RocksDB). Groups are answered in the order they were
-//!   applied. A lone writer skips the handoff: when the flusher has answered every earlier
-//!   group and no other writer waits, the committer flushes and answers the group itself. In [`Durability::Periodic`] the committer answers at once and the flusher syncs
+//!   applied. A lone writer skips the handoffs: when no group is being committed, none is
+//!   queued and none waits for the flusher, a blocking writer ([`Writer::write`]) commits,
+//!   flushes and answers its own group on its own thread, under the same turn the committer
+//!   takes for each group (`committer.rs`, `commit_alone`), so groups are still planned one at
+//!   a time in the order they were submitted; and when the flusher has answered every
+//!   earlier group and no other writer waits, the committer flushes and answers its group
+//!   itself. In [`Durability::Periodic`] the committer answers at once and the flusher syncs
 //!   every 100 ms. Readers can see a group's writes between its batch and its flush; a crash
 //!   in that window loses only writes that no writer was told had succeeded. Between groups,
 //!   the flusher also runs the storage's checkpoints (sled's files synced, the log's older
@@ -128,6 +133,9 @@ struct Applied {
 pub(crate) struct Writer {
     sender: Mutex<Option<mpsc::Sender<Job>>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    turn: Arc<committer::Turn>,
+    in_flight: Arc<flusher::InFlight>,
+    shared: Arc<Shared>,
 }
 
 impl Writer {
@@ -137,17 +145,51 @@ impl Writer {
         let (to_flusher, flusher_queue) = mpsc::channel::<Applied>();
         let flusher_shared = shared.clone();
         let in_flight = Arc::new(flusher::InFlight::default());
+        let turn = Arc::new(committer::Turn::default());
         let flusher_in_flight = in_flight.clone();
         let flusher = std::thread::Builder::new()
             .name("crm-flusher".into())
             .spawn(move || flusher::run(&flusher_shared, &flusher_queue, &flusher_in_flight))?;
+        let (committer_shared, committer_turn, committer_in_flight) =
+            (shared.clone(), turn.clone(), in_flight.clone());
         let committer = std::thread::Builder::new()
             .name("crm-committer".into())
-            .spawn(move || committer::run(&shared, &receiver, to_flusher, &in_flight))?;
+            .spawn(move || {
+                committer::run(
+                    &committer_shared,
+                    &receiver,
+                    to_flusher,
+                    &committer_in_flight,
+                    &committer_turn,
+                )
+            })?;
         Ok(Writer {
             sender: Mutex::new(Some(sender)),
             threads: Mutex::new(vec![committer, flusher]),
+            turn,
+            in_flight,
+            shared,
         })
+    }
+
+    /// Applies `writes` as one job and waits for their results. A lone writer commits its
+    /// group on its own thread (see [`committer::commit_alone`]); otherwise the job joins the
+    /// committer's next group.
+    pub fn write(&self, writes: Vec<Write>) -> Result<Vec<Result<Outcome>>> {
+        let writes =
+            match committer::commit_alone(&self.shared, &self.turn, &self.in_flight, writes, || {
+                self.is_open()
+            }) {
+                Ok(results) => return results,
+                Err(writes) => writes,
+            };
+        self.submit(writes)?
+            .blocking_recv()
+            .map_err(|_| shutting_down())
+    }
+
+    fn is_open(&self) -> bool {
+        self.sender.lock().is_ok_and(|sender| sender.is_some())
     }
 
     /// Queues operations for the next write group.
@@ -155,9 +197,12 @@ impl Writer {
         let (reply, answer) = oneshot::channel();
         let guard = self.sender.lock().map_err(|_| shutting_down())?;
         let sender = guard.as_ref().ok_or_else(shutting_down)?;
-        sender
-            .send(Job { writes, reply })
-            .map_err(|_| shutting_down())?;
+        // Counted before it is sent: a lone writer never commits ahead of a queued job.
+        self.turn.queued();
+        if sender.send(Job { writes, reply }).is_err() {
+            self.turn.taken(1);
+            return Err(shutting_down());
+        }
         Ok(answer)
     }
 
@@ -167,6 +212,8 @@ impl Writer {
         if let Ok(mut sender) = self.sender.lock() {
             sender.take();
         }
+        // A lone writer committing now finishes first; later ones find the writer closed.
+        drop(self.turn.lock());
         let threads = self
             .threads
             .lock()
