@@ -63,10 +63,9 @@ pub enum Space {
     Meta = b'm',
 }
 
-/// The spaces the current layout keeps in memory only, derived from the sealed customers,
-/// orders and journal pages at open: never written to the tree, swept out of an older store
-/// by its upgrade, skipped when an older backup is restored.
-pub(crate) const MEMORY_ONLY: [Space; 9] = [
+/// The index spaces kept in memory (`derived/mod.rs`): blind indexes, order indexes, the
+/// journal's index by record.
+pub(crate) const DERIVED: [Space; 7] = [
     Space::EmailIndex,
     Space::PhoneIndex,
     Space::NameWordIndex,
@@ -74,9 +73,22 @@ pub(crate) const MEMORY_ONLY: [Space; 9] = [
     Space::OrdersByProduct,
     Space::OrdersByTime,
     Space::JournalIndex,
-    Space::CustomerRollup,
-    Space::ProductRollup,
 ];
+
+/// The spaces the current layout keeps in memory only, derived from the sealed customers,
+/// orders and journal pages at open: never written to the tree, swept out of an older store
+/// by its upgrade, skipped when an older backup is restored. The derived indexes and the
+/// rollups (`rollup_table.rs`).
+pub(crate) const MEMORY_ONLY: [Space; DERIVED.len() + 2] = {
+    let mut all = [Space::CustomerRollup; DERIVED.len() + 2];
+    let mut at = 0;
+    while at < DERIVED.len() {
+        all[at] = DERIVED[at];
+        at += 1;
+    }
+    all[at + 1] = Space::ProductRollup;
+    all
+};
 
 /// Whether a key belongs to a space kept in memory only.
 pub(crate) fn is_memory_only(key: &[u8]) -> bool {

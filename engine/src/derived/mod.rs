@@ -52,15 +52,7 @@ use std::ops::Bound;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// The key spaces kept here instead of in the tree.
-pub(crate) const SPACES: [Space; 7] = [
-    Space::EmailIndex,
-    Space::PhoneIndex,
-    Space::NameWordIndex,
-    Space::OrdersByCustomer,
-    Space::OrdersByProduct,
-    Space::OrdersByTime,
-    Space::JournalIndex,
-];
+pub(crate) const SPACES: [Space; 7] = crate::trees::DERIVED;
 
 /// The longest key of a derived space: `j ‖ kind ‖ id ‖ seq`.
 const KEY_LEN: usize = 18;

@@ -74,15 +74,7 @@ pub(super) fn commit_alone(
     }
     let (reply, mut answer) = tokio::sync::oneshot::channel();
     let jobs = vec![Job { writes, reply }];
-    let (results, changed) = commit_group(shared, &jobs);
-    let applied = Applied {
-        jobs,
-        results,
-        changed,
-        journal: shared.journal.applied_tail(),
-    };
-    flusher::flush_and_answer(shared, vec![applied]);
-    flusher::checkpoint_if_due(shared);
+    flush_alone(shared, commit(shared, jobs));
     Ok(answer.try_recv().map_err(|_| shutting_down()))
 }
 
@@ -116,13 +108,7 @@ pub(super) fn run(
             }
         }
         turn.taken(jobs.len());
-        let (results, changed) = commit_group(shared, &jobs);
-        let mut applied = Applied {
-            jobs,
-            results,
-            changed,
-            journal: shared.journal.applied_tail(),
-        };
+        let mut applied = commit(shared, jobs);
         if shared.durability == Durability::Periodic {
             // Answered at once; the flusher still makes the group durable (and its journal
             // entries visible) at its next periodic flush.
@@ -139,8 +125,7 @@ pub(super) fn run(
             match receiver.try_recv() {
                 Ok(job) => carried = Some(job),
                 Err(_) => {
-                    flusher::flush_and_answer(shared, vec![applied]);
-                    flusher::checkpoint_if_due(shared);
+                    flush_alone(shared, applied);
                     continue;
                 }
             }
@@ -150,6 +135,24 @@ pub(super) fn run(
             flusher::answer(applied, Some("the flusher stopped".into()));
         }
     }
+}
+
+/// Plans and applies the jobs as one group, for the flush that makes it durable.
+fn commit(shared: &Shared, jobs: Vec<Job>) -> Applied {
+    let (results, changed) = commit_group(shared, &jobs);
+    Applied {
+        jobs,
+        results,
+        changed,
+        journal: shared.journal.applied_tail(),
+    }
+}
+
+/// Flushes and answers a group on this thread (no other group waits for the flusher), then
+/// runs a checkpoint if one is due.
+fn flush_alone(shared: &Shared, applied: Applied) {
+    flusher::flush_and_answer(shared, vec![applied]);
+    flusher::checkpoint_if_due(shared);
 }
 
 /// Applies a group's batch; while a backup runs, first saves the old values it still needs
