@@ -77,7 +77,7 @@ fn hello_describes_the_server_in_both_protocols() {
     assert_eq!(find("mode"), "$10\r\nstandalone\r\n");
     assert_eq!(find("role"), "$6\r\nmaster\r\n");
     assert_eq!(find("modules"), "*0\r\n");
-    assert_eq!(find("crm_protocol"), ":2\r\n");
+    assert_eq!(find("crm_protocol"), ":3\r\n");
     assert!(find("id").starts_with(':'));
     // RESP3 now: nil is `_`.
     assert_eq!(raw.roundtrip("CUSTOMER.GET 99\r\n"), "_\r\n");
@@ -217,7 +217,7 @@ fn connection_ids_are_distinct() {
         );
     }
     assert!(info.contains("durability:sync"));
-    assert!(info.contains("crm_protocol:2"));
+    assert!(info.contains("crm_protocol:3"));
     let wrong = redis::cmd("HELLO").arg(5).query::<Value>(&mut a);
     assert_eq!(error_code(wrong), "NOPROTO");
 }

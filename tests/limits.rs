@@ -9,18 +9,6 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-/// The server's resident memory, in KiB.
-fn rss_kib(server: &TestServer) -> u64 {
-    let pid = server.child.as_ref().unwrap().id();
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap()
-}
-
 /// A raw connection made from a chosen loopback address (127.0.0.x), so tests can play
 /// several clients' addresses.
 fn raw_from(server: &TestServer, source: [u8; 4]) -> RawConnection {
@@ -64,7 +52,7 @@ fn read_to_close(raw: &mut RawConnection) -> Vec<u8> {
 #[test]
 fn before_auth_a_request_over_64_kib_is_refused_on_its_header() {
     let server = TestServer::start();
-    let before = rss_kib(&server);
+    let before = server.rss_kib();
     let mut hogs = Vec::new();
     for _ in 0..4 {
         let mut raw = server.raw();
@@ -92,7 +80,7 @@ fn before_auth_a_request_over_64_kib_is_refused_on_its_header() {
         "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
     );
     assert!(
-        rss_kib(&server) < before + 20 * 1024,
+        server.rss_kib() < before + 20 * 1024,
         "the refused requests were buffered"
     );
 }
@@ -142,7 +130,7 @@ fn a_client_that_never_reads_is_closed_and_never_delays_shutdown() {
     for _ in 0..2_000 {
         assert!(admin.read_reply().starts_with(':'));
     }
-    let baseline = rss_kib(&server);
+    let baseline = server.rss_kib();
     // Each reply is about 300 KB: 300 of them are 90 MB the client never reads.
     let mut silent = server.raw_admin();
     let requests = "CUSTOMER.LIST LIMIT 2000\r\n".repeat(300);
@@ -153,11 +141,11 @@ fn a_client_that_never_reads_is_closed_and_never_delays_shutdown() {
         })
     };
     // Wait until the server has stopped answering it: closed, or (if it were not) done.
-    let mut peak = rss_kib(&server);
+    let mut peak = server.rss_kib();
     let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
         let info = admin.roundtrip("INFO\r\n");
-        peak = peak.max(rss_kib(&server));
+        peak = peak.max(server.rss_kib());
         if info.contains("connected_clients:1\r\n") {
             break;
         }
@@ -287,6 +275,45 @@ fn failed_logins_are_slowed_per_address_across_connections() {
         .collect();
     done.sort();
     assert!(done[1] >= Duration::from_millis(4_000), "{done:?}");
+}
+
+/// Guards against a holder of one account guessing another's password at full speed: a
+/// success from the address (as any user) used to reset the count of failures, so a guesser
+/// who logged in between guesses was answered after 100 ms every time.
+#[test]
+fn a_successful_login_does_not_forgive_failed_ones() {
+    let server = TestServer::start();
+    let mut admin = server.admin_redis();
+    redis::cmd("USER.ADD")
+        .arg("mallory")
+        .arg("mallory-password")
+        .arg("ROLE")
+        .arg("reader")
+        .query::<()>(&mut admin)
+        .unwrap();
+    let mut took = Vec::new();
+    for _ in 0..4 {
+        let mut own = raw_from(&server, [127, 0, 0, 5]);
+        assert_eq!(
+            own.roundtrip("AUTH mallory mallory-password\r\n"),
+            "+OK\r\n"
+        );
+        let mut guess = raw_from(&server, [127, 0, 0, 5]);
+        let sent = Instant::now();
+        assert!(guess
+            .roundtrip("AUTH admin a-guess\r\n")
+            .starts_with("-WRONGPASS"));
+        took.push(sent.elapsed());
+    }
+    // 100, 200, 400, 800 ms at least: the count went on through the successes.
+    for (k, elapsed) in took.iter().enumerate() {
+        let floor = Duration::from_millis(100 << k);
+        assert!(
+            *elapsed >= floor,
+            "guess {}: {elapsed:?} < {floor:?}",
+            k + 1
+        );
+    }
 }
 
 /// Guards against statistics as a denial of service: `K` is at most 100, heavy commands run

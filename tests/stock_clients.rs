@@ -45,5 +45,5 @@ fn redis_cli_sends_lower_case_commands_and_inline_auth() {
     let got = run(&["customer.get", "1"]);
     assert!(String::from_utf8_lossy(&got.stdout).contains("\"name\":\"Ada\""));
     let info = run(&["info"]);
-    assert!(String::from_utf8_lossy(&info.stdout).contains("crm_protocol:2"));
+    assert!(String::from_utf8_lossy(&info.stdout).contains("crm_protocol:3"));
 }

@@ -20,6 +20,7 @@
 
 use crate::cmd::{self, Answer, Request};
 use crate::frame::{parse_request, Parsed, MAX_REQUEST_BYTES, MAX_REQUEST_BYTES_BEFORE_AUTH};
+use crate::pieces::{Streamed, PIECE_BYTES};
 use crate::reply::Reply;
 use crate::session::Session;
 use crate::state::Shared;
@@ -140,6 +141,8 @@ struct Connection {
     active_at: Instant,
     /// Replies owed to requests already read, in order.
     owed: VecDeque<Owed>,
+    /// A large reply put in the output and not produced yet (`pieces.rs`).
+    streaming: Option<Streamed>,
 }
 
 /// Serves one connection until the client leaves, a protocol error, a deadline or shutdown.
@@ -166,6 +169,7 @@ pub async fn serve(
         last_read: Instant::now(),
         active_at: Instant::now(),
         owed: VecDeque::new(),
+        streaming: None,
     };
     let end = connection.run().await;
     if matches!(end, End::Close) {
@@ -272,7 +276,7 @@ impl Connection {
                     answer
                 }
             };
-            if let Some(end) = self.deliver(answer) {
+            if let Some(end) = self.deliver(answer).await {
                 break Some(end);
             }
             if self.timed_out() {
@@ -280,7 +284,7 @@ impl Connection {
             }
         };
         if start > 0 {
-            self.input.drain(..start);
+            drain_wiping(&mut self.input, start);
         }
         let end = match end {
             None => self.settle().await,
@@ -300,7 +304,7 @@ impl Connection {
                 Owed::Ready(answer) => answer,
             };
             self.active_at = Instant::now();
-            if let Some(end) = self.deliver(answer) {
+            if let Some(end) = self.deliver(answer).await {
                 self.owed.clear();
                 return Some(end);
             }
@@ -310,7 +314,7 @@ impl Connection {
 
     /// Puts an answer in the output (handing the output to the kernel when it is large);
     /// `Some` when the connection ends.
-    fn deliver(&mut self, answer: Answer) -> Option<End> {
+    async fn deliver(&mut self, answer: Answer) -> Option<End> {
         if let Reply::Error { code, .. } = &answer.reply {
             tracing::debug!(connection = self.session.id, code, "error reply");
         }
@@ -329,6 +333,9 @@ impl Connection {
         if answer.close {
             return Some(End::Close);
         }
+        if self.streaming.is_some() {
+            return self.stream().await;
+        }
         if self.output.pending() >= WRITE_HIGH_WATER && self.output.try_send(&self.writer).is_err()
         {
             return Some(End::Drop);
@@ -341,7 +348,84 @@ impl Connection {
     }
 
     fn push(&mut self, reply: Reply) {
-        reply.encode(self.session.proto, &mut self.output.buffer);
+        match reply {
+            Reply::Streamed(streamed) => self.streaming = Some(streamed),
+            reply => reply.encode(self.session.proto, &mut self.output.buffer),
+        }
+    }
+
+    /// Produces the large reply just put in the output, a piece at a time, each once less
+    /// than a piece waits unsent; `Some` when the connection ends meanwhile (the client stopped
+    /// reading for `--idle-timeout`, went away, the server stops, or the reply could not be
+    /// completed). Requests that follow wait until it is sent.
+    async fn stream(&mut self) -> Option<End> {
+        let Streamed(mut source) = self.streaming.take()?;
+        loop {
+            if let Some(end) = self.send_down_to(PIECE_BYTES).await {
+                return Some(end);
+            }
+            let Ok(_permit) = self.shared.work.reads.acquire().await else {
+                return Some(End::Close);
+            };
+            let store = self.shared.store.clone();
+            let proto = self.session.proto;
+            let mut piece = Vec::with_capacity(PIECE_BYTES + PIECE_BYTES / 4);
+            let produced = tokio::task::spawn_blocking(move || {
+                let more = source.next_piece(&store, proto, &mut piece);
+                (source, piece, more)
+            })
+            .await;
+            let Ok((back, piece, more)) = produced else {
+                return Some(End::Drop);
+            };
+            source = back;
+            self.output.buffer.extend_from_slice(&piece);
+            match more {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(error) => {
+                    tracing::warn!(
+                        connection = self.session.id,
+                        %error,
+                        "a large reply could not be completed; closing"
+                    );
+                    return Some(End::Drop);
+                }
+            }
+        }
+    }
+
+    /// Hands the kernel what waits until less than `level` bytes wait; `Some` when the
+    /// connection ends meanwhile.
+    async fn send_down_to(&mut self, level: usize) -> Option<End> {
+        let mut progress_at = Instant::now();
+        while self.output.pending() >= level {
+            let idle_deadline = self
+                .shared
+                .config
+                .idle_timeout
+                .map(|limit| progress_at + limit);
+            tokio::select! {
+                biased;
+                _ = self.shutdown.changed() => return Some(End::Close),
+                () = sleep_until(idle_deadline) => {
+                    tracing::info!(
+                        connection = self.session.id,
+                        "the client reads nothing of its reply; closing"
+                    );
+                    return Some(End::Drop);
+                }
+                written = self.writer.write(self.output.unsent()) => match written {
+                    Ok(written) if written > 0 => {
+                        self.output.advance(written);
+                        progress_at = Instant::now();
+                        self.active_at = progress_at;
+                    }
+                    _ => return Some(End::Drop),
+                },
+            }
+        }
+        None
     }
 
     fn authentication_timeout(&mut self) -> End {
@@ -385,7 +469,7 @@ impl Connection {
             .flatten();
         // Keep at most one request in progress beyond what the parser has seen: the parser
         // refuses a request over the limit as soon as its headers show it.
-        self.input.reserve(READ_CHUNK);
+        reserve_wiping(&mut self.input, READ_CHUNK);
         let sending = self.output.pending() > 0;
         tokio::select! {
             biased;
@@ -422,6 +506,31 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
+/// Makes room for `additional` more bytes in the read buffer without leaving a copy of what
+/// it holds behind: a growing `Vec` moves its bytes to a new allocation and frees the old one
+/// as it is, which would leave a copy of a password being received in freed memory.
+fn reserve_wiping(buffer: &mut Vec<u8>, additional: usize) {
+    if buffer.capacity() - buffer.len() >= additional {
+        return;
+    }
+    let capacity = (buffer.len() + additional).max(buffer.capacity().saturating_mul(2));
+    let mut grown = Vec::with_capacity(capacity);
+    grown.extend_from_slice(buffer);
+    // Zeroes every byte of the old allocation, its spare capacity included.
+    buffer.zeroize();
+    *buffer = grown;
+}
+
+/// Removes the first `used` bytes of the read buffer, zeroing the bytes its tail leaves behind
+/// when it moves forward (they may hold part of a password still being received).
+fn drain_wiping(buffer: &mut Vec<u8>, used: usize) {
+    let before = buffer.len();
+    buffer.drain(..used);
+    let after = buffer.len();
+    buffer.resize(before, 0);
+    buffer.truncate(after);
+}
+
 /// Whether a request carries a password (`AUTH`, or `HELLO` with its `AUTH` option).
 fn is_login(args: &[Vec<u8>]) -> bool {
     args.first().is_some_and(|name| {
@@ -451,7 +560,7 @@ async fn watch_while<T>(
     loop {
         let reading = !gone && input.len() < input_cap;
         if reading {
-            input.reserve(READ_CHUNK);
+            reserve_wiping(input, READ_CHUNK);
         }
         tokio::select! {
             biased;

@@ -13,6 +13,7 @@ pub mod error;
 pub mod frame;
 pub mod mask;
 mod parse;
+pub mod pieces;
 pub mod reply;
 pub mod request;
 pub mod server;

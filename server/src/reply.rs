@@ -1,10 +1,11 @@
 //! Replies and their encoding in RESP2 or RESP3.
 
+use crate::pieces::Streamed;
 use crm_engine::ErrorKind;
 use std::io::Write;
 
 /// One reply to one request.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub enum Reply {
     /// `+OK`
     Simple(&'static str),
@@ -24,6 +25,9 @@ pub enum Reply {
     NilArray,
     /// `XREAD`'s streams: an array of `[name, entries]` pairs in RESP2, a `%` map in RESP3.
     StreamMap(Vec<(Reply, Reply)>),
+    /// A large reply produced in pieces as the client reads (`pieces.rs`); only ever a whole
+    /// reply, never inside another.
+    Streamed(Streamed),
 }
 
 impl Reply {
@@ -56,6 +60,33 @@ impl Reply {
     /// An array of bulk strings (records already serialized).
     pub fn bulk_array(values: impl IntoIterator<Item = Vec<u8>>) -> Reply {
         Reply::Array(values.into_iter().map(Reply::Bulk).collect())
+    }
+
+    /// About how many bytes the reply's encoding takes (exact for the flat replies lists are
+    /// made of), to decide whether to build a reply whole.
+    pub fn encoded_len_estimate(&self) -> usize {
+        match self {
+            Reply::Simple(text) => text.len() + 3,
+            Reply::Error { code, message } => code.len() + message.len() + 4,
+            Reply::Integer(_) => 22,
+            Reply::Bulk(bytes) => bytes.len() + 16,
+            Reply::Nil | Reply::NilArray | Reply::Streamed(_) => 5,
+            Reply::Array(items) => {
+                16 + items.iter().map(Reply::encoded_len_estimate).sum::<usize>()
+            }
+            Reply::Map(pairs) => {
+                16 + pairs
+                    .iter()
+                    .map(|(key, value)| key.len() + 16 + value.encoded_len_estimate())
+                    .sum::<usize>()
+            }
+            Reply::StreamMap(pairs) => {
+                16 + pairs
+                    .iter()
+                    .map(|(key, value)| key.encoded_len_estimate() + value.encoded_len_estimate())
+                    .sum::<usize>()
+            }
+        }
     }
 
     /// Whether this is an error reply.
@@ -112,6 +143,11 @@ impl Reply {
                 for item in items {
                     item.encode(proto, out);
                 }
+            }
+            Reply::Streamed(_) => {
+                // The connection produces these itself; one nested in another reply is a bug,
+                // answered as an error rather than as a reply of the wrong shape.
+                out.extend_from_slice(b"-ERR a large reply cannot be nested\r\n");
             }
             Reply::Map(pairs) => {
                 if proto >= 3 {

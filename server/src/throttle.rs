@@ -6,8 +6,9 @@
 //! /64 (one subscriber's network), and each loopback address on its own. The logins of one
 //! address run one at a time — a login waits while another from its address is pending — so
 //! parallel connections gain nothing, and an address can hold at most one Argon2id run: a flood
-//! from one address never delays the logins of another. A success, or a minute without a
-//! failure, forgets the count.
+//! from one address never delays the logins of another. Only a minute without a failure
+//! forgets the count: a success does not, or a holder of one account could guess another's
+//! password at full speed by logging in to its own between guesses.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -81,13 +82,10 @@ impl LoginThrottle {
             *failures = Failures::default();
         }
         let outcome = check.await;
-        match outcome {
-            Some(_) => *failures = Failures::default(),
-            None => {
-                failures.count = failures.count.saturating_add(1);
-                failures.last = Some(Instant::now());
-                tokio::time::sleep_until(started + failure_delay(failures.count)).await;
-            }
+        if outcome.is_none() {
+            failures.count = failures.count.saturating_add(1);
+            failures.last = Some(Instant::now());
+            tokio::time::sleep_until(started + failure_delay(failures.count)).await;
         }
         outcome
     }

@@ -205,6 +205,45 @@ impl Store {
         Some(found)
     }
 
+    /// How many entries of the change feed are numbered `first..=last` (durable ones), from
+    /// the counts each page keeps of the feed before it: at most two pages are opened, so a
+    /// reply over the whole feed can state its length before it is produced in pieces.
+    pub fn feed_count(&self, first: u64, last: u64) -> Result<u64> {
+        let last = last.min(self.journal_head().seq);
+        if first > last {
+            return Ok(0);
+        }
+        let through_last = self.feed_through(last)?;
+        let before_first = match first.checked_sub(1) {
+            Some(0) | None => 0,
+            Some(seq) => self.feed_through(seq)?,
+        };
+        Ok(through_last.saturating_sub(before_first))
+    }
+
+    /// The number of feed entries numbered `seq` or less (`seq` at most the durable head).
+    fn feed_through(&self, seq: u64) -> Result<u64> {
+        if seq >= self.journal_head().seq {
+            return Ok(self.feed_len());
+        }
+        let Some(item) = self
+            .shared
+            .tree
+            .range(page_key(0)..=page_key(seq))
+            .next_back()
+        else {
+            return Ok(0);
+        };
+        let (key, sealed) = item?;
+        let page = self.open_page(&key, &sealed)?;
+        let within = page
+            .entries
+            .iter()
+            .filter(|entry| entry.seq <= seq && entry.in_feed())
+            .count() as u64;
+        Ok(page.feed_before + within)
+    }
+
     /// The change feed's entries in `range` (durable ones), oldest or newest first.
     pub fn feed(&self, range: &FeedRange) -> Result<Vec<Entry>> {
         let last = range.last.min(self.journal_head().seq);

@@ -1,7 +1,7 @@
 //! `AUDIT.LOG | VERIFY | HEAD` (admin only): the journal as an audit trail.
 
 use super::context::Context;
-use super::offload::{heavy, off_workers};
+use super::offload::heavy;
 use super::values::{engine, limit, read_id};
 use crate::parse::{kw, printable, text, Args, CmdResult, Keywords};
 use crate::reply::Reply;
@@ -100,15 +100,21 @@ pub async fn execute(context: &Context<'_>, command: Audit) -> CmdResult {
                 },
                 None => None,
             };
-            let filter = JournalFilter {
-                after,
-                user,
-                kind,
-                id,
-                limit,
+            let fetch = move |store: &crm_engine::Store, after: u64, limit: usize| {
+                let filter = JournalFilter {
+                    after,
+                    user: user.clone(),
+                    kind,
+                    id,
+                    limit,
+                };
+                Ok(store
+                    .journal(&filter)?
+                    .iter()
+                    .map(|e| (e.seq, Reply::json(&e.to_json())))
+                    .collect())
             };
-            let entries = off_workers(shared, move |store| store.journal(&filter)).await?;
-            Ok(Reply::json_array(entries.iter().map(|e| e.to_json())))
+            super::paged::page(shared, after, limit, std::sync::Arc::new(fetch)).await
         }
         Audit::Verify => {
             heavy(shared, &context.session.cancel, |store| {

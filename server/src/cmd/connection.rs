@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 /// The version string `HELLO` and `INFO` report.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The protocol contract version.
-pub const CRM_PROTOCOL: i64 = 2;
+pub const CRM_PROTOCOL: i64 = 3;
 
 #[derive(Clone, Copy)]
 pub enum Verb {
@@ -146,7 +146,9 @@ fn wrongpass() -> Reply {
 /// Checks credentials and, on success, authenticates the session (failures are slowed).
 async fn log_in(context: &mut Context<'_>, credentials: &Credentials) -> CmdResult<()> {
     let user = text("user", &credentials.user)?;
-    let password = text("password", &credentials.password)?;
+    // The bytes of a password are never quoted back: the field is named, not its value.
+    let password = std::str::from_utf8(&credentials.password)
+        .map_err(|_| Reply::error("INVALID", "password: not valid UTF-8"))?;
     if context
         .session
         .log_in(context.shared, user, password, context.read_at)

@@ -8,17 +8,21 @@
 
 use super::context::Context;
 use super::offload::off_workers;
+use super::paged;
 use super::values::{engine, new_id, page, parse_fields, read_id, write_id};
 use crate::mask::customer_json;
 use crate::parse::{
     flag, kw, optional_text, printable, required_text, syntax, text, Args, CmdResult, Keywords,
 };
+use crate::pieces::{Fetch, HeldRows};
 use crate::reply::Reply;
 use crate::vocabulary::{self as words, customer_keyword, FindBy};
 use crm_engine::values::DEFAULT_LIMIT;
 use crm_engine::{
-    CustomerField, CustomerPatch, CustomerUpsert, Field, Kind, NewCustomer, Op, Outcome, Role,
+    Customer as Record, CustomerField, CustomerPatch, CustomerUpsert, Field, Kind, NewCustomer, Op,
+    Outcome, Role, Store,
 };
+use std::sync::Arc;
 
 const ADD_KEYWORDS: [crate::parse::Keyword; 6] = [
     kw(customer_keyword(CustomerField::Name)),
@@ -224,6 +228,20 @@ pub(super) fn add_write(k: &Keywords) -> CmdResult<Op> {
 
 /// `CUSTOMER.UPSERT`'s write, from its words alone (see `submit.rs`): the committer decides
 /// whether it adds, changes or leaves the customer.
+impl Customer {
+    /// The refusal of a command a masked user may not run however high its role: an upsert's
+    /// `DRYRUN` would compare a guess with a value the user may not see, and leave no record.
+    pub(super) fn refused_when_masked(&self) -> Option<Reply> {
+        match self {
+            Customer::Upsert(k) if k.has(words::DRYRUN) => Some(Reply::error(
+                "NOPERM",
+                "a masked user may not run 'customer.upsert' with DRYRUN",
+            )),
+            _ => None,
+        }
+    }
+}
+
 pub(super) fn upsert_write(k: &Keywords) -> CmdResult<Op> {
     let mut upsert = CustomerUpsert::parse(
         required_text("email", k.value(customer_keyword(CustomerField::Email)))?,
@@ -301,23 +319,17 @@ pub async fn execute(context: &Context<'_>, command: Customer) -> CmdResult {
                 FindBy::Name => "name",
             };
             let value = text(field, &value)?.to_string();
-            let found = off_workers(context.shared, move |store| match by {
+            let fetch = move |store: &Store, after: u64, limit: usize| match by {
                 FindBy::Email => store.find_by_email(&value, after, limit),
                 FindBy::Phone => store.find_by_phone(&value, after, limit),
                 FindBy::Name => store.find_by_name(&value, after, limit),
-            })
-            .await?;
-            Ok(Reply::bulk_array(
-                found.iter().map(|c| customer_json(c, masked)),
-            ))
+            };
+            paged::page(context.shared, after, limit, customers(fetch, masked)).await
         }
         Customer::List(k) => {
             let (after, limit) = page(&k, DEFAULT_LIMIT)?;
-            let found =
-                off_workers(context.shared, move |store| store.customers(after, limit)).await?;
-            Ok(Reply::bulk_array(
-                found.iter().map(|c| customer_json(c, masked)),
-            ))
+            let fetch = |store: &Store, after: u64, limit: usize| store.customers(after, limit);
+            paged::page(context.shared, after, limit, customers(fetch, masked)).await
         }
         Customer::Reveal(id) => {
             let Some(id) = read_id(&id) else {
@@ -353,11 +365,10 @@ pub async fn execute(context: &Context<'_>, command: Customer) -> CmdResult {
                 )));
             };
             super::export::wait_durable(store, seq).await;
-            let document = off_workers(context.shared, move |store| {
+            off_workers(context.shared, move |store| {
                 super::export::document(store, id, seq)
             })
-            .await?;
-            Ok(Reply::Bulk(document))
+            .await
         }
         Customer::Forget(id) => {
             let id = write_id("id", &id)?;
@@ -380,12 +391,11 @@ pub async fn execute(context: &Context<'_>, command: Customer) -> CmdResult {
                 None => 500,
             };
             let limit = super::values::limit(&k, DEFAULT_LIMIT)?;
-            let pairs =
-                super::offload::heavy(context.shared, &context.session.cancel, move |store| {
-                    store.duplicates(min, limit)
-                })
-                .await?;
-            Ok(Reply::json_array(pairs.iter().map(|p| p.to_json())))
+            super::offload::heavy(context.shared, &context.session.cancel, move |store| {
+                let pairs = store.duplicates(min, limit)?;
+                HeldRows::reply(pairs, |_, pair| Ok(Reply::json(&pair.to_json())), store)
+            })
+            .await
         }
         Customer::Merge { keep, other } => {
             let keep = write_id("keep", &keep)?;
@@ -413,4 +423,18 @@ pub async fn execute(context: &Context<'_>, command: Customer) -> CmdResult {
             engine(store.forgotten())?.iter().map(|f| f.to_json()),
         )),
     }
+}
+
+/// A page read of customers as their replies (masked for a masked user), each with its id as
+/// the cursor.
+fn customers(
+    read: impl Fn(&Store, u64, usize) -> crm_engine::Result<Vec<Record>> + Send + Sync + 'static,
+    masked: bool,
+) -> Arc<Fetch> {
+    Arc::new(move |store: &Store, after: u64, limit: usize| {
+        Ok(read(store, after, limit)?
+            .iter()
+            .map(|c| (c.id, Reply::Bulk(customer_json(c, masked))))
+            .collect())
+    })
 }

@@ -17,6 +17,7 @@ mod export;
 mod info;
 mod offload;
 mod order;
+mod paged;
 mod product;
 mod stats;
 mod stream;
@@ -194,6 +195,13 @@ fn admit(
                     name.to_ascii_lowercase()
                 ),
             )));
+        }
+    }
+    if session.masked {
+        if let Command::Customer(command) = &command {
+            if let Some(refusal) = command.refused_when_masked() {
+                return Err(Answer::reply(refusal));
+            }
         }
     }
     Ok(command)

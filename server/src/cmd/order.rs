@@ -1,7 +1,6 @@
 //! `ORDER.ADD | GET | DEL | LIST`.
 
 use super::context::Context;
-use super::offload::off_workers;
 use super::values::{engine, new_id, page, read_id, timestamp, write_id};
 use crate::parse::{flag, kw, printable, syntax, text, Args, CmdResult, Keywords};
 use crate::reply::Reply;
@@ -165,15 +164,21 @@ pub async fn execute(context: &Context<'_>, command: Order) -> CmdResult {
                     None => return Ok(Reply::Array(Vec::new())),
                 },
             };
-            let query = OrderQuery {
-                scope,
-                since,
-                until,
-                after,
-                limit,
+            let fetch = move |store: &crm_engine::Store, after: u64, limit: usize| {
+                let query = OrderQuery {
+                    scope,
+                    since,
+                    until,
+                    after,
+                    limit,
+                };
+                Ok(store
+                    .orders(&query)?
+                    .iter()
+                    .map(|o| (o.id, Reply::Bulk(o.to_json_bytes())))
+                    .collect())
             };
-            let found = off_workers(shared, move |store| store.orders(&query)).await?;
-            Ok(Reply::bulk_array(found.iter().map(|o| o.to_json_bytes())))
+            super::paged::page(shared, after, limit, std::sync::Arc::new(fetch)).await
         }
     }
 }

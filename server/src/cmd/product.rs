@@ -1,7 +1,6 @@
 //! `PRODUCT.ADD | GET | UPDATE | DEL | LIST`.
 
 use super::context::Context;
-use super::offload::off_workers;
 use super::values::{engine, new_id, page, parse_fields, read_id, write_id};
 use crate::parse::{kw, optional_text, required_text, text, Args, CmdResult, Keywords};
 use crate::reply::Reply;
@@ -125,8 +124,14 @@ pub async fn execute(context: &Context<'_>, command: Product) -> CmdResult {
         }
         Product::List(k) => {
             let (after, limit) = page(&k, DEFAULT_LIMIT)?;
-            let found = off_workers(shared, move |store| store.products(after, limit)).await?;
-            Ok(Reply::bulk_array(found.iter().map(|p| p.to_json_bytes())))
+            let fetch = |store: &crm_engine::Store, after: u64, limit: usize| {
+                Ok(store
+                    .products(after, limit)?
+                    .iter()
+                    .map(|p| (p.id, Reply::Bulk(p.to_json_bytes())))
+                    .collect())
+            };
+            super::paged::page(shared, after, limit, std::sync::Arc::new(fetch)).await
         }
     }
 }

@@ -6,6 +6,7 @@ use super::context::Context;
 use super::offload::heavy;
 use super::values::{engine, limit, read_id, timestamp};
 use crate::parse::{kw, printable, required_text, text, Args, CmdResult, Keywords};
+use crate::pieces::HeldRows;
 use crate::reply::Reply;
 use crm_engine::stats::{self, CustomerOrder};
 use crm_engine::values::{now, DEFAULT_LIMIT};
@@ -134,32 +135,34 @@ pub async fn execute(context: &Context<'_>, command: Stats) -> CmdResult {
         Stats::Customers(k) => {
             let order = customer_order(&k)?;
             let limit = limit(&k, DEFAULT_LIMIT)?;
-            let rows = heavy(shared, cancel, move |store| {
-                stats::customer_table(store, order, limit)?
-                    .into_iter()
-                    .map(|(id, rollup)| {
-                        let mut row = rollup.to_json(id);
-                        row["name"] = serde_json::json!(store.customer(id)?.map(|c| c.name));
-                        Ok(row)
-                    })
-                    .collect::<crm_engine::Result<Vec<_>>>()
+            heavy(shared, cancel, move |store| {
+                let rows = stats::customer_table(store, order, limit)?;
+                HeldRows::reply(rows, customer_row, store)
             })
-            .await?;
-            Ok(Reply::json_array(rows))
+            .await
         }
         Stats::Products(k) => {
             let limit = limit(&k, DEFAULT_LIMIT)?;
-            let rows = heavy(shared, cancel, move |store| stats::products(store, limit)).await?;
-            Ok(Reply::json_array(rows.iter().map(|r| r.to_json())))
+            heavy(shared, cancel, move |store| {
+                HeldRows::reply(
+                    stats::products(store, limit)?,
+                    |_, r| Ok(Reply::json(&r.to_json())),
+                    store,
+                )
+            })
+            .await
         }
         Stats::Monthly(k) => {
             let since = timestamp(&k, "SINCE", "since")?;
             let until = timestamp(&k, "UNTIL", "until")?;
-            let rows = heavy(shared, cancel, move |store| {
-                stats::monthly(store, since, until)
+            heavy(shared, cancel, move |store| {
+                HeldRows::reply(
+                    stats::monthly(store, since, until)?,
+                    |_, r| Ok(Reply::json(&r.to_json())),
+                    store,
+                )
             })
-            .await?;
-            Ok(Reply::json_array(rows.iter().map(|r| r.to_json())))
+            .await
         }
         Stats::Rfm(k) => {
             let as_of = timestamp(&k, "ASOF", "asof")?.unwrap_or_else(now);
@@ -196,11 +199,11 @@ pub async fn execute(context: &Context<'_>, command: Stats) -> CmdResult {
                 },
             };
             let limit = limit(&k, 1_000)?;
-            let rows = heavy(shared, cancel, move |store| {
-                stats::anomalies(store, threshold, limit)
+            heavy(shared, cancel, move |store| {
+                let rows = stats::anomalies(store, threshold, limit)?;
+                HeldRows::reply(rows, |_, r| Ok(Reply::json(&r.to_json())), store)
             })
-            .await?;
-            Ok(Reply::json_array(rows.iter().map(|r| r.to_json())))
+            .await
         }
         Stats::Forecast(k) => {
             let months = k
@@ -226,4 +229,15 @@ pub async fn execute(context: &Context<'_>, command: Stats) -> CmdResult {
             Ok(Reply::json(&result.to_json()))
         }
     }
+}
+
+/// A row of `STATS.CUSTOMERS`: the rollup and the customer's name (null once forgotten), read
+/// as the row is sent.
+fn customer_row(
+    store: &crm_engine::Store,
+    (id, rollup): (u64, crm_engine::CustomerRollup),
+) -> crm_engine::Result<Reply> {
+    let mut row = rollup.to_json(id);
+    row["name"] = serde_json::json!(store.customer(id)?.map(|c| c.name));
+    Ok(Reply::json(&row))
 }

@@ -13,10 +13,13 @@
 use super::context::Context;
 use super::offload::off_workers;
 use crate::parse::{printable, syntax, Args, CmdResult};
+use crate::pieces::{ArraySource, Chunks, Framing, SMALL_ARRAY_ITEMS};
 use crate::reply::Reply;
+use crate::state::Shared;
 use crm_engine::journal::{Entry, FeedRange};
 use crm_engine::values::format_timestamp;
 use crm_engine::Role;
+use crm_engine::Store;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -51,8 +54,8 @@ pub enum Stream {
     Read {
         count: Option<i64>,
         block: Option<u64>,
-        /// One entry per stream named (all `crm:changes`): `None` is `$`.
-        after: Vec<Option<StreamId>>,
+        /// Where to read from: `None` is `$`.
+        after: Option<StreamId>,
     },
     Len,
 }
@@ -190,16 +193,16 @@ fn parse_read(args: &mut Args) -> CmdResult<Stream> {
     for key in keys {
         feed_key(key)?;
     }
-    let mut after = Vec::with_capacity(ids.len());
-    for id in ids {
-        after.push(match id.as_slice() {
-            b"$" => None,
-            b">" => return Err(syntax(
-                "The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.",
-            )),
-            other => Some(plain_id(other, 0)?),
-        });
+    if keys.len() > 1 {
+        return Err(syntax("the change feed may be named once per XREAD"));
     }
+    let after = match ids[0].as_slice() {
+        b"$" => None,
+        b">" => return Err(syntax(
+            "The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.",
+        )),
+        other => Some(plain_id(other, 0)?),
+    };
     Ok(Stream::Read {
         count,
         block,
@@ -330,16 +333,11 @@ pub async fn execute(context: &Context<'_>, command: Stream) -> CmdResult {
             };
             let range = FeedRange {
                 first,
-                last,
+                last: last.min(shared.store.journal_head().seq),
                 count,
                 reverse,
             };
-            // A woken reader asks for what was just written: the pages in memory have it.
-            let entries = match shared.store.feed_recent(&range) {
-                Some(entries) => entries,
-                None => off_workers(shared, move |store| store.feed(&range)).await?,
-            };
-            Ok(Reply::Array(entries.iter().map(entry_reply).collect()))
+            answer(shared, range, Framing::Array).await
         }
         Stream::Read {
             count,
@@ -354,7 +352,7 @@ async fn read(
     context: &Context<'_>,
     count: Option<i64>,
     block: Option<u64>,
-    after: Vec<Option<StreamId>>,
+    after: Option<StreamId>,
 ) -> CmdResult {
     let shared = context.shared;
     let cancel = &context.session.cancel;
@@ -365,37 +363,21 @@ async fn read(
     let mut watch = shared.store.journal_watch();
     // `$`: whatever was last when the command arrived.
     let head = shared.store.journal_head().seq;
-    let firsts: Vec<u64> = after
-        .iter()
-        .map(|id| id.map_or(head.saturating_add(1), |id| id.ms.saturating_add(1)))
-        .collect();
+    let first = after.map_or(head.saturating_add(1), |id| id.ms.saturating_add(1));
     let deadline = block
         .filter(|ms| *ms > 0)
         .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
     loop {
         watch.borrow_and_update();
-        let mut streams = Vec::new();
-        for &first in &firsts {
-            let range = FeedRange {
-                first,
-                last: u64::MAX,
-                count,
-                reverse: false,
-            };
-            // A woken reader asks for what was just written: the pages in memory have it.
-            let entries = match shared.store.feed_recent(&range) {
-                Some(entries) => entries,
-                None => off_workers(shared, move |store| store.feed(&range)).await?,
-            };
-            if !entries.is_empty() {
-                streams.push((
-                    Reply::Bulk(FEED.to_vec()),
-                    Reply::Array(entries.iter().map(entry_reply).collect()),
-                ));
-            }
-        }
-        if !streams.is_empty() {
-            return Ok(Reply::StreamMap(streams));
+        let range = FeedRange {
+            first,
+            last: shared.store.journal_head().seq,
+            count,
+            reverse: false,
+        };
+        let found = answer(shared, range, Framing::StreamMap(FEED)).await?;
+        if found != Reply::Array(Vec::new()) {
+            return Ok(found);
         }
         if block.is_none() {
             return Ok(Reply::NilArray);
@@ -416,6 +398,61 @@ async fn read(
                 };
             }
         }
+    }
+}
+
+/// The entries of `range` (its `last` at most the durable head), in `framing`: an empty array
+/// when there are none; built whole when few, else produced in pieces as the client reads.
+async fn answer(shared: &Shared, range: FeedRange, framing: Framing) -> CmdResult {
+    // A woken reader asks for what was just written: the pages in memory have it. Read no
+    // more than a small answer from them: beyond it, the answer is streamed anyway.
+    let capped = FeedRange {
+        count: range.count.min(SMALL_ARRAY_ITEMS + 1),
+        ..range
+    };
+    if let Some(entries) = shared.store.feed_recent(&capped) {
+        if entries.len() <= SMALL_ARRAY_ITEMS {
+            return Ok(framed(entries, framing));
+        }
+    }
+    let FeedRange { first, last, .. } = range;
+    let length = off_workers(shared, move |store| store.feed_count(first, last)).await?;
+    let length = length.min(range.count as u64) as usize;
+    if length <= SMALL_ARRAY_ITEMS {
+        let entries = off_workers(shared, move |store| store.feed(&range)).await?;
+        return Ok(framed(entries, framing));
+    }
+    Ok(ArraySource::new(framing, length, FeedChunks { range }).reply())
+}
+
+/// Entries as `framing` holds them; no entries is an empty array, whatever the framing.
+fn framed(entries: Vec<Entry>, framing: Framing) -> Reply {
+    let items = Reply::Array(entries.iter().map(entry_reply).collect());
+    match framing {
+        _ if entries.is_empty() => Reply::Array(Vec::new()),
+        Framing::Array => items,
+        Framing::StreamMap(name) => Reply::StreamMap(vec![(Reply::Bulk(name.to_vec()), items)]),
+    }
+}
+
+/// The rest of a feed range, a chunk at a time: the range shrinks from the side it is read.
+struct FeedChunks {
+    range: FeedRange,
+}
+
+impl Chunks for FeedChunks {
+    fn next_chunk(&mut self, store: &Store, max: usize) -> crm_engine::Result<Vec<Reply>> {
+        let range = FeedRange {
+            count: max,
+            ..self.range
+        };
+        let entries = store.feed(&range)?;
+        match entries.last() {
+            Some(last) if self.range.reverse => self.range.last = last.seq.saturating_sub(1),
+            Some(last) => self.range.first = last.seq.saturating_add(1),
+            None => {}
+        }
+        Ok(entries.iter().map(entry_reply).collect())
     }
 }
 
