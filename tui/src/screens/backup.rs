@@ -1,16 +1,21 @@
-//! Backup: the list of backups, a live gauge while one runs, and verification.
+//! Backup: the list of backups (newest first, sizes in human units), a live gauge while one
+//! runs, `b` to take one under a name, and verification.
 
-use super::table;
+use super::table::{self, column, Column, Kind};
+use crate::format::human_bytes;
+use crate::page::Page;
+use crate::sort::Sort;
 use crate::theme;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::{Block, Gauge};
 use ratatui::Frame;
 
-const COLUMNS: [(&str, &str, u16); 4] = [
-    ("Name", "name", 30),
-    ("Created", "created_at", 21),
-    ("Records", "records", 10),
-    ("Bytes", "bytes", 12),
+pub const COLUMNS: [Column; 5] = [
+    column("Name", "name", Kind::Text),
+    column("Created", "created_at", Kind::Time),
+    column("Records", "records", Kind::Number),
+    column("Size", "size", Kind::Number),
+    column("BLAKE3", "blake3", Kind::Text),
 ];
 
 /// A running or finished backup, as `INFO` reports it.
@@ -22,13 +27,54 @@ pub struct BackupStatus {
     pub bytes: u64,
 }
 
-pub fn render(frame: &mut Frame, area: Rect, backup: &BackupStatus, backups: &crate::page::Page) {
+/// The Backup tab's state.
+#[derive(Debug, Clone)]
+pub struct Backups {
+    /// Every backup (`BACKUP.LIST` is not paged), newest first unless sorted otherwise.
+    pub page: Page,
+    pub status: BackupStatus,
+}
+
+impl Default for Backups {
+    fn default() -> Backups {
+        let mut page = Page::default();
+        page.sort = Some(Sort {
+            column: 1,
+            descending: true,
+        });
+        Backups {
+            page,
+            status: BackupStatus::default(),
+        }
+    }
+}
+
+impl Backups {
+    /// Takes `BACKUP.LIST`'s answer, each with its size in human units.
+    pub fn take(&mut self, mut rows: Vec<serde_json::Value>) {
+        for row in &mut rows {
+            row["size"] =
+                serde_json::Value::String(human_bytes(row["bytes"].as_u64().unwrap_or(0)));
+        }
+        self.page.arrived(rows, &COLUMNS);
+    }
+}
+
+/// Rows of the list on a screen `height` lines high.
+pub fn rows_fitting(height: u16) -> usize {
+    table::rows_fitting(height.saturating_sub(2 + 3))
+}
+
+pub fn render(frame: &mut Frame, area: Rect, backups: &Backups) {
+    let backup = &backups.status;
     let [gauge_area, list] =
         Layout::vertical([Constraint::Length(3), Constraint::Min(3)]).areas(area);
     let label = if backup.running {
         format!(
-            "backing up: {}% · {} records · {} bytes",
-            backup.percent, backup.records, backup.bytes
+            "backing up: {}% · {} records · {}",
+            backup.percent,
+            backup.records,
+            human_bytes(backup.bytes)
         )
     } else if backup.percent == 100 {
         "backup complete · b to start another · v to verify the selected".to_string()
@@ -47,12 +93,24 @@ pub fn render(frame: &mut Frame, area: Rect, backup: &BackupStatus, backups: &cr
             .label(label),
         gauge_area,
     );
+    let page = &backups.page;
+    let title = format!(
+        "Backups — {}{}",
+        page.rows.len(),
+        page.sort
+            .map(|s| format!(" · {}", s.describe(&COLUMNS)))
+            .unwrap_or_default()
+    );
+    let rows = table::cells(&COLUMNS, &page.rows);
     table::render(
         frame,
         list,
-        "Backups".to_string(),
-        &COLUMNS,
-        &backups.rows,
-        backups.selected,
+        table::View {
+            title,
+            columns: &COLUMNS,
+            rows: &rows,
+            selected: Some(page.selected),
+            sort: page.sort,
+        },
     );
 }
