@@ -57,7 +57,11 @@ impl App {
                 outgoing.extend(self.count_request(Tab::Products));
                 outgoing
             }
-            Tab::Orders => match screens::orders::request(&self.orders.filter, &self.orders.page) {
+            Tab::Orders => match screens::orders::request(
+                &self.orders.filter,
+                self.orders.page.after(),
+                self.orders.page.size,
+            ) {
                 Ok(request) => {
                     let mut outgoing = vec![command(Purpose::OrdersPage, request)];
                     if self.orders.filter.is_empty() {
@@ -311,7 +315,7 @@ impl App {
         }
     }
 
-    /// `G`/End: the last row of the last page (walking the pages forward, one request each).
+    /// `G`/End: the last row of the last page (reading the ids up to it, a thousand at a time).
     pub(crate) fn go_bottom(&mut self) -> Outgoing {
         match self.tab {
             Tab::Journal => {
@@ -348,12 +352,33 @@ impl App {
         let Some(page) = self.page_mut() else {
             return Vec::new();
         };
-        if page.request_next(Landing::Bottom) {
-            page.walking = true;
-            self.page_request()
-        } else {
+        if page.rows.len() < page.size {
             page.selected = page.rows.len().saturating_sub(1);
-            Vec::new()
+            return Vec::new();
+        }
+        let after = page.start_walk();
+        self.set_status("reading to the last page...", false);
+        self.walk_request(after)
+    }
+
+    /// One read of the way to the last page of the current tab.
+    pub(crate) fn walk_request(&mut self, after: u64) -> Outgoing {
+        let step = crate::page::WALK_STEP;
+        let request = match self.tab {
+            Tab::Customers => Ok(Command::customer_list(after, step)),
+            Tab::Products => Ok(Command::product_list(after, step)),
+            Tab::Orders => screens::orders::request(&self.orders.filter, after, step),
+            _ => return Vec::new(),
+        };
+        match request {
+            Ok(request) => {
+                let outgoing = vec![command(Purpose::Walk(self.tab), request)];
+                self.send(outgoing)
+            }
+            Err(message) => {
+                self.set_status(message, true);
+                Vec::new()
+            }
         }
     }
 

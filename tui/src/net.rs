@@ -26,6 +26,8 @@ pub enum Purpose {
     ProductSearch(String),
     Forecast,
     Churn,
+    /// A read of the way to a tab's last page (`End`).
+    Walk(crate::tab::Tab),
     CustomersPage,
     Search,
     DetailOrders(u64),
@@ -92,7 +94,7 @@ impl Purpose {
         Some(match self {
             Purpose::Login | Purpose::LaneUp | Purpose::Role | Purpose::Probe(_) => return None,
             Purpose::Counts | Purpose::Info => return None,
-            Purpose::Count(tab) => *tab,
+            Purpose::Count(tab) | Purpose::Walk(tab) => *tab,
             Purpose::CustomersPage
             | Purpose::Search
             | Purpose::DetailOrders(_)

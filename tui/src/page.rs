@@ -37,8 +37,19 @@ pub struct Page {
     pub sort: Option<Sort>,
     /// How many records all pages hold, when the server said (`INFO` or `*.COUNT`).
     pub total: Option<u64>,
-    /// `End` was pressed: pages are fetched forward until the last.
-    pub walking: bool,
+    /// `End` was pressed: the rows up to the last page are being read.
+    pub walk: Option<Walk>,
+}
+
+/// Rows read per request on the way to the last page.
+pub const WALK_STEP: usize = 1000;
+
+/// The way to the last page: the `AFTER` ids a thousand rows at a time, keeping only each
+/// page's cursor and the rows since the last one, so `p` still pages back from the end.
+#[derive(Debug, Clone, Default)]
+pub struct Walk {
+    cursors: Vec<u64>,
+    tail: Vec<Json>,
 }
 
 impl Default for Page {
@@ -52,7 +63,7 @@ impl Default for Page {
             size: DEFAULT_PAGE_SIZE,
             sort: None,
             total: None,
-            walking: false,
+            walk: None,
         }
     }
 }
@@ -112,7 +123,50 @@ impl Page {
     pub fn request_first(&mut self) {
         self.pending = Some(Vec::new());
         self.landing = Landing::Top;
-        self.walking = false;
+        self.walk = None;
+    }
+
+    /// Starts the way to the last page; the `AFTER` of its first read.
+    pub fn start_walk(&mut self) -> u64 {
+        self.pending = None;
+        self.walk = Some(Walk {
+            cursors: self.cursors.clone(),
+            tail: Vec::new(),
+        });
+        self.after()
+    }
+
+    /// Takes one read of the way to the last page (ids ascending); the `AFTER` of the next
+    /// while there is more. At the end the last page is shown, its last row selected.
+    pub fn walked(&mut self, rows: Vec<Json>, columns: &[Column]) -> Option<u64> {
+        let size = self.size.max(1);
+        let walk = self.walk.as_mut()?;
+        let more = rows.len() >= WALK_STEP;
+        let last = rows.last().and_then(|r| r["id"].as_u64());
+        for row in rows {
+            if walk.tail.len() >= size {
+                if let Some(id) = walk.tail.last().and_then(|r| r["id"].as_u64()) {
+                    walk.cursors.push(id);
+                }
+                walk.tail.clear();
+            }
+            walk.tail.push(row);
+        }
+        if more && last.is_some() {
+            return last;
+        }
+        let walk = self.walk.take()?;
+        if !walk.tail.is_empty() {
+            self.cursors = walk.cursors;
+            self.landing = Landing::Bottom;
+            let mut rows = walk.tail;
+            if let Some(sort) = self.sort {
+                sort_records(&mut rows, columns, sort);
+            }
+            self.rows = rows;
+        }
+        self.selected = self.rows.len().saturating_sub(1);
+        None
     }
 
     /// Asks for the current page again (after a resize or a reconnection).
@@ -126,7 +180,6 @@ impl Page {
     pub fn arrived(&mut self, mut rows: Vec<Json>, columns: &[Column]) {
         let pending = self.pending.take();
         if rows.is_empty() && pending.as_ref().is_some_and(|p| !p.is_empty()) {
-            self.walking = false;
             self.selected = self.rows.len().saturating_sub(1);
             return;
         }
@@ -137,9 +190,6 @@ impl Page {
             sort_records(&mut rows, columns, sort);
         }
         self.rows = rows;
-        if self.walking && self.rows.len() < self.size {
-            self.walking = false;
-        }
         let last = self.rows.len().saturating_sub(1);
         self.selected = match std::mem::take(&mut self.landing) {
             Landing::Keep => self.selected.min(last),
@@ -152,7 +202,7 @@ impl Page {
     pub fn failed(&mut self) {
         self.pending = None;
         self.landing = Landing::Keep;
-        self.walking = false;
+        self.walk = None;
     }
 
     /// Sorts the rows held, keeping the selected record selected.
@@ -237,12 +287,31 @@ mod tests {
             ..Page::default()
         };
         page.arrived(ids(1..=3), &[]);
-        page.walking = true;
         assert!(page.request_next(Landing::Bottom));
         page.arrived(Vec::new(), &[]);
         assert_eq!(page.rows.len(), 3);
         assert_eq!(page.selected, 2);
-        assert!(!page.walking);
         assert_eq!(page.position(), "page 1");
+    }
+
+    #[test]
+    fn the_way_to_the_last_page_keeps_every_pages_cursor() {
+        let mut page = Page {
+            size: 400,
+            ..Page::default()
+        };
+        page.arrived(ids(1..=400), &[]);
+        assert_eq!(page.start_walk(), 0);
+        assert_eq!(page.walked(ids(1..=1000), &[]), Some(1000));
+        assert_eq!(page.walked(ids(1001..=2000), &[]), Some(2000));
+        assert_eq!(page.walked(ids(2001..=2500), &[]), None);
+        // 2500 rows: pages of 400 start after 0, 400, ... 2400; the last holds 2401-2500.
+        assert_eq!(page.cursors, [400, 800, 1200, 1600, 2000, 2400]);
+        assert_eq!(page.rows.len(), 100);
+        assert_eq!(page.selected, 99);
+        assert_eq!(page.position(), "page 7");
+        // Paging back from there works as usual.
+        assert!(page.request_previous(Landing::Top));
+        assert_eq!(page.after(), 2000);
     }
 }

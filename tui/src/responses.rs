@@ -51,24 +51,19 @@ impl App {
                     _ => self.products.page.total = total,
                 }
             }
-            Purpose::CustomersPage => {
-                self.customers
-                    .page
-                    .arrived(rows(), &screens::customers::COLUMNS);
-                return self.continue_walk(Tab::Customers);
-            }
+            Purpose::CustomersPage => self
+                .customers
+                .page
+                .arrived(rows(), &screens::customers::COLUMNS),
             Purpose::ProductsPage => {
                 let rows = rows();
                 self.remember_products(&rows);
                 self.products
                     .page
                     .arrived(rows, &screens::products::COLUMNS);
-                return self.continue_walk(Tab::Products);
             }
-            Purpose::OrdersPage => {
-                self.orders.page.arrived(rows(), &screens::orders::COLUMNS);
-                return self.continue_walk(Tab::Orders);
-            }
+            Purpose::OrdersPage => self.orders.page.arrived(rows(), &screens::orders::COLUMNS),
+            Purpose::Walk(tab) => return self.continue_walk(tab, rows()),
             Purpose::ProductSearch(query) => {
                 let rows = rows();
                 self.remember_products(&rows);
@@ -301,18 +296,24 @@ impl App {
         self.send(outgoing)
     }
 
-    /// `End` walks pages forward until the last.
-    fn continue_walk(&mut self, tab: Tab) -> Outgoing {
-        let page = match tab {
-            Tab::Customers => &mut self.customers.page,
-            Tab::Products => &mut self.products.page,
-            _ => &mut self.orders.page,
+    /// One read of the way to the last page arrived: the next, or the last page shown.
+    fn continue_walk(&mut self, tab: Tab, rows: Vec<serde_json::Value>) -> Outgoing {
+        let (page, columns): (_, &[crate::screens::table::Column]) = match tab {
+            Tab::Customers => (&mut self.customers.page, &screens::customers::COLUMNS),
+            Tab::Products => (&mut self.products.page, &screens::products::COLUMNS),
+            _ => (&mut self.orders.page, &screens::orders::COLUMNS),
         };
-        if page.walking && page.request_next(crate::page::Landing::Bottom) && self.tab == tab {
-            return self.load_tab();
+        match page.walked(rows, columns) {
+            Some(after) if self.tab == tab => self.walk_request(after),
+            Some(_) => {
+                page.failed();
+                Vec::new()
+            }
+            None => {
+                self.say(tab, "the last page", false);
+                Vec::new()
+            }
         }
-        page.walking = false;
-        Vec::new()
     }
 
     /// A blocked read of the feed returned: fetch what is new, and block again while the
@@ -359,7 +360,10 @@ impl App {
             }
             // A server without the schema's counts: the page number goes without a total.
             Purpose::Count(_) | Purpose::ProductName(_) | Purpose::Role => {}
-            Purpose::CustomersPage | Purpose::ProductsPage | Purpose::OrdersPage => {
+            Purpose::CustomersPage
+            | Purpose::ProductsPage
+            | Purpose::OrdersPage
+            | Purpose::Walk(_) => {
                 for page in [
                     &mut self.customers.page,
                     &mut self.products.page,

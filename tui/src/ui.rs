@@ -50,6 +50,26 @@ pub fn cluster_line(node: Option<&NodeRole>, lag: Option<u64>) -> String {
     }
 }
 
+/// The hints that fit in `width` cells, whole, ending with "? more" when some are left out.
+pub fn fit_hints(hints: &str, width: usize) -> String {
+    if Span::raw(hints).width() <= width {
+        return hints.to_string();
+    }
+    let mut shown = String::new();
+    for hint in hints.split(" · ") {
+        let next = if shown.is_empty() {
+            hint.to_string()
+        } else {
+            format!("{shown} · {hint}")
+        };
+        if Span::raw(next.as_str()).width() + " · ? more".len() > width {
+            break;
+        }
+        shown = next;
+    }
+    format!("{shown} · ? more")
+}
+
 /// Draws the whole console.
 pub fn render(frame: &mut Frame, app: &App) {
     if let Some(Overlay::Login(login)) = &app.overlay {
@@ -63,11 +83,13 @@ pub fn render(frame: &mut Frame, app: &App) {
         Constraint::Length(1),
     ])
     .areas(frame.area());
+    // Narrow terminals get the short titles, so every tab stays on the bar.
+    let narrow = frame.area().width < 100;
     let titles: Vec<Line> = Tab::ALL
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let text = format!("{} {}", i + 1, t.title());
+            let text = format!("{} {}", i + 1, if narrow { t.short() } else { t.title() });
             if app.may(App::tab_needs(*t)) {
                 Line::from(text)
             } else {
@@ -79,13 +101,18 @@ pub fn render(frame: &mut Frame, app: &App) {
         Tabs::new(titles)
             .select(app.tab.index())
             .highlight_style(theme::selected())
+            .padding(" ", if narrow { "" } else { " " })
             .divider("│"),
         tabs_area,
     );
+    let width = usize::from(frame.area().width);
     let chrome = screens::Chrome {
         prompt: app.prompt(),
-        hints: crate::keys::hints(app.tab, false, app.role()),
-        detail_hints: crate::keys::hints(app.tab, true, app.role()),
+        hints: fit_hints(&crate::keys::hints(app.tab, false, app.role()), width),
+        detail_hints: fit_hints(
+            &crate::keys::hints(app.tab, true, app.role()),
+            width.saturating_sub(8),
+        ),
     };
     let denied = app
         .role()
@@ -145,17 +172,26 @@ fn render_status(frame: &mut Frame, area: ratatui::layout::Rect, app: &App) {
         .map(|r| format!(" ({})", r.name()))
         .unwrap_or_default();
     let cluster = cluster_line(app.node.as_ref(), app.lag_entries);
-    let right = if cluster.is_empty() {
-        format!("{who}{role}@{} ", app.address)
-    } else {
-        format!("{who}{role}@{} · {cluster} ", app.address)
-    };
+    let left_width = Line::from(spans.clone()).width();
+    let room = usize::from(area.width).saturating_sub(left_width + 2);
+    let server = format!("{who}{role}@{}", app.address);
+    // The most that fits: who and where and the cluster, else the cluster, else who.
+    let right = [
+        if cluster.is_empty() {
+            server.clone()
+        } else {
+            format!("{server} · {cluster}")
+        },
+        cluster.clone(),
+        server,
+    ]
+    .into_iter()
+    .find(|text| !text.is_empty() && Span::raw(text.as_str()).width() < room)
+    .map(|text| format!("{text} "))
+    .unwrap_or_default();
     let right_width = Span::raw(right.as_str()).width() as u16;
-    let [left_area, right_area] = Layout::horizontal([
-        Constraint::Min(10),
-        Constraint::Length(right_width.min(area.width / 2)),
-    ])
-    .areas(area);
+    let [left_area, right_area] =
+        Layout::horizontal([Constraint::Min(1), Constraint::Length(right_width)]).areas(area);
     frame.render_widget(Paragraph::new(Line::from(spans)), left_area);
     frame.render_widget(
         Paragraph::new(Line::from(Span::styled(right, theme::dim()))).right_aligned(),

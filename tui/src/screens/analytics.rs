@@ -199,7 +199,7 @@ pub fn render(frame: &mut Frame, area: Rect, a: &Analytics) {
     frame.render_widget(
         Paragraph::new(Span::styled(
             format!(
-                "K {} · as of {} · anomaly threshold {} · forecast {} months · e to change · r refresh",
+                "K {} · as of {} · anomalies z > {} · forecast {} months · e: change",
                 p.k,
                 if p.asof.is_empty() { "now" } else { &p.asof },
                 p.threshold,
@@ -227,7 +227,7 @@ pub fn render(frame: &mut Frame, area: Rect, a: &Analytics) {
         return;
     }
     let [top, bottom] =
-        Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(rest);
+        Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(rest);
     let [bars_area, chart_area] =
         Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(top);
     render_bars(frame, bars_area, a);
@@ -284,7 +284,7 @@ fn render_bars(frame: &mut Frame, area: Rect, a: &Analytics) {
         .map(|l| Span::raw(l.as_str()).width())
         .max()
         .unwrap_or(0)
-        .min(inner.saturating_sub(value_width + 6) * 3 / 5)
+        .min(inner.saturating_sub(value_width + 2 + 6))
         .max(4);
     let bar_room = inner.saturating_sub(label_width + value_width + 2);
     let lines: Vec<Line> = a
@@ -343,12 +343,16 @@ fn render_chart(frame: &mut Frame, area: Rect, a: &Analytics) {
         .unwrap_or_default();
     frame.render_widget(
         Chart::new(datasets)
+            .legend_position(None)
             .block(
                 Block::bordered()
-                    .title(format!(
-                        "Monthly revenue · forecast {} months{fit}",
-                        a.parameters.months
-                    ))
+                    .title(Line::from(vec![
+                        Span::styled("Monthly revenue", Style::new().fg(Color::Yellow)),
+                        Span::styled(
+                            format!(" · forecast {} months{fit}", a.parameters.months),
+                            Style::new().fg(Color::Magenta),
+                        ),
+                    ]))
                     .title_style(theme::title()),
             )
             .x_axis(

@@ -199,9 +199,12 @@ pub fn render(
     chrome: &Chrome,
 ) {
     let [prompt, main] = Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
-    let idle = match &customers.search {
-        Some((query, rows)) => format!("Search \"{query}\": {} found · Esc to clear", rows.len()),
-        None => chrome.hints.clone(),
+    let idle = match (&customers.detail, &customers.search) {
+        (Some(_), _) => format!("Detail: {}", chrome.detail_hints),
+        (None, Some((query, rows))) => {
+            format!("Search \"{query}\": {} found · Esc to clear", rows.len())
+        }
+        (None, None) => chrome.hints.clone(),
     };
     let prompt_line = super::prompt_line(chrome, Line::from(Span::styled(idle, theme::dim())));
     frame.render_widget(Paragraph::new(prompt_line), prompt);
@@ -235,20 +238,23 @@ pub fn render(
         },
     );
     if let (Some(detail), Some(area)) = (&customers.detail, detail_area) {
-        render_detail(frame, area, detail, products, &chrome.detail_hints);
+        render_detail(frame, area, detail, products);
     }
 }
 
-fn render_detail(
-    frame: &mut Frame,
-    area: Rect,
-    detail: &Detail,
-    products: &HashMap<u64, String>,
-    hints: &str,
-) {
+/// The columns of the detail's orders.
+/// The product's name goes last: it is what gives way when the pane is narrow.
+const ORDER_COLUMNS: [Column; 5] = [
+    column("Date", "created_at", Kind::Time),
+    column("#", "id", Kind::Number),
+    column("Amount", "amount", Kind::Number),
+    column("Qty", "quantity", Kind::Number),
+    column("Product", "product", Kind::Text),
+];
+
+fn render_detail(frame: &mut Frame, area: Rect, detail: &Detail, products: &HashMap<u64, String>) {
     let c = &detail.customer;
     let mut lines = vec![
-        Line::from(Span::styled(field_text(c, "name"), theme::title())),
         Line::from(format!(
             "id {} · {}",
             field_text(c, "id"),
@@ -259,23 +265,45 @@ fn render_detail(
         Line::from(format!("since: {}", field_text(c, "created_at"))),
     ];
     match &detail.stats {
-        Some(s) => lines.push(Line::from(Span::styled(
-            format!(
-                "{} orders · total {} · first {} · last {}",
-                field_text(s, "order_count"),
-                field_text(s, "total_amount"),
+        Some(s) => {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "{} orders · total {}",
+                    field_text(s, "order_count"),
+                    field_text(s, "total_amount"),
+                ),
+                theme::header(),
+            )));
+            lines.push(Line::from(format!(
+                "first {} · last {}",
                 date(&field_text(s, "first_order")),
                 date(&field_text(s, "last_order"))
-            ),
-            theme::header(),
-        ))),
+            )));
+        }
         None => lines.push(Line::from("loading statistics...")),
     }
-    let shown_from = detail.scroll.min(detail.orders.len());
-    // The lines above, the orders heading, and the borders.
-    let room = usize::from(area.height).saturating_sub(lines.len() + 3);
-    let end = (shown_from + room).min(detail.orders.len());
-    let heading = if !detail.orders_loaded {
+    let [card, list] = Layout::vertical([
+        Constraint::Length(lines.len() as u16 + 2),
+        Constraint::Min(3),
+    ])
+    .areas(area);
+    let title = format!(
+        "{}{}",
+        field_text(c, "name"),
+        if detail.revealed {
+            " (revealed: journaled)"
+        } else {
+            ""
+        }
+    );
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(title).title_style(theme::title())),
+        card,
+    );
+    let room = table::rows_fitting(list.height);
+    let from = detail.scroll.min(detail.orders.len());
+    let end = (from + room).min(detail.orders.len());
+    let title = if !detail.orders_loaded {
         "Orders: loading...".to_string()
     } else if detail.orders.is_empty() {
         "Orders: none".to_string()
@@ -287,34 +315,35 @@ fn render_detail(
         };
         format!(
             "Orders, newest first: {}-{end} of {}{more}",
-            shown_from + 1,
+            from + 1,
             detail.orders.len()
         )
     };
-    lines.push(Line::from(Span::styled(heading, theme::header())));
-    for order in &detail.orders[shown_from..end] {
-        let product = order["product_id"].as_u64().unwrap_or(0);
-        let name = products
-            .get(&product)
-            .cloned()
-            .unwrap_or_else(|| format!("product {product}"));
-        lines.push(Line::from(format!(
-            "{} #{} {} × {} = {}",
-            date(&field_text(order, "created_at")),
-            field_text(order, "id"),
-            field_text(order, "quantity"),
-            name,
-            field_text(order, "amount"),
-        )));
-    }
-    let title = if detail.revealed {
-        format!("Detail (revealed: journaled) · {hints}")
-    } else {
-        format!("Detail · {hints}")
-    };
-    frame.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(title).title_style(theme::title())),
-        area,
+    let named: Vec<Json> = detail.orders[from..end]
+        .iter()
+        .map(|order| {
+            let product = order["product_id"].as_u64().unwrap_or(0);
+            let mut row = order.clone();
+            row["product"] = Json::String(
+                products
+                    .get(&product)
+                    .cloned()
+                    .unwrap_or_else(|| format!("product {product}")),
+            );
+            row
+        })
+        .collect();
+    let rows = table::cells(&ORDER_COLUMNS, &named);
+    table::render(
+        frame,
+        list,
+        table::View {
+            title,
+            columns: &ORDER_COLUMNS,
+            rows: &rows,
+            selected: None,
+            sort: None,
+        },
     );
 }
 

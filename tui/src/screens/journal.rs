@@ -219,10 +219,10 @@ pub fn render(frame: &mut Frame, area: Rect, journal: &Journal, chrome: &Chrome)
     let title = format!(
         "Journal — {} entries{range}{}",
         rows.len(),
-        if journal.following {
-            " · following the change feed"
-        } else if journal.older {
+        if journal.older {
             " · older entries (n: newer)"
+        } else if journal.following {
+            " · following the change feed"
         } else {
             ""
         }

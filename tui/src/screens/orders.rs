@@ -51,12 +51,13 @@ pub fn render(frame: &mut Frame, area: Rect, orders: &Orders, chrome: &Chrome) {
     );
 }
 
-/// `ORDER.LIST` from the filter text: `customer 7`, `product 3`, `since T`, `until T`.
-pub fn request(filter: &str, page: &Page) -> Result<Command, String> {
+/// `ORDER.LIST` from the filter text (`customer 7`, `product 3`, `since T`, `until T`), after
+/// id `after`, at most `limit`.
+pub fn request(filter: &str, after: u64, limit: usize) -> Result<Command, String> {
     let words: Vec<&str> = filter.split_whitespace().collect();
     let mut scope = OrderScope::All;
     let mut range = OrderRange {
-        after: Some(page.after()),
+        after: Some(after),
         ..OrderRange::default()
     };
     for pair in words.chunks(2) {
@@ -75,5 +76,5 @@ pub fn request(filter: &str, page: &Page) -> Result<Command, String> {
             }
         }
     }
-    Ok(Command::order_list(&scope, &range, page.size))
+    Ok(Command::order_list(&scope, &range, limit))
 }

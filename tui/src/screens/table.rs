@@ -84,15 +84,6 @@ pub fn fit(columns: &[(&str, Kind)], rows: &[Vec<String>], available: u16) -> Ve
     let mut widths = natural.clone();
     let mut date_only = vec![false; columns.len()];
     let mut kept = vec![true; columns.len()];
-    let total = |widths: &[usize], kept: &[bool]| -> usize {
-        let shown: Vec<usize> = widths
-            .iter()
-            .zip(kept)
-            .filter(|(_, k)| **k)
-            .map(|(w, _)| *w)
-            .collect();
-        shown.iter().sum::<usize>() + shown.len().saturating_sub(1)
-    };
     // 1. Times keep their date.
     for (i, c) in columns.iter().enumerate() {
         if total(&widths, &kept) <= available {
@@ -122,33 +113,15 @@ pub fn fit(columns: &[(&str, Kind)], rows: &[Vec<String>], available: u16) -> Ve
             widths[i] = values.max(width(c.heading).min(4)).min(widths[i]);
         }
     }
-    // 3. Text columns give up space, in proportion to what they have above their floor.
-    let floor = |i: usize| natural[i].min(width(columns[i].heading).clamp(6, 10));
-    let over = total(&widths, &kept).saturating_sub(available);
-    let spare: usize = (0..columns.len())
-        .filter(|i| columns[*i].kind == Kind::Text)
-        .map(|i| widths[i] - floor(i))
-        .sum();
-    if over > 0 && spare > 0 {
-        let mut left = over.min(spare);
-        for i in (0..columns.len()).filter(|i| columns[*i].kind == Kind::Text) {
-            let share = (widths[i] - floor(i)) * over.min(spare) / spare;
-            widths[i] -= share.min(left);
-            left -= share.min(left);
-        }
-        for i in (0..columns.len()).filter(|i| columns[*i].kind == Kind::Text) {
-            let take = (widths[i] - floor(i)).min(left);
-            widths[i] -= take;
-            left -= take;
-        }
-    }
-    // 4. The rightmost columns go (never the first).
-    for i in (1..columns.len()).rev() {
-        if total(&widths, &kept) <= available {
-            break;
-        }
-        kept[i] = false;
-    }
+    // 3. Text columns give up space down to a readable width; 4. then the rightmost
+    // columns go (not the first two); 5. then text gives up what is left; 6. then any column
+    // but the first goes.
+    let readable = |i: usize| natural[i].min(COMFORTABLE);
+    let least = |i: usize| natural[i].min(width(columns[i].heading).clamp(4, 6));
+    shrink_text(&columns, &mut widths, &kept, available, readable);
+    drop_from_right(&mut kept, &widths, available, 2);
+    shrink_text(&columns, &mut widths, &kept, available, least);
+    drop_from_right(&mut kept, &widths, available, 1);
     if total(&widths, &kept) > available {
         widths[0] = available;
     }
@@ -160,6 +133,61 @@ pub fn fit(columns: &[(&str, Kind)], rows: &[Vec<String>], available: u16) -> Ve
             })
         })
         .collect()
+}
+
+/// Text columns are not cut below this before other columns are left out.
+const COMFORTABLE: usize = 14;
+
+/// The width of the columns kept, with one cell between two.
+fn total(widths: &[usize], kept: &[bool]) -> usize {
+    let shown: Vec<usize> = widths
+        .iter()
+        .zip(kept)
+        .filter(|(_, k)| **k)
+        .map(|(w, _)| *w)
+        .collect();
+    shown.iter().sum::<usize>() + shown.len().saturating_sub(1)
+}
+
+/// Takes what is over `available` from the kept text columns, in proportion to what each has
+/// above its floor.
+fn shrink_text(
+    columns: &[Measured],
+    widths: &mut [usize],
+    kept: &[bool],
+    available: usize,
+    floor: impl Fn(usize) -> usize,
+) {
+    let text: Vec<usize> = (0..columns.len())
+        .filter(|i| kept[*i] && columns[*i].kind == Kind::Text)
+        .collect();
+    let over = total(widths, kept).saturating_sub(available);
+    let spare: usize = text.iter().map(|i| widths[*i].saturating_sub(floor(*i))).sum();
+    if over == 0 || spare == 0 {
+        return;
+    }
+    let mut left = over.min(spare);
+    for i in &text {
+        let share = widths[*i].saturating_sub(floor(*i)) * over.min(spare) / spare;
+        let take = share.min(left);
+        widths[*i] -= take;
+        left -= take;
+    }
+    for i in &text {
+        let take = widths[*i].saturating_sub(floor(*i)).min(left);
+        widths[*i] -= take;
+        left -= take;
+    }
+}
+
+/// Leaves out columns from the right, keeping the first `keep`, until the rest fit.
+fn drop_from_right(kept: &mut [bool], widths: &[usize], available: usize, keep: usize) {
+    for i in (keep.min(kept.len())..kept.len()).rev() {
+        if total(widths, kept) <= available {
+            return;
+        }
+        kept[i] = false;
+    }
 }
 
 /// A column as [`fit`] measures it.
