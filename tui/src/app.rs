@@ -154,7 +154,8 @@ impl App {
             statuses: vec![None; Tab::ALL.len()],
             waiting: 0,
             tick: 0,
-            viewport: (80, 24),
+            // Unknown until the first `resize`.
+            viewport: (0, 0),
             link: Link::Offline,
             credentials: None,
             probes: Probes::default(),

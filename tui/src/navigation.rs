@@ -413,7 +413,7 @@ impl App {
     /// The terminal is `width` × `height`: pages hold what the screen shows. A page size that
     /// changed reloads the tab.
     pub fn resize(&mut self, width: u16, height: u16) -> Outgoing {
-        if self.viewport == (width, height) && self.customers.page.size != 0 {
+        if self.viewport == (width, height) {
             return Vec::new();
         }
         self.viewport = (width, height);

@@ -118,14 +118,14 @@ fn customers_table_search_and_detail() {
         ]),
     );
     let text = screen(&app);
-    assert!(
-        text.contains("1 found for \"ada@example.com\""),
-        "{text}"
-    );
+    assert!(text.contains("1 found for \"ada@example.com\""), "{text}");
     assert!(text.contains("Detail: J/K scroll"), "{text}");
     assert!(text.contains("3 orders · total 42.00"));
     assert!(text.contains("Orders, newest first: 1-1 of 1"), "{text}");
-    let line = text.lines().find(|l| l.contains("2026-02-01T00:00:00Z 91")).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("2026-02-01T00:00:00Z 91"))
+        .unwrap();
     assert!(line.contains("91  42.00   2 product 3"), "{text}");
 }
 

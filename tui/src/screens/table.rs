@@ -162,7 +162,10 @@ fn shrink_text(
         .filter(|i| kept[*i] && columns[*i].kind == Kind::Text)
         .collect();
     let over = total(widths, kept).saturating_sub(available);
-    let spare: usize = text.iter().map(|i| widths[*i].saturating_sub(floor(*i))).sum();
+    let spare: usize = text
+        .iter()
+        .map(|i| widths[*i].saturating_sub(floor(*i)))
+        .sum();
     if over == 0 || spare == 0 {
         return;
     }
