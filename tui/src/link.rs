@@ -10,7 +10,7 @@
 use crate::app::{command, App, Credentials, Lane, Link, Outgoing};
 use crate::net::{Purpose, Request};
 use crate::overlay::{Login, Overlay};
-use crate::role::{Probes, Role};
+use crate::role::Probes;
 
 /// Ticks (of 100 ms) between two `ROLE`s.
 pub const ROLE_POLL_TICKS: usize = 50;
@@ -93,9 +93,9 @@ impl App {
             .collect();
         self.probes = Probes::default();
         outgoing.extend(
-            Role::PROBED
+            crate::role::PROBED
                 .into_iter()
-                .map(|role| command(Purpose::Probe(role), role.probe())),
+                .map(|role| command(Purpose::Probe(role), crate::role::probe(role))),
         );
         outgoing.push(command(Purpose::Role, crate::wire::role()));
         self.journal.following = false;

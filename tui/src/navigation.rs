@@ -12,6 +12,12 @@ use crate::tab::Tab;
 use crate::wire::Words;
 use crm_server::request::Command;
 
+/// Moves a selection among `len` rows (search results are not paged); always inside.
+fn move_within(selected: &mut usize, delta: isize, len: usize) -> bool {
+    *selected = (*selected as isize + delta).clamp(0, len.saturating_sub(1) as isize) as usize;
+    true
+}
+
 impl App {
     /// The least role a tab needs (the server answers `NOPERM` to what it shows otherwise).
     pub fn tab_needs(tab: Tab) -> Role {
@@ -176,19 +182,11 @@ impl App {
         let inside = match self.tab {
             Tab::Customers if self.customers.search.is_some() => {
                 let len = self.customers.rows().len();
-                let page = &mut self.customers.page;
-                page.selected = (page.selected as isize + delta)
-                    .clamp(0, len.saturating_sub(1) as isize)
-                    as usize;
-                true
+                move_within(&mut self.customers.page.selected, delta, len)
             }
             Tab::Products if self.products.search.is_some() => {
                 let len = self.products.rows().len();
-                let page = &mut self.products.page;
-                page.selected = (page.selected as isize + delta)
-                    .clamp(0, len.saturating_sub(1) as isize)
-                    as usize;
-                true
+                move_within(&mut self.products.page.selected, delta, len)
             }
             Tab::Journal => {
                 self.journal.move_by(delta);

@@ -373,13 +373,7 @@ impl App {
                 }
                 self.say(tab, message, true);
             }
-            Purpose::TopCustomers
-            | Purpose::Monthly
-            | Purpose::Rfm
-            | Purpose::Clusters
-            | Purpose::Anomalies
-            | Purpose::Forecast
-            | Purpose::Churn => {
+            _ if tab == Tab::Analytics => {
                 if noperm {
                     self.analytics.denied = Some(message.clone());
                 }

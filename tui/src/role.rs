@@ -9,49 +9,32 @@
 
 use crm_server::request::Command;
 
-/// The roles, weakest first; each may do what the ones before it may.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
-    Reader,
-    Analyst,
-    Writer,
-    Admin,
-}
+/// The roles, weakest first (the engine's): each may do what the ones before it may.
+pub use crm_engine::Role;
 
-impl Role {
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Reader => "reader",
-            Role::Analyst => "analyst",
-            Role::Writer => "writer",
-            Role::Admin => "admin",
-        }
-    }
+/// The roles that are told apart by a probe.
+pub const PROBED: [Role; 3] = [Role::Analyst, Role::Writer, Role::Admin];
 
-    /// The roles that are told apart by a probe.
-    pub const PROBED: [Role; 3] = [Role::Analyst, Role::Writer, Role::Admin];
-
-    /// The request that `NOPERM` answers for every role below this one.
-    pub fn probe(self) -> Command {
-        match self {
-            Role::Admin => Command::info(),
-            Role::Writer => Command::customer_del(0),
-            Role::Analyst | Role::Reader => Command::stats_customer(0),
-        }
+/// The request that `NOPERM` answers for every role below `role`.
+pub fn probe(role: Role) -> Command {
+    match role {
+        Role::Admin => Command::info(),
+        Role::Writer => Command::customer_del(0),
+        Role::Analyst | Role::Reader => Command::stats_customer(0),
     }
 }
 
 /// The answers to the probes so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Probes {
-    /// Whether each of [`Role::PROBED`] is allowed, once answered.
+    /// Whether each of [`PROBED`] is allowed, once answered.
     allowed: [Option<bool>; 3],
 }
 
 impl Probes {
     /// Takes one probe's answer: `NOPERM` or not.
     pub fn answer(&mut self, role: Role, allowed: bool) {
-        if let Some(i) = Role::PROBED.iter().position(|r| *r == role) {
+        if let Some(i) = PROBED.iter().position(|r| *r == role) {
             self.allowed[i] = Some(allowed);
         }
     }
@@ -59,7 +42,7 @@ impl Probes {
     /// The role, once every probe has answered.
     pub fn role(&self) -> Option<Role> {
         let mut role = Role::Reader;
-        for (i, probed) in Role::PROBED.iter().enumerate() {
+        for (i, probed) in PROBED.iter().enumerate() {
             match self.allowed[i] {
                 None => return None,
                 Some(true) => role = role.max(*probed),
@@ -74,8 +57,8 @@ impl Probes {
 pub fn denied(what: &str, needs: Role, role: Role) -> String {
     format!(
         "NOPERM {what} needs the {} role or higher; you are logged in as {}",
-        needs.name(),
-        role.name()
+        needs.as_str(),
+        role.as_str()
     )
 }
 

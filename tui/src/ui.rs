@@ -125,7 +125,7 @@ pub fn render(frame: &mut Frame, app: &App) {
         (Tab::Products, None) => screens::products::render(frame, body, &app.products, &chrome),
         (Tab::Orders, None) => screens::orders::render(frame, body, &app.orders, &chrome),
         (Tab::Analytics, None) => screens::analytics::render(frame, body, &app.analytics),
-        (Tab::Backup, None) => screens::backup::render(frame, body, &app.backups),
+        (Tab::Backup, None) => screens::backup::render(frame, body, &app.backups, &chrome),
         (Tab::Help, None) => screens::help::render(frame, body, app.role()),
         (Tab::Journal, None) => screens::journal::render(frame, body, &app.journal, &chrome),
         (Tab::Duplicates, None) => {
@@ -169,7 +169,7 @@ fn render_status(frame: &mut Frame, area: ratatui::layout::Rect, app: &App) {
         .unwrap_or_default();
     let role = app
         .role()
-        .map(|r| format!(" ({})", r.name()))
+        .map(|r| format!(" ({})", r.as_str()))
         .unwrap_or_default();
     let cluster = cluster_line(app.node.as_ref(), app.lag_entries);
     let left_width = Line::from(spans.clone()).width();

@@ -69,7 +69,7 @@ fn connects(outgoing: &[(Lane, Request)]) -> Vec<(Lane, Vec<String>)> {
 }
 
 fn answer_probes(app: &mut App, role: Role) {
-    for probed in Role::PROBED {
+    for probed in crm_tui::role::PROBED {
         if probed <= role {
             let value = if probed == Role::Admin {
                 Value::Bulk(b"customers:1000\r\nproducts:100\r\norders:10000\r\n".to_vec())

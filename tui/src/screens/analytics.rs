@@ -457,18 +457,7 @@ fn render_tables(frame: &mut Frame, panels: &[Rect], a: &Analytics) {
         (format!("Churn risk{auc}"), &CHURN, &churn_rows),
     ];
     for ((title, columns, rows), area) in tables.into_iter().zip(panels) {
-        let cells = table::cells(columns, rows);
-        table::render(
-            frame,
-            *area,
-            table::View {
-                title,
-                columns,
-                rows: &cells,
-                selected: None,
-                sort: None,
-            },
-        );
+        table::render_records(frame, *area, title, columns, rows, None, None);
     }
 }
 

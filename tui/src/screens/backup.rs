@@ -7,7 +7,8 @@ use crate::page::Page;
 use crate::sort::Sort;
 use crate::theme;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::widgets::{Block, Gauge};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Gauge, Paragraph};
 use ratatui::Frame;
 
 pub const COLUMNS: [Column; 5] = [
@@ -60,15 +61,16 @@ impl Backups {
     }
 }
 
-/// Rows of the list on a screen `height` lines high.
-pub fn rows_fitting(height: u16) -> usize {
-    table::rows_fitting(height.saturating_sub(2 + 3))
-}
-
-pub fn render(frame: &mut Frame, area: Rect, backups: &Backups) {
+pub fn render(frame: &mut Frame, area: Rect, backups: &Backups, chrome: &super::Chrome) {
     let backup = &backups.status;
-    let [gauge_area, list] =
-        Layout::vertical([Constraint::Length(3), Constraint::Min(3)]).areas(area);
+    let [prompt, gauge_area, list] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(3),
+        Constraint::Min(3),
+    ])
+    .areas(area);
+    let idle = Line::from(Span::styled(chrome.hints.clone(), theme::dim()));
+    frame.render_widget(Paragraph::new(super::prompt_line(chrome, idle)), prompt);
     let label = if backup.running {
         format!(
             "backing up: {}% · {} records · {}",
@@ -97,20 +99,15 @@ pub fn render(frame: &mut Frame, area: Rect, backups: &Backups) {
     let title = format!(
         "Backups — {}{}",
         page.rows.len(),
-        page.sort
-            .map(|s| format!(" · {}", s.describe(&COLUMNS)))
-            .unwrap_or_default()
+        table::sorted_note(page.sort, &COLUMNS, "")
     );
-    let rows = table::cells(&COLUMNS, &page.rows);
-    table::render(
+    table::render_records(
         frame,
         list,
-        table::View {
-            title,
-            columns: &COLUMNS,
-            rows: &rows,
-            selected: Some(page.selected),
-            sort: page.sort,
-        },
+        title,
+        &COLUMNS,
+        &page.rows,
+        Some(page.selected),
+        page.sort,
     );
 }

@@ -216,26 +216,19 @@ pub fn render(
     } else {
         (main, None)
     };
-    let sorted = customers
-        .page
-        .sort
-        .map(|s| format!(" · {} (this page)", s.describe(&COLUMNS)))
-        .unwrap_or_default();
+    let sorted = table::sorted_note(customers.page.sort, &COLUMNS, " (this page)");
     let title = match &customers.search {
         Some(_) => format!("Customers — search results{sorted}"),
         None => format!("Customers — {}{sorted}", customers.page.position()),
     };
-    let rows = table::cells(&COLUMNS, customers.rows());
-    table::render(
+    table::render_records(
         frame,
         list_area,
-        table::View {
-            title,
-            columns: &COLUMNS,
-            rows: &rows,
-            selected: Some(customers.page.selected),
-            sort: customers.page.sort,
-        },
+        title,
+        &COLUMNS,
+        customers.rows(),
+        Some(customers.page.selected),
+        customers.page.sort,
     );
     if let (Some(detail), Some(area)) = (&customers.detail, detail_area) {
         render_detail(frame, area, detail, products);
@@ -333,18 +326,7 @@ fn render_detail(frame: &mut Frame, area: Rect, detail: &Detail, products: &Hash
             row
         })
         .collect();
-    let rows = table::cells(&ORDER_COLUMNS, &named);
-    table::render(
-        frame,
-        list,
-        table::View {
-            title,
-            columns: &ORDER_COLUMNS,
-            rows: &rows,
-            selected: None,
-            sort: None,
-        },
-    );
+    table::render_records(frame, list, title, &ORDER_COLUMNS, &named, None, None);
 }
 
 /// The date of an RFC 3339 time (the detail is narrow).

@@ -21,7 +21,7 @@ pub fn render(frame: &mut Frame, area: Rect, role: Option<Role>) {
             };
             let allowed = role.is_none_or(|r| r >= b.needs);
             let needs = if b.needs > Role::Reader {
-                format!(" [{}]", b.needs.name())
+                format!(" [{}]", b.needs.as_str())
             } else {
                 String::new()
             };

@@ -227,17 +227,14 @@ pub fn render(frame: &mut Frame, area: Rect, journal: &Journal, chrome: &Chrome)
             ""
         }
     );
-    let cells = table::cells(&COLUMNS, &rows);
-    table::render(
+    table::render_records(
         frame,
         main,
-        table::View {
-            title,
-            columns: &COLUMNS,
-            rows: &cells,
-            selected: Some(journal.selected),
-            sort: None,
-        },
+        title,
+        &COLUMNS,
+        &rows,
+        Some(journal.selected),
+        None,
     );
     let selected = rows
         .get(journal.selected)
@@ -256,9 +253,4 @@ pub fn render(frame: &mut Frame, area: Rect, journal: &Journal, chrome: &Chrome)
         Paragraph::new(Span::styled(selected, theme::dim())).wrap(Wrap { trim: false }),
         fields,
     );
-}
-
-/// Rows of the table on a screen `height` lines high.
-pub fn rows_fitting(height: u16) -> usize {
-    table::rows_fitting(height.saturating_sub(2 + 2 + FIELD_LINES))
 }

@@ -31,23 +31,17 @@ pub fn render(frame: &mut Frame, area: Rect, orders: &Orders, chrome: &Chrome) {
     let [prompt, main] = Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
     let line = super::prompt_line(chrome, super::filter_hint(chrome, &orders.filter));
     frame.render_widget(Paragraph::new(line), prompt);
-    let sorted = orders
-        .page
-        .sort
-        .map(|s| format!(" · {} (this page)", s.describe(&COLUMNS)))
-        .unwrap_or_default();
+    let sorted = table::sorted_note(orders.page.sort, &COLUMNS, " (this page)");
     let title = format!("Orders — {}{sorted}", orders.page.position());
-    let rows = table::cells(&COLUMNS, &orders.page.rows);
-    table::render(
+    let page = &orders.page;
+    table::render_records(
         frame,
         main,
-        table::View {
-            title,
-            columns: &COLUMNS,
-            rows: &rows,
-            selected: Some(orders.page.selected),
-            sort: orders.page.sort,
-        },
+        title,
+        &COLUMNS,
+        &page.rows,
+        Some(page.selected),
+        page.sort,
     );
 }
 

@@ -124,25 +124,18 @@ pub fn render(frame: &mut Frame, area: Rect, products: &Products, chrome: &Chrom
     };
     let line = super::prompt_line(chrome, Line::from(Span::styled(idle, theme::dim())));
     frame.render_widget(Paragraph::new(line), prompt);
-    let sorted = products
-        .page
-        .sort
-        .map(|s| format!(" · {} (this page)", s.describe(&COLUMNS)))
-        .unwrap_or_default();
+    let sorted = table::sorted_note(products.page.sort, &COLUMNS, " (this page)");
     let title = match &products.search {
         Some(_) => format!("Products — search results{sorted}"),
         None => format!("Products — {}{sorted}", products.page.position()),
     };
-    let rows = table::cells(&COLUMNS, products.rows());
-    table::render(
+    table::render_records(
         frame,
         main,
-        table::View {
-            title,
-            columns: &COLUMNS,
-            rows: &rows,
-            selected: Some(products.page.selected),
-            sort: products.page.sort,
-        },
+        title,
+        &COLUMNS,
+        products.rows(),
+        Some(products.page.selected),
+        products.page.sort,
     );
 }

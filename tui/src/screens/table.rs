@@ -242,6 +242,36 @@ pub struct View<'a> {
     pub sort: Option<Sort>,
 }
 
+/// Draws records under `columns`, the selected one highlighted, in the sort given.
+pub fn render_records(
+    frame: &mut Frame,
+    area: Rect,
+    title: String,
+    columns: &[Column],
+    records: &[Json],
+    selected: Option<usize>,
+    sort: Option<Sort>,
+) {
+    let rows = cells(columns, records);
+    render(
+        frame,
+        area,
+        View {
+            title,
+            columns,
+            rows: &rows,
+            selected,
+            sort,
+        },
+    );
+}
+
+/// " · sorted by Amount ▼ (this page)" for a table's title, or nothing.
+pub fn sorted_note(sort: Option<Sort>, columns: &[Column], scope: &str) -> String {
+    sort.map(|s| format!(" · {}{scope}", s.describe(columns)))
+        .unwrap_or_default()
+}
+
 /// The heading of a column, with the sort marker when it is the sorted one.
 fn heading(column: &Column, index: usize, sort: Option<Sort>) -> String {
     match sort {
