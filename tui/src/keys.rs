@@ -454,12 +454,11 @@ pub fn hints(tab: Tab, detail: bool, role: Option<Role>) -> String {
     seen.join(" · ")
 }
 
-/// The least role an action needs on a tab (readers may do all the rest).
-pub fn needs(action: &Action, tab: Tab, detail_open: bool) -> Role {
+/// The binding of an action on a tab, if a key is bound to it there.
+pub fn binding(action: &Action, tab: Tab, detail_open: bool) -> Option<&'static Binding> {
     BINDINGS
         .iter()
         .find(|b| b.action == *action && b.applies(tab, detail_open))
-        .map_or(Role::Reader, |b| b.needs)
 }
 
 /// Maps a key press to an action in the app's current mode.

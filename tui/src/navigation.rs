@@ -31,8 +31,9 @@ impl App {
     /// Why the role may not do `action` here, if it may not.
     pub(crate) fn forbidden(&self, action: &crate::action::Action) -> Option<String> {
         let role = self.role()?;
-        let needs = crate::keys::needs(action, self.tab, self.customers.detail.is_some());
-        (role < needs).then(|| crate::role::denied("this key", needs, role))
+        let binding = crate::keys::binding(action, self.tab, self.customers.detail.is_some())?;
+        let what = format!("{} ({})", binding.label, binding.help);
+        (role < binding.needs).then(|| crate::role::denied(&what, binding.needs, role))
     }
 
     /// The requests that (re)load what the current tab shows.

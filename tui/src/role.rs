@@ -56,7 +56,7 @@ impl Probes {
 /// Why a role may not do something, as the console says it.
 pub fn denied(what: &str, needs: Role, role: Role) -> String {
     format!(
-        "NOPERM {what} needs the {} role or higher; you are logged in as {}",
+        "NOPERM {what} needs the {} role (you are {})",
         needs.as_str(),
         role.as_str()
     )

@@ -359,7 +359,8 @@ fn a_reader_is_told_what_the_role_may_not_use() {
     reply(&mut app, Purpose::CustomersPage, customers(1..=2));
     assert!(app.apply(Action::Delete).is_empty());
     assert!(
-        screen(&app).contains("NOPERM this key needs the writer role"),
+        screen(&app)
+            .contains("NOPERM d (delete the selected customer or product) needs the writer role"),
         "{}",
         screen(&app)
     );

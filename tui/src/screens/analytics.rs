@@ -169,6 +169,8 @@ fn series(a: &Analytics) -> (Points, Points, Vec<String>) {
             ((n - first) as f64, revenue)
         })
         .collect();
+    // The axis spreads its labels evenly: the two ends only (the title says where the
+    // history ends).
     let mut labels = vec![
         field_text(&a.monthly[0], "month"),
         a.monthly
@@ -191,6 +193,16 @@ fn series(a: &Analytics) -> (Points, Points, Vec<String>) {
         }
     }
     (history, forecast, labels)
+}
+
+/// The x axis labels: the first month and the last (of the forecast when there is one).
+fn ends(labels: &[String]) -> Vec<Line<'static>> {
+    match (labels.first(), labels.last()) {
+        (Some(first), Some(last)) if labels.len() > 1 => {
+            vec![Line::from(first.clone()), Line::from(last.clone())]
+        }
+        _ => labels.iter().cloned().map(Line::from).collect(),
+    }
 }
 
 pub fn render(frame: &mut Frame, area: Rect, a: &Analytics) {
@@ -347,7 +359,13 @@ fn render_chart(frame: &mut Frame, area: Rect, a: &Analytics) {
             .block(
                 Block::bordered()
                     .title(Line::from(vec![
-                        Span::styled("Monthly revenue", Style::new().fg(Color::Yellow)),
+                        Span::styled(
+                            format!(
+                                "Monthly revenue to {}",
+                                labels.get(1).map_or("", String::as_str)
+                            ),
+                            Style::new().fg(Color::Yellow),
+                        ),
                         Span::styled(
                             format!(" · forecast {} months{fit}", a.parameters.months),
                             Style::new().fg(Color::Magenta),
@@ -355,11 +373,7 @@ fn render_chart(frame: &mut Frame, area: Rect, a: &Analytics) {
                     ]))
                     .title_style(theme::title()),
             )
-            .x_axis(
-                Axis::default()
-                    .bounds([0.0, end])
-                    .labels(labels.into_iter().map(Line::from).collect::<Vec<_>>()),
-            )
+            .x_axis(Axis::default().bounds([0.0, end]).labels(ends(&labels)))
             .y_axis(Axis::default().bounds([min, max]).labels([
                 Line::from(shorten(&format!("{min:.0}"))),
                 Line::from(shorten(&format!("{max:.0}"))),

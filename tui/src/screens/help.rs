@@ -14,7 +14,8 @@ pub fn render(frame: &mut Frame, area: Rect, role: Option<Role>) {
         .filter(|b| !b.label.is_empty())
         .map(|b| {
             let tabs: Vec<&str> = b.tabs.iter().map(|t| t.title()).collect();
-            let place = if tabs.is_empty() {
+            // Narrow: the help text says where already ("search customers").
+            let place = if tabs.is_empty() || area.width < 120 {
                 String::new()
             } else {
                 format!(" ({})", tabs.join(", "))
