@@ -335,13 +335,12 @@ impl App {
     }
 
     fn on_error(&mut self, purpose: Purpose, tab: Tab, message: String) -> Outgoing {
-        if purpose == Purpose::Login || purpose == Purpose::LaneUp {
-            if purpose == Purpose::Login || connection_lost(&message) {
-                self.login_failed(message);
-            }
+        if purpose == Purpose::Login {
+            self.login_failed(message);
             return Vec::new();
         }
-        if connection_lost(&message) {
+        // The backup or feed connection could not follow the main one: start over.
+        if purpose == Purpose::LaneUp || connection_lost(&message) {
             self.lost(message);
             return Vec::new();
         }
