@@ -184,9 +184,17 @@ fn a_lost_server_is_reconnected_with_a_backoff_and_the_tab_reloaded() {
 // Guards against the login screen opening when the feed connection fails to follow.
 fn a_connection_that_cannot_follow_starts_the_reconnection_over() {
     let mut app = logged_in();
-    fail(&mut app, Purpose::LaneUp, "cannot connect to 127.0.0.1:7379: connection: Connection refused (os error 111)");
+    fail(
+        &mut app,
+        Purpose::LaneUp,
+        "cannot connect to 127.0.0.1:7379: connection: Connection refused (os error 111)",
+    );
     assert!(!app.logging_in());
-    assert!(matches!(app.link, Link::Down { attempt: 1, .. }), "{:?}", app.link);
+    assert!(
+        matches!(app.link, Link::Down { attempt: 1, .. }),
+        "{:?}",
+        app.link
+    );
 }
 
 #[test]

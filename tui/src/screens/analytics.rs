@@ -206,6 +206,23 @@ fn ends(labels: &[String]) -> Vec<Line<'static>> {
 }
 
 pub fn render(frame: &mut Frame, area: Rect, a: &Analytics) {
+    if let Some(reason) = &a.denied {
+        frame.render_widget(
+            Paragraph::new(vec![
+                Line::from(Span::styled(reason.clone(), theme::error())),
+                Line::from(""),
+                Line::from("The statistics (STATS.*) are for the analyst, writer and admin roles."),
+            ])
+            .wrap(Wrap { trim: false })
+            .block(
+                Block::bordered()
+                    .title("Analytics")
+                    .title_style(theme::title()),
+            ),
+            area,
+        );
+        return;
+    }
     let [params, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
     let p = &a.parameters;
     frame.render_widget(
@@ -221,23 +238,6 @@ pub fn render(frame: &mut Frame, area: Rect, a: &Analytics) {
         )),
         params,
     );
-    if let Some(reason) = &a.denied {
-        frame.render_widget(
-            Paragraph::new(vec![
-                Line::from(Span::styled(reason.clone(), theme::error())),
-                Line::from(""),
-                Line::from("The statistics (STATS.*) are for the analyst, writer and admin roles."),
-            ])
-            .wrap(Wrap { trim: false })
-            .block(
-                Block::bordered()
-                    .title("Analytics")
-                    .title_style(theme::title()),
-            ),
-            rest,
-        );
-        return;
-    }
     let [top, bottom] =
         Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(rest);
     let [bars_area, chart_area] =
