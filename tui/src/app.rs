@@ -114,6 +114,8 @@ pub struct App {
     pub backups: Backups,
     pub journal: Journal,
     pub duplicates: Duplicates,
+    /// The Help tab's selected row (it scrolls on a short terminal).
+    pub help_row: usize,
     /// Product names by id, for the orders in the customer detail.
     pub product_names: HashMap<u64, String>,
     /// Whether `INFO` may be asked for counts (false after a `NOPERM`).
@@ -168,6 +170,7 @@ impl App {
             backups: Backups::default(),
             journal: Journal::default(),
             duplicates: Duplicates::default(),
+            help_row: 0,
             product_names: HashMap::new(),
             counts_by_info: true,
         }

@@ -201,6 +201,7 @@ impl App {
                 self.backups.page.move_by(delta);
                 true
             }
+            Tab::Help => move_within(&mut self.help_row, delta, crate::screens::help::rows()),
             _ => self.page_mut().is_none_or(|page| page.move_by(delta)),
         };
         if !inside {

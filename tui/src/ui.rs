@@ -126,7 +126,7 @@ pub fn render(frame: &mut Frame, app: &App) {
         (Tab::Orders, None) => screens::orders::render(frame, body, &app.orders, &chrome),
         (Tab::Analytics, None) => screens::analytics::render(frame, body, &app.analytics),
         (Tab::Backup, None) => screens::backup::render(frame, body, &app.backups, &chrome),
-        (Tab::Help, None) => screens::help::render(frame, body, app.role()),
+        (Tab::Help, None) => screens::help::render(frame, body, app.role(), app.help_row),
         (Tab::Journal, None) => screens::journal::render(frame, body, &app.journal, &chrome),
         (Tab::Duplicates, None) => {
             screens::duplicates::render(frame, body, &app.duplicates, &chrome)

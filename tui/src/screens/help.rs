@@ -5,10 +5,16 @@ use crate::keys::{BINDINGS, TYPING_HELP};
 use crate::role::Role;
 use crate::theme;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::widgets::{Block, Row, Table};
+use ratatui::widgets::{Block, Row, Table, TableState};
 use ratatui::Frame;
 
-pub fn render(frame: &mut Frame, area: Rect, role: Option<Role>) {
+/// How many rows the help has (the bindings with a label, a blank, the typing keys).
+pub fn rows() -> usize {
+    BINDINGS.iter().filter(|b| !b.label.is_empty()).count() + 2 + TYPING_HELP.len()
+}
+
+/// Draws the help, `selected` highlighted (j/k scroll it on a short terminal).
+pub fn render(frame: &mut Frame, area: Rect, role: Option<Role>, selected: usize) {
     let mut rows: Vec<Row> = BINDINGS
         .iter()
         .filter(|b| !b.label.is_empty())
@@ -44,14 +50,17 @@ pub fn render(frame: &mut Frame, area: Rect, role: Option<Role>) {
             .iter()
             .map(|(keys, what)| Row::new(vec![keys.to_string(), what.to_string()])),
     );
-    frame.render_widget(
+    let mut state = TableState::default().with_selected(Some(selected));
+    frame.render_stateful_widget(
         Table::new(rows, [Constraint::Length(18), Constraint::Min(20)])
             .header(Row::new(vec!["Keys", "What they do"]).style(theme::header()))
+            .row_highlight_style(theme::selected())
             .block(
                 Block::bordered()
-                    .title("Help — key bindings")
+                    .title("Help — key bindings · j/k scroll")
                     .title_style(theme::title()),
             ),
         area,
+        &mut state,
     );
 }

@@ -114,14 +114,27 @@ pub fn fit(columns: &[(&str, Kind)], rows: &[Vec<String>], available: u16) -> Ve
         }
     }
     // 3. Text columns give up space down to a readable width; 4. then the rightmost
-    // columns go (not the first two); 5. then text gives up what is left; 6. then any column
-    // but the first goes.
+    // columns go (not the first two, nor the first text column); 5. then text gives up what
+    // is left; 6. then any column but the first goes.
     let readable = |i: usize| natural[i].min(COMFORTABLE);
     let least = |i: usize| natural[i].min(width(columns[i].heading).clamp(4, 6));
     shrink_text(&columns, &mut widths, &kept, available, readable);
-    drop_from_right(&mut kept, &widths, available, 2);
+    // The first column and the first text column (what names a row) stay longest.
+    let first_text = columns.iter().position(|c| c.kind == Kind::Text);
+    let keep: Vec<usize> = [Some(0), Some(1), first_text]
+        .into_iter()
+        .flatten()
+        .collect();
+    drop_from_right(&mut kept, &widths, available, &keep);
     shrink_text(&columns, &mut widths, &kept, available, least);
-    drop_from_right(&mut kept, &widths, available, 1);
+    drop_from_right(&mut kept, &widths, available, &[0]);
+    // 7. What columns left out freed goes back to the text that was cut.
+    for i in 0..columns.len() {
+        let spare = available.saturating_sub(total(&widths, &kept));
+        if kept[i] && columns[i].kind == Kind::Text && widths[i] < natural[i] {
+            widths[i] += spare.min(natural[i] - widths[i]);
+        }
+    }
     if total(&widths, &kept) > available {
         widths[0] = available;
     }
@@ -183,13 +196,15 @@ fn shrink_text(
     }
 }
 
-/// Leaves out columns from the right, keeping the first `keep`, until the rest fit.
-fn drop_from_right(kept: &mut [bool], widths: &[usize], available: usize, keep: usize) {
-    for i in (keep.min(kept.len())..kept.len()).rev() {
+/// Leaves out columns from the right, but not those in `keep`, until the rest fit.
+fn drop_from_right(kept: &mut [bool], widths: &[usize], available: usize, keep: &[usize]) {
+    for i in (0..kept.len()).rev() {
         if total(widths, kept) <= available {
             return;
         }
-        kept[i] = false;
+        if !keep.contains(&i) {
+            kept[i] = false;
+        }
     }
 }
 
