@@ -6,7 +6,7 @@
 #![allow(clippy::panic, clippy::expect_used)]
 #![allow(clippy::unwrap_used)]
 
-use crm_tests::{workspace_binary, TestServer, ADMIN_PASSWORD};
+use crm_tests::{free_port, workspace_binary, TestServer, ADMIN_PASSWORD};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -78,8 +78,10 @@ fn an_operator_session_in_tmux() {
         socket: format!("crm-tui-test-{}", std::process::id()),
     };
     let script = format!(
-        "CRM_PASSWORD='{ADMIN_PASSWORD}' {} --connect {}; echo \"TUI-EXITED $?\"; stty -a | grep -o -- '-\\?icanon' ; sleep 60",
+        "CRM_PASSWORD='{ADMIN_PASSWORD}' {} --connect 127.0.0.1:{},{}; echo \"TUI-EXITED $?\"; stty -a | grep -o -- '-\\?icanon' ; sleep 60",
         workspace_binary("crm-tui").display(),
+        // Nothing listens on the first address: the console goes on to the second.
+        free_port(),
         server.address()
     );
     tmux.run(&[
@@ -99,6 +101,12 @@ fn an_operator_session_in_tmux() {
     // Logged in: the customers page, as many rows as the screen holds (45 lines: 39 rows).
     let first = tmux.wait_for("Customers — page 1 of ");
     assert!(first.contains("Customers — page 1 of 26"), "{first}");
+    assert!(
+        first.contains(&format!("connected to {}", server.address())),
+        "{first}"
+    );
+    // A server without a cluster: the status line says so (from `ROLE`).
+    assert!(first.contains("standalone"), "{first}");
     // Search by email, open the detail.
     tmux.keys(&["/"]);
     tmux.keys(&["-l", &email]);
@@ -158,4 +166,50 @@ fn an_operator_session_in_tmux() {
         !restored.contains("1 Customers"),
         "the alternate screen was not left:\n{restored}"
     );
+}
+
+#[test]
+fn a_reader_in_tmux_is_told_what_the_role_may_not_use() {
+    let server = TestServer::start_with(&["--demo"]);
+    let mut con = redis::Client::open(server.url("admin", ADMIN_PASSWORD, false))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let _: () = redis::cmd("USER.ADD")
+        .arg("rita")
+        .arg("reader-password")
+        .arg("ROLE")
+        .arg("reader")
+        .query(&mut con)
+        .unwrap();
+    let tmux = Tmux {
+        socket: format!("crm-tui-reader-{}", std::process::id()),
+    };
+    let script = format!(
+        "CRM_PASSWORD=reader-password {} --connect {} --user rita; sleep 60",
+        workspace_binary("crm-tui").display(),
+        server.address()
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "tui",
+        "-x",
+        "80",
+        "-y",
+        "24",
+        "bash",
+        "-c",
+        &script,
+    ]);
+    // The role is learnt at login: the hints leave out what a reader may not use.
+    let customers = tmux.wait_for("rita (reader)");
+    assert!(!customers.contains("a add"), "{customers}");
+    tmux.keys(&["a"]);
+    tmux.wait_for("NOPERM a (add a customer or product) needs the writer role");
+    tmux.keys(&["4"]);
+    let analytics = tmux.wait_for("NOPERM Analytics needs the analyst role");
+    assert!(!analytics.contains("Top customers"), "{analytics}");
+    tmux.keys(&["q"]);
 }
