@@ -427,7 +427,9 @@ impl App {
             changed |= page.size != listed;
             page.size = listed;
         }
-        if changed && self.link == crate::app::Link::Up && !self.logging_in() {
+        // Only a paged tab asks again (Analytics' statistics do not change with the size).
+        let paged = matches!(self.tab, Tab::Customers | Tab::Products | Tab::Orders);
+        if changed && paged && self.link == crate::app::Link::Up && !self.logging_in() {
             return self.reload_tab();
         }
         Vec::new()

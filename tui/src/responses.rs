@@ -51,10 +51,14 @@ impl App {
                     _ => self.products.page.total = total,
                 }
             }
-            Purpose::CustomersPage => self
-                .customers
-                .page
-                .arrived(rows(), &screens::customers::COLUMNS),
+            Purpose::CustomersPage => {
+                self.customers
+                    .page
+                    .arrived(rows(), &screens::customers::COLUMNS);
+                // An open detail follows the selection onto the new page.
+                let requests = self.customers.follow_selection();
+                return self.send_detail(requests);
+            }
             Purpose::ProductsPage => {
                 let rows = rows();
                 self.remember_products(&rows);

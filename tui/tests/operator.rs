@@ -326,6 +326,26 @@ fn the_detail_follows_the_selection_newest_orders_first_with_product_names() {
         "{}",
         screen(&app)
     );
+    // Onto another page, the detail follows too.
+    app.customers.page.size = 3;
+    app.apply(Action::NextPage);
+    app.waiting += 1;
+    let sent = args_of(&app.on_response(Response {
+        purpose: Purpose::CustomersPage,
+        result: Ok(customers(4..=6)),
+    }));
+    assert_eq!(sent[0][..3], ["ORDER.LIST", "CUSTOMER", "4"]);
+}
+
+#[test]
+// Guards against a terminal resize reloading every statistic of the Analytics tab.
+fn a_resize_asks_again_only_for_a_paged_tab() {
+    let mut app = logged_in();
+    let sent = args_of(&app.resize(100, 30));
+    assert_eq!(sent[0], ["CUSTOMER.LIST", "AFTER", "0", "LIMIT", "24"]);
+    app.apply(Action::GoToTab(3));
+    assert!(app.resize(120, 40).is_empty());
+    assert_eq!(app.customers.page.size, 34);
 }
 
 #[test]
