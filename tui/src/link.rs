@@ -92,6 +92,7 @@ impl App {
             })
             .collect();
         self.probes = Probes::default();
+        self.analytics.denied = None;
         outgoing.extend(
             crate::role::PROBED
                 .into_iter()
@@ -152,6 +153,8 @@ impl App {
             reason,
         };
         self.journal.following = false;
+        // A backup the server was writing when it went is not running any more.
+        self.backups.status.running = false;
         self.waiting = 0;
         for page in [
             &mut self.customers.page,

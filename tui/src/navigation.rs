@@ -49,6 +49,9 @@ impl App {
                 return Vec::new();
             }
         }
+        if self.tab == Tab::Analytics {
+            self.analytics.denied = None;
+        }
         let outgoing = match self.tab {
             Tab::Customers => {
                 let mut outgoing = vec![command(

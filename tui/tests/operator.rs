@@ -576,3 +576,21 @@ fn backups_are_listed_newest_first_in_human_sizes() {
     );
     assert_eq!(app.tab, Tab::Backup);
 }
+
+#[test]
+// Guards against the gauge polling for a backup the server dropped when it went away.
+fn a_backup_cut_by_a_lost_server_is_not_running_any_more() {
+    let mut app = logged_in();
+    app.apply(Action::GoToTab(4));
+    app.apply(Action::StartBackup);
+    let sent = args_of(&app.apply(Action::Submit));
+    assert_eq!(sent, [["BACKUP"]]);
+    assert!(app.backups.status.running);
+    fail(
+        &mut app,
+        Purpose::BackupDone,
+        "connection: Connection reset by peer (os error 104)",
+    );
+    assert!(!app.backups.status.running);
+    assert!(matches!(app.link, Link::Down { .. }));
+}
