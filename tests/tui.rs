@@ -1,12 +1,12 @@
 //! The real `crm-tui` binary driven in tmux against the real server with demo data: log in,
-//! search a customer by email, open the detail, open Analytics, take a backup, quit with the
-//! terminal restored.
+//! search a customer by email, open the detail, open Analytics, take a named backup, see the
+//! console reconnect by itself after the server restarts, quit with the terminal restored.
 
 // Test code: a helper that finds the unexpected fails the test by panicking.
 #![allow(clippy::panic, clippy::expect_used)]
 #![allow(clippy::unwrap_used)]
 
-use crm_tests::{workspace_binary, TestServer, ADMIN_PASSWORD};
+use crm_tests::{free_port, workspace_binary, TestServer, ADMIN_PASSWORD};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -64,7 +64,7 @@ impl Drop for Tmux {
 
 #[test]
 fn an_operator_session_in_tmux() {
-    let server = TestServer::start_with(&["--demo"]);
+    let mut server = TestServer::start_with(&["--demo"]);
     let mut con = redis::Client::open(server.url("admin", ADMIN_PASSWORD, false))
         .unwrap()
         .get_connection()
@@ -78,8 +78,10 @@ fn an_operator_session_in_tmux() {
         socket: format!("crm-tui-test-{}", std::process::id()),
     };
     let script = format!(
-        "CRM_PASSWORD='{ADMIN_PASSWORD}' {} --connect {}; echo \"TUI-EXITED $?\"; stty -a | grep -o -- '-\\?icanon' ; sleep 60",
+        "CRM_PASSWORD='{ADMIN_PASSWORD}' {} --connect 127.0.0.1:{},{}; echo \"TUI-EXITED $?\"; stty -a | grep -o -- '-\\?icanon' ; sleep 60",
         workspace_binary("crm-tui").display(),
+        // Nothing listens on the first address: the console goes on to the second.
+        free_port(),
         server.address()
     );
     tmux.run(&[
@@ -96,8 +98,15 @@ fn an_operator_session_in_tmux() {
         &script,
     ]);
 
-    // Logged in: the customers page.
-    tmux.wait_for("Customers — page 1");
+    // Logged in: the customers page, as many rows as the screen holds (45 lines: 39 rows).
+    let first = tmux.wait_for("Customers — page 1 of ");
+    assert!(first.contains("Customers — page 1 of 26"), "{first}");
+    assert!(
+        first.contains(&format!("connected to {}", server.address())),
+        "{first}"
+    );
+    // A server without a cluster: the status line says so (from `ROLE`).
+    assert!(first.contains("standalone"), "{first}");
     // Search by email, open the detail.
     tmux.keys(&["/"]);
     tmux.keys(&["-l", &email]);
@@ -109,7 +118,11 @@ fn an_operator_session_in_tmux() {
         detail.contains(&name) && detail.contains("Detail"),
         "{detail}"
     );
-    tmux.keys(&["Escape", "Escape"]);
+    // Esc closes the detail, a second Esc the search (sent apart: two at once read as Alt-Esc).
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("Esc to clear");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("Customers — page 1 of 26");
     // Analytics.
     tmux.keys(&["4"]);
     let analytics = tmux.wait_for("champions");
@@ -121,8 +134,25 @@ fn an_operator_session_in_tmux() {
     tmux.keys(&["5"]);
     tmux.wait_for("Backups");
     tmux.keys(&["b"]);
+    tmux.wait_for("Backup name");
+    tmux.keys(&["-l", "before-restart"]);
+    tmux.keys(&["Enter"]);
     let done = tmux.wait_for("written:");
-    assert!(done.contains("11100 records"), "{done}");
+    assert!(
+        done.contains("backup before-restart written: 11100 records"),
+        "{done}"
+    );
+    // The server restarts: the console says so, retries, and reloads the tab by itself.
+    tmux.keys(&["1"]);
+    tmux.wait_for("Customers — page 1 of 26");
+    assert!(server.signal_and_wait("TERM").success());
+    let lost = tmux.wait_for("connection lost");
+    assert!(lost.contains("reconnecting in"), "{lost}");
+    server.launch();
+    let back = tmux.wait_for("reconnected to");
+    assert!(back.contains("Customers — page 1 of 26"), "{back}");
+    tmux.keys(&["n"]);
+    tmux.wait_for("Customers — page 2 of 26");
     // Quit: the program exits 0 and the terminal is back in cooked mode.
     tmux.keys(&["q"]);
     let after = tmux.wait_for("TUI-EXITED");
@@ -136,4 +166,50 @@ fn an_operator_session_in_tmux() {
         !restored.contains("1 Customers"),
         "the alternate screen was not left:\n{restored}"
     );
+}
+
+#[test]
+fn a_reader_in_tmux_is_told_what_the_role_may_not_use() {
+    let server = TestServer::start_with(&["--demo"]);
+    let mut con = redis::Client::open(server.url("admin", ADMIN_PASSWORD, false))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let _: () = redis::cmd("USER.ADD")
+        .arg("rita")
+        .arg("reader-password")
+        .arg("ROLE")
+        .arg("reader")
+        .query(&mut con)
+        .unwrap();
+    let tmux = Tmux {
+        socket: format!("crm-tui-reader-{}", std::process::id()),
+    };
+    let script = format!(
+        "CRM_PASSWORD=reader-password {} --connect {} --user rita; sleep 60",
+        workspace_binary("crm-tui").display(),
+        server.address()
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "tui",
+        "-x",
+        "80",
+        "-y",
+        "24",
+        "bash",
+        "-c",
+        &script,
+    ]);
+    // The role is learnt at login: the hints leave out what a reader may not use.
+    let customers = tmux.wait_for("rita (reader)");
+    assert!(!customers.contains("a add"), "{customers}");
+    tmux.keys(&["a"]);
+    tmux.wait_for("NOPERM a (add a customer or product) needs the writer role");
+    tmux.keys(&["4"]);
+    let analytics = tmux.wait_for("NOPERM Analytics needs the analyst role");
+    assert!(!analytics.contains("Top customers"), "{analytics}");
+    tmux.keys(&["q"]);
 }

@@ -20,17 +20,14 @@ impl App {
                 self.send(outgoing)
             }
             (Action::Export, Some(id)) => {
-                self.overlay = Some(Overlay::Prompt(Prompt {
-                    kind: PromptKind::ExportPath(id),
-                    input: format!("customer-{id}.json"),
-                }));
+                self.overlay = Some(Overlay::Prompt(Prompt::new(
+                    PromptKind::ExportPath(id),
+                    &format!("customer-{id}.json"),
+                )));
                 Vec::new()
             }
             (Action::Forget, Some(id)) => {
-                self.overlay = Some(Overlay::Prompt(Prompt {
-                    kind: PromptKind::ForgetId(id),
-                    input: String::new(),
-                }));
+                self.overlay = Some(Overlay::Prompt(Prompt::new(PromptKind::ForgetId(id), "")));
                 Vec::new()
             }
             (Action::VerifyJournal, _) => {
@@ -63,10 +60,7 @@ impl App {
                     .last()
                     .map(u64::to_string)
                     .unwrap_or_default();
-                self.overlay = Some(Overlay::Prompt(Prompt {
-                    kind: PromptKind::UnmergeId,
-                    input,
-                }));
+                self.overlay = Some(Overlay::Prompt(Prompt::new(PromptKind::UnmergeId, &input)));
                 Vec::new()
             }
             _ => Vec::new(),
@@ -84,12 +78,13 @@ impl App {
         self.send(outgoing)
     }
 
-    pub(crate) fn start_backup(&mut self) -> Outgoing {
-        if self.backup.running {
+    /// Starts a backup named `name` (empty: the server's default name).
+    pub(crate) fn start_backup(&mut self, name: &str) -> Outgoing {
+        if self.backups.status.running {
             self.set_status("a backup is already running", true);
             return Vec::new();
         }
-        self.backup = BackupStatus {
+        self.backups.status = BackupStatus {
             running: true,
             ..BackupStatus::default()
         };
@@ -97,7 +92,7 @@ impl App {
         let outgoing = vec![on_lane(
             Lane::Long,
             Purpose::BackupDone,
-            Command::backup(None),
+            Command::backup((!name.is_empty()).then_some(name)),
         )];
         self.send(outgoing)
     }
@@ -105,11 +100,7 @@ impl App {
     pub(crate) fn ask_delete(&mut self) {
         let (kind, row, delete): (_, _, fn(u64) -> Command) = match self.tab {
             Tab::Customers => ("customer", self.customers.selected(), Command::customer_del),
-            Tab::Products => (
-                "product",
-                self.products.selected_row().cloned(),
-                Command::product_del,
-            ),
+            Tab::Products => ("product", self.products.selected(), Command::product_del),
             _ => return,
         };
         if let Some(id) = row.and_then(|r| r["id"].as_u64()) {

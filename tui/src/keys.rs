@@ -3,6 +3,8 @@
 
 use crate::action::Action;
 use crate::app::{App, Mode};
+use crate::line_input::LineEdit;
+use crate::role::Role;
 use crate::tab::Tab;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -26,6 +28,8 @@ pub struct Binding {
     pub when: When,
     /// The tab's hint line text ("" for none).
     pub hint: &'static str,
+    /// The least role that may use it.
+    pub needs: Role,
 }
 
 const fn bind(
@@ -45,42 +49,92 @@ const fn bind(
         tabs,
         when,
         hint,
+        needs: Role::Reader,
+    }
+}
+
+impl Binding {
+    /// The same binding, for `role` and above.
+    const fn needs(self, role: Role) -> Binding {
+        Binding {
+            needs: role,
+            ..self
+        }
     }
 }
 
 use KeyCode::Char;
 const RECORDS: &[Tab] = &[Tab::Customers, Tab::Products];
-const PAGED: &[Tab] = &[Tab::Customers, Tab::Products, Tab::Orders, Tab::Backup];
+const PAGED: &[Tab] = &[Tab::Customers, Tab::Products, Tab::Orders, Tab::Journal];
+const TABLES: &[Tab] = &[
+    Tab::Customers,
+    Tab::Products,
+    Tab::Orders,
+    Tab::Backup,
+    Tab::Journal,
+    Tab::Duplicates,
+];
+const SORTED: &[Tab] = &[Tab::Customers, Tab::Products, Tab::Orders, Tab::Backup];
 
 /// Every binding in normal mode, first match wins (so tab-specific ones come first). The
 /// number keys go to tabs and are handled before the table.
 pub const BINDINGS: &[Binding] = &[
     bind(
-        "r",
-        &[Char('r')],
+        "J K",
+        &[Char('J')],
+        Action::ScrollDetail(1),
+        "scroll the detail's orders",
+        &[Tab::Customers],
+        When::Detail,
+        "J/K scroll",
+    ),
+    bind(
+        "",
+        &[Char('K')],
+        Action::ScrollDetail(-1),
+        "",
+        &[Tab::Customers],
+        When::Detail,
+        "",
+    ),
+    bind(
+        "R",
+        &[Char('R')],
         Action::Reveal,
         "reveal the plain record (journaled)",
         &[Tab::Customers],
         When::Detail,
-        "r reveal",
-    ),
+        "R reveal",
+    )
+    .needs(Role::Writer),
     bind(
-        "x",
-        &[Char('x')],
+        "X",
+        &[Char('X')],
         Action::Export,
-        "export the customer to a file (admin)",
+        "export the customer to a file",
         &[Tab::Customers],
         When::Detail,
-        "x export",
-    ),
+        "X export",
+    )
+    .needs(Role::Admin),
     bind(
         "F",
         &[Char('F')],
         Action::Forget,
-        "forget the customer for good (admin; type the id)",
+        "forget the customer for good (type the id)",
         &[Tab::Customers],
         When::Detail,
         "F forget",
+    )
+    .needs(Role::Admin),
+    bind(
+        "Esc",
+        &[KeyCode::Esc],
+        Action::Cancel,
+        "close the detail",
+        &[Tab::Customers],
+        When::Detail,
+        "Esc close",
     ),
     bind(
         "/",
@@ -88,6 +142,15 @@ pub const BINDINGS: &[Binding] = &[
         Action::StartInput,
         "search customers (email, phone or name word)",
         &[Tab::Customers],
+        When::Always,
+        "/ search",
+    ),
+    bind(
+        "/",
+        &[Char('/')],
+        Action::StartInput,
+        "search products (part of a name)",
+        &[Tab::Products],
         When::Always,
         "/ search",
     ),
@@ -126,7 +189,8 @@ pub const BINDINGS: &[Binding] = &[
         RECORDS,
         When::Always,
         "a add",
-    ),
+    )
+    .needs(Role::Writer),
     bind(
         "e",
         &[Char('e')],
@@ -135,6 +199,16 @@ pub const BINDINGS: &[Binding] = &[
         RECORDS,
         When::Always,
         "e edit",
+    )
+    .needs(Role::Writer),
+    bind(
+        "e",
+        &[Char('e')],
+        Action::Edit,
+        "edit the parameters (K, as of, threshold, months)",
+        &[Tab::Analytics],
+        When::Always,
+        "e parameters",
     ),
     bind(
         "d",
@@ -144,16 +218,18 @@ pub const BINDINGS: &[Binding] = &[
         RECORDS,
         When::Always,
         "d delete",
-    ),
+    )
+    .needs(Role::Writer),
     bind(
         "b",
         &[Char('b')],
         Action::StartBackup,
-        "start a backup",
+        "start a backup (asks for a name)",
         &[Tab::Backup],
         When::Always,
         "b backup",
-    ),
+    )
+    .needs(Role::Admin),
     bind(
         "v",
         &[Char('v')],
@@ -162,7 +238,8 @@ pub const BINDINGS: &[Binding] = &[
         &[Tab::Backup],
         When::Always,
         "v verify",
-    ),
+    )
+    .needs(Role::Admin),
     bind(
         "v",
         &[Char('v')],
@@ -171,7 +248,8 @@ pub const BINDINGS: &[Binding] = &[
         &[Tab::Journal],
         When::Always,
         "v verify",
-    ),
+    )
+    .needs(Role::Admin),
     bind(
         "m",
         &[Char('m')],
@@ -180,7 +258,8 @@ pub const BINDINGS: &[Binding] = &[
         &[Tab::Duplicates],
         When::Always,
         "m merge (keep a)",
-    ),
+    )
+    .needs(Role::Writer),
     bind(
         "M",
         &[Char('M')],
@@ -189,7 +268,8 @@ pub const BINDINGS: &[Binding] = &[
         &[Tab::Duplicates],
         When::Always,
         "M merge (keep b)",
-    ),
+    )
+    .needs(Role::Writer),
     bind(
         "u",
         &[Char('u')],
@@ -198,12 +278,13 @@ pub const BINDINGS: &[Binding] = &[
         &[Tab::Duplicates],
         When::Always,
         "u undo merge",
-    ),
+    )
+    .needs(Role::Writer),
     bind(
         "n p / PgDn PgUp",
         &[Char('n'), KeyCode::PageDown],
         Action::NextPage,
-        "next page",
+        "next / previous page (Journal: newer / older entries)",
         PAGED,
         When::Always,
         "n/p page",
@@ -218,10 +299,46 @@ pub const BINDINGS: &[Binding] = &[
         "",
     ),
     bind(
+        "g G / Home End",
+        &[Char('g'), KeyCode::Home],
+        Action::Top,
+        "the first row of the first page / the last of the last",
+        TABLES,
+        When::Always,
+        "g/G ends",
+    ),
+    bind(
+        "",
+        &[Char('G'), KeyCode::End],
+        Action::Bottom,
+        "",
+        TABLES,
+        When::Always,
+        "",
+    ),
+    bind(
+        "s S",
+        &[Char('s')],
+        Action::SortNext,
+        "sort by the next column / turn the sort's direction",
+        SORTED,
+        When::Always,
+        "s/S sort",
+    ),
+    bind(
+        "",
+        &[Char('S')],
+        Action::SortFlip,
+        "",
+        SORTED,
+        When::Always,
+        "",
+    ),
+    bind(
         "j k / ↓ ↑",
         &[Char('j'), KeyCode::Down],
         Action::Down,
-        "move the selection",
+        "move the selection (past a page's end: the next page)",
         &[],
         When::Always,
         "",
@@ -266,7 +383,7 @@ pub const BINDINGS: &[Binding] = &[
         "r",
         &[Char('r')],
         Action::Refresh,
-        "refresh",
+        "refresh (while disconnected: reconnect now)",
         &[],
         When::Always,
         "r refresh",
@@ -275,7 +392,7 @@ pub const BINDINGS: &[Binding] = &[
         "Esc",
         &[KeyCode::Esc],
         Action::Cancel,
-        "close a prompt, form or detail",
+        "close a prompt or form; clear a search or filter",
         &[],
         When::Always,
         "",
@@ -300,6 +417,18 @@ pub const BINDINGS: &[Binding] = &[
     ),
 ];
 
+/// Keys while typing into a prompt, form or the login screen (shown in the help).
+pub const TYPING_HELP: &[(&str, &str)] = &[
+    ("← → / Home End", "move in the line (also Ctrl-A, Ctrl-E)"),
+    (
+        "Ctrl-U / Ctrl-K",
+        "delete to the start / to the end of the line",
+    ),
+    ("Ctrl-W", "delete the word before the cursor"),
+    ("Tab / ↓ ↑", "next / previous field of a form"),
+    ("Enter / Esc", "submit / cancel"),
+];
+
 impl Binding {
     fn applies(&self, tab: Tab, detail_open: bool) -> bool {
         (self.tabs.is_empty() || self.tabs.contains(&tab))
@@ -307,12 +436,16 @@ impl Binding {
     }
 }
 
-/// The hint line of a tab: its bindings' hints, in table order.
-pub fn hints(tab: Tab, detail_open: bool) -> String {
+/// The hint line of a tab: its bindings' hints the role may use, in table order. `detail`
+/// chooses the detail pane's own hints (or the tab's others).
+pub fn hints(tab: Tab, detail: bool, role: Option<Role>) -> String {
     let mut seen = Vec::new();
     for binding in BINDINGS {
+        let detail_binding = binding.when == When::Detail;
         if !binding.hint.is_empty()
-            && binding.applies(tab, detail_open)
+            && binding.applies(tab, detail)
+            && detail_binding == detail
+            && role.is_none_or(|r| r >= binding.needs)
             && !seen.contains(&binding.hint)
         {
             seen.push(binding.hint);
@@ -321,20 +454,21 @@ pub fn hints(tab: Tab, detail_open: bool) -> String {
     seen.join(" · ")
 }
 
+/// The binding of an action on a tab, if a key is bound to it there.
+pub fn binding(action: &Action, tab: Tab, detail_open: bool) -> Option<&'static Binding> {
+    BINDINGS
+        .iter()
+        .find(|b| b.action == *action && b.applies(tab, detail_open))
+}
+
 /// Maps a key press to an action in the app's current mode.
 pub fn map(app: &App, key: KeyEvent) -> Option<Action> {
-    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == Char('c') {
+    let control = key.modifiers.contains(KeyModifiers::CONTROL);
+    if control && key.code == Char('c') {
         return Some(Action::Quit);
     }
     match app.mode() {
-        Mode::Typing => match key.code {
-            KeyCode::Enter => Some(Action::Submit),
-            KeyCode::Esc => Some(Action::Cancel),
-            KeyCode::Backspace => Some(Action::Backspace),
-            KeyCode::Tab | KeyCode::Down => Some(Action::NextField),
-            Char(c) => Some(Action::Type(c)),
-            _ => None,
-        },
+        Mode::Typing => typing(key.code, control),
         Mode::Confirming => match key.code {
             Char('y') | Char('Y') => Some(Action::Confirm),
             _ => Some(Action::Cancel),
@@ -353,20 +487,82 @@ pub fn map(app: &App, key: KeyEvent) -> Option<Action> {
     }
 }
 
+/// Keys while typing: the shell's line editing.
+fn typing(code: KeyCode, control: bool) -> Option<Action> {
+    let edit = |e| Some(Action::EditLine(e));
+    if control {
+        return match code {
+            Char('u') => edit(LineEdit::KillToStart),
+            Char('k') => edit(LineEdit::KillToEnd),
+            Char('w') | KeyCode::Backspace => edit(LineEdit::KillWordBack),
+            Char('a') => edit(LineEdit::Home),
+            Char('e') => edit(LineEdit::End),
+            Char('b') => edit(LineEdit::Left),
+            Char('f') => edit(LineEdit::Right),
+            Char('h') => edit(LineEdit::DeleteBack),
+            Char('d') => edit(LineEdit::DeleteForward),
+            _ => None,
+        };
+    }
+    match code {
+        KeyCode::Enter => Some(Action::Submit),
+        KeyCode::Esc => Some(Action::Cancel),
+        KeyCode::Backspace => edit(LineEdit::DeleteBack),
+        KeyCode::Delete => edit(LineEdit::DeleteForward),
+        KeyCode::Left => edit(LineEdit::Left),
+        KeyCode::Right => edit(LineEdit::Right),
+        KeyCode::Home => edit(LineEdit::Home),
+        KeyCode::End => edit(LineEdit::End),
+        KeyCode::Tab | KeyCode::Down => Some(Action::NextField),
+        KeyCode::BackTab | KeyCode::Up => Some(Action::PreviousField),
+        Char(c) => Some(Action::Type(c)),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn hints_come_from_the_table() {
+    fn hints_come_from_the_table_and_the_role() {
         assert_eq!(
-            hints(Tab::Customers, false),
-            "/ search · Enter detail · a add · e edit · d delete · n/p page · r refresh"
+            hints(Tab::Customers, false, None),
+            "/ search · Enter detail · a add · e edit · d delete · n/p page · g/G ends · s/S sort · r refresh"
         );
-        assert!(hints(Tab::Customers, true).starts_with("r reveal · x export · F forget"));
         assert_eq!(
-            hints(Tab::Journal, false),
-            "/ filter · v verify · r refresh"
+            hints(Tab::Customers, false, Some(Role::Reader)),
+            "/ search · Enter detail · n/p page · g/G ends · s/S sort · r refresh"
         );
+        assert_eq!(
+            hints(Tab::Customers, true, Some(Role::Admin)),
+            "J/K scroll · R reveal · X export · F forget · Esc close"
+        );
+        assert_eq!(
+            hints(Tab::Customers, true, Some(Role::Writer)),
+            "J/K scroll · R reveal · Esc close"
+        );
+    }
+
+    #[test]
+    // Guards against the detail's keys taking a key another binding of the tab uses.
+    fn the_detail_keys_clash_with_no_other_key_of_the_tab() {
+        for detail in BINDINGS.iter().filter(|b| b.when == When::Detail) {
+            for other in BINDINGS
+                .iter()
+                .filter(|b| b.when == When::Always && b.applies(Tab::Customers, true))
+            {
+                if detail.action != other.action {
+                    for code in detail.codes {
+                        assert!(
+                            !other.codes.contains(code),
+                            "{code:?} is both {:?} and {:?}",
+                            detail.action,
+                            other.action
+                        );
+                    }
+                }
+            }
+        }
     }
 }

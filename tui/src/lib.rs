@@ -1,19 +1,26 @@
 //! `crm-tui`: the operators' console. State in [`app`] (routing) with each tab's state beside
 //! its widget in [`screens`], overlays in [`overlay`], input mapped to [`action::Action`]s by
-//! the one keymap table in [`keys`], tab loading and paging in `navigation.rs`, replies routed in `responses.rs`, network calls on worker
-//! threads in [`net`].
+//! the one keymap table in [`keys`], tab loading and paging in `navigation.rs`, replies routed
+//! in `responses.rs`, the connection and its reconnection in `link.rs`, network calls on
+//! worker threads in [`net`].
 
 pub mod action;
 pub mod app;
+pub mod format;
 mod intents;
 pub mod keys;
+pub mod line_input;
+mod link;
 mod navigation;
 pub mod net;
 pub mod overlay;
 mod overlay_input;
 pub mod page;
 mod responses;
+pub mod role;
 pub mod screens;
+pub mod sort;
 pub mod tab;
 pub mod theme;
 pub mod ui;
+pub mod wire;

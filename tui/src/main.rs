@@ -1,4 +1,4 @@
-//! `crm-tui [--connect ADDR] [--user U]`: the operators' console.
+//! `crm-tui [--connect ADDR[,ADDR...]]... [--user U]`: the operators' console.
 
 use clap::Parser;
 use crm_tui::app::{App, Lane, Outgoing};
@@ -14,8 +14,10 @@ use std::time::{Duration, Instant};
     about = "The CRM operators' console (password: CRM_PASSWORD or the login screen)"
 )]
 struct Cli {
+    /// Server addresses, tried in order (a cluster's leader is preferred); repeat the option
+    /// or separate with commas.
     #[arg(long, default_value = "127.0.0.1:7379")]
-    connect: String,
+    connect: Vec<String>,
     #[arg(long, default_value = "admin")]
     user: String,
 }
@@ -33,7 +35,7 @@ fn dispatch(net: &Net, outgoing: Outgoing) {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let net = Net::start();
-    let mut app = App::new(&cli.connect, &cli.user);
+    let mut app = App::new(&cli.connect.join(","), &cli.user);
     if let Ok(password) = std::env::var("CRM_PASSWORD") {
         app.set_password(password);
         let outgoing = app.submit_login();
@@ -50,6 +52,9 @@ fn run(terminal: &mut ratatui::DefaultTerminal, app: &mut App, net: &Net) -> any
     let tick = Duration::from_millis(100);
     let mut last_tick = Instant::now();
     while app.running {
+        let size = terminal.size()?;
+        let outgoing = app.resize(size.width, size.height);
+        dispatch(net, outgoing);
         terminal.draw(|frame| ui::render(frame, app))?;
         let timeout = tick.saturating_sub(last_tick.elapsed());
         if event::poll(timeout)? {

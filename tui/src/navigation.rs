@@ -1,65 +1,162 @@
-//! Moving around: which requests (re)load each tab, the feed's blocked read, paging and the
-//! selection.
+//! Moving around: which requests (re)load each tab, the feed's blocked read, paging, the
+//! selection, sorting, and the page sizes that fill the screen.
 
 use crate::app::{command, on_lane, App, Lane, Outgoing};
 use crate::net::Purpose;
-use crate::page::{Page, PAGE_SIZE};
+use crate::page::{Landing, Page};
+use crate::role::Role;
+use crate::screens;
 use crate::screens::duplicates::Duplicates;
+use crate::sort::Sort;
 use crate::tab::Tab;
+use crate::wire::Words;
 use crm_server::request::Command;
 
+/// Moves a selection among `len` rows (search results are not paged); always inside.
+fn move_within(selected: &mut usize, delta: isize, len: usize) -> bool {
+    *selected = (*selected as isize + delta).clamp(0, len.saturating_sub(1) as isize) as usize;
+    true
+}
+
 impl App {
+    /// The least role a tab needs (the server answers `NOPERM` to what it shows otherwise).
+    pub fn tab_needs(tab: Tab) -> Role {
+        match tab {
+            Tab::Analytics | Tab::Duplicates => Role::Analyst,
+            Tab::Backup | Tab::Journal => Role::Admin,
+            _ => Role::Reader,
+        }
+    }
+
+    /// Why the role may not do `action` here, if it may not.
+    pub(crate) fn forbidden(&self, action: &crate::action::Action) -> Option<String> {
+        let role = self.role()?;
+        let binding = crate::keys::binding(action, self.tab, self.customers.detail.is_some())?;
+        let what = format!("{} ({})", binding.label, binding.help);
+        (role < binding.needs).then(|| crate::role::denied(&what, binding.needs, role))
+    }
+
     /// The requests that (re)load what the current tab shows.
     pub fn load_tab(&mut self) -> Outgoing {
-        let outgoing = match self.tab {
-            Tab::Customers => vec![command(
-                Purpose::CustomersPage,
-                self.customers.page_request(),
-            )],
-            Tab::Products => vec![command(
-                Purpose::ProductsPage,
-                Command::product_list(self.products.after(), PAGE_SIZE),
-            )],
-            Tab::Orders => {
-                match crate::screens::orders::request(&self.order_filter, &self.orders) {
-                    Ok(request) => vec![command(Purpose::OrdersPage, request)],
-                    Err(message) => {
-                        self.set_status(message, true);
-                        Vec::new()
-                    }
+        if let Some(role) = self.role() {
+            let needs = App::tab_needs(self.tab);
+            if role < needs {
+                let reason = crate::role::denied(self.tab.title(), needs, role);
+                if self.tab == Tab::Analytics {
+                    self.analytics.denied = Some(reason.clone());
                 }
+                self.set_status(reason, true);
+                return Vec::new();
             }
-            Tab::Analytics => vec![
-                command(Purpose::TopCustomers, Command::stats_top_customers(10)),
-                command(Purpose::Monthly, Command::stats_monthly()),
-                command(Purpose::Rfm, Command::stats_rfm()),
-                command(Purpose::Clusters, Command::stats_clusters(4, 1)),
-                command(Purpose::Anomalies, Command::stats_anomalies(10)),
-            ],
-            Tab::Backup => vec![
-                command(Purpose::Backups, Command::backup_list()),
-                command(Purpose::Info, Command::info()),
-            ],
-            Tab::Journal => match self.journal.request(0) {
+        }
+        if self.tab == Tab::Analytics {
+            self.analytics.denied = None;
+        }
+        let outgoing = match self.tab {
+            Tab::Customers => {
+                let mut outgoing = vec![command(
+                    Purpose::CustomersPage,
+                    self.customers.page_request(),
+                )];
+                outgoing.extend(self.count_request(Tab::Customers));
+                outgoing
+            }
+            Tab::Products => {
+                let mut outgoing =
+                    vec![command(Purpose::ProductsPage, self.products.page_request())];
+                outgoing.extend(self.count_request(Tab::Products));
+                outgoing
+            }
+            Tab::Orders => match screens::orders::request(
+                &self.orders.filter,
+                self.orders.page.after(),
+                self.orders.page.size,
+            ) {
                 Ok(request) => {
-                    let mut outgoing = vec![command(Purpose::JournalPage, request)];
-                    outgoing.extend(self.follow_feed());
+                    let mut outgoing = vec![command(Purpose::OrdersPage, request)];
+                    if self.orders.filter.is_empty() {
+                        outgoing.extend(self.count_request(Tab::Orders));
+                    } else {
+                        self.orders.page.total = None;
+                    }
                     outgoing
                 }
                 Err(message) => {
+                    self.orders.page.failed();
                     self.set_status(message, true);
                     Vec::new()
                 }
             },
+            Tab::Analytics => self
+                .analytics
+                .requests()
+                .into_iter()
+                .map(|(purpose, words)| command(purpose, words))
+                .collect(),
+            Tab::Backup => vec![
+                command(Purpose::Backups, Command::backup_list()),
+                command(Purpose::Info, Command::info()),
+            ],
+            Tab::Journal => {
+                self.journal.older = false;
+                let mut outgoing = vec![command(Purpose::JournalHead, crate::wire::audit_head())];
+                outgoing.extend(self.follow_feed());
+                outgoing
+            }
             Tab::Duplicates => vec![command(Purpose::Duplicates, Duplicates::request())],
             Tab::Help => Vec::new(),
         };
         self.send(outgoing)
     }
 
-    /// The blocked `XREAD` that follows the feed, unless one is out already.
+    /// The tab again, at the page it shows (after a reconnection or a resize).
+    pub(crate) fn reload_tab(&mut self) -> Outgoing {
+        for page in [
+            &mut self.customers.page,
+            &mut self.products.page,
+            &mut self.orders.page,
+        ] {
+            page.request_again();
+        }
+        if self.tab == Tab::Journal && self.journal.older {
+            let before = self.journal.last_seq() + 1;
+            return self.journal_window(before);
+        }
+        self.load_tab()
+    }
+
+    /// The count behind "page 7 of 42": `INFO` for an admin, else `*.COUNT` (orders have
+    /// none), else nothing.
+    pub(crate) fn count_request(&mut self, tab: Tab) -> Vec<(Lane, crate::net::Request)> {
+        if self.counts_by_info && self.may(Role::Admin) {
+            return vec![command(Purpose::Counts, Command::info())];
+        }
+        match tab {
+            Tab::Customers => vec![command(Purpose::Count(tab), crate::wire::count("customer"))],
+            Tab::Products => vec![command(Purpose::Count(tab), crate::wire::count("product"))],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The journal window that ends before entry `before`.
+    pub(crate) fn journal_window(&mut self, before: u64) -> Outgoing {
+        let span = self.journal.first_span();
+        match self.journal.window_request(before, span) {
+            Ok(request) => {
+                let outgoing = vec![command(Purpose::JournalWindow { before, span }, request)];
+                self.send(outgoing)
+            }
+            Err(message) => {
+                self.set_status(message, true);
+                Vec::new()
+            }
+        }
+    }
+
+    /// The blocked `XREAD` that follows the feed, unless one is out already or an older
+    /// window is shown.
     pub(crate) fn follow_feed(&mut self) -> Outgoing {
-        if self.journal.following {
+        if self.journal.following || self.journal.older {
             return Vec::new();
         }
         self.journal.following = true;
@@ -70,36 +167,274 @@ impl App {
         )]
     }
 
+    /// The paged table of the current tab (not while a search shows its results).
     pub(crate) fn page_mut(&mut self) -> Option<&mut Page> {
         match self.tab {
             Tab::Customers if self.customers.search.is_none() => Some(&mut self.customers.page),
-            Tab::Products => Some(&mut self.products),
-            Tab::Orders => Some(&mut self.orders),
-            Tab::Backup => Some(&mut self.backups),
+            Tab::Products if self.products.search.is_none() => Some(&mut self.products.page),
+            Tab::Orders => Some(&mut self.orders.page),
             _ => None,
         }
     }
 
+    /// The page request of the current tab, after its page was moved.
+    fn page_request(&mut self) -> Outgoing {
+        self.load_tab()
+    }
+
     pub(crate) fn move_selection(&mut self, delta: isize) -> Outgoing {
-        match self.tab {
-            Tab::Customers => self.customers.move_by(delta),
-            Tab::Journal => self.journal.move_by(delta),
+        let inside = match self.tab {
+            Tab::Customers if self.customers.search.is_some() => {
+                let len = self.customers.rows().len();
+                move_within(&mut self.customers.page.selected, delta, len)
+            }
+            Tab::Products if self.products.search.is_some() => {
+                let len = self.products.rows().len();
+                move_within(&mut self.products.page.selected, delta, len)
+            }
+            Tab::Journal => {
+                self.journal.move_by(delta);
+                true
+            }
             Tab::Duplicates => {
                 self.duplicates.move_by(delta);
                 return self.load_pair();
             }
-            _ => {
-                if let Some(page) = self.page_mut() {
-                    page.move_by(delta);
+            Tab::Backup => {
+                self.backups.page.move_by(delta);
+                true
+            }
+            Tab::Help => move_within(&mut self.help_row, delta, crate::screens::help::rows()),
+            _ => self.page_mut().is_none_or(|page| page.move_by(delta)),
+        };
+        if !inside {
+            // Past a page's edge: the next or previous page, landing at its near end.
+            let moved = self.page_mut().is_some_and(|page| {
+                if delta > 0 {
+                    page.request_next(Landing::Top)
+                } else {
+                    page.request_previous(Landing::Bottom)
                 }
+            });
+            if moved {
+                return self.page_request();
             }
         }
+        if self.tab == Tab::Customers {
+            let requests = self.customers.follow_selection();
+            return self.send_detail(requests);
+        }
         Vec::new()
+    }
+
+    /// Sends the customer detail's requests.
+    pub(crate) fn send_detail(&mut self, requests: Vec<(Purpose, Words)>) -> Outgoing {
+        let outgoing = requests
+            .into_iter()
+            .map(|(purpose, words)| command(purpose, words))
+            .collect();
+        self.send(outgoing)
+    }
+
+    pub(crate) fn turn_page(&mut self, forward: bool) -> Outgoing {
+        if self.tab == Tab::Journal {
+            return if forward {
+                self.journal_newer()
+            } else {
+                let before = self.journal.first_seq();
+                if before <= 1 {
+                    self.set_status("this is the first entry", false);
+                    return Vec::new();
+                }
+                self.journal.older = true;
+                self.journal_window(before)
+            };
+        }
+        let landing = Landing::Top;
+        let moved = self.page_mut().is_some_and(|page| {
+            if forward {
+                page.request_next(landing)
+            } else {
+                page.request_previous(landing)
+            }
+        });
+        if moved {
+            self.page_request()
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn journal_newer(&mut self) -> Outgoing {
+        if !self.journal.older {
+            return Vec::new();
+        }
+        match self
+            .journal
+            .request(self.journal.last_seq(), crate::screens::journal::SHOWN)
+        {
+            Ok(request) => {
+                let outgoing = vec![command(Purpose::JournalNewer, request)];
+                self.send(outgoing)
+            }
+            Err(message) => {
+                self.set_status(message, true);
+                Vec::new()
+            }
+        }
+    }
+
+    /// `g`/Home: the first row of the first page.
+    pub(crate) fn go_top(&mut self) -> Outgoing {
+        match self.tab {
+            Tab::Journal => {
+                self.journal.selected = 0;
+                return Vec::new();
+            }
+            Tab::Duplicates => {
+                self.duplicates.selected = 0;
+                return self.load_pair();
+            }
+            Tab::Backup => {
+                self.backups.page.selected = 0;
+                return Vec::new();
+            }
+            _ => {}
+        }
+        match self.page_mut() {
+            Some(page) if !page.cursors.is_empty() => {
+                page.request_first();
+                self.page_request()
+            }
+            Some(page) => {
+                page.selected = 0;
+                Vec::new()
+            }
+            None => {
+                self.customers.page.selected = 0;
+                self.products.page.selected = 0;
+                Vec::new()
+            }
+        }
+    }
+
+    /// `G`/End: the last row of the last page (reading the ids up to it, a thousand at a time).
+    pub(crate) fn go_bottom(&mut self) -> Outgoing {
+        match self.tab {
+            Tab::Journal => {
+                self.journal.selected = self.journal.entries.len().saturating_sub(1);
+                return Vec::new();
+            }
+            Tab::Duplicates => {
+                self.duplicates.selected = self.duplicates.pairs.len().saturating_sub(1);
+                return self.load_pair();
+            }
+            Tab::Backup => {
+                self.backups.page.selected = self.backups.page.rows.len().saturating_sub(1);
+                return Vec::new();
+            }
+            _ => {}
+        }
+        let search = match self.tab {
+            Tab::Customers => self.customers.search.is_some(),
+            Tab::Products => self.products.search.is_some(),
+            _ => false,
+        };
+        if search {
+            let len = match self.tab {
+                Tab::Customers => self.customers.rows().len(),
+                _ => self.products.rows().len(),
+            };
+            let page = match self.tab {
+                Tab::Customers => &mut self.customers.page,
+                _ => &mut self.products.page,
+            };
+            page.selected = len.saturating_sub(1);
+            return Vec::new();
+        }
+        let Some(page) = self.page_mut() else {
+            return Vec::new();
+        };
+        if page.rows.len() < page.size {
+            page.selected = page.rows.len().saturating_sub(1);
+            return Vec::new();
+        }
+        let after = page.start_walk();
+        self.set_status("reading to the last page...", false);
+        self.walk_request(after)
+    }
+
+    /// One read of the way to the last page of the current tab.
+    pub(crate) fn walk_request(&mut self, after: u64) -> Outgoing {
+        let step = crate::page::WALK_STEP;
+        let request = match self.tab {
+            Tab::Customers => Ok(Command::customer_list(after, step)),
+            Tab::Products => Ok(Command::product_list(after, step)),
+            Tab::Orders => screens::orders::request(&self.orders.filter, after, step),
+            _ => return Vec::new(),
+        };
+        match request {
+            Ok(request) => {
+                let outgoing = vec![command(Purpose::Walk(self.tab), request)];
+                self.send(outgoing)
+            }
+            Err(message) => {
+                self.set_status(message, true);
+                Vec::new()
+            }
+        }
+    }
+
+    /// `s`/`S`: sorts the current table by the next column, or turns the direction.
+    pub(crate) fn sort(&mut self, flip: bool) {
+        let (current, columns) = match self.tab {
+            Tab::Customers => (self.customers.page.sort, screens::customers::COLUMNS.len()),
+            Tab::Products => (self.products.page.sort, screens::products::COLUMNS.len()),
+            Tab::Orders => (self.orders.page.sort, screens::orders::COLUMNS.len()),
+            Tab::Backup => (self.backups.page.sort, screens::backup::COLUMNS.len()),
+            _ => return,
+        };
+        let sort = if flip {
+            Some(Sort::flip(current))
+        } else {
+            Sort::next(current, columns)
+        };
+        match self.tab {
+            Tab::Customers => self.customers.set_sort(sort),
+            Tab::Products => self.products.set_sort(sort),
+            Tab::Orders => self.orders.page.set_sort(sort, &screens::orders::COLUMNS),
+            _ => self.backups.page.set_sort(sort, &screens::backup::COLUMNS),
+        }
     }
 
     pub(crate) fn go_to(&mut self, tab: Tab) -> Outgoing {
         self.tab = tab;
         self.customers.detail = None;
         self.load_tab()
+    }
+
+    /// The terminal is `width` × `height`: pages hold what the screen shows. A page size that
+    /// changed reloads the tab.
+    pub fn resize(&mut self, width: u16, height: u16) -> Outgoing {
+        if self.viewport == (width, height) {
+            return Vec::new();
+        }
+        self.viewport = (width, height);
+        let listed = screens::customers::rows_fitting(height);
+        let mut changed = false;
+        for page in [
+            &mut self.customers.page,
+            &mut self.products.page,
+            &mut self.orders.page,
+        ] {
+            changed |= page.size != listed;
+            page.size = listed;
+        }
+        // Only a paged tab asks again (Analytics' statistics do not change with the size).
+        let paged = matches!(self.tab, Tab::Customers | Tab::Products | Tab::Orders);
+        if changed && paged && self.link == crate::app::Link::Up && !self.logging_in() {
+            return self.reload_tab();
+        }
+        Vec::new()
     }
 }

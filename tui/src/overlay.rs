@@ -1,6 +1,7 @@
 //! What can hold the keyboard over a tab: the login screen, a form, a yes/no question or a
 //! one-line prompt. One enum, so two of them can never be open at once.
 
+use crate::line_input::LineInput;
 use crate::net::Purpose;
 use crm_server::request::{Command, CustomerField, ProductField};
 
@@ -21,8 +22,8 @@ pub enum Overlay {
 /// The login screen. Its password is wiped on drop and left out of `Debug`.
 #[derive(Clone, Default)]
 pub struct Login {
-    pub user: String,
-    pub password: zeroize::Zeroizing<String>,
+    pub user: LineInput,
+    pub password: LineInput,
     /// 0: user, 1: password.
     pub focus: usize,
     pub error: Option<String>,
@@ -31,7 +32,7 @@ pub struct Login {
 impl std::fmt::Debug for Login {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Login")
-            .field("user", &self.user)
+            .field("user", &self.user.text())
             .field("password", &"<hidden>")
             .field("focus", &self.focus)
             .field("error", &self.error)
@@ -43,7 +44,17 @@ impl std::fmt::Debug for Login {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prompt {
     pub kind: PromptKind,
-    pub input: String,
+    pub input: LineInput,
+}
+
+impl Prompt {
+    /// A prompt holding `text`, the cursor at its end.
+    pub fn new(kind: PromptKind, text: &str) -> Prompt {
+        Prompt {
+            kind,
+            input: LineInput::new(text),
+        }
+    }
 }
 
 /// What a prompt asks for.
@@ -51,6 +62,10 @@ pub struct Prompt {
 pub enum PromptKind {
     /// Customers: an email, phone or name word.
     Search,
+    /// Products: part of a name.
+    ProductSearch,
+    /// The name of a backup to take (empty: the server's default name).
+    BackupName,
     /// Orders: `customer N`, `product N`, `since T`, `until T`.
     OrderFilter,
     /// Journal: `user NAME`, `kind KIND`, `id N`.
@@ -68,6 +83,8 @@ impl PromptKind {
     pub fn label(self) -> String {
         match self {
             PromptKind::Search => "Search (email, phone or name): ".into(),
+            PromptKind::ProductSearch => "Search products (part of a name): ".into(),
+            PromptKind::BackupName => "Backup name (Enter alone: backup-<time>): ".into(),
             PromptKind::OrderFilter => {
                 "Filter (customer N, product N, since DATE, until DATE): ".into()
             }
@@ -86,7 +103,7 @@ impl PromptKind {
 pub struct Field {
     pub label: &'static str,
     pub field: RecordField,
-    pub value: String,
+    pub value: LineInput,
     pub error: Option<String>,
 }
 
@@ -95,6 +112,8 @@ pub struct Field {
 pub enum RecordField {
     Customer(CustomerField),
     Product(ProductField),
+    /// A parameter of the Analytics tab.
+    Parameter(&'static str),
 }
 
 impl RecordField {
@@ -104,6 +123,7 @@ impl RecordField {
         match self {
             RecordField::Customer(field) => field.as_str(),
             RecordField::Product(field) => field.as_str(),
+            RecordField::Parameter(name) => name,
         }
     }
 
@@ -124,6 +144,8 @@ pub enum FormKind {
     EditCustomer(u64),
     NewProduct,
     EditProduct(u64),
+    /// The Analytics tab's parameters (no request: the tab reloads with them).
+    AnalyticsParameters,
 }
 
 /// An add or edit form.
@@ -139,7 +161,7 @@ impl Form {
         Field {
             label,
             field,
-            value: value.to_string(),
+            value: LineInput::new(value),
             error: None,
         }
     }
@@ -150,31 +172,33 @@ impl Form {
             FormKind::EditCustomer(_) => "Edit customer",
             FormKind::NewProduct => "New product",
             FormKind::EditProduct(_) => "Edit product",
+            FormKind::AnalyticsParameters => "Analytics parameters",
         }
     }
 
-    /// The request that saves the form.
-    pub fn command(&self) -> Command {
+    /// The request that saves the form (none for the analytics parameters).
+    pub fn command(&self) -> Option<Command> {
         let adding = matches!(self.kind, FormKind::NewCustomer | FormKind::NewProduct);
         // An add leaves optional fields out; an edit sends them all (empty clears).
-        let sent = self
-            .fields
-            .iter()
-            .filter(|input| !adding || input.field.required() || !input.value.trim().is_empty());
+        let sent = self.fields.iter().filter(|input| {
+            !adding || input.field.required() || !input.value.text().trim().is_empty()
+        });
         let mut customer = Vec::new();
         let mut product = Vec::new();
         for input in sent {
             match input.field {
-                RecordField::Customer(field) => customer.push((field, input.value.as_str())),
-                RecordField::Product(field) => product.push((field, input.value.as_str())),
+                RecordField::Customer(field) => customer.push((field, input.value.text())),
+                RecordField::Product(field) => product.push((field, input.value.text())),
+                RecordField::Parameter(_) => {}
             }
         }
-        match self.kind {
+        Some(match self.kind {
             FormKind::NewCustomer => Command::customer_add(&customer),
             FormKind::EditCustomer(id) => Command::customer_update(id, &customer),
             FormKind::NewProduct => Command::product_add(&product),
             FormKind::EditProduct(id) => Command::product_update(id, &product),
-        }
+            FormKind::AnalyticsParameters => return None,
+        })
     }
 
     /// Puts a server error at the field it names (`INVALID email: ...`); false if none matches.

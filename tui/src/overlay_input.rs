@@ -13,7 +13,7 @@ impl App {
     pub(crate) fn open_form(&mut self, edit: bool) -> Outgoing {
         let selected = match self.tab {
             Tab::Customers => self.customers.selected(),
-            Tab::Products => self.products.selected_row().cloned(),
+            Tab::Products => self.products.selected(),
             _ => return Vec::new(),
         };
         let editing = selected
@@ -71,15 +71,13 @@ impl App {
         let field = if login.focus == 0 {
             &mut login.user
         } else {
-            &mut *login.password
+            &mut login.password
         };
         match action {
             Action::Quit | Action::Cancel => self.running = false,
-            Action::NextField => login.focus = 1 - login.focus,
-            Action::Type(c) => field.push(c),
-            Action::Backspace => {
-                field.pop();
-            }
+            Action::NextField | Action::PreviousField => login.focus = 1 - login.focus,
+            Action::Type(c) => field.insert(c),
+            Action::EditLine(edit) => field.edit(edit),
             Action::Submit if login.focus == 0 => login.focus = 1,
             Action::Submit => {
                 login.error = None;
@@ -94,17 +92,36 @@ impl App {
         let Some(Overlay::Form(form)) = self.overlay.as_mut() else {
             return Vec::new();
         };
+        let count = form.fields.len().max(1);
         match action {
             Action::Cancel => self.overlay = None,
             Action::Quit => self.running = false,
-            Action::NextField => form.focus = (form.focus + 1) % form.fields.len(),
-            Action::Type(c) => form.fields[form.focus].value.push(c),
-            Action::Backspace => {
-                form.fields[form.focus].value.pop();
+            Action::NextField => form.focus = (form.focus + 1) % count,
+            Action::PreviousField => form.focus = (form.focus + count - 1) % count,
+            Action::Type(c) => form.fields[form.focus].value.insert(c),
+            Action::EditLine(edit) => form.fields[form.focus].value.edit(edit),
+            Action::Submit if form.kind == FormKind::AnalyticsParameters => {
+                let form = form.clone();
+                match self.analytics.set_parameters(&form) {
+                    Ok(()) => {
+                        self.overlay = None;
+                        self.set_status("parameters set", false);
+                        return self.load_tab();
+                    }
+                    Err((field, message)) => {
+                        if let Some(Overlay::Form(open)) = self.overlay.as_mut() {
+                            for (i, f) in open.fields.iter_mut().enumerate() {
+                                f.error = (i == field).then(|| message.clone());
+                            }
+                            open.focus = field;
+                        }
+                    }
+                }
             }
             Action::Submit => {
-                let request = form.command();
-                return self.send(vec![command(Purpose::Save, request)]);
+                if let Some(request) = form.command() {
+                    return self.send(vec![command(Purpose::Save, request)]);
+                }
             }
             _ => {}
         }
@@ -116,16 +133,15 @@ impl App {
             return Vec::new();
         };
         match action {
-            Action::Type(c) => prompt.input.push(c),
-            Action::Backspace => {
-                prompt.input.pop();
-            }
+            Action::Type(c) => prompt.input.insert(c),
+            Action::EditLine(edit) => prompt.input.edit(edit),
             Action::Cancel => self.overlay = None,
             Action::Submit => {
                 let Some(Overlay::Prompt(prompt)) = self.overlay.take() else {
                     return Vec::new();
                 };
-                return self.submit_prompt(prompt.kind, prompt.input.trim().to_string());
+                let input = prompt.input.text().trim().to_string();
+                return self.submit_prompt(prompt.kind, input);
             }
             _ => {}
         }
@@ -138,10 +154,14 @@ impl App {
                 Some(request) => vec![command(Purpose::Search, request)],
                 None => Vec::new(),
             },
+            PromptKind::ProductSearch => match self.products.search(input.clone()) {
+                Some(request) => vec![command(Purpose::ProductSearch(input), request)],
+                None => Vec::new(),
+            },
+            PromptKind::BackupName => return self.start_backup(&input),
             PromptKind::OrderFilter => {
-                self.order_filter = input;
-                self.orders.cursors.clear();
-                self.orders.selected = 0;
+                self.orders.filter = input;
+                self.orders.page.request_first();
                 return self.load_tab();
             }
             PromptKind::JournalFilter => {

@@ -1,12 +1,16 @@
 //! Where each reply goes: [`App::on_response`] puts a worker's answer into the right tab's
-//! state, and may ask for more (a page after a save, the next blocked read of the feed).
+//! state (and its message on that tab's status line), and may ask for more (a page after a
+//! save, the next step of a walk, the next blocked read of the feed).
 
-use crate::app::{on_lane, App, Lane, Outgoing};
-use crate::net::{info_field, Purpose, Response};
-use crate::overlay::{Login, Overlay};
+use crate::app::{command, on_lane, App, Lane, Outgoing};
+use crate::net::{connection_lost, info_field, NodeRole, Purpose, Response};
+use crate::overlay::Overlay;
 use crate::page::field_text;
+use crate::screens;
 use crate::screens::backup::BackupStatus;
 use crate::tab::Tab;
+use crm_server::client::Value;
+use crm_server::request::Command;
 
 impl App {
     /// Takes a worker's answer into the state; may ask for more.
@@ -14,34 +18,84 @@ impl App {
         if response.purpose != Purpose::Feed {
             self.waiting = self.waiting.saturating_sub(1);
         }
+        if response.purpose == Purpose::Role {
+            if let Some(node) = NodeRole::from_reply(&response.result) {
+                self.node = Some(node);
+                return Vec::new();
+            }
+        }
+        let tab = response.purpose.tab().unwrap_or(self.tab);
         let value = match response.result {
             Ok(value) => value,
-            Err(message) => return self.on_error(response.purpose, message),
+            Err(message) => return self.on_error(response.purpose, tab, message),
         };
         let rows = || value.json_array().unwrap_or_default();
         match response.purpose {
             Purpose::Login => {
-                if self.logging_in() {
-                    self.overlay = None;
-                    self.set_status(format!("connected to {}", self.address), false);
-                    return self.load_tab();
+                let address = value.as_text().unwrap_or_else(|| self.address.clone());
+                return self.connected(address);
+            }
+            Purpose::LaneUp | Purpose::Role => {}
+            Purpose::Probe(role) => {
+                self.probes.answer(role, true);
+                if role == crate::role::Role::Admin {
+                    self.take_info(&value);
+                }
+                return self.role_known();
+            }
+            Purpose::Counts => self.take_info(&value),
+            Purpose::Count(tab) => {
+                let total = value.integer().ok().and_then(|n| u64::try_from(n).ok());
+                match tab {
+                    Tab::Customers => self.customers.page.total = total,
+                    _ => self.products.page.total = total,
                 }
             }
-            Purpose::CustomersPage => self.customers.page.set_rows(rows()),
-            Purpose::ProductsPage => self.products.set_rows(rows()),
-            Purpose::OrdersPage => self.orders.set_rows(rows()),
-            Purpose::Backups => self.backups.set_rows(rows()),
-            Purpose::Search => {
-                let found = rows();
-                if let Some((query, results)) = self.customers.search.as_mut() {
-                    let message = format!("{} found for \"{query}\"", found.len());
-                    *results = found;
-                    self.set_status(message, false);
+            Purpose::CustomersPage => {
+                self.customers
+                    .page
+                    .arrived(rows(), &screens::customers::COLUMNS);
+                // An open detail follows the selection onto the new page.
+                let requests = self.customers.follow_selection();
+                return self.send_detail(requests);
+            }
+            Purpose::ProductsPage => {
+                let rows = rows();
+                self.remember_products(&rows);
+                self.products
+                    .page
+                    .arrived(rows, &screens::products::COLUMNS);
+            }
+            Purpose::OrdersPage => self.orders.page.arrived(rows(), &screens::orders::COLUMNS),
+            Purpose::Walk(tab) => return self.continue_walk(tab, rows()),
+            Purpose::ProductSearch(query) => {
+                let rows = rows();
+                self.remember_products(&rows);
+                if let Some(next) = self.products.searched(&query, rows) {
+                    let outgoing = vec![command(Purpose::ProductSearch(query), next)];
+                    return self.send(outgoing);
                 }
+                let found = self.products.rows().len();
+                self.say(tab, format!("{found} found for \"{query}\""), false);
+            }
+            Purpose::ProductName(id) => {
+                if let Some(product) = value.json().ok().flatten() {
+                    self.product_names.insert(id, field_text(&product, "name"));
+                }
+            }
+            Purpose::Backups => self.backups.take(rows()),
+            Purpose::Search => {
+                if let Some(message) = self.customers.found(rows()) {
+                    self.say(tab, message, false);
+                }
+                let requests = self.customers.follow_selection();
+                return self.send_detail(requests);
             }
             Purpose::DetailOrders(id) => {
+                let orders = rows();
                 if let Some(detail) = self.customers.detail_of(id) {
-                    detail.orders = rows();
+                    detail.take_orders(orders);
+                    return self.name_products(id);
                 }
             }
             Purpose::DetailStats(id) => {
@@ -55,11 +109,12 @@ impl App {
                         detail.customer = plain;
                         detail.revealed = true;
                     }
-                    self.set_status(format!("customer {id} revealed (journaled)"), false);
+                    self.say(tab, format!("customer {id} revealed (journaled)"), false);
                 }
-                None => self.set_status(format!("customer {id} no longer exists"), true),
+                None => self.say(tab, format!("customer {id} no longer exists"), true),
             },
-            Purpose::Exported(path) => self.set_status(
+            Purpose::Exported(path) => self.say(
+                tab,
                 format!(
                     "exported to {path} ({})",
                     value.as_text().unwrap_or_default()
@@ -68,7 +123,7 @@ impl App {
             ),
             Purpose::Forgotten(id) => {
                 self.customers.detail = None;
-                self.set_status(format!("customer {id} forgotten for good"), false);
+                self.say(tab, format!("customer {id} forgotten for good"), false);
                 return self.load_tab();
             }
             Purpose::TopCustomers => self.analytics.top_customers = rows(),
@@ -76,6 +131,8 @@ impl App {
             Purpose::Rfm => self.analytics.rfm = rows(),
             Purpose::Clusters => self.analytics.clusters = rows(),
             Purpose::Anomalies => self.analytics.anomalies = rows(),
+            Purpose::Forecast => self.analytics.forecast = value.json().ok().flatten(),
+            Purpose::Churn => self.analytics.churn = value.json().ok().flatten(),
             Purpose::Save => {
                 self.overlay = None;
                 self.set_status("saved", false);
@@ -87,17 +144,18 @@ impl App {
             }
             Purpose::BackupDone => {
                 let summary = value.json().ok().flatten().unwrap_or_default();
-                self.backup = BackupStatus {
+                self.backups.status = BackupStatus {
                     running: false,
                     percent: 100,
                     ..BackupStatus::default()
                 };
-                self.set_status(
+                self.say(
+                    tab,
                     format!(
-                        "backup {} written: {} records, {} bytes",
+                        "backup {} written: {} records, {}",
                         field_text(&summary, "name"),
                         summary["records"],
-                        summary["bytes"]
+                        crate::format::human_bytes(summary["bytes"].as_u64().unwrap_or(0))
                     ),
                     false,
                 );
@@ -105,31 +163,49 @@ impl App {
                     return self.load_tab();
                 }
             }
-            Purpose::Verified(name) => self.set_status(
+            Purpose::Verified(name) => self.say(
+                tab,
                 format!("backup {name} verified: every chunk and the trailer check out"),
                 false,
             ),
-            Purpose::Info => {
-                let info = value.as_text().unwrap_or_default();
-                if info_field(&info, "backup_in_progress") == 1 {
-                    self.backup = BackupStatus {
-                        running: true,
-                        percent: info_field(&info, "backup_progress"),
-                        records: info_field(&info, "backup_records"),
-                        bytes: info_field(&info, "backup_bytes"),
+            Purpose::Info => self.take_info(&value),
+            Purpose::JournalHead => {
+                let head = value
+                    .json()
+                    .ok()
+                    .flatten()
+                    .and_then(|h| h["seq"].as_u64())
+                    .unwrap_or(0);
+                return self.journal_window(head + 1);
+            }
+            Purpose::JournalWindow { before, span } => {
+                if let Some(wider) = self.journal.take_window(rows(), before, span) {
+                    return match self.journal.window_request(before, wider) {
+                        Ok(request) => {
+                            let purpose = Purpose::JournalWindow {
+                                before,
+                                span: wider,
+                            };
+                            let outgoing = vec![command(purpose, request)];
+                            self.send(outgoing)
+                        }
+                        Err(_) => Vec::new(),
                     };
                 }
             }
-            Purpose::JournalPage => self.journal.take(rows(), true),
-            Purpose::JournalMore => self.journal.take(rows(), false),
+            Purpose::JournalNewer => {
+                self.journal.take_newer(rows());
+                if !self.journal.older {
+                    let outgoing = self.follow_feed();
+                    return self.send(outgoing);
+                }
+            }
+            Purpose::JournalMore => self.journal.take_more(rows()),
             Purpose::Feed => return self.on_feed(),
             Purpose::JournalVerified => {
-                let message = format!(
-                    "journal verified: the chain of {} entries holds",
-                    self.journal.last_seq()
-                );
+                let message = "journal verified: the whole chain holds".to_string();
                 self.journal.verified = Some((true, message.clone()));
-                self.set_status(message, false);
+                self.say(tab, message, false);
             }
             Purpose::Duplicates => {
                 self.duplicates.pairs = rows();
@@ -144,27 +220,117 @@ impl App {
             Purpose::Merged(other) => {
                 self.duplicates.merged_away.push(other);
                 self.duplicates.records.clear();
-                self.set_status(format!("customer {other} merged (u to undo)"), false);
+                self.say(tab, format!("customer {other} merged (u to undo)"), false);
                 return self.load_tab();
             }
             Purpose::Unmerged(other) => {
                 self.duplicates.merged_away.retain(|id| *id != other);
                 self.duplicates.records.clear();
-                self.set_status(format!("customer {other} is back"), false);
+                self.say(tab, format!("customer {other} is back"), false);
                 return self.load_tab();
             }
         }
         Vec::new()
     }
 
+    /// `INFO`: the counts behind "page 7 of 42", a running backup, a follower's lag.
+    fn take_info(&mut self, value: &Value) {
+        let info = value.as_text().unwrap_or_default();
+        let has = |key: &str| info.lines().any(|l| l.starts_with(&format!("{key}:")));
+        if has("customers") {
+            self.customers.page.total = Some(info_field(&info, "customers"));
+            self.products.page.total = Some(info_field(&info, "products"));
+            if self.orders.filter.is_empty() {
+                self.orders.page.total = Some(info_field(&info, "orders"));
+            }
+        }
+        self.lag_entries = has("lag_entries").then(|| info_field(&info, "lag_entries"));
+        if info_field(&info, "backup_in_progress") == 1 {
+            self.backups.status = BackupStatus {
+                running: true,
+                percent: info_field(&info, "backup_progress"),
+                records: info_field(&info, "backup_records"),
+                bytes: info_field(&info, "backup_bytes"),
+            };
+        }
+    }
+
+    /// Every probe answered: a tab the role may not use says so (and its requests stop).
+    fn role_known(&mut self) -> Outgoing {
+        let Some(role) = self.role() else {
+            return Vec::new();
+        };
+        if role < crate::role::Role::Admin {
+            self.counts_by_info = false;
+        }
+        if role < App::tab_needs(self.tab) {
+            return self.load_tab();
+        }
+        Vec::new()
+    }
+
+    /// Keeps product names seen, for the customer detail.
+    fn remember_products(&mut self, rows: &[serde_json::Value]) {
+        for row in rows {
+            if let Some(id) = row["id"].as_u64() {
+                self.product_names.insert(id, field_text(row, "name"));
+            }
+        }
+    }
+
+    /// Asks for the names of the products in customer `id`'s orders not known yet.
+    fn name_products(&mut self, id: u64) -> Outgoing {
+        let mut missing: Vec<u64> = self
+            .customers
+            .detail_of(id)
+            .map(|d| {
+                d.orders
+                    .iter()
+                    .filter_map(|o| o["product_id"].as_u64())
+                    .collect()
+            })
+            .unwrap_or_default();
+        missing.sort_unstable();
+        missing.dedup();
+        missing.retain(|p| !self.product_names.contains_key(p));
+        let outgoing = missing
+            .into_iter()
+            .map(|p| command(Purpose::ProductName(p), Command::product_get(p)))
+            .collect();
+        self.send(outgoing)
+    }
+
+    /// One read of the way to the last page arrived: the next, or the last page shown.
+    fn continue_walk(&mut self, tab: Tab, rows: Vec<serde_json::Value>) -> Outgoing {
+        let (page, columns): (_, &[crate::screens::table::Column]) = match tab {
+            Tab::Customers => (&mut self.customers.page, &screens::customers::COLUMNS),
+            Tab::Products => (&mut self.products.page, &screens::products::COLUMNS),
+            _ => (&mut self.orders.page, &screens::orders::COLUMNS),
+        };
+        match page.walked(rows, columns) {
+            Some(after) if self.tab == tab => self.walk_request(after),
+            Some(_) => {
+                page.failed();
+                Vec::new()
+            }
+            None => {
+                self.say(tab, "the last page", false);
+                Vec::new()
+            }
+        }
+    }
+
     /// A blocked read of the feed returned: fetch what is new, and block again while the
-    /// Journal tab is open.
+    /// Journal tab shows the latest entries.
     fn on_feed(&mut self) -> Outgoing {
         self.journal.following = false;
-        if self.tab != Tab::Journal {
+        if self.tab != Tab::Journal || self.journal.older {
             return Vec::new();
         }
-        let mut outgoing = match self.journal.request(self.journal.last_seq()) {
+        let mut outgoing = match self
+            .journal
+            .request(self.journal.last_seq(), screens::journal::SHOWN)
+        {
             Ok(args) => vec![on_lane(Lane::Main, Purpose::JournalMore, args)],
             Err(_) => Vec::new(),
         };
@@ -172,19 +338,49 @@ impl App {
         self.send(outgoing)
     }
 
-    fn on_error(&mut self, purpose: Purpose, message: String) -> Outgoing {
+    fn on_error(&mut self, purpose: Purpose, tab: Tab, message: String) -> Outgoing {
+        if purpose == Purpose::Login {
+            self.login_failed(message);
+            return Vec::new();
+        }
+        // The backup or feed connection could not follow the main one: start over.
+        if purpose == Purpose::LaneUp || connection_lost(&message) {
+            self.lost(message);
+            return Vec::new();
+        }
+        let noperm = message.starts_with("NOPERM");
         match purpose {
-            Purpose::Login => {
-                if !self.logging_in() {
-                    self.overlay = Some(Overlay::Login(Login::default()));
+            Purpose::Probe(role) => {
+                self.probes.answer(role, !noperm);
+                return self.role_known();
+            }
+            Purpose::Counts => {
+                self.counts_by_info = !noperm;
+                if noperm {
+                    let outgoing = self.count_request(self.tab);
+                    return self.send(outgoing);
                 }
-                if let Some(Overlay::Login(login)) = &mut self.overlay {
-                    login.error = Some(message);
-                    login.password.clear();
-                    login.focus = 1;
+            }
+            // A server without the schema's counts: the page number goes without a total.
+            Purpose::Count(_) | Purpose::ProductName(_) | Purpose::Role => {}
+            Purpose::CustomersPage
+            | Purpose::ProductsPage
+            | Purpose::OrdersPage
+            | Purpose::Walk(_) => {
+                for page in [
+                    &mut self.customers.page,
+                    &mut self.products.page,
+                    &mut self.orders.page,
+                ] {
+                    page.failed();
                 }
-                // The other lanes' logins failed too; count them once.
-                self.waiting = 0;
+                self.say(tab, message, true);
+            }
+            _ if tab == Tab::Analytics => {
+                if noperm {
+                    self.analytics.denied = Some(message.clone());
+                }
+                self.say(tab, message, true);
             }
             Purpose::Save => {
                 let placed = match &mut self.overlay {
@@ -196,15 +392,15 @@ impl App {
                 }
             }
             Purpose::BackupDone => {
-                self.backup.running = false;
-                self.set_status(message, true);
+                self.backups.status.running = false;
+                self.say(tab, message, true);
             }
             Purpose::Feed => self.journal.following = false,
             Purpose::JournalVerified => {
                 self.journal.verified = Some((false, message.clone()));
-                self.set_status(message, true);
+                self.say(tab, message, true);
             }
-            _ => self.set_status(message, true),
+            _ => self.say(tab, message, true),
         }
         Vec::new()
     }

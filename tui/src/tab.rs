@@ -40,6 +40,17 @@ impl Tab {
         }
     }
 
+    /// The title on a narrow terminal.
+    pub fn short(self) -> &'static str {
+        match self {
+            Tab::Customers => "Cust.",
+            Tab::Products => "Prod.",
+            Tab::Analytics => "Stats",
+            Tab::Duplicates => "Dupl.",
+            other => other.title(),
+        }
+    }
+
     /// Its place in [`Tab::ALL`].
     pub fn index(self) -> usize {
         Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)

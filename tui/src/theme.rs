@@ -27,3 +27,8 @@ pub fn ok() -> Style {
 pub fn dim() -> Style {
     Style::new().fg(Color::Gray)
 }
+
+/// What the role may not use.
+pub fn denied() -> Style {
+    Style::new().fg(Color::DarkGray)
+}

@@ -1,16 +1,22 @@
-//! Backup: the list of backups, a live gauge while one runs, and verification.
+//! Backup: the list of backups (newest first, sizes in human units), a live gauge while one
+//! runs, `b` to take one under a name, and verification.
 
-use super::table;
+use super::table::{self, column, Column, Kind};
+use crate::format::human_bytes;
+use crate::page::Page;
+use crate::sort::Sort;
 use crate::theme;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::widgets::{Block, Gauge};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Gauge, Paragraph};
 use ratatui::Frame;
 
-const COLUMNS: [(&str, &str, u16); 4] = [
-    ("Name", "name", 30),
-    ("Created", "created_at", 21),
-    ("Records", "records", 10),
-    ("Bytes", "bytes", 12),
+pub const COLUMNS: [Column; 5] = [
+    column("Name", "name", Kind::Text),
+    column("Created", "created_at", Kind::Time),
+    column("Records", "records", Kind::Number),
+    column("Size", "size", Kind::Number),
+    column("BLAKE3", "blake3_prefix", Kind::Text),
 ];
 
 /// A running or finished backup, as `INFO` reports it.
@@ -22,13 +28,58 @@ pub struct BackupStatus {
     pub bytes: u64,
 }
 
-pub fn render(frame: &mut Frame, area: Rect, backup: &BackupStatus, backups: &crate::page::Page) {
-    let [gauge_area, list] =
-        Layout::vertical([Constraint::Length(3), Constraint::Min(3)]).areas(area);
+/// The Backup tab's state.
+#[derive(Debug, Clone)]
+pub struct Backups {
+    /// Every backup (`BACKUP.LIST` is not paged), newest first unless sorted otherwise.
+    pub page: Page,
+    pub status: BackupStatus,
+}
+
+impl Default for Backups {
+    fn default() -> Backups {
+        let mut page = Page::default();
+        page.sort = Some(Sort {
+            column: 1,
+            descending: true,
+        });
+        Backups {
+            page,
+            status: BackupStatus::default(),
+        }
+    }
+}
+
+impl Backups {
+    /// Takes `BACKUP.LIST`'s answer, each with its size in human units.
+    pub fn take(&mut self, mut rows: Vec<serde_json::Value>) {
+        for row in &mut rows {
+            row["size"] =
+                serde_json::Value::String(human_bytes(row["bytes"].as_u64().unwrap_or(0)));
+            // Enough of the hash to tell backups apart; `b3sum` checks the whole.
+            let hash = row["blake3"].as_str().unwrap_or_default();
+            row["blake3_prefix"] = serde_json::Value::String(hash.chars().take(16).collect());
+        }
+        self.page.arrived(rows, &COLUMNS);
+    }
+}
+
+pub fn render(frame: &mut Frame, area: Rect, backups: &Backups, chrome: &super::Chrome) {
+    let backup = &backups.status;
+    let [prompt, gauge_area, list] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(3),
+        Constraint::Min(3),
+    ])
+    .areas(area);
+    let idle = Line::from(Span::styled(chrome.hints.clone(), theme::dim()));
+    frame.render_widget(Paragraph::new(super::prompt_line(chrome, idle)), prompt);
     let label = if backup.running {
         format!(
-            "backing up: {}% · {} records · {} bytes",
-            backup.percent, backup.records, backup.bytes
+            "backing up: {}% · {} records · {}",
+            backup.percent,
+            backup.records,
+            human_bytes(backup.bytes)
         )
     } else if backup.percent == 100 {
         "backup complete · b to start another · v to verify the selected".to_string()
@@ -47,12 +98,19 @@ pub fn render(frame: &mut Frame, area: Rect, backup: &BackupStatus, backups: &cr
             .label(label),
         gauge_area,
     );
-    table::render(
+    let page = &backups.page;
+    let title = format!(
+        "Backups — {}{}",
+        page.rows.len(),
+        table::sorted_note(page.sort, &COLUMNS, "")
+    );
+    table::render_records(
         frame,
         list,
-        "Backups".to_string(),
+        title,
         &COLUMNS,
-        &backups.rows,
-        backups.selected,
+        &page.rows,
+        Some(page.selected),
+        page.sort,
     );
 }

@@ -1,34 +1,60 @@
 //! Customers: the paged table or search results, and the detail pane of the selected one, with
-//! its state and the requests it makes.
+//! its state and the requests it makes. The detail follows the selection, lists the
+//! customer's orders newest first with product names, and scrolls (`J`/`K`).
 
-use super::table;
+use super::table::{self, column, Column, Kind};
 use super::Chrome;
 use crate::net::Purpose;
-use crate::page::{field_text, Page, PAGE_SIZE};
+use crate::page::{field_text, Page};
+use crate::sort::{sort_records, Sort};
 use crate::theme;
+use crate::wire::Words;
 use crm_server::request::{Command, FindBy, OrderRange, OrderScope};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 use serde_json::Value as Json;
+use std::collections::HashMap;
 
-const COLUMNS: [(&str, &str, u16); 5] = [
-    ("ID", "id", 8),
-    ("Name", "name", 26),
-    ("Email", "email", 34),
-    ("Phone", "phone", 16),
-    ("Created", "created_at", 21),
+pub const COLUMNS: [Column; 5] = [
+    column("ID", "id", Kind::Number),
+    column("Name", "name", Kind::Text),
+    column("Email", "email", Kind::Text),
+    column("Phone", "phone", Kind::Text),
+    column("Created", "created_at", Kind::Time),
 ];
 
-/// A customer opened with Enter: the record, its orders and its `STATS.CUSTOMER`.
+/// Orders the detail asks for at most (a customer with more is said to have more).
+pub const DETAIL_ORDERS: usize = 10_000;
+
+/// A customer opened with Enter: the record, its orders (newest first) and its
+/// `STATS.CUSTOMER`.
 #[derive(Debug, Clone, Default)]
 pub struct Detail {
     pub customer: Json,
     pub orders: Vec<Json>,
+    /// Whether the orders have arrived.
+    pub orders_loaded: bool,
     pub stats: Option<Json>,
     /// Whether `customer` is the plain record `CUSTOMER.REVEAL` gave (for a masked user).
     pub revealed: bool,
+    /// The first order line shown.
+    pub scroll: usize,
+}
+
+impl Detail {
+    /// Takes the orders, newest first (ties: the larger id first).
+    pub fn take_orders(&mut self, mut orders: Vec<Json>) {
+        orders.sort_by(|a, b| {
+            field_text(b, "created_at")
+                .cmp(&field_text(a, "created_at"))
+                .then(b["id"].as_u64().cmp(&a["id"].as_u64()))
+        });
+        self.orders = orders;
+        self.orders_loaded = true;
+        self.scroll = 0;
+    }
 }
 
 /// The Customers tab's state.
@@ -53,14 +79,22 @@ impl Customers {
         self.rows().get(self.page.selected).cloned()
     }
 
-    pub fn move_by(&mut self, delta: isize) {
-        let len = self.rows().len();
-        self.page.selected =
-            (self.page.selected as isize + delta).clamp(0, len.saturating_sub(1) as isize) as usize;
+    pub fn page_request(&self) -> Command {
+        Command::customer_list(self.page.after(), self.page.size)
     }
 
-    pub fn page_request(&self) -> Command {
-        Command::customer_list(self.page.after(), PAGE_SIZE)
+    /// Sorts the rows shown (search results or the page).
+    pub fn set_sort(&mut self, sort: Option<Sort>) {
+        match &mut self.search {
+            Some((_, rows)) => {
+                self.page.sort = sort;
+                match sort {
+                    Some(sort) => sort_records(rows, &COLUMNS, sort),
+                    None => rows.sort_by_key(|r| r["id"].as_u64().unwrap_or(0)),
+                }
+            }
+            None => self.page.set_sort(sort, &COLUMNS),
+        }
     }
 
     /// The search request for a query (an email, a phone, or name words).
@@ -75,8 +109,18 @@ impl Customers {
         Some(request)
     }
 
+    /// Takes search results, in the sort in force.
+    pub fn found(&mut self, mut rows: Vec<Json>) -> Option<String> {
+        if let Some(sort) = self.page.sort {
+            sort_records(&mut rows, &COLUMNS, sort);
+        }
+        let (query, results) = self.search.as_mut()?;
+        *results = rows;
+        Some(format!("{} found for \"{query}\"", results.len()))
+    }
+
     /// Opens the selected customer; the requests that fill the detail.
-    pub fn open_detail(&mut self) -> Vec<(Purpose, Command)> {
+    pub fn open_detail(&mut self) -> Vec<(Purpose, Words)> {
         let Some(customer) = self.selected() else {
             return Vec::new();
         };
@@ -91,10 +135,27 @@ impl Customers {
         vec![
             (
                 Purpose::DetailOrders(id),
-                Command::order_list(&orders, &OrderRange::default(), 50),
+                Command::order_list(&orders, &OrderRange::default(), DETAIL_ORDERS).into(),
             ),
-            (Purpose::DetailStats(id), Command::stats_customer(id)),
+            (Purpose::DetailStats(id), Command::stats_customer(id).into()),
         ]
+    }
+
+    /// After the selection moved: an open detail follows it to the newly selected customer.
+    pub fn follow_selection(&mut self) -> Vec<(Purpose, Words)> {
+        let shown = self.detail_id();
+        let selected = self.selected().and_then(|c| c["id"].as_u64());
+        if shown.is_some() && selected.is_some() && shown != selected {
+            return self.open_detail();
+        }
+        Vec::new()
+    }
+
+    pub fn scroll_detail(&mut self, delta: isize) {
+        if let Some(detail) = &mut self.detail {
+            let last = detail.orders.len().saturating_sub(1) as isize;
+            detail.scroll = (detail.scroll as isize + delta).clamp(0, last.max(0)) as usize;
+        }
     }
 
     /// The open detail if it is about customer `id`.
@@ -124,11 +185,26 @@ pub fn search_kind(query: &str) -> FindBy {
     }
 }
 
-pub fn render(frame: &mut Frame, area: Rect, customers: &Customers, chrome: &Chrome) {
+/// Lines of the table a page of this tab shows on a screen `height` lines high.
+pub fn rows_fitting(height: u16) -> usize {
+    // Tab bar, status line, prompt line.
+    table::rows_fitting(height.saturating_sub(3))
+}
+
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    customers: &Customers,
+    products: &HashMap<u64, String>,
+    chrome: &Chrome,
+) {
     let [prompt, main] = Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
-    let idle = match &customers.search {
-        Some((query, rows)) => format!("Search \"{query}\": {} found · Esc to clear", rows.len()),
-        None => chrome.hints.clone(),
+    let idle = match (&customers.detail, &customers.search) {
+        (Some(_), _) => format!("Detail: {}", chrome.detail_hints),
+        (None, Some((query, rows))) => {
+            format!("Search \"{query}\": {} found · Esc to clear", rows.len())
+        }
+        (None, None) => chrome.hints.clone(),
     };
     let prompt_line = super::prompt_line(chrome, Line::from(Span::styled(idle, theme::dim())));
     frame.render_widget(Paragraph::new(prompt_line), prompt);
@@ -140,68 +216,120 @@ pub fn render(frame: &mut Frame, area: Rect, customers: &Customers, chrome: &Chr
     } else {
         (main, None)
     };
+    let sorted = table::sorted_note(customers.page.sort, &COLUMNS, " (this page)");
     let title = match &customers.search {
-        Some(_) => "Customers — search results".to_string(),
-        None => format!(
-            "Customers — page {} (after id {})",
-            customers.page.cursors.len() + 1,
-            customers.page.after()
-        ),
+        Some(_) => format!("Customers — search results{sorted}"),
+        None => format!("Customers — {}{sorted}", customers.page.position()),
     };
-    table::render(
+    table::render_records(
         frame,
         list_area,
         title,
         &COLUMNS,
         customers.rows(),
-        customers.page.selected,
+        Some(customers.page.selected),
+        customers.page.sort,
     );
     if let (Some(detail), Some(area)) = (&customers.detail, detail_area) {
-        let c = &detail.customer;
-        let mut lines = vec![
-            Line::from(Span::styled(field_text(c, "name"), theme::title())),
-            Line::from(format!(
-                "id {} · {}",
-                field_text(c, "id"),
-                field_text(c, "email")
-            )),
-            Line::from(format!("phone: {}", field_text(c, "phone"))),
-            Line::from(format!("address: {}", field_text(c, "address"))),
-            Line::from(format!("since: {}", field_text(c, "created_at"))),
-            Line::from(""),
-        ];
-        match &detail.stats {
-            Some(s) => lines.push(Line::from(Span::styled(
+        render_detail(frame, area, detail, products);
+    }
+}
+
+/// The columns of the detail's orders.
+/// The product's name goes last: it is what gives way when the pane is narrow.
+const ORDER_COLUMNS: [Column; 5] = [
+    column("Date", "created_at", Kind::Time),
+    column("#", "id", Kind::Number),
+    column("Amount", "amount", Kind::Number),
+    column("Qty", "quantity", Kind::Number),
+    column("Product", "product", Kind::Text),
+];
+
+fn render_detail(frame: &mut Frame, area: Rect, detail: &Detail, products: &HashMap<u64, String>) {
+    let c = &detail.customer;
+    let mut lines = vec![
+        Line::from(format!(
+            "id {} · {}",
+            field_text(c, "id"),
+            field_text(c, "email")
+        )),
+        Line::from(format!("phone: {}", field_text(c, "phone"))),
+        Line::from(format!("address: {}", field_text(c, "address"))),
+        Line::from(format!("since: {}", field_text(c, "created_at"))),
+    ];
+    match &detail.stats {
+        Some(s) => {
+            lines.push(Line::from(Span::styled(
                 format!(
-                    "{} orders · total {} · first {} · last {}",
+                    "{} orders · total {}",
                     field_text(s, "order_count"),
                     field_text(s, "total_amount"),
-                    field_text(s, "first_order"),
-                    field_text(s, "last_order")
                 ),
                 theme::header(),
-            ))),
-            None => lines.push(Line::from("loading statistics...")),
-        }
-        lines.push(Line::from(""));
-        lines.push(Line::from(Span::styled("Orders", theme::header())));
-        for order in &detail.orders {
+            )));
             lines.push(Line::from(format!(
-                "#{} {} × product {} = {} on {}",
-                field_text(order, "id"),
-                field_text(order, "quantity"),
-                field_text(order, "product_id"),
-                field_text(order, "amount"),
-                field_text(order, "created_at")
+                "first {} · last {}",
+                date(&field_text(s, "first_order")),
+                date(&field_text(s, "last_order"))
             )));
         }
-        frame.render_widget(
-            Paragraph::new(lines).block(Block::bordered().title(if detail.revealed {
-                "Detail (revealed: journaled) · Esc to close"
-            } else {
-                "Detail · Esc to close"
-            })),
-            area,
-        );
+        None => lines.push(Line::from("loading statistics...")),
     }
+    let [card, list] = Layout::vertical([
+        Constraint::Length(lines.len() as u16 + 2),
+        Constraint::Min(3),
+    ])
+    .areas(area);
+    let title = format!(
+        "{}{}",
+        field_text(c, "name"),
+        if detail.revealed {
+            " (revealed: journaled)"
+        } else {
+            ""
+        }
+    );
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(title).title_style(theme::title())),
+        card,
+    );
+    let room = table::rows_fitting(list.height);
+    let from = detail.scroll.min(detail.orders.len());
+    let end = (from + room).min(detail.orders.len());
+    let title = if !detail.orders_loaded {
+        "Orders: loading...".to_string()
+    } else if detail.orders.is_empty() {
+        "Orders: none".to_string()
+    } else {
+        let more = if detail.orders.len() >= DETAIL_ORDERS {
+            " (the first 10000 by id)"
+        } else {
+            ""
+        };
+        format!(
+            "Orders, newest first: {}-{end} of {}{more}",
+            from + 1,
+            detail.orders.len()
+        )
+    };
+    let named: Vec<Json> = detail.orders[from..end]
+        .iter()
+        .map(|order| {
+            let product = order["product_id"].as_u64().unwrap_or(0);
+            let mut row = order.clone();
+            row["product"] = Json::String(
+                products
+                    .get(&product)
+                    .cloned()
+                    .unwrap_or_else(|| format!("product {product}")),
+            );
+            row
+        })
+        .collect();
+    table::render_records(frame, list, title, &ORDER_COLUMNS, &named, None, None);
+}
+
+/// The date of an RFC 3339 time (the detail is narrow).
+fn date(time: &str) -> &str {
+    time.get(..10).unwrap_or(time)
 }

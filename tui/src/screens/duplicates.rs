@@ -2,13 +2,14 @@
 //! selected pair side by side, `m` / `M` to merge (the confirmation names which record is
 //! kept) and `u` to undo a recent merge.
 
+use super::table::{self, column, Column, Kind};
 use super::Chrome;
 use crate::page::field_text;
 use crate::theme;
 use crm_server::request::Command;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 use serde_json::Value as Json;
 use std::collections::HashMap;
@@ -52,6 +53,13 @@ impl Duplicates {
     }
 }
 
+const COLUMNS: [Column; 4] = [
+    column("a", "a", Kind::Number),
+    column("b", "b", Kind::Number),
+    column("Score", "score", Kind::Number),
+    column("Reasons", "reasons", Kind::Text),
+];
+
 fn record_lines(record: Option<&Json>, id: u64, kept: bool) -> Vec<Line<'static>> {
     let Some(c) = record else {
         return vec![Line::from(format!("customer {id}: loading..."))];
@@ -82,41 +90,30 @@ pub fn render(frame: &mut Frame, area: Rect, dups: &Duplicates, chrome: &Chrome)
         Line::from(Span::styled(chrome.hints.clone(), theme::dim())),
     );
     frame.render_widget(Paragraph::new(line), prompt);
-    let rows = dups.pairs.iter().map(|p| {
-        let reasons: Vec<&str> = p["reasons"]
-            .as_array()
-            .map(|r| r.iter().filter_map(Json::as_str).collect())
-            .unwrap_or_default();
-        Row::new(vec![
-            field_text(p, "a"),
-            field_text(p, "b"),
-            field_text(p, "score"),
-            reasons.join(", "),
-        ])
-    });
-    let mut state = TableState::default().with_selected(Some(dups.selected));
-    frame.render_stateful_widget(
-        Table::new(
-            rows,
-            [
-                Constraint::Length(10),
-                Constraint::Length(10),
-                Constraint::Length(8),
-                Constraint::Min(20),
-            ],
-        )
-        .header(Row::new(vec!["a", "b", "score", "reasons"]).style(theme::header()))
-        .row_highlight_style(theme::selected())
-        .block(
-            Block::bordered()
-                .title(format!(
-                    "Duplicates — {} pairs at score 0.5 or more",
-                    dups.pairs.len()
-                ))
-                .title_style(theme::title()),
-        ),
+    let rows: Vec<Json> = dups
+        .pairs
+        .iter()
+        .map(|p| {
+            let mut row = p.clone();
+            let reasons: Vec<&str> = p["reasons"]
+                .as_array()
+                .map(|r| r.iter().filter_map(Json::as_str).collect())
+                .unwrap_or_default();
+            row["reasons"] = Json::String(reasons.join(", "));
+            row
+        })
+        .collect();
+    table::render_records(
+        frame,
         list,
-        &mut state,
+        format!(
+            "Duplicates — {} pairs at score 0.5 or more",
+            dups.pairs.len()
+        ),
+        &COLUMNS,
+        &rows,
+        Some(dups.selected),
+        None,
     );
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(sides);

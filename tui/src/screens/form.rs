@@ -17,18 +17,21 @@ pub fn render(frame: &mut Frame, area: Rect, form: &Form) {
     .areas(area);
     let [_, boxed, _] = Layout::horizontal([
         Constraint::Fill(1),
-        Constraint::Length(72),
+        Constraint::Length(area.width.min(76)),
         Constraint::Fill(1),
     ])
     .areas(middle);
     let mut lines = Vec::new();
     for (i, field) in form.fields.iter().enumerate() {
         let marker = if i == form.focus { "▶ " } else { "  " };
-        let cursor = if i == form.focus { "▏" } else { "" };
+        let value = if i == form.focus {
+            super::with_cursor(&field.value)
+        } else {
+            field.value.text().to_string()
+        };
         lines.push(Line::from(format!(
-            "{marker}{:<8} {}{cursor}",
+            "{marker}{:<10} {value}",
             format!("{}:", field.label),
-            field.value
         )));
         match &field.error {
             Some(error) => lines.push(Line::from(Span::styled(
@@ -39,7 +42,7 @@ pub fn render(frame: &mut Frame, area: Rect, form: &Form) {
         }
     }
     lines.push(Line::from(Span::styled(
-        "Enter: save · Tab: next field · Esc: cancel",
+        "Enter: save · Tab/↓↑: fields · ←→ Ctrl-U Ctrl-W: edit · Esc: cancel",
         theme::dim(),
     )));
     frame.render_widget(Clear, boxed);

@@ -16,7 +16,7 @@ pub fn render(frame: &mut Frame, area: Rect, login: &Login, address: &str, waiti
     .areas(area);
     let [_, boxed, _] = Layout::horizontal([
         Constraint::Fill(1),
-        Constraint::Length(60),
+        Constraint::Length(area.width.min(70)),
         Constraint::Fill(1),
     ])
     .areas(middle);
@@ -24,11 +24,19 @@ pub fn render(frame: &mut Frame, area: Rect, login: &Login, address: &str, waiti
     let mut lines = vec![
         Line::from(format!("Server: {}", address)),
         Line::from(""),
-        Line::from(format!("{}User:     {}", marker(0), login.user)),
+        Line::from(format!(
+            "{}User:     {}",
+            marker(0),
+            if login.focus == 0 {
+                super::with_cursor(&login.user)
+            } else {
+                login.user.text().to_string()
+            }
+        )),
         Line::from(format!(
             "{}Password: {}",
             marker(1),
-            "•".repeat(login.password.chars().count())
+            "•".repeat(login.password.text().chars().count())
         )),
         Line::from(""),
     ];

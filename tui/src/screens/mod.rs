@@ -3,6 +3,7 @@
 pub mod analytics;
 pub mod backup;
 pub mod customers;
+pub mod denied;
 pub mod duplicates;
 pub mod form;
 pub mod help;
@@ -20,6 +21,14 @@ use ratatui::text::{Line, Span};
 pub struct Chrome<'a> {
     pub prompt: Option<&'a Prompt>,
     pub hints: String,
+    /// The customer detail's own keys.
+    pub detail_hints: String,
+}
+
+/// A line being typed, with the cursor where it is.
+pub fn with_cursor(input: &crate::line_input::LineInput) -> String {
+    let (before, after) = input.split();
+    format!("{before}▏{after}")
 }
 
 /// A tab's top line: the open prompt with its input, else `idle`.
@@ -27,7 +36,7 @@ pub fn prompt_line(chrome: &Chrome, idle: Line<'static>) -> Line<'static> {
     match chrome.prompt {
         Some(prompt) => Line::from(vec![
             Span::styled(prompt.kind.label(), crate::theme::header()),
-            Span::raw(format!("{}▏", prompt.input)),
+            Span::raw(with_cursor(&prompt.input)),
         ]),
         None => idle,
     }
@@ -38,7 +47,7 @@ pub fn filter_hint(chrome: &Chrome, filter: &str) -> Line<'static> {
     let text = if filter.is_empty() {
         chrome.hints.clone()
     } else {
-        format!("filter: {filter} · / to change")
+        format!("filter: {filter} · / to change · Esc to clear")
     };
     Line::from(Span::styled(text, crate::theme::dim()))
 }

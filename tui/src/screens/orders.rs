@@ -1,6 +1,7 @@
-//! Orders: the paged table with a filter by customer, product and date range.
+//! Orders: the paged table with a filter by customer, product and date range. The filter
+//! prompt opens holding the filter in force; `Esc` on the tab clears it.
 
-use super::table;
+use super::table::{self, column, Column, Kind};
 use super::Chrome;
 use crate::page::Page;
 use crm_server::request::{Command, OrderRange, OrderScope};
@@ -8,30 +9,49 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-const COLUMNS: [(&str, &str, u16); 7] = [
-    ("ID", "id", 8),
-    ("Customer", "customer_id", 10),
-    ("Product", "product_id", 9),
-    ("Qty", "quantity", 5),
-    ("Unit price", "unit_price", 12),
-    ("Amount", "amount", 12),
-    ("Created", "created_at", 21),
+pub const COLUMNS: [Column; 7] = [
+    column("ID", "id", Kind::Number),
+    column("Customer", "customer_id", Kind::Number),
+    column("Product", "product_id", Kind::Number),
+    column("Qty", "quantity", Kind::Number),
+    column("Unit price", "unit_price", Kind::Number),
+    column("Amount", "amount", Kind::Number),
+    column("Created", "created_at", Kind::Time),
 ];
 
-pub fn render(frame: &mut Frame, area: Rect, orders: &Page, filter: &str, chrome: &Chrome) {
-    let [prompt, main] = Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
-    let line = super::prompt_line(chrome, super::filter_hint(chrome, filter));
-    frame.render_widget(Paragraph::new(line), prompt);
-    let title = format!("Orders — page {}", orders.cursors.len() + 1);
-    table::render(frame, main, title, &COLUMNS, &orders.rows, orders.selected);
+/// The Orders tab's state.
+#[derive(Debug, Clone, Default)]
+pub struct Orders {
+    pub page: Page,
+    /// The filter in force (`customer 7`, `product 3 since 2026-01-01`...).
+    pub filter: String,
 }
 
-/// `ORDER.LIST` from the filter text: `customer 7`, `product 3`, `since T`, `until T`.
-pub fn request(filter: &str, page: &crate::page::Page) -> Result<Command, String> {
+pub fn render(frame: &mut Frame, area: Rect, orders: &Orders, chrome: &Chrome) {
+    let [prompt, main] = Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
+    let line = super::prompt_line(chrome, super::filter_hint(chrome, &orders.filter));
+    frame.render_widget(Paragraph::new(line), prompt);
+    let sorted = table::sorted_note(orders.page.sort, &COLUMNS, " (this page)");
+    let title = format!("Orders — {}{sorted}", orders.page.position());
+    let page = &orders.page;
+    table::render_records(
+        frame,
+        main,
+        title,
+        &COLUMNS,
+        &page.rows,
+        Some(page.selected),
+        page.sort,
+    );
+}
+
+/// `ORDER.LIST` from the filter text (`customer 7`, `product 3`, `since T`, `until T`), after
+/// id `after`, at most `limit`.
+pub fn request(filter: &str, after: u64, limit: usize) -> Result<Command, String> {
     let words: Vec<&str> = filter.split_whitespace().collect();
     let mut scope = OrderScope::All;
     let mut range = OrderRange {
-        after: Some(page.after()),
+        after: Some(after),
         ..OrderRange::default()
     };
     for pair in words.chunks(2) {
@@ -50,5 +70,5 @@ pub fn request(filter: &str, page: &crate::page::Page) -> Result<Command, String
             }
         }
     }
-    Ok(Command::order_list(&scope, &range, crate::page::PAGE_SIZE))
+    Ok(Command::order_list(&scope, &range, limit))
 }

@@ -17,7 +17,13 @@ pub fn reply(app: &mut App, purpose: Purpose, value: Value) {
 /// A console past its login screen.
 pub fn logged_in() -> App {
     let mut app = App::new("127.0.0.1:7379", "admin");
-    reply(&mut app, Purpose::Login, Value::Simple("OK".into()));
+    app.apply(crm_tui::action::Action::Submit);
+    app.apply(crm_tui::action::Action::Submit);
+    reply(
+        &mut app,
+        Purpose::Login,
+        Value::Simple("127.0.0.1:7379".into()),
+    );
     app
 }
 
