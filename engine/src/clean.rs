@@ -34,6 +34,15 @@ impl ImportKind {
         }
     }
 
+    /// `customers`, `products` or `orders`, as the command line names the kind.
+    pub fn name(self) -> &'static str {
+        match self {
+            ImportKind::Customers => "customers",
+            ImportKind::Products => "products",
+            ImportKind::Orders => "orders",
+        }
+    }
+
     /// The design notes' columns; the first is the optional id.
     pub fn columns(self) -> &'static [&'static str] {
         match self {
@@ -98,8 +107,12 @@ pub enum Verdict {
     Accepted(CleanRecord),
     /// Cleaned; the strings say what changed.
     Fixed(CleanRecord, Vec<String>),
-    /// The same (after cleaning) as the row on this earlier line: not imported again.
-    Merged { first_line: u64 },
+    /// The same (after cleaning) as the row on this earlier line: not imported again;
+    /// `changes` says what the cleaning changed in it (empty when nothing).
+    Merged {
+        first_line: u64,
+        changes: Vec<String>,
+    },
     /// Refused, with the reason.
     Rejected(String),
 }
@@ -109,38 +122,74 @@ pub struct Cleaner {
     kind: ImportKind,
     /// Column index of each of the file kind's columns, if the file has it.
     positions: Vec<Option<usize>>,
+    /// How many columns the header names: a row with more fields is refused.
+    width: usize,
     /// 16 bytes of hash per distinct row: ~16 MB per million rows.
     seen: HashMap<[u8; 16], u64>,
 }
 
 impl Cleaner {
-    /// Reads the header row: every required column must be there (any case, any order).
+    /// Reads the header row (names compared without case and surrounding spaces): every
+    /// column must be one of the kind's, named once, and the required ones must be there. An
+    /// error names the columns at fault and lists the kind's.
     pub fn new(kind: ImportKind, headers: &csv::StringRecord) -> Result<Cleaner> {
         let names: Vec<String> = headers
             .iter()
-            .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
+            .map(|h| h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase())
             .collect();
+        let known = || kind.columns().join(", ");
+        let unknown: Vec<String> = headers
+            .iter()
+            .zip(&names)
+            .filter(|(_, name)| !kind.columns().contains(&name.as_str()))
+            .map(|(header, _)| quote(header.trim_start_matches('\u{feff}')))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(Error::invalid(
+                "header",
+                format!(
+                    "unknown column{} {}; the {} columns are: {}",
+                    if unknown.len() == 1 { "" } else { "s" },
+                    unknown.join(", "),
+                    kind.name(),
+                    known()
+                ),
+            ));
+        }
+        for (second, name) in names.iter().enumerate() {
+            if let Some(first) = names[..second].iter().position(|n| n == name) {
+                return Err(Error::invalid(
+                    "header",
+                    format!(
+                        "the {name} column appears twice (columns {} and {})",
+                        first + 1,
+                        second + 1
+                    ),
+                ));
+            }
+        }
         let positions: Vec<Option<usize>> = kind
             .columns()
             .iter()
             .map(|column| names.iter().position(|n| n == column))
             .collect();
         for required in kind.required() {
-            let index = kind
-                .columns()
-                .iter()
-                .position(|c| c == required)
-                .unwrap_or(0);
-            if positions[index].is_none() {
+            if !names.iter().any(|name| name == required) {
                 return Err(Error::invalid(
                     "header",
-                    format!("the {required} column is missing"),
+                    format!(
+                        "the {required} column is missing (the header has: {}; the {} columns are: {})",
+                        names.join(", "),
+                        kind.name(),
+                        known()
+                    ),
                 ));
             }
         }
         Ok(Cleaner {
             kind,
             positions,
+            width: names.len(),
             seen: HashMap::new(),
         })
     }
@@ -152,6 +201,13 @@ impl Cleaner {
 
     /// Cleans one row (`line` is its line number in the file, for the report).
     pub fn clean(&mut self, line: u64, record: &csv::StringRecord) -> Verdict {
+        if record.len() > self.width {
+            return Verdict::Rejected(format!(
+                "the row has {} fields, the header names {} columns",
+                record.len(),
+                self.width
+            ));
+        }
         let mut changes = Vec::new();
         let cleaned = match self.kind {
             ImportKind::Customers => self
@@ -165,6 +221,7 @@ impl Cleaner {
             Ok(record) => match self.seen.get(&record.fingerprint()) {
                 Some(first_line) => Verdict::Merged {
                     first_line: *first_line,
+                    changes,
                 },
                 None => {
                     self.seen.insert(record.fingerprint(), line);
@@ -355,7 +412,10 @@ mod tests {
                     "2026-11-25T00:00:00Z"
                 ])
             ),
-            Verdict::Merged { first_line: 3 }
+            Verdict::Merged {
+                first_line: 3,
+                changes: Vec::new()
+            }
         );
         assert_eq!(
             c.clean(5, &row(&["3", "", "x@y.com", "", "", ""])),
@@ -374,5 +434,53 @@ mod tests {
             &csv::StringRecord::from(vec!["id", "name"])
         )
         .is_err());
+    }
+
+    // Guards against an unknown header column (`E-Mail`) reported only as "the email column is
+    // missing", with no word of what the file has and what it should have.
+    #[test]
+    fn unknown_and_repeated_columns_are_refused_naming_them_and_the_known_ones() {
+        let refused = |header: &[&str]| {
+            Cleaner::new(
+                ImportKind::Customers,
+                &csv::StringRecord::from(header.to_vec()),
+            )
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+        };
+        let message = refused(&["Name", "E-Mail", "tel"]);
+        assert_eq!(
+            message,
+            "header: unknown columns \"E-Mail\", \"tel\"; the customers columns are: id, name, email, phone, address, created_at"
+        );
+        assert!(refused(&["name", "email", "NAME"])
+            .contains("name column appears twice (columns 1 and 3)"));
+        assert!(refused(&["id", "name"])
+            .contains("the email column is missing (the header has: id, name;"));
+        assert!(Cleaner::new(
+            ImportKind::Customers,
+            &csv::StringRecord::from(vec!["\u{feff}ID", " Email ", "name"])
+        )
+        .is_ok());
+    }
+
+    // Guards against a row with more fields than the header losing the extra ones silently.
+    #[test]
+    fn a_row_with_more_fields_than_the_header_is_rejected() {
+        let mut c = cleaner(ImportKind::Customers, &["name", "email"]);
+        let row = |fields: &[&str]| csv::StringRecord::from(fields.to_vec());
+        assert_eq!(
+            c.clean(2, &row(&["Ada", "ada@example.com", "London"])),
+            Verdict::Rejected("the row has 3 fields, the header names 2 columns".into())
+        );
+        assert!(matches!(
+            c.clean(3, &row(&["Ada", "ada@example.com"])),
+            Verdict::Accepted(_)
+        ));
+        assert!(matches!(
+            c.clean(4, &row(&["Bob", "bob@example.com"])),
+            Verdict::Accepted(_)
+        ));
     }
 }

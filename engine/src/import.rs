@@ -1,6 +1,7 @@
 //! CSV import: stream a file through the cleaner into the store in large write groups.
 
 use crate::clean::{Cleaner, ImportKind, Verdict};
+use crate::csv_rows::CsvRows;
 use crate::error::{ErrorKind, Result};
 use crate::store::Store;
 use crate::write::Op;
@@ -46,42 +47,30 @@ impl ImportReport {
 }
 
 impl Store {
-    /// Imports one CSV file (with a header row) of `kind`. Memory stays bounded by one batch
-    /// (plus 16 bytes per distinct row for duplicate detection).
+    /// Imports one CSV file (with a header row) of `kind`; lines are the file's physical lines
+    /// (`csv_rows.rs`). Memory stays bounded by one batch (plus 16 bytes per distinct row for
+    /// duplicate detection).
     pub fn import_csv(&self, kind: ImportKind, input: impl Read) -> Result<ImportReport> {
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .trim(csv::Trim::None)
-            .from_reader(input);
-        let mut cleaner = Cleaner::new(kind, reader.headers()?)?;
+        let mut rows = CsvRows::new(std::io::BufReader::new(input));
+        let mut cleaner = Cleaner::new(kind, &rows.header()?.names)?;
         let mut report = ImportReport::default();
         // Pending writes: (line, changes if fixed, op).
         let mut pending: Vec<(u64, Option<Vec<String>>, Op)> = Vec::with_capacity(IMPORT_BATCH);
-        let mut record = csv::StringRecord::new();
-        loop {
-            let more = match reader.read_record(&mut record) {
-                Ok(more) => more,
-                Err(error) => {
-                    let line = error.position().map_or(0, |p| p.line());
-                    report
-                        .rejected
-                        .push((line, Rejection::unclean(format!("unreadable CSV: {error}"))));
-                    if matches!(error.kind(), csv::ErrorKind::Io(_)) {
-                        break;
-                    }
+        while let Some(row) = rows.next_row()? {
+            let line = row.line;
+            let record = match row.fields {
+                Ok(record) => record,
+                Err(reason) => {
+                    report.rejected.push((line, Rejection::unclean(reason)));
                     continue;
                 }
             };
-            if !more {
-                break;
-            }
-            let line = record.position().map_or(0, |p| p.line());
             match cleaner.clean(line, &record) {
                 Verdict::Accepted(clean) => pending.push((line, None, clean.into_op())),
                 Verdict::Fixed(clean, changes) => {
                     pending.push((line, Some(changes), clean.into_op()))
                 }
-                Verdict::Merged { first_line } => report.merged.push((line, first_line)),
+                Verdict::Merged { first_line, .. } => report.merged.push((line, first_line)),
                 Verdict::Rejected(reason) => {
                     report.rejected.push((line, Rejection::unclean(reason)))
                 }

@@ -371,3 +371,46 @@ fn a_second_backup_while_one_runs_is_busy_and_writes_never_wait_for_it() {
     assert_eq!(summary.header.customers, 200);
     assert!(summary.longest_pause < std::time::Duration::from_secs(1));
 }
+
+// Guards against `verify` and `restore` with no progress to show: each chunk is reported, with
+// the bytes and chunks done of the file's totals, through verifying, restoring and checking.
+#[test]
+fn verify_and_restore_report_bytes_and_chunks_of_the_totals() {
+    use crm_engine::backup::{restore_reporting, verify_reporting, ReadProgress, ReadStage};
+    let f = fixture(2_000, 20_000);
+    let path = take_backup(&f, "progress.crmbak");
+    let key = KeySource::Key(f.key.clone());
+    let (_, spans) = chunk_spans(&path);
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert!(spans.len() > 2, "a backup of several chunks");
+
+    let seen = std::cell::RefCell::new(Vec::<ReadProgress>::new());
+    verify_reporting(&path, &key, &|p| seen.borrow_mut().push(p)).unwrap();
+    let verified = seen.take();
+    let chunks: Vec<u64> = verified.iter().map(|p| p.chunks).collect();
+    assert_eq!(chunks, (0..=spans.len() as u64).collect::<Vec<_>>());
+    assert!(verified.iter().all(|p| p.stage == ReadStage::Verifying
+        && p.total_chunks == spans.len() as u64
+        && p.total_bytes == size));
+    assert!(verified.windows(2).all(|w| w[0].bytes < w[1].bytes));
+    assert_eq!(verified.last().unwrap().bytes, size);
+
+    restore_reporting(&path, &key, &f.dir.path().join("restored"), &[], &|p| {
+        seen.borrow_mut().push(p)
+    })
+    .unwrap();
+    let stages: Vec<(ReadStage, u64)> = seen
+        .take()
+        .iter()
+        .filter(|p| p.chunks == p.total_chunks)
+        .map(|p| (p.stage, p.bytes))
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            (ReadStage::Verifying, size),
+            (ReadStage::Restoring, size),
+            (ReadStage::Checking, size)
+        ]
+    );
+}

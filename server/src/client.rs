@@ -28,13 +28,21 @@ pub enum Value {
 /// What went wrong with a request.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
+    /// The connection failed. Not a `#[source]`: the message already says the cause, and a
+    /// source would have anyhow's `{:#}` say it twice.
     #[error("connection: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     /// The server answered with an error reply.
     #[error("{code} {message}")]
     Server { code: String, message: String },
     #[error("protocol: {0}")]
     Protocol(String),
+}
+
+impl From<std::io::Error> for ClientError {
+    fn from(error: std::io::Error) -> ClientError {
+        ClientError::Io(error)
+    }
 }
 
 impl ClientError {

@@ -1,4 +1,4 @@
-//! The `crm-server` command line: `serve`, `keygen`, `import`.
+//! The `crm-server` command line: `serve` and the tools around it (`tools/`).
 
 use clap::{Parser, Subcommand, ValueEnum};
 use crm_engine::{demo, Durability};
@@ -76,39 +76,56 @@ enum Command {
     },
     /// Write a new random key file (mode 0600; never overwrites).
     Keygen { file: PathBuf },
-    /// Ask a running server for a backup, with a progress bar (password: CRM_PASSWORD or prompt).
+    /// Ask a running server for a backup, with a progress bar (password: --password-file,
+    /// CRM_PASSWORD or a prompt).
     Backup {
-        #[arg(long, default_value = "127.0.0.1:7379")]
-        connect: String,
-        #[arg(long, default_value = "admin")]
-        user: String,
+        #[command(flatten)]
+        login: LoginArgs,
         name: Option<String>,
     },
     /// Import a CSV file (customers, products or orders), cleaned client-side, and print the
-    /// report (password: CRM_PASSWORD or prompt).
+    /// report (password: --password-file, CRM_PASSWORD or a prompt). Exit status: 0 when no
+    /// row was rejected, 3 when some were (the others are imported), 1 when nothing could be.
     Import {
-        #[arg(long, default_value = "127.0.0.1:7379")]
-        connect: String,
-        #[arg(long, default_value = "admin")]
-        user: String,
+        #[command(flatten)]
+        login: LoginArgs,
         /// Customers go through CUSTOMER.UPSERT: existing ones (by email) are updated.
         #[arg(long)]
         upsert: bool,
         /// Write nothing; report what the import would do.
         #[arg(long)]
         dry_run: bool,
+        /// Write every rejected row, as it was in the file plus a `reason` column, to this new
+        /// CSV file (mode 0600; never overwritten).
+        #[arg(long)]
+        rejects: Option<PathBuf>,
         kind: String,
         file: PathBuf,
     },
-    /// Follow the change feed and print one JSON line per change (password: CRM_PASSWORD or
-    /// prompt); from now, or after entry --from (0: from the start).
+    /// Follow the change feed and print one JSON line per change (password: --password-file,
+    /// CRM_PASSWORD or a prompt); from now, or after entry --from (0: from the start). When the
+    /// server goes away, log in again (with a growing pause) and go on after the last entry
+    /// printed.
     Tail {
-        #[arg(long, default_value = "127.0.0.1:7379")]
-        connect: String,
-        #[arg(long, default_value = "admin")]
-        user: String,
+        #[command(flatten)]
+        login: LoginArgs,
         #[arg(long)]
         from: Option<u64>,
+        /// Exit when the server goes away instead of waiting for it to come back.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Give a user a new password, offline (the server stopped), with the store's key as
+    /// `serve` finds it; the new password from --password-file, CRM_NEW_PASSWORD or a prompt.
+    Passwd {
+        #[arg(long, default_value = "./crm-data")]
+        data: PathBuf,
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+        /// A file whose first line is the new password.
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+        user: String,
     },
     /// Check every chunk and the trailer of a backup file (key: --key-file or CRM_PASSPHRASE).
     Verify {
@@ -149,6 +166,32 @@ enum Command {
     },
 }
 
+/// How the tools that talk to a running server log in.
+#[derive(clap::Args)]
+struct LoginArgs {
+    #[arg(long, default_value = "127.0.0.1:7379")]
+    connect: String,
+    #[arg(long, default_value = "admin")]
+    user: String,
+    /// A file whose first line is the password (else CRM_PASSWORD, else a prompt).
+    #[arg(long)]
+    password_file: Option<PathBuf>,
+}
+
+impl LoginArgs {
+    fn login(&self, secrets: &Secrets) -> anyhow::Result<tools::remote::Login> {
+        tools::remote::Login::new(
+            &self.connect,
+            &self.user,
+            self.password_file.as_deref(),
+            secrets,
+        )
+    }
+}
+
+/// The exit status of an import that rejected some rows (the others were imported).
+const EXIT_ROWS_REJECTED: i32 = 3;
+
 /// The largest cache either option accepts, 1 TiB: beyond any machine this runs on, and far from
 /// the byte count overflowing.
 const MAX_CACHE_MIB: u64 = 1 << 20;
@@ -159,14 +202,14 @@ fn main() {
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let secrets = Secrets::take();
     let cli = Cli::parse();
-    let result = match cli.command {
+    let result: anyhow::Result<i32> = match cli.command {
         Command::Serve { data, listen, key_file, backup_dir, backup_min_free_mib, durability, max_connections, idle_timeout, auth_timeout, cache_mib, record_cache_mib, demo, demo_orders } => {
             tools::serve::reexecute_if_needed(&secrets);
             let durability = match durability {
                 DurabilityArg::Sync => Durability::Sync,
                 DurabilityArg::Periodic => Durability::Periodic,
             };
-            let backup_dir = backup_dir.unwrap_or_else(|| tools::serve::beside(&data, "backups"));
+            let backup_dir = backup_dir.unwrap_or_else(|| tools::store_key::beside(&data, "backups"));
             let config = Config {
                 data_dir: data,
                 backup_dir,
@@ -177,22 +220,37 @@ fn main() {
                 auth_timeout: (auth_timeout > 0).then(|| Duration::from_secs(auth_timeout)),
                 backup_min_free_bytes: backup_min_free_mib * 1024 * 1024,
             };
-            tools::serve::serve(config, key_file, (cache_mib, record_cache_mib), demo.then_some(demo_orders as usize), &secrets)
+            tools::serve::serve(config, key_file, (cache_mib, record_cache_mib), demo.then_some(demo_orders as usize), &secrets).map(|()| 0)
         }
         Command::Keygen { file } => crm_engine::write_key_file(&file)
             .map(|()| println!("wrote a new key to {} (mode 0600); keep it safe: without it the data cannot be read", file.display()))
+            .map(|()| 0)
             .map_err(anyhow::Error::from),
-        Command::Backup { connect, user, name } => tools::remote::backup(&connect, &user, name.as_deref(), &secrets),
-        Command::Import { connect, user, upsert, dry_run, kind, file } => tools::import::import(&connect, &user, &kind, &file, tools::import::Mode { upsert, dry_run }, &secrets),
-        Command::Tail { connect, user, from } => tools::tail::tail(&connect, &user, from, &secrets),
-        Command::Verify { file, key_file } => tools::offline::verify(&file, key_file, &secrets),
-        Command::Restore { file, data, key_file, forget } => tools::offline::restore(&file, &data, key_file, forget.as_deref(), &secrets),
-        Command::Rekey { data, key_file, new_key_file } => tools::offline::rekey(&data, key_file, new_key_file, &secrets),
-        Command::Upgrade { data, key_file } => tools::offline::upgrade(&data, key_file, &secrets),
+        Command::Backup { login, name } => login.login(&secrets).and_then(|login| tools::remote::backup(&login, name.as_deref())).map(|()| 0),
+        Command::Import { login, upsert, dry_run, rejects, kind, file } => {
+            let mode = tools::import::Mode { upsert, dry_run };
+            tools::import::import(|| login.login(&secrets), &kind, &file, mode, rejects.as_deref()).map(|finished| match finished {
+                tools::import::Finished::AllImported => 0,
+                tools::import::Finished::SomeRejected => EXIT_ROWS_REJECTED,
+            })
+        }
+        Command::Tail { login, from, once } => login.login(&secrets).and_then(|login| tools::tail::tail(&login, from, once)).map(|()| 0),
+        Command::Passwd { data, key_file, password_file, user } => {
+            let new = tools::passwd::NewPassword { user: &user, file: password_file.as_deref() };
+            tools::passwd::passwd(&data, key_file, new, &secrets).map(|()| 0)
+        }
+        Command::Verify { file, key_file } => tools::offline::verify(&file, key_file, &secrets).map(|()| 0),
+        Command::Restore { file, data, key_file, forget } => tools::offline::restore(&file, &data, key_file, forget.as_deref(), &secrets).map(|()| 0),
+        Command::Rekey { data, key_file, new_key_file } => tools::offline::rekey(&data, key_file, new_key_file, &secrets).map(|()| 0),
+        Command::Upgrade { data, key_file } => tools::offline::upgrade(&data, key_file, &secrets).map(|()| 0),
     };
-    if let Err(error) = result {
-        // One line, as the command-line contract asks.
-        eprintln!("crm-server: {}", format!("{error:#}").replace('\n', " "));
-        std::process::exit(1);
+    match result {
+        Ok(0) => {}
+        Ok(status) => std::process::exit(status),
+        Err(error) => {
+            // One line, each cause said once, as the command-line contract asks.
+            eprintln!("crm-server: {}", tools::one_line(&error));
+            std::process::exit(1);
+        }
     }
 }

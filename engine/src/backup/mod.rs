@@ -6,5 +6,8 @@ pub(crate) mod snapshot;
 mod write;
 
 pub use format::{Header, FORMAT_VERSION, MAGIC};
-pub use read::{read_header, restore, restore_forgetting, verify, BackupInfo};
+pub use read::{
+    read_header, restore, restore_forgetting, restore_reporting, verify, verify_reporting,
+    BackupInfo, ReadProgress, ReadStage,
+};
 pub use write::{BackupLimits, BackupSummary, Progress};

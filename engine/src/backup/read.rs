@@ -7,8 +7,63 @@ use crate::keys::{KeySource, MasterKey};
 use crate::store::{Options, Store};
 use crate::trees::{trailing_id, Space, DATA_TREE};
 use crate::write::{Op, Outcome};
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek};
 use std::path::Path;
+
+/// How far a verification or a restore has gone (for a progress bar).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadProgress {
+    pub stage: ReadStage,
+    /// Bytes of the file read in this stage, of `total_bytes`.
+    pub bytes: u64,
+    pub total_bytes: u64,
+    /// Chunks read in this stage (the trailer's included), of `total_chunks` (0 when the
+    /// file's chunk lengths could not be walked: it will not verify anyway).
+    pub chunks: u64,
+    pub total_chunks: u64,
+}
+
+/// The stages of a restore (a verification has only the first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadStage {
+    /// Every chunk and the trailer checked.
+    Verifying,
+    /// The entries written into the new store.
+    Restoring,
+    /// The restored store opened and its counts and rollups checked.
+    Checking,
+}
+
+impl ReadStage {
+    /// The stage as a progress bar names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ReadStage::Verifying => "verifying",
+            ReadStage::Restoring => "restoring",
+            ReadStage::Checking => "checking",
+        }
+    }
+}
+
+/// Counts the chunks of a backup by their lengths alone (nothing is opened or checked):
+/// `None` when the lengths do not lead to the end of the file.
+fn count_chunks(path: &Path) -> Option<u64> {
+    let mut input = BufReader::new(std::fs::File::open(path).ok()?);
+    Header::read(&mut input).ok()?;
+    let mut chunks = 0u64;
+    loop {
+        let mut length = [0u8; 4];
+        match input.read_exact(&mut length) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Some(chunks),
+            Err(_) => return None,
+        }
+        input
+            .seek_relative(i64::from(u32::from_be_bytes(length)))
+            .ok()?;
+        chunks += 1;
+    }
+}
 
 /// What a verified backup holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,16 +107,28 @@ fn master_for(header: &Header, key: &KeySource) -> Result<MasterKey> {
     Ok(master)
 }
 
-/// Reads and checks the whole file, handing each chunk's entries to `sink`.
+/// Reads and checks the whole file, handing each chunk's entries to `sink` and telling
+/// `on_progress` after each chunk.
 fn walk(
     path: &Path,
     key: &KeySource,
+    stage: ReadStage,
+    on_progress: &dyn Fn(ReadProgress),
     mut sink: impl FnMut(Vec<(&[u8], &[u8])>) -> Result<()>,
 ) -> Result<BackupInfo> {
     let file = std::fs::File::open(path)?;
     let bytes = file.metadata()?.len();
+    let mut progress = ReadProgress {
+        stage,
+        bytes: 0,
+        total_bytes: bytes,
+        chunks: 0,
+        total_chunks: count_chunks(path).unwrap_or(0),
+    };
+    on_progress(progress);
     let mut input = BufReader::with_capacity(1 << 20, file);
     let (header, body, mac) = Header::read(&mut input)?;
+    progress.bytes = input.stream_position()?;
     let master = master_for(&header, key)?;
     let keys = BackupKeys::derive(&master);
     if !keys.check_mac(&body, &mac) {
@@ -93,6 +160,9 @@ fn walk(
         input
             .read_exact(&mut sealed)
             .map_err(|_| Error::Corrupt(format!("backup is truncated inside chunk {index}")))?;
+        progress.bytes += 4 + length as u64;
+        progress.chunks = index + 1;
+        on_progress(progress);
         if let Some(plain) = keys.open_chunk(&mac, &header.backup_id, index, false, &sealed) {
             let chunk = entries(&plain)
                 .ok_or_else(|| Error::Corrupt(format!("chunk {index} is malformed inside")))?;
@@ -144,7 +214,16 @@ impl Store {
 
 /// Reads the whole backup and checks the header, every chunk and the trailer.
 pub fn verify(path: &Path, key: &KeySource) -> Result<BackupInfo> {
-    walk(path, key, |_| Ok(()))
+    verify_reporting(path, key, &|_| {})
+}
+
+/// [`verify`], telling `on_progress` after each chunk.
+pub fn verify_reporting(
+    path: &Path,
+    key: &KeySource,
+    on_progress: &dyn Fn(ReadProgress),
+) -> Result<BackupInfo> {
+    walk(path, key, ReadStage::Verifying, on_progress, |_| Ok(()))
 }
 
 /// Verifies the backup, restores it into `new_dir` (which must not exist or be empty), then
@@ -162,14 +241,26 @@ pub fn restore_forgetting(
     new_dir: &Path,
     forget: &[(u64, i64)],
 ) -> Result<BackupInfo> {
+    restore_reporting(path, key, new_dir, forget, &|_| {})
+}
+
+/// [`restore_forgetting`], telling `on_progress` after each chunk of its verification and of
+/// its restore, and when it starts checking the result.
+pub fn restore_reporting(
+    path: &Path,
+    key: &KeySource,
+    new_dir: &Path,
+    forget: &[(u64, i64)],
+    on_progress: &dyn Fn(ReadProgress),
+) -> Result<BackupInfo> {
     if new_dir.exists() && std::fs::read_dir(new_dir)?.next().is_some() {
         return Err(Error::Refused(format!(
             "{} exists and is not empty: restore only into a new folder",
             new_dir.display()
         )));
     }
-    let info = verify(path, key)?;
-    let result = restore_verified(path, key, new_dir, &info, forget);
+    let info = verify_reporting(path, key, on_progress)?;
+    let result = restore_verified(path, key, new_dir, &info, forget, on_progress);
     if result.is_err() {
         let _ = std::fs::remove_dir_all(new_dir);
     }
@@ -182,12 +273,13 @@ fn restore_verified(
     new_dir: &Path,
     info: &BackupInfo,
     forget: &[(u64, i64)],
+    on_progress: &dyn Fn(ReadProgress),
 ) -> Result<()> {
     {
         let db = crate::storage::Db::open(new_dir, &crate::storage::Tuning::default())?;
         let tree = db.open_tree(DATA_TREE)?;
         let mut slots = Vec::new();
-        walk(path, key, |chunk| {
+        walk(path, key, ReadStage::Restoring, on_progress, |chunk| {
             let mut batch = crate::storage::Batch::default();
             for (k, v) in chunk {
                 if k.first() == Some(&(Space::KeyringSlot as u8)) {
@@ -213,6 +305,13 @@ fn restore_verified(
             crate::keyring::write_restored(new_dir, &slots)?;
         }
     }
+    on_progress(ReadProgress {
+        stage: ReadStage::Checking,
+        bytes: info.bytes,
+        total_bytes: info.bytes,
+        chunks: 0,
+        total_chunks: 0,
+    });
     let store = Store::open(new_dir, key, &Options::default())?;
     let mut erased = store.forget_unkeyed_customers()?;
     let writes: Vec<Op> = forget

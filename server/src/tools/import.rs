@@ -1,6 +1,11 @@
-//! `crm-server import --connect ADDR --user U [--upsert] [--dry-run] KIND FILE.csv`: cleans
-//! each row client-side with the engine's own cleaning module, sends the rows pipelined, and
-//! prints the report (`import_report.rs`).
+//! `crm-server import --connect ADDR --user U [--upsert] [--dry-run] [--rejects FILE] KIND
+//! FILE.csv`: reads the file by its physical lines (`crm_engine::CsvRows`), cleans each row
+//! client-side with the engine's own cleaning module, sends the rows pipelined, and prints the
+//! report (`import_report.rs`); rejected rows go to the rejects file (`rejects.rs`).
+//!
+//! The header is checked before anything is sent: a column the kind does not have, or a file
+//! that seems not to be comma-separated, stops the import (exit 1). Afterwards the exit status
+//! says whether rows were rejected (3) or not (0).
 //!
 //! `--upsert` sends customers as `CUSTOMER.UPSERT` (the file's `id` column as `ID`), so a file
 //! of people the store already has updates them instead of being refused. `--dry-run` writes
@@ -10,14 +15,16 @@
 
 use super::dry_run::DryRun;
 use super::import_report::{Report, RowOutcome};
-use super::remote::login;
+use super::rejects::Rejects;
+use super::remote::Login;
 use anyhow::Context;
-use crm_engine::{CleanRecord, Cleaner, ImportKind, Verdict};
+use crm_engine::{CleanRecord, Cleaner, CsvRow, CsvRows, ImportKind, Verdict};
 use crm_server::client::{Client, ClientError, Value};
 use crm_server::request::Command;
 use std::path::Path;
 
-/// Requests in flight before the replies are read.
+/// Rows in flight (sent, or decided and waiting for the rows sent before them) before the
+/// replies are read.
 const PIPELINE: usize = 1_000;
 
 /// How the rows are sent.
@@ -27,94 +34,105 @@ pub struct Mode {
     pub dry_run: bool,
 }
 
-/// A row sent, waiting for its reply.
-struct InFlight {
+/// How an import ended, for the exit status (a failure is an error instead).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finished {
+    /// Every row was imported (or, in a dry run, would be).
+    AllImported,
+    /// Some rows were rejected; the others were imported.
+    SomeRejected,
+}
+
+/// A row waiting for its outcome to be reported, in file order.
+struct Pending {
     line: u64,
+    /// The row as it was in the file and its line ending, kept for a rejects file.
+    raw: Option<(Vec<u8>, &'static str)>,
     changes: Option<Vec<String>>,
-    /// The customer row of a dry run, for what later rows depend on.
-    customer: Option<crm_engine::NewCustomer>,
+    state: PendingState,
+}
+
+enum PendingState {
+    /// Sent; the reply decides it. The customer row of a dry run is kept for what later rows
+    /// depend on.
+    Sent {
+        customer: Option<crm_engine::NewCustomer>,
+    },
+    /// Decided without the server (refused by the cleaning, unreadable).
+    Decided(RowOutcome),
+    /// The same as the row on `first_line`.
+    Merged { first_line: u64 },
 }
 
 pub fn import(
-    address: &str,
-    user: &str,
+    login: impl FnOnce() -> anyhow::Result<Login>,
     kind: &str,
     file: &Path,
     mode: Mode,
-    secrets: &super::secrets::Secrets,
-) -> anyhow::Result<()> {
+    rejects: Option<&Path>,
+) -> anyhow::Result<Finished> {
     let table = ImportKind::parse(kind)?;
     let mut mode = mode;
     if mode.upsert && table != ImportKind::Customers {
         eprintln!("crm-server: --upsert applies to customers only; {kind} are added");
         mode.upsert = false;
     }
-    let mut client = login(address, user, secrets)?;
-    let size = std::fs::metadata(file)
+    let opened =
+        std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let size = opened
+        .metadata()
         .with_context(|| format!("opening {}", file.display()))?
         .len();
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_path(file)
-        .with_context(|| format!("opening {}", file.display()))?;
-    let mut cleaner = Cleaner::new(table, reader.headers()?)?;
+    let mut rows = CsvRows::new(std::io::BufReader::with_capacity(1 << 16, opened));
+    let header = rows
+        .header()
+        .with_context(|| format!("{} cannot be imported", file.display()))?;
+    let mut cleaner = Cleaner::new(table, &header.names)
+        .with_context(|| format!("{} cannot be imported as {}", file.display(), table.name()))?;
+    if let Some(path) = rejects.filter(|path| path.exists()) {
+        anyhow::bail!(
+            "the rejects file {} exists: give a new name (it is never overwritten)",
+            path.display()
+        );
+    }
+    let mut client = login()?.connect()?;
+    let rejects = rejects
+        .map(|path| Rejects::create(path, &header.raw, header.ending))
+        .transpose()?;
     let bar = progress_bar(size);
     let mut importer = Importer {
         client: &mut client,
         mode,
         report: Report::default(),
-        in_flight: Vec::with_capacity(PIPELINE),
+        pending: Vec::with_capacity(PIPELINE),
         dry: DryRun::default(),
+        rejects,
     };
-    let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(error) => {
-                let line = error.position().map_or(0, |p| p.line());
-                importer
-                    .report
-                    .rejected(line, format!("unreadable CSV: {error}"));
-                continue;
-            }
-        }
-        let line = record.position().map_or(0, |p| p.line());
-        bar.set_position(record.position().map_or(0, |p| p.byte()));
-        let (clean, changes) = match cleaner.clean(line, &record) {
-            Verdict::Accepted(clean) => (clean, None),
-            Verdict::Fixed(clean, changes) => (clean, Some(changes)),
-            Verdict::Merged { first_line } => {
-                importer.report.merged(line, first_line);
-                continue;
-            }
-            Verdict::Rejected(reason) => {
-                importer.report.rejected(line, reason);
-                continue;
-            }
-        };
-        importer.row(line, clean, changes)?;
+    while let Some(row) = rows
+        .next_row()
+        .with_context(|| format!("reading {}", file.display()))?
+    {
+        bar.set_position(rows.bytes_read());
+        importer.row(&mut cleaner, row)?;
     }
     importer.collect()?;
     bar.finish_and_clear();
     let mut report = importer.report;
     report.print(file, mode.dry_run);
-    Ok(())
+    if let Some(rejects) = importer.rejects {
+        rejects.finish()?;
+    }
+    Ok(if report.rejected_count() == 0 {
+        Finished::AllImported
+    } else {
+        Finished::SomeRejected
+    })
 }
 
 /// A progress bar over the file's bytes, on stderr when it is a terminal.
 fn progress_bar(size: u64) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::hidden();
-    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-    }
+    let bar = super::progress::terminal_bar("import [{bar:30}] {percent}% {bytes}/{total_bytes}");
     bar.set_length(size);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "import [{bar:30}] {percent}% {bytes}/{total_bytes}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
     bar
 }
 
@@ -122,15 +140,52 @@ struct Importer<'a> {
     client: &'a mut Client,
     mode: Mode,
     report: Report,
-    in_flight: Vec<InFlight>,
+    pending: Vec<Pending>,
     dry: DryRun,
+    rejects: Option<Rejects>,
 }
 
 impl Importer<'_> {
+    /// Cleans one row of the file and sends it, or queues what became of it.
+    fn row(&mut self, cleaner: &mut Cleaner, row: CsvRow) -> anyhow::Result<()> {
+        let line = row.line;
+        let raw = self.rejects.is_some().then_some((row.raw, row.ending));
+        let state = match row.fields {
+            Err(reason) => {
+                PendingState::Decided(RowOutcome::Rejected(format!("unreadable CSV: {reason}")))
+            }
+            Ok(record) => match cleaner.clean(line, &record) {
+                Verdict::Accepted(clean) => return self.send(line, raw, clean, None),
+                Verdict::Fixed(clean, changes) => {
+                    return self.send(line, raw, clean, Some(changes))
+                }
+                Verdict::Merged {
+                    first_line,
+                    changes,
+                } => {
+                    return self.queue(Pending {
+                        line,
+                        raw,
+                        changes: Some(changes),
+                        state: PendingState::Merged { first_line },
+                    })
+                }
+                Verdict::Rejected(reason) => PendingState::Decided(RowOutcome::Rejected(reason)),
+            },
+        };
+        self.queue(Pending {
+            line,
+            raw,
+            changes: None,
+            state,
+        })
+    }
+
     /// Sends one clean row (or, in a dry run, decides it when the server cannot).
-    fn row(
+    fn send(
         &mut self,
         line: u64,
+        raw: Option<(Vec<u8>, &'static str)>,
         clean: CleanRecord,
         changes: Option<Vec<String>>,
     ) -> anyhow::Result<()> {
@@ -140,10 +195,13 @@ impl Importer<'_> {
             _ => None,
         };
         if self.mode.dry_run {
-            match &clean {
+            let decided = match &clean {
                 CleanRecord::Customer(row) => {
-                    let in_flight = self.in_flight.iter().filter_map(|s| s.customer.as_ref());
-                    if in_flight.into_iter().any(|sent| {
+                    let sent = self.pending.iter().filter_map(|p| match &p.state {
+                        PendingState::Sent { customer } => customer.as_ref(),
+                        _ => None,
+                    });
+                    if sent.into_iter().any(|sent| {
                         sent.email == row.email || (row.id.is_some() && sent.id == row.id)
                     }) {
                         // What an earlier row does to this one must be known first.
@@ -151,76 +209,112 @@ impl Importer<'_> {
                     }
                     if self.dry.depends_on_earlier(row) {
                         self.collect()?;
-                        let outcome = self.dry.decide(self.client, row, self.mode.upsert)?;
-                        self.report.record(line, changes, outcome);
-                        return Ok(());
+                        Some(self.dry.decide(self.client, row, self.mode.upsert)?)
+                    } else {
+                        command = Command::customer_upsert(row, true);
+                        None
                     }
-                    command = Command::customer_upsert(row, true);
                 }
                 CleanRecord::Product(product) => {
-                    let outcome =
+                    Some(
                         self.dry
-                            .check_row(self.client, line, "product", product.id, &[])?;
-                    self.report.record(line, changes, outcome);
-                    return Ok(());
+                            .check_row(self.client, line, "product", product.id, &[])?,
+                    )
                 }
                 CleanRecord::Order(order) => {
                     let references = [
                         ("customer", order.customer_id),
                         ("product", order.product_id),
                     ];
-                    let outcome =
+                    Some(
                         self.dry
-                            .check_row(self.client, line, "order", order.id, &references)?;
-                    self.report.record(line, changes, outcome);
-                    return Ok(());
+                            .check_row(self.client, line, "order", order.id, &references)?,
+                    )
                 }
+            };
+            if let Some(outcome) = decided {
+                return self.queue(Pending {
+                    line,
+                    raw,
+                    changes,
+                    state: PendingState::Decided(outcome),
+                });
             }
         } else if let (true, Some(row)) = (self.mode.upsert, &customer) {
             command = Command::customer_upsert(row, false);
         }
         self.client.send(command.words())?;
-        self.in_flight.push(InFlight {
+        self.queue(Pending {
             line,
+            raw,
             changes,
-            customer: customer.filter(|_| self.mode.dry_run),
-        });
-        if self.in_flight.len() >= PIPELINE {
+            state: PendingState::Sent {
+                customer: customer.filter(|_| self.mode.dry_run),
+            },
+        })
+    }
+
+    fn queue(&mut self, pending: Pending) -> anyhow::Result<()> {
+        self.pending.push(pending);
+        if self.pending.len() >= PIPELINE {
             self.collect()?;
         }
         Ok(())
     }
 
-    /// Reads the replies of every request in flight, in order.
+    /// Reads the replies of every row sent, and reports every row waiting, in file order.
     fn collect(&mut self) -> anyhow::Result<()> {
         self.client.flush()?;
-        for sent in std::mem::take(&mut self.in_flight) {
-            let reply = match self.client.read_reply() {
-                Ok(reply) => reply,
-                Err(ClientError::Server { code, message }) => {
-                    self.report.record(
-                        sent.line,
-                        sent.changes,
-                        RowOutcome::Rejected(format!("{code} {message}")),
+        for pending in std::mem::take(&mut self.pending) {
+            let outcome = match pending.state {
+                PendingState::Decided(outcome) => outcome,
+                PendingState::Merged { first_line } => {
+                    self.report.merged(
+                        pending.line,
+                        first_line,
+                        pending.changes.unwrap_or_default(),
                     );
                     continue;
                 }
-                Err(other) => return Err(other).context("the connection failed during the import"),
-            };
-            let (id, mut outcome) = outcome_of(&reply);
-            if let Some(row) = &sent.customer {
-                if !self.mode.upsert && outcome != RowOutcome::Created {
-                    // A plain import of an email the store has: its CUSTOMER.ADD is refused.
-                    let quoted = serde_json::Value::from(row.email.as_str());
-                    outcome = RowOutcome::Rejected(format!(
-                        "CONFLICT email {quoted} belongs to customer {id}"
-                    ));
+                PendingState::Sent { customer } => {
+                    self.outcome_of_sent(pending.line, customer.as_ref())?
                 }
-                self.dry.learn(row, sent.line, id, &outcome);
+            };
+            if let (RowOutcome::Rejected(reason), Some((raw, ending)), Some(rejects)) =
+                (&outcome, &pending.raw, self.rejects.as_mut())
+            {
+                rejects.write_row(raw, reason, ending)?;
             }
-            self.report.record(sent.line, sent.changes, outcome);
+            self.report.record(pending.line, pending.changes, outcome);
         }
         Ok(())
+    }
+
+    /// Reads the reply to one row sent.
+    fn outcome_of_sent(
+        &mut self,
+        line: u64,
+        customer: Option<&crm_engine::NewCustomer>,
+    ) -> anyhow::Result<RowOutcome> {
+        let reply = match self.client.read_reply() {
+            Ok(reply) => reply,
+            Err(ClientError::Server { code, message }) => {
+                return Ok(RowOutcome::Rejected(format!("{code} {message}")))
+            }
+            Err(other) => return Err(other).context("the connection failed during the import"),
+        };
+        let (id, mut outcome) = outcome_of(&reply);
+        if let Some(row) = customer {
+            if !self.mode.upsert && outcome != RowOutcome::Created {
+                // A plain import of an email the store has: its CUSTOMER.ADD is refused.
+                let quoted = serde_json::Value::from(row.email.as_str());
+                outcome = RowOutcome::Rejected(format!(
+                    "CONFLICT email {quoted} belongs to customer {id}"
+                ));
+            }
+            self.dry.learn(row, line, id, &outcome);
+        }
+        Ok(outcome)
     }
 }
 

@@ -1,11 +1,11 @@
 //! The report of `crm-server import`: what became of each row, by line, then a summary table
-//! and, last, one JSON line (the contract's `{"created","updated","updated_fields","unchanged",
-//! "fixed","merged","rejected"}`) for scripts.
+//! and, last, one JSON line (the contract's `{"rows","created","updated","updated_fields",
+//! "unchanged","fixed","merged","rejected"}`) for scripts.
 //!
-//! The counts partition the rows, as the first report did: a row the cleaning had to fix counts
-//! as `fixed` (its outcome is still listed on its line, and its updated fields still count in
-//! `updated_fields`), a row identical to an earlier one as `merged`, a refused one as
-//! `rejected`; the others as `created`, `updated` or `unchanged`.
+//! Every data row has one outcome — `created`, `updated`, `unchanged`, `merged` (the same as an
+//! earlier row) or `rejected` — and the five add up to `rows`. `fixed` is not an outcome: it
+//! counts the rows the cleaning changed, each also counted by its outcome (a fixed row that
+//! was then created is `created` and `fixed`). Lines are the file's physical lines.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -35,37 +35,55 @@ pub struct Report {
     created: Vec<u64>,
     updated: Vec<(u64, Vec<String>)>,
     unchanged: Vec<u64>,
-    fixed: Vec<(u64, Vec<String>, String)>,
     merged: Vec<(u64, u64)>,
     rejected: Vec<(u64, String)>,
+    /// Rows the cleaning changed: (line, what changed, the row's outcome).
+    fixed: Vec<(u64, Vec<String>, String)>,
     updated_fields: BTreeMap<String, u64>,
 }
 
 impl Report {
-    /// A row the server answered; `changes` says what cleaning fixed in it, if anything.
+    /// A row the server answered (or, in a dry run, that was decided); `changes` says what
+    /// cleaning fixed in it, if anything.
     pub fn record(&mut self, line: u64, changes: Option<Vec<String>>, outcome: RowOutcome) {
-        if let RowOutcome::Updated(fields) = &outcome {
-            for field in fields {
-                *self.updated_fields.entry(field.clone()).or_default() += 1;
-            }
+        if let Some(changes) = changes.filter(|changes| !changes.is_empty()) {
+            self.fixed.push((line, changes, outcome.describe()));
         }
-        match (outcome, changes) {
-            (RowOutcome::Rejected(reason), _) => self.rejected.push((line, reason)),
-            (outcome, Some(changes)) => self.fixed.push((line, changes, outcome.describe())),
-            (RowOutcome::Created, None) => self.created.push(line),
-            (RowOutcome::Updated(fields), None) => self.updated.push((line, fields)),
-            (RowOutcome::Unchanged, None) => self.unchanged.push(line),
+        match outcome {
+            RowOutcome::Created => self.created.push(line),
+            RowOutcome::Updated(fields) => {
+                for field in &fields {
+                    *self.updated_fields.entry(field.clone()).or_default() += 1;
+                }
+                self.updated.push((line, fields));
+            }
+            RowOutcome::Unchanged => self.unchanged.push(line),
+            RowOutcome::Rejected(reason) => self.rejected.push((line, reason)),
         }
     }
 
-    /// A row identical to the one on `first_line`: not sent.
-    pub fn merged(&mut self, line: u64, first_line: u64) {
+    /// A row identical (after cleaning, which changed `changes` in it) to the one on
+    /// `first_line`: not sent.
+    pub fn merged(&mut self, line: u64, first_line: u64, changes: Vec<String>) {
+        if !changes.is_empty() {
+            self.fixed
+                .push((line, changes, format!("merged: same as line {first_line}")));
+        }
         self.merged.push((line, first_line));
     }
 
-    /// A row refused before it was sent (unreadable, or failing the cleaning rules).
-    pub fn rejected(&mut self, line: u64, reason: String) {
-        self.rejected.push((line, reason));
+    /// Data rows read: the five outcomes together.
+    pub fn rows(&self) -> usize {
+        self.created.len()
+            + self.updated.len()
+            + self.unchanged.len()
+            + self.merged.len()
+            + self.rejected.len()
+    }
+
+    /// Rows rejected, by the cleaning or by the server.
+    pub fn rejected_count(&self) -> usize {
+        self.rejected.len()
     }
 
     /// The contract's JSON summary line, keys in the contract's order.
@@ -76,7 +94,8 @@ impl Report {
             .map(|(field, count)| format!("{}:{count}", serde_json::Value::from(field.as_str())))
             .collect();
         format!(
-            r#"{{"created":{},"updated":{},"updated_fields":{{{}}},"unchanged":{},"fixed":{},"merged":{},"rejected":{}}}"#,
+            r#"{{"rows":{},"created":{},"updated":{},"updated_fields":{{{}}},"unchanged":{},"fixed":{},"merged":{},"rejected":{}}}"#,
+            self.rows(),
             self.created.len(),
             self.updated.len(),
             fields.join(","),
@@ -109,12 +128,15 @@ impl Report {
         self.fixed.sort_by_key(|(line, ..)| *line);
         writeln!(
             out,
-            "{}: accepted {}, fixed {}, merged {}, rejected {}{}",
+            "{}: {} rows: created {}, updated {}, unchanged {}, merged {}, rejected {}; fixed {}{}",
             file.display(),
-            self.created.len() + self.updated.len() + self.unchanged.len(),
-            self.fixed.len(),
+            self.rows(),
+            self.created.len(),
+            self.updated.len(),
+            self.unchanged.len(),
             self.merged.len(),
             self.rejected.len(),
+            self.fixed.len(),
             if dry_run {
                 " (dry run: nothing was written)"
             } else {
@@ -149,15 +171,23 @@ impl Report {
             ("created", self.created.len()),
             ("updated", self.updated.len()),
             ("unchanged", self.unchanged.len()),
-            ("fixed", self.fixed.len()),
             ("merged", self.merged.len()),
             ("rejected", self.rejected.len()),
         ] {
             writeln!(out, "  {name:<10} {count:>10}")?;
+            if name == "updated" {
+                for (field, count) in &self.updated_fields {
+                    writeln!(out, "  {:<10} {count:>10}", format!("  {field}"))?;
+                }
+            }
         }
-        for (field, count) in &self.updated_fields {
-            writeln!(out, "  {:<10} {count:>10}", format!("  {field}"))?;
-        }
+        writeln!(out, "  {:<10} {:>10}", "all", self.rows())?;
+        writeln!(
+            out,
+            "  {:<10} {:>10}  (also counted above)",
+            "fixed",
+            self.fixed.len()
+        )?;
         writeln!(out, "{}", self.summary_json())?;
         Ok(out)
     }
@@ -193,22 +223,41 @@ mod tests {
         assert_eq!(ranges(&[]), "");
     }
 
+    // Guards against a fixed row counted as `fixed` instead of by its outcome (four customers
+    // added, `created 0`): the outcomes add up to `rows`, and `fixed` counts across them.
     #[test]
-    fn counts_partition_rows_and_fields_count_every_update() {
+    fn outcomes_add_up_to_rows_and_fixed_rows_count_by_their_outcome_too() {
         let mut report = Report::default();
         report.record(2, None, RowOutcome::Created);
-        report.record(3, None, RowOutcome::Updated(vec!["phone".into()]));
+        report.record(3, Some(vec!["name: trimmed".into()]), RowOutcome::Created);
+        report.record(4, None, RowOutcome::Updated(vec!["phone".into()]));
         report.record(
-            4,
+            5,
             Some(vec!["name: trimmed".into()]),
             RowOutcome::Updated(vec!["name".into(), "phone".into()]),
         );
-        report.record(5, None, RowOutcome::Unchanged);
-        report.record(6, Some(vec!["x".into()]), RowOutcome::Rejected("no".into()));
-        report.merged(7, 2);
+        report.record(6, None, RowOutcome::Unchanged);
+        report.record(7, Some(vec!["x".into()]), RowOutcome::Rejected("no".into()));
+        report.merged(8, 2, Vec::new());
+        report.merged(9, 2, vec!["email: lower case".into()]);
         assert_eq!(
             report.summary_json(),
-            r#"{"created":1,"updated":1,"updated_fields":{"name":1,"phone":2},"unchanged":1,"fixed":1,"merged":1,"rejected":1}"#
+            r#"{"rows":8,"created":2,"updated":2,"updated_fields":{"name":1,"phone":2},"unchanged":1,"fixed":4,"merged":2,"rejected":1}"#
+        );
+        let text = report.render(Path::new("f.csv"), false).unwrap();
+        assert!(
+            text.starts_with(
+                "f.csv: 8 rows: created 2, updated 2, unchanged 1, merged 2, rejected 1; fixed 4\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("  line 3: fixed: name: trimmed; created\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  line 9: fixed: email: lower case; merged: same as line 2\n"),
+            "{text}"
         );
     }
 }

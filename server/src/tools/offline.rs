@@ -1,39 +1,22 @@
-//! `verify` and `restore`: work on backup files directly, with the key given explicitly.
+//! The offline tools: `verify` and `restore` work on backup files directly, `rekey` and
+//! `upgrade` on a stopped store, each with the key given explicitly.
 
+use super::progress::{backup_bar, show_backup_progress, terminal_bar};
 use super::secrets::Secrets;
+use super::store_key::explicit_key;
 use anyhow::{bail, Context};
 use crm_engine::backup;
 use crm_engine::{KeySource, Options, Store};
 use std::path::{Path, PathBuf};
 
-/// The key for offline tools: `--key-file`, else `CRM_PASSPHRASE`; never a development key.
-pub fn explicit_key(key_file: Option<PathBuf>, secrets: &Secrets) -> anyhow::Result<KeySource> {
-    if let Some(file) = key_file {
-        return Ok(KeySource::File(file));
-    }
-    match secrets.get("CRM_PASSPHRASE") {
-        Some(passphrase) => Ok(KeySource::Passphrase(zeroize::Zeroizing::new(
-            passphrase.to_string(),
-        ))),
-        None => {
-            bail!("no key: give --key-file FILE or set CRM_PASSPHRASE (the store's key)")
-        }
-    }
-}
-
-fn spinner(message: &str) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_message(message.to_string());
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    bar
-}
-
 /// `crm-server verify FILE`.
 pub fn verify(file: &Path, key_file: Option<PathBuf>, secrets: &Secrets) -> anyhow::Result<()> {
     let key = explicit_key(key_file, secrets)?;
-    let bar = spinner("verifying every chunk and the trailer");
+    must_exist(file)?;
+    let bar = backup_bar();
     let info =
-        backup::verify(file, &key).with_context(|| format!("{} does not verify", file.display()));
+        backup::verify_reporting(file, &key, &|progress| show_backup_progress(&bar, progress))
+            .with_context(|| format!("{} does not verify", file.display()));
     bar.finish_and_clear();
     let info = info?;
     println!(
@@ -47,6 +30,20 @@ pub fn verify(file: &Path, key_file: Option<PathBuf>, secrets: &Secrets) -> anyh
         info.bytes
     );
     Ok(())
+}
+
+/// A backup file that is not there is not a backup that fails verification: say so plainly.
+fn must_exist(file: &Path) -> anyhow::Result<()> {
+    match std::fs::metadata(file) {
+        Ok(metadata) if metadata.is_dir() => {
+            bail!("{} is a folder, not a backup file", file.display())
+        }
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            bail!("{}: no such file", file.display())
+        }
+        Err(error) => Err(error).with_context(|| format!("reading {}", file.display())),
+    }
 }
 
 /// Reads a `FORGET.LIST` reply saved to a file: one JSON array, or one object per line (as
@@ -114,9 +111,12 @@ pub fn restore(
         .map(read_forget_list)
         .transpose()?
         .unwrap_or_default();
-    let bar = spinner("verifying, restoring and checking");
-    let info = backup::restore_forgetting(file, &key, data, &forget)
-        .with_context(|| format!("restore of {} failed", file.display()));
+    must_exist(file)?;
+    let bar = backup_bar();
+    let info = backup::restore_reporting(file, &key, data, &forget, &|progress| {
+        show_backup_progress(&bar, progress)
+    })
+    .with_context(|| format!("restore of {} failed", file.display()));
     bar.finish_and_clear();
     let info = info?;
     println!(
@@ -153,14 +153,7 @@ pub fn rekey(
     let abort_at: Option<u64> = std::env::var("CRM_TEST_REKEY_ABORT_AT")
         .ok()
         .and_then(|v| v.parse().ok());
-    let bar = indicatif::ProgressBar::hidden();
-    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-    }
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("rekey [{bar:30}] {pos}/{len} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let bar = terminal_bar("rekey [{bar:30}] {pos}/{len} {msg}");
     let outcome = crm_engine::rekey(data, &old, &new, &|done, total, step| {
         if abort_at == Some(done) {
             std::process::abort();

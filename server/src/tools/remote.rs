@@ -1,21 +1,52 @@
-//! Tools that talk to a running server: `backup` (and the shared login).
+//! Tools that talk to a running server: the login they share, and `backup`.
 
+use super::password::{password, Source};
 use super::secrets::Secrets;
 use anyhow::Context;
 use crm_server::client::{Client, Value};
 use crm_server::request::Command;
+use std::path::Path;
 use std::time::Duration;
+use zeroize::Zeroizing;
 
-/// Connects and logs in; the password comes from `CRM_PASSWORD` or a prompt.
-pub fn login(address: &str, user: &str, secrets: &Secrets) -> anyhow::Result<Client> {
-    let password = zeroize::Zeroizing::new(match secrets.get("CRM_PASSWORD") {
-        Some(password) => password.to_string(),
-        None => rpassword::prompt_password(format!("password for {user}@{address}: "))?,
-    });
-    let mut client = Client::connect(address, Duration::from_secs(10))
-        .with_context(|| format!("connecting to {address}"))?;
-    client.auth(user, &password).context("logging in")?;
-    Ok(client)
+/// What a tool needs to log in to a running server, the password asked once (a follower
+/// logs in again after its server restarts).
+pub struct Login {
+    pub address: String,
+    pub user: String,
+    password: Zeroizing<String>,
+}
+
+impl Login {
+    /// Takes the password from `--password-file`, `CRM_PASSWORD` or the terminal.
+    pub fn new(
+        address: &str,
+        user: &str,
+        password_file: Option<&Path>,
+        secrets: &Secrets,
+    ) -> anyhow::Result<Login> {
+        let source = Source {
+            file: password_file,
+            variable: "CRM_PASSWORD",
+            prompt: format!("password for {user}@{address}: "),
+            confirm: false,
+        };
+        Ok(Login {
+            address: address.to_string(),
+            user: user.to_string(),
+            password: password(&source, secrets)?,
+        })
+    }
+
+    /// Connects and logs in.
+    pub fn connect(&self) -> anyhow::Result<Client> {
+        let mut client = Client::connect(&self.address, Duration::from_secs(10))
+            .with_context(|| format!("connecting to {}", self.address))?;
+        client
+            .auth(&self.user, &self.password)
+            .with_context(|| format!("logging in to {} as {}", self.address, self.user))?;
+        Ok(client)
+    }
 }
 
 fn info_field(info: &str, key: &str) -> u64 {
@@ -32,14 +63,9 @@ fn info_field(info: &str, key: &str) -> u64 {
 
 /// `crm-server backup --connect ADDR --user U NAME`: asks for a backup and draws its progress
 /// from `INFO` on a second connection.
-pub fn backup(
-    address: &str,
-    user: &str,
-    name: Option<&str>,
-    secrets: &Secrets,
-) -> anyhow::Result<()> {
-    let mut client = login(address, user, secrets)?;
-    let mut watcher = login(address, user, secrets)?;
+pub fn backup(login: &Login, name: Option<&str>) -> anyhow::Result<()> {
+    let mut client = login.connect()?;
+    let mut watcher = login.connect()?;
     client.set_timeout(None)?;
     let request = Command::backup(name);
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -11,11 +11,12 @@ use std::io::{Read, Write};
 use zeroize::Zeroizing;
 
 /// The variables that hold secrets.
-pub const NAMES: [&str; 4] = [
+pub const NAMES: [&str; 5] = [
     "CRM_PASSPHRASE",
     "CRM_NEW_PASSPHRASE",
     "CRM_ADMIN_PASSWORD",
     "CRM_PASSWORD",
+    "CRM_NEW_PASSWORD",
 ];
 
 /// Names the pipe end a re-executed `serve` reads its secrets from.

@@ -1,61 +1,13 @@
-//! `crm-server serve`: open (and if needed upgrade) the store, load the demo, make the first
-//! admin, and serve until SIGINT or SIGTERM.
+//! `crm-server serve`: take the address, open (and if needed upgrade) the store, load the demo,
+//! make the first admin, and serve until SIGINT or SIGTERM.
 
 use super::secrets::Secrets;
-use anyhow::{bail, Context};
-use crm_engine::{demo, KeySource, Options, Store};
+use super::store_key::{store_key, DevKey};
+use anyhow::Context;
+use crm_engine::{demo, Options, Store};
 use crm_server::state::{Config, Shared};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
-
-/// A path next to `data` (a sibling of the data folder).
-pub fn beside(data: &Path, name: &str) -> PathBuf {
-    let parent = data
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    parent.join(name)
-}
-
-/// The key for `serve`: the key file, else the passphrase, else the development key file.
-fn serve_key(
-    data: &Path,
-    key_file: Option<PathBuf>,
-    secrets: &Secrets,
-) -> anyhow::Result<KeySource> {
-    if let Some(file) = key_file {
-        return Ok(KeySource::File(file));
-    }
-    if let Some(passphrase) = secrets.get("CRM_PASSPHRASE") {
-        return Ok(KeySource::Passphrase(zeroize::Zeroizing::new(
-            passphrase.to_string(),
-        )));
-    }
-    if secrets.was_given("CRM_PASSPHRASE") {
-        bail!("CRM_PASSPHRASE is set but empty");
-    }
-    let name = format!(
-        "{}.key",
-        data.file_name()
-            .map_or("crm-data".into(), |n| n.to_string_lossy().into_owned())
-    );
-    let file = beside(data, &name);
-    if !file.exists() {
-        if let Some(parent) = file.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating {}", parent.display()))?;
-        }
-        crm_engine::write_key_file(&file)
-            .with_context(|| format!("creating development key {}", file.display()))?;
-    }
-    eprintln!("################################################################################");
-    eprintln!("WARNING: no --key-file and no CRM_PASSPHRASE: using the DEVELOPMENT key file");
-    eprintln!("  {}", file.display());
-    eprintln!("It lies next to the data it protects. This is NOT for production: give a key file");
-    eprintln!("kept elsewhere (crm-server keygen FILE; --key-file FILE) or set CRM_PASSPHRASE.");
-    eprintln!("################################################################################");
-    Ok(KeySource::File(file))
-}
 
 /// Set in the re-executed image, so it does not re-execute again.
 const REEXECUTED: &str = "CRM_REEXECUTED";
@@ -124,14 +76,13 @@ pub fn serve(
     demo: Option<usize>,
     secrets: &Secrets,
 ) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CRM_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let key = serve_key(&config.data_dir, key_file, secrets)?;
+    super::logging::init();
+    // The address first: a port that is taken must stop `serve` before it creates the store,
+    // its development key and an `admin` whose password it would never get to print.
+    let listener = std::net::TcpListener::bind(&config.listen)
+        .with_context(|| format!("listening on {}", config.listen))?;
+    listener.set_nonblocking(true)?;
+    let key = store_key(&config.data_dir, key_file, secrets, DevKey::Create)?;
     let options = Options {
         durability: config.durability,
         cache_capacity: cache_mib.saturating_mul(1024 * 1024),
@@ -169,9 +120,7 @@ pub fn serve(
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(&config.listen)
-            .await
-            .with_context(|| format!("listening on {}", config.listen))?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
         let address = listener.local_addr()?;
         let shared = Arc::new(Shared::new(
             store.clone(),
