@@ -62,6 +62,9 @@ pub struct CsvRows<R> {
     given_back: VecDeque<Line>,
     lines_read: u64,
     bytes_read: u64,
+    /// Reused for every line read and every row parsed, so a row costs no growing buffers.
+    read_buffer: Vec<u8>,
+    parser: RowParser,
 }
 
 impl<R: BufRead> CsvRows<R> {
@@ -71,6 +74,8 @@ impl<R: BufRead> CsvRows<R> {
             given_back: VecDeque::new(),
             lines_read: 0,
             bytes_read: 0,
+            read_buffer: Vec::new(),
+            parser: RowParser::default(),
         }
     }
 
@@ -106,17 +111,17 @@ impl<R: BufRead> CsvRows<R> {
                 Some(line) => break line,
             }
         };
-        let mut parser = RowParser::default();
+        self.parser.clear();
         let mut taken: Vec<Line> = Vec::new();
         let mut length = first.bytes.len();
-        let mut fed = parser.feed(&first.bytes);
+        let mut fed = self.parser.feed(&first.bytes);
         let reason = loop {
             if let Some(reason) = taken.last().unwrap_or(&first).unread() {
                 break reason;
             }
             match fed {
                 Fed::Row => {
-                    let Some(fields) = parser.finish() else {
+                    let Some(fields) = self.parser.finish() else {
                         break "the row is not UTF-8 text".to_string();
                     };
                     let ending = taken.last().map_or(first.ending, |line| line.ending);
@@ -148,7 +153,7 @@ impl<R: BufRead> CsvRows<R> {
                         break "a quote is not closed before the end of the file".to_string();
                     };
                     next.ending_before = ending;
-                    fed = parser.feed_continued(ending, &next.bytes);
+                    fed = self.parser.feed_continued(ending, &next.bytes);
                     length += next.bytes.len();
                     taken.push(next);
                 }
@@ -172,9 +177,10 @@ impl<R: BufRead> CsvRows<R> {
         if let Some(line) = self.given_back.pop_front() {
             return Ok(Some(line));
         }
-        let mut bytes = Vec::new();
+        let bytes = &mut self.read_buffer;
+        bytes.clear();
         let limit = MAX_ROW_BYTES as u64 + 1;
-        let read = Read::take(&mut self.input, limit).read_until(b'\n', &mut bytes)?;
+        let read = Read::take(&mut self.input, limit).read_until(b'\n', bytes)?;
         if read == 0 {
             return Ok(None);
         }
@@ -207,7 +213,7 @@ impl<R: BufRead> CsvRows<R> {
         }
         Ok(Some(Line {
             number: self.lines_read,
-            bytes,
+            bytes: bytes.clone(),
             ending,
             ending_before: "",
             too_long,
@@ -266,29 +272,50 @@ struct RowParser {
 impl RowParser {
     /// Takes the row's first line.
     fn feed(&mut self, line: &[u8]) -> Fed {
-        for (index, &byte) in line.iter().enumerate() {
-            match (self.place, byte) {
-                (Place::FieldStart, b'"') => self.place = Place::Quoted,
-                (Place::FieldStart | Place::Unquoted, b',') => self.end_field(),
-                (Place::FieldStart | Place::Unquoted, _) => {
-                    self.place = Place::Unquoted;
-                    self.bytes.push(byte);
-                }
-                (Place::Quoted, b'"') => self.place = Place::QuoteInQuoted,
-                (Place::Quoted, _) => self.bytes.push(byte),
-                (Place::QuoteInQuoted, b'"') => {
+        // Runs of ordinary bytes are copied whole: only commas and quotes change the place.
+        let mut index = 0;
+        while index < line.len() {
+            let rest = &line[index..];
+            match self.place {
+                Place::FieldStart if rest[0] == b'"' => {
                     self.place = Place::Quoted;
-                    self.bytes.push(b'"');
+                    index += 1;
                 }
-                (Place::QuoteInQuoted, b',') => self.end_field(),
-                (Place::QuoteInQuoted, _) => {
-                    return Fed::Malformed(format!(
-                        "text after the closing quote of field {} ({})",
-                        self.ends.len() + 1,
-                        crate::values::quote(&String::from_utf8_lossy(
-                            &line[index..line.len().min(index + 20)]
-                        ))
-                    ))
+                Place::FieldStart | Place::Unquoted => {
+                    let run = rest.iter().position(|&b| b == b',').unwrap_or(rest.len());
+                    self.bytes.extend_from_slice(&rest[..run]);
+                    self.place = Place::Unquoted;
+                    if run < rest.len() {
+                        self.end_field();
+                    }
+                    index += run + 1;
+                }
+                Place::Quoted => {
+                    let run = rest.iter().position(|&b| b == b'"').unwrap_or(rest.len());
+                    self.bytes.extend_from_slice(&rest[..run]);
+                    if run < rest.len() {
+                        self.place = Place::QuoteInQuoted;
+                    }
+                    index += run + 1;
+                }
+                Place::QuoteInQuoted => {
+                    match rest[0] {
+                        b'"' => {
+                            self.place = Place::Quoted;
+                            self.bytes.push(b'"');
+                        }
+                        b',' => self.end_field(),
+                        _ => {
+                            return Fed::Malformed(format!(
+                                "text after the closing quote of field {} ({})",
+                                self.ends.len() + 1,
+                                crate::values::quote(&String::from_utf8_lossy(
+                                    &rest[..rest.len().min(20)]
+                                ))
+                            ))
+                        }
+                    }
+                    index += 1;
                 }
             }
         }
@@ -305,13 +332,20 @@ impl RowParser {
         self.feed(line)
     }
 
+    /// Ready for a new row.
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+        self.place = Place::FieldStart;
+    }
+
     fn end_field(&mut self) {
         self.ends.push(self.bytes.len());
         self.place = Place::FieldStart;
     }
 
     /// The row's fields (`None` when they are not UTF-8).
-    fn finish(self) -> Option<csv::StringRecord> {
+    fn finish(&self) -> Option<csv::StringRecord> {
         let text = std::str::from_utf8(&self.bytes).ok()?;
         let mut record = csv::StringRecord::with_capacity(text.len(), self.ends.len());
         let mut start = 0;
