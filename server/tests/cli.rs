@@ -242,6 +242,24 @@ fn verify_and_restore_of_a_missing_file_say_no_such_file() {
         );
     }
     assert!(!restored.exists());
+    // A missing key file is the key's fault, said as plainly.
+    let no_key = dir.path().join("no-key");
+    let output = run_detached(
+        &[
+            "verify",
+            missing.to_str().unwrap(),
+            "--key-file",
+            no_key.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr).trim_end(),
+        format!(
+            "crm-server: the key file {}: no such file",
+            no_key.display()
+        )
+    );
 }
 
 // Guards against `passwd` making a store, or a key that cannot open it, where there is none.

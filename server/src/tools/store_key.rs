@@ -34,7 +34,7 @@ pub fn store_key(
     dev_key: DevKey,
 ) -> anyhow::Result<KeySource> {
     if let Some(file) = key_file {
-        return Ok(KeySource::File(file));
+        return key_file_source(file);
     }
     if let Some(passphrase) = secrets.get("CRM_PASSPHRASE") {
         return Ok(KeySource::Passphrase(zeroize::Zeroizing::new(
@@ -76,7 +76,7 @@ pub fn store_key(
 /// The key for offline tools: `--key-file`, else `CRM_PASSPHRASE`; never a development key.
 pub fn explicit_key(key_file: Option<PathBuf>, secrets: &Secrets) -> anyhow::Result<KeySource> {
     if let Some(file) = key_file {
-        return Ok(KeySource::File(file));
+        return key_file_source(file);
     }
     match secrets.get("CRM_PASSPHRASE") {
         Some(passphrase) => Ok(KeySource::Passphrase(zeroize::Zeroizing::new(
@@ -86,4 +86,13 @@ pub fn explicit_key(key_file: Option<PathBuf>, secrets: &Secrets) -> anyhow::Res
             bail!("no key: give --key-file FILE or set CRM_PASSPHRASE (the store's key)")
         }
     }
+}
+
+/// `--key-file F`: a file that is not there is said to be the missing key, not a backup or a
+/// store that fails to open.
+fn key_file_source(file: PathBuf) -> anyhow::Result<KeySource> {
+    if !file.exists() {
+        bail!("the key file {}: no such file", file.display());
+    }
+    Ok(KeySource::File(file))
 }
