@@ -64,6 +64,8 @@ enum PendingState {
     Merged { first_line: u64 },
 }
 
+/// Imports `file` as `kind`. `login` is asked for once the file's header has passed, so a file
+/// that cannot be imported is refused without a password or a server.
 pub fn import(
     login: impl FnOnce() -> anyhow::Result<Login>,
     kind: &str,
