@@ -284,3 +284,178 @@ fn a_restore_with_the_forget_list_erases_again_and_one_without_brings_the_person
     assert_eq!(reopened.forgotten().unwrap().len(), 1);
     assert!(reopened.customer(id).unwrap().is_none());
 }
+
+/// What the old-page scanner finds of customer `id` in a copy of `data` taken now: each copy
+/// found, as `phone|address`.
+fn copies_of(data: &Path, copy: &Path, key: &MasterKey, id: u64) -> Vec<String> {
+    copy_dir(data, copy);
+    let store = open_with(copy, key);
+    let found = store
+        .recover_customer_copies(copy, id)
+        .unwrap()
+        .into_iter()
+        .map(|c| {
+            format!(
+                "{}|{}",
+                c.phone.unwrap_or_default(),
+                c.address.unwrap_or_default()
+            )
+        })
+        .collect();
+    store.close().unwrap();
+    found
+}
+
+fn merge_now(store: &Store, keep: u64, other: u64) {
+    let at = values::merge_clock();
+    store.write(Op::MergeCustomers { keep, other, at }).unwrap();
+}
+
+fn unmerge_now(store: &Store, other: u64) {
+    let now = values::merge_clock();
+    store.write(Op::UnmergeCustomer { other, now }).unwrap();
+}
+
+fn rename(store: &Store, id: u64, name: &str) {
+    let mut patch = CustomerPatch::default();
+    patch.set(CustomerField::Name, name).unwrap();
+    store.write(Op::UpdateCustomer(id, patch)).unwrap();
+}
+
+fn holds_the_persons_values(copy: &str) -> bool {
+    copy.contains(PHONE) || copy.contains(ADDRESS)
+}
+
+// Guards against `FORGET other` leaving other's phone and address readable in old copies of
+// `keep` after `MERGE keep other` filled them and `UNMERGE` cleared them (issue 32, item 4):
+// those copies were sealed under `keep`'s key, which stayed alive.
+#[test]
+fn forget_after_an_undone_merge_erases_what_keep_held_of_the_merged_away_customer() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate();
+    let data = dir.path().join("store");
+    let store = open_with(&data, &key);
+    let keep = customer(&store, "Keeper Person", "keeper@x.example");
+    let other = the_person(&store);
+    merge_now(&store, keep, other);
+    // An update while `keep` holds the values leaves one more old copy of it behind.
+    rename(&store, keep, "Keeper Renamed");
+    store.flush().unwrap();
+
+    // The scanner finds the values in `keep` while the merge stands: it is not blind.
+    let merged = copies_of(&data, &dir.path().join("merged"), &key, keep);
+    assert!(
+        merged
+            .iter()
+            .filter(|c| holds_the_persons_values(c))
+            .count()
+            >= 2,
+        "{merged:?}"
+    );
+
+    unmerge_now(&store, other);
+    store.write(Op::ForgetCustomer(other)).unwrap();
+    store.flush().unwrap();
+    let after = dir.path().join("after");
+    let kept = copies_of(&data, &after, &key, keep);
+    assert_eq!(
+        kept.iter()
+            .filter(|c| holds_the_persons_values(c))
+            .collect::<Vec<_>>(),
+        Vec::<&String>::new()
+    );
+    // `keep` itself is whole, under its fresh key, and nothing else of the person is left.
+    assert!(!kept.is_empty());
+    assert_eq!(traces(&after, &key, other), Vec::<String>::new());
+    let reopened = open_with(&after, &key);
+    let keeper = reopened.customer(keep).unwrap().unwrap();
+    assert_eq!(
+        (keeper.name.as_str(), keeper.phone, keeper.address),
+        ("Keeper Renamed", None, None)
+    );
+    reopened.check_consistency().unwrap();
+}
+
+// Guards against the unmerge's fresh key for `keep` being skipped when `keep` changed the
+// value it took (the old copies still hold `other`'s), against a needless new key when the
+// merge filled nothing, and against `FORGET keep` after an unmerge leaving `keep` readable.
+#[test]
+fn an_unmerge_changes_keeps_key_exactly_when_keep_took_a_value_and_forget_keep_still_erases_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate();
+    let data = dir.path().join("store");
+    let store = open_with(&data, &key);
+
+    // `keep` took the phone (it has an address of its own), then changed it: the unmerge
+    // clears nothing, yet copies of `keep` with the person's phone exist and must become
+    // unreadable.
+    let changed = {
+        let new = NewCustomer::parse(
+            "Changed Keeper",
+            "changed@x.example",
+            None,
+            Some("5 Own Street"),
+            None,
+        )
+        .unwrap();
+        store.write(Op::AddCustomer(new)).unwrap().id()
+    };
+    let other = the_person(&store);
+    merge_now(&store, changed, other);
+    let mut patch = CustomerPatch::default();
+    patch.set(CustomerField::Phone, "+15559990000").unwrap();
+    store.write(Op::UpdateCustomer(changed, patch)).unwrap();
+    unmerge_now(&store, other);
+    let copies = copies_of(&data, &dir.path().join("changed"), &key, changed);
+    assert!(
+        !copies.iter().any(|c| holds_the_persons_values(c)),
+        "{copies:?}"
+    );
+    assert_eq!(
+        store.customer(changed).unwrap().unwrap().phone.as_deref(),
+        Some("+15559990000")
+    );
+
+    // A merge that filled nothing (`full` has both fields) keeps `full`'s key: its copy from
+    // before the merge still opens.
+    let full = {
+        let new = NewCustomer::parse(
+            "Full Keeper",
+            "full@x.example",
+            Some("+15551112222"),
+            Some("1 Old Road"),
+            None,
+        )
+        .unwrap();
+        store.write(Op::AddCustomer(new)).unwrap().id()
+    };
+    let mut patch = CustomerPatch::default();
+    patch.set(CustomerField::Address, "2 New Road").unwrap();
+    store.write(Op::UpdateCustomer(full, patch)).unwrap();
+    merge_now(&store, full, other);
+    unmerge_now(&store, other);
+    store.flush().unwrap();
+    let copies = copies_of(&data, &dir.path().join("full"), &key, full);
+    assert!(
+        copies.iter().any(|c| c.ends_with("1 Old Road")),
+        "{copies:?}"
+    );
+
+    // `FORGET keep` after an unmerge: no copy of `keep` opens, under either of its keys.
+    store.write(Op::ForgetCustomer(changed)).unwrap();
+    store.write(Op::ForgetCustomer(full)).unwrap();
+    store.flush().unwrap();
+    for (id, copy) in [(changed, "forgot-changed"), (full, "forgot-full")] {
+        assert_eq!(
+            copies_of(&data, &dir.path().join(copy), &key, id),
+            Vec::<String>::new()
+        );
+    }
+    // The person came back whole each time.
+    let person = store.customer(other).unwrap().unwrap();
+    assert_eq!(
+        (person.phone.as_deref(), person.address.as_deref()),
+        (Some(PHONE), Some(ADDRESS))
+    );
+    store.check_consistency().unwrap();
+}
