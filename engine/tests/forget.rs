@@ -459,3 +459,114 @@ fn an_unmerge_changes_keeps_key_exactly_when_keep_took_a_value_and_forget_keep_s
     );
     store.check_consistency().unwrap();
 }
+
+/// The folder a restore crash test works in (the child's environment variable).
+const RESTORE_CHILD_DIR: &str = "CRM_RESTORE_CRASH_CHILD_DIR";
+/// The step at which the child aborts (`RestoreStep`'s debug name).
+const RESTORE_CHILD_STEP: &str = "CRM_RESTORE_CRASH_CHILD_STEP";
+
+fn restore_forget_list(dir: &Path) -> Vec<(u64, i64)> {
+    std::fs::read_to_string(dir.join("forget-list"))
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let (id, at) = line.split_once(' ').unwrap();
+            (id.parse().unwrap(), at.parse().unwrap())
+        })
+        .collect()
+}
+
+/// The child of the restore crash test: restores with the forget list and aborts the process
+/// when the restore announces the step it is given.
+#[test]
+#[ignore = "run by a_restore_killed_before_its_erasure_leaves_no_folder_holding_the_person"]
+fn restore_crash_child() {
+    let Ok(dir) = std::env::var(RESTORE_CHILD_DIR) else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let step = std::env::var(RESTORE_CHILD_STEP).unwrap();
+    let key = KeySource::File(dir.join("key"));
+    let forget = restore_forget_list(&dir);
+    let _ = backup::restore_reporting(
+        &dir.join("old.crmbak"),
+        &key,
+        &dir.join("restored"),
+        &forget,
+        &|now| {
+            if format!("{now:?}") == step {
+                std::process::abort();
+            }
+        },
+    );
+}
+
+// Guards against `restore --forget` leaving, when killed between the restore and the erasure,
+// a new folder that opens normally with the forgotten person in it (issue 32, item 8): the
+// folder must not exist until the erasure is done, and a rerun must clear the leftover.
+#[test]
+fn a_restore_killed_before_its_erasure_leaves_no_folder_holding_the_person() {
+    let dir = tempfile::tempdir().unwrap();
+    write_key_file(&dir.path().join("key")).unwrap();
+    let key = MasterKey::read_file(&dir.path().join("key")).unwrap();
+    let store = open_with(&dir.path().join("store"), &key);
+    customer(&store, "Someone Else", "else@x.example");
+    let id = the_person(&store);
+    store
+        .backup_to(&dir.path().join("old.crmbak"), &|_| {})
+        .unwrap();
+    store.write(Op::ForgetCustomer(id)).unwrap();
+    let list: String = store
+        .forgotten()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{} {}\n", f.customer_id, f.at))
+        .collect();
+    std::fs::write(dir.path().join("forget-list"), list).unwrap();
+    store.close().unwrap();
+
+    let restored = dir.path().join("restored");
+    let leftover = backup::unfinished_path(&restored).unwrap();
+    for step in ["Restoring", "Forgetting", "Checking", "Publishing"] {
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "restore_crash_child",
+                "--ignored",
+                "--nocapture",
+                "--test-threads",
+                "1",
+            ])
+            .env(RESTORE_CHILD_DIR, dir.path())
+            .env(RESTORE_CHILD_STEP, step)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(!status.success(), "the child did not abort at {step}");
+        assert!(
+            !restored.exists(),
+            "killed at {step}, the restore left {} behind",
+            restored.display()
+        );
+        if step != "Restoring" {
+            assert!(leftover.exists(), "killed at {step}");
+        }
+    }
+
+    // A rerun clears the leftover, its keys first, and finishes.
+    let key_source = KeySource::File(dir.path().join("key"));
+    let forget = restore_forget_list(dir.path());
+    backup::restore_forgetting(
+        &dir.path().join("old.crmbak"),
+        &key_source,
+        &restored,
+        &forget,
+    )
+    .unwrap();
+    assert!(!leftover.exists());
+    assert_eq!(traces(&restored, &key, id), Vec::<String>::new());
+    let reopened = open_with(&restored, &key);
+    assert_eq!(reopened.counts().unwrap().customers, 1);
+    assert_eq!(reopened.forgotten().unwrap()[0].customer_id, id);
+}

@@ -1,6 +1,7 @@
 //! Reading a backup: verification of every chunk and the trailer, and restore into a new folder.
 
 use super::format::{entries, BackupKeys, Header, MAX_SEALED_CHUNK};
+use super::unfinished;
 use crate::error::{Error, Result};
 use crate::keyring::SLOT_LEN;
 use crate::keys::{KeySource, MasterKey};
@@ -148,7 +149,7 @@ pub fn verify(path: &Path, key: &KeySource) -> Result<BackupInfo> {
 }
 
 /// Verifies the backup, restores it into `new_dir` (which must not exist or be empty), then
-/// opens the result and checks its counts and rollups. On any failure the new folder is removed.
+/// opens the result and checks its counts and rollups. On any failure no new folder is left.
 pub fn restore(path: &Path, key: &KeySource, new_dir: &Path) -> Result<BackupInfo> {
     restore_forgetting(path, key, new_dir, &[])
 }
@@ -162,16 +163,59 @@ pub fn restore_forgetting(
     new_dir: &Path,
     forget: &[(u64, i64)],
 ) -> Result<BackupInfo> {
+    restore_reporting(path, key, new_dir, forget, &|_| {})
+}
+
+/// The steps of a restore, in order, as [`restore_reporting`] announces them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RestoreStep {
+    /// Reading the whole backup and checking every chunk and the trailer.
+    Verifying,
+    /// Removing what an interrupted restore into the same folder left (see `unfinished.rs`).
+    ClearingUnfinished,
+    /// Writing the backup's entries into the unfinished folder.
+    Restoring,
+    /// Erasing again the customers of the forget list and those the backup holds unkeyed.
+    Forgetting,
+    /// Checking counts and rollups.
+    Checking,
+    /// Making the folder durable and moving it into place.
+    Publishing,
+}
+
+/// [`restore_forgetting`], announcing each step to `report` before it starts.
+///
+/// The store is built in a hidden sibling of `new_dir` and renamed to `new_dir` only when it
+/// is finished — the forgotten customers erased, everything on disk — so that a crash never
+/// leaves a `new_dir` holding a person the forget list names; the next restore into `new_dir`
+/// clears what an interrupted one left.
+pub fn restore_reporting(
+    path: &Path,
+    key: &KeySource,
+    new_dir: &Path,
+    forget: &[(u64, i64)],
+    report: &dyn Fn(RestoreStep),
+) -> Result<BackupInfo> {
     if new_dir.exists() && std::fs::read_dir(new_dir)?.next().is_some() {
         return Err(Error::Refused(format!(
             "{} exists and is not empty: restore only into a new folder",
             new_dir.display()
         )));
     }
+    let unfinished = unfinished::unfinished_path(new_dir)?;
+    report(RestoreStep::Verifying);
     let info = verify(path, key)?;
-    let result = restore_verified(path, key, new_dir, &info, forget);
+    if unfinished.exists() {
+        report(RestoreStep::ClearingUnfinished);
+        unfinished::clear(&unfinished)?;
+    }
+    let result = restore_verified(path, key, &unfinished, &info, forget, report).and_then(|()| {
+        report(RestoreStep::Publishing);
+        unfinished::publish(&unfinished, new_dir)
+    });
     if result.is_err() {
-        let _ = std::fs::remove_dir_all(new_dir);
+        let _ = unfinished::clear(&unfinished);
     }
     result.map(|()| info)
 }
@@ -182,7 +226,10 @@ fn restore_verified(
     new_dir: &Path,
     info: &BackupInfo,
     forget: &[(u64, i64)],
+    report: &dyn Fn(RestoreStep),
 ) -> Result<()> {
+    report(RestoreStep::Restoring);
+    unfinished::create(new_dir)?;
     {
         let db = crate::storage::Db::open(new_dir, &crate::storage::Tuning::default())?;
         let tree = db.open_tree(DATA_TREE)?;
@@ -214,6 +261,7 @@ fn restore_verified(
         }
     }
     let store = Store::open(new_dir, key, &Options::default())?;
+    report(RestoreStep::Forgetting);
     let mut erased = store.forget_unkeyed_customers()?;
     let writes: Vec<Op> = forget
         .iter()
@@ -224,6 +272,7 @@ fn restore_verified(
             erased += 1;
         }
     }
+    report(RestoreStep::Checking);
     store.check_consistency()?;
     let counts = store.counts()?;
     let header = &info.header;

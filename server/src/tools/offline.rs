@@ -114,8 +114,23 @@ pub fn restore(
         .map(read_forget_list)
         .transpose()?
         .unwrap_or_default();
-    let bar = spinner("verifying, restoring and checking");
-    let info = backup::restore_forgetting(file, &key, data, &forget)
+    let bar = spinner("verifying");
+    // The store is built beside `data` and moved there only when finished (the forgotten
+    // erased again): an interrupted restore leaves no `data`, and its leftover is cleared here.
+    let report = |step: backup::RestoreStep| {
+        match step {
+        backup::RestoreStep::ClearingUnfinished => bar.suspend(|| {
+            if let Ok(leftover) = backup::unfinished_path(data) {
+                eprintln!(
+                    "removing {}, left by an interrupted restore (its customer keys destroyed first)",
+                    leftover.display()
+                );
+            }
+        }),
+        step => bar.set_message(restore_step_message(step)),
+    }
+    };
+    let info = backup::restore_reporting(file, &key, data, &forget, &report)
         .with_context(|| format!("restore of {} failed", file.display()));
     bar.finish_and_clear();
     let info = info?;
@@ -129,6 +144,16 @@ pub fn restore(
         info.header.users
     );
     Ok(())
+}
+
+fn restore_step_message(step: backup::RestoreStep) -> &'static str {
+    match step {
+        backup::RestoreStep::Verifying => "verifying every chunk and the trailer",
+        backup::RestoreStep::Restoring => "restoring",
+        backup::RestoreStep::Forgetting => "erasing the forgotten again",
+        backup::RestoreStep::Checking => "checking counts and rollups",
+        _ => "moving the restored store into place",
+    }
 }
 
 /// `crm-server rekey --data DIR`: re-wraps the store's keys under the new key, with progress
