@@ -18,10 +18,11 @@
 //! every read). The answer is deterministic: pairs sort by score, then ids.
 //!
 //! Memory does not grow with the number of candidates: no list of pairs is built. Each
-//! customer gathers the later customers of its blocks (a list of at most one index per
-//! customer), scores them, and offers those scoring at least `MIN` to a bounded ranking of the
-//! best `LIMIT` ([`best`]); so a search holds the profiles, their block entries, and per
-//! worker thread one such list and one ranking.
+//! customer gathers the later members of its blocks (a list of at most one index per
+//! customer; [`SharedBlocks`] lays the blocks out so that this needs no search), scores them,
+//! and offers those scoring at least `MIN` to a bounded ranking of the best `LIMIT`
+//! ([`best`]); so a search holds the profiles, their block entries, and per worker thread one
+//! such list and one ranking.
 
 mod best;
 
@@ -222,24 +223,29 @@ fn find_pairs(
             ),
         ));
     }
-    let best = (0..profiles.len())
-        .into_par_iter()
+    let shared = SharedBlocks::of(entries);
+    cancelled()?;
+    let best = shared
+        .later
+        .par_chunk_by(|x, y| x.0 == y.0)
         .try_fold(
-            || (Best::new(limit), Vec::new()),
-            |(mut best, mut later), index| {
-                if index % CANCEL_POLL == 0 {
+            || (Best::new(limit), Vec::new(), 0usize),
+            |(mut best, mut others, mut done), places| {
+                done += 1;
+                if done % CANCEL_POLL == 0 {
                     cancelled()?;
                 }
-                later_in_blocks(&entries, &profiles[index], index, with_names, &mut later);
-                for &other in &later {
-                    if let Some(pair) = scored_pair(&profiles[index], &profiles[other], min) {
+                let first = places[0].0 as usize;
+                shared.later_than(places, &mut others);
+                for &other in &others {
+                    if let Some(pair) = scored_pair(&profiles[first], &profiles[other], min) {
                         best.offer(pair);
                     }
                 }
-                Ok((best, later))
+                Ok((best, others, done))
             },
         )
-        .map(|partial: Result<(Best, Vec<usize>)>| partial.map(|(best, _)| best))
+        .map(|partial: Result<(Best, Vec<usize>, usize)>| partial.map(|(best, ..)| best))
         .try_reduce(
             || Best::new(limit),
             |mut best, other| {
@@ -259,25 +265,50 @@ fn find_pairs(
         .collect())
 }
 
-/// Fills `later` with the profiles after `index` that share a block with it, each once, in
-/// order: every candidate pair is then met once, from its first profile.
-fn later_in_blocks(
-    entries: &[(u64, u32)],
-    profile: &Profile,
-    index: usize,
-    with_names: bool,
-    later: &mut Vec<usize>,
-) {
-    later.clear();
-    for key in blocks(profile, with_names) {
-        let start = entries.partition_point(|entry| entry.0 < key);
-        let run = &entries[start..];
-        let run = &run[..run.partition_point(|entry| entry.0 == key)];
-        let after = run.partition_point(|entry| entry.1 as usize <= index);
-        later.extend(run[after..].iter().map(|entry| entry.1 as usize));
+/// The blocks that can make a pair (two members or more), arranged so that each profile finds
+/// the later members of its blocks without a search: 12 bytes a membership, none for the
+/// blocks of one member (most email variants).
+struct SharedBlocks {
+    /// The members of every shared block, block after block, each block's in profile order.
+    members: Vec<u32>,
+    /// For each membership (profile, start, end): the members after it in its block are
+    /// `members[start..end]`. Sorted by profile, so each profile's are one run.
+    later: Vec<(u32, u32, u32)>,
+}
+
+impl SharedBlocks {
+    /// From the sorted (block, profile) entries, which it consumes.
+    fn of(entries: Vec<(u64, u32)>) -> SharedBlocks {
+        let mut members = Vec::new();
+        let mut later = Vec::new();
+        for run in entries.chunk_by(|x, y| x.0 == y.0) {
+            if run.len() < 2 {
+                continue;
+            }
+            let start = members.len() as u32;
+            let end = start + run.len() as u32;
+            for (offset, &(_, profile)) in run.iter().enumerate() {
+                members.push(profile);
+                later.push((profile, start + offset as u32 + 1, end));
+            }
+        }
+        drop(entries);
+        later.par_sort_unstable();
+        SharedBlocks { members, later }
     }
-    later.sort_unstable();
-    later.dedup();
+
+    /// Fills `others` with the profiles after the one whose memberships are `places` that
+    /// share a block with it, each once, in order: every candidate pair is then met once, from
+    /// its first profile.
+    fn later_than(&self, places: &[(u32, u32, u32)], others: &mut Vec<usize>) {
+        others.clear();
+        for &(_, start, end) in places {
+            let block = &self.members[start as usize..end as usize];
+            others.extend(block.iter().map(|&member| member as usize));
+        }
+        others.sort_unstable();
+        others.dedup();
+    }
 }
 
 /// The pair if it scores at least `min`.
