@@ -95,6 +95,10 @@ fn backup_list_verify_and_restore_through_the_command_line() {
         String::from_utf8_lossy(&verified.stderr)
     );
     let restored_dir = server.dir.path().join("restored");
+    // What a restore killed midway leaves beside the folder: cleared (and said so) first.
+    let leftover = server.dir.path().join(".restored.restore-unfinished");
+    std::fs::create_dir_all(leftover.join("redo")).unwrap();
+    std::fs::write(leftover.join("customer-keys"), [7u8; 100]).unwrap();
     let restored = Command::new(server_binary())
         .args(["restore"])
         .arg(&file)
@@ -104,11 +108,13 @@ fn backup_list_verify_and_restore_through_the_command_line() {
         .arg(&key)
         .output()
         .unwrap();
+    let stderr = String::from_utf8_lossy(&restored.stderr);
+    assert!(restored.status.success(), "{stderr}");
     assert!(
-        restored.status.success(),
-        "{}",
-        String::from_utf8_lossy(&restored.stderr)
+        stderr.contains("left by an interrupted restore"),
+        "{stderr}"
     );
+    assert!(!leftover.exists());
     // Without a key, and with the wrong key: exit non-zero, one line on stderr, nothing written.
     let no_key = Command::new(server_binary())
         .arg("verify")

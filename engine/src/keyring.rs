@@ -244,6 +244,26 @@ pub fn write_restored(dir: &Path, slots: &[(u64, [u8; SLOT_LEN])]) -> Result<()>
     Ok(())
 }
 
+/// Overwrites the keyring file in `dir`, if there is one, with zeros in place and fsyncs it:
+/// every customer key of the folder is gone (what an interrupted restore left is cleared so).
+pub fn destroy_file(dir: &Path) -> Result<()> {
+    let path = dir.join(FILE_NAME);
+    if !path.exists() {
+        return Ok(());
+    }
+    let file = std::fs::OpenOptions::new().write(true).open(&path)?;
+    let length = file.metadata()?.len();
+    let zeros = vec![0u8; 1 << 16];
+    let mut done = 0u64;
+    while done < length {
+        let step = (length - done).min(zeros.len() as u64);
+        file.write_all_at(&zeros[..step as usize], done)?;
+        done += step;
+    }
+    file.sync_all()?;
+    Ok(())
+}
+
 /// Whether a slot's bytes are the zeros of an erased key.
 pub fn is_erased(raw: &[u8]) -> bool {
     raw.iter().all(|b| *b == 0)
@@ -291,6 +311,20 @@ mod tests {
         // Another data key opens no slot.
         let other = Keyring::open(dir.path(), &MasterKey::generate()).unwrap();
         assert!(matches!(other.sealer(1), Err(Error::Corrupt(_))));
+    }
+
+    #[test]
+    fn a_destroyed_keyring_file_holds_only_zeros_and_opens_no_slot() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = MasterKey::generate();
+        Keyring::open(dir.path(), &data).unwrap().ensure(1).unwrap();
+        let length = std::fs::metadata(dir.path().join(FILE_NAME)).unwrap().len();
+        destroy_file(dir.path()).unwrap();
+        let bytes = std::fs::read(dir.path().join(FILE_NAME)).unwrap();
+        assert_eq!(bytes.len() as u64, length);
+        assert!(is_erased(&bytes));
+        // A folder without a keyring has nothing to destroy.
+        destroy_file(&dir.path().join("none")).unwrap();
     }
 
     #[test]

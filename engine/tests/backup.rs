@@ -373,7 +373,8 @@ fn a_second_backup_while_one_runs_is_busy_and_writes_never_wait_for_it() {
 }
 
 // Guards against `verify` and `restore` with no progress to show: each chunk is reported, with
-// the bytes and chunks done of the file's totals, through verifying, restoring and checking.
+// the bytes and chunks done of the file's totals, through verifying and restoring, and the
+// start of every later stage.
 #[test]
 fn verify_and_restore_report_bytes_and_chunks_of_the_totals() {
     use crm_engine::backup::{restore_reporting, verify_reporting, ReadProgress, ReadStage};
@@ -410,7 +411,9 @@ fn verify_and_restore_report_bytes_and_chunks_of_the_totals() {
         [
             (ReadStage::Verifying, size),
             (ReadStage::Restoring, size),
-            (ReadStage::Checking, size)
+            (ReadStage::Forgetting, size),
+            (ReadStage::Checking, size),
+            (ReadStage::Publishing, size)
         ]
     );
 }

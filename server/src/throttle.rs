@@ -148,7 +148,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn failures_slow_the_address_and_a_success_resets_it() {
+    async fn failures_slow_the_address_until_a_minute_passes_without_one() {
         let throttle = LoginThrottle::default();
         let peer: IpAddr = "192.0.2.7".parse().unwrap();
         for expected in [100, 200, 400] {
@@ -162,7 +162,7 @@ mod tests {
         let start = Instant::now();
         let _: Option<()> = throttle.attempt(other, start, async { None }).await;
         assert_eq!(start.elapsed(), Duration::from_millis(100));
-        // A success answers at once and resets the count.
+        // A success answers at once and forgives nothing: the next failure waits 800 ms.
         let start = Instant::now();
         assert_eq!(
             throttle.attempt(peer, start, async { Some(1) }).await,
@@ -171,8 +171,8 @@ mod tests {
         assert_eq!(start.elapsed(), Duration::ZERO);
         let start = Instant::now();
         let _: Option<()> = throttle.attempt(peer, start, async { None }).await;
-        assert_eq!(start.elapsed(), Duration::from_millis(100));
-        // A minute without a failure forgets it too.
+        assert_eq!(start.elapsed(), Duration::from_millis(800));
+        // A minute without a failure forgets them.
         let _: Option<()> = throttle.attempt(peer, Instant::now(), async { None }).await;
         tokio::time::advance(FORGET_AFTER).await;
         let start = Instant::now();

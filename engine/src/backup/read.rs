@@ -1,6 +1,7 @@
 //! Reading a backup: verification of every chunk and the trailer, and restore into a new folder.
 
 use super::format::{entries, BackupKeys, Header, MAX_SEALED_CHUNK};
+use super::unfinished;
 use crate::error::{Error, Result};
 use crate::keyring::SLOT_LEN;
 use crate::keys::{KeySource, MasterKey};
@@ -23,15 +24,22 @@ pub struct ReadProgress {
     pub total_chunks: u64,
 }
 
-/// The stages of a restore (a verification has only the first).
+/// The stages of a restore, in order (a verification has only the first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ReadStage {
     /// Every chunk and the trailer checked.
     Verifying,
-    /// The entries written into the new store.
+    /// Removing what an interrupted restore into the same folder left (see `unfinished.rs`).
+    ClearingUnfinished,
+    /// The entries written into the unfinished folder.
     Restoring,
-    /// The restored store opened and its counts and rollups checked.
+    /// Erasing again the customers of the forget list and those the backup holds unkeyed.
+    Forgetting,
+    /// The restored store's counts and rollups checked.
     Checking,
+    /// Making the folder durable and moving it into place.
+    Publishing,
 }
 
 impl ReadStage {
@@ -39,8 +47,24 @@ impl ReadStage {
     pub fn describe(self) -> &'static str {
         match self {
             ReadStage::Verifying => "verifying",
+            ReadStage::ClearingUnfinished => "clearing an interrupted restore",
             ReadStage::Restoring => "restoring",
+            ReadStage::Forgetting => "erasing the forgotten again",
             ReadStage::Checking => "checking",
+            ReadStage::Publishing => "moving into place",
+        }
+    }
+}
+
+impl ReadProgress {
+    /// The start of `stage`, the whole file read.
+    fn starting(stage: ReadStage, info: &BackupInfo) -> ReadProgress {
+        ReadProgress {
+            stage,
+            bytes: info.bytes,
+            total_bytes: info.bytes,
+            chunks: 0,
+            total_chunks: 0,
         }
     }
 }
@@ -245,7 +269,12 @@ pub fn restore_forgetting(
 }
 
 /// [`restore_forgetting`], telling `on_progress` after each chunk of its verification and of
-/// its restore, and when it starts checking the result.
+/// its restore, and at the start of every other stage.
+///
+/// The store is built in a hidden sibling of `new_dir` and renamed to `new_dir` only when it
+/// is finished — the forgotten customers erased, everything on disk — so that a crash never
+/// leaves a `new_dir` holding a person the forget list names; the next restore into `new_dir`
+/// clears what an interrupted one left.
 pub fn restore_reporting(
     path: &Path,
     key: &KeySource,
@@ -259,10 +288,19 @@ pub fn restore_reporting(
             new_dir.display()
         )));
     }
+    let unfinished = unfinished::unfinished_path(new_dir)?;
     let info = verify_reporting(path, key, on_progress)?;
-    let result = restore_verified(path, key, new_dir, &info, forget, on_progress);
+    if unfinished.exists() {
+        on_progress(ReadProgress::starting(ReadStage::ClearingUnfinished, &info));
+        unfinished::clear(&unfinished)?;
+    }
+    let result =
+        restore_verified(path, key, &unfinished, &info, forget, on_progress).and_then(|()| {
+            on_progress(ReadProgress::starting(ReadStage::Publishing, &info));
+            unfinished::publish(&unfinished, new_dir)
+        });
     if result.is_err() {
-        let _ = std::fs::remove_dir_all(new_dir);
+        let _ = unfinished::clear(&unfinished);
     }
     result.map(|()| info)
 }
@@ -275,6 +313,7 @@ fn restore_verified(
     forget: &[(u64, i64)],
     on_progress: &dyn Fn(ReadProgress),
 ) -> Result<()> {
+    unfinished::create(new_dir)?;
     {
         let db = crate::storage::Db::open(new_dir, &crate::storage::Tuning::default())?;
         let tree = db.open_tree(DATA_TREE)?;
@@ -305,14 +344,8 @@ fn restore_verified(
             crate::keyring::write_restored(new_dir, &slots)?;
         }
     }
-    on_progress(ReadProgress {
-        stage: ReadStage::Checking,
-        bytes: info.bytes,
-        total_bytes: info.bytes,
-        chunks: 0,
-        total_chunks: 0,
-    });
     let store = Store::open(new_dir, key, &Options::default())?;
+    on_progress(ReadProgress::starting(ReadStage::Forgetting, info));
     let mut erased = store.forget_unkeyed_customers()?;
     let writes: Vec<Op> = forget
         .iter()
@@ -323,6 +356,7 @@ fn restore_verified(
             erased += 1;
         }
     }
+    on_progress(ReadProgress::starting(ReadStage::Checking, info));
     store.check_consistency()?;
     let counts = store.counts()?;
     let header = &info.header;

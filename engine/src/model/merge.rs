@@ -25,6 +25,12 @@ pub struct KeptMerge {
 }
 
 impl KeptMerge {
+    /// Whether `keep` took any value from `other` (then copies of `keep` sealed while the
+    /// merge was kept may hold `other`'s values).
+    pub fn filled_any(&self) -> bool {
+        self.filled_phone || self.filled_address
+    }
+
     /// Whether `UNMERGE` may still undo it at `now`.
     pub fn is_kept_at(&self, now: i64) -> bool {
         now.saturating_sub(self.at) <= MERGE_KEPT_SECS

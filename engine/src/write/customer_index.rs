@@ -34,6 +34,34 @@ pub(super) fn index_entries(view: &View, customer: &Customer) -> Vec<(Vec<u8>, V
 /// Stages a changed customer: its record under its own key, and the index entries that
 /// changed with it.
 pub(super) fn restage(view: &View, plan: &mut Plan, old: &Customer, new: &Customer) -> Result<()> {
+    // A record an older layout sealed under the record key gets a key of its own now.
+    let slot = match view.customer_slot(new.id)? {
+        Some(slot) => slot,
+        None => view.take_slot(plan)?,
+    };
+    stage(view, plan, old, new, slot)
+}
+
+/// Stages a changed customer as [`restage`] does, but under a fresh key, and destroys the key
+/// it was sealed under once the write is durable: every copy of the record sealed before — in
+/// sled's old pages, in the redo log — becomes unreadable, as a forgotten customer's copies
+/// do (`keyring.rs`). The erasure is staged in the same batch (`Plan::erase_slot`), so a crash
+/// before the key's overwrite is finished at the next open.
+pub(super) fn restage_under_new_key(
+    view: &View,
+    plan: &mut Plan,
+    old: &Customer,
+    new: &Customer,
+) -> Result<()> {
+    if let Some(slot) = view.customer_slot(new.id)? {
+        plan.erase_slot(slot);
+    }
+    let slot = view.take_slot(plan)?;
+    stage(view, plan, old, new, slot)
+}
+
+/// The record under keyring slot `slot`, and the index entries that changed.
+fn stage(view: &View, plan: &mut Plan, old: &Customer, new: &Customer, slot: u64) -> Result<()> {
     let old_entries = index_entries(view, old);
     let new_entries = index_entries(view, new);
     for (key, _) in &old_entries {
@@ -44,11 +72,6 @@ pub(super) fn restage(view: &View, plan: &mut Plan, old: &Customer, new: &Custom
     for (key, value) in new_entries {
         plan.put(key, value);
     }
-    // A record an older layout sealed under the record key gets a key of its own now.
-    let slot = match view.customer_slot(new.id)? {
-        Some(slot) => slot,
-        None => view.take_slot(plan)?,
-    };
     plan.put_customer(&id_key(Space::Customer, new.id), new, slot);
     Ok(())
 }

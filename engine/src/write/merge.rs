@@ -6,9 +6,11 @@
 //! index. What `UNMERGE` needs is kept at `M ‖ other` ([`KeptMerge`]), sealed under `other`'s
 //! own key, which stays alive while the merge is kept; `W ‖ keep ‖ other` finds the merges into
 //! a customer without opening them. Dropping a kept merge (forget, purge) destroys that key,
-//! so the copy of the person it held is erased as a record is (see `keyring.rs`).
+//! so the copy of the person it held is erased as a record is (see `keyring.rs`). What `keep`
+//! held of `other` for a while is sealed under `keep`'s key: `UNMERGE` moves `keep` to a fresh
+//! key and destroys that one, so erasing `other` later erases those copies too.
 
-use super::customer_index::{check_email_free, index_entries, restage};
+use super::customer_index::{check_email_free, index_entries, restage, restage_under_new_key};
 use super::view::{Plan, View};
 use super::Outcome;
 use crate::error::{Error, Kind, Result};
@@ -158,17 +160,21 @@ pub fn unmerge(view: &View, other_id: u64, now: i64) -> Result<(Plan, Outcome)> 
         plan.put_rollup(other_id, Some(other_rollup));
     }
 
-    // A field `keep` took from `other` is cleared if it still holds that value.
-    if let Some(keep) = view.record::<Customer>(&id_key(Space::Customer, keep_id))? {
-        let mut cleared = keep.clone();
-        if merge.filled_phone && keep.phone == other.phone {
-            cleared.phone = None;
-        }
-        if merge.filled_address && keep.address == other.address {
-            cleared.address = None;
-        }
-        if cleared != keep {
-            restage(view, &mut plan, &keep, &cleared)?;
+    // A field `keep` took from `other` is cleared if it still holds that value. Every copy of
+    // `keep` sealed since the merge may hold one (an update meanwhile left old copies behind
+    // in sled and the redo log), so `keep` moves to a fresh key and the one those copies are
+    // sealed under is destroyed: `FORGET other` then leaves nothing of `other` readable. A
+    // merge that filled nothing put nothing of `other` in `keep`, and keeps its key.
+    if merge.filled_any() {
+        if let Some(keep) = view.record::<Customer>(&id_key(Space::Customer, keep_id))? {
+            let mut cleared = keep.clone();
+            if merge.filled_phone && keep.phone == other.phone {
+                cleared.phone = None;
+            }
+            if merge.filled_address && keep.address == other.address {
+                cleared.address = None;
+            }
+            restage_under_new_key(view, &mut plan, &keep, &cleared)?;
         }
     }
 

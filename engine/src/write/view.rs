@@ -264,7 +264,12 @@ impl<'a> View<'a> {
     /// Takes the next keyring slot for a new customer key (the keyring makes slots ahead, so
     /// this is an fsync only once per [`crate::keyring::RESERVE`] customers).
     pub fn take_slot(&self, plan: &mut Plan) -> Result<u64> {
-        let next = self.meta_u64(meta::KEYRING_NEXT)?;
+        // A plan that takes two slots (an unmerge: the customer coming back and `keep`'s fresh
+        // key) must not get the same one twice: its own staged counter comes first.
+        let next = match plan.staged_meta_u64(meta::KEYRING_NEXT) {
+            Some(next) => next,
+            None => self.meta_u64(meta::KEYRING_NEXT)?,
+        };
         self.codec.keyring()?.ensure(next + 1)?;
         plan.put_meta_u64(meta::KEYRING_NEXT, next + 1);
         Ok(next)
@@ -469,6 +474,16 @@ impl Plan {
     pub fn put_meta_u64(&mut self, name: &[u8], value: u64) {
         self.meta
             .push((crate::trees::bytes_key(Space::Meta, name), value));
+    }
+
+    /// A numeric metadata entry this plan staged, if it did (the last value staged).
+    fn staged_meta_u64(&self, name: &[u8]) -> Option<u64> {
+        let key = crate::trees::bytes_key(Space::Meta, name);
+        self.meta
+            .iter()
+            .rev()
+            .find(|(staged, _)| *staged == key)
+            .map(|(_, value)| *value)
     }
 
     /// Adds `delta` to the live count of a kind.

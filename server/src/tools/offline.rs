@@ -113,10 +113,23 @@ pub fn restore(
         .unwrap_or_default();
     must_exist(file)?;
     let bar = backup_bar();
-    let info = backup::restore_reporting(file, &key, data, &forget, &|progress| {
-        show_backup_progress(&bar, progress)
-    })
-    .with_context(|| format!("restore of {} failed", file.display()));
+    // The store is built beside `data` and moved there only when finished (the forgotten
+    // erased again): an interrupted restore leaves no `data`, and its leftover is cleared here.
+    let report = |progress: backup::ReadProgress| {
+        if progress.stage == backup::ReadStage::ClearingUnfinished {
+            bar.suspend(|| {
+                if let Ok(leftover) = backup::unfinished_path(data) {
+                    eprintln!(
+                        "removing {}, left by an interrupted restore (its customer keys destroyed first)",
+                        leftover.display()
+                    );
+                }
+            });
+        }
+        show_backup_progress(&bar, progress);
+    };
+    let info = backup::restore_reporting(file, &key, data, &forget, &report)
+        .with_context(|| format!("restore of {} failed", file.display()));
     bar.finish_and_clear();
     let info = info?;
     println!(
