@@ -179,7 +179,7 @@ impl RecordCache {
     }
 
     /// The cache keys among a group's storage keys.
-    pub fn keys_of<'a>(&self, storage_keys: impl Iterator<Item = &'a Vec<u8>>) -> Vec<(u8, u64)> {
+    pub fn keys_of<'a>(&self, storage_keys: impl Iterator<Item = &'a [u8]>) -> Vec<(u8, u64)> {
         if self.cache.is_none() {
             return Vec::new();
         }

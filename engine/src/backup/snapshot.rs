@@ -125,7 +125,7 @@ impl Snapshot {
     pub fn preserve<'a>(
         &mut self,
         tree: &crate::storage::Tree,
-        keys: impl Iterator<Item = &'a Vec<u8>>,
+        keys: impl Iterator<Item = &'a [u8]>,
     ) -> Result<()> {
         let mut spilled = crate::storage::Batch::default();
         let mut any_spilled = false;
@@ -137,9 +137,9 @@ impl Snapshot {
             let size = key.len() + old.as_ref().map_or(0, Vec::len) + ENTRY_OVERHEAD;
             if self.saved_bytes + size <= self.budget {
                 self.saved_bytes += size;
-                self.saved.insert(key.clone(), old);
+                self.saved.insert(key.to_vec(), old);
             } else {
-                spilled.insert(key.as_slice(), encode_saved(&old));
+                spilled.insert(key, encode_saved(&old));
                 any_spilled = true;
             }
         }

@@ -558,6 +558,11 @@ impl Batch {
     pub fn remove(&mut self, key: impl Into<Bytes>) {
         self.writes.push((key.into(), None));
     }
+
+    /// The keys written, in order (a key may come more than once).
+    pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
+        self.writes.iter().map(|(key, _)| &key[..])
+    }
 }
 
 /// Writes into sled one key at a time, in order. No sled batch: it would take sled's

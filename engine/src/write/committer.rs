@@ -3,7 +3,7 @@
 //! for why this is atomic and correct).
 
 use super::flusher;
-use super::view::View;
+use super::view::{Effects, View};
 use super::{plan, Applied, Durability, Job, Outcome, Write, MAX_GROUP_OPS};
 use crate::error::{shutting_down, Error, Result};
 use crate::shared::Shared;
@@ -157,15 +157,19 @@ fn flush_alone(shared: &Shared, applied: Applied) {
 
 /// Applies a group's batch; while a backup runs, first saves the old values it still needs
 /// (see `backup/snapshot.rs`). The gate is held only for this, not for the flush.
-fn apply_preserving_backup(shared: &Shared, view: View) -> Result<()> {
+fn apply_preserving_backup(
+    shared: &Shared,
+    batch: crate::storage::Batch,
+    indexes: Vec<crate::derived::Change>,
+    ids: &[crate::record_ids::IdChange],
+) -> Result<()> {
     let mut gate = shared
         .backup_gate
         .lock()
         .map_err(|_| Error::Storage("the backup gate is poisoned".into()))?;
     if let Some(snapshot) = gate.as_mut() {
-        snapshot.preserve(&shared.tree, view.keys())?;
+        snapshot.preserve(&shared.tree, batch.keys())?;
     }
-    let (batch, in_memory) = view.into_batch()?;
     // sled fails a batch once its log has hit an I/O error (a background flush may hit a full
     // disk first). The disk is failing either way: halt, as after a failed flush.
     shared
@@ -176,9 +180,9 @@ fn apply_preserving_backup(shared: &Shared, view: View) -> Result<()> {
     // `derived.rs`).
     shared
         .derived
-        .apply(in_memory.indexes)
+        .apply(indexes)
         .inspect_err(|error| shared.halt(error))?;
-    shared.record_ids.apply(&in_memory.ids);
+    shared.record_ids.apply(ids);
     Ok(())
 }
 
@@ -214,7 +218,7 @@ fn erase_after_flush(shared: &Shared, slots: &[u64]) -> Result<()> {
                 snapshot.preserve_slot(slot, raw);
             }
         }
-        snapshot.preserve(&shared.tree, marks.iter())?;
+        snapshot.preserve(&shared.tree, marks.iter().map(Vec::as_slice))?;
     }
     keyring.erase(slots).map_err(halting)?;
     // The pending marks can go now; lost in a crash, the next open erases those slots again,
@@ -232,6 +236,46 @@ fn commit_group(shared: &Shared, jobs: &[Job]) -> (Vec<Vec<Result<Outcome>>>, bo
     static PROFILE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let profile = *PROFILE.get_or_init(|| std::env::var_os("CRM_PROFILE_GROUPS").is_some());
     let t0 = std::time::Instant::now();
+    let Planned {
+        mut results,
+        effects,
+    } = plan_group(shared, jobs);
+    let Some(effects) = effects else {
+        return (results, false);
+    };
+    let t1 = std::time::Instant::now();
+    let stored = apply_group(shared, effects);
+    if profile {
+        eprintln!(
+            "group: {} jobs, plan {:?}, store {:?}",
+            jobs.len(),
+            t1 - t0,
+            t1.elapsed()
+        );
+    }
+    match stored {
+        Ok(()) => (results, true),
+        Err(error) => {
+            flusher::fail_successes(&mut results, &flusher::storage_message(error));
+            (results, false)
+        }
+    }
+}
+
+/// A group planned against the store as it stands, nothing of it applied yet.
+pub(super) struct Planned {
+    /// Each job's results, in order.
+    pub results: Vec<Vec<Result<Outcome>>>,
+    /// What applying the group changes; `None` when it changes nothing (every operation was
+    /// refused, or its batch could not be built: the results say so).
+    pub effects: Option<Effects>,
+}
+
+/// Plans every operation of the jobs against one view, numbers and chains the group's journal
+/// entries, and seals the group's batch. Changes nothing but the keyring's made-ahead slots
+/// (`keyring.rs`: untaken slots are taken later), so a group planned and then dropped leaves
+/// the store as it was.
+pub(super) fn plan_group(shared: &Shared, jobs: &[Job]) -> Planned {
     let mut view = View::new(shared);
     let mut results: Vec<Vec<Result<Outcome>>> = Vec::with_capacity(jobs.len());
     let mut drafts = Vec::new();
@@ -281,37 +325,52 @@ fn commit_group(shared: &Shared, jobs: &[Job]) -> (Vec<Vec<Result<Outcome>>>, bo
         shared.halt(error);
     }
     if view.is_empty() {
-        return (results, false);
+        return Planned {
+            results,
+            effects: None,
+        };
     }
-    let t1 = std::time::Instant::now();
-    let rollups = view.take_rollups();
-    let erasures = view.take_erasures();
-    let changed_records = shared.record_cache.keys_of(view.keys());
+    let journal = journal_page.map(|page| (page.tail, page.page));
+    match view.into_effects(journal) {
+        Ok(effects) => Planned {
+            results,
+            effects: Some(effects),
+        },
+        Err(error) => {
+            flusher::fail_successes(&mut results, &flusher::storage_message(error));
+            Planned {
+                results,
+                effects: None,
+            }
+        }
+    }
+}
+
+/// Applies a planned (or replicated) group: its batch (after saving what a running backup
+/// still needs), the in-memory indexes, the erasure of the keys it destroys once it is on
+/// disk, the rollups and the journal's tail; then drops the records it changed from the
+/// cache. Nothing in memory changes when the batch fails.
+pub(crate) fn apply_group(shared: &Shared, effects: Effects) -> Result<()> {
+    let Effects {
+        batch,
+        indexes,
+        ids,
+        rollups,
+        erasures,
+        journal,
+    } = effects;
+    let changed_records = shared.record_cache.keys_of(batch.keys());
     let stored = shared
         .storage_guard()
-        .and_then(|()| apply_preserving_backup(shared, view))
+        .and_then(|()| apply_preserving_backup(shared, batch, indexes, &ids))
         .and_then(|()| erase_after_flush(shared, &erasures))
         .map(|()| {
             shared.rollup_table.apply(rollups);
-            if let Some(page) = &journal_page {
-                shared.journal.applied(page.tail, &page.page);
+            if let Some((tail, page)) = &journal {
+                shared.journal.applied(*tail, page);
             }
         });
     // Before any writer hears back, so no acknowledged write is followed by a stale read.
     shared.record_cache.invalidate(&changed_records);
-    if profile {
-        eprintln!(
-            "group: {} jobs, plan {:?}, store {:?}",
-            jobs.len(),
-            t1 - t0,
-            t1.elapsed()
-        );
-    }
-    match stored {
-        Ok(()) => (results, true),
-        Err(error) => {
-            flusher::fail_successes(&mut results, &flusher::storage_message(error));
-            (results, false)
-        }
-    }
+    stored
 }

@@ -301,16 +301,6 @@ impl<'a> View<'a> {
         self.erasures.extend(plan.erasures);
     }
 
-    /// The keyring slots to erase once the group's batch is durable.
-    pub fn take_erasures(&mut self) -> Vec<u64> {
-        std::mem::take(&mut self.erasures)
-    }
-
-    /// The rollups the group changes (`None`: no orders any more).
-    pub fn take_rollups(&mut self) -> RollupChanges {
-        std::mem::take(&mut self.rollups)
-    }
-
     /// Stages the group's journal page (sealed with the batch) and its index entries.
     pub fn put_journal(&mut self, staged: &mut crate::journal::StagedPage) {
         self.overlay
@@ -318,9 +308,9 @@ impl<'a> View<'a> {
         self.journal_index = std::mem::take(&mut staged.index);
     }
 
-    /// The group's writes as one sled batch, each staged record sealed once, and its changes
-    /// to what is kept in memory (applied once the batch is).
-    pub fn into_batch(self) -> Result<(crate::storage::Batch, InMemory)> {
+    /// What applying the group changes: its writes as one sled batch, each staged record
+    /// sealed once, and its changes to what is kept in memory (applied once the batch is).
+    pub fn into_effects(self, journal: Option<JournalStep>) -> Result<Effects> {
         let mut batch = crate::storage::Batch::default();
         let mut derived: Vec<Change> = self
             .journal_index
@@ -362,21 +352,14 @@ impl<'a> View<'a> {
                 Staged::Removed => batch.remove(key),
             }
         }
-        Ok((
+        Ok(Effects {
             batch,
-            InMemory {
-                indexes: derived,
-                ids,
-            },
-        ))
-    }
-
-    /// The tree keys the group changes (not the derived indexes', which are not in the tree).
-    pub fn keys(&self) -> impl Iterator<Item = &Vec<u8>> {
-        self.overlay
-            .keys()
-            .filter(|key| !is_derived(key))
-            .chain(self.meta.keys())
+            indexes: derived,
+            ids,
+            rollups: self.rollups,
+            erasures: self.erasures,
+            journal,
+        })
     }
 
     /// Whether nothing was staged.
@@ -385,12 +368,28 @@ impl<'a> View<'a> {
     }
 }
 
-/// What a group changes of the structures kept in memory beside the tree.
-pub struct InMemory {
+/// The journal's step in a group: its tail once the group is applied, and the group's page.
+pub(crate) type JournalStep = (
+    crate::journal::Tail,
+    std::sync::Arc<crate::journal::page::Page>,
+);
+
+/// What applying one write group changes: planned by the committer, or decoded from a
+/// replicated log entry (`replica/delta.rs`); applied the same way either way
+/// (`committer::apply_group`).
+pub(crate) struct Effects {
+    /// The tree's writes, records sealed.
+    pub batch: crate::storage::Batch,
     /// The derived indexes' entries (`derived.rs`).
     pub indexes: Vec<Change>,
     /// The records that now exist or no longer do (`record_ids.rs`).
     pub ids: Vec<IdChange>,
+    /// The rollups the group changes (`None`: no orders any more).
+    pub rollups: RollupChanges,
+    /// The keyring slots to erase once the group's batch is durable.
+    pub erasures: Vec<u64>,
+    /// The group's journal page, if it journaled anything.
+    pub journal: Option<JournalStep>,
 }
 
 /// The writes one operation stages. Reads go to the view (the state before this operation).
