@@ -120,6 +120,25 @@ pub enum Error {
     #[error("the request was cancelled: its client went away or the server is stopping")]
     Cancelled,
 
+    /// A write sent to a cluster follower, or to a node that has just lost the leadership:
+    /// nothing was written.
+    #[error("You can't write against a read only replica.")]
+    ReadOnly,
+
+    /// A write on a cluster node without a quorum of etcd or a leader, or whose append etcd
+    /// refused: nothing was written. The reason is for the node's log, not the client.
+    #[error("The cluster is down")]
+    ClusterDown(String),
+
+    /// A write whose append was sent but whose outcome could not be learned: it may or may
+    /// not be in the log.
+    #[error("the outcome of this write is unknown: read it back before retrying")]
+    TryAgain,
+
+    /// A joining cluster node is still copying its snapshot or catching up.
+    #[error("the node is copying a snapshot")]
+    Loading,
+
     /// A file could not be read or written.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
@@ -147,6 +166,14 @@ pub enum ErrorKind {
     Corrupt,
     /// Try again later: shutting down, a backup running, a request given up.
     Busy,
+    /// A write on a cluster follower (`READONLY`).
+    ReadOnly,
+    /// A write while the cluster has no quorum or leader (`CLUSTERDOWN`).
+    ClusterDown,
+    /// A write whose outcome is unknown (`TRYAGAIN`).
+    TryAgain,
+    /// A joining cluster node (`LOADING`).
+    Loading,
     /// Anything else: refused by a rule of the store, storage or file failures.
     Failed,
 }
@@ -162,6 +189,10 @@ impl Error {
             Error::Stock { .. } => ErrorKind::Stock,
             Error::Corrupt(_) | Error::WrongKey => ErrorKind::Corrupt,
             Error::Busy(_) | Error::Cancelled => ErrorKind::Busy,
+            Error::ReadOnly => ErrorKind::ReadOnly,
+            Error::ClusterDown(_) => ErrorKind::ClusterDown,
+            Error::TryAgain => ErrorKind::TryAgain,
+            Error::Loading => ErrorKind::Loading,
             Error::Refused(_)
             | Error::Key(_)
             | Error::Storage(_)

@@ -190,6 +190,61 @@ impl Keyring {
         Ok(Some(Sealer::new(&SubKey(bytes))))
     }
 
+    /// Writes the slots a replicated write group took (`replica/`), with the bytes the leader
+    /// made for them, then fsyncs once: the group's customers are sealed under these keys.
+    /// A slot past the end extends the file (any gap reads as zeros: slots never taken here).
+    /// A slot made ahead here and never taken is overwritten; an erased one never is — a
+    /// group that would bring an erased key back is `CORRUPT`, and nothing is written.
+    pub fn install(&self, slots: &[(u64, [u8; SLOT_LEN])]) -> Result<()> {
+        if slots.is_empty() {
+            return Ok(());
+        }
+        let file = self.file.lock().map_err(|_| self.lock_error())?;
+        let mut memory = self.slots.write().map_err(|_| self.lock_error())?;
+        let mut placed = Vec::with_capacity(slots.len());
+        for (slot, raw) in slots {
+            let start = usize::try_from(*slot)
+                .ok()
+                .and_then(|s| s.checked_mul(SLOT_LEN))
+                .filter(|start| *start <= 1 << 36)
+                .ok_or_else(|| corrupt(&self.path, &format!("cannot hold slot {slot}")))?;
+            if is_erased(raw) {
+                return Err(corrupt(
+                    &self.path,
+                    &format!("was to get an empty slot {slot}"),
+                ));
+            }
+            if let Some(held) = memory.get(start..start + SLOT_LEN) {
+                if held == raw.as_slice() {
+                    continue;
+                }
+                if is_erased(held) {
+                    return Err(corrupt(
+                        &self.path,
+                        &format!(
+                            "slot {slot} was erased: a replicated group cannot bring its key back"
+                        ),
+                    ));
+                }
+            }
+            placed.push((start, raw));
+        }
+        for (start, raw) in &placed {
+            file.write_all_at(raw.as_slice(), HEADER_LEN + *start as u64)?;
+        }
+        if placed.is_empty() {
+            return Ok(());
+        }
+        file.sync_data()?;
+        for (start, raw) in placed {
+            if memory.len() < start + SLOT_LEN {
+                memory.resize(start + SLOT_LEN, 0);
+            }
+            memory[start..start + SLOT_LEN].copy_from_slice(raw.as_slice());
+        }
+        Ok(())
+    }
+
     /// Overwrites the slots with zeros in place and fsyncs: the keys are gone for good.
     pub fn erase(&self, slots: &[u64]) -> Result<()> {
         if slots.is_empty() {
@@ -325,6 +380,42 @@ mod tests {
         assert!(is_erased(&bytes));
         // A folder without a keyring has nothing to destroy.
         destroy_file(&dir.path().join("none")).unwrap();
+    }
+
+    #[test]
+    fn installed_slots_extend_replace_untaken_ones_and_never_bring_an_erased_key_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = MasterKey::generate();
+        let leader = Keyring::open(dir.path(), &data).unwrap();
+        leader.ensure(3).unwrap();
+        let taken = |slot| (slot, leader.raw(slot).unwrap());
+        // Past the end: the file grows, the gap reads as zeros.
+        let empty = dir.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        let ring = Keyring::open(&empty, &data).unwrap();
+        ring.install(&[taken(2)]).unwrap();
+        assert_eq!(ring.len(), 3);
+        assert!(is_erased(&ring.raw(1).unwrap()));
+        assert_eq!(ring.raw(2), leader.raw(2));
+        drop(ring);
+        let ring = Keyring::open(&empty, &data).unwrap();
+        assert_eq!(ring.raw(2), leader.raw(2));
+        assert!(ring.sealer(2).unwrap().is_some());
+        // A slot made ahead here and never taken takes the leader's key.
+        let own_dir = dir.path().join("own");
+        std::fs::create_dir(&own_dir).unwrap();
+        let own = Keyring::open(&own_dir, &data).unwrap();
+        own.ensure(1).unwrap();
+        own.install(&[taken(0), taken(1)]).unwrap();
+        assert_eq!(own.raw(0), leader.raw(0));
+        // An erased key never comes back; nothing of the call is written.
+        own.erase(&[0]).unwrap();
+        let error = own.install(&[taken(2), taken(0)]).unwrap_err();
+        assert!(error.to_string().contains("slot 0 was erased"), "{error}");
+        assert!(is_erased(&own.raw(0).unwrap()));
+        assert_ne!(own.raw(2), leader.raw(2));
+        assert!(own.install(&[(5, [0; SLOT_LEN])]).is_err());
+        assert!(own.install(&[(u64::MAX, [1; SLOT_LEN])]).is_err());
     }
 
     #[test]

@@ -43,6 +43,7 @@ mod read;
 mod record_cache;
 mod record_ids;
 mod rekey;
+pub mod replica;
 mod rollup_table;
 mod scan;
 pub mod seal;
@@ -71,6 +72,7 @@ pub use model::{
 pub use read::{Counts, OrderQuery, OrderScope};
 pub use record_cache::RecordCacheStats;
 pub use rekey::{rekey, RekeyOutcome};
+pub use replica::{AppendOutcome, Refusal, ReplicatedLog};
 pub use store::{Options, PendingWrite, StorageMode, Store};
 pub use upgrade::{UpgradeProgress, CURRENT_LAYOUT};
 pub use write::{CustomerKeys, Durability, Op, Outcome, UpsertKind, Write, MAX_GROUP_OPS};

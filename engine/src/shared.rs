@@ -23,6 +23,9 @@ pub enum Durability {
     Sync,
     /// At once; the store is flushed every 100 ms, so a crash may lose the last 100 ms.
     Periodic,
+    /// Once the replicated log has committed it (a cluster, `replica/`); the node's own files
+    /// are flushed every 100 ms and caught up from the log after a crash.
+    Cluster,
 }
 
 impl Durability {
@@ -31,6 +34,7 @@ impl Durability {
         match self {
             Durability::Sync => "sync",
             Durability::Periodic => "periodic",
+            Durability::Cluster => "cluster",
         }
     }
 }
@@ -67,6 +71,16 @@ pub(crate) struct Shared {
     pub derived: crate::derived::DerivedIndexes,
     /// Which customers, products and orders have a record (see `record_ids.rs`).
     pub record_ids: crate::record_ids::RecordIds,
+    /// In a cluster, the log every write group is appended to before it is applied
+    /// (`replica/`); `None` for a single node.
+    pub replication: Option<std::sync::Arc<dyn crate::replica::ReplicatedLog>>,
+    /// The position of the last log entry applied (0 for a single node).
+    pub cluster_applied: AtomicU64,
+    /// The position of the last log entry durable in this node's own files.
+    pub cluster_durable: AtomicU64,
+    /// Set when a log entry could not be applied: the node applies and writes nothing more
+    /// until it is reopened (reads go on).
+    pub replication_stopped: Mutex<Option<String>>,
 }
 
 /// Counters of the durable write path, read by `INFO` and the benchmarks.
@@ -107,6 +121,24 @@ impl Shared {
     pub fn health(&self) -> Result<()> {
         match self.halted.lock().ok().and_then(|h| h.clone()) {
             Some(cause) => Err(Error::Halted { cause }),
+            None => Ok(()),
+        }
+    }
+
+    /// Stops applying the log and writing (see `Store::stop_replication`); keeps the first
+    /// cause.
+    pub fn stop_replication(&self, cause: &str) {
+        if let Ok(mut stopped) = self.replication_stopped.lock() {
+            stopped.get_or_insert_with(|| cause.to_string());
+        }
+    }
+
+    /// `Err(CORRUPT)` once a log entry could not be applied.
+    pub fn replication_health(&self) -> Result<()> {
+        match self.replication_stopped.lock().ok().and_then(|s| s.clone()) {
+            Some(cause) => Err(Error::Corrupt(format!(
+                "this node stopped applying the replicated log ({cause}); restart it"
+            ))),
             None => Ok(()),
         }
     }

@@ -13,12 +13,13 @@ use crate::trees::{bytes_key, meta, Space, DATA_TREE};
 use crate::upgrade::{self, UpgradeProgress};
 use crate::write::{Durability, Outcome, Write, Writer};
 use std::path::Path;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 pub use crate::storage::StorageMode;
 
 /// How to open a store.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Options {
     pub durability: Durability,
     /// sled's page cache, in bytes.
@@ -33,6 +34,24 @@ pub struct Options {
     /// Bytes of old values a running backup keeps in memory before spilling them to a
     /// temporary file beside the backup (see `backup/snapshot.rs`).
     pub backup_memory_bytes: u64,
+    /// In a cluster, the replicated log every write group is appended to before it is
+    /// applied (`replica/`); writes are then acknowledged in [`Durability::Cluster`],
+    /// whatever `durability` says. `None`: a single node.
+    pub replication: Option<Arc<dyn crate::replica::ReplicatedLog>>,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("durability", &self.durability)
+            .field("cache_capacity", &self.cache_capacity)
+            .field("mode", &self.mode)
+            .field("flush_every_ms", &self.flush_every_ms)
+            .field("record_cache_bytes", &self.record_cache_bytes)
+            .field("backup_memory_bytes", &self.backup_memory_bytes)
+            .field("replication", &self.replication.is_some())
+            .finish()
+    }
 }
 
 impl Default for Options {
@@ -44,6 +63,7 @@ impl Default for Options {
             flush_every_ms: None,
             record_cache_bytes: 64 * 1024 * 1024,
             backup_memory_bytes: 32 * 1024 * 1024,
+            replication: None,
         }
     }
 }
@@ -52,7 +72,7 @@ impl Default for Options {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) shared: Arc<Shared>,
-    writer: Arc<Writer>,
+    pub(crate) writer: Arc<Writer>,
     /// Raised when the caller gives up: long scans through this handle stop (see `cancel.rs`).
     pub(crate) cancel: Cancel,
 }
@@ -74,9 +94,19 @@ impl Store {
         options: &Options,
         on_upgrade: &dyn Fn(UpgradeProgress),
     ) -> Result<Store> {
+        let durability = match (&options.replication, options.durability) {
+            (Some(_), _) => Durability::Cluster,
+            (None, Durability::Cluster) => {
+                return Err(crate::error::Error::invalid(
+                    "durability",
+                    "\"cluster\" needs a replicated log (a store started with --cluster)",
+                ))
+            }
+            (None, durability) => durability,
+        };
         create_private_dir(path)?;
-        let flush_every = options.flush_every_ms.or(match options.durability {
-            Durability::Sync => Some(500),
+        let flush_every = options.flush_every_ms.or(match durability {
+            Durability::Sync | Durability::Cluster => Some(500),
             Durability::Periodic => Some(100),
         });
         let tuning = Tuning {
@@ -108,12 +138,14 @@ impl Store {
         let derived = crate::derived::DerivedIndexes::rebuild(&tree, &codec, &blind, &mut rollups)?;
         let rollup_table = rollups.finish();
         let record_ids = crate::record_ids::RecordIds::rebuild(&tree)?;
+        // What the tree holds at open is durable (the redo log was replayed from disk).
+        let position = cluster_position(&tree, &codec)?;
         let shared = Arc::new(Shared {
             db,
             tree,
             codec,
             blind,
-            durability: options.durability,
+            durability,
             master,
             injected_fault: Mutex::new(None),
             injected_read_fault: std::sync::atomic::AtomicBool::new(false),
@@ -126,6 +158,10 @@ impl Store {
             journal,
             derived,
             record_ids,
+            replication: options.replication.clone(),
+            cluster_applied: AtomicU64::new(position),
+            cluster_durable: AtomicU64::new(position),
+            replication_stopped: Mutex::new(None),
         });
         let writer = Arc::new(Writer::start(shared.clone())?);
         let store = Store {
@@ -133,7 +169,10 @@ impl Store {
             writer,
             cancel: Cancel::never(),
         };
-        store.purge_expired_merges()?;
+        // In a cluster the purge is a write the leader logs, never a node's own at open.
+        if options.replication.is_none() {
+            store.purge_expired_merges()?;
+        }
         Ok(store)
     }
 
@@ -237,7 +276,12 @@ impl Store {
 
     /// Writes everything into the store's own files now (a checkpoint: see `redo.rs`).
     pub fn flush(&self) -> Result<()> {
-        self.shared.db.checkpoint()
+        let applied = self.cluster_applied();
+        self.shared.db.checkpoint()?;
+        self.shared
+            .cluster_durable
+            .fetch_max(applied, std::sync::atomic::Ordering::AcqRel);
+        Ok(())
     }
 
     /// The size of the store on disk, in bytes.
@@ -298,6 +342,16 @@ fn create_private_dir(path: &Path) -> Result<()> {
 fn create_private_dir(path: &Path) -> Result<()> {
     std::fs::create_dir_all(path)?;
     Ok(())
+}
+
+/// The position in a cluster's log of the last entry the tree holds (0: none, or a single
+/// node's store).
+fn cluster_position(tree: &crate::storage::Tree, codec: &Codec) -> Result<u64> {
+    let key = bytes_key(Space::Meta, meta::CLUSTER_APPLIED);
+    match tree.get(&key)? {
+        Some(sealed) => codec.open(&key, &sealed),
+        None => Ok(0),
+    }
 }
 
 /// Destroys the key of every forgotten customer whose erasure a crash interrupted (between

@@ -168,6 +168,9 @@ pub mod meta {
     pub const PACKING_ORDERS: &[u8] = b"packing_orders";
     /// The keyring slots taken so far (the next customer takes this one); sealed.
     pub const KEYRING_NEXT: &[u8] = b"keyring_next";
+    /// In a cluster, the position of the last log entry this node applied, written with that
+    /// entry's batch; sealed. Node-local: never in an entry (`replica/`).
+    pub const CLUSTER_APPLIED: &[u8] = b"cluster_applied";
 
     /// The largest id ever used for a kind (`hw/c`, `hw/p`, `hw/o`); sealed, like the counts,
     /// so that a changed value is caught (layout 2).

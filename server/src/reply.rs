@@ -174,6 +174,10 @@ pub fn wire_code(kind: ErrorKind) -> &'static str {
         ErrorKind::Stock => "STOCK",
         ErrorKind::Corrupt => "CORRUPT",
         ErrorKind::Busy => "BUSY",
+        ErrorKind::ReadOnly => "READONLY",
+        ErrorKind::ClusterDown => "CLUSTERDOWN",
+        ErrorKind::TryAgain => "TRYAGAIN",
+        ErrorKind::Loading => "LOADING",
         ErrorKind::Failed => "ERR",
     }
 }
@@ -215,6 +219,31 @@ mod tests {
         );
         assert_eq!(wire_code(crm_engine::Error::WrongKey.kind()), "CORRUPT");
         assert_eq!(wire_code(crm_engine::Error::Cancelled.kind()), "BUSY");
+    }
+
+    #[test]
+    fn cluster_errors_are_the_contracts_lines() {
+        let cases = [
+            (
+                crm_engine::Error::ReadOnly,
+                &b"-READONLY You can't write against a read only replica.\r\n"[..],
+            ),
+            (
+                crm_engine::Error::ClusterDown("etcdserver: request timed out".into()),
+                b"-CLUSTERDOWN The cluster is down\r\n",
+            ),
+            (
+                crm_engine::Error::TryAgain,
+                b"-TRYAGAIN the outcome of this write is unknown: read it back before retrying\r\n",
+            ),
+            (
+                crm_engine::Error::Loading,
+                b"-LOADING the node is copying a snapshot\r\n",
+            ),
+        ];
+        for (error, wire) in cases {
+            assert_eq!(encoded(Reply::from(error), 2), wire);
+        }
     }
 
     #[test]

@@ -95,6 +95,15 @@ impl Value {
 /// A change the committer makes: a key and its new value, or `None` to remove it.
 pub(crate) type Change = (Vec<u8>, Option<Vec<u8>>);
 
+/// Checks a change received from elsewhere (a replicated log entry) before anything is
+/// applied: a key of a derived space, no longer than its keys are, and a value that fits.
+pub(crate) fn check_change(key: &[u8], value: Option<&[u8]>) -> Result<()> {
+    space_of(key)?;
+    pad(key, 0)?;
+    value.map(value_of).transpose()?;
+    Ok(())
+}
+
 /// Whether a key belongs to a derived space.
 pub(crate) fn is_derived(key: &[u8]) -> bool {
     crate::trees::in_spaces(key, &SPACES)

@@ -563,6 +563,13 @@ impl Batch {
     pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
         self.writes.iter().map(|(key, _)| &key[..])
     }
+
+    /// The writes, in order: a key and its value, or `None` to remove it.
+    pub fn writes(&self) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> {
+        self.writes
+            .iter()
+            .map(|(key, value)| (&key[..], value.as_deref()))
+    }
 }
 
 /// Writes into sled one key at a time, in order. No sled batch: it would take sled's

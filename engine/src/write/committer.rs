@@ -6,7 +6,9 @@ use super::flusher;
 use super::view::{Effects, View};
 use super::{plan, Applied, Durability, Job, Outcome, Write, MAX_GROUP_OPS};
 use crate::error::{shutting_down, Error, Result};
+use crate::replica::{AppendOutcome, ReplicatedLog};
 use crate::shared::Shared;
+use crate::trees::meta;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Mutex, MutexGuard, TryLockError};
 
@@ -108,6 +110,10 @@ pub(super) fn run(
             }
         }
         turn.taken(jobs.len());
+        if let Some(log) = &shared.replication {
+            commit_replicated(shared, log.as_ref(), jobs);
+            continue;
+        }
         let mut applied = commit(shared, jobs);
         if shared.durability == Durability::Periodic {
             // Answered at once; the flusher still makes the group durable (and its journal
@@ -146,6 +152,80 @@ fn commit(shared: &Shared, jobs: Vec<Job>) -> Applied {
         changed,
         journal: shared.journal.applied_tail(),
     }
+}
+
+/// Commits a group in a cluster (`replica/`): planned, appended to the replicated log, and
+/// applied and answered only once the log has committed it. When the log refuses the append
+/// or its outcome is unknown, nothing is applied (the plan is dropped) and every writer of
+/// the group is told so: no write is acknowledged that is not in the log, and none that may
+/// be in it is refused.
+fn commit_replicated(shared: &Shared, log: &dyn ReplicatedLog, jobs: Vec<Job>) {
+    if let Err(refusal) = log.may_write() {
+        return refuse(jobs, &|| refusal.to_error());
+    }
+    // Nothing is appended that this node could not apply.
+    if let Err(error) = shared
+        .storage_guard()
+        .and_then(|()| shared.replication_health())
+    {
+        let message = error.to_string();
+        let corrupt = matches!(error, Error::Corrupt(_));
+        return refuse(jobs, &|| match corrupt {
+            true => Error::Corrupt(message.clone()),
+            false => Error::Storage(message.clone()),
+        });
+    }
+    let Planned {
+        mut results,
+        effects,
+    } = plan_group(shared, &jobs);
+    let Some(effects) = effects else {
+        // Every operation was refused: nothing to append.
+        return flusher::send_results(jobs, results);
+    };
+    let entry = match shared
+        .codec
+        .keyring()
+        .and_then(|keyring| crate::replica::delta_of(&effects, keyring))
+        .and_then(|delta| delta.encode())
+    {
+        Ok(entry) => entry,
+        Err(error) => {
+            flusher::fail_successes(&mut results, &flusher::storage_message(error));
+            return flusher::send_results(jobs, results);
+        }
+    };
+    match log.append(entry) {
+        AppendOutcome::Committed { position } => {
+            match apply_group(shared, effects, Some(position)) {
+                Ok(()) => {
+                    // Durable in the log: the change feed may show it now.
+                    shared
+                        .journal
+                        .durable_through(shared.journal.applied_tail());
+                    let writes = results.iter().flatten().filter(|r| r.is_ok()).count();
+                    shared.group_commit.record_flush(writes as u64);
+                }
+                Err(error) => {
+                    // In the log but not in this store: it must not plan on top of it.
+                    shared.halt(&error);
+                    flusher::fail_successes(&mut results, &flusher::storage_message(error));
+                }
+            }
+            flusher::send_results(jobs, results);
+        }
+        AppendOutcome::Refused(refusal) => refuse(jobs, &|| refusal.to_error()),
+        AppendOutcome::Unknown => refuse(jobs, &|| Error::TryAgain),
+    }
+}
+
+/// Answers every write of the jobs with the error `error` makes.
+fn refuse(jobs: Vec<Job>, error: &dyn Fn() -> Error) {
+    let results = jobs
+        .iter()
+        .map(|job| job.writes.iter().map(|_| Err(error())).collect())
+        .collect();
+    flusher::send_results(jobs, results);
 }
 
 /// Flushes and answers a group on this thread (no other group waits for the flusher), then
@@ -244,7 +324,7 @@ fn commit_group(shared: &Shared, jobs: &[Job]) -> (Vec<Vec<Result<Outcome>>>, bo
         return (results, false);
     };
     let t1 = std::time::Instant::now();
-    let stored = apply_group(shared, effects);
+    let stored = apply_group(shared, effects, None);
     if profile {
         eprintln!(
             "group: {} jobs, plan {:?}, store {:?}",
@@ -349,16 +429,23 @@ pub(super) fn plan_group(shared: &Shared, jobs: &[Job]) -> Planned {
 /// Applies a planned (or replicated) group: its batch (after saving what a running backup
 /// still needs), the in-memory indexes, the erasure of the keys it destroys once it is on
 /// disk, the rollups and the journal's tail; then drops the records it changed from the
-/// cache. Nothing in memory changes when the batch fails.
-pub(crate) fn apply_group(shared: &Shared, effects: Effects) -> Result<()> {
+/// cache. Nothing in memory changes when the batch fails. In a cluster, `position` is the
+/// group's entry in the log, written with its batch (`replica/`).
+pub(crate) fn apply_group(shared: &Shared, effects: Effects, position: Option<u64>) -> Result<()> {
     let Effects {
-        batch,
+        mut batch,
         indexes,
         ids,
         rollups,
         erasures,
         journal,
+        taken_slots: _,
     } = effects;
+    if let Some(position) = position {
+        let key = crate::trees::bytes_key(crate::trees::Space::Meta, meta::CLUSTER_APPLIED);
+        let sealed = shared.codec.seal(&key, &position);
+        batch.insert(key, sealed);
+    }
     let changed_records = shared.record_cache.keys_of(batch.keys());
     let stored = shared
         .storage_guard()
@@ -368,6 +455,11 @@ pub(crate) fn apply_group(shared: &Shared, effects: Effects) -> Result<()> {
             shared.rollup_table.apply(rollups);
             if let Some((tail, page)) = &journal {
                 shared.journal.applied(*tail, page);
+            }
+            if let Some(position) = position {
+                shared
+                    .cluster_applied
+                    .store(position, std::sync::atomic::Ordering::Release);
             }
         });
     // Before any writer hears back, so no acknowledged write is followed by a stale read.

@@ -1,7 +1,7 @@
 //! The flusher: makes applied groups durable with one fsync for all of them, then answers
 //! their writers in the order the groups were applied.
 
-use super::{Applied, Outcome};
+use super::{Applied, Job, Outcome};
 use crate::error::{Error, Result};
 use crate::shared::Shared;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,6 +29,9 @@ impl InFlight {
 /// Flushes every group applied since the last flush with one fsync, then answers them in order
 /// (also groups that changed nothing: their refusals may rest on the groups before them).
 pub(super) fn run(shared: &Shared, queue: &mpsc::Receiver<Applied>, in_flight: &InFlight) {
+    if shared.durability == super::Durability::Cluster {
+        return run_cluster(shared, queue);
+    }
     let mut last_flush = std::time::Instant::now();
     while let Ok(first) = queue.recv() {
         if shared.durability == super::Durability::Periodic {
@@ -47,6 +50,40 @@ pub(super) fn run(shared: &Shared, queue: &mpsc::Receiver<Applied>, in_flight: &
         checkpoint_if_due(shared);
     }
     let _ = shared.db.flush();
+}
+
+/// How often a cluster node makes what it applied durable in its own files.
+const CLUSTER_FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The flusher of a cluster node: writes are durable in the replicated log before they are
+/// applied (and answered), so the node's own files only catch up, every 100 ms; after each
+/// flush the position it covers is the node's durable position (`Store::cluster_durable`),
+/// which trimming the log waits for. The committer sends it no group.
+fn run_cluster(shared: &Shared, queue: &mpsc::Receiver<Applied>) {
+    loop {
+        match queue.recv_timeout(CLUSTER_FLUSH_EVERY) {
+            Ok(unexpected) => answer(unexpected, None),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        flush_cluster(shared);
+        checkpoint_if_due(shared);
+    }
+    flush_cluster(shared);
+}
+
+/// Flushes what the node applied, if anything since the last flush, and records the position
+/// the flush covers (every entry up to the position read before it began).
+pub(crate) fn flush_cluster(shared: &Shared) {
+    use std::sync::atomic::Ordering;
+    let applied = shared.cluster_applied.load(Ordering::Acquire);
+    if applied == shared.cluster_durable.load(Ordering::Acquire) || shared.health().is_err() {
+        return;
+    }
+    match shared.db.flush() {
+        Ok(()) => shared.cluster_durable.store(applied, Ordering::Release),
+        Err(error) => shared.halt(&error),
+    }
 }
 
 /// Makes the groups durable with one flush, then answers their writers in order.
@@ -100,6 +137,11 @@ pub(super) fn answer(applied: Applied, failure: Option<String>) {
     if let Some(message) = failure {
         fail_successes(&mut results, &message);
     }
+    send_results(jobs, results);
+}
+
+/// Sends each job its results, in order.
+pub(super) fn send_results(jobs: Vec<Job>, results: Vec<Vec<Result<Outcome>>>) {
     for (job, answer) in jobs.into_iter().zip(results) {
         let _ = job.reply.send(answer);
     }

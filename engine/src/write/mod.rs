@@ -58,6 +58,7 @@ mod product;
 mod user;
 pub(crate) mod view;
 
+pub(crate) use committer::apply_group;
 pub use op::{CustomerKeys, Durability, Op, Outcome, UpsertKind, Write};
 
 use crate::error::{shutting_down, Result};
@@ -186,6 +187,16 @@ impl Writer {
         self.submit(writes)?
             .blocking_recv()
             .map_err(|_| shutting_down())
+    }
+
+    /// Applies a replicated log entry under the committer's turn (`replica/apply.rs`): no
+    /// group is planned or applied meanwhile, so the entry lands between two groups.
+    pub fn apply_replicated(&self, position: u64, entry: &[u8]) -> Result<crate::replica::Applied> {
+        let _turn = self.turn.lock();
+        if !self.is_open() {
+            return Err(shutting_down());
+        }
+        crate::replica::apply_entry(&self.shared, position, entry)
     }
 
     fn is_open(&self) -> bool {

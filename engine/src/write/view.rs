@@ -75,6 +75,8 @@ pub struct View<'a> {
     /// The journal index entries of the group's page: no operation reads them, so they go
     /// straight to the derived indexes instead of through the overlay.
     journal_index: Vec<Vec<u8>>,
+    /// The keyring slots this group's customers took (a replicated group carries their keys).
+    taken_slots: Vec<u64>,
 }
 
 impl<'a> View<'a> {
@@ -94,6 +96,7 @@ impl<'a> View<'a> {
             read_fault: &shared.injected_read_fault,
             erasures: Vec::new(),
             journal_index: Vec::new(),
+            taken_slots: Vec::new(),
         }
     }
 
@@ -272,6 +275,7 @@ impl<'a> View<'a> {
         };
         self.codec.keyring()?.ensure(next + 1)?;
         plan.put_meta_u64(meta::KEYRING_NEXT, next + 1);
+        plan.taken_slots.push(next);
         Ok(next)
     }
 
@@ -299,6 +303,7 @@ impl<'a> View<'a> {
         self.rollups.customers.extend(plan.rollups.customers);
         self.rollups.products.extend(plan.rollups.products);
         self.erasures.extend(plan.erasures);
+        self.taken_slots.extend(plan.taken_slots);
     }
 
     /// Stages the group's journal page (sealed with the batch) and its index entries.
@@ -359,6 +364,7 @@ impl<'a> View<'a> {
             rollups: self.rollups,
             erasures: self.erasures,
             journal,
+            taken_slots: self.taken_slots,
         })
     }
 
@@ -390,6 +396,8 @@ pub(crate) struct Effects {
     pub erasures: Vec<u64>,
     /// The group's journal page, if it journaled anything.
     pub journal: Option<JournalStep>,
+    /// The keyring slots the group's customers took.
+    pub taken_slots: Vec<u64>,
 }
 
 /// The writes one operation stages. Reads go to the view (the state before this operation).
@@ -401,6 +409,8 @@ pub struct Plan {
     rollups: RollupChanges,
     /// Keyring slots whose keys are destroyed once this write is durable.
     erasures: Vec<u64>,
+    /// Keyring slots this operation took for new customer keys.
+    taken_slots: Vec<u64>,
     /// What the journal says of the operation (`None`: it wrote nothing, as a skipped
     /// bootstrap).
     journal: Option<Draft>,
