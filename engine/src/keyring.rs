@@ -33,6 +33,7 @@
 use crate::error::{Error, Result};
 use crate::keys::{MasterKey, Purpose, SubKey};
 use crate::seal::Sealer;
+use crate::slot_file::HEADER_LEN;
 use rand::RngCore;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -41,10 +42,14 @@ use std::sync::{Mutex, RwLock};
 
 /// The keyring's file name inside the data folder.
 pub const FILE_NAME: &str = "customer-keys";
-/// `magic (8) ‖ format version (u32) ‖ reserved (u32)`.
-const MAGIC: &[u8; 8] = b"CRMKEYS\0";
-const HEADER_LEN: u64 = 16;
-const VERSION: u32 = 1;
+/// The file's layout (`slot_file.rs`).
+const FORMAT: crate::slot_file::Format = crate::slot_file::Format {
+    file_name: FILE_NAME,
+    magic: b"CRMKEYS\0",
+    version: 1,
+    slot_len: SLOT_LEN,
+    what: "keyring",
+};
 /// `nonce (24) ‖ sealed key (32) ‖ tag (16)`; all zeros once erased.
 pub const SLOT_LEN: usize = 24 + 32 + 16;
 /// Slots made at a time.
@@ -73,42 +78,7 @@ fn corrupt(path: &Path, what: &str) -> Error {
 impl Keyring {
     /// Opens the keyring in `dir`, creating an empty one if there is none.
     pub fn open(dir: &Path, data_key: &MasterKey) -> Result<Keyring> {
-        let path = dir.join(FILE_NAME);
-        let mut options = std::fs::OpenOptions::new();
-        options.read(true).write(true).create(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(&path)?;
-        let length = file.metadata()?.len();
-        if length < HEADER_LEN {
-            let mut header = Vec::with_capacity(HEADER_LEN as usize);
-            header.extend_from_slice(MAGIC);
-            header.extend_from_slice(&VERSION.to_be_bytes());
-            header.extend_from_slice(&0u32.to_be_bytes());
-            file.write_all_at(&header, 0)?;
-            file.set_len(HEADER_LEN)?;
-            file.sync_all()?;
-            sync_dir(dir);
-        } else {
-            let mut header = [0u8; HEADER_LEN as usize];
-            file.read_exact_at(&mut header, 0)?;
-            if &header[..8] != MAGIC {
-                return Err(corrupt(&path, "is not a keyring file"));
-            }
-            let version = u32::from_be_bytes(header[8..12].try_into().unwrap_or_default());
-            if version != VERSION {
-                return Err(corrupt(&path, &format!("has unknown version {version}")));
-            }
-        }
-        let body = file.metadata()?.len() - HEADER_LEN;
-        // A crash while slots were appended can leave a torn last slot; those slots were
-        // never taken (their fsync had not returned), so the tail is cut back to whole slots.
-        let whole = body - body % SLOT_LEN as u64;
-        let mut slots = vec![0u8; whole as usize];
-        file.read_exact_at(&mut slots, HEADER_LEN)?;
-        if whole != body {
-            file.set_len(HEADER_LEN + whole)?;
-        }
+        let (path, file, slots) = FORMAT.open(dir)?;
         Ok(Keyring {
             path,
             file: Mutex::new(file),
@@ -272,62 +242,19 @@ impl Keyring {
 /// Writes the keyring of a store being restored, with the slots its backup carried (the rest
 /// zeros: erased, or never made), before the store is first opened.
 pub fn write_restored(dir: &Path, slots: &[(u64, [u8; SLOT_LEN])]) -> Result<()> {
-    let count = slots.iter().map(|(s, _)| *s + 1).max().unwrap_or(0);
-    let length = usize::try_from(count)
-        .ok()
-        .and_then(|c| c.checked_mul(SLOT_LEN))
-        .filter(|l| *l <= 1 << 36)
-        .ok_or_else(|| Error::Corrupt(format!("the backup names keyring slot {count}")))?;
-    let mut body = vec![0u8; length];
-    for (slot, bytes) in slots {
-        let start = *slot as usize * SLOT_LEN;
-        body[start..start + SLOT_LEN].copy_from_slice(bytes);
-    }
-    let mut file_bytes = Vec::with_capacity(HEADER_LEN as usize + body.len());
-    file_bytes.extend_from_slice(MAGIC);
-    file_bytes.extend_from_slice(&VERSION.to_be_bytes());
-    file_bytes.extend_from_slice(&0u32.to_be_bytes());
-    file_bytes.extend_from_slice(&body);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options.open(dir.join(FILE_NAME))?;
-    file.write_all_at(&file_bytes, 0)?;
-    file.sync_all()?;
-    sync_dir(dir);
-    Ok(())
+    let slots: Vec<(u64, &[u8])> = slots.iter().map(|(s, raw)| (*s, raw.as_slice())).collect();
+    FORMAT.write_new(dir, &slots, (1 << 36) / SLOT_LEN as u64)
 }
 
 /// Overwrites the keyring file in `dir`, if there is one, with zeros in place and fsyncs it:
 /// every customer key of the folder is gone (what an interrupted restore left is cleared so).
 pub fn destroy_file(dir: &Path) -> Result<()> {
-    let path = dir.join(FILE_NAME);
-    if !path.exists() {
-        return Ok(());
-    }
-    let file = std::fs::OpenOptions::new().write(true).open(&path)?;
-    let length = file.metadata()?.len();
-    let zeros = vec![0u8; 1 << 16];
-    let mut done = 0u64;
-    while done < length {
-        let step = (length - done).min(zeros.len() as u64);
-        file.write_all_at(&zeros[..step as usize], done)?;
-        done += step;
-    }
-    file.sync_all()?;
-    Ok(())
+    FORMAT.destroy(dir)
 }
 
 /// Whether a slot's bytes are the zeros of an erased key.
 pub fn is_erased(raw: &[u8]) -> bool {
     raw.iter().all(|b| *b == 0)
-}
-
-fn sync_dir(dir: &Path) {
-    if let Ok(handle) = File::open(dir) {
-        let _ = handle.sync_all();
-    }
 }
 
 #[cfg(test)]

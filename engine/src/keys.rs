@@ -190,6 +190,14 @@ pub enum Purpose {
     KeyWrap,
     /// Sealing each customer's own key in the keyring file (see `keyring.rs`).
     CustomerKeyWrap,
+    /// The cluster log's key (from the data key): the entries' keys derive from it.
+    ClusterLog,
+    /// Wraps the log's epoch keys in `cluster-epochs` (from the data key).
+    EpochWrap,
+    /// MACs a cluster node's registration in etcd (from the master key).
+    ClusterRegistration,
+    /// Proves the master key to a node that sends a snapshot (from the master key).
+    SnapshotChallenge,
 }
 
 impl Purpose {
@@ -205,6 +213,10 @@ impl Purpose {
             Purpose::Fingerprint => "crm-engine 2026-11-25 key fingerprint v1",
             Purpose::KeyWrap => "crm-engine 2026-12-02 key wrap v1",
             Purpose::CustomerKeyWrap => "crm-engine 2026-12-02 customer key wrap v1",
+            Purpose::ClusterLog => "crm-engine 2026-12-07 cluster log v1",
+            Purpose::EpochWrap => "crm-engine 2026-12-07 cluster log epoch wrap v1",
+            Purpose::ClusterRegistration => "crm-engine 2026-12-07 cluster registration mac v1",
+            Purpose::SnapshotChallenge => "crm-engine 2026-12-07 cluster snapshot challenge v1",
         }
     }
 }

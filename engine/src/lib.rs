@@ -48,6 +48,7 @@ mod rollup_table;
 mod scan;
 pub mod seal;
 mod shared;
+mod slot_file;
 pub mod stats;
 mod storage;
 mod store;

@@ -81,6 +81,12 @@ pub(crate) struct Shared {
     /// Set when a log entry could not be applied: the node applies and writes nothing more
     /// until it is reopened (reads go on).
     pub replication_stopped: Mutex<Option<String>>,
+    /// The store's folder.
+    pub dir: std::path::PathBuf,
+    /// The keys of the cluster's log, derived from the data key (`replica/seal.rs`).
+    pub log_keys: crate::replica::LogKeys,
+    /// The log's epoch keys (`cluster-epochs`), opened when first asked for.
+    pub epochs: Mutex<Option<std::sync::Arc<crate::replica::epochs::Epochs>>>,
 }
 
 /// Counters of the durable write path, read by `INFO` and the benchmarks.

@@ -94,6 +94,23 @@ impl Store {
         options: &Options,
         on_upgrade: &dyn Fn(UpgradeProgress),
     ) -> Result<Store> {
+        let store = Store::open_without_writes(path, key, options, on_upgrade)?;
+        // In a cluster the purge is a write the leader logs, never a node's own at open.
+        if options.replication.is_none() {
+            store.purge_expired_merges()?;
+        }
+        Ok(store)
+    }
+
+    /// Opens the store without a write group of its own (no purge of kept merges): what a
+    /// restored snapshot is checked with (`replica/snapshot.rs`), and what every open does
+    /// before its purge.
+    pub(crate) fn open_without_writes(
+        path: &Path,
+        key: &KeySource,
+        options: &Options,
+        on_upgrade: &dyn Fn(UpgradeProgress),
+    ) -> Result<Store> {
         let durability = match (&options.replication, options.durability) {
             (Some(_), _) => Durability::Cluster,
             (None, Durability::Cluster) => {
@@ -162,18 +179,16 @@ impl Store {
             cluster_applied: AtomicU64::new(position),
             cluster_durable: AtomicU64::new(position),
             replication_stopped: Mutex::new(None),
+            dir: path.to_path_buf(),
+            log_keys: crate::replica::LogKeys::derive(&data),
+            epochs: Mutex::new(None),
         });
         let writer = Arc::new(Writer::start(shared.clone())?);
-        let store = Store {
+        Ok(Store {
             shared,
             writer,
             cancel: Cancel::never(),
-        };
-        // In a cluster the purge is a write the leader logs, never a node's own at open.
-        if options.replication.is_none() {
-            store.purge_expired_merges()?;
-        }
-        Ok(store)
+        })
     }
 
     /// A handle on the same store whose long scans stop once `cancel` is raised (with

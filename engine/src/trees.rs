@@ -59,6 +59,9 @@ pub enum Space {
     /// `K` ‖ slot → a keyring slot's bytes: only in backup files, never in the tree (the
     /// keyring lives in its own file, see `keyring.rs`).
     KeyringSlot = b'K',
+    /// `E` ‖ epoch → a cluster log epoch's slot: only in a cluster node's snapshot, never in
+    /// the tree (the keys live in `cluster-epochs`, see `replica/epochs.rs`).
+    EpochSlot = b'E',
     /// `m` ‖ name → metadata (wrapped keys, salt, high-water marks, counts).
     Meta = b'm',
 }

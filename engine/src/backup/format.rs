@@ -131,6 +131,25 @@ impl Header {
     pub fn records(&self) -> u64 {
         self.customers + self.products + self.orders
     }
+
+    /// `CORRUPT` unless a store restored from this stream counts what the header does
+    /// (`erased`: customers the restore erased again, which the header counted).
+    pub(crate) fn check_restored(&self, counts: crate::Counts, erased: u64) -> Result<()> {
+        if (counts.customers + erased, counts.products, counts.orders)
+            == (self.customers, self.products, self.orders)
+        {
+            return Ok(());
+        }
+        Err(Error::Corrupt(format!(
+            "restored counts {}/{}/{} differ from the header's {}/{}/{}",
+            counts.customers,
+            counts.products,
+            counts.orders,
+            self.customers,
+            self.products,
+            self.orders
+        )))
+    }
 }
 
 /// The two keys a backup uses, derived from the store's master key.

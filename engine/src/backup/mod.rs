@@ -1,10 +1,10 @@
 //! Encrypted, verifiable, consistent, online backups, and restore.
 
 mod format;
-mod read;
+pub(crate) mod read;
 pub(crate) mod snapshot;
-mod unfinished;
-mod write;
+pub(crate) mod unfinished;
+pub(crate) mod write;
 
 pub use format::{Header, FORMAT_VERSION, MAGIC};
 pub use read::{

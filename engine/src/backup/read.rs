@@ -8,7 +8,7 @@ use crate::keys::{KeySource, MasterKey};
 use crate::store::{Options, Store};
 use crate::trees::{trailing_id, Space, DATA_TREE};
 use crate::write::{Op, Outcome};
-use std::io::{BufReader, Read, Seek};
+use std::io::{BufReader, Read};
 use std::path::Path;
 
 /// How far a verification or a restore has gone (for a progress bar).
@@ -138,7 +138,7 @@ fn walk(
     key: &KeySource,
     stage: ReadStage,
     on_progress: &dyn Fn(ReadProgress),
-    mut sink: impl FnMut(Vec<(&[u8], &[u8])>) -> Result<()>,
+    sink: impl FnMut(Vec<(&[u8], &[u8])>) -> Result<()>,
 ) -> Result<BackupInfo> {
     let file = std::fs::File::open(path)?;
     let bytes = file.metadata()?.len();
@@ -151,8 +151,38 @@ fn walk(
     };
     on_progress(progress);
     let mut input = BufReader::with_capacity(1 << 20, file);
-    let (header, body, mac) = Header::read(&mut input)?;
-    progress.bytes = input.stream_position()?;
+    let mut on_chunk = |chunks: u64, read: u64| {
+        progress.chunks = chunks;
+        progress.bytes = read;
+        on_progress(progress);
+    };
+    let (header, entries) = walk_stream(&mut input, key, &mut on_chunk, sink)?;
+    let mut extra = [0u8; 1];
+    if input.read(&mut extra)? != 0 {
+        return Err(Error::Corrupt(
+            "unexpected bytes after the final chunk".into(),
+        ));
+    }
+    Ok(BackupInfo {
+        header,
+        entries,
+        bytes,
+    })
+}
+
+/// Reads and checks a stream in the backup format (a file, or a cluster node's snapshot) up
+/// to its final chunk, handing each chunk's entries to `sink` as soon as the chunk is
+/// verified, and telling `on_chunk` the chunks and bytes read after each: the header and the
+/// number of entries. Only the final chunk vouches for the whole (nothing missing at the
+/// end), so a sink must not treat what it got as complete before this returns.
+pub(crate) fn walk_stream(
+    input: &mut impl Read,
+    key: &KeySource,
+    on_chunk: &mut dyn FnMut(u64, u64),
+    mut sink: impl FnMut(Vec<(&[u8], &[u8])>) -> Result<()>,
+) -> Result<(Header, u64)> {
+    let (header, body, mac) = Header::read(input)?;
+    let mut read = (body.len() + mac.len()) as u64;
     let master = master_for(&header, key)?;
     let keys = BackupKeys::derive(&master);
     if !keys.check_mac(&body, &mac) {
@@ -184,9 +214,8 @@ fn walk(
         input
             .read_exact(&mut sealed)
             .map_err(|_| Error::Corrupt(format!("backup is truncated inside chunk {index}")))?;
-        progress.bytes += 4 + length as u64;
-        progress.chunks = index + 1;
-        on_progress(progress);
+        read += 4 + length as u64;
+        on_chunk(index + 1, read);
         if let Some(plain) = keys.open_chunk(&mac, &header.backup_id, index, false, &sealed) {
             let chunk = entries(&plain)
                 .ok_or_else(|| Error::Corrupt(format!("chunk {index} is malformed inside")))?;
@@ -214,17 +243,7 @@ fn walk(
                 "the trailer's hash of the contents does not match the chunks".into(),
             ));
         }
-        let mut extra = [0u8; 1];
-        if input.read(&mut extra)? != 0 {
-            return Err(Error::Corrupt(
-                "unexpected bytes after the final chunk".into(),
-            ));
-        }
-        return Ok(BackupInfo {
-            header,
-            entries: entry_count,
-            bytes,
-        });
+        return Ok((header, entry_count));
     }
     Err(Error::Corrupt("backup has too many chunks".into()))
 }
@@ -358,20 +377,6 @@ fn restore_verified(
     }
     on_progress(ReadProgress::starting(ReadStage::Checking, info));
     store.check_consistency()?;
-    let counts = store.counts()?;
-    let header = &info.header;
-    if (counts.customers + erased, counts.products, counts.orders)
-        != (header.customers, header.products, header.orders)
-    {
-        return Err(Error::Corrupt(format!(
-            "restored counts {}/{}/{} differ from the header's {}/{}/{}",
-            counts.customers,
-            counts.products,
-            counts.orders,
-            header.customers,
-            header.products,
-            header.orders
-        )));
-    }
+    info.header.check_restored(store.counts()?, erased)?;
     store.close()
 }

@@ -46,13 +46,15 @@ pub fn create(unfinished: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Removes what an interrupted restore left, its customers' keys destroyed first (the keyring
-/// overwritten with zeros and fsynced). Nothing to do when there is none.
+/// Removes what an interrupted restore left, its customers' keys destroyed first (the keyring,
+/// and a joining cluster node's log epoch keys, overwritten with zeros and fsynced). Nothing
+/// to do when there is none.
 pub fn clear(unfinished: &Path) -> Result<()> {
     if !unfinished.exists() {
         return Ok(());
     }
     crate::keyring::destroy_file(unfinished)?;
+    crate::replica::epochs::destroy_file(unfinished)?;
     std::fs::remove_dir_all(unfinished)?;
     sync(parent_of(unfinished))
 }

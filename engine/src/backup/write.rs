@@ -38,7 +38,7 @@ pub struct BackupSummary {
 }
 
 /// Clears the snapshot when the backup ends, however it ends.
-struct SnapshotGuard<'a>(&'a Shared);
+pub(crate) struct SnapshotGuard<'a>(&'a Shared);
 
 impl Drop for SnapshotGuard<'_> {
     fn drop(&mut self) {
@@ -49,10 +49,20 @@ impl Drop for SnapshotGuard<'_> {
 }
 
 /// A writer that counts and hashes what passes through.
-struct HashingWriter<W: Write> {
+pub(crate) struct HashingWriter<W: Write> {
     inner: W,
     hasher: blake3::Hasher,
     bytes: u64,
+}
+
+impl<W: Write> HashingWriter<W> {
+    pub fn new(inner: W) -> Self {
+        HashingWriter {
+            inner,
+            hasher: blake3::Hasher::new(),
+            bytes: 0,
+        }
+    }
 }
 
 impl<W: Write> Write for HashingWriter<W> {
@@ -157,7 +167,6 @@ impl Store {
         limits: &BackupLimits,
         on_progress: &dyn Fn(Progress),
     ) -> Result<BackupSummary> {
-        let shared = &*self.shared;
         let dir = path
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
@@ -170,42 +179,9 @@ impl Store {
         if free < needed.saturating_add(limits.min_free_bytes) {
             return Err(disk_refusal(&dir, free, needed, limits));
         }
-        let keys = BackupKeys::derive(&shared.master);
-        let header = {
-            let mut gate = shared.backup_gate.lock().map_err(|_| lock_err())?;
-            if gate.is_some() {
-                return Err(Error::Busy("a backup is already running".into()));
-            }
-            *gate = Some(Snapshot::new(shared.backup_memory_bytes, dir.clone()));
-            // Read under the gate: no write group applies meanwhile, so these agree with the
-            // snapshot that starts now.
-            let counts = shared.counts()?;
-            let fingerprint = shared.master.fingerprint();
-            let mut key_fingerprint = [0u8; 8];
-            for (i, byte) in key_fingerprint.iter_mut().enumerate() {
-                *byte = u8::from_str_radix(fingerprint.get(i * 2..i * 2 + 2).unwrap_or("00"), 16)
-                    .unwrap_or(0);
-            }
-            Header {
-                format_version: super::FORMAT_VERSION,
-                created_at: crate::values::now(),
-                backup_id: Header::new_id(),
-                key_fingerprint,
-                kdf_salt: shared
-                    .tree
-                    .get(bytes_key(Space::Meta, meta::KDF_SALT))?
-                    .map(|s| s.to_vec())
-                    .unwrap_or_default(),
-                kdf_params: crate::envelope::stored_params(&shared.tree)?,
-                customers: counts.customers,
-                products: counts.products,
-                orders: counts.orders,
-                users: shared.tree.scan_prefix(Space::User.prefix()).count() as u64,
-            }
-        };
-        let _guard = SnapshotGuard(shared);
+        let (header, (), _guard) = self.start_copy(dir, |_| Ok(()))?;
         let temporary = partial_path(path);
-        let result = self.write_backup_file(&temporary, &keys, &header, limits, on_progress);
+        let result = self.write_backup_file(&temporary, &header, limits, on_progress);
         match result {
             Ok((bytes, hash, longest_pause)) => {
                 std::fs::rename(&temporary, path)?;
@@ -226,26 +202,98 @@ impl Store {
         }
     }
 
+    /// Starts a point-in-time copy of the store (a backup, or a cluster node's snapshot):
+    /// takes the backup gate (`BUSY` while another copy runs), and reads the header's counts
+    /// and `also` under it, so they agree with the copy that starts now. The copy runs until
+    /// the guard is dropped.
+    pub(crate) fn start_copy<T>(
+        &self,
+        spill_dir: PathBuf,
+        also: impl FnOnce(&Shared) -> Result<T>,
+    ) -> Result<(Header, T, SnapshotGuard<'_>)> {
+        let shared = &*self.shared;
+        let mut gate = shared.backup_gate.lock().map_err(|_| lock_err())?;
+        if gate.is_some() {
+            return Err(Error::Busy("a backup is already running".into()));
+        }
+        *gate = Some(Snapshot::new(shared.backup_memory_bytes, spill_dir));
+        let guard = SnapshotGuard(shared);
+        // Read under the gate: no write group applies meanwhile.
+        let counts = shared.counts()?;
+        let fingerprint = shared.master.fingerprint();
+        let mut key_fingerprint = [0u8; 8];
+        for (i, byte) in key_fingerprint.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(fingerprint.get(i * 2..i * 2 + 2).unwrap_or("00"), 16)
+                .unwrap_or(0);
+        }
+        let header = Header {
+            format_version: super::FORMAT_VERSION,
+            created_at: crate::values::now(),
+            backup_id: Header::new_id(),
+            key_fingerprint,
+            kdf_salt: shared
+                .tree
+                .get(bytes_key(Space::Meta, meta::KDF_SALT))?
+                .map(|s| s.to_vec())
+                .unwrap_or_default(),
+            kdf_params: crate::envelope::stored_params(&shared.tree)?,
+            customers: counts.customers,
+            products: counts.products,
+            orders: counts.orders,
+            users: shared.tree.scan_prefix(Space::User.prefix()).count() as u64,
+        };
+        let also = also(shared)?;
+        drop(gate);
+        Ok((header, also, guard))
+    }
+
     fn write_backup_file(
         &self,
         temporary: &Path,
-        keys: &BackupKeys,
         header: &Header,
         limits: &BackupLimits,
         on_progress: &dyn Fn(Progress),
     ) -> Result<(u64, blake3::Hash, std::time::Duration)> {
         let dir = temporary.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let shared = &*self.shared;
         let file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(temporary)?;
-        let mut out = HashingWriter {
-            inner: std::io::BufWriter::new(file),
-            hasher: blake3::Hasher::new(),
-            bytes: 0,
+        let mut out = HashingWriter::new(std::io::BufWriter::new(file));
+        let mut check_disk = || {
+            let free = free_bytes(&dir)?;
+            match free < limits.min_free_bytes {
+                true => Err(disk_refusal(&dir, free, 0, limits)),
+                false => Ok(()),
+            }
         };
-        let header_bytes = header.encode(keys);
+        let progress =
+            self.stream_copy(&mut out, header, Vec::new(), &mut check_disk, on_progress)?;
+        let HashingWriter {
+            inner,
+            hasher,
+            bytes,
+        } = out;
+        let file = inner.into_inner().map_err(|e| Error::Io(e.into_error()))?;
+        file.sync_all()?;
+        Ok((bytes, hasher.finalize(), progress.longest_hold))
+    }
+
+    /// Streams the copy [`Store::start_copy`] started, in the backup format (sealed with the
+    /// keys the master key derives): the header, every tree entry as of the start, the
+    /// keyring's slots, then `extra` entries (a snapshot's epoch keys), then the trailer.
+    /// `after_chunk` runs after each chunk is written (a backup checks the disk's free space).
+    pub(crate) fn stream_copy<W: Write>(
+        &self,
+        out: &mut HashingWriter<W>,
+        header: &Header,
+        extra: Vec<(Vec<u8>, Vec<u8>)>,
+        after_chunk: &mut dyn FnMut() -> Result<()>,
+        on_progress: &dyn Fn(Progress),
+    ) -> Result<Progress> {
+        let shared = &*self.shared;
+        let keys = BackupKeys::derive(&shared.master);
+        let header_bytes = header.encode(&keys);
         let header_mac: [u8; 32] = header_bytes[header_bytes.len() - 32..]
             .try_into()
             .unwrap_or([0; 32]);
@@ -264,6 +312,7 @@ impl Store {
             Space::Order as u8,
         ];
         let mut keyring_phase = false;
+        let mut extra = Some(extra);
         let mut next_slot = 0u64;
         loop {
             let mut chunk = Vec::new();
@@ -280,6 +329,9 @@ impl Store {
             }
             if keyring_phase {
                 chunk = keyring_chunk(shared, &mut next_slot)?;
+                if chunk.is_empty() {
+                    chunk = extra.take().unwrap_or_default();
+                }
             }
             let finished = chunk.is_empty();
             for (key, value) in &chunk {
@@ -302,10 +354,7 @@ impl Store {
                 plain.clear();
                 progress.bytes = out.bytes;
                 on_progress(progress);
-                let free = free_bytes(&dir)?;
-                if free < limits.min_free_bytes {
-                    return Err(disk_refusal(&dir, free, 0, limits));
-                }
+                after_chunk()?;
             }
             if finished {
                 break;
@@ -314,15 +363,8 @@ impl Store {
         let end = trailer(entry_count, &plain_hash.finalize());
         out.write_all(&keys.seal_chunk(&header_mac, &header.backup_id, index, true, &end))?;
         out.flush()?;
-        let HashingWriter {
-            inner,
-            hasher,
-            bytes,
-        } = out;
-        let file = inner.into_inner().map_err(|e| Error::Io(e.into_error()))?;
-        file.sync_all()?;
-        progress.bytes = bytes;
+        progress.bytes = out.bytes;
         on_progress(progress);
-        Ok((bytes, hasher.finalize(), progress.longest_hold))
+        Ok(progress)
     }
 }

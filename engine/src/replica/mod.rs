@@ -33,13 +33,25 @@
 
 mod apply;
 mod delta;
+pub(crate) mod epochs;
+mod node_keys;
+mod seal;
+mod snapshot;
 
 pub use apply::Applied;
 pub use delta::GroupDelta;
+pub use epochs::EpochKey;
+pub use node_keys::{master_key_for, ClusterKeys};
+pub use seal::LogSealer;
+pub use snapshot::{restore_snapshot, SnapshotInfo};
 
 pub(crate) use apply::{apply_entry, delta_of};
 
-use crate::error::Error;
+use crate::error::{Error, Result};
+use crate::keys::{MasterKey, Purpose, SubKey};
+use crate::shared::Shared;
+use crate::store::Store;
+use std::sync::Arc;
 
 /// Where a cluster's write groups become durable: the replicated log (implemented by the
 /// `crm-cluster` crate on etcd).
@@ -84,6 +96,55 @@ impl Refusal {
             Refusal::ReadOnly => Error::ReadOnly,
             Refusal::ClusterDown(reason) => Error::ClusterDown(reason.clone()),
         }
+    }
+}
+
+/// The keys of the cluster's log, derived from the store's data key (so every node of one
+/// store has them, and no other store does).
+pub(crate) struct LogKeys {
+    /// The entries' keys derive from it and the epochs' (`seal.rs`).
+    log: SubKey,
+    /// Wraps the epoch keys in their file (`epochs.rs`).
+    epoch_wrap: SubKey,
+}
+
+impl LogKeys {
+    pub fn derive(data: &MasterKey) -> LogKeys {
+        LogKeys {
+            log: data.derive(Purpose::ClusterLog),
+            epoch_wrap: data.derive(Purpose::EpochWrap),
+        }
+    }
+}
+
+/// The store's epoch keys, the file opened (made) on first use.
+pub(crate) fn epochs_of(shared: &Shared) -> Result<Arc<epochs::Epochs>> {
+    let mut opened = shared
+        .epochs
+        .lock()
+        .map_err(|_| Error::Storage("the cluster epochs lock is poisoned".into()))?;
+    if let Some(epochs) = opened.as_ref() {
+        return Ok(epochs.clone());
+    }
+    let epochs = Arc::new(epochs::Epochs::open(
+        &shared.dir,
+        &shared.log_keys.epoch_wrap,
+    )?);
+    *opened = Some(epochs.clone());
+    Ok(epochs)
+}
+
+impl Store {
+    /// The sealer of the log of cluster `cluster_name` (`cluster_id`: the cluster's random id,
+    /// fixed when it was created), with this node's epoch keys (the `cluster-epochs` file is
+    /// made on first use).
+    pub fn log_sealer(&self, cluster_id: &[u8], cluster_name: &str) -> Result<LogSealer> {
+        LogSealer::new(
+            self.shared.log_keys.log.clone(),
+            epochs_of(&self.shared)?,
+            cluster_id,
+            cluster_name,
+        )
     }
 }
 

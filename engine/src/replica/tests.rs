@@ -742,3 +742,285 @@ fn a_cluster_node_does_not_purge_kept_merges_at_open() {
     drop(node);
     assert_eq!(open(&dir, &key, None).kept_merge_count(), 0);
 }
+
+/// A cluster id as the cluster crate makes one.
+const CLUSTER: &[u8] = b"0123456789abcdef";
+
+#[test]
+fn a_tampered_moved_replayed_or_foreign_entry_does_not_open() {
+    let pair = Pair::new();
+    let sealer = pair.leader.log_sealer(CLUSTER, "crm").unwrap();
+    sealer.new_epoch(0).unwrap();
+    let plain = b"a group's effects".to_vec();
+    let sealed = sealer.seal(0, 7, &plain).unwrap();
+    assert_eq!(LogSealer::epoch_of(&sealed), Some(0));
+    assert_eq!(*sealer.open(7, &sealed).unwrap(), plain);
+    assert!(
+        !sealed.windows(plain.len()).any(|w| w == plain),
+        "the entry is in clear"
+    );
+    let corrupt = |result: crate::Result<zeroize::Zeroizing<Vec<u8>>>, case: &str| {
+        let error = result.err().unwrap_or_else(|| panic!("{case} opened"));
+        assert_eq!(error.kind(), crate::ErrorKind::Corrupt, "{case}: {error}");
+    };
+    let mut tampered = sealed.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    corrupt(sealer.open(7, &tampered), "a tampered entry");
+    corrupt(sealer.open(8, &sealed), "an entry moved to another number");
+    // Replayed later: the same bytes at a later number.
+    corrupt(sealer.open(70, &sealed), "a replayed entry");
+    let mut other_epoch = sealed.clone();
+    other_epoch[8] = 1;
+    corrupt(
+        sealer.open(7, &other_epoch),
+        "an entry relabelled to another epoch",
+    );
+    corrupt(sealer.open(7, &sealed[..20]), "a truncated entry");
+    corrupt(sealer.open(7, b""), "nothing");
+    // Another cluster of the same store (a restored copy started under another name or id).
+    let renamed = pair.leader.log_sealer(CLUSTER, "crm2").unwrap();
+    corrupt(renamed.open(7, &sealed), "another cluster name");
+    let other_id = pair.leader.log_sealer(b"fedcba9876543210", "crm").unwrap();
+    corrupt(other_id.open(7, &sealed), "another cluster id");
+    // Another store with the same master key and epoch key: another data key.
+    let other = open(&pair.root.path().join("other"), &pair.key, None);
+    let foreign = other.log_sealer(CLUSTER, "crm").unwrap();
+    let key = sealer.new_epoch(1).unwrap();
+    foreign.learn_epoch(1, &key).unwrap();
+    corrupt(
+        foreign.open(9, &sealer.seal(1, 9, &plain).unwrap()),
+        "another store's entry",
+    );
+    // A follower that learned the epoch's key from the log opens it.
+    let follower = pair.follower_on(&pair.follower_dir);
+    let follower_sealer = follower.log_sealer(CLUSTER, "crm").unwrap();
+    corrupt(
+        follower_sealer.open(7, &sealed),
+        "an epoch the node never learned",
+    );
+    let zero = sealer.new_epoch(2).unwrap();
+    follower_sealer.learn_epoch(2, &zero).unwrap();
+    follower_sealer.learn_epoch(2, &zero).unwrap();
+    let in_two = sealer.seal(2, 11, &plain).unwrap();
+    assert_eq!(*follower_sealer.open(11, &in_two).unwrap(), plain);
+    assert!(
+        follower_sealer.learn_epoch(2, &[9; 32]).is_err(),
+        "another key for a held epoch"
+    );
+}
+
+#[test]
+fn a_destroyed_epoch_key_is_gone_from_the_disk_and_its_entries_do_not_open() {
+    let pair = Pair::new();
+    let dir = pair.root.path().join("leader");
+    let sealer = pair.leader.log_sealer(CLUSTER, "crm").unwrap();
+    for epoch in 0..3 {
+        sealer.new_epoch(epoch).unwrap();
+    }
+    let old = sealer.seal(0, 1, b"carried a forgotten person").unwrap();
+    let new = sealer.seal(2, 40, b"still needed").unwrap();
+    let stored = std::fs::read(dir.join(epochs::FILE_NAME)).unwrap();
+    sealer.destroy_epochs_before(2).unwrap();
+    assert_eq!(sealer.epochs(), vec![2]);
+    let error = sealer.open(1, &old).unwrap_err().to_string();
+    assert!(
+        error.contains("whose key this node does not hold"),
+        "{error}"
+    );
+    assert_eq!(&*sealer.open(40, &new).unwrap(), b"still needed");
+    // On disk: the destroyed slots are zeros in place, the file as long as it was.
+    let after = std::fs::read(dir.join(epochs::FILE_NAME)).unwrap();
+    assert_eq!(after.len(), stored.len());
+    let slot = |bytes: &[u8], epoch: usize| {
+        let start = 16 + epoch * epochs::SLOT_LEN;
+        bytes[start..start + epochs::SLOT_LEN].to_vec()
+    };
+    for epoch in 0..2 {
+        assert!(slot(&after, epoch).iter().all(|b| *b == 0));
+        assert!(slot(&stored, epoch).iter().any(|b| *b != 0));
+    }
+    assert_eq!(slot(&after, 2), slot(&stored, 2));
+    // Nothing brings a destroyed epoch back, across a reopen too.
+    let key = [5u8; 32];
+    assert!(sealer.learn_epoch(1, &key).is_err());
+    pair.leader.close().unwrap();
+    let Pair {
+        leader,
+        key: master,
+        ..
+    } = pair;
+    drop(leader);
+    let reopened = open(&dir, &master, None);
+    let sealer = reopened.log_sealer(CLUSTER, "crm").unwrap();
+    assert_eq!(sealer.epochs(), vec![2]);
+    assert!(sealer.open(1, &old).is_err());
+    assert!(sealer.learn_epoch(0, &key).is_err());
+    assert_eq!(&*sealer.open(40, &new).unwrap(), b"still needed");
+}
+
+#[test]
+fn a_joiner_restored_from_a_snapshot_holds_the_source_and_follows_the_log() {
+    let pair = Pair::new();
+    let (log, leader) = (&pair.log, &pair.leader);
+    let sealer = leader.log_sealer(CLUSTER, "crm").unwrap();
+    sealer.new_epoch(0).unwrap();
+    sealer.new_epoch(1).unwrap();
+    sealer.destroy_epochs_before(1).unwrap();
+    let mut rng = StdRng::seed_from_u64(0x5e);
+    for _ in 0..80 {
+        random_group(leader, &mut rng);
+    }
+    // Taken while writes go on: the snapshot holds the store as of one position.
+    let mut stream = Vec::new();
+    let position = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let mut rng = StdRng::seed_from_u64(0x5f);
+            for _ in 0..40 {
+                random_group(leader, &mut rng);
+            }
+        });
+        let position = leader.snapshot_to(&mut stream, &|_| {}).unwrap();
+        writer.join().unwrap();
+        position
+    });
+    assert!(position > 0);
+    let joined_dir = pair.root.path().join("joined");
+    let progress = std::sync::Mutex::new(Vec::new());
+    let info = restore_snapshot(
+        stream.as_slice(),
+        &KeySource::Key(pair.key.clone()),
+        &joined_dir,
+        &|p| progress.lock().unwrap().push(p.bytes),
+    )
+    .unwrap();
+    assert_eq!(info.position, position);
+    assert!(!progress.lock().unwrap().is_empty());
+    let joined = pair.follower_on(&joined_dir);
+    assert_eq!(joined.cluster_applied(), position);
+    // It wrote nothing of its own: its journal ends where the source's did at that position,
+    // and following the log from there makes it the leader's store.
+    let at = log
+        .entries()
+        .iter()
+        .enumerate()
+        .position(|(index, _)| super::tests::position(index) == position)
+        .unwrap();
+    assert!(joined.journal_head().seq > 0);
+    catch_up(&joined, log);
+    assert!(joined.cluster_applied() > position || at + 1 == log.entries().len());
+    assert_same_store(leader, &joined);
+    // The joiner holds the epochs the source held, and opens its entries.
+    let joined_sealer = joined.log_sealer(CLUSTER, "crm").unwrap();
+    assert_eq!(joined_sealer.epochs(), vec![1]);
+    let entry = sealer.seal(1, 99, b"next").unwrap();
+    assert_eq!(&*joined_sealer.open(99, &entry).unwrap(), b"next");
+}
+
+#[test]
+fn a_snapshot_restored_without_writes_has_the_sources_head_counts_and_position() {
+    let pair = Pair::new();
+    let leader = &pair.leader;
+    let mut rng = StdRng::seed_from_u64(0x60);
+    for _ in 0..60 {
+        random_group(leader, &mut rng);
+    }
+    // A kept merge past its 30 days: a node's own purge at open would remove it (and so
+    // would diverge from the leader, which purges only by a logged write).
+    let keep = leader.write(new_customer("keep@x.example")).unwrap().id();
+    let other = leader.write(new_customer("other@x.example")).unwrap().id();
+    let long_ago = crate::values::now() - 40 * 86_400;
+    leader
+        .write(Op::MergeCustomers {
+            keep,
+            other,
+            at: long_ago,
+        })
+        .unwrap();
+    let kept = leader.kept_merge_count();
+    let mut stream = Vec::new();
+    let position = leader.snapshot_to(&mut stream, &|_| {}).unwrap();
+    assert_eq!(position, leader.cluster_applied());
+    let key = KeySource::Key(pair.key.clone());
+    let dir = pair.root.path().join("copy");
+    restore_snapshot(stream.as_slice(), &key, &dir, &|_| {}).unwrap();
+    let copy = pair.follower_on(&dir);
+    assert_eq!(copy.journal_head(), leader.journal_head());
+    assert_eq!(copy.counts().unwrap(), leader.counts().unwrap());
+    assert_eq!(copy.cluster_applied(), leader.cluster_applied());
+    assert_eq!(copy.kept_merge_count(), kept);
+    assert_same_store(leader, &copy);
+    // A changed or cut stream restores nothing and leaves no folder.
+    for (case, bad) in [
+        ("flipped", {
+            let mut bad = stream.clone();
+            let middle = bad.len() / 2;
+            bad[middle] ^= 1;
+            bad
+        }),
+        ("cut", stream[..stream.len() - 10].to_vec()),
+    ] {
+        let target = pair.root.path().join(case);
+        let error = restore_snapshot(bad.as_slice(), &key, &target, &|_| {}).unwrap_err();
+        assert_eq!(error.kind(), crate::ErrorKind::Corrupt, "{case}: {error}");
+        assert!(!target.exists(), "{case}: a folder was left");
+        assert!(!pair
+            .root
+            .path()
+            .join(format!(".{case}.restore-unfinished"))
+            .exists());
+    }
+    // Another key does not open it; an existing store is never overwritten.
+    let error = restore_snapshot(
+        stream.as_slice(),
+        &KeySource::Key(MasterKey::generate()),
+        &pair.root.path().join("wrong"),
+        &|_| {},
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("wrong key"), "{error}");
+    let error = restore_snapshot(stream.as_slice(), &key, &dir, &|_| {}).unwrap_err();
+    assert!(error.to_string().contains("not empty"), "{error}");
+    // A snapshot waits for a running backup (the joiner retries).
+    let backup_dir = pair.root.path().join("backups");
+    std::fs::create_dir(&backup_dir).unwrap();
+    let busy = std::sync::atomic::AtomicBool::new(false);
+    leader
+        .backup_to(&backup_dir.join("b"), &|_| {
+            let refused = leader.snapshot_to(std::io::sink(), &|_| {});
+            busy.store(
+                matches!(refused, Err(crate::Error::Busy(_))),
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        })
+        .unwrap();
+    assert!(busy.load(std::sync::atomic::Ordering::Relaxed));
+}
+
+#[test]
+fn registrations_and_snapshot_proofs_hold_only_under_the_same_master_key() {
+    let root = tempfile::tempdir().unwrap();
+    let passphrase = KeySource::Passphrase(zeroize::Zeroizing::new(
+        "a long enough passphrase".to_string(),
+    ));
+    let store = Store::open(&root.path().join("store"), &passphrase, &Options::default()).unwrap();
+    let keys = store.cluster_keys();
+    let value = b"node n1 at 127.0.0.1:7379";
+    let mac = keys.registration_mac(value);
+    assert!(keys.registration_is_genuine(value, &mac));
+    assert!(!keys.registration_is_genuine(b"node n1 at 10.6.6.6:7379", &mac));
+    assert!(!keys.registration_is_genuine(value, &mac[..31]));
+    // A joiner has no store: it derives the key from its passphrase and the leader's salt.
+    let (salt, params) = store.passphrase_kdf().unwrap().unwrap();
+    let joiner = ClusterKeys::derive(&master_key_for(&passphrase, &salt, params).unwrap());
+    let challenge = b"leader n1 asks joiner n3: 0f1e2d3c";
+    assert!(keys.snapshot_proof_holds(challenge, &joiner.snapshot_proof(challenge)));
+    assert!(!keys.snapshot_proof_holds(b"another challenge", &joiner.snapshot_proof(challenge)));
+    let stranger = ClusterKeys::derive(&MasterKey::generate());
+    assert!(!keys.snapshot_proof_holds(challenge, &stranger.snapshot_proof(challenge)));
+    assert!(!keys.registration_is_genuine(value, &stranger.registration_mac(value)));
+    // A key-file store has no passphrase salt, and a passphrase cannot stand for its key.
+    let key_file = open(&root.path().join("keyed"), &MasterKey::generate(), None);
+    assert_eq!(key_file.passphrase_kdf().unwrap(), None);
+    assert!(master_key_for(&passphrase, &[], crate::KdfParams::STRONG).is_err());
+}
