@@ -61,6 +61,10 @@ pub trait ReplicatedLog: Send + Sync + 'static {
     /// lease. The implementation seals the bytes, splits them into parts that fit etcd's
     /// requests (applied all together or not at all), and appends them fenced by its
     /// leadership.
+    ///
+    /// It runs on the committer's thread under the committer's turn, so it must not wait for
+    /// [`Store::apply_replicated`] (which waits for that turn): the leader applies its own
+    /// group when this returns `Committed`, and its apply loop then skips the entry by number.
     fn append(&self, group: Vec<u8>) -> AppendOutcome;
 
     /// A cheap check the committer makes before planning a group: `Err` when this node may not
