@@ -151,7 +151,7 @@ fn walk(
     };
     on_progress(progress);
     let mut input = BufReader::with_capacity(1 << 20, file);
-    let mut on_chunk = |chunks: u64, read: u64| {
+    let mut on_chunk = |_: &Header, chunks: u64, read: u64| {
         progress.chunks = chunks;
         progress.bytes = read;
         on_progress(progress);
@@ -172,13 +172,13 @@ fn walk(
 
 /// Reads and checks a stream in the backup format (a file, or a cluster node's snapshot) up
 /// to its final chunk, handing each chunk's entries to `sink` as soon as the chunk is
-/// verified, and telling `on_chunk` the chunks and bytes read after each: the header and the
-/// number of entries. Only the final chunk vouches for the whole (nothing missing at the
+/// verified, and telling `on_chunk` the header, the chunks and the bytes read after each
+/// chunk is read: the header and the number of entries. Only the final chunk vouches for the whole (nothing missing at the
 /// end), so a sink must not treat what it got as complete before this returns.
 pub(crate) fn walk_stream(
     input: &mut impl Read,
     key: &KeySource,
-    on_chunk: &mut dyn FnMut(u64, u64),
+    on_chunk: &mut dyn FnMut(&Header, u64, u64),
     mut sink: impl FnMut(Vec<(&[u8], &[u8])>) -> Result<()>,
 ) -> Result<(Header, u64)> {
     let (header, body, mac) = Header::read(input)?;
@@ -215,7 +215,7 @@ pub(crate) fn walk_stream(
             .read_exact(&mut sealed)
             .map_err(|_| Error::Corrupt(format!("backup is truncated inside chunk {index}")))?;
         read += 4 + length as u64;
-        on_chunk(index + 1, read);
+        on_chunk(&header, index + 1, read);
         if let Some(plain) = keys.open_chunk(&mac, &header.backup_id, index, false, &sealed) {
             let chunk = entries(&plain)
                 .ok_or_else(|| Error::Corrupt(format!("chunk {index} is malformed inside")))?;

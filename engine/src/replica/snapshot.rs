@@ -21,8 +21,6 @@ use crate::store::{Options, Store};
 use crate::trees::{id_key, meta, trailing_id, Space, DATA_TREE};
 use std::io::{Read, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 /// What a restored snapshot holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,20 +83,6 @@ pub fn restore_snapshot(
     result
 }
 
-/// Counts the bytes read through it (a snapshot's progress).
-struct Counting<R> {
-    inner: R,
-    read: Arc<AtomicU64>,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let read = self.inner.read(buf)?;
-        self.read.fetch_add(read as u64, Ordering::Relaxed);
-        Ok(read)
-    }
-}
-
 fn restore_into(
     input: impl Read,
     key: &KeySource,
@@ -106,14 +90,9 @@ fn restore_into(
     on_progress: &dyn Fn(Progress),
 ) -> Result<SnapshotInfo> {
     unfinished::create(dir)?;
-    let read = Arc::new(AtomicU64::new(0));
-    let mut input = std::io::BufReader::with_capacity(
-        1 << 20,
-        Counting {
-            inner: input,
-            read: read.clone(),
-        },
-    );
+    let mut input = std::io::BufReader::with_capacity(1 << 20, input);
+    // What the last chunk read said: the records the header counts, the bytes read.
+    let read = std::cell::Cell::new((0u64, 0u64));
     let mut slots = Vec::new();
     let mut epochs = Vec::new();
     let mut progress = Progress::default();
@@ -125,7 +104,9 @@ fn restore_into(
     let (header, entries) = {
         let db = crate::storage::Db::open(dir, &crate::storage::Tuning::default())?;
         let tree = db.open_tree(DATA_TREE)?;
-        let walked = crate::backup::read::walk_stream(&mut input, key, &mut |_, _| {}, |chunk| {
+        let mut on_chunk =
+            |header: &Header, _: u64, bytes: u64| read.set((header.records(), bytes));
+        let walked = crate::backup::read::walk_stream(&mut input, key, &mut on_chunk, |chunk| {
             let mut batch = crate::storage::Batch::default();
             for (k, v) in chunk {
                 match k.first().copied() {
@@ -146,7 +127,7 @@ fn restore_into(
                 }
             }
             tree.apply_batch(batch)?;
-            progress.bytes = read.load(Ordering::Relaxed);
+            (progress.records_total, progress.bytes) = read.get();
             on_progress(progress);
             Ok(())
         })?;

@@ -891,11 +891,15 @@ fn a_joiner_restored_from_a_snapshot_holds_the_source_and_follows_the_log() {
         stream.as_slice(),
         &KeySource::Key(pair.key.clone()),
         &joined_dir,
-        &|p| progress.lock().unwrap().push(p.bytes),
+        &|p| progress.lock().unwrap().push(p),
     )
     .unwrap();
     assert_eq!(info.position, position);
-    assert!(!progress.lock().unwrap().is_empty());
+    let progress = progress.into_inner().unwrap();
+    let last = progress.last().unwrap();
+    assert_eq!(last.records_total, info.header.records());
+    assert_eq!(last.records_done, last.records_total);
+    assert!(last.bytes > 0 && last.bytes <= stream.len() as u64);
     let joined = pair.follower_on(&joined_dir);
     assert_eq!(joined.cluster_applied(), position);
     // It wrote nothing of its own: its journal ends where the source's did at that position,
