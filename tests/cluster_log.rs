@@ -382,7 +382,8 @@ async fn an_append_whose_outcome_is_unknown_is_resolved_and_never_doubled() {
         }
     };
     // The log and the store agree: "unknown" is in both or in neither, once at most, and
-    // "refused" is in neither.
+    // "refused" is in neither. (Both cases happen: etcd may take the frozen request when it
+    // resumes, or the resend may find the leader key gone with the lease that ran out.)
     let log = groups_in_log(node.node.client(), node.node.keys()).await;
     until_groups(&node.store, log.len()).await;
     assert_eq!(log, node.store.groups());

@@ -205,20 +205,16 @@ async fn without_a_quorum_writes_fail_without_success_and_contact_goes_stale() {
     etcd.stop(1);
     etcd.stop(2);
     // Member 0 alone: a write either never reaches a quorum (not sent, no leader) or its answer
-    // never comes; it is never a success.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut classes = Vec::new();
-    while Instant::now() < deadline && classes.len() < 3 {
+    // never comes; it is never a success. Tried for longer than a lease TTL.
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(2) {
         match client.put("/q", "1", 0).await {
             Ok(_) => panic!("a write succeeded without a quorum"),
-            Err(e @ (Error::NotSent(_) | Error::Unknown(_))) => classes.push(e.to_string()),
+            Err(Error::NotSent(_) | Error::Unknown(_)) => {}
             Err(e) => panic!("unexpected error class: {e}"),
         }
     }
-    assert!(
-        !client.contact().is_fresh(Duration::from_millis(1500)),
-        "{classes:?}"
-    );
+    assert!(!client.contact().is_fresh(Duration::from_millis(1500)));
     // A serializable read still answers from the member alone.
     let stale = client.range(Range::key("/q").serializable()).await.unwrap();
     assert_eq!(stale.kvs.len(), 1);
@@ -251,11 +247,10 @@ async fn login_with_user_and_password_and_token_renewal() {
         let status = std::process::Command::new("etcdctl")
             .env("ETCDCTL_API", "3")
             .arg(format!("--endpoints={endpoints}"))
-            .args(["--user", "root:root-pw"])
             .args(&args)
             .output()
             .expect("etcdctl (apt-get install etcd-client)");
-        // `user add root` before auth is on needs no login; etcdctl ignores --user then.
+        // Before `auth enable` no login is needed (and etcd refuses one).
         assert!(
             status.status.success(),
             "etcdctl {args:?}: {}",

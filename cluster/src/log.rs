@@ -333,6 +333,10 @@ impl Log {
             let outcome = log.send(number, &sealed, fence, None, true).await;
             tracing::info!("log entry {number}, whose outcome was unknown: {outcome:?}");
             let mut writer = log.writer();
+            if writer.fence != fence {
+                // A later leadership of this node has its own state: leave it alone.
+                return;
+            }
             writer.uncertain = None;
             match outcome {
                 Sent::Committed => {
@@ -487,5 +491,84 @@ impl Log {
                 Sent::Unknown => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::etcd::ClientOptions;
+
+    struct Plain;
+
+    impl Sealer for Plain {
+        fn seal(&self, _: u64, plain: &[u8]) -> Result<Vec<u8>> {
+            Ok(plain.to_vec())
+        }
+
+        fn open(&self, _: u64, sealed: &[u8]) -> Result<Vec<u8>> {
+            Ok(sealed.to_vec())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_write_gate_answers_in_the_contracts_order() {
+        // Nothing listens there: the client connects lazily and is never used here.
+        let options =
+            ClientOptions::for_lease_ttl(vec!["http://127.0.0.1:9".into()], Duration::from_secs(2));
+        let client = Client::connect(options).await.unwrap();
+        let view = ViewHandle::new();
+        let me = NodeInfo {
+            node: "a".into(),
+            ..NodeInfo::default()
+        };
+        let log = Log::new(
+            client.clone(),
+            Keys::new("t"),
+            Arc::new(Plain),
+            view.clone(),
+            me.clone(),
+            Duration::from_secs(2),
+            Handoff::new(),
+        );
+        let down = |refusal: Result<(), Refusal>| matches!(refusal, Err(Refusal::ClusterDown(_)));
+        // No quorum contact yet: CLUSTERDOWN, whatever the role.
+        view.update(|v| {
+            v.leader = Some(me.clone());
+            true
+        });
+        assert!(down(log.may_write()));
+        client.contact().record(Instant::now());
+        // A follower that knows a leader: READONLY; one that knows none: CLUSTERDOWN.
+        assert_eq!(log.may_write(), Err(Refusal::ReadOnly));
+        view.update(|v| {
+            v.leader = None;
+            true
+        });
+        assert!(down(log.may_write()));
+        // A leader still applying the log: CLUSTERDOWN (clients retry).
+        view.update(|v| {
+            v.role = Role::Leader {
+                fence: 3,
+                ready: false,
+            };
+            v.leader = Some(me.clone());
+            true
+        });
+        assert!(down(log.may_write()));
+        // A node that stopped applying refuses writes until restarted.
+        view.update(|v| {
+            v.role = Role::Leader {
+                fence: 3,
+                ready: true,
+            };
+            v.stopped = Some("CORRUPT log entry 9".into());
+            true
+        });
+        assert!(down(log.may_write()));
+        assert!(matches!(
+            log.append_async(b"x".to_vec()).await,
+            AppendOutcome::Refused(Refusal::ClusterDown(_))
+        ));
     }
 }

@@ -45,7 +45,7 @@ pub(crate) fn classify(what: &str, status: &Status) -> Failure {
 
 /// Whether an `Unavailable` call certainly never reached etcd's state machine: the connection
 /// could not be made, or the member refused it before proposing (it knows no raft leader, and
-/// every request says `hasleader`, so it answers at once instead of waiting).
+/// every linearizable request says `hasleader`, so it answers at once instead of waiting).
 fn never_reached_etcd(message: &str) -> bool {
     const NOT_SENT: [&str; 6] = [
         "tcp connect error",

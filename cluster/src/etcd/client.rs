@@ -186,12 +186,15 @@ impl Client {
                 .compare_exchange(failed, next, Ordering::AcqRel, Ordering::Acquire);
     }
 
-    /// Wraps a message in a request carrying the login token and etcd's "has leader" mark (a
-    /// member cut off from its raft leader then refuses at once instead of stalling).
-    pub(crate) fn request<T>(&self, message: T) -> tonic::Request<T> {
+    /// Wraps a message in a request carrying the login token and, when `needs_leader`, etcd's
+    /// "has leader" mark (a member cut off from its raft leader then refuses at once instead of
+    /// stalling; requests a member answers alone, such as serializable reads, go without it).
+    pub(crate) fn request<T>(&self, message: T, needs_leader: bool) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
         let metadata = request.metadata_mut();
-        metadata.insert("hasleader", MetadataValue::from_static("true"));
+        if needs_leader {
+            metadata.insert("hasleader", MetadataValue::from_static("true"));
+        }
         if let Ok(token) = self.inner.token.read() {
             if let Some(token) = token.as_ref() {
                 metadata.insert("token", token.clone());
@@ -212,9 +215,17 @@ impl Client {
             password: credentials.password.to_string(),
         };
         let answer = self
-            .call("etcd login", Retry::Idempotent, false, login, |channel, request| async move {
-                AuthClient::new(channel).authenticate(request).await
-            })
+            .call(
+                "etcd login",
+                Retry::Idempotent,
+                false,
+                login,
+                |channel, mut request| async move {
+                    // The login itself goes without the (expired) token.
+                    request.metadata_mut().remove("token");
+                    AuthClient::new(channel).authenticate(request).await
+                },
+            )
             .await
             .map_err(|e| match e {
                 Error::Refused(reason) => Error::Refused(format!(
@@ -257,7 +268,7 @@ impl Client {
         loop {
             let (index, channel) = self.current();
             let sent_at = Instant::now();
-            let request = self.request(message.clone());
+            let request = self.request(message.clone(), linearizable);
             attempts += 1;
             let failure = match tokio::time::timeout(timeout, send(channel, request)).await {
                 Ok(Ok(response)) => {

@@ -136,7 +136,17 @@ impl Client {
         loop {
             let (index, channel) = self.current();
             let (requests, outgoing) = mpsc::channel(1);
-            let stream = self.request(ReceiverStream::new(outgoing));
+            // etcd answers the stream's headers with its first message, so the first renewal
+            // is queued before the stream is opened.
+            let mut sent_at = Instant::now();
+            if requests
+                .send(pb::LeaseKeepAliveRequest { id: lease.id })
+                .await
+                .is_err()
+            {
+                continue;
+            }
+            let stream = self.request(ReceiverStream::new(outgoing), true);
             let opened =
                 tokio::time::timeout(timeout, lease_client(channel).lease_keep_alive(stream)).await;
             let mut answers = match opened {
@@ -156,14 +166,6 @@ impl Client {
                 }
             };
             loop {
-                let sent_at = Instant::now();
-                if requests
-                    .send(pb::LeaseKeepAliveRequest { id: lease.id })
-                    .await
-                    .is_err()
-                {
-                    break;
-                }
                 match tokio::time::timeout(timeout, answers.message()).await {
                     Ok(Ok(Some(answer))) if answer.ttl > 0 => {
                         let ttl = Duration::from_secs(u64::try_from(answer.ttl).unwrap_or(0));
@@ -182,8 +184,15 @@ impl Client {
                         break;
                     }
                 }
-                let next = sent_at + every;
-                tokio::time::sleep_until(next.into()).await;
+                tokio::time::sleep_until((sent_at + every).into()).await;
+                sent_at = Instant::now();
+                if requests
+                    .send(pb::LeaseKeepAliveRequest { id: lease.id })
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
             }
         }
     }

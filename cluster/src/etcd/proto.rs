@@ -1,6 +1,13 @@
 //! The gRPC stubs generated from etcd's v3 `.proto` files by `build.rs`.
 
-#![allow(clippy::all, clippy::pedantic, missing_docs)]
+#![allow(
+    clippy::all,
+    clippy::pedantic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs
+)]
 
 /// `mvccpb`: keys, values and watch events.
 pub mod mvccpb {

@@ -2,7 +2,7 @@
 //!
 //! A watch lives on one member's connection. It ends with an error when that connection fails
 //! (the HTTP/2 pings notice a frozen member), when the member loses its raft leader (every
-//! request says `hasleader`), or when the revision asked for is compacted
+//! watch says `hasleader`), or when the revision asked for is compacted
 //! ([`Error::Compacted`], with the oldest revision kept). The caller then reads what it missed
 //! with a range and watches again from after that read: [`Watcher`] does not hide gaps.
 
@@ -154,7 +154,7 @@ impl Client {
             let mut client =
                 pb::watch_client::WatchClient::new(channel).max_decoding_message_size(MAX_DECODING);
             let answers = client
-                .watch(self.request(ReceiverStream::new(outgoing)))
+                .watch(self.request(ReceiverStream::new(outgoing), true))
                 .await
                 .map_err(|status| {
                     Error::NotSent(format!("etcd watch on {endpoint}: {}", status.message()))
