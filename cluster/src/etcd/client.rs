@@ -300,7 +300,7 @@ impl Client {
                     if tried_all && !in_time {
                         return Err(Error::NotSent(reason));
                     }
-                    if attempts % endpoints == 0 {
+                    if attempts.is_multiple_of(endpoints) {
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                 }
