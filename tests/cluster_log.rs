@@ -250,6 +250,12 @@ async fn two_contenders_one_leads_the_other_follows_then_takes_over() {
         is_ready_leader,
     )
     .await;
+    // The old leader is still listed, as down, until --log-retain has passed.
+    until(&follower, "the old leader listed as down", |v| {
+        v.nodes.iter().any(|n| n.node == leader_name && !n.live)
+            && v.nodes.iter().any(|n| n.node != leader_name && n.live)
+    })
+    .await;
     let AppendOutcome::Committed { position } = write(&follower, b"after").await else {
         panic!("the new leader could not write");
     };
@@ -475,4 +481,35 @@ async fn a_node_name_is_taken_by_one_live_node_and_etcd_must_answer() {
             .starts_with("etcd cannot be reached at http://127.0.0.1:"),
         "{refused}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_that_does_not_open_stops_applying_and_writing() {
+    let etcd = EtcdCluster::start();
+    let node = start(&etcd, "a", random_id(), Arc::default())
+        .await
+        .unwrap();
+    until(&node, "leader", is_ready_leader).await;
+    let AppendOutcome::Committed { position } = write(&node, b"good").await else {
+        panic!("the first write failed");
+    };
+    // Someone with write access to etcd (but not the log key) puts an entry of their own:
+    // sealed for another position, so it does not open as the next one.
+    let forged = TestSealer.seal(position, b"forged").unwrap();
+    let client = node.node.client();
+    client
+        .put(node.node.keys().entry(position + 1), forged, 0)
+        .await
+        .unwrap();
+    until(&node, "stopped applying", |v| v.stopped.is_some()).await;
+    let reason = node.node.snapshot().stopped.unwrap();
+    assert!(
+        reason.starts_with(&format!("CORRUPT log entry {}", position + 1)),
+        "{reason}"
+    );
+    assert!(matches!(
+        node.node.log().may_write(),
+        Err(Refusal::ClusterDown(_))
+    ));
+    assert_eq!(node.store.groups().len(), 1);
 }
