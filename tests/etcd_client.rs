@@ -115,6 +115,12 @@ async fn keys_transactions_compaction_and_watches() {
     assert!(status.version.starts_with("3."), "{status:?}");
     assert!(status.db_size > 0);
     assert_ne!(status.leader, 0);
+    let members = client.members().await.unwrap();
+    assert_eq!(members.len(), 3);
+    assert_eq!(crm_cluster::etcd::majority(&members), 2);
+    assert!(members
+        .iter()
+        .any(|m| m.client_urls == [etcd.endpoints()[0].clone()]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

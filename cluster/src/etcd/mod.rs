@@ -22,5 +22,5 @@ pub use kv::{
     prefix_end, Cmp, Compare, KeyValue, Op, OpResult, Range, RangeResult, Txn, TxnResult,
 };
 pub use lease::{Lease, LeaseKeeper, LeaseState};
-pub use status::Status;
+pub use status::{majority, Member, Status};
 pub use watch::{Event, EventKind, WatchBatch, Watcher};

@@ -1,4 +1,5 @@
-//! A member's status (Maintenance.Status): version, database size, its raft leader.
+//! A member's status (Maintenance.Status: version, database size, its raft leader) and the
+//! cluster's member list.
 
 use super::client::{Client, Retry};
 use super::proto::etcdserverpb as pb;
@@ -25,7 +26,49 @@ pub struct Status {
     pub errors: Vec<String>,
 }
 
+/// One etcd member, as the cluster lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub id: u64,
+    pub name: String,
+    pub client_urls: Vec<String>,
+    /// A learner does not vote, so it does not count towards a quorum.
+    pub is_learner: bool,
+}
+
+/// The number of voting members that make a majority of `members` (`SENTINEL`'s `quorum`).
+pub fn majority(members: &[Member]) -> usize {
+    members.iter().filter(|m| !m.is_learner).count() / 2 + 1
+}
+
 impl Client {
+    /// The cluster's members (served by the answering member from its own view).
+    pub async fn members(&self) -> Result<Vec<Member>> {
+        let answer = self
+            .call(
+                "etcd member list",
+                Retry::Idempotent,
+                false,
+                pb::MemberListRequest {},
+                |channel, request| async move {
+                    pb::cluster_client::ClusterClient::new(channel)
+                        .member_list(request)
+                        .await
+                },
+            )
+            .await?;
+        Ok(answer
+            .members
+            .into_iter()
+            .map(|m| Member {
+                id: m.id,
+                name: m.name,
+                client_urls: m.client_ur_ls,
+                is_learner: m.is_learner,
+            })
+            .collect())
+    }
+
     /// The status of the member the client uses now (served by that member alone: it answers
     /// without a quorum, so it proves no quorum contact).
     pub async fn status(&self) -> Result<Status> {
