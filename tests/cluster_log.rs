@@ -261,6 +261,20 @@ async fn two_contenders_one_leads_the_other_follows_then_takes_over() {
     };
     assert!(position > positions[2] + 1, "the start entry comes first");
     assert_eq!(follower.store.groups().len(), 4);
+    // The new leader is recorded as the last one (named by SENTINEL while there is no leader).
+    let reader = Election::new(
+        follower.node.client().clone(),
+        Keys::new("t"),
+        MacKey::new(MAC),
+        NodeInfo::default(),
+        Duration::from_secs(2),
+    );
+    let last = reader.last_leader().await.unwrap().unwrap();
+    assert_ne!(last.node, leader_name);
+    assert_eq!(
+        Some(last.node),
+        follower.node.snapshot().leader.map(|l| l.node)
+    );
     let log = groups_in_log(follower.node.client(), follower.node.keys()).await;
     assert_eq!(log, follower.store.groups());
 }

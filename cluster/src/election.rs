@@ -25,20 +25,22 @@ use tokio::sync::watch;
 
 const LEADER_VERSION: u8 = 1;
 
-/// The leader key's value: who leads and where clients reach it.
-pub fn encode_leader(keys: &Keys, mac: &MacKey, me: &NodeInfo) -> Vec<u8> {
+/// The value of the leader key (and of `last-leader`, stored under `key`): who leads and
+/// where clients reach it.
+pub fn encode_leader(key: &[u8], mac: &MacKey, me: &NodeInfo) -> Vec<u8> {
     let payload = Encoder::new()
         .u8(LEADER_VERSION)
         .str(&me.node)
         .str(&me.runid)
         .str(&me.advertise)
         .finish();
-    mac.sign(&keys.leader(), &payload)
+    mac.sign(key, &payload)
 }
 
-/// Reads a leader key's value (an unsigned or foreign one is an error, and is ignored).
-pub fn decode_leader(keys: &Keys, mac: &MacKey, value: &[u8]) -> Result<NodeInfo> {
-    let payload = mac.verify(&keys.leader(), value)?;
+/// Reads a value of the leader key (or of `last-leader`) stored under `key`; an unsigned or
+/// foreign one is an error, and is ignored.
+pub fn decode_leader(key: &[u8], mac: &MacKey, value: &[u8]) -> Result<NodeInfo> {
+    let payload = mac.verify(key, value)?;
     let mut decoder = Decoder::new(payload, "leader key");
     if decoder.u8()? != LEADER_VERSION {
         return Err(Error::Malformed {
@@ -100,7 +102,7 @@ impl Election {
     /// Takes the leader key if it is free, bound to `lease`.
     pub async fn campaign(&self, lease: i64) -> Result<Campaign> {
         let key = self.keys.leader();
-        let value = encode_leader(&self.keys, &self.mac, &self.me);
+        let value = encode_leader(&key, &self.mac, &self.me);
         let txn = Txn::new()
             .when([Compare::create_revision(key.clone(), Cmp::Equal, 0)])
             .then([Op::put_leased(key.clone(), value, lease)])
@@ -132,7 +134,7 @@ impl Election {
     }
 
     fn lost_to(&self, kv: &KeyValue, revision: i64) -> Campaign {
-        let leader = decode_leader(&self.keys, &self.mac, &kv.value)
+        let leader = decode_leader(&self.keys.leader(), &self.mac, &kv.value)
             .map_err(|e| tracing::warn!("ignoring the leader key: {e}"))
             .ok();
         if leader.as_ref().is_some_and(|l| l.runid == self.me.runid) {
@@ -161,6 +163,28 @@ impl Election {
                 revision: range.revision,
             },
         })
+    }
+
+    /// Records this node as the last leader (`last-leader`, kept after the leader key goes),
+    /// so the master entry can name it while there is no leader.
+    pub async fn record_last_leader(&self) -> Result<()> {
+        let key = self.keys.last_leader();
+        let value = encode_leader(&key, &self.mac, &self.me);
+        self.client.put(key, value, 0).await.map(|_| ())
+    }
+
+    /// The last leader recorded, if any (a value failing its MAC is ignored).
+    pub async fn last_leader(&self) -> Result<Option<NodeInfo>> {
+        let key = self.keys.last_leader();
+        Ok(self.client.get(key.clone()).await?.and_then(|kv| {
+            decode_leader(&key, &self.mac, &kv.value)
+                .map(|mut leader| {
+                    leader.live = false;
+                    leader
+                })
+                .map_err(|e| tracing::warn!("ignoring the last leader: {e}"))
+                .ok()
+        }))
     }
 
     /// Deletes the leader key if it is still the one with `fence` (a clean step-down: the
@@ -269,6 +293,9 @@ impl Election {
                         true
                     });
                     tracing::info!("elected leader (fence {fence})");
+                    if let Err(e) = self.record_last_leader().await {
+                        tracing::debug!("recording the last leader: {e}");
+                    }
                     let wake = Wake::new(&lease, &roles, &eligible);
                     let mut stop = || {
                         let lease_gone = match *wake.lease.borrow() {

@@ -122,14 +122,6 @@ impl Node {
             snapshot: setup.snapshot_addr.clone(),
             seen_ms: 0,
         };
-        let lease = client.grant(config.lease_ttl).await?;
-        let keeper = client.keep_alive(lease);
-        if let Err(e) = registry.register(&registration, lease.id).await {
-            let _ = client.revoke(lease.id).await;
-            return Err(e);
-        }
-        let (lease_out, lease_in) = watch::channel(Some((lease.id, keeper.state())));
-        let (eligible, eligible_in) = watch::channel(setup.eligible);
         let election = Election::new(
             client.clone(),
             keys.clone(),
@@ -137,6 +129,20 @@ impl Node {
             me.clone(),
             config.lease_ttl,
         );
+        let lease = client.grant(config.lease_ttl).await?;
+        let keeper = client.keep_alive(lease);
+        if let Err(e) = registry.register(&registration, lease.id).await {
+            let _ = client.revoke(lease.id).await;
+            return Err(e);
+        }
+        if let Ok(Some(last)) = election.last_leader().await {
+            view.update(|v| {
+                v.last_leader = Some(last);
+                true
+            });
+        }
+        let (lease_out, lease_in) = watch::channel(Some((lease.id, keeper.state())));
+        let (eligible, eligible_in) = watch::channel(setup.eligible);
         let log = Log::new(
             client.clone(),
             keys.clone(),
