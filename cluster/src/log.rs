@@ -59,6 +59,9 @@ enum Sent {
     Committed,
     /// The leader key is not ours any more: this node was deposed.
     Deposed,
+    /// The entry number holds something else although this node leads: its idea of the log's
+    /// head is wrong, so it steps down and a takeover reads the head again.
+    Taken,
     Refused(String),
     Unknown,
 }
@@ -234,6 +237,14 @@ impl Log {
                     tracing::warn!("etcd refused log entry {number}: {reason}");
                     return AppendOutcome::Refused(Refusal::ClusterDown(reason));
                 }
+                Sent::Taken => {
+                    self.inner.handoff.refused(number);
+                    tracing::error!("log entry {number} is taken while this node leads");
+                    self.step_down(fence);
+                    return AppendOutcome::Refused(Refusal::ClusterDown(format!(
+                        "log entry {number} was already taken"
+                    )));
+                }
                 Sent::Unknown => {
                     self.inner.handoff.unknown(number);
                     self.resolve_later(number, sealed, fence);
@@ -288,9 +299,7 @@ impl Log {
                     }
                     // Entry N holds something else while this node still leads: no other
                     // node can write under this fence, so the log is not what we think.
-                    return Sent::Refused(format!(
-                        "log entry {number} is already taken while this node leads"
-                    ));
+                    return Sent::Taken;
                 }
                 Err(Error::Unknown(reason)) => {
                     tracing::debug!("log entry {number}: {reason}");
@@ -347,9 +356,9 @@ impl Log {
                     drop(writer);
                     log.step_down(fence);
                 }
-                // Not answered while this node led, or refused: it steps down so that the
-                // next leader's takeover settles the log's head.
-                Sent::Refused(_) | Sent::Unknown => {
+                // Not answered while this node led, refused, or taken: it steps down so that
+                // the next leader's takeover settles the log's head.
+                Sent::Refused(_) | Sent::Unknown | Sent::Taken => {
                     drop(writer);
                     log.step_down(fence);
                 }
@@ -479,7 +488,7 @@ impl Log {
                     tracing::info!("leading from log entry {number}");
                     return;
                 }
-                Sent::Deposed => {
+                Sent::Deposed | Sent::Taken => {
                     self.step_down(fence);
                     return;
                 }
