@@ -1,0 +1,38 @@
+//! The cluster side of `crm-server` (PROTOCOL.md, "Cluster: high availability on etcd").
+//!
+//! etcd keeps the replicated write log and elects the leader; this crate talks to it and runs
+//! a node's part:
+//!
+//! - [`etcd`]: a thin etcd v3 client (KV, leases, watches, status, login), with per-call
+//!   timeouts, endpoint rotation and three error classes;
+//! - [`config`]: the `serve` options and their one-line refusals; [`keys`]: the etcd key
+//!   layout; [`identity`]: the data folder's `cluster` file and the start-up admission;
+//! - [`election`]: the lease-bound leader key, fencing, stepping down;
+//! - [`log`]: the write gate, the takeover and the append protocol (unknown outcomes
+//!   included); [`entry`]: entries, parts and their reassembly;
+//! - [`registry`]: node registrations and `s_down` listing; [`apply`]: the loop applying the
+//!   log on every node; [`role`]: the node's view of the cluster, in a `watch` channel.
+//!
+//! The engine is reached through two small traits ([`Applier`], [`Sealer`]), so every part is
+//! testable with in-memory doubles.
+
+pub mod apply;
+mod codec;
+pub mod config;
+pub mod election;
+pub mod entry;
+pub mod error;
+pub mod etcd;
+pub mod handoff;
+pub mod identity;
+pub mod keys;
+pub mod log;
+pub mod mac;
+pub mod meta;
+pub mod node;
+pub mod registry;
+pub mod role;
+mod seam;
+
+pub use error::{Error, Result};
+pub use seam::{Applier, Sealer};
