@@ -23,6 +23,7 @@ mod cancel;
 mod check;
 pub mod clean;
 pub mod codec;
+mod crash_points;
 pub mod csv_rows;
 pub mod demo;
 mod derived;
