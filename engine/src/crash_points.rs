@@ -140,6 +140,20 @@ pub(crate) mod harness {
             .collect()
     }
 
+    /// Copies a (crashed) store folder, to crash or open the copy.
+    pub fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
+        let listed = |dir| std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{e}"));
+        for entry in listed(from).flatten() {
+            let target = to.join(entry.file_name());
+            if entry.path().is_dir() {
+                copy_folder(&entry.path(), &target);
+            } else if let Err(error) = std::fs::copy(entry.path(), &target) {
+                panic!("copying {}: {error}", entry.path().display());
+            }
+        }
+    }
+
     /// Whether the child died at `pass` (it says so on stderr before it aborts).
     pub fn crashed_at(output: &Output, pass: &str) -> bool {
         !output.status.success()

@@ -35,6 +35,7 @@ mod forget;
 mod import;
 mod index;
 pub mod journal;
+mod key_check;
 mod keyring;
 pub mod keys;
 mod merges;

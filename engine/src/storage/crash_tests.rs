@@ -5,7 +5,9 @@
 
 use super::tests::{order_key, quiet, write_round};
 use super::*;
-use crate::crash_points::harness::{crash_passes, crashed_at, points_of, run_child, CHILD};
+use crate::crash_points::harness::{
+    copy_folder, crash_passes, crashed_at, points_of, run_child, CHILD,
+};
 use std::path::{Path, PathBuf};
 
 const CHILD_TEST: &str = "storage::crash_tests::child";
@@ -77,19 +79,6 @@ fn run(folder: &Path, first: &str, crash_at: Option<&str>) -> (std::process::Out
         .filter_map(|line| line.rsplit_once("acked ")?.1.parse().ok())
         .collect();
     (output, acked)
-}
-
-fn copy_folder(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_folder(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// Opens `folder` and checks that it holds every round in `acked`, then that it goes on: a
