@@ -78,6 +78,7 @@ use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -131,6 +132,8 @@ pub(crate) struct Log {
     /// report success for batches that never reached the log; every later sync reports it
     /// instead, and the store halts.
     failed: Mutex<Option<String>>,
+    /// Whether `failed` holds a failure: read by every batch and sync without a lock.
+    has_failed: AtomicBool,
 }
 
 struct Segment {
@@ -280,6 +283,7 @@ impl Log {
             pending: Mutex::new(Vec::new()),
             active: Mutex::new(segment),
             failed: Mutex::default(),
+            has_failed: AtomicBool::new(false),
         })
     }
 
@@ -306,6 +310,9 @@ impl Log {
 
     /// `Err` once a write or sync of the log has failed.
     pub fn check(&self) -> Result<()> {
+        if !self.has_failed.load(Ordering::Acquire) {
+            return Ok(());
+        }
         match lock(&self.failed).as_ref() {
             Some(cause) => Err(Error::Storage(format!(
                 "writing the redo log failed: {cause}"
@@ -318,6 +325,7 @@ impl Log {
     fn remember<T>(&self, result: Result<T>) -> Result<T> {
         if let Err(error) = &result {
             lock(&self.failed).get_or_insert_with(|| error.to_string());
+            self.has_failed.store(true, Ordering::Release);
         }
         result
     }
