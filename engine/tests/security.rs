@@ -395,3 +395,39 @@ fn new_passphrase_stores_refuse_short_passphrases_and_record_their_cost() {
     let store = Store::open(&restored, &phrase(good), &Options::default()).unwrap();
     assert_eq!(store.customer(1).unwrap().unwrap().name, "Ada");
 }
+
+// Guards the key check file across rotations between key files and passphrases (issue 32):
+// each rekey leaves a store that only its new key opens — a passphrase's fresh salt and cost
+// included — and each old key is refused without a file of the folder changing.
+#[test]
+fn rekeys_between_key_files_and_passphrases_leave_only_the_new_key_and_old_ones_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let phrase = |p: &str| KeySource::Passphrase(zeroize::Zeroizing::new(p.to_string()));
+    let first = KeySource::Key(MasterKey::generate());
+    {
+        let store = Store::open(dir.path(), &first, &Options::default()).unwrap();
+        customer(&store, "Ada", "ada@example.com");
+        store.close().unwrap();
+    }
+    let keys = [
+        first,
+        phrase("correct horse battery staple"),
+        phrase("another horse, another staple"),
+        KeySource::Key(MasterKey::generate()),
+    ];
+    for pair in keys.windows(2) {
+        let (old, new) = (&pair[0], &pair[1]);
+        let done = rekey(dir.path(), old, new, &|_, _, _| {}).unwrap();
+        assert_eq!(done, RekeyOutcome::Rekeyed);
+        wait_released(dir.path());
+        let before = folder_state(dir.path());
+        for refused in [old, &keys[0]] {
+            let opened = Store::open(dir.path(), refused, &Options::default());
+            assert!(matches!(opened, Err(Error::WrongKey)), "{:?}", opened.err());
+            assert_eq!(folder_state(dir.path()), before);
+        }
+        let store = Store::open(dir.path(), new, &Options::default()).unwrap();
+        assert_eq!(store.customer(1).unwrap().unwrap().name, "Ada");
+        store.close().unwrap();
+    }
+}
