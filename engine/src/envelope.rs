@@ -31,31 +31,54 @@ pub(crate) fn master_key(
     creating: bool,
 ) -> Result<(MasterKey, Option<NewPassphrase>)> {
     match key {
-        KeySource::Key(master) => Ok((master.clone(), None)),
-        KeySource::File(path) => Ok((MasterKey::read_file(path)?, None)),
+        KeySource::Passphrase(passphrase) if creating => {
+            check_new_passphrase(passphrase)?;
+            let mut salt = vec![0u8; 16];
+            rand::rngs::OsRng.fill_bytes(&mut salt);
+            let params = KdfParams::STRONG;
+            let master = MasterKey::from_passphrase(passphrase, &salt, params)?;
+            Ok((master, Some(NewPassphrase { salt, params })))
+        }
+        _ => {
+            let salt = tree.get(bytes_key(Space::Meta, meta::KDF_SALT))?;
+            let params = tree.get(bytes_key(Space::Meta, meta::KDF_PARAMS))?;
+            Ok((stretched(key, salt.as_deref(), params.as_deref())?, None))
+        }
+    }
+}
+
+/// The master key `key` gives for a store whose passphrase salt and parameters (`m‖kdf_salt`,
+/// `m‖kdf_params`) are these: a passphrase for a store without a salt (made with a key file)
+/// is [`Error::WrongKey`].
+pub(crate) fn stretched(
+    key: &KeySource,
+    salt: Option<&[u8]>,
+    params: Option<&[u8]>,
+) -> Result<MasterKey> {
+    match key {
+        KeySource::Key(master) => Ok(master.clone()),
+        KeySource::File(path) => MasterKey::read_file(path),
         KeySource::Passphrase(passphrase) => {
-            if creating {
-                check_new_passphrase(passphrase)?;
-                let mut salt = vec![0u8; 16];
-                rand::rngs::OsRng.fill_bytes(&mut salt);
-                let params = KdfParams::STRONG;
-                let master = MasterKey::from_passphrase(passphrase, &salt, params)?;
-                return Ok((master, Some(NewPassphrase { salt, params })));
-            }
-            let Some(salt) = tree.get(bytes_key(Space::Meta, meta::KDF_SALT))? else {
-                // The store was made with a key file: no passphrase can open it.
+            let Some(salt) = salt else {
                 return Err(Error::WrongKey);
             };
-            let params = stored_params(tree)?;
-            Ok((MasterKey::from_passphrase(passphrase, &salt, params)?, None))
+            MasterKey::from_passphrase(passphrase, salt, parse_params(params)?)
         }
     }
 }
 
 /// The Argon2id parameters recorded with a passphrase store (older stores: the legacy ones).
 pub(crate) fn stored_params(tree: &crate::storage::Tree) -> Result<KdfParams> {
-    match tree.get(bytes_key(Space::Meta, meta::KDF_PARAMS))? {
-        Some(bytes) => KdfParams::from_bytes(&bytes)
+    parse_params(
+        tree.get(bytes_key(Space::Meta, meta::KDF_PARAMS))?
+            .as_deref(),
+    )
+}
+
+/// Reads `m‖kdf_params` (absent: the legacy parameters).
+fn parse_params(bytes: Option<&[u8]>) -> Result<KdfParams> {
+    match bytes {
+        Some(bytes) => KdfParams::from_bytes(bytes)
             .ok_or_else(|| Error::Corrupt("metadata \"kdf_params\" is malformed".into())),
         None => Ok(KdfParams::LEGACY),
     }

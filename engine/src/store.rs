@@ -5,6 +5,7 @@ use crate::codec::Codec;
 use crate::envelope;
 use crate::error::{shutting_down, Result};
 use crate::index::BlindKeys;
+use crate::key_check;
 use crate::keys::{KeySource, MasterKey, Purpose};
 use crate::seal::Sealer;
 use crate::shared::{GroupCommitStats, Shared};
@@ -81,8 +82,9 @@ impl Store {
     /// Opens (or creates) the store in `path` with the given key.
     ///
     /// A new store gets a fresh data key wrapped under the master key; an existing one must
-    /// unwrap its data key with it, else [`Error::WrongKey`] and nothing is written. A store in
-    /// an older layout is upgraded first (see `upgrade.rs`).
+    /// unwrap its data key with it, else [`Error::WrongKey`], checked against the key check
+    /// file before anything in the folder is written (`key_check.rs`). A store in an older
+    /// layout is upgraded first (see `upgrade.rs`).
     pub fn open(path: &Path, key: &KeySource, options: &Options) -> Result<Store> {
         Store::open_reporting(path, key, options, &|_| {})
     }
@@ -131,10 +133,16 @@ impl Store {
             mode: options.mode,
             flush_every_ms: flush_every.filter(|ms| *ms > 0),
         };
+        // Before anything in the folder is written (opening sled writes, and its redo log is
+        // replayed): a wrong key fails here (`key_check.rs`).
+        let checked = key_check::check(path, key)?;
         let db = Db::open(path, &tuning)?;
         let tree = db.open_tree(DATA_TREE)?;
         let layout = upgrade::layout_of(&tree)?;
-        let (master, new_passphrase) = envelope::master_key(&tree, key, layout.is_none())?;
+        let (master, new_passphrase) = match (checked, layout) {
+            (Some(master), Some(_)) => (master, None),
+            _ => envelope::master_key(&tree, key, layout.is_none())?,
+        };
         let data = match layout {
             None => create(&db, &tree, &master, new_passphrase)?,
             Some(version) => {
@@ -142,6 +150,9 @@ impl Store {
                 envelope::open_data_key(&tree, &master)?
             }
         };
+        // In step with sled's entries, now durable (a new store's are checkpointed by
+        // `create`, an upgrade's by its steps).
+        key_check::record(path, &tree)?;
         let keyring = Arc::new(crate::keyring::Keyring::open(path, &data)?);
         let codec = Codec::with_keyring(Sealer::new(&data.derive(Purpose::RecordSeal)), keyring);
         finish_erasures(&tree, &codec)?;

@@ -94,31 +94,91 @@ fn nothing_personal_is_stored_in_plain_text() {
     }
 }
 
+/// Every file and folder under `dir`: its path, its size and the BLAKE3 hash of its bytes.
+fn folder_state(dir: &Path) -> Vec<(String, u64, String)> {
+    let mut state = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            state.push((path.display().to_string(), 0, "folder".to_string()));
+            state.extend(folder_state(&path));
+        } else {
+            let bytes = std::fs::read(&path).unwrap();
+            let hash = blake3::hash(&bytes).to_hex().to_string();
+            state.push((path.display().to_string(), bytes.len() as u64, hash));
+        }
+    }
+    state.sort();
+    state
+}
+
+/// Waits until the store in `dir` is closed for good: its threads, which end after the last
+/// handle is dropped, release sled's lock of the `db` file last.
+fn wait_released(dir: &Path) {
+    let db = std::fs::File::open(dir.join("db")).unwrap();
+    let locked = |op| rustix::fs::flock(&db, op).is_ok();
+    let released = (0..500).any(|_| {
+        let free = locked(rustix::fs::FlockOperation::NonBlockingLockExclusive);
+        if !free {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        free
+    });
+    assert!(
+        released,
+        "the store in {} was never released",
+        dir.display()
+    );
+    assert!(locked(rustix::fs::FlockOperation::Unlock));
+}
+
+// Guards against a wrong key writing before it is refused (issue 32: the store replayed its
+// redo log into sled and renamed the log's segments, and sled rewrote its own files, before
+// the key was found wrong). Every file of the folder is byte-identical after each attempt —
+// a closed store, and one dropped with batches only its redo log holds — and the right key
+// still opens it whole.
 #[test]
 fn the_wrong_key_fails_at_open_and_writes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let right = MasterKey::generate();
-    {
+    for closed in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let right = MasterKey::generate();
+        {
+            let store = open_with(dir.path(), &right);
+            for i in 0..50 {
+                customer(&store, "Ada", &format!("ada{i}@example.com"));
+            }
+            if closed {
+                store.close().unwrap();
+            }
+        }
+        wait_released(dir.path());
+        let before = folder_state(dir.path());
+        let wrong = Store::open(
+            dir.path(),
+            &KeySource::Key(MasterKey::generate()),
+            &Options::default(),
+        );
+        let error = wrong.err().unwrap();
+        assert!(matches!(error, Error::WrongKey), "{error}");
+        assert!(error.to_string().contains("key"));
+        assert_eq!(folder_state(dir.path()), before, "closed: {closed}");
+        let passphrase = KeySource::Passphrase(zeroize::Zeroizing::new("guess".to_string()));
+        assert!(matches!(
+            Store::open(dir.path(), &passphrase, &Options::default())
+                .err()
+                .unwrap(),
+            Error::WrongKey
+        ));
+        assert_eq!(folder_state(dir.path()), before, "closed: {closed}");
+        // A rekey with two wrong keys writes nothing either.
+        let guess = KeySource::Key(MasterKey::generate());
+        let rekeyed = rekey(dir.path(), &guess, &passphrase, &|_, _, _| {});
+        assert!(matches!(rekeyed, Err(Error::WrongKey)), "{rekeyed:?}");
+        assert_eq!(folder_state(dir.path()), before, "closed: {closed}");
         let store = open_with(dir.path(), &right);
-        customer(&store, "Ada", "ada@example.com");
+        assert_eq!(store.counts().unwrap().customers, 50);
+        assert_eq!(store.customer(1).unwrap().unwrap().name, "Ada");
     }
-    let wrong = Store::open(
-        dir.path(),
-        &KeySource::Key(MasterKey::generate()),
-        &Options::default(),
-    );
-    let error = wrong.err().unwrap();
-    assert!(matches!(error, Error::WrongKey), "{error}");
-    assert!(error.to_string().contains("key"));
-    let passphrase = KeySource::Passphrase(zeroize::Zeroizing::new("guess".to_string()));
-    assert!(matches!(
-        Store::open(dir.path(), &passphrase, &Options::default())
-            .err()
-            .unwrap(),
-        Error::WrongKey
-    ));
-    let store = open_with(dir.path(), &right);
-    assert_eq!(store.customer(1).unwrap().unwrap().name, "Ada");
 }
 
 #[test]
@@ -334,4 +394,40 @@ fn new_passphrase_stores_refuse_short_passphrases_and_record_their_cost() {
     backup::restore(&backup, &phrase(good), &restored).unwrap();
     let store = Store::open(&restored, &phrase(good), &Options::default()).unwrap();
     assert_eq!(store.customer(1).unwrap().unwrap().name, "Ada");
+}
+
+// Guards the key check file across rotations between key files and passphrases (issue 32):
+// each rekey leaves a store that only its new key opens — a passphrase's fresh salt and cost
+// included — and each old key is refused without a file of the folder changing.
+#[test]
+fn rekeys_between_key_files_and_passphrases_leave_only_the_new_key_and_old_ones_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let phrase = |p: &str| KeySource::Passphrase(zeroize::Zeroizing::new(p.to_string()));
+    let first = KeySource::Key(MasterKey::generate());
+    {
+        let store = Store::open(dir.path(), &first, &Options::default()).unwrap();
+        customer(&store, "Ada", "ada@example.com");
+        store.close().unwrap();
+    }
+    let keys = [
+        first,
+        phrase("correct horse battery staple"),
+        phrase("another horse, another staple"),
+        KeySource::Key(MasterKey::generate()),
+    ];
+    for pair in keys.windows(2) {
+        let (old, new) = (&pair[0], &pair[1]);
+        let done = rekey(dir.path(), old, new, &|_, _, _| {}).unwrap();
+        assert_eq!(done, RekeyOutcome::Rekeyed);
+        wait_released(dir.path());
+        let before = folder_state(dir.path());
+        for refused in [old, &keys[0]] {
+            let opened = Store::open(dir.path(), refused, &Options::default());
+            assert!(matches!(opened, Err(Error::WrongKey)), "{:?}", opened.err());
+            assert_eq!(folder_state(dir.path()), before);
+        }
+        let store = Store::open(dir.path(), new, &Options::default()).unwrap();
+        assert_eq!(store.customer(1).unwrap().unwrap().name, "Ada");
+        store.close().unwrap();
+    }
 }

@@ -350,3 +350,42 @@ pub mod words {
         }
     }
 }
+
+/// `crm-server rekey` of `data` from the key file `old` to `new` (no passphrase from the
+/// environment), stdout discarded, stderr captured.
+pub fn rekey_command(data: &Path, old: &Path, new: &Path) -> Command {
+    let mut command = Command::new(server_binary());
+    command
+        .arg("rekey")
+        .arg("--data")
+        .arg(data)
+        .arg("--key-file")
+        .arg(old)
+        .arg("--new-key-file")
+        .arg(new)
+        .env_remove("CRM_PASSPHRASE")
+        .env_remove("CRM_NEW_PASSPHRASE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Which of `keys` (name, key file) opens the stopped store in `data` whole — every invariant
+/// holds and it has `customers` customers — checked in order with the engine: its name, or
+/// "neither" with each key's error.
+pub fn opener(data: &Path, keys: &[(&str, &Path)], customers: u64) -> String {
+    let mut errors = Vec::new();
+    for (name, key) in keys {
+        let key = crm_engine::KeySource::File(key.to_path_buf());
+        match crm_engine::Store::open(data, &key, &crm_engine::Options::default()) {
+            Ok(store) => {
+                store.check_consistency().unwrap();
+                assert_eq!(store.counts().unwrap().customers, customers);
+                store.close().unwrap();
+                return name.to_string();
+            }
+            Err(error) => errors.push(format!("{name}: {error}")),
+        }
+    }
+    format!("neither ({})", errors.join("; "))
+}

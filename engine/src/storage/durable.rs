@@ -3,6 +3,7 @@
 //! that writes staged batches into sled (`staging.rs`).
 
 use super::{lock, redo, staging, write_in_order, Bytes, LOG_DIR, MARKER};
+use crate::crash_points;
 use crate::error::{Error, Result};
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
@@ -18,16 +19,22 @@ pub(super) struct Durable {
     /// The [`Db`]'s lock of batches: a drain freezes a staging layer under it.
     pub pages: Arc<Mutex<()>>,
     pub log: redo::Log,
-    /// sled's data file, for the `fdatasync` sled leaves out.
-    pub data_file: File,
-    /// The blob files synced so far (sled never syncs them).
-    pub synced_blobs: Mutex<HashSet<OsString>>,
+    pub sled_files: SledFiles,
     /// Every tree opened, by name.
     pub trees: Mutex<HashMap<Vec<u8>, Arc<TreeLog>>>,
     /// Checkpoints take turns.
     pub checkpointing: Mutex<()>,
     /// Wakes the applier thread before its next round.
     pub wake: Arc<Wake>,
+}
+
+/// sled's files, for the `fdatasync`s sled leaves out.
+pub(super) struct SledFiles {
+    folder: PathBuf,
+    /// sled's data file.
+    data_file: File,
+    /// The blob files synced so far (sled never syncs them).
+    synced_blobs: Mutex<HashSet<OsString>>,
 }
 
 /// A flag and its condition variable.
@@ -40,28 +47,42 @@ pub(super) struct Wake {
 impl Durable {
     /// Replays what the redo log of the folder holds beyond sled's files, makes it part of
     /// them, and starts a new log.
+    ///
+    /// The replayed segments are retired before the new one is started: a crash at any step
+    /// leaves segments already read once (or none), the last of them the one that was being
+    /// written, so the next open reads them the same way. (Started first, the new segment
+    /// followed an unsealed one after a crash in between, which read as damage.)
     pub(super) fn open(folder: &Path, inner: &sled::Db) -> Result<Durable> {
         let log_dir = folder.join(LOG_DIR);
         let found = redo::Log::read(&log_dir)?;
+        crash_points::reached("open.read");
         replay(inner, found.records)?;
-        let durable = Durable {
+        crash_points::reached("open.replayed");
+        let sled_files = SledFiles {
             folder: folder.to_path_buf(),
-            pages: Arc::default(),
-            log: redo::Log::start(&log_dir)?,
             data_file: File::open(folder.join("db"))?,
             synced_blobs: Mutex::default(),
-            trees: Mutex::default(),
-            checkpointing: Mutex::default(),
-            wake: Arc::default(),
         };
         if !found.segments.is_empty() {
             super::sled_hang::flush(inner, super::sled_hang::FLUSH_LIMIT)?;
-            durable.sync_sled_files()?;
+            crash_points::reached("open.sled-flushed");
+            sled_files.sync()?;
+            crash_points::reached("open.sled-synced");
             redo::retire(&log_dir, &found.segments)?;
         }
+        let log = redo::Log::start(&log_dir)?;
         // A new folder's names (sled's files, the log's) must survive a crash too.
         redo::sync_dir(folder)?;
-        Ok(durable)
+        crash_points::reached("open.started");
+        Ok(Durable {
+            folder: folder.to_path_buf(),
+            pages: Arc::default(),
+            log,
+            sled_files,
+            trees: Mutex::default(),
+            checkpointing: Mutex::default(),
+            wake: Arc::default(),
+        })
     }
 
     /// The applier: every [`staging::DRAIN_EVERY`], or when woken, writes each tree's due
@@ -113,16 +134,19 @@ impl Durable {
         self.wake.signal.notify_one();
     }
 
-    /// `Err` once staged batches failed to reach sled.
+    /// `Err` once the log failed to be written, or staged batches failed to reach sled.
     pub(super) fn check(&self) -> Result<()> {
+        self.log.check()?;
         for tree in self.trees() {
             tree.staging.check()?;
         }
         Ok(())
     }
+}
 
+impl SledFiles {
     /// `fdatasync`s sled's data file and every blob file not synced before.
-    pub(super) fn sync_sled_files(&self) -> Result<()> {
+    pub(super) fn sync(&self) -> Result<()> {
         self.data_file.sync_data()?;
         let blobs = self.folder.join("blobs");
         let Ok(entries) = std::fs::read_dir(&blobs) else {
@@ -232,6 +256,7 @@ fn replay(inner: &sled::Db, records: Vec<redo::Record>) -> Result<()> {
                 .into_iter()
                 .map(|(key, value)| (Bytes::from(key), value.map(Bytes::from))),
         )?;
+        crash_points::reached("open.replay.batch");
         *last = record.number;
     }
     Ok(())

@@ -34,6 +34,7 @@
 //! log's older segments; [`Db::open`] replays the batches a crash kept from sled's files.
 //! Scratch stores have neither log nor staging: their batches go to sled directly.
 
+use crate::crash_points;
 use crate::error::{Error, Result};
 use crate::pages;
 
@@ -244,11 +245,15 @@ impl Db {
         };
         let _turn = lock(&durable.checkpointing);
         let closed = durable.log.rotate()?;
+        crash_points::reached("checkpoint.rotated");
         // Every batch in the closed segments was staged before it was logged: after the
         // drain, sled holds them all (and maybe later ones, which replay then skips).
         durable.drain_all()?;
+        crash_points::reached("checkpoint.drained");
         sled_hang::flush(&self.inner, sled_hang::FLUSH_LIMIT)?;
-        durable.sync_sled_files()?;
+        crash_points::reached("checkpoint.sled-flushed");
+        durable.sled_files.sync()?;
+        crash_points::reached("checkpoint.sled-synced");
         redo::retire(&durable.folder.join(LOG_DIR), &closed)
     }
 
@@ -625,3 +630,6 @@ fn is_lock_error(error: &std::io::Error) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod crash_tests;

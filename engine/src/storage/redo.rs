@@ -45,6 +45,17 @@
 //! same reason. The last segment needs no seal: its end is where a crash cut its last append,
 //! whose batch was never acknowledged.
 //!
+//! A crash right after a segment was created leaves it *unused*: no record of its own, only
+//! what its file held (nothing, or a spare's older records). Unused segments after the last
+//! one that holds records are read as what they are, a crash's leftovers, and retired with
+//! the others by the next open; the segment before them needs no seal if what follows its
+//! records is what a crash leaves (nothing, zeros, an older use's record), which is how an
+//! open of an earlier build left it when killed between starting a segment and retiring the
+//! old ones. Damage — a record that fails its checksum with more after it — before the seal
+//! of a segment that holds batches stays `CORRUPT`. An open retires the segments it replayed
+//! before it starts the next one, and a checkpoint seals and syncs a segment before it
+//! creates the next, so a crash at any step leaves a log that reads this way.
+//!
 //! The log holds what sled's own log holds: values sealed by the engine, keys that are ids,
 //! blind hashes or metadata names. Nothing in it is plain personal data.
 //!
@@ -54,12 +65,20 @@
 //! batch is written into sled, sled's files are `fdatasync`ed, then the older segments go. A
 //! batch is staged before it is logged, so every batch of the older segments is in what sled
 //! wrote.
+//!
+//! # A failed write
+//!
+//! A write or `fdatasync` of the log that fails is sticky: its records left `pending` with it,
+//! so every later [`Log::sync`] (and rotation) fails too, and the store halts as after any
+//! failed flush, rather than acknowledge batches after a gap in the log.
 
+use crate::crash_points;
 use crate::error::{Error, Result};
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -108,6 +127,13 @@ pub(crate) struct Log {
     pending: Mutex<Vec<u8>>,
     /// The segment being written; its lock also makes syncs take turns.
     active: Mutex<Segment>,
+    /// The first failure to write or sync the log. Sticky: the records of a failed write are
+    /// gone from `pending`, so a later sync that found nothing to write would otherwise
+    /// report success for batches that never reached the log; every later sync reports it
+    /// instead, and the store halts.
+    failed: Mutex<Option<String>>,
+    /// Whether `failed` holds a failure: read by every batch and sync without a lock.
+    has_failed: AtomicBool,
 }
 
 struct Segment {
@@ -199,15 +225,40 @@ fn stamp(records: &mut [u8], segment: u64) -> Result<u64> {
 impl Log {
     /// Reads every segment in `dir` (made if missing) for replay. The log is not writable until
     /// [`Log::start`].
+    ///
+    /// The segments after the last one that holds a record of its own are what a crash left
+    /// of a segment it had just created (see [`SegmentRead::unused`]): they add nothing, and
+    /// go with the others when the open retires them. A segment before them must end with
+    /// its seal; the last one holding records needs none (a crash cut its last append), nor,
+    /// when unused segments follow it, if what follows its records is what a crash leaves
+    /// (an open of an earlier build started the next segment before it retired this one).
     pub fn read(dir: &Path) -> Result<Found> {
         create_private_dir(dir)?;
         let segments = segments_in(dir)?;
-        let mut records = Vec::new();
-        for (index, (number, path)) in segments.iter().enumerate() {
+        let mut read = Vec::with_capacity(segments.len());
+        for (number, path) in &segments {
             let mut bytes = Vec::new();
             File::open(path)?.read_to_end(&mut bytes)?;
-            let last = index + 1 == segments.len();
-            decode_segment(path, *number, &bytes, last, &mut records)?;
+            read.push(decode_segment(path, *number, &bytes)?);
+        }
+        let tail = read.iter().rposition(|segment| !segment.unused());
+        let mut records = Vec::new();
+        for (index, ((_, path), segment)) in segments.iter().zip(read).enumerate() {
+            if tail.is_none_or(|tail| index > tail) {
+                break;
+            }
+            match segment.end {
+                End::Sealed => {}
+                End::Open { .. } if index + 1 == segments.len() => {}
+                End::Open { clean: true, .. } if Some(index) == tail => {}
+                End::Open { at, .. } => {
+                    return Err(Error::Corrupt(format!(
+                        "the redo log segment {} is damaged at byte {at}, before its seal",
+                        path.display()
+                    )))
+                }
+            }
+            records.extend(segment.records);
         }
         Ok(Found {
             records,
@@ -231,6 +282,8 @@ impl Log {
             dir: dir.to_path_buf(),
             pending: Mutex::new(Vec::new()),
             active: Mutex::new(segment),
+            failed: Mutex::default(),
+            has_failed: AtomicBool::new(false),
         })
     }
 
@@ -239,16 +292,42 @@ impl Log {
         lock(&self.pending).extend_from_slice(record);
     }
 
-    /// Writes every batch appended before this call and `fdatasync`s the segment.
+    /// Writes every batch appended before this call and `fdatasync`s the segment. Once a
+    /// write or sync of the log has failed, every later one fails too (see `failed`).
     pub fn sync(&self) -> Result<()> {
         let mut segment = lock(&self.active);
+        self.check()?;
         // Taken after the segment's lock: a batch appended before this call is either here or
         // was written and synced by the sync that held the lock before.
         let mut bytes = std::mem::take(&mut *lock(&self.pending));
-        if !bytes.is_empty() {
-            segment.write(&mut bytes)?;
+        let written = if bytes.is_empty() {
+            Ok(())
+        } else {
+            segment.write(&mut bytes)
+        };
+        self.remember(written.and_then(|()| segment.sync()))
+    }
+
+    /// `Err` once a write or sync of the log has failed.
+    pub fn check(&self) -> Result<()> {
+        if !self.has_failed.load(Ordering::Acquire) {
+            return Ok(());
         }
-        segment.sync()
+        match lock(&self.failed).as_ref() {
+            Some(cause) => Err(Error::Storage(format!(
+                "writing the redo log failed: {cause}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Passes `result` on, keeping its failure for every later sync.
+    fn remember<T>(&self, result: Result<T>) -> Result<T> {
+        if let Err(error) = &result {
+            lock(&self.failed).get_or_insert_with(|| error.to_string());
+            self.has_failed.store(true, Ordering::Release);
+        }
+        result
     }
 
     /// Whether the segment is large or old enough for a checkpoint to close it.
@@ -262,11 +341,9 @@ impl Log {
     /// and any older left behind), which a checkpoint retires once sled's files are synced.
     pub fn rotate(&self) -> Result<Vec<PathBuf>> {
         let mut segment = lock(&self.active);
-        let mut bytes = std::mem::take(&mut *lock(&self.pending));
-        bytes.extend_from_slice(&seal(segment.records + record_ends(&bytes)?.len() as u64));
-        segment.write(&mut bytes)?;
-        segment.sync()?;
-        let next = Segment::create(&self.dir, segment.number + 1)?;
+        self.check()?;
+        let bytes = std::mem::take(&mut *lock(&self.pending));
+        let next = self.remember(self.seal_and_follow(&mut segment, bytes))?;
         let closed_through = segment.number;
         *segment = next;
         Ok(segments_in(&self.dir)?
@@ -276,6 +353,16 @@ impl Log {
             .collect())
     }
 
+    /// Writes `bytes` (pending records) and a seal into `segment`, syncs it, and creates the
+    /// segment that follows it.
+    fn seal_and_follow(&self, segment: &mut Segment, mut bytes: Vec<u8>) -> Result<Segment> {
+        bytes.extend_from_slice(&seal(segment.records + record_ends(&bytes)?.len() as u64));
+        segment.write(&mut bytes)?;
+        segment.sync()?;
+        crash_points::reached("redo.rotate.sealed");
+        Segment::create(&self.dir, segment.number + 1)
+    }
+
     /// Gives back the disk the log holds beyond what it needs: deletes the spares and, if
     /// nothing was written since the last rotation, empties the segment (a closing store).
     pub fn trim(&self) -> Result<()> {
@@ -283,10 +370,12 @@ impl Log {
         if segment.offset == 0 && segment.capacity > 0 {
             segment.file.set_len(0)?;
             segment.file.sync_all()?;
+            crash_points::reached("redo.trim.emptied");
             segment.capacity = 0;
         }
         for spare in spares_in(&self.dir)? {
             std::fs::remove_file(spare)?;
+            crash_points::reached("redo.trim.spare-removed");
         }
         sync_dir(&self.dir)
     }
@@ -312,13 +401,17 @@ pub(crate) fn retire(dir: &Path, segments: &[PathBuf]) -> Result<()> {
         if spares < SPARE_SEGMENTS {
             if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
                 std::fs::rename(path, dir.join(format!("{SPARE}{name}")))?;
+                crash_points::reached("redo.retire.spared");
                 spares += 1;
                 continue;
             }
         }
         std::fs::remove_file(path)?;
+        crash_points::reached("redo.retire.removed");
     }
-    sync_dir(dir)
+    sync_dir(dir)?;
+    crash_points::reached("redo.retire.done");
+    Ok(())
 }
 
 /// A seal closing a segment of `records` records.
@@ -351,8 +444,10 @@ impl Segment {
                 options.open(&path)?
             }
         };
+        crash_points::reached("redo.segment.created");
         // The new name must survive a crash before the first batch is synced into it.
         sync_dir(dir)?;
+        crash_points::reached("redo.segment.named");
         let capacity = file.metadata()?.len();
         Ok(Segment {
             file,
@@ -368,6 +463,7 @@ impl Segment {
     fn write(&mut self, records: &mut [u8]) -> Result<()> {
         let count = stamp(records, self.number)?;
         self.file.write_all_at(records, self.offset)?;
+        crash_points::reached("redo.segment.written");
         // Counted once written: a failed write (a full disk) must not make the seal count
         // batches the segment does not hold.
         self.records += count;
@@ -377,6 +473,7 @@ impl Segment {
             let grown = self.offset.div_ceil(GROWTH) * GROWTH;
             let zeros = vec![0u8; usize::try_from(grown - self.offset).unwrap_or(0)];
             self.file.write_all_at(&zeros, self.offset)?;
+            crash_points::reached("redo.segment.grown");
             self.capacity = grown;
         }
         Ok(())
@@ -385,6 +482,7 @@ impl Segment {
     fn sync(&mut self) -> Result<()> {
         if self.dirty {
             self.file.sync_data()?;
+            crash_points::reached("redo.segment.synced");
             self.dirty = false;
         }
         Ok(())
@@ -433,37 +531,65 @@ fn spare_number(path: &Path) -> Option<u64> {
     u64::from_str_radix(name, 16).ok()
 }
 
-/// Appends the batches of segment `number` to `records`. The last segment ends at its first
-/// record that does not parse; any other must end with its seal.
-fn decode_segment(
-    path: &Path,
-    number: u64,
-    bytes: &[u8],
-    last: bool,
-    records: &mut Vec<Record>,
-) -> Result<()> {
+/// What one segment file holds.
+struct SegmentRead {
+    records: Vec<Record>,
+    end: End,
+}
+
+/// Where a segment's records end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// At its seal, which counts them.
+    Sealed,
+    /// At byte `at`, the first record that does not parse (cut short, damaged, or an older
+    /// use's). `clean`: the file goes on as a crash leaves it past the last append: nothing,
+    /// zeros (the file grows zero-filled), or a record stamped with another segment's number
+    /// (a reused file's older content).
+    Open { at: usize, clean: bool },
+}
+
+impl SegmentRead {
+    /// Whether the segment holds no record of its own, only what its file held when it was
+    /// created: nothing (a new file) or a spare's older records. A crash right after a
+    /// segment was started leaves that; damage (a flipped byte, a lost block) does not.
+    fn unused(&self) -> bool {
+        self.records.is_empty() && self.end == End::Open { at: 0, clean: true }
+    }
+}
+
+/// Decodes segment `number`: its batches, up to its seal or its first record that does not
+/// parse. A seal counting other than the batches before it is `CORRUPT`.
+fn decode_segment(path: &Path, number: u64, bytes: &[u8]) -> Result<SegmentRead> {
     let mut at = 0;
-    let mut batches = 0u64;
-    let damaged =
-        |why: &str| Error::Corrupt(format!("the redo log segment {} {why}", path.display()));
+    let mut records = Vec::new();
     loop {
         match decode_record(bytes, at, number) {
             Some((Decoded::Batch(record), end)) => {
                 records.push(record);
-                batches += 1;
                 at = end;
             }
-            Some((Decoded::Seal(count), _)) if count == batches => return Ok(()),
+            Some((Decoded::Seal(count), _)) if count == records.len() as u64 => {
+                return Ok(SegmentRead {
+                    records,
+                    end: End::Sealed,
+                })
+            }
             Some((Decoded::Seal(count), _)) => {
-                return Err(damaged(&format!(
-                    "is sealed after {count} batches but holds {batches}"
+                return Err(Error::Corrupt(format!(
+                    "the redo log segment {} is sealed after {count} batches but holds {}",
+                    path.display(),
+                    records.len()
                 )))
             }
-            None if last => return Ok(()),
             None => {
-                return Err(damaged(&format!(
-                    "is damaged at byte {at}, before its seal"
-                )))
+                let rest = &bytes[at..];
+                let clean = rest.iter().all(|byte| *byte == 0)
+                    || stamped(bytes, at).is_some_and(|(stamp, _)| stamp != number);
+                return Ok(SegmentRead {
+                    records,
+                    end: End::Open { at, clean },
+                });
             }
         }
     }
@@ -474,9 +600,9 @@ enum Decoded {
     Seal(u64),
 }
 
-/// The record of segment `segment` at `at` and where the next begins; `None` if it is cut
-/// short, damaged, or of another segment.
-fn decode_record(bytes: &[u8], at: usize, segment: u64) -> Option<(Decoded, usize)> {
+/// The segment number a whole record at `at` is stamped with, and where it ends; `None` if it
+/// is cut short or fails its checksum.
+fn stamped(bytes: &[u8], at: usize) -> Option<(u64, usize)> {
     let head = bytes.get(at..at.checked_add(HEAD_LEN)?)?;
     let body_len = u32::from_be_bytes(head[..LENGTH_LEN].try_into().ok()?) as usize;
     let end = at.checked_add(HEAD_LEN)?.checked_add(body_len)?;
@@ -486,7 +612,15 @@ fn decode_record(bytes: &[u8], at: usize, segment: u64) -> Option<(Decoded, usiz
     {
         return None;
     }
-    if u64::from_be_bytes(head[LENGTH_LEN + CHECKSUM_LEN..].try_into().ok()?) != segment {
+    let stamp = u64::from_be_bytes(head[LENGTH_LEN + CHECKSUM_LEN..].try_into().ok()?);
+    Some((stamp, end))
+}
+
+/// The record of segment `segment` at `at` and where the next begins; `None` if it is cut
+/// short, damaged, or of another segment.
+fn decode_record(bytes: &[u8], at: usize, segment: u64) -> Option<(Decoded, usize)> {
+    let (stamp, end) = stamped(bytes, at)?;
+    if stamp != segment {
         return None;
     }
     let mut cursor = Cursor {
@@ -581,7 +715,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn batch(number: u64) -> Vec<u8> {
@@ -596,6 +730,13 @@ mod tests {
             writes.iter().map(|(k, v)| (k.as_slice(), v.as_deref())),
         )
         .unwrap()
+    }
+
+    /// Makes every later write to the log's segment fail (a read-only handle of its file).
+    pub(in crate::storage) fn break_writes(log: &Log) {
+        let mut segment = lock(&log.active);
+        let path = log.dir.join(format!("{:016x}", segment.number));
+        segment.file = File::open(path).unwrap();
     }
 
     fn numbers(dir: &Path) -> Vec<u64> {
@@ -650,47 +791,139 @@ mod tests {
         assert!(spares_in(dir.path()).unwrap().is_empty());
     }
 
+    /// Record `number` stamped for segment `segment`.
+    fn stamped_batch(number: u64, segment: u64) -> Vec<u8> {
+        let mut record = batch(number);
+        stamp(&mut record, segment).unwrap();
+        record
+    }
+
+    /// A seal of `records` records stamped for segment `segment`.
+    fn stamped_seal(records: u64, segment: u64) -> Vec<u8> {
+        let mut record = seal(records);
+        stamp(&mut record, segment).unwrap();
+        record
+    }
+
+    /// The batch numbers `Log::read` finds in a log of these segment files.
+    fn read_files(files: &[(u64, Vec<u8>)]) -> Result<Vec<u64>> {
+        let dir = tempfile::tempdir().unwrap();
+        for (number, bytes) in files {
+            std::fs::write(dir.path().join(format!("{number:016x}")), bytes).unwrap();
+        }
+        let found = Log::read(dir.path())?;
+        assert_eq!(found.segments.len(), files.len(), "every file is retired");
+        Ok(found.records.iter().map(|r| r.number).collect())
+    }
+
     #[test]
     fn a_torn_tail_ends_the_last_segment_and_damage_elsewhere_is_corrupt() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut one = batch(1);
-        let mut two = batch(2);
-        stamp(&mut one, 7).unwrap();
-        stamp(&mut two, 7).unwrap();
+        let (one, two) = (stamped_batch(1, 7), stamped_batch(2, 7));
         // Cut anywhere inside the second record, or flip a byte of it: the first survives.
         for cut in one.len()..one.len() + two.len() {
-            let mut bytes = one.clone();
-            bytes.extend_from_slice(&two[..cut - one.len()]);
-            let mut records = Vec::new();
-            decode_segment(dir.path(), 7, &bytes, true, &mut records).unwrap();
-            assert_eq!(records.len(), 1, "cut at {cut}");
+            let bytes = [&one[..], &two[..cut - one.len()]].concat();
+            assert_eq!(read_files(&[(7, bytes)]).unwrap(), vec![1], "cut at {cut}");
         }
-        let mut flipped = one.clone();
-        flipped.extend_from_slice(&two);
+        let mut flipped = [&one[..], &two[..]].concat();
         let last = flipped.len() - 1;
         flipped[last] ^= 1;
-        let mut records = Vec::new();
-        decode_segment(dir.path(), 7, &flipped, true, &mut records).unwrap();
-        assert_eq!(records.len(), 1);
+        assert_eq!(read_files(&[(7, flipped.clone())]).unwrap(), vec![1]);
         // A record of another segment (an older use of the file) ends it too.
-        let mut records = Vec::new();
-        decode_segment(dir.path(), 8, &one, true, &mut records).unwrap();
-        assert!(records.is_empty());
+        assert!(read_files(&[(8, one.clone())]).unwrap().is_empty());
         // The same damage in a closed segment is corruption, not a crash.
-        let err = decode_segment(dir.path(), 7, &flipped, false, &mut Vec::new()).unwrap_err();
+        let later = stamped_batch(3, 8);
+        let err = read_files(&[(7, flipped.clone()), (8, later.clone())]).unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::Corrupt);
-        assert!(err.to_string().contains(&format!("byte {}", one.len())));
+        assert!(
+            err.to_string().contains(&format!("byte {}", one.len())),
+            "{err}"
+        );
         // A closed segment whose seal counts other than its batches is corrupt.
-        let mut sealed = one.clone();
-        let mut wrong = seal(2);
-        stamp(&mut wrong, 7).unwrap();
-        sealed.extend_from_slice(&wrong);
-        let err = decode_segment(dir.path(), 7, &sealed, false, &mut Vec::new()).unwrap_err();
+        let sealed = [&one[..], &stamped_seal(2, 7)[..]].concat();
+        let err = read_files(&[(7, sealed), (8, later)]).unwrap_err();
         assert!(
             err.to_string()
                 .contains("sealed after 2 batches but holds 1"),
             "{err}"
         );
+    }
+
+    // Guards against reporting as damage, and refusing to open on, the segments a crash leaves
+    // right after a new one was created (issue 32: a killed start or rekey left empty segments
+    // and "the redo log segment … is damaged at byte 0, before its seal"), while damage in a
+    // segment that holds batches stays `CORRUPT`.
+    #[test]
+    fn segments_a_crash_left_unused_are_not_damage_but_damage_before_a_seal_is() {
+        let (one, two) = (stamped_batch(1, 7), stamped_batch(2, 7));
+        let zeros = vec![0u8; 4096];
+        let written = [&one[..], &two[..]].concat();
+        let sealed = [&written[..], &stamped_seal(2, 7)[..]].concat();
+        let unsealed = [&written[..], &zeros[..]].concat();
+        // A new file, and a spare's older records (stamped with another segment's number).
+        let new_file = Vec::new();
+        let reused = [&stamped_batch(9, 3)[..], &zeros[..]].concat();
+        for empty in [&new_file, &reused] {
+            // A rotation's new segment, once or twice (a crash, then another in the next open).
+            assert_eq!(
+                read_files(&[(7, sealed.clone()), (8, empty.clone())]).unwrap(),
+                vec![1, 2]
+            );
+            // An earlier build started the next segment before it retired an unsealed one.
+            assert_eq!(
+                read_files(&[
+                    (7, unsealed.clone()),
+                    (8, empty.clone()),
+                    (9, empty.clone())
+                ])
+                .unwrap(),
+                vec![1, 2]
+            );
+            assert_eq!(
+                read_files(&[(7, written.clone()), (8, empty.clone())]).unwrap(),
+                vec![1, 2]
+            );
+            // Nothing but empty segments (a rekey killed in each of two opens).
+            assert!(read_files(&[(7, empty.clone()), (8, empty.clone())])
+                .unwrap()
+                .is_empty());
+            // An empty segment before one that holds batches is no crash's.
+            let err = read_files(&[(7, empty.clone()), (8, stamped_batch(1, 8))]).unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::Corrupt, "{err}");
+            // Damage before the seal of a segment that holds batches, followed by one a crash
+            // left empty: corrupt, wherever it is.
+            for at in [0, one.len() + 5] {
+                let mut damaged = sealed.clone();
+                damaged[at] ^= 0x40;
+                let err = read_files(&[(7, damaged), (8, empty.clone())]).unwrap_err();
+                assert_eq!(err.kind(), crate::ErrorKind::Corrupt, "{err}");
+                assert!(err.to_string().contains("before its seal"), "{err}");
+            }
+        }
+    }
+
+    // Guards against a failed log write being forgotten (issue 32): the records of the failed
+    // write were taken from `pending`, so a sync after it found nothing to write and returned
+    // Ok, and a batch could be acknowledged that never reached the log.
+    #[test]
+    fn a_failed_log_write_fails_every_later_sync_and_rotation() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Log::start(dir.path()).unwrap();
+        log.append(&batch(1));
+        log.sync().unwrap();
+        // A real write error: the segment's handle is swapped for a read-only one.
+        break_writes(&log);
+        log.append(&batch(2));
+        assert!(log.sync().is_err());
+        // Nothing is pending any more: without the sticky failure this was Ok.
+        let later = log.sync().unwrap_err();
+        assert!(
+            later.to_string().contains("writing the redo log failed"),
+            "{later}"
+        );
+        assert!(log.rotate().is_err());
+        log.append(&batch(3));
+        assert!(log.sync().is_err());
+        assert!(log.check().is_err());
     }
 
     #[test]

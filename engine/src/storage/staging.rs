@@ -39,6 +39,7 @@
 
 use super::sled_hang::written;
 use super::{redo, Bytes, MARKER};
+use crate::crash_points;
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -202,7 +203,10 @@ impl Staging {
 
     /// Writes a frozen layer into sled (see the module's notes for the order), then drops it.
     pub fn write_frozen(&self, frozen: Frozen, log: &redo::Log) -> Result<()> {
-        let result = log.sync().and_then(|()| self.insert_all(&frozen.0));
+        let result = log.sync().and_then(|()| {
+            crash_points::reached("drain.log-synced");
+            self.insert_all(&frozen.0)
+        });
         match &result {
             Ok(()) => write(&self.layers).frozen = None,
             // The frozen layer stays: reads still see it, and the redo log still holds it.
@@ -226,16 +230,19 @@ impl Staging {
             if count >= self.fail_after.load(std::sync::atomic::Ordering::Relaxed) {
                 return Err(Error::Storage("a drain cut short by a test".into()));
             }
-            #[cfg(not(test))]
-            let _ = count;
             let store = &self.store;
             match value {
                 Some(value) => written(store, self.tree.insert(key.clone(), value.clone()))?,
                 None => written(store, self.tree.remove(key.clone()))?,
             };
+            if count == 0 {
+                crash_points::reached("drain.first-key");
+            }
         }
+        crash_points::reached("drain.keys");
         if let Some(number) = marker {
             written(&self.store, self.tree.insert(MARKER, number))?;
+            crash_points::reached("drain.marked");
         }
         Ok(())
     }
