@@ -1,7 +1,7 @@
 //! Stock Redis clients with their defaults: redis-py (installed from PyPI by `.ci/run`) and,
 //! where installed, `redis-cli`.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crm_tests::{TestServer, ADMIN_PASSWORD};
 use std::process::Command;
