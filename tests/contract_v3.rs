@@ -470,3 +470,22 @@ fn arity_errors_quote_the_syntax_and_unknown_keywords_list_the_valid_ones() {
         "-ERR wrong number of arguments for 'xlen' command\r\n"
     );
 }
+
+/// A subscriber waits for a leader change for as long as it takes: `--idle-timeout` does not
+/// close a connection that holds a subscription, as Redis keeps its subscribers (one that
+/// holds none is closed as before).
+#[test]
+fn a_subscriber_is_not_closed_for_idling() {
+    let server = TestServer::start_with(&["--idle-timeout", "1"]);
+    let mut subscriber = server.raw_admin();
+    exchange(
+        &mut subscriber,
+        "SUBSCRIBE +switch-master",
+        "*3\r\n$9\r\nsubscribe\r\n$14\r\n+switch-master\r\n:1\r\n",
+    );
+    let mut idle = server.raw_admin();
+    // The idle one is closed after its second; then the subscriber, silent as long, answers.
+    assert!(idle.is_closed());
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    exchange(&mut subscriber, "PING", "*2\r\n$4\r\npong\r\n$0\r\n\r\n");
+}
