@@ -114,7 +114,9 @@ fn customers_end_to_end() {
         fails(&mut con, &["CUSTOMER.ADD", "EMAIL", "bob@example.com"]),
         (
             "ERR".into(),
-            "wrong number of arguments for 'customer.add' command".into()
+            "wrong number of arguments for 'customer.add' command (syntax: CUSTOMER.ADD NAME name \
+             EMAIL email [PHONE phone] [ADDRESS address] [CREATED_AT time] [ID id])"
+                .into()
         )
     );
     assert_eq!(

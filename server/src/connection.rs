@@ -17,6 +17,10 @@
 //! statistic stops within a second) and its requests not yet started dropped. At shutdown,
 //! running heavy commands are cancelled, and a client gets at most [`SHUTDOWN_DRAIN`] to read
 //! what it was sent.
+//!
+//! A connection with subscriptions (`SUBSCRIBE`) hears what is published on `+switch-master`
+//! while it waits for requests, and writes it between whole replies; it is never closed for
+//! saying nothing, as Redis keeps its subscribers.
 
 use crate::cmd::{self, Answer, Request};
 use crate::frame::{parse_request, Parsed, MAX_REQUEST_BYTES, MAX_REQUEST_BYTES_BEFORE_AUTH};
@@ -456,13 +460,15 @@ impl Connection {
         .await
     }
 
-    /// Waits for bytes, for the kernel to take replies, or for a deadline; `Some` when the
-    /// connection ends.
+    /// Waits for bytes, for the kernel to take replies, for a message on a subscribed
+    /// channel, or for a deadline; `Some` when the connection ends.
     async fn wait(&mut self) -> Option<End> {
+        // A subscribed connection listens, as Redis's do, however long nothing is said.
         let idle_deadline = self
             .shared
             .config
             .idle_timeout
+            .filter(|_| !self.session.subscriptions.any())
             .map(|limit| self.active_at + limit);
         let auth_deadline = (!self.session.is_authenticated())
             .then_some(self.auth_deadline)
@@ -494,7 +500,22 @@ impl Connection {
                 }
                 _ => Some(End::Drop),
             },
+            text = self.session.subscriptions.next_message() => {
+                self.deliver_message(&text)
+            }
         }
+    }
+
+    /// Puts what a published message delivers in the output, between whole replies (it is
+    /// only heard while the connection waits); `Some` when the client does not read.
+    fn deliver_message(&mut self, text: &str) -> Option<End> {
+        if self.output.pending() > MAX_OUTPUT_BYTES {
+            return Some(End::Drop);
+        }
+        for push in self.session.subscriptions.deliveries(text) {
+            push.encode(self.session.proto, &mut self.output.buffer);
+        }
+        None
     }
 }
 

@@ -19,6 +19,7 @@ pub mod request;
 pub mod server;
 pub mod session;
 pub mod state;
+pub mod subscriptions;
 pub mod throttle;
 pub mod vocabulary;
 pub mod work_limits;

@@ -3,6 +3,7 @@
 //! Syntax errors (`ERR`) are found here, before permissions and values are looked at, as the
 //! protocol's check order requires. Values stay raw bytes until the command validates them.
 
+use crate::cmd::spec::{keywords_of, Arg, Spec};
 use crate::reply::Reply;
 
 /// What a command handler returns: the reply, or an error reply to send instead.
@@ -12,29 +13,8 @@ pub type CmdResult<T = Reply> = Result<T, Reply>;
 pub struct Args {
     command: String,
     items: std::vec::IntoIter<Vec<u8>>,
-}
-
-/// One keyword a command accepts.
-pub struct Keyword {
-    pub name: &'static str,
-    /// `false` for flags such as `NOSTOCK`.
-    pub takes_value: bool,
-}
-
-/// Shorthand for a keyword with a value.
-pub const fn kw(name: &'static str) -> Keyword {
-    Keyword {
-        name,
-        takes_value: true,
-    }
-}
-
-/// Shorthand for a flag.
-pub const fn flag(name: &'static str) -> Keyword {
-    Keyword {
-        name,
-        takes_value: false,
-    }
+    /// The command whose syntax an arity error quotes, if it quotes one.
+    syntax: Option<&'static Spec>,
 }
 
 /// The keywords found, each at most once.
@@ -69,7 +49,15 @@ impl Args {
         Args {
             command: command.to_ascii_lowercase(),
             items: items.into_iter(),
+            syntax: None,
         }
+    }
+
+    /// The same arguments, whose arity errors quote `spec`'s syntax when it has one to
+    /// quote ([`Spec::quotes_syntax`]).
+    pub fn quoting(mut self, spec: &'static Spec) -> Args {
+        self.syntax = spec.quotes_syntax().then_some(spec);
+        self
     }
 
     /// The command's name in lower case.
@@ -82,6 +70,11 @@ impl Args {
         self.items.next()
     }
 
+    /// The next argument, left in place.
+    pub fn peek(&self) -> Option<&[u8]> {
+        self.items.as_slice().first().map(Vec::as_slice)
+    }
+
     /// The next argument, which must be there.
     pub fn required(&mut self) -> CmdResult<Vec<u8>> {
         self.items.next().ok_or_else(|| self.wrong_arity())
@@ -92,12 +85,14 @@ impl Args {
         self.items.len()
     }
 
-    /// The error for a missing or extra positional argument.
+    /// The error for a missing or extra positional argument: the contract's text, then the
+    /// command's syntax when it quotes one.
     pub fn wrong_arity(&self) -> Reply {
-        syntax(format!(
-            "wrong number of arguments for '{}' command",
-            self.command
-        ))
+        let mut message = format!("wrong number of arguments for '{}' command", self.command);
+        if let Some(spec) = self.syntax {
+            message.push_str(&format!(" (syntax: {})", spec.syntax_line()));
+        }
+        syntax(message)
     }
 
     /// Ignores whatever is left (options this server accepts and does not need).
@@ -113,35 +108,36 @@ impl Args {
         Ok(())
     }
 
-    /// Reads the rest as keywords from `spec` (any case), each at most once.
-    pub fn keywords(&mut self, spec: &[Keyword]) -> CmdResult<Keywords> {
+    /// Reads the rest as the keywords of `accepted` (those with a token, in any order and
+    /// case, each at most once); an unknown word is an error that lists them.
+    pub fn keywords(&mut self, accepted: &[Arg]) -> CmdResult<Keywords> {
         let mut keywords = Keywords::default();
         while let Some(word) = self.items.next() {
-            let upper = String::from_utf8_lossy(&word).to_ascii_uppercase();
-            let Some(keyword) = spec.iter().find(|k| k.name == upper) else {
+            let Some((name, takes_value)) =
+                keywords_of(accepted).find(|(name, _)| name.as_bytes().eq_ignore_ascii_case(&word))
+            else {
+                let known: Vec<&str> = keywords_of(accepted).map(|(name, _)| name).collect();
                 return Err(syntax(format!(
-                    "syntax error: unknown keyword '{}' for '{}'",
+                    "syntax error: unknown keyword '{}' for '{}' ({})",
                     printable(&word),
-                    self.command
+                    self.command,
+                    known.join(", ")
                 )));
             };
-            if keywords.has(keyword.name) {
+            if keywords.has(name) {
                 return Err(syntax(format!(
-                    "syntax error: keyword '{}' given twice for '{}'",
-                    keyword.name, self.command
+                    "syntax error: keyword '{name}' given twice for '{}'",
+                    self.command
                 )));
             }
-            let value = if keyword.takes_value {
+            let value = if takes_value {
                 Some(self.items.next().ok_or_else(|| {
-                    syntax(format!(
-                        "syntax error: keyword '{}' needs a value",
-                        keyword.name
-                    ))
+                    syntax(format!("syntax error: keyword '{name}' needs a value"))
                 })?)
             } else {
                 None
             };
-            keywords.found.push((keyword.name, value));
+            keywords.found.push((name, value));
         }
         Ok(keywords)
     }

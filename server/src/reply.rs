@@ -28,6 +28,16 @@ pub enum Reply {
     /// A large reply produced in pieces as the client reads (`pieces.rs`); only ever a whole
     /// reply, never inside another.
     Streamed(Streamed),
+    /// An array in RESP2, a `~` set in RESP3 (`COMMAND INFO`'s flags and categories).
+    Set(Vec<Reply>),
+    /// An array in RESP2, a `>` push in RESP3 (what a subscription delivers and confirms).
+    Push(Vec<Reply>),
+    /// A flat key/value array in RESP2, a `%` map in RESP3, with keys made at run time
+    /// (`COMMAND DOCS`: command names).
+    Dict(Vec<(Reply, Reply)>),
+    /// Several replies to one request, one after the other (`SUBSCRIBE a b` confirms each
+    /// channel on its own).
+    Several(Vec<Reply>),
 }
 
 impl Reply {
@@ -71,7 +81,10 @@ impl Reply {
             Reply::Integer(_) => 22,
             Reply::Bulk(bytes) => bytes.len() + 16,
             Reply::Nil | Reply::NilArray | Reply::Streamed(_) => 5,
-            Reply::Array(items) => {
+            Reply::Array(items)
+            | Reply::Set(items)
+            | Reply::Push(items)
+            | Reply::Several(items) => {
                 16 + items.iter().map(Reply::encoded_len_estimate).sum::<usize>()
             }
             Reply::Map(pairs) => {
@@ -80,7 +93,7 @@ impl Reply {
                     .map(|(key, value)| key.len() + 16 + value.encoded_len_estimate())
                     .sum::<usize>()
             }
-            Reply::StreamMap(pairs) => {
+            Reply::StreamMap(pairs) | Reply::Dict(pairs) => {
                 16 + pairs
                     .iter()
                     .map(|(key, value)| key.encoded_len_estimate() + value.encoded_len_estimate())
@@ -138,10 +151,27 @@ impl Reply {
                     }
                 }
             }
-            Reply::Array(items) => {
-                let _ = write!(out, "*{}\r\n", items.len());
-                for item in items {
-                    item.encode(proto, out);
+            Reply::Array(items) => encode_aggregate(b'*', items, proto, out),
+            Reply::Set(items) => {
+                encode_aggregate(if proto >= 3 { b'~' } else { b'*' }, items, proto, out)
+            }
+            Reply::Push(items) => {
+                encode_aggregate(if proto >= 3 { b'>' } else { b'*' }, items, proto, out)
+            }
+            Reply::Several(replies) => {
+                for reply in replies {
+                    reply.encode(proto, out);
+                }
+            }
+            Reply::Dict(pairs) => {
+                if proto >= 3 {
+                    let _ = write!(out, "%{}\r\n", pairs.len());
+                } else {
+                    let _ = write!(out, "*{}\r\n", pairs.len() * 2);
+                }
+                for (key, value) in pairs {
+                    key.encode(proto, out);
+                    value.encode(proto, out);
                 }
             }
             Reply::Streamed(_) => {
@@ -161,6 +191,15 @@ impl Reply {
                 }
             }
         }
+    }
+}
+
+/// An aggregate: its type byte, its length, then its items.
+fn encode_aggregate(kind: u8, items: &[Reply], proto: u8, out: &mut Vec<u8>) {
+    out.push(kind);
+    let _ = write!(out, "{}\r\n", items.len());
+    for item in items {
+        item.encode(proto, out);
     }
 }
 

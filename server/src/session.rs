@@ -8,6 +8,7 @@
 //! rights of its open connections.
 
 use crate::state::Shared;
+use crate::subscriptions::Subscriptions;
 use crm_engine::{Cancel, Role};
 use std::net::IpAddr;
 use tokio::time::Instant;
@@ -35,6 +36,9 @@ pub struct Session {
     /// Raised when the client goes away or the server stops: a heavy command running for this
     /// session gives up.
     pub cancel: Cancel,
+    /// `SUBSCRIBE` and `PSUBSCRIBE`: while any is held, a RESP2 connection takes only the
+    /// subscription commands, `PING` and `QUIT`.
+    pub subscriptions: Subscriptions,
 }
 
 impl Session {
@@ -49,6 +53,7 @@ impl Session {
             users_seen: 0,
             credential: None,
             cancel: Cancel::default(),
+            subscriptions: Subscriptions::default(),
         }
     }
 

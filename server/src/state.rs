@@ -8,7 +8,13 @@ use crate::work_limits::WorkLimits;
 use crm_engine::{Durability, Store};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::broadcast;
+
+/// How many `+switch-master` messages wait for a connection that is busy (a leader change is
+/// rare: one that falls further behind skips the oldest).
+const SWITCH_MASTER_BACKLOG: usize = 16;
 
 /// The settings `serve` runs with.
 #[derive(Debug, Clone)]
@@ -42,6 +48,9 @@ pub struct Shared {
     pub throttle: LoginThrottle,
     /// How much work may run off the async workers at once.
     pub work: WorkLimits,
+    /// What is published on Sentinel's `+switch-master` channel, to every subscribed
+    /// connection (`subscriptions.rs`).
+    switch_master: broadcast::Sender<Arc<str>>,
 }
 
 impl Shared {
@@ -59,6 +68,18 @@ impl Shared {
             authenticator: Authenticator::new(),
             throttle: LoginThrottle::default(),
             work: WorkLimits::for_this_machine(),
+            switch_master: broadcast::channel(SWITCH_MASTER_BACKLOG).0,
         }
+    }
+
+    /// Publishes `text` (`NAME old-host old-port new-host new-port`) on `+switch-master`, as
+    /// Sentinel does when a new leader takes over; answers how many connections listen.
+    pub fn publish_switch_master(&self, text: &str) -> usize {
+        self.switch_master.send(Arc::from(text)).unwrap_or(0)
+    }
+
+    /// Where a connection that subscribes hears `+switch-master`.
+    pub fn switch_master_hub(&self) -> &broadcast::Sender<Arc<str>> {
+        &self.switch_master
     }
 }

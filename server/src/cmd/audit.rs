@@ -2,8 +2,9 @@
 
 use super::context::Context;
 use super::offload::heavy;
+use super::spec::{keyword, Access, ArgKind, Group, Spec, PLAIN};
 use super::values::{engine, limit, read_id};
-use crate::parse::{kw, printable, text, Args, CmdResult, Keywords};
+use crate::parse::{printable, text, Args, CmdResult, Keywords};
 use crate::reply::Reply;
 use crm_engine::journal::{hex, JournalFilter};
 use crm_engine::values::{parse_after, DEFAULT_LIMIT};
@@ -23,42 +24,70 @@ pub enum Audit {
     Head,
 }
 
-impl Verb {
-    pub fn named(name: &str) -> Option<Verb> {
-        Some(match name {
-            "AUDIT.LOG" => Verb::Log,
-            "AUDIT.VERIFY" => Verb::Verify,
-            "AUDIT.HEAD" => Verb::Head,
-            _ => return None,
-        })
-    }
-}
-
 impl super::context::Verb for Verb {
     type Command = Audit;
 
-    fn minimum_arguments(self) -> usize {
-        0
-    }
+    const ALL: &'static [Verb] = &[Verb::Log, Verb::Verify, Verb::Head];
 
-    fn required_role(self) -> Option<Role> {
-        Some(Role::Admin)
+    fn spec(self) -> &'static Spec {
+        match self {
+            Verb::Log => {
+                const {
+                    &Spec {
+                        names: &["AUDIT.LOG"],
+                        summary:
+                            "Journal entries after AFTER, filtered by author, kind or record id",
+                        syntax: &[
+                            keyword("AFTER", "seq", ArgKind::Integer).optional(),
+                            keyword("USER", "name", ArgKind::String).optional(),
+                            keyword("KIND", "kind", ArgKind::String).optional(),
+                            keyword("ID", "id", ArgKind::Integer).optional(),
+                            keyword("LIMIT", "count", ArgKind::Integer).optional(),
+                        ],
+                        ..AUDIT
+                    }
+                }
+            }
+            Verb::Verify => {
+                const {
+                    &Spec {
+                        names: &["AUDIT.VERIFY"],
+                        summary: "Check the journal's whole hash chain",
+                        ..AUDIT
+                    }
+                }
+            }
+            Verb::Head => {
+                const {
+                    &Spec {
+                        names: &["AUDIT.HEAD"],
+                        summary:
+                            "The last journal entry's number and hash, to write down elsewhere",
+                        access: Access::ReadOne,
+                        ..AUDIT
+                    }
+                }
+            }
+        }
     }
 
     fn parse(self, args: &mut Args) -> CmdResult<Audit> {
         Ok(match self {
-            Verb::Log => Audit::Log(args.keywords(&[
-                kw("AFTER"),
-                kw("USER"),
-                kw("KIND"),
-                kw("ID"),
-                kw("LIMIT"),
-            ])?),
+            Verb::Log => Audit::Log(args.keywords(self.spec().syntax)?),
             Verb::Verify => Audit::Verify,
             Verb::Head => Audit::Head,
         })
     }
 }
+
+/// What the audit verbs share: admins only, since `crm_protocol` 2.
+const AUDIT: Spec = Spec {
+    group: Group::Journal,
+    since: 2,
+    role: Some(Role::Admin),
+    access: Access::Read,
+    ..PLAIN
+};
 
 /// One of the five kinds, by its name in any case.
 pub fn kind(value: &[u8]) -> CmdResult<Kind> {

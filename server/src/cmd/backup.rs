@@ -2,6 +2,7 @@
 
 use super::context::Context;
 use super::offload::blocking;
+use super::spec::{value, Access, ArgKind, Group, Spec, PLAIN};
 use super::values::engine;
 use crate::backup::{default_name, file_of, valid_name};
 use crate::parse::{printable, text, Args, CmdResult};
@@ -23,29 +24,44 @@ pub enum Backup {
     Verify(Vec<u8>),
 }
 
-impl Verb {
-    pub fn named(name: &str) -> Option<Verb> {
-        Some(match name {
-            "BACKUP" => Verb::Take,
-            "BACKUP.LIST" => Verb::List,
-            "BACKUP.VERIFY" => Verb::Verify,
-            _ => return None,
-        })
-    }
-}
-
 impl super::context::Verb for Verb {
     type Command = Backup;
 
-    fn minimum_arguments(self) -> usize {
-        match self {
-            Verb::Verify => 1,
-            Verb::Take | Verb::List => 0,
-        }
-    }
+    const ALL: &'static [Verb] = &[Verb::Take, Verb::List, Verb::Verify];
 
-    fn required_role(self) -> Option<Role> {
-        Some(Role::Admin)
+    fn spec(self) -> &'static Spec {
+        match self {
+            Verb::Take => {
+                const {
+                    &Spec {
+                        names: &["BACKUP"],
+                        summary: "Write a sealed backup of the whole store to the backup folder",
+                        access: Access::Write,
+                        syntax: &[value("name", ArgKind::String).optional()],
+                        ..BACKUPS
+                    }
+                }
+            }
+            Verb::List => {
+                const {
+                    &Spec {
+                        names: &["BACKUP.LIST"],
+                        summary: "The backups in the backup folder",
+                        ..BACKUPS
+                    }
+                }
+            }
+            Verb::Verify => {
+                const {
+                    &Spec {
+                        names: &["BACKUP.VERIFY"],
+                        summary: "Check every chunk of a backup",
+                        syntax: &[value("name", ArgKind::String)],
+                        ..BACKUPS
+                    }
+                }
+            }
+        }
     }
 
     fn parse(self, args: &mut Args) -> CmdResult<Backup> {
@@ -56,6 +72,14 @@ impl super::context::Verb for Verb {
         })
     }
 }
+
+/// What the backup verbs share: admins only.
+const BACKUPS: Spec = Spec {
+    group: Group::Backup,
+    role: Some(Role::Admin),
+    access: Access::Read,
+    ..PLAIN
+};
 
 fn checked_name(bytes: &[u8]) -> CmdResult<String> {
     let name = text("name", bytes)?;

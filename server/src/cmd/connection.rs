@@ -1,9 +1,9 @@
 //! Connection commands: `PING`, `AUTH`, `HELLO`, `QUIT` (open to every connection).
 
 use super::context::{Answer, Context};
+use super::spec::{block, keyword, one_of, token, value, Access, Arg, ArgKind, Group, Spec, PLAIN};
 use crate::parse::{printable, syntax, text, Args, CmdResult};
 use crate::reply::Reply;
-use crm_engine::Role;
 use zeroize::Zeroizing;
 
 /// The version string `HELLO` and `INFO` report.
@@ -40,30 +40,70 @@ pub struct Hello {
     name: Option<Vec<u8>>,
 }
 
-impl Verb {
-    pub fn named(name: &str) -> Option<Verb> {
-        Some(match name {
-            "PING" => Verb::Ping,
-            "AUTH" => Verb::Auth,
-            "HELLO" => Verb::Hello,
-            "QUIT" => Verb::Quit,
-            _ => return None,
-        })
-    }
-}
-
 impl super::context::Verb for Verb {
     type Command = Connection;
 
-    fn minimum_arguments(self) -> usize {
-        match self {
-            Verb::Auth => 1,
-            Verb::Ping | Verb::Hello | Verb::Quit => 0,
-        }
-    }
+    const ALL: &'static [Verb] = &[Verb::Ping, Verb::Auth, Verb::Hello, Verb::Quit];
 
-    fn required_role(self) -> Option<Role> {
-        None
+    fn spec(self) -> &'static Spec {
+        match self {
+            Verb::Ping => {
+                const {
+                    &Spec {
+                        names: &["PING"],
+                        summary: "Answer PONG, or the message given",
+                        syntax: &[value("message", ArgKind::String).optional()],
+                        ..CONNECTION
+                    }
+                }
+            }
+            Verb::Auth => {
+                const {
+                    &Spec {
+                        names: &["AUTH"],
+                        summary: "Log in; a password alone is user admin's",
+                        syntax: &[
+                            value("username", ArgKind::String).optional(),
+                            value("password", ArgKind::String),
+                        ],
+                        ..CONNECTION
+                    }
+                }
+            }
+            Verb::Hello => {
+                const {
+                    &Spec {
+                    names: &["HELLO"],
+                    summary: "Describe the server; switch to RESP2 or RESP3, log in, name the connection",
+                    syntax: &[
+                        one_of!("protover", [token("2"), token("3")]).optional(),
+                        Arg {
+                            token: Some("AUTH"),
+                            ..block!(
+                                "auth",
+                                [
+                                    value("username", ArgKind::String),
+                                    value("password", ArgKind::String),
+                                ],
+                            )
+                        }
+                        .optional(),
+                        keyword("SETNAME", "clientname", ArgKind::String).optional(),
+                    ],
+                    ..CONNECTION
+                }
+                }
+            }
+            Verb::Quit => {
+                const {
+                    &Spec {
+                        names: &["QUIT"],
+                        summary: "Close the connection once the reply is sent",
+                        ..CONNECTION
+                    }
+                }
+            }
+        }
     }
 
     fn parse(self, args: &mut Args) -> CmdResult<Connection> {
@@ -75,6 +115,13 @@ impl super::context::Verb for Verb {
         })
     }
 }
+
+/// What the connection commands share: open to every connection, answered while loading.
+const CONNECTION: Spec = Spec {
+    group: Group::Connection,
+    access: Access::Connection,
+    ..PLAIN
+};
 
 /// The user and password of `AUTH password` (user `admin`) or `AUTH user password`.
 fn auth_args(args: &mut Args) -> CmdResult<Credentials> {
@@ -161,7 +208,13 @@ async fn log_in(context: &mut Context<'_>, credentials: &Credentials) -> CmdResu
 }
 
 pub async fn execute(mut context: Context<'_>, command: Connection) -> CmdResult<Answer> {
+    let subscribed_resp2 = context.session.proto == 2 && context.session.subscriptions.any();
     let reply = match command {
+        // Redis 7.0 answers a subscribed RESP2 connection's PING as a message would come.
+        Connection::Ping(message) if subscribed_resp2 => Reply::Array(vec![
+            Reply::Bulk(b"pong".to_vec()),
+            Reply::Bulk(message.unwrap_or_default()),
+        ]),
         Connection::Ping(Some(message)) => Reply::Bulk(message),
         Connection::Ping(None) => Reply::Simple("PONG"),
         Connection::Quit => {

@@ -3,25 +3,25 @@
 //! of their own so that the families depend on them and not on the router that depends on
 //! the families.
 
+use super::spec::Spec;
 use crate::parse::{Args, CmdResult};
 use crate::reply::Reply;
 use crate::session::Session;
 use crate::state::Shared;
-use crm_engine::Role;
 use std::sync::Arc;
 use tokio::time::Instant;
 
-/// What one family's verbs say about themselves.
-pub(crate) trait Verb: Copy {
+/// One family's verbs.
+pub(crate) trait Verb: Copy + Send + Sync + 'static {
     /// The parsed command, ready to run.
     type Command;
 
-    /// The fewest arguments after the name (flags counted); fewer is
-    /// `ERR wrong number of arguments`, before any other check.
-    fn minimum_arguments(self) -> usize;
+    /// Every verb of the family, in the order `COMMAND` lists them.
+    const ALL: &'static [Self];
 
-    /// The least role that may run it; `None` for commands open to every connection.
-    fn required_role(self) -> Option<Role>;
+    /// The verb's entry in the family's table: its names, role, arity and syntax, said once
+    /// (`spec.rs`).
+    fn spec(self) -> &'static Spec;
 
     /// Parses the arguments (the arity is already checked; `finish()` follows).
     fn parse(self, args: &mut Args) -> CmdResult<Self::Command>;

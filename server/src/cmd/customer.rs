@@ -9,10 +9,14 @@
 use super::context::Context;
 use super::offload::off_workers;
 use super::paged;
+use super::spec::{
+    block, keyword, one_of, token, value, Access, ArgKind, Group, Spec, PAGE, PLAIN,
+};
 use super::values::{engine, new_id, page, parse_fields, read_id, write_id};
 use crate::mask::customer_json;
 use crate::parse::{
-    flag, kw, optional_text, printable, required_text, syntax, text, Args, CmdResult, Keywords,
+    optional_text, printable, required_text, syntax as syntax_error, text, Args, CmdResult,
+    Keywords,
 };
 use crate::pieces::{Fetch, HeldRows};
 use crate::reply::Reply;
@@ -23,25 +27,6 @@ use crm_engine::{
     Outcome, Role, Store,
 };
 use std::sync::Arc;
-
-const ADD_KEYWORDS: [crate::parse::Keyword; 6] = [
-    kw(customer_keyword(CustomerField::Name)),
-    kw(customer_keyword(CustomerField::Email)),
-    kw(customer_keyword(CustomerField::Phone)),
-    kw(customer_keyword(CustomerField::Address)),
-    kw(words::CREATED_AT),
-    kw(words::ID),
-];
-const UPSERT_KEYWORDS: [crate::parse::Keyword; 7] = [
-    kw(customer_keyword(CustomerField::Email)),
-    kw(customer_keyword(CustomerField::Name)),
-    kw(customer_keyword(CustomerField::Phone)),
-    kw(customer_keyword(CustomerField::Address)),
-    kw(words::CREATED_AT),
-    kw(words::ID),
-    flag(words::DRYRUN),
-];
-const PAGE_KEYWORDS: [crate::parse::Keyword; 2] = [kw(words::AFTER), kw(words::LIMIT)];
 
 #[derive(Clone, Copy)]
 pub enum Verb {
@@ -86,59 +71,249 @@ pub enum Customer {
     Unmerge(Vec<u8>),
 }
 
-impl Verb {
-    pub fn named(name: &str) -> Option<Verb> {
-        Some(match name {
-            "CUSTOMER.ADD" => Verb::Add,
-            "CUSTOMER.GET" => Verb::Get,
-            "CUSTOMER.UPDATE" => Verb::Update,
-            "CUSTOMER.DEL" => Verb::Del,
-            "CUSTOMER.FIND" => Verb::Find,
-            "CUSTOMER.LIST" => Verb::List,
-            "CUSTOMER.REVEAL" => Verb::Reveal,
-            "CUSTOMER.EXPORT" => Verb::Export,
-            "CUSTOMER.FORGET" => Verb::Forget,
-            "FORGET.LIST" => Verb::ForgetList,
-            "CUSTOMER.UPSERT" => Verb::Upsert,
-            "CUSTOMER.DUPLICATES" => Verb::Duplicates,
-            "CUSTOMER.MERGE" => Verb::Merge,
-            "CUSTOMER.UNMERGE" => Verb::Unmerge,
-            _ => return None,
-        })
-    }
-}
-
 impl super::context::Verb for Verb {
     type Command = Customer;
 
-    fn minimum_arguments(self) -> usize {
+    const ALL: &'static [Verb] = &[
+        Verb::Add,
+        Verb::Get,
+        Verb::Update,
+        Verb::Del,
+        Verb::Find,
+        Verb::List,
+        Verb::Reveal,
+        Verb::Export,
+        Verb::Forget,
+        Verb::ForgetList,
+        Verb::Upsert,
+        Verb::Duplicates,
+        Verb::Merge,
+        Verb::Unmerge,
+    ];
+
+    fn spec(self) -> &'static Spec {
         match self {
-            Verb::Add | Verb::Upsert => 4,
-            Verb::Update => 3,
-            Verb::Find | Verb::Merge => 2,
-            Verb::Get | Verb::Del | Verb::Reveal | Verb::Export | Verb::Forget | Verb::Unmerge => 1,
-            Verb::List | Verb::ForgetList | Verb::Duplicates => 0,
+            Verb::Add => {
+                const {
+                    &Spec {
+                        names: &["CUSTOMER.ADD"],
+                        summary: "Add a customer (keywords in any order); answers its id",
+                        role: Some(Role::Writer),
+                        access: Access::Write,
+                        syntax: &[
+                            keyword(words::NAME, "name", ArgKind::String),
+                            keyword(words::EMAIL, "email", ArgKind::String),
+                            keyword(words::PHONE, "phone", ArgKind::String).optional(),
+                            keyword(words::ADDRESS, "address", ArgKind::String).optional(),
+                            keyword(words::CREATED_AT, "time", ArgKind::String).optional(),
+                            keyword(words::ID, "id", ArgKind::Integer).optional(),
+                        ],
+                        ..CUSTOMERS
+                    }
+                }
+            }
+            Verb::Get => {
+                const {
+                    &Spec {
+                        names: &["CUSTOMER.GET"],
+                        summary: "A customer as JSON, or nil",
+                        access: Access::ReadOne,
+                        syntax: &[value("id", ArgKind::Integer)],
+                        ..CUSTOMERS
+                    }
+                }
+            }
+            Verb::Update => {
+                const {
+                    &Spec {
+                        names: &["CUSTOMER.UPDATE"],
+                        summary:
+                            "Change fields of a customer (an empty PHONE or ADDRESS clears it)",
+                        role: Some(Role::Writer),
+                        access: Access::Write,
+                        syntax: &[
+                            value("id", ArgKind::Integer),
+                            block!(
+                                "change",
+                                [
+                                    one_of!(
+                                        "field",
+                                        [
+                                            token(words::NAME),
+                                            token(words::EMAIL),
+                                            token(words::PHONE),
+                                            token(words::ADDRESS),
+                                        ],
+                                    ),
+                                    value("value", ArgKind::String),
+                                ],
+                            )
+                            .multiple(),
+                        ],
+                        ..CUSTOMERS
+                    }
+                }
+            }
+            Verb::Del => {
+                const {
+                    &Spec {
+                        names: &["CUSTOMER.DEL"],
+                        summary: "Delete a customer who has no orders",
+                        role: Some(Role::Writer),
+                        access: Access::Write,
+                        syntax: &[value("id", ArgKind::Integer)],
+                        ..CUSTOMERS
+                    }
+                }
+            }
+            Verb::Find => {
+                const {
+                    &Spec {
+                    names: &["CUSTOMER.FIND"],
+                    summary: "Customers by exact email or phone, or by whole words of the name; a page, ids ascending",
+                    syntax: &[
+                        one_of!(
+                            "by",
+                            [
+                                keyword(words::EMAIL, "email", ArgKind::String),
+                                keyword(words::PHONE, "phone", ArgKind::String),
+                                keyword(words::NAME, "word", ArgKind::String),
+                            ],
+                        ),
+                        keyword(words::AFTER, "id", ArgKind::Integer).optional(),
+                        keyword(words::LIMIT, "count", ArgKind::Integer).optional(),
+                    ],
+                    ..CUSTOMERS
+                }
+                }
+            }
+            Verb::List => {
+                const {
+                    &Spec {
+                        names: &["CUSTOMER.LIST"],
+                        summary: "A page of customers, ids ascending after AFTER",
+                        syntax: PAGE,
+                        ..CUSTOMERS
+                    }
+                }
+            }
+            Verb::Reveal => {
+                const {
+                    &Spec {
+                        names: &["CUSTOMER.REVEAL"],
+                        summary: "A customer unmasked, or nil; journaled",
+                        role: Some(Role::Writer),
+                        access: Access::Write,
+                        syntax: &[value("id", ArgKind::Integer)],
+                        ..PRIVACY
+                    }
+                }
+            }
+            Verb::Export => {
+                const {
+                    &Spec {
+                    names: &["CUSTOMER.EXPORT"],
+                    summary: "Everything held about a customer: record, orders, statistics, journal; journaled",
+                    role: Some(Role::Admin),
+                    access: Access::Write,
+                    syntax: &[value("id", ArgKind::Integer)],
+                    ..PRIVACY
+                }
+                }
+            }
+            Verb::Forget => {
+                const {
+                    &Spec {
+                        names: &["CUSTOMER.FORGET"],
+                        summary: "Erase a customer's personal data for good; the orders stay",
+                        role: Some(Role::Admin),
+                        access: Access::Write,
+                        syntax: &[value("id", ArgKind::Integer)],
+                        ..PRIVACY
+                    }
+                }
+            }
+            Verb::ForgetList => {
+                const {
+                    &Spec {
+                        names: &["FORGET.LIST"],
+                        summary: "The ids this store has forgotten, and when",
+                        role: Some(Role::Admin),
+                        ..PRIVACY
+                    }
+                }
+            }
+            Verb::Upsert => {
+                const {
+                    &Spec {
+                    names: &["CUSTOMER.UPSERT"],
+                    summary: "Add the customer with this email, or update it; answers id, outcome and fields changed",
+                    role: Some(Role::Writer),
+                    access: Access::Write,
+                    syntax: &[
+                        keyword(words::EMAIL, "email", ArgKind::String),
+                        keyword(words::NAME, "name", ArgKind::String),
+                        keyword(words::PHONE, "phone", ArgKind::String).optional(),
+                        keyword(words::ADDRESS, "address", ArgKind::String).optional(),
+                        keyword(words::CREATED_AT, "time", ArgKind::String).optional(),
+                        keyword(words::ID, "id", ArgKind::Integer).optional(),
+                        token(words::DRYRUN).optional(),
+                    ],
+                    ..QUALITY
+                }
+                }
+            }
+            Verb::Duplicates => {
+                const {
+                    &Spec {
+                        names: &["CUSTOMER.DUPLICATES"],
+                        summary:
+                            "Pairs of customers that look like one person, with a score and reasons",
+                        role: Some(Role::Analyst),
+                        syntax: &[
+                            keyword(words::MIN, "score", ArgKind::Double).optional(),
+                            keyword(words::LIMIT, "count", ArgKind::Integer).optional(),
+                        ],
+                        ..QUALITY
+                    }
+                }
+            }
+            Verb::Merge => {
+                const {
+                    &Spec {
+                        names: &["CUSTOMER.MERGE"],
+                        summary:
+                            "Move other's orders to keep, fill keep's gaps from other, remove other",
+                        role: Some(Role::Writer),
+                        access: Access::Write,
+                        syntax: &[
+                            value("keep", ArgKind::Integer),
+                            value("other", ArgKind::Integer),
+                        ],
+                        ..QUALITY
+                    }
+                }
+            }
+            Verb::Unmerge => {
+                const {
+                    &Spec {
+                        names: &["CUSTOMER.UNMERGE"],
+                        summary:
+                            "Undo a merge of the last 30 days: other comes back with its orders",
+                        role: Some(Role::Writer),
+                        access: Access::Write,
+                        syntax: &[value("other", ArgKind::Integer)],
+                        ..QUALITY
+                    }
+                }
+            }
         }
     }
 
-    fn required_role(self) -> Option<Role> {
-        Some(match self {
-            Verb::Add
-            | Verb::Update
-            | Verb::Del
-            | Verb::Reveal
-            | Verb::Upsert
-            | Verb::Merge
-            | Verb::Unmerge => Role::Writer,
-            Verb::Get | Verb::Find | Verb::List => Role::Reader,
-            Verb::Export | Verb::Forget | Verb::ForgetList => Role::Admin,
-            Verb::Duplicates => Role::Analyst,
-        })
-    }
-
     fn parse(self, args: &mut Args) -> CmdResult<Customer> {
+        let syntax = self.spec().syntax;
         Ok(match self {
-            Verb::Add => Customer::Add(args.keywords(&ADD_KEYWORDS)?),
+            Verb::Add => Customer::Add(args.keywords(syntax)?),
             Verb::Get => Customer::Get(args.required()?),
             Verb::Del => Customer::Del(args.required()?),
             Verb::Update => {
@@ -148,7 +323,7 @@ impl super::context::Verb for Verb {
             Verb::Find => {
                 let by = args.required()?;
                 let Some(by) = FindBy::named(&by) else {
-                    return Err(syntax(format!(
+                    return Err(syntax_error(format!(
                         "syntax error: unknown keyword '{}' for 'customer.find' (EMAIL, PHONE, NAME)",
                         printable(&by)
                     )));
@@ -157,18 +332,16 @@ impl super::context::Verb for Verb {
                 Customer::Find {
                     by,
                     value,
-                    page: args.keywords(&PAGE_KEYWORDS)?,
+                    page: args.keywords(&syntax[1..])?,
                 }
             }
-            Verb::List => Customer::List(args.keywords(&PAGE_KEYWORDS)?),
+            Verb::List => Customer::List(args.keywords(syntax)?),
             Verb::Reveal => Customer::Reveal(args.required()?),
             Verb::Export => Customer::Export(args.required()?),
             Verb::Forget => Customer::Forget(args.required()?),
             Verb::ForgetList => Customer::ForgetList,
-            Verb::Upsert => Customer::Upsert(args.keywords(&UPSERT_KEYWORDS)?),
-            Verb::Duplicates => {
-                Customer::Duplicates(args.keywords(&[kw(words::MIN), kw(words::LIMIT)])?)
-            }
+            Verb::Upsert => Customer::Upsert(args.keywords(syntax)?),
+            Verb::Duplicates => Customer::Duplicates(args.keywords(syntax)?),
             Verb::Merge => Customer::Merge {
                 keep: args.required()?,
                 other: args.required()?,
@@ -177,6 +350,26 @@ impl super::context::Verb for Verb {
         })
     }
 }
+
+/// What the customer verbs share: readers may run them unless an entry says otherwise.
+const CUSTOMERS: Spec = Spec {
+    group: Group::Customer,
+    role: Some(Role::Reader),
+    access: Access::Read,
+    ..PLAIN
+};
+/// The privacy verbs (`crm_protocol` 2).
+const PRIVACY: Spec = Spec {
+    group: Group::Privacy,
+    since: 2,
+    ..CUSTOMERS
+};
+/// The data-quality verbs (`crm_protocol` 2).
+const QUALITY: Spec = Spec {
+    group: Group::Quality,
+    since: 2,
+    ..CUSTOMERS
+};
 
 /// `MIN`: a number from 0.1 to 1, as the least score in thousandths.
 fn min_score(value: &[u8]) -> CmdResult<u32> {

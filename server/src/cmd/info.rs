@@ -1,6 +1,7 @@
 //! `INFO`: the server's state as `key:value` lines, in sections.
 
 use super::connection::{CRM_PROTOCOL, VERSION};
+use super::spec::{value, Access, ArgKind, Group, Spec, PLAIN};
 use super::values::engine;
 use crate::parse::{Args, CmdResult};
 use crate::reply::Reply;
@@ -17,21 +18,27 @@ pub enum Verb {
 /// `INFO [section ...]`: every section is always shown.
 pub struct Info;
 
-impl Verb {
-    pub fn named(name: &str) -> Option<Verb> {
-        (name == "INFO").then_some(Verb::Info)
-    }
-}
-
 impl super::context::Verb for Verb {
     type Command = Info;
 
-    fn minimum_arguments(self) -> usize {
-        0
-    }
+    const ALL: &'static [Verb] = &[Verb::Info];
 
-    fn required_role(self) -> Option<Role> {
-        Some(Role::Admin)
+    fn spec(self) -> &'static Spec {
+        match self {
+            Verb::Info => {
+                const {
+                    &Spec {
+                    names: &["INFO"],
+                    summary: "The server's state as key:value lines in sections (every section is shown)",
+                    group: Group::Admin,
+                    role: Some(Role::Admin),
+                    access: Access::Server,
+                    syntax: &[value("section", ArgKind::String).optional().multiple()],
+                    ..PLAIN
+                }
+                }
+            }
+        }
     }
 
     fn parse(self, args: &mut Args) -> CmdResult<Info> {
@@ -119,6 +126,8 @@ pub fn execute(shared: &Shared, _: Info) -> CmdResult {
             ("record_cache_capacity", &cache.capacity),
         ],
     );
+    // Without `--cluster`, a lone master.
+    section(&mut text, "Replication", &[("role", &"master")]);
     section(
         &mut text,
         "Backup",

@@ -1,14 +1,16 @@
 //! Every command, routed to its family.
 //!
-//! Each family (one file) names its verbs once, in a `Verb` enum that states each verb's
-//! least number of arguments and the least role that may run it, and parses the verb's
-//! arguments. This file routes a name to its family, and runs the protocol's checks in order:
-//! authentication (`NOAUTH`), the name (`ERR unknown command`), arity and syntax (`ERR`, with
-//! `finish()` called here once for every command), permission (`NOPERM`), then the command,
-//! which validates values (`INVALID`) before the engine checks existence and state.
+//! Each family (one file) states its verbs once, in a `Verb` table whose entries (`spec.rs`)
+//! give each verb's names, role, syntax and documentation, and parses the verb's arguments.
+//! This file routes a name to its family through those entries, and runs the protocol's
+//! checks in order: authentication (`NOAUTH`), the name (`ERR unknown command`), arity
+//! (`ERR`), the subscribed state of a RESP2 connection (Redis 7.0's refusal), syntax (`ERR`,
+//! with `finish()` called here once for every command), permission (`NOPERM`), then the
+//! command, which validates values (`INVALID`) before the engine checks existence and state.
 
 mod audit;
 mod backup;
+mod cluster;
 mod compat;
 mod connection;
 mod context;
@@ -19,6 +21,9 @@ mod offload;
 mod order;
 mod paged;
 mod product;
+mod pubsub;
+mod self_description;
+pub(crate) mod spec;
 mod stats;
 mod stream;
 mod submit;
@@ -35,7 +40,9 @@ use crate::reply::Reply;
 use crate::session::Session;
 use crate::state::Shared;
 use crm_engine::Role;
-use std::sync::Arc;
+use spec::Spec;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 use tokio::time::Instant;
 
 /// A command name, resolved to its family's verb.
@@ -52,6 +59,8 @@ enum Routed {
     Info(info::Verb),
     Audit(audit::Verb),
     Stream(stream::Verb),
+    Cluster(cluster::Verb),
+    PubSub(pubsub::Verb),
 }
 
 /// A parsed command.
@@ -67,6 +76,8 @@ pub(crate) enum Command {
     Info(info::Info),
     Audit(audit::Audit),
     Stream(stream::Stream),
+    Cluster(cluster::Cluster),
+    PubSub(pubsub::PubSub),
 }
 
 /// A request, with when it was read (failed logins are slowed from that moment).
@@ -75,22 +86,73 @@ pub struct Request {
     pub read_at: Instant,
 }
 
+/// Every verb of every family, in the order `COMMAND` lists them.
+fn every_verb() -> impl Iterator<Item = Routed> {
+    fn all<V: Verb>(wrap: fn(V) -> Routed) -> impl Iterator<Item = Routed> {
+        V::ALL.iter().copied().map(wrap)
+    }
+    all(Routed::Connection)
+        .chain(all(Routed::Compat))
+        .chain(all(Routed::Customer))
+        .chain(all(Routed::Product))
+        .chain(all(Routed::Order))
+        .chain(all(Routed::Stats))
+        .chain(all(Routed::Audit))
+        .chain(all(Routed::Stream))
+        .chain(all(Routed::User))
+        .chain(all(Routed::Backup))
+        .chain(all(Routed::Info))
+        .chain(all(Routed::Cluster))
+        .chain(all(Routed::PubSub))
+}
+
+/// Every verb's table entry (`COMMAND`).
+fn every_spec() -> impl Iterator<Item = &'static Spec> {
+    every_verb().map(Routed::spec)
+}
+
+/// The verb a command name (upper case) names, from the names the verbs' entries give.
 fn route(name: &str) -> Option<Routed> {
-    customer::Verb::named(name)
-        .map(Routed::Customer)
-        .or_else(|| order::Verb::named(name).map(Routed::Order))
-        .or_else(|| product::Verb::named(name).map(Routed::Product))
-        .or_else(|| connection::Verb::named(name).map(Routed::Connection))
-        .or_else(|| stats::Verb::named(name).map(Routed::Stats))
-        .or_else(|| compat::Verb::named(name).map(Routed::Compat))
-        .or_else(|| user::Verb::named(name).map(Routed::User))
-        .or_else(|| backup::Verb::named(name).map(Routed::Backup))
-        .or_else(|| stream::Verb::named(name).map(Routed::Stream))
-        .or_else(|| audit::Verb::named(name).map(Routed::Audit))
-        .or_else(|| info::Verb::named(name).map(Routed::Info))
+    static BY_NAME: OnceLock<HashMap<&'static str, Routed>> = OnceLock::new();
+    BY_NAME
+        .get_or_init(|| {
+            every_verb()
+                .flat_map(|verb| verb.spec().names.iter().map(move |name| (*name, verb)))
+                .collect()
+        })
+        .get(name)
+        .copied()
 }
 
 impl Routed {
+    /// The verb's entry in its family's table.
+    fn spec(self) -> &'static Spec {
+        match self {
+            Routed::Connection(verb) => verb.spec(),
+            Routed::Compat(verb) => verb.spec(),
+            Routed::Customer(verb) => verb.spec(),
+            Routed::Product(verb) => verb.spec(),
+            Routed::Order(verb) => verb.spec(),
+            Routed::Stats(verb) => verb.spec(),
+            Routed::User(verb) => verb.spec(),
+            Routed::Backup(verb) => verb.spec(),
+            Routed::Info(verb) => verb.spec(),
+            Routed::Audit(verb) => verb.spec(),
+            Routed::Stream(verb) => verb.spec(),
+            Routed::Cluster(verb) => verb.spec(),
+            Routed::PubSub(verb) => verb.spec(),
+        }
+    }
+
+    /// Whether a RESP2 connection with subscriptions may run it (Redis 7.0: the subscription
+    /// commands, `PING` and `QUIT`).
+    fn allowed_while_subscribed(self) -> bool {
+        matches!(
+            self,
+            Routed::PubSub(_) | Routed::Connection(connection::Verb::Ping | connection::Verb::Quit)
+        )
+    }
+
     /// Whether the request may run before `AUTH`.
     fn allowed_before_auth(self, first_argument: Option<&[u8]>) -> bool {
         match self {
@@ -107,12 +169,9 @@ impl Routed {
             args: &mut Args,
             wrap: fn(V::Command) -> Command,
         ) -> CmdResult<(Command, Option<Role>)> {
-            if args.remaining() < verb.minimum_arguments() {
-                return Err(args.wrong_arity());
-            }
             let command = verb.parse(args)?;
             args.finish()?;
-            Ok((wrap(command), verb.required_role()))
+            Ok((wrap(command), verb.spec().role))
         }
         match self {
             Routed::Connection(verb) => checked(verb, args, Command::Connection),
@@ -126,8 +185,25 @@ impl Routed {
             Routed::Info(verb) => checked(verb, args, Command::Info),
             Routed::Audit(verb) => checked(verb, args, Command::Audit),
             Routed::Stream(verb) => checked(verb, args, Command::Stream),
+            Routed::Cluster(verb) => checked(verb, args, Command::Cluster),
+            Routed::PubSub(verb) => checked(verb, args, Command::PubSub),
         }
     }
+}
+
+/// Redis 7.0's refusal of a command on a RESP2 connection with subscriptions, naming it as
+/// Redis does (`client|id` for a subcommand).
+fn refused_while_subscribed(spec: &Spec, first_argument: Option<&[u8]>) -> Reply {
+    let mut name = spec.name().to_ascii_lowercase();
+    if let Some(sub) = first_argument.and_then(|word| spec.subcommand(word)) {
+        name = format!("{name}|{}", sub.name().to_ascii_lowercase());
+    }
+    Reply::error(
+        "ERR",
+        format!(
+            "Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+        ),
+    )
 }
 
 /// Whether a request's words route and parse (name, arity, syntax), without running it: the
@@ -137,8 +213,12 @@ pub(crate) fn parses(words: &[String]) -> CmdResult<()> {
     let name = words[0].to_ascii_uppercase();
     let routed =
         route(&name).ok_or_else(|| Reply::error("ERR", format!("unknown command '{name}'")))?;
-    let rest = words[1..].iter().map(|w| w.as_bytes().to_vec()).collect();
-    routed.parse(&mut Args::new(&name, rest)).map(|_| ())
+    let rest: Vec<Vec<u8>> = words[1..].iter().map(|w| w.as_bytes().to_vec()).collect();
+    let mut args = Args::new(&name, rest).quoting(routed.spec());
+    if args.remaining() < routed.spec().minimum_arguments() {
+        return Err(args.wrong_arity());
+    }
+    routed.parse(&mut args).map(|_| ())
 }
 
 /// Runs an admitted command and says what to answer.
@@ -183,7 +263,15 @@ fn admit(
             format!("unknown command '{}'", printable(&raw_name)),
         )));
     };
-    let mut args = Args::new(&name, rest);
+    let spec = routed.spec();
+    let mut args = Args::new(&name, rest).quoting(spec);
+    if args.remaining() < spec.minimum_arguments() {
+        return Err(Answer::reply(args.wrong_arity()));
+    }
+    // Redis checks the subscribed state after the name and the arity, before anything else.
+    if session.proto == 2 && session.subscriptions.any() && !routed.allowed_while_subscribed() {
+        return Err(Answer::reply(refused_while_subscribed(spec, args.peek())));
+    }
     let (command, needed) = routed.parse(&mut args).map_err(Answer::reply)?;
     if let (Some(needed), Some((_, role))) = (needed, &session.user) {
         if *role < needed {
@@ -210,7 +298,11 @@ fn admit(
 async fn execute(context: Context<'_>, command: Command) -> CmdResult<Answer> {
     let serves_data = !matches!(
         command,
-        Command::Connection(_) | Command::Compat(_) | Command::Info(_)
+        Command::Connection(_)
+            | Command::Compat(_)
+            | Command::Info(_)
+            | Command::Cluster(_)
+            | Command::PubSub(_)
     );
     if serves_data {
         values::engine(context.shared.store.health())?;
@@ -227,6 +319,8 @@ async fn execute(context: Context<'_>, command: Command) -> CmdResult<Answer> {
         Command::Info(command) => info::execute(context.shared, command)?,
         Command::Audit(command) => audit::execute(&context, command).await?,
         Command::Stream(command) => stream::execute(&context, command).await?,
+        Command::Cluster(command) => cluster::execute(command),
+        Command::PubSub(command) => pubsub::execute(context.shared, context.session, command)?,
     };
     Ok(Answer::reply(reply))
 }

@@ -1,8 +1,9 @@
 //! `ORDER.ADD | GET | DEL | LIST`.
 
 use super::context::Context;
+use super::spec::{keyword, one_of, token, value, Access, ArgKind, Group, Spec, PLAIN};
 use super::values::{engine, new_id, page, read_id, timestamp, write_id};
-use crate::parse::{flag, kw, printable, syntax, text, Args, CmdResult, Keywords};
+use crate::parse::{printable, syntax as syntax_error, text, Args, CmdResult, Keywords};
 use crate::reply::Reply;
 use crate::vocabulary as words;
 use crm_engine::values::{self, DEFAULT_LIMIT};
@@ -34,45 +35,85 @@ pub enum Order {
     },
 }
 
-impl Verb {
-    pub fn named(name: &str) -> Option<Verb> {
-        Some(match name {
-            "ORDER.ADD" => Verb::Add,
-            "ORDER.GET" => Verb::Get,
-            "ORDER.DEL" => Verb::Del,
-            "ORDER.LIST" => Verb::List,
-            _ => return None,
-        })
-    }
-}
-
 impl super::context::Verb for Verb {
     type Command = Order;
 
-    fn minimum_arguments(self) -> usize {
+    const ALL: &'static [Verb] = &[Verb::Add, Verb::Get, Verb::Del, Verb::List];
+
+    fn spec(self) -> &'static Spec {
         match self {
-            Verb::Add => 6,
-            Verb::Get | Verb::Del | Verb::List => 1,
+            Verb::Add => {
+                const {
+                    &Spec {
+                    names: &["ORDER.ADD"],
+                    summary: "Place an order, taking the quantity from stock unless NOSTOCK; answers its id",
+                    role: Some(Role::Writer),
+                    access: Access::Write,
+                    syntax: &[
+                        keyword(words::CUSTOMER, "customer-id", ArgKind::Integer),
+                        keyword(words::PRODUCT, "product-id", ArgKind::Integer),
+                        keyword(words::QUANTITY, "quantity", ArgKind::Integer),
+                        keyword(words::CREATED_AT, "time", ArgKind::String).optional(),
+                        keyword(words::ID, "id", ArgKind::Integer).optional(),
+                        token(words::NOSTOCK).optional(),
+                    ],
+                    ..ORDERS
+                }
+                }
+            }
+            Verb::Get => {
+                const {
+                    &Spec {
+                        names: &["ORDER.GET"],
+                        summary: "An order as JSON, or nil",
+                        access: Access::ReadOne,
+                        syntax: &[value("id", ArgKind::Integer)],
+                        ..ORDERS
+                    }
+                }
+            }
+            Verb::Del => {
+                const {
+                    &Spec {
+                        names: &["ORDER.DEL"],
+                        summary: "Delete an order, giving its stock back unless it was NOSTOCK",
+                        role: Some(Role::Writer),
+                        access: Access::Write,
+                        syntax: &[value("id", ArgKind::Integer)],
+                        ..ORDERS
+                    }
+                }
+            }
+            Verb::List => {
+                const {
+                    &Spec {
+                        names: &["ORDER.LIST"],
+                        summary: "A page of a customer's, a product's or all orders, ids ascending",
+                        syntax: &[
+                            one_of!(
+                                "scope",
+                                [
+                                    keyword(words::CUSTOMER, "customer-id", ArgKind::Integer),
+                                    keyword(words::PRODUCT, "product-id", ArgKind::Integer),
+                                    token(words::ALL),
+                                ],
+                            ),
+                            keyword(words::SINCE, "time", ArgKind::String).optional(),
+                            keyword(words::UNTIL, "time", ArgKind::String).optional(),
+                            keyword(words::AFTER, "id", ArgKind::Integer).optional(),
+                            keyword(words::LIMIT, "count", ArgKind::Integer).optional(),
+                        ],
+                        ..ORDERS
+                    }
+                }
+            }
         }
     }
 
-    fn required_role(self) -> Option<Role> {
-        Some(match self {
-            Verb::Add | Verb::Del => Role::Writer,
-            Verb::Get | Verb::List => Role::Reader,
-        })
-    }
-
     fn parse(self, args: &mut Args) -> CmdResult<Order> {
+        let syntax = self.spec().syntax;
         Ok(match self {
-            Verb::Add => Order::Add(args.keywords(&[
-                kw(words::CUSTOMER),
-                kw(words::PRODUCT),
-                kw(words::QUANTITY),
-                kw(words::CREATED_AT),
-                kw(words::ID),
-                flag(words::NOSTOCK),
-            ])?),
+            Verb::Add => Order::Add(args.keywords(syntax)?),
             Verb::Get => Order::Get(args.required()?),
             Verb::Del => Order::Del(args.required()?),
             Verb::List => {
@@ -85,22 +126,25 @@ impl super::context::Verb for Verb {
                 } else if is(words::ALL) {
                     ListScope::All
                 } else {
-                    return Err(syntax(format!(
+                    return Err(syntax_error(format!(
                         "syntax error: '{}' is not CUSTOMER c, PRODUCT p or ALL",
                         printable(&scope_word)
                     )));
                 };
-                let keywords = args.keywords(&[
-                    kw(words::SINCE),
-                    kw(words::UNTIL),
-                    kw(words::AFTER),
-                    kw(words::LIMIT),
-                ])?;
+                let keywords = args.keywords(&syntax[1..])?;
                 Order::List { scope, keywords }
             }
         })
     }
 }
+
+/// What the order verbs share: readers may run them unless an entry says otherwise.
+const ORDERS: Spec = Spec {
+    group: Group::Order,
+    role: Some(Role::Reader),
+    access: Access::Read,
+    ..PLAIN
+};
 
 fn required<'a>(keywords: &'a Keywords, keyword: &str, field: &'static str) -> CmdResult<&'a [u8]> {
     keywords

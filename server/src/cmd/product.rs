@@ -1,8 +1,11 @@
 //! `PRODUCT.ADD | GET | UPDATE | DEL | LIST`.
 
 use super::context::Context;
+use super::spec::{
+    block, keyword, one_of, token, value, Access, ArgKind, Group, Spec, PAGE, PLAIN,
+};
 use super::values::{engine, new_id, page, parse_fields, read_id, write_id};
-use crate::parse::{kw, optional_text, required_text, text, Args, CmdResult, Keywords};
+use crate::parse::{optional_text, required_text, text, Args, CmdResult, Keywords};
 use crate::reply::Reply;
 use crate::vocabulary::{self as words, product_keyword};
 use crm_engine::values::DEFAULT_LIMIT;
@@ -26,56 +29,116 @@ pub enum Product {
     List(Keywords),
 }
 
-impl Verb {
-    pub fn named(name: &str) -> Option<Verb> {
-        Some(match name {
-            "PRODUCT.ADD" => Verb::Add,
-            "PRODUCT.GET" => Verb::Get,
-            "PRODUCT.UPDATE" => Verb::Update,
-            "PRODUCT.DEL" => Verb::Del,
-            "PRODUCT.LIST" => Verb::List,
-            _ => return None,
-        })
-    }
-}
-
 impl super::context::Verb for Verb {
     type Command = Product;
 
-    fn minimum_arguments(self) -> usize {
-        match self {
-            Verb::Add => 4,
-            Verb::Update => 3,
-            Verb::Get | Verb::Del => 1,
-            Verb::List => 0,
-        }
-    }
+    const ALL: &'static [Verb] = &[Verb::Add, Verb::Get, Verb::Update, Verb::Del, Verb::List];
 
-    fn required_role(self) -> Option<Role> {
-        Some(match self {
-            Verb::Add | Verb::Update | Verb::Del => Role::Writer,
-            Verb::Get | Verb::List => Role::Reader,
-        })
+    fn spec(self) -> &'static Spec {
+        match self {
+            Verb::Add => {
+                const {
+                    &Spec {
+                        names: &["PRODUCT.ADD"],
+                        summary: "Add a product (keywords in any order); answers its id",
+                        role: Some(Role::Writer),
+                        access: Access::Write,
+                        syntax: &[
+                            keyword(words::NAME, "name", ArgKind::String),
+                            keyword(words::PRICE, "price", ArgKind::String),
+                            keyword(words::STOCK, "stock", ArgKind::Integer).optional(),
+                            keyword(words::ID, "id", ArgKind::Integer).optional(),
+                        ],
+                        ..PRODUCTS
+                    }
+                }
+            }
+            Verb::Get => {
+                const {
+                    &Spec {
+                        names: &["PRODUCT.GET"],
+                        summary: "A product as JSON, or nil",
+                        access: Access::ReadOne,
+                        syntax: &[value("id", ArgKind::Integer)],
+                        ..PRODUCTS
+                    }
+                }
+            }
+            Verb::Update => {
+                const {
+                    &Spec {
+                        names: &["PRODUCT.UPDATE"],
+                        summary: "Change fields of a product",
+                        role: Some(Role::Writer),
+                        access: Access::Write,
+                        syntax: &[
+                            value("id", ArgKind::Integer),
+                            block!(
+                                "change",
+                                [
+                                    one_of!(
+                                        "field",
+                                        [
+                                            token(words::NAME),
+                                            token(words::PRICE),
+                                            token(words::STOCK)
+                                        ],
+                                    ),
+                                    value("value", ArgKind::String),
+                                ],
+                            )
+                            .multiple(),
+                        ],
+                        ..PRODUCTS
+                    }
+                }
+            }
+            Verb::Del => {
+                const {
+                    &Spec {
+                        names: &["PRODUCT.DEL"],
+                        summary: "Delete a product that was never ordered",
+                        role: Some(Role::Writer),
+                        access: Access::Write,
+                        syntax: &[value("id", ArgKind::Integer)],
+                        ..PRODUCTS
+                    }
+                }
+            }
+            Verb::List => {
+                const {
+                    &Spec {
+                        names: &["PRODUCT.LIST"],
+                        summary: "A page of products, ids ascending after AFTER",
+                        syntax: PAGE,
+                        ..PRODUCTS
+                    }
+                }
+            }
+        }
     }
 
     fn parse(self, args: &mut Args) -> CmdResult<Product> {
         Ok(match self {
-            Verb::Add => Product::Add(args.keywords(&[
-                kw(product_keyword(ProductField::Name)),
-                kw(product_keyword(ProductField::Price)),
-                kw(product_keyword(ProductField::Stock)),
-                kw(words::ID),
-            ])?),
+            Verb::Add => Product::Add(args.keywords(self.spec().syntax)?),
             Verb::Get => Product::Get(args.required()?),
             Verb::Del => Product::Del(args.required()?),
             Verb::Update => {
                 let id = args.required()?;
                 Product::Update(id, parse_fields(args)?)
             }
-            Verb::List => Product::List(args.keywords(&[kw(words::AFTER), kw(words::LIMIT)])?),
+            Verb::List => Product::List(args.keywords(self.spec().syntax)?),
         })
     }
 }
+
+/// What the product verbs share: readers may run them unless an entry says otherwise.
+const PRODUCTS: Spec = Spec {
+    group: Group::Product,
+    role: Some(Role::Reader),
+    access: Access::Read,
+    ..PLAIN
+};
 
 /// `PRODUCT.ADD`'s write, from its words alone (see `submit.rs`).
 pub(super) fn add_write(k: &Keywords) -> CmdResult<Op> {

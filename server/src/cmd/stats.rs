@@ -4,8 +4,9 @@
 
 use super::context::Context;
 use super::offload::heavy;
+use super::spec::{keyword, one_of, token, value, Access, Arg, ArgKind, Group, Spec, PLAIN};
 use super::values::{engine, limit, read_id, timestamp};
-use crate::parse::{kw, printable, required_text, text, Args, CmdResult, Keywords};
+use crate::parse::{printable, required_text, text, Args, CmdResult, Keywords};
 use crate::pieces::HeldRows;
 use crate::reply::Reply;
 use crm_engine::stats::{self, CustomerOrder};
@@ -42,54 +43,165 @@ pub enum Stats {
     Churn(Keywords),
 }
 
-impl Verb {
-    pub fn named(name: &str) -> Option<Verb> {
-        Some(match name {
-            "STATS.CUSTOMER" => Verb::Customer,
-            "STATS.CUSTOMERS" => Verb::Customers,
-            "STATS.PRODUCTS" => Verb::Products,
-            "STATS.MONTHLY" => Verb::Monthly,
-            "STATS.RFM" => Verb::Rfm,
-            "STATS.CLUSTERS" => Verb::Clusters,
-            "STATS.ANOMALIES" => Verb::Anomalies,
-            "STATS.FORECAST" => Verb::Forecast,
-            "STATS.CHURN" => Verb::Churn,
-            _ => return None,
-        })
-    }
-}
-
 impl super::context::Verb for Verb {
     type Command = Stats;
 
-    fn minimum_arguments(self) -> usize {
+    const ALL: &'static [Verb] = &[
+        Verb::Customer,
+        Verb::Customers,
+        Verb::Products,
+        Verb::Monthly,
+        Verb::Rfm,
+        Verb::Clusters,
+        Verb::Anomalies,
+        Verb::Forecast,
+        Verb::Churn,
+    ];
+
+    fn spec(self) -> &'static Spec {
         match self {
-            Verb::Clusters => 2,
-            Verb::Customer => 1,
-            _ => 0,
+            Verb::Customer => {
+                const {
+                    &Spec {
+                        names: &["STATS.CUSTOMER"],
+                        summary: "One customer's order count, total and first and last order",
+                        access: Access::ReadOne,
+                        syntax: &[value("id", ArgKind::Integer)],
+                        ..STATS
+                    }
+                }
+            }
+            Verb::Customers => {
+                const {
+                    &Spec {
+                        names: &["STATS.CUSTOMERS"],
+                        summary: "Customers with orders, by total, count or id",
+                        syntax: &[
+                            Arg {
+                                token: Some("BY"),
+                                ..one_of!("order", [token("TOTAL"), token("COUNT"), token("ID")])
+                            }
+                            .optional(),
+                            keyword("LIMIT", "count", ArgKind::Integer).optional(),
+                        ],
+                        ..STATS
+                    }
+                }
+            }
+            Verb::Products => {
+                const {
+                    &Spec {
+                        names: &["STATS.PRODUCTS"],
+                        summary:
+                            "Products with orders: units, revenue, order count; revenue descending",
+                        syntax: &[keyword("LIMIT", "count", ArgKind::Integer).optional()],
+                        ..STATS
+                    }
+                }
+            }
+            Verb::Monthly => {
+                const {
+                    &Spec {
+                        names: &["STATS.MONTHLY"],
+                        summary: "Orders, revenue and distinct customers per month",
+                        syntax: &[
+                            keyword("SINCE", "time", ArgKind::String).optional(),
+                            keyword("UNTIL", "time", ArgKind::String).optional(),
+                        ],
+                        ..STATS
+                    }
+                }
+            }
+            Verb::Rfm => {
+                const {
+                    &Spec {
+                        names: &["STATS.RFM"],
+                        summary:
+                            "Customers and revenue per RFM segment (recency, frequency, monetary)",
+                        syntax: &[keyword("ASOF", "time", ArgKind::String).optional()],
+                        ..STATS
+                    }
+                }
+            }
+            Verb::Clusters => {
+                const {
+                    &Spec {
+                        names: &["STATS.CLUSTERS"],
+                        summary:
+                            "k-means clusters of customers by recency, frequency and monetary value",
+                        syntax: &[
+                            keyword("K", "k", ArgKind::Integer),
+                            keyword("SEED", "seed", ArgKind::Integer).optional(),
+                            keyword("ASOF", "time", ArgKind::String).optional(),
+                        ],
+                        ..STATS
+                    }
+                }
+            }
+            Verb::Anomalies => {
+                const {
+                    &Spec {
+                        names: &["STATS.ANOMALIES"],
+                        summary: "Orders whose amount is far from the median (robust z-score)",
+                        syntax: &[
+                            keyword("THRESHOLD", "z", ArgKind::Double).optional(),
+                            keyword("LIMIT", "count", ArgKind::Integer).optional(),
+                        ],
+                        ..STATS
+                    }
+                }
+            }
+            Verb::Forecast => {
+                const {
+                    &Spec {
+                        names: &["STATS.FORECAST"],
+                        summary: "Monthly revenue's least-squares trend, extended some months",
+                        syntax: &[keyword("MONTHS", "months", ArgKind::Integer).optional()],
+                        ..STATS
+                    }
+                }
+            }
+            Verb::Churn => {
+                const {
+                    &Spec {
+                        names: &["STATS.CHURN"],
+                        summary:
+                            "Each customer's probability of ordering no more (logistic regression)",
+                        syntax: &[
+                            keyword("ASOF", "time", ArgKind::String).optional(),
+                            keyword("HORIZON", "days", ArgKind::Integer).optional(),
+                            keyword("LIMIT", "count", ArgKind::Integer).optional(),
+                        ],
+                        ..STATS
+                    }
+                }
+            }
         }
     }
 
-    fn required_role(self) -> Option<Role> {
-        Some(Role::Analyst)
-    }
-
     fn parse(self, args: &mut Args) -> CmdResult<Stats> {
+        let syntax = self.spec().syntax;
         Ok(match self {
             Verb::Customer => Stats::Customer(args.required()?),
-            Verb::Customers => Stats::Customers(args.keywords(&[kw("BY"), kw("LIMIT")])?),
-            Verb::Products => Stats::Products(args.keywords(&[kw("LIMIT")])?),
-            Verb::Monthly => Stats::Monthly(args.keywords(&[kw("SINCE"), kw("UNTIL")])?),
-            Verb::Rfm => Stats::Rfm(args.keywords(&[kw("ASOF")])?),
-            Verb::Clusters => Stats::Clusters(args.keywords(&[kw("K"), kw("SEED"), kw("ASOF")])?),
-            Verb::Anomalies => Stats::Anomalies(args.keywords(&[kw("THRESHOLD"), kw("LIMIT")])?),
-            Verb::Forecast => Stats::Forecast(args.keywords(&[kw("MONTHS")])?),
-            Verb::Churn => {
-                Stats::Churn(args.keywords(&[kw("ASOF"), kw("HORIZON"), kw("LIMIT")])?)
-            }
+            Verb::Customers => Stats::Customers(args.keywords(syntax)?),
+            Verb::Products => Stats::Products(args.keywords(syntax)?),
+            Verb::Monthly => Stats::Monthly(args.keywords(syntax)?),
+            Verb::Rfm => Stats::Rfm(args.keywords(syntax)?),
+            Verb::Clusters => Stats::Clusters(args.keywords(syntax)?),
+            Verb::Anomalies => Stats::Anomalies(args.keywords(syntax)?),
+            Verb::Forecast => Stats::Forecast(args.keywords(syntax)?),
+            Verb::Churn => Stats::Churn(args.keywords(syntax)?),
         })
     }
 }
+
+/// What the statistics share: analysts may run them.
+const STATS: Spec = Spec {
+    group: Group::Analytics,
+    role: Some(Role::Analyst),
+    access: Access::Read,
+    ..PLAIN
+};
 
 fn invalid(field: &str, value: &[u8], expected: &str) -> Reply {
     Reply::error(

@@ -12,6 +12,7 @@
 
 use super::context::Context;
 use super::offload::off_workers;
+use super::spec::{block, keyword, value, Access, Arg, ArgKind, Group, Keys, Spec, PLAIN};
 use crate::parse::{printable, syntax, Args, CmdResult};
 use crate::pieces::{ArraySource, Chunks, Framing, SMALL_ARRAY_ITEMS};
 use crate::reply::Reply;
@@ -35,6 +36,16 @@ pub enum Verb {
     /// `XADD`, `XDEL`, `XTRIM`, `XSETID`, `XGROUP`, `XREADGROUP`, `XACK`, `XCLAIM`, `XAUTOCLAIM`.
     Write,
 }
+
+/// What the change feed's commands share: every role reads it, since `crm_protocol` 2.
+const FEED_READ: Spec = Spec {
+    group: Group::Journal,
+    since: 2,
+    role: Some(Role::Reader),
+    access: Access::Read,
+    keys: Keys::First,
+    ..PLAIN
+};
 
 /// A stream id: milliseconds and sequence, as Redis has them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -60,33 +71,108 @@ pub enum Stream {
     Len,
 }
 
-impl Verb {
-    pub fn named(name: &str) -> Option<Verb> {
-        Some(match name {
-            "XRANGE" => Verb::Range,
-            "XREVRANGE" => Verb::RevRange,
-            "XREAD" => Verb::Read,
-            "XLEN" => Verb::Len,
-            "XADD" | "XDEL" | "XTRIM" | "XSETID" | "XGROUP" | "XREADGROUP" | "XACK" | "XCLAIM"
-            | "XAUTOCLAIM" => Verb::Write,
-            _ => return None,
-        })
-    }
-}
-
 impl super::context::Verb for Verb {
     type Command = Stream;
 
-    fn minimum_arguments(self) -> usize {
-        match self {
-            Verb::Range | Verb::RevRange | Verb::Read => 3,
-            Verb::Len => 1,
-            Verb::Write => 0,
-        }
-    }
+    const ALL: &'static [Verb] = &[
+        Verb::Range,
+        Verb::RevRange,
+        Verb::Read,
+        Verb::Len,
+        Verb::Write,
+    ];
 
-    fn required_role(self) -> Option<Role> {
-        Some(Role::Reader)
+    fn spec(self) -> &'static Spec {
+        match self {
+            Verb::Range => {
+                const {
+                    &Spec {
+                    names: &["XRANGE"],
+                    summary: "Change-feed entries with ids from start to end (- and + for either end, ( for exclusive)",
+                    syntax: &[
+                        value("key", ArgKind::Key),
+                        value("start", ArgKind::String),
+                        value("end", ArgKind::String),
+                        keyword("COUNT", "count", ArgKind::Integer).optional(),
+                    ],
+                    ..FEED_READ
+                }
+                }
+            }
+            Verb::RevRange => {
+                const {
+                    &Spec {
+                        names: &["XREVRANGE"],
+                        summary: "Change-feed entries from end down to start, newest first",
+                        syntax: &[
+                            value("key", ArgKind::Key),
+                            value("end", ArgKind::String),
+                            value("start", ArgKind::String),
+                            keyword("COUNT", "count", ArgKind::Integer).optional(),
+                        ],
+                        ..FEED_READ
+                    }
+                }
+            }
+            Verb::Read => {
+                const {
+                    &Spec {
+                    names: &["XREAD"],
+                    summary: "Change-feed entries after an id ($: from now), waiting up to BLOCK ms for one",
+                    syntax: &[
+                        keyword("COUNT", "count", ArgKind::Integer).optional(),
+                        keyword("BLOCK", "milliseconds", ArgKind::Integer).optional(),
+                        Arg {
+                            token: Some("STREAMS"),
+                            ..block!(
+                                "streams",
+                                [
+                                    value("key", ArgKind::Key).multiple(),
+                                    value("id", ArgKind::String).multiple(),
+                                ],
+                            )
+                        },
+                    ],
+                    keys: Keys::AfterStreams,
+                    ..FEED_READ
+                }
+                }
+            }
+            Verb::Len => {
+                const {
+                    &Spec {
+                        names: &["XLEN"],
+                        summary: "The number of entries the change feed carries",
+                        access: Access::ReadOne,
+                        syntax: &[value("key", ArgKind::Key)],
+                        ..FEED_READ
+                    }
+                }
+            }
+            Verb::Write => {
+                const {
+                    &Spec {
+                        names: &[
+                            "XADD",
+                            "XDEL",
+                            "XTRIM",
+                            "XSETID",
+                            "XGROUP",
+                            "XREADGROUP",
+                            "XACK",
+                            "XCLAIM",
+                            "XAUTOCLAIM",
+                        ],
+                        summary:
+                            "Refused for every role: the change feed is written by the server only",
+                        access: Access::Write,
+                        syntax: &[value("argument", ArgKind::String).optional().multiple()],
+                        keys: Keys::None,
+                        ..FEED_READ
+                    }
+                }
+            }
+        }
     }
 
     fn parse(self, args: &mut Args) -> CmdResult<Stream> {

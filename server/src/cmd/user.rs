@@ -1,9 +1,10 @@
 //! `USER.ADD | DEL | PASSWD | MASK | LIST` (admin only).
 
 use super::context::Context;
+use super::spec::{one_of, token, value, Access, Arg, ArgKind, Group, Spec, PLAIN};
 use super::values::engine;
 use crate::auth::hash_password;
-use crate::parse::{flag, kw, printable, required_text, text, Args, CmdResult, Keywords};
+use crate::parse::{printable, required_text, text, Args, CmdResult, Keywords};
 use crate::reply::Reply;
 use crate::state::Shared;
 use crm_engine::{Op, Role, User as UserRecord};
@@ -37,33 +38,91 @@ pub enum User {
     List,
 }
 
-impl Verb {
-    pub fn named(name: &str) -> Option<Verb> {
-        Some(match name {
-            "USER.ADD" => Verb::Add,
-            "USER.DEL" => Verb::Del,
-            "USER.PASSWD" => Verb::Passwd,
-            "USER.MASK" => Verb::Mask,
-            "USER.LIST" => Verb::List,
-            _ => return None,
-        })
-    }
-}
-
 impl super::context::Verb for Verb {
     type Command = User;
 
-    fn minimum_arguments(self) -> usize {
-        match self {
-            Verb::Add => 4,
-            Verb::Passwd | Verb::Mask => 2,
-            Verb::Del => 1,
-            Verb::List => 0,
-        }
-    }
+    const ALL: &'static [Verb] = &[Verb::Add, Verb::Del, Verb::Passwd, Verb::Mask, Verb::List];
 
-    fn required_role(self) -> Option<Role> {
-        Some(Role::Admin)
+    fn spec(self) -> &'static Spec {
+        match self {
+            Verb::Add => {
+                const {
+                    &Spec {
+                        names: &["USER.ADD"],
+                        summary:
+                            "Add a user with a role; MASKED hides customers' personal data from it",
+                        access: Access::Write,
+                        syntax: &[
+                            value("name", ArgKind::String),
+                            value("password", ArgKind::String),
+                            Arg {
+                                token: Some("ROLE"),
+                                ..one_of!(
+                                    "role",
+                                    [
+                                        token("admin"),
+                                        token("writer"),
+                                        token("analyst"),
+                                        token("reader"),
+                                    ],
+                                )
+                            },
+                            token("MASKED").optional(),
+                        ],
+                        ..USERS
+                    }
+                }
+            }
+            Verb::Del => {
+                const {
+                    &Spec {
+                        names: &["USER.DEL"],
+                        summary: "Delete a user (not the last admin)",
+                        access: Access::Write,
+                        syntax: &[value("name", ArgKind::String)],
+                        ..USERS
+                    }
+                }
+            }
+            Verb::Passwd => {
+                const {
+                    &Spec {
+                        names: &["USER.PASSWD"],
+                        summary: "Set a user's password",
+                        access: Access::Write,
+                        syntax: &[
+                            value("name", ArgKind::String),
+                            value("password", ArgKind::String),
+                        ],
+                        ..USERS
+                    }
+                }
+            }
+            Verb::Mask => {
+                const {
+                    &Spec {
+                        names: &["USER.MASK"],
+                        summary: "Mask or unmask customers' personal data for a user",
+                        since: 2,
+                        access: Access::Write,
+                        syntax: &[
+                            value("name", ArgKind::String),
+                            one_of!("setting", [token("ON"), token("OFF")]),
+                        ],
+                        ..USERS
+                    }
+                }
+            }
+            Verb::List => {
+                const {
+                    &Spec {
+                        names: &["USER.LIST"],
+                        summary: "Every user with its role and whether it is masked",
+                        ..USERS
+                    }
+                }
+            }
+        }
     }
 
     fn parse(self, args: &mut Args) -> CmdResult<User> {
@@ -74,7 +133,7 @@ impl super::context::Verb for Verb {
                 User::Add {
                     name,
                     password,
-                    keywords: args.keywords(&[kw("ROLE"), flag("MASKED")])?,
+                    keywords: args.keywords(&self.spec().syntax[2..])?,
                 }
             }
             Verb::Del => User::Del(args.required()?),
@@ -90,6 +149,14 @@ impl super::context::Verb for Verb {
         })
     }
 }
+
+/// What the user verbs share: admins only.
+const USERS: Spec = Spec {
+    group: Group::Admin,
+    role: Some(Role::Admin),
+    access: Access::Read,
+    ..PLAIN
+};
 
 fn check_password(password: &str) -> CmdResult<()> {
     if password.is_empty() || password.len() > 1024 {
