@@ -25,6 +25,11 @@ impl Encoder {
         self
     }
 
+    pub(crate) fn u32(mut self, value: u32) -> Encoder {
+        self.bytes.extend_from_slice(&value.to_be_bytes());
+        self
+    }
+
     pub(crate) fn u64(mut self, value: u64) -> Encoder {
         self.bytes.extend_from_slice(&value.to_be_bytes());
         self
@@ -98,6 +103,10 @@ impl<'a> Decoder<'a> {
 
     pub(crate) fn u16(&mut self) -> Result<u16> {
         Ok(u16::from_be_bytes(self.array()?))
+    }
+
+    pub(crate) fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_be_bytes(self.array()?))
     }
 
     pub(crate) fn u64(&mut self) -> Result<u64> {

@@ -3,6 +3,7 @@
 //! | key | value | lifetime |
 //! | --- | --- | --- |
 //! | `meta` | the cluster's id and creation facts (MACed) | created once, by the first node |
+//! | `kdf` | a passphrase store's salt and Argon2id cost (plain: not secret) | created once |
 //! | `leader` | the leader's name, run id, address (MACed) | bound to the leader's lease |
 //! | `last-leader` | the last leader's address (MACed), for `master,s_down` | kept |
 //! | `log/NNNNNNNNNNNNNNNNNNNN` | one sealed log entry, numbered from 1, 20 digits | until trimmed |
@@ -37,6 +38,12 @@ impl Keys {
 
     pub fn meta(&self) -> Vec<u8> {
         self.key("meta")
+    }
+
+    /// A passphrase store's salt and cost (not secret; plain), so a node joining with a
+    /// passphrase and no store yet can derive the master key that every other key here needs.
+    pub fn kdf(&self) -> Vec<u8> {
+        self.key("kdf")
     }
 
     pub fn leader(&self) -> Vec<u8> {

@@ -57,7 +57,7 @@ impl Registration {
         mac.sign(key, &payload)
     }
 
-    fn decode(mac: &MacKey, key: &[u8], value: &[u8]) -> Result<Registration> {
+    pub(crate) fn decode(mac: &MacKey, key: &[u8], value: &[u8]) -> Result<Registration> {
         let payload = mac.verify(key, value)?;
         let mut decoder = Decoder::new(payload, "node registration");
         if decoder.u8()? != VERSION {

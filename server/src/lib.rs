@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod backup;
 pub mod client;
+pub mod cluster;
 mod cmd;
 mod connection;
 pub mod error;

@@ -44,8 +44,9 @@ enum Command {
         /// stopped if the space runs low meanwhile).
         #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(..=MAX_CACHE_MIB))]
         backup_min_free_mib: u64,
-        #[arg(long, value_enum, default_value = "sync")]
-        durability: DurabilityArg,
+        /// sync (the default) or periodic; not with --cluster (etcd makes writes durable).
+        #[arg(long, value_enum)]
+        durability: Option<DurabilityArg>,
         #[arg(long, default_value_t = 1024)]
         max_connections: usize,
         /// Seconds a connection may stay silent; 0 for never.
@@ -73,6 +74,8 @@ enum Command {
         #[arg(long, default_value_t = demo::DEFAULT_SIZES.2 as u64, requires = "demo",
               value_parser = clap::value_parser!(u64).range(demo::DEFAULT_SIZES.2 as u64..))]
         demo_orders: u64,
+        #[command(flatten)]
+        cluster: ClusterArgs,
     },
     /// Write a new random key file (mode 0600; never overwrites).
     Keygen { file: PathBuf },
@@ -166,6 +169,71 @@ enum Command {
     },
 }
 
+/// `serve`'s cluster options (PROTOCOL.md, "Cluster"); checked by `crm_cluster::config`, so a
+/// bad value is refused in one line naming it.
+#[derive(clap::Args)]
+struct ClusterArgs {
+    /// etcd client URLs, comma-separated: run as a node of a cluster.
+    #[arg(long)]
+    cluster: Option<String>,
+    /// The cluster's name (also the Sentinel service name).
+    #[arg(long)]
+    cluster_name: Option<String>,
+    /// This node's name, unique in the cluster.
+    #[arg(long)]
+    node: Option<String>,
+    /// Where clients reach this node, HOST:PORT (default: the --listen address).
+    #[arg(long)]
+    advertise: Option<String>,
+    /// Seconds of the leader's etcd lease, 2 to 60 (default 5).
+    #[arg(long)]
+    lease_ttl: Option<u64>,
+    /// Seconds log entries are kept at least, 60 to 604800 (default 3600).
+    #[arg(long)]
+    log_retain: Option<u64>,
+}
+
+impl ClusterArgs {
+    /// The checked cluster configuration, `None` without `--cluster`.
+    fn config(
+        &self,
+        listen: &str,
+        durability_given: bool,
+    ) -> anyhow::Result<Option<crm_cluster::config::ClusterConfig>> {
+        let Some(endpoints) = &self.cluster else {
+            for (given, option) in [
+                (self.cluster_name.is_some(), "--cluster-name"),
+                (self.node.is_some(), "--node"),
+                (self.advertise.is_some(), "--advertise"),
+                (self.lease_ttl.is_some(), "--lease-ttl"),
+                (self.log_retain.is_some(), "--log-retain"),
+            ] {
+                if given {
+                    anyhow::bail!("{option} needs --cluster");
+                }
+            }
+            return Ok(None);
+        };
+        if durability_given {
+            anyhow::bail!("--durability has no meaning with --cluster: every write is durable in etcd before it is acknowledged");
+        }
+        let missing = |option: &str| anyhow::anyhow!("--cluster needs {option}");
+        let args = crm_cluster::config::ClusterArgs {
+            cluster: endpoints,
+            cluster_name: self
+                .cluster_name
+                .as_deref()
+                .ok_or_else(|| missing("--cluster-name NAME"))?,
+            node: self.node.as_deref().ok_or_else(|| missing("--node NODE"))?,
+            advertise: self.advertise.as_deref(),
+            listen,
+            lease_ttl: self.lease_ttl,
+            log_retain: self.log_retain,
+        };
+        Ok(Some(crm_cluster::config::ClusterConfig::from_args(&args)?))
+    }
+}
+
 /// How the tools that talk to a running server log in.
 #[derive(clap::Args)]
 struct LoginArgs {
@@ -203,11 +271,15 @@ fn main() {
     let secrets = Secrets::take();
     let cli = Cli::parse();
     let result: anyhow::Result<i32> = match cli.command {
-        Command::Serve { data, listen, key_file, backup_dir, backup_min_free_mib, durability, max_connections, idle_timeout, auth_timeout, cache_mib, record_cache_mib, demo, demo_orders } => {
+        Command::Serve { data, listen, key_file, backup_dir, backup_min_free_mib, durability, max_connections, idle_timeout, auth_timeout, cache_mib, record_cache_mib, demo, demo_orders, cluster } => 'serve: {
+            let cluster = match cluster.config(&listen, durability.is_some()) {
+                Ok(cluster) => cluster,
+                Err(error) => break 'serve Err(error),
+            };
             tools::serve::reexecute_if_needed(&secrets);
             let durability = match durability {
-                DurabilityArg::Sync => Durability::Sync,
-                DurabilityArg::Periodic => Durability::Periodic,
+                Some(DurabilityArg::Periodic) => Durability::Periodic,
+                None | Some(DurabilityArg::Sync) => Durability::Sync,
             };
             let backup_dir = backup_dir.unwrap_or_else(|| tools::store_key::beside(&data, "backups"));
             let config = Config {
@@ -220,7 +292,14 @@ fn main() {
                 auth_timeout: (auth_timeout > 0).then(|| Duration::from_secs(auth_timeout)),
                 backup_min_free_bytes: backup_min_free_mib * 1024 * 1024,
             };
-            tools::serve::serve(config, key_file, (cache_mib, record_cache_mib), demo.then_some(demo_orders as usize), &secrets).map(|()| 0)
+            let demo = demo.then_some(demo_orders as usize);
+            match cluster {
+                Some(cluster) => {
+                    let args = tools::serve_cluster::ServeArgs { config, key_file, caches_mib: (cache_mib, record_cache_mib), demo, secrets: &secrets };
+                    tools::serve_cluster::serve_cluster(args, cluster).map(|()| 0)
+                }
+                None => tools::serve::serve(config, key_file, (cache_mib, record_cache_mib), demo, &secrets).map(|()| 0),
+            }
         }
         Command::Keygen { file } => crm_engine::write_key_file(&file)
             .map(|()| println!("wrote a new key to {} (mode 0600); keep it safe: without it the data cannot be read", file.display()))

@@ -20,6 +20,7 @@ pub async fn run(
     let (stop_sender, stop_receiver) = watch::channel(false);
     let mut connections = JoinSet::new();
     let purger = tokio::spawn(purge_expired_merges(shared.clone()));
+    let announcer = tokio::spawn(crate::cluster::announce::switch_master(shared.clone()));
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -66,6 +67,7 @@ pub async fn run(
         while connections.try_join_next().is_some() {}
     }
     purger.abort();
+    announcer.abort();
     shared.shutting_down.store(true, Ordering::Relaxed);
     tracing::info!("shutting down: no new connections; finishing commands in flight");
     let _ = stop_sender.send(true);
@@ -79,6 +81,10 @@ async fn purge_expired_merges(shared: Arc<Shared>) {
     every_hour.tick().await;
     loop {
         every_hour.tick().await;
+        // In a cluster the purge is a write: the leader's, carried to the others by the log.
+        if shared.cluster.as_ref().is_some_and(|c| !c.is_leader()) {
+            continue;
+        }
         let store = shared.store.clone();
         match tokio::task::spawn_blocking(move || store.purge_expired_merges()).await {
             Ok(Ok(true)) => tracing::info!("purged the merges older than 30 days"),

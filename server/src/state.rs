@@ -51,6 +51,8 @@ pub struct Shared {
     /// What is published on Sentinel's `+switch-master` channel, to every subscribed
     /// connection (`subscriptions.rs`).
     switch_master: broadcast::Sender<Arc<str>>,
+    /// The node's part in a cluster (`None`: a single server).
+    pub cluster: Option<crate::cluster::ClusterState>,
 }
 
 impl Shared {
@@ -69,7 +71,14 @@ impl Shared {
             throttle: LoginThrottle::default(),
             work: WorkLimits::for_this_machine(),
             switch_master: broadcast::channel(SWITCH_MASTER_BACKLOG).0,
+            cluster: None,
         }
+    }
+
+    /// The state of a cluster node.
+    pub fn in_cluster(mut self, cluster: crate::cluster::ClusterState) -> Shared {
+        self.cluster = Some(cluster);
+        self
     }
 
     /// Publishes `text` (`NAME old-host old-port new-host new-port`) on `+switch-master`, as

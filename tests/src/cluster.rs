@@ -188,9 +188,16 @@ impl EtcdCluster {
         }
     }
 
-    /// SIGSTOPs member `i` (it keeps its connections but answers nothing).
+    /// SIGSTOPs member `i` (it keeps its connections but answers nothing), and returns once
+    /// every thread of it has stopped: `kill` returns when the signal is queued, and a thread
+    /// running on another core could otherwise still answer a request meanwhile.
     pub fn stop(&self, i: usize) {
         self.signal(i, rustix::process::Signal::STOP);
+        let Some(pid) = self.pid(i) else { return };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline && !all_threads_stopped(pid) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// SIGCONTs member `i`.
@@ -262,5 +269,19 @@ pub fn folder_contains(dir: &Path, needle: &[u8]) -> bool {
                 .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
                 .unwrap_or(false)
         }
+    })
+}
+
+/// Whether every thread of process `pid` is in the stopped state (`T` in its `stat`).
+fn all_threads_stopped(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return true;
+    };
+    tasks.flatten().all(|task| {
+        std::fs::read_to_string(task.path().join("stat")).is_ok_and(|stat| {
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                .is_some_and(|state| state == "T" || state == "t")
+        })
     })
 }

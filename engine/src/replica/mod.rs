@@ -41,7 +41,7 @@ mod snapshot;
 pub use apply::Applied;
 pub use delta::GroupDelta;
 pub use epochs::EpochKey;
-pub use node_keys::{master_key_for, ClusterKeys};
+pub use node_keys::{cluster_keys_of_folder, master_key_for, ClusterKeys};
 pub use seal::LogSealer;
 pub use snapshot::{restore_snapshot, SnapshotInfo};
 

@@ -40,6 +40,12 @@ impl ClusterKeys {
         *blake3::keyed_hash(&self.registration.0, value).as_bytes()
     }
 
+    /// The key that MACs the values a node keeps in etcd outside the sealed log (the
+    /// cluster's meta, the leader key, registrations): the crm-cluster crate's `MacKey`.
+    pub fn etcd_value_key(&self) -> zeroize::Zeroizing<[u8; 32]> {
+        zeroize::Zeroizing::new(self.registration_mac(b"crm etcd value key v1"))
+    }
+
     /// Whether `mac` is the MAC of `value` (a value whose MAC fails is ignored and logged).
     pub fn registration_is_genuine(&self, value: &[u8], mac: &[u8]) -> bool {
         same_mac(self.registration_mac(value), mac)
@@ -77,6 +83,17 @@ pub fn master_key_for(
             MasterKey::from_passphrase(passphrase, kdf_salt, kdf_params)
         }
     }
+}
+
+/// The cluster keys of the store in `dir`, checked against its key check file and reading
+/// only (a node decides whether it may start before it opens, and so changes, its store):
+/// `None` when the folder holds no store or no key check file; [`Error::WrongKey`] for a key
+/// that does not open it.
+pub fn cluster_keys_of_folder(
+    dir: &std::path::Path,
+    key: &KeySource,
+) -> Result<Option<ClusterKeys>> {
+    Ok(crate::key_check::check(dir, key)?.map(|master| ClusterKeys::derive(&master)))
 }
 
 impl Store {

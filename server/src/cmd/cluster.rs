@@ -5,6 +5,7 @@
 use super::spec::{value, Access, ArgKind, Group, Spec, PLAIN};
 use crate::parse::{Args, CmdResult};
 use crate::reply::Reply;
+use crate::state::Shared;
 
 #[derive(Clone, Copy)]
 pub enum Verb {
@@ -15,7 +16,7 @@ pub enum Verb {
 /// A parsed cluster command.
 pub enum Cluster {
     Role,
-    Sentinel,
+    Sentinel(Vec<Vec<u8>>),
 }
 
 impl super::context::Verb for Verb {
@@ -54,8 +55,11 @@ impl super::context::Verb for Verb {
         Ok(match self {
             Verb::Role => Cluster::Role,
             Verb::Sentinel => {
-                args.skip_rest();
-                Cluster::Sentinel
+                let mut words = Vec::new();
+                while let Some(word) = args.next() {
+                    words.push(word);
+                }
+                Cluster::Sentinel(words)
             }
         })
     }
@@ -69,13 +73,19 @@ const CLUSTER: Spec = Spec {
     ..PLAIN
 };
 
-pub fn execute(command: Cluster) -> Reply {
+pub fn execute(shared: &Shared, command: Cluster) -> Reply {
+    if let Some(cluster) = &shared.cluster {
+        return match command {
+            Cluster::Role => crate::cluster::sentinel::role(cluster),
+            Cluster::Sentinel(words) => crate::cluster::sentinel::sentinel(cluster, &words),
+        };
+    }
     match command {
         Cluster::Role => Reply::Array(vec![
             Reply::Bulk(b"master".to_vec()),
             Reply::Integer(0),
             Reply::Array(Vec::new()),
         ]),
-        Cluster::Sentinel => Reply::error("ERR", "this server is not part of a cluster"),
+        Cluster::Sentinel(_) => Reply::error("ERR", "this server is not part of a cluster"),
     }
 }

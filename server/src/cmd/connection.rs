@@ -250,6 +250,10 @@ async fn hello_reply(context: &mut Context<'_>, hello: Hello) -> CmdResult {
     if let Some(name) = &hello.name {
         context.session.name = Some(text("name", name)?.to_string());
     }
+    let role: &[u8] = match &context.shared.cluster {
+        Some(cluster) if !cluster.is_leader() => b"replica",
+        _ => b"master",
+    };
     let session = &mut *context.session;
     session.proto = proto;
     Ok(Reply::Map(vec![
@@ -258,7 +262,7 @@ async fn hello_reply(context: &mut Context<'_>, hello: Hello) -> CmdResult {
         ("proto", Reply::Integer(i64::from(proto))),
         ("id", Reply::Integer(session.id as i64)),
         ("mode", Reply::Bulk(b"standalone".to_vec())),
-        ("role", Reply::Bulk(b"master".to_vec())),
+        ("role", Reply::Bulk(role.to_vec())),
         ("modules", Reply::Array(Vec::new())),
         ("crm_protocol", Reply::Integer(CRM_PROTOCOL)),
     ]))

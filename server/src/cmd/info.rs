@@ -127,7 +127,17 @@ pub fn execute(shared: &Shared, _: Info) -> CmdResult {
         ],
     );
     // Without `--cluster`, a lone master.
-    section(&mut text, "Replication", &[("role", &"master")]);
+    match &shared.cluster {
+        None => section(&mut text, "Replication", &[("role", &"master")]),
+        Some(cluster) => {
+            let fields = crate::cluster::sentinel::info_fields(cluster);
+            let fields: Vec<(&str, &dyn std::fmt::Display)> = fields
+                .iter()
+                .map(|(key, value)| (*key, value as &dyn std::fmt::Display))
+                .collect();
+            section(&mut text, "Replication", &fields);
+        }
+    }
     section(
         &mut text,
         "Backup",

@@ -153,6 +153,15 @@ impl Routed {
         )
     }
 
+    /// Whether a node still catching up after its snapshot answers it (the rest is
+    /// `LOADING`): the connection commands, `INFO`, `ROLE` and `SENTINEL`.
+    fn answered_while_syncing(self) -> bool {
+        matches!(
+            self,
+            Routed::Connection(_) | Routed::Info(_) | Routed::Cluster(_)
+        )
+    }
+
     /// Whether the request may run before `AUTH`.
     fn allowed_before_auth(self, first_argument: Option<&[u8]>) -> bool {
         match self {
@@ -263,6 +272,10 @@ fn admit(
             format!("unknown command '{}'", printable(&raw_name)),
         )));
     };
+    // A node catching up after its snapshot answers only what tells a client where it is.
+    if shared.cluster.as_ref().is_some_and(|c| c.syncing()) && !routed.answered_while_syncing() {
+        return Err(Answer::reply(Reply::from(crm_engine::Error::Loading)));
+    }
     let spec = routed.spec();
     let mut args = Args::new(&name, rest).quoting(spec);
     if args.remaining() < spec.minimum_arguments() {
@@ -292,6 +305,13 @@ fn admit(
             }
         }
     }
+    // In a cluster, a write on a node that may not write now is refused here, before its
+    // values are looked at, so nothing is written (`READONLY`, `CLUSTERDOWN`).
+    if spec.access == spec::Access::Write {
+        if let Some(refusal) = shared.cluster.as_ref().and_then(|c| c.write_refusal()) {
+            return Err(Answer::reply(Reply::from(refusal)));
+        }
+    }
     Ok(command)
 }
 
@@ -319,7 +339,7 @@ async fn execute(context: Context<'_>, command: Command) -> CmdResult<Answer> {
         Command::Info(command) => info::execute(context.shared, command)?,
         Command::Audit(command) => audit::execute(&context, command).await?,
         Command::Stream(command) => stream::execute(&context, command).await?,
-        Command::Cluster(command) => cluster::execute(command),
+        Command::Cluster(command) => cluster::execute(context.shared, command),
         Command::PubSub(command) => pubsub::execute(context.shared, context.session, command)?,
     };
     Ok(Answer::reply(reply))

@@ -13,6 +13,7 @@ pub mod rejects;
 pub mod remote;
 pub mod secrets;
 pub mod serve;
+pub mod serve_cluster;
 pub mod store_key;
 pub mod tail;
 

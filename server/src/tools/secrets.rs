@@ -11,12 +11,13 @@ use std::io::{Read, Write};
 use zeroize::Zeroizing;
 
 /// The variables that hold secrets.
-pub const NAMES: [&str; 5] = [
+pub const NAMES: [&str; 6] = [
     "CRM_PASSPHRASE",
     "CRM_NEW_PASSPHRASE",
     "CRM_ADMIN_PASSWORD",
     "CRM_PASSWORD",
     "CRM_NEW_PASSWORD",
+    "CRM_ETCD_PASSWORD",
 ];
 
 /// Names the pipe end a re-executed `serve` reads its secrets from.

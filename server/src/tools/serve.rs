@@ -89,29 +89,8 @@ pub fn serve(
         record_cache_bytes: record_cache_mib.saturating_mul(1024 * 1024),
         ..Options::default()
     };
-    let store = Store::open_reporting(&config.data_dir, &key, &options, &|progress| {
-        if progress.done == 0 {
-            tracing::info!(
-                from = progress.from,
-                to = progress.to,
-                entries = progress.total,
-                "the store is in an older layout: upgrading it in place"
-            );
-        } else if progress.done == progress.total {
-            tracing::info!(layout = progress.to, "upgrade done");
-        }
-    })
-    .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-    if let Some(demo_orders) = demo {
-        let counts = store.counts()?;
-        if counts.customers + counts.products + counts.orders == 0 {
-            let (customers, products, orders) = demo::sizes_for(demo_orders);
-            demo::generate(42, customers, products, orders).load_into(&store)?;
-            tracing::info!(customers, products, orders, "loaded the demo data");
-        } else {
-            tracing::info!("the store is not empty: --demo leaves it alone");
-        }
-    }
+    let store = open_store(&config, &key, &options)?;
+    load_demo(&store, demo)?;
     let from_env = secrets
         .get("CRM_ADMIN_PASSWORD")
         .map(|p| zeroize::Zeroizing::new(p.to_string()));
@@ -130,26 +109,68 @@ pub fn serve(
             },
         ));
         println!("crm-server {} listening on {address}", crm_server::VERSION);
-        match &generated {
-            Some(password) => {
-                println!("created user admin with password: {password}");
-                println!("(shown once; set CRM_ADMIN_PASSWORD on first start to choose it)");
-                println!(
-                    "connect: redis-cli -h {} -p {} --user admin --pass {password}",
-                    address.ip(),
-                    address.port()
-                );
-            }
-            None => println!(
-                "connect: redis-cli -h {} -p {} --user admin --pass <password>",
-                address.ip(),
-                address.port()
-            ),
-        }
+        print_way_in(address, generated.as_deref());
         crm_server::server::run(shared, listener, crm_server::server::shutdown_signal()).await;
         anyhow::Ok(())
     })?;
     store.close()?;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// Opens the store, upgrading an older layout in place (said in the log).
+pub(super) fn open_store(
+    config: &Config,
+    key: &crm_engine::KeySource,
+    options: &Options,
+) -> anyhow::Result<Store> {
+    Store::open_reporting(&config.data_dir, key, options, &|progress| {
+        if progress.done == 0 {
+            tracing::info!(
+                from = progress.from,
+                to = progress.to,
+                entries = progress.total,
+                "the store is in an older layout: upgrading it in place"
+            );
+        } else if progress.done == progress.total {
+            tracing::info!(layout = progress.to, "upgrade done");
+        }
+    })
+    .with_context(|| format!("opening the store in {}", config.data_dir.display()))
+}
+
+/// `--demo`: fills an empty store with `demo` orders' worth of demo data.
+pub(super) fn load_demo(store: &Store, demo: Option<usize>) -> anyhow::Result<()> {
+    if let Some(demo_orders) = demo {
+        let counts = store.counts()?;
+        if counts.customers + counts.products + counts.orders == 0 {
+            let (customers, products, orders) = demo::sizes_for(demo_orders);
+            demo::generate(42, customers, products, orders).load_into(store)?;
+            tracing::info!(customers, products, orders, "loaded the demo data");
+        } else {
+            tracing::info!("the store is not empty: --demo leaves it alone");
+        }
+    }
+    Ok(())
+}
+
+/// The "printed way in": where the server listens and how to log in.
+pub(super) fn print_way_in(address: std::net::SocketAddr, generated: Option<&str>) {
+    println!("crm-server {} listening on {address}", crm_server::VERSION);
+    match generated {
+        Some(password) => {
+            println!("created user admin with password: {password}");
+            println!("(shown once; set CRM_ADMIN_PASSWORD on first start to choose it)");
+            println!(
+                "connect: redis-cli -h {} -p {} --user admin --pass {password}",
+                address.ip(),
+                address.port()
+            );
+        }
+        None => println!(
+            "connect: redis-cli -h {} -p {} --user admin --pass <password>",
+            address.ip(),
+            address.port()
+        ),
+    }
 }

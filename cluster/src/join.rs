@@ -1,0 +1,69 @@
+//! What a node with no store yet reads from etcd before it can join: a passphrase store's salt
+//! and cost (to derive the master key every other key comes from), and where the leader
+//! serves snapshots.
+
+use crate::codec::{Decoder, Encoder};
+use crate::election::decode_leader;
+use crate::error::{Error, Result};
+use crate::etcd::{Client, Cmp, Compare, Op, Txn};
+use crate::keys::Keys;
+use crate::mac::MacKey;
+use crate::registry::Registration;
+use crm_engine::KdfParams;
+
+const KDF_VERSION: u8 = 1;
+
+/// The cluster's passphrase salt and cost (`None`: a key-file cluster, or one etcd does not
+/// know).
+pub async fn read_kdf(client: &Client, keys: &Keys) -> Result<Option<(Vec<u8>, KdfParams)>> {
+    let Some(kv) = client.get(keys.kdf()).await? else {
+        return Ok(None);
+    };
+    let mut decoder = Decoder::new(&kv.value, "cluster kdf");
+    if decoder.u8()? != KDF_VERSION {
+        return Err(Error::Config(
+            "the cluster's kdf key has an unknown version".into(),
+        ));
+    }
+    let params = KdfParams {
+        memory_kib: decoder.u32()?,
+        passes: decoder.u32()?,
+        lanes: decoder.u32()?,
+    };
+    let salt = decoder.rest().to_vec();
+    Ok(Some((salt, params)))
+}
+
+/// Writes the salt and cost of the creating node's passphrase store, unless a value is there.
+pub async fn write_kdf(client: &Client, keys: &Keys, salt: &[u8], params: KdfParams) -> Result<()> {
+    let value = Encoder::new()
+        .u8(KDF_VERSION)
+        .u32(params.memory_kib)
+        .u32(params.passes)
+        .u32(params.lanes)
+        .rest(salt)
+        .finish();
+    let key = keys.kdf();
+    let txn = Txn::new()
+        .when([Compare::create_revision(key.clone(), Cmp::Equal, 0)])
+        .then([Op::put(key, value)]);
+    client.txn(txn).await.map(|_| ())
+}
+
+/// Where the current leader serves snapshots (`None`: no leader, or it serves none yet).
+pub async fn leader_snapshot_address(
+    client: &Client,
+    keys: &Keys,
+    mac: &MacKey,
+) -> Result<Option<String>> {
+    let Some(leader) = client.get(keys.leader()).await? else {
+        return Ok(None);
+    };
+    let leader = decode_leader(&keys.leader(), mac, &leader.value)?;
+    let key = keys.node(&leader.node);
+    let Some(registration) = client.get(key.clone()).await? else {
+        return Ok(None);
+    };
+    let registration = Registration::decode(mac, &key, &registration.value)?;
+    Ok(Some(registration.snapshot).filter(|address| !address.is_empty()))
+}
