@@ -67,3 +67,27 @@ pub async fn leader_snapshot_address(
     let registration = Registration::decode(mac, &key, &registration.value)?;
     Ok(Some(registration.snapshot).filter(|address| !address.is_empty()))
 }
+
+/// Refuses, before anything is written, a node whose `--node` name another live node holds
+/// (`own`: this node's id from its folder; a node restarted on its own folder replaces its
+/// earlier registration, so that one is not another).
+pub async fn check_name_free(
+    client: &Client,
+    keys: &Keys,
+    mac: &MacKey,
+    node: &str,
+    own: Option<crate::identity::Id>,
+) -> Result<()> {
+    let key = keys.node(node);
+    let Some(held) = client.get(key.clone()).await? else {
+        return Ok(());
+    };
+    match Registration::decode(mac, &key, &held.value) {
+        Ok(other) if Some(other.node_id) != own => Err(Error::Config(format!(
+            "another live node is named {node:?} (at {}, node id {}): give this node another --node name",
+            other.advertise,
+            crate::identity::hex(&other.node_id)
+        ))),
+        _ => Ok(()),
+    }
+}

@@ -166,6 +166,7 @@ impl Node {
             move || (view.borrow().applied, durable())
         };
         let tasks = vec![
+            tokio::spawn(registry.clone().follow_nodes(view.clone())),
             tokio::spawn(registry.keep_registered(
                 registration,
                 lease_out,

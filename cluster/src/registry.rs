@@ -212,6 +212,35 @@ impl Registry {
         Ok(nodes.into_values().collect())
     }
 
+    /// Keeps the view's node list current between this node's own refreshes: watches the
+    /// registrations and lists the nodes again at each change, so a node that joins or
+    /// leaves shows in `SENTINEL`, `ROLE` and `INFO` at once rather than half a TTL later.
+    pub async fn follow_nodes(self, view: ViewHandle) {
+        loop {
+            let followed: Result<()> = async {
+                let prefix = self.keys.nodes();
+                let mut watcher = self
+                    .client
+                    .watch(prefix.clone(), crate::etcd::prefix_end(&prefix), 0)
+                    .await?;
+                loop {
+                    watcher.next().await?;
+                    let nodes = self.list().await?;
+                    view.update(|v| {
+                        let changed = v.nodes != nodes;
+                        v.nodes = nodes;
+                        changed
+                    });
+                }
+            }
+            .await;
+            if let Err(e) = followed {
+                tracing::debug!("watching the node registrations: {e}");
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
     /// Deletes the "last seen" keys of nodes gone for longer than `--log-retain` (run by the
     /// leader now and then). Returns how many went.
     pub async fn forget_departed(&self) -> Result<usize> {

@@ -130,6 +130,16 @@ pub fn serve_cluster(args: ServeArgs<'_>, cluster: ClusterConfig) -> anyhow::Res
         };
         let admission =
             identity::admit(&cluster.cluster_name, identity.as_ref(), !holds_store(&dir), facts)?;
+        if let Some(found) = &early_keys {
+            crm_cluster::join::check_name_free(
+                &client,
+                &keys,
+                &mac_of(found),
+                &cluster.node,
+                identity.as_ref().map(|own| own.node_id),
+            )
+            .await?;
+        }
         let late_log = LateLog::new();
         let options = Options {
             cache_capacity: args.caches_mib.0.saturating_mul(1024 * 1024),
