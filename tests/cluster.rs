@@ -896,3 +896,92 @@ fn bad_configuration_is_refused_with_one_clear_line_and_changes_nothing() {
         listing(&twin)
     );
 }
+
+#[test]
+fn a_backup_taken_on_the_leader_restored_serves_as_the_first_node_of_a_new_cluster() {
+    let etcd = EtcdCluster::start();
+    let cluster = CrmCluster::start(&etcd, 2);
+    let leader = cluster.wait_leader(Duration::from_secs(30));
+    let mut con = cluster.connect(leader);
+    for i in 0..5 {
+        query(
+            &mut con,
+            &[
+                "CUSTOMER.ADD",
+                "NAME",
+                "Kept",
+                "EMAIL",
+                &format!("kept{i}@example.com"),
+            ],
+        )
+        .unwrap();
+    }
+    let backup = text(&query(&mut con, &["BACKUP", "cluster-copy"]).unwrap());
+    assert!(backup.contains("cluster-copy"), "{backup}");
+    let file = cluster.dir.path().join("backups").join("cluster-copy.crmbak");
+    assert!(file.exists(), "no backup at {}", file.display());
+    let restored = cluster.dir.path().join("restored");
+    let status = std::process::Command::new(crm_tests::server_binary())
+        .arg("restore")
+        .arg(&file)
+        .arg("--data")
+        .arg(&restored)
+        .arg("--key-file")
+        .arg(cluster.key_file())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let port = crm_tests::free_port();
+    let (data, listen) = (restored.display().to_string(), format!("127.0.0.1:{port}"));
+    let mut node = cluster
+        .command_with(
+            0,
+            &[
+                ("--data", &data),
+                ("--listen", &listen),
+                ("--cluster-name", "crm-restored"),
+                ("--node", "r1"),
+            ],
+        )
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut restored_con = loop {
+        if let Ok(mut c) = connect(port) {
+            if query(
+                &mut c,
+                &["CUSTOMER.ADD", "NAME", "New", "EMAIL", "new@example.com"],
+            )
+            .is_ok()
+            {
+                break c;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the restored node takes no writes"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    for i in 0..5 {
+        let found = query(
+            &mut restored_con,
+            &["CUSTOMER.FIND", "EMAIL", &format!("kept{i}@example.com")],
+        )
+        .unwrap();
+        assert!(matches!(&found, Value::Array(items) if items.len() == 1));
+    }
+    let found = query(
+        &mut restored_con,
+        &["CUSTOMER.FIND", "EMAIL", "new@example.com"],
+    )
+    .unwrap();
+    assert!(
+        matches!(&found, Value::Array(items) if items.len() == 1),
+        "the first write of the new cluster is lost"
+    );
+    let _ = node.kill();
+    let _ = node.wait();
+}

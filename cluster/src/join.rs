@@ -91,3 +91,35 @@ pub async fn check_name_free(
         _ => Ok(()),
     }
 }
+
+/// Makes a new cluster's log start after `position`, the log position the creating node's
+/// store already holds (a store from an earlier cluster, or restored from a backup taken on a
+/// leader): entry `position` is written as a start marker, so the first leader's takeover
+/// reads it as the log's head and numbers its first group `position + 1`, and no node skips a
+/// new entry as one it already holds. Nothing is written for a store at position 0.
+pub async fn start_log_after(
+    client: &Client,
+    keys: &Keys,
+    sealer: &dyn crate::seam::Sealer,
+    position: u64,
+    node: &str,
+) -> Result<()> {
+    if position == 0 {
+        return Ok(());
+    }
+    let at_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let marker = crate::entry::Entry::LeaderStart {
+        at_ms,
+        node: node.to_string(),
+        runid: String::new(),
+        fence: 0,
+    };
+    let sealed = sealer.seal(position, &marker.encode())?;
+    let key = keys.entry(position);
+    let txn = Txn::new()
+        .when([Compare::create_revision(key.clone(), Cmp::Equal, 0)])
+        .then([Op::put(key, sealed)]);
+    client.txn(txn).await.map(|_| ())
+}

@@ -215,6 +215,17 @@ pub fn serve_cluster(args: ServeArgs<'_>, cluster: ClusterConfig) -> anyhow::Res
                 bail!("this node holds no key of the cluster's log: start it with an empty --data folder to copy them");
             }
         }
+        let sealer = Arc::new(EpochSealer::new(sealer));
+        if creating {
+            crm_cluster::join::start_log_after(
+                &client,
+                &keys,
+                sealer.as_ref(),
+                store.cluster_applied(),
+                &cluster.node,
+            )
+            .await?;
+        }
         let listen_ip = address.ip();
         let snapshot_address = crm_server::cluster::snapshot::serve(
             store.clone(),
@@ -231,7 +242,7 @@ pub fn serve_cluster(args: ServeArgs<'_>, cluster: ClusterConfig) -> anyhow::Res
             node_id: identity.node_id,
             runid: runid.clone(),
             mac,
-            sealer: Arc::new(EpochSealer::new(sealer)),
+            sealer,
             applier: Arc::new(StoreApplier::new(store.clone(), users_changed.clone())),
             durable: Arc::new(move || durable_store.cluster_durable()),
             snapshot_addr: snapshot_address.to_string(),
