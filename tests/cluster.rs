@@ -918,7 +918,11 @@ fn a_backup_taken_on_the_leader_restored_serves_as_the_first_node_of_a_new_clust
     }
     let backup = text(&query(&mut con, &["BACKUP", "cluster-copy"]).unwrap());
     assert!(backup.contains("cluster-copy"), "{backup}");
-    let file = cluster.dir.path().join("backups").join("cluster-copy.crmbak");
+    let file = cluster
+        .dir
+        .path()
+        .join("backups")
+        .join("cluster-copy.crmbak");
     assert!(file.exists(), "no backup at {}", file.display());
     let restored = cluster.dir.path().join("restored");
     let status = std::process::Command::new(crm_tests::server_binary())

@@ -166,6 +166,7 @@ impl Node {
             move || (view.borrow().applied, durable())
         };
         let tasks = vec![
+            tokio::spawn(watch_etcd_size(client.clone(), view.clone())),
             tokio::spawn(registry.clone().follow_nodes(view.clone())),
             tokio::spawn(registry.keep_registered(
                 registration,
@@ -238,6 +239,40 @@ impl Node {
         if let Some((lease, _)) = *self.lease.borrow() {
             let _ = self.client.revoke(lease).await;
         }
+    }
+}
+
+/// etcd's default `--quota-backend-bytes`: past it etcd refuses every write (`NOSPACE`).
+pub const ETCD_DEFAULT_QUOTA: u64 = 2 * 1024 * 1024 * 1024;
+/// How often the database size is read.
+const SIZE_EVERY: Duration = Duration::from_secs(10);
+
+/// Keeps the view's `etcd_db_size` current and warns in the log past 80 % of etcd's default
+/// quota (the log holds `write rate × entry size × --log-retain`: README, "etcd's limits").
+async fn watch_etcd_size(client: Client, view: ViewHandle) {
+    let mut warned = false;
+    loop {
+        if let Ok(status) = client.status().await {
+            let size = u64::try_from(status.db_size).unwrap_or(0);
+            view.update(|v| {
+                let changed = v.etcd_db_size != size;
+                v.etcd_db_size = size;
+                changed
+            });
+            let high = size > ETCD_DEFAULT_QUOTA / 10 * 8;
+            if high && !warned {
+                tracing::warn!(
+                    size,
+                    quota = ETCD_DEFAULT_QUOTA,
+                    "etcd's database is past 80 % of etcd's default quota: lower --log-retain, compact and defragment etcd, or raise its --quota-backend-bytes"
+                );
+            }
+            warned = high;
+            for alarm in &status.errors {
+                tracing::warn!("etcd reports: {alarm}");
+            }
+        }
+        tokio::time::sleep(SIZE_EVERY).await;
     }
 }
 

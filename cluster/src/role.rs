@@ -78,6 +78,9 @@ pub struct ClusterView {
     pub nodes: Vec<NodeInfo>,
     /// Why this node stopped applying (a `CORRUPT` entry), if it did.
     pub stopped: Option<String>,
+    /// The size of etcd's database file as the member this node talks to reports it (0: not
+    /// known yet); etcd refuses writes once it passes its quota.
+    pub etcd_db_size: u64,
 }
 
 impl ClusterView {

@@ -140,3 +140,50 @@ fn reply_to(args: &[Vec<u8>], proto: &mut u8) -> (Reply, bool) {
         _ => (loading(), false),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer_of(words: &[&str], proto: &mut u8) -> (Vec<u8>, bool) {
+        let args: Vec<Vec<u8>> = words.iter().map(|w| w.as_bytes().to_vec()).collect();
+        let (reply, quit) = reply_to(&args, proto);
+        let mut out = Vec::new();
+        reply.encode(*proto, &mut out);
+        (out, quit)
+    }
+
+    #[test]
+    fn while_copying_only_the_connection_commands_answer_and_the_rest_is_loading() {
+        let mut proto = 2;
+        assert_eq!(answer_of(&["PING"], &mut proto).0, b"+PONG\r\n");
+        assert_eq!(answer_of(&["ping", "hi"], &mut proto).0, b"$2\r\nhi\r\n");
+        assert_eq!(
+            answer_of(&["CLIENT", "SETNAME", "x"], &mut proto).0,
+            b"+OK\r\n"
+        );
+        assert_eq!(
+            answer_of(&["client", "setinfo", "lib-name", "x"], &mut proto).0,
+            b"+OK\r\n"
+        );
+        let loading = b"-LOADING the node is copying a snapshot\r\n".to_vec();
+        for words in [
+            vec!["AUTH", "admin", "pw"],
+            vec!["HELLO", "3", "AUTH", "admin", "pw"],
+            vec!["CUSTOMER.GET", "1"],
+            vec!["INFO"],
+            vec!["ROLE"],
+            vec!["CLIENT", "LIST"],
+        ] {
+            assert_eq!(answer_of(&words, &mut proto).0, loading, "{words:?}");
+        }
+        let (hello, _) = answer_of(&["HELLO", "3"], &mut proto);
+        assert_eq!(proto, 3);
+        assert!(hello.starts_with(b"%8\r\n"));
+        assert!(hello.windows(7).any(|w| w == b"replica"));
+        assert_eq!(
+            answer_of(&["QUIT"], &mut proto),
+            (b"+OK\r\n".to_vec(), true)
+        );
+    }
+}

@@ -272,6 +272,11 @@ pub fn info_fields(cluster: &ClusterState) -> Vec<(&'static str, String)> {
             if up { "up" } else { "down" }.to_string(),
         ));
     }
+    fields.push(("etcd_db_size", view.etcd_db_size.to_string()));
+    fields.push((
+        "etcd_db_quota",
+        crm_cluster::node::ETCD_DEFAULT_QUOTA.to_string(),
+    ));
     let syncing = cluster.syncing();
     fields.push(("sync_in_progress", u8::from(syncing).to_string()));
     fields.push(("snapshot_progress", "100".to_string()));
