@@ -266,7 +266,7 @@ pub fn folder_contains(dir: &Path, needle: &[u8]) -> bool {
             folder_contains(&path, needle)
         } else {
             std::fs::read(&path)
-                .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+                .map(|bytes| memchr::memmem::find(&bytes, needle).is_some())
                 .unwrap_or(false)
         }
     })

@@ -245,7 +245,15 @@ pub fn serve_cluster(args: ServeArgs<'_>, cluster: ClusterConfig) -> anyhow::Res
             sealer,
             applier: Arc::new(StoreApplier::new(store.clone(), users_changed.clone())),
             durable: Arc::new(move || durable_store.cluster_durable()),
-            snapshot_addr: snapshot_address.to_string(),
+            // Joiners reach the snapshot listener where clients reach this node.
+            snapshot_addr: format!(
+                "{}:{}",
+                cluster
+                    .advertise
+                    .rsplit_once(':')
+                    .map_or(cluster.advertise.as_str(), |(host, _)| host),
+                snapshot_address.port()
+            ),
             eligible: true,
         };
         let quorum = client
