@@ -250,8 +250,15 @@ pub async fn execute(context: Context<'_>, command: User) -> CmdResult {
             shared.authenticator.users_changed();
             Ok(Reply::ok())
         }
-        User::List => Ok(Reply::json_array(engine(store.users())?.iter().map(
-            |u| serde_json::json!({"name": u.name, "role": u.role.as_str(), "masked": u.masked}),
-        ))),
+        // Over 1 MiB (tens of thousands of users) it goes in pieces (`pieces.rs`).
+        User::List => engine(crate::pieces::HeldRows::reply(
+            engine(store.users())?,
+            |_, u| {
+                Ok(Reply::json(
+                    &serde_json::json!({"name": u.name, "role": u.role.as_str(), "masked": u.masked}),
+                ))
+            },
+            store,
+        )),
     }
 }
