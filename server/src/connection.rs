@@ -221,6 +221,11 @@ impl Connection {
     async fn answer_buffered(&mut self) -> Option<End> {
         let mut start = 0usize;
         let end = loop {
+            // At shutdown only what is in flight finishes: requests read but not started are
+            // dropped (a client that pipelined thirty large reads does not hold up the stop).
+            if *self.shutdown.borrow() {
+                break Some(End::Close);
+            }
             let (args, used) = match parse_request(&self.input[start..], self.max_request()) {
                 Parsed::Incomplete => break None,
                 Parsed::Empty { used } => {
