@@ -614,6 +614,15 @@ fn a_node_joining_empty_under_load_and_a_node_restarted_after_downtime_catch_up(
     let acknowledged = writers.finish();
     assert!(!acknowledged.is_empty());
     cluster.wait_converged(Duration::from_secs(60));
+    // A clean stop (SIGTERM) and a start again on the joiner's folder.
+    cluster.signal(2, "TERM");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while cluster.is_running(2) {
+        assert!(Instant::now() < deadline, "node 3 did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    cluster.launch(2);
+    cluster.wait_converged(Duration::from_secs(60));
     let print = fingerprint(&cluster, leader);
     for i in 0..3 {
         assert_all_present(&cluster, i, &acknowledged);

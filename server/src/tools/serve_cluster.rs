@@ -320,8 +320,11 @@ pub fn serve_cluster(args: ServeArgs<'_>, cluster: ClusterConfig) -> anyhow::Res
         crm_server::server::run(shared, listener, crm_server::server::shutdown_signal()).await;
         keeper.abort();
         node.shutdown().await;
+        // A checkpoint: everything applied is in the node's own files, so the next start
+        // follows the log from here.
+        store.close()?;
         let mut last = identity;
-        last.durable = store.cluster_durable();
+        last.durable = store.cluster_durable().max(store.cluster_applied());
         last.save(&dir)?;
         anyhow::Ok(())
     })?;
