@@ -14,8 +14,10 @@
    --demo-orders N` on its first node): time from its start to serving reads.
 
     benches/cluster-bench.py                   # builds crm-server in release first
-    REQUESTS=50000 ROUNDS=1 KILLS=3 JOIN_ORDERS=0 benches/cluster-bench.py   # quick (0: no join)
+    REQUESTS=50000 ROUNDS=1 KILLS=3 JOIN_ORDERS=100000 benches/cluster-bench.py   # quicker
+    PARTS=failover,join benches/cluster-bench.py   # some of: throughput,failover,join
     LEASE_TTL=5 WRITERS=4 KEEP=1 benches/cluster-bench.py  # KEEP=1 keeps the folders and logs
+    JOIN_FILL=demo benches/cluster-bench.py  # the join's orders from --demo-orders (see below)
 
 Needs etcd (3.4+, `apt-get install etcd-server`), redis-benchmark (redis-tools) and Python 3.
 Every process it starts runs on loopback, on free ports (never 2379/2380), in one temporary
@@ -401,12 +403,17 @@ def failover(nodes):
             restarted = time.monotonic()
             lead.start()
             lead.wait_ping()
+            answered = time.monotonic() - restarted
             wait_synced(lead)
-            target = int(info(leader(nodes).port)["log_committed"])
+            synced = time.monotonic() - restarted
+            now = info(leader(nodes).port)
+            target = int(now["log_committed"])
+            behind = target - int((info(lead.port) or {}).get("log_applied", "0"))
             wait(f"{lead.name} caught up", lambda: int((info(lead.port, 2) or {}).get("log_applied", "0")) >= target, 300, 0.1)
             catchups.append(time.monotonic() - restarted)
             log(f"kill {k + 1}: {lead.name} killed, a write acknowledged by another node after {times[-1]:.2f} s;"
-                f" restarted and caught up in {catchups[-1]:.1f} s")
+                f" restarted: PING after {answered:.1f} s, sync_in_progress:0 after {synced:.1f} s, then"
+                f" {behind} entries behind the leader's {target}, applied them by {catchups[-1]:.1f} s")
             time.sleep(2)
     finally:
         writers.stop()
@@ -442,24 +449,66 @@ def check_acknowledged(nodes, writers):
     return len(ids), duplicates, missing
 
 
+def fill(node, orders, connections=8, pipeline=16):
+    """ORDER.ADD NOSTOCK of random demo customers and products until the store holds `orders`
+    orders: `connections` clients with `pipeline` commands in flight each, so a write group
+    holds at most connections x pipeline orders (its journal page stays small)."""
+    have = int(info(node.port)["orders"])
+    customers, products = int(info(node.port)["customers"]), int(info(node.port)["products"])
+    left = [max(0, orders - have)]
+    lock = threading.Lock()
+
+    def client(k):
+        import random
+        rng = random.Random(k)
+        c = Resp(node.port, timeout=60)
+        while True:
+            with lock:
+                n = min(pipeline, left[0])
+                left[0] -= n
+            if n == 0:
+                break
+            c.send(*[("ORDER.ADD", "CUSTOMER", rng.randint(1, customers), "PRODUCT", rng.randint(1, products),
+                      "QUANTITY", 1, "NOSTOCK") for _ in range(n)])
+            for _ in range(n):
+                c.read()
+        c.close()
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def join(work, key):
-    """Part 4: a node joining empty a cluster holding JOIN_ORDERS orders."""
+    """Part 4: a node joining empty a cluster holding JOIN_ORDERS orders. JOIN_FILL=demo: the
+    first node's `--demo --demo-orders JOIN_ORDERS` makes them (write groups of 5,000); else
+    (`writes`, the default) `--demo` makes 1,000 customers, 100 products and 10,000 orders and
+    the rest are ORDER.ADD over the wire (groups of at most 128)."""
     etcd = Etcd(work, "join")
+    by_demo = os.environ.get("JOIN_FILL", "writes") == "demo"
     first = Node(work, "j1", key, (etcd.endpoints, "crm-join"),
-                 ["--demo", "--demo-orders", str(JOIN_ORDERS)]).start()
+                 ["--demo", "--demo-orders", str(JOIN_ORDERS if by_demo else 10000)]).start()
     t0 = time.monotonic()
     first.wait_ping(1800)
     leader([first], 600)
-    demo_s = time.monotonic() - t0
+    if not by_demo:
+        fill(first, JOIN_ORDERS)
+    fill_s = time.monotonic() - t0
     orders = info(first.port)["orders"]
-    log(f"j1 ready with {orders} orders after {demo_s:.0f} s; etcd db {etcd.db_size_mib() or 0:.0f} MiB")
+    log(f"j1 holds {orders} orders after {fill_s:.0f} s; etcd db {etcd.db_size_mib() or 0:.0f} MiB")
     joiner = Node(work, "j2", key, (etcd.endpoints, "crm-join"))
     t0 = time.monotonic()
     joiner.start()
     marks = {}
+
     def read_answers():
         if joiner.proc.poll() is not None:
             raise RuntimeError(f"j2 exited: {joiner.tail()}")
+        with open(joiner.log_path, errors="replace") as f:
+            failures = [line for line in f if "copying the snapshot failed" in line]
+        if len(failures) >= 3:
+            raise RuntimeError(f"j2 cannot copy the snapshot: {failures[-1].strip()}")
         if "PING answers" not in marks and pings(joiner.port):
             marks["PING answers"] = time.monotonic() - t0
         i = info(joiner.port, 5)
@@ -481,87 +530,111 @@ def join(work, key):
             except (OSError, ConnectionError):
                 pass
         return False
-    wait("j2 serving reads", read_answers, 1800, 0.1)
-    joined_orders = info(joiner.port)["orders"]
-    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(joiner.data) for f in fs) / 1048576
-    result = dict(orders=orders, demo_s=demo_s, marks=marks, joined_orders=joined_orders,
-                  store_mib=size, etcd_mib=etcd.db_size_mib())
-    stop(joiner.proc)
-    stop(first.proc)
-    etcd.stop()
-    return result
+    try:
+        wait("j2 serving reads", read_answers, 1800, 0.1)
+        joined_orders = info(joiner.port)["orders"]
+        size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(joiner.data) for f in fs) / 1048576
+        return dict(orders=orders, fill_s=fill_s, by_demo=by_demo, marks=marks, joined_orders=joined_orders,
+                    store_mib=size, etcd_mib=etcd.db_size_mib())
+    except RuntimeError as e:
+        log(str(e))
+        return dict(orders=orders, fill_s=fill_s, by_demo=by_demo, failed=str(e))
+    finally:
+        stop(joiner.proc)
+        stop(first.proc)
+        etcd.stop()
+
+
+def print_throughput(rates):
+    print(f"\n| durable ORDER.ADD NOSTOCK, median of {ROUNDS} | single node | 3-node cluster | ratio |")
+    print("| --- | ---: | ---: | ---: |")
+    for label, (alone, ours, _, a, o) in rates.items():
+        print(f"| {label} | {alone:,.0f}/s | {ours:,.0f}/s | {ours / alone:.2f}x |"
+              f"  <- single {[round(x) for x in a]}, cluster {[round(x) for x in o]}")
+    print("\n| followers' lag_ms during the cluster runs | samples | p50 | p99 | max |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for label, (_, _, lags, _, _) in rates.items():
+        every = [v for samples in lags.values() for v in samples]
+        for name, samples in list(lags.items()) + [("both", every)]:
+            print(f"| {label}, {name} | {len(samples)} | {percentile(samples, 50)} | {percentile(samples, 99)} |"
+                  f" {max(samples) if samples else 'nan'} |", flush=True)
+
+
+def print_failover(times, catchups, writers, checked, etcd_mib):
+    acked, duplicates, missing = checked
+    print(f"\nfailover, {len(times)} kills -9 of the leader under {WRITERS} writers, --lease-ttl {LEASE_TTL}:"
+          f" kill to first write acknowledged by another node: median {statistics.median(times):.2f} s,"
+          f" min {min(times):.2f} s, max {max(times):.2f} s  <- {[round(t, 2) for t in times]}")
+    print(f"killed node restarted and caught up: median {statistics.median(catchups):.1f} s, max {max(catchups):.1f} s")
+    print(f"writers' refusals and errors (all rounds): {writers.errors}")
+    print(f"acknowledged orders {acked:,}: {duplicates} ids acknowledged twice; missing on a node: {missing}")
+    print(f"etcd's database after the kills: {etcd_mib or 0:.0f} MiB", flush=True)
+
+
+def print_join(joined):
+    if "failed" in joined:
+        print(f"\njoin: FAILED ({joined['failed']})", flush=True)
+        return
+    print(f"\njoin: the first node held {joined['orders']} orders after {joined['fill_s']:.0f} s"
+          f" ({'--demo' if joined['by_demo'] else '--demo and ORDER.ADD'});"
+          f" the joiner (empty folder) from its start: " +
+          ", ".join(f"{k} {v:.1f} s" if isinstance(v, float) else f"{k}: {v}" for k, v in joined["marks"].items()) +
+          f"; it holds {joined['joined_orders']} orders, {joined['store_mib']:.0f} MiB;"
+          f" etcd db {joined['etcd_mib'] or 0:.0f} MiB", flush=True)
 
 
 def main():
+    parts = os.environ.get("PARTS", "throughput,failover,join").split(",")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so that `finally` stops every process
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "crm-server"], cwd=ROOT, check=True)
     work = tempfile.mkdtemp(prefix="cluster-bench-", dir=os.environ.get("WORK_DIR"))
     key = os.path.join(work, "key")
     subprocess.run([SERVER, "keygen", key], check=True, capture_output=True)
-    log(f"work folder {work}; {os.cpu_count()} cores")
+    log(f"work folder {work}; {os.cpu_count()} cores; parts {parts}")
+    loads = [("start", os.getloadavg())]
     try:
-        single = Node(work, "single", key).start()
-        single.wait_ping()
-        etcd = Etcd(work, "main")
-        cluster = (etcd.endpoints, "crm-bench")
-        nodes = [Node(work, f"n{i}", key, cluster) for i in (1, 2, 3)]
-        nodes[0].start().wait_ping()
-        leader(nodes[:1])
-        for n in nodes[1:]:
-            n.start().wait_ping()
-        for n in nodes:
-            wait_synced(n)
-        for port in (single.port, nodes[0].port):
-            c = Resp(port)
+        if "throughput" in parts or "failover" in parts:
+            etcd = Etcd(work, "main")
+            nodes = [Node(work, f"n{i}", key, (etcd.endpoints, "crm-bench")) for i in (1, 2, 3)]
+            nodes[0].start().wait_ping()
+            leader(nodes[:1])
+            for n in nodes[1:]:
+                n.start().wait_ping()
+            for n in nodes:
+                wait_synced(n)
+            c = Resp(nodes[0].port)
             c.call("CUSTOMER.ADD", "NAME", "Bench", "EMAIL", "bench@example.com")
             c.call("PRODUCT.ADD", "NAME", "Pen", "PRICE", "1.00", "STOCK", "0")
             c.close()
-        log("single node and 3-node cluster ready")
-        load_before = os.getloadavg()
-        rates = throughput(single, nodes)
-        load_rates = os.getloadavg()
-        stop(single.proc)
-        log(f"etcd db after the throughput runs: {etcd.db_size_mib() or 0:.0f} MiB")
-        times, catchups, writers = failover(nodes)
-        load_failover = os.getloadavg()
-        acked, duplicates, missing = check_acknowledged(nodes, writers)
-        etcd_mib = etcd.db_size_mib()
-        for n in nodes:
-            stop(n.proc)
-        etcd.stop()
-        if not os.environ.get("KEEP"):
-            shutil.rmtree(etcd.dir, ignore_errors=True)
-            for n in nodes + [single]:
-                shutil.rmtree(n.data, ignore_errors=True)
-        joined = join(work, key) if JOIN_ORDERS else None
-        load_after = os.getloadavg()
-
-        print(f"\nload average (1/5/15 min): before {load_before}, after the throughput runs {load_rates},"
-              f" after the kills {load_failover}, at the end {load_after}")
-        print(f"\n| durable ORDER.ADD NOSTOCK, median of {ROUNDS} | single node | 3-node cluster | ratio |")
-        print("| --- | ---: | ---: | ---: |")
-        for label, (alone, ours, _, a, o) in rates.items():
-            print(f"| {label} | {alone:,.0f}/s | {ours:,.0f}/s | {ours / alone:.2f}x |"
-                  f"  <- single {[round(x) for x in a]}, cluster {[round(x) for x in o]}")
-        print("\n| followers' lag_ms during the cluster runs | samples | p50 | p99 | max |")
-        print("| --- | ---: | ---: | ---: | ---: |")
-        for label, (_, _, lags, _, _) in rates.items():
-            every = [v for samples in lags.values() for v in samples]
-            for name, samples in list(lags.items()) + [("both", every)]:
-                print(f"| {label}, {name} | {len(samples)} | {percentile(samples, 50)} | {percentile(samples, 99)} |"
-                      f" {max(samples) if samples else 'nan'} |")
-        print(f"\nfailover, {len(times)} kills -9 of the leader under {WRITERS} writers, --lease-ttl {LEASE_TTL}:"
-              f" kill to first write acknowledged by another node: median {statistics.median(times):.2f} s,"
-              f" min {min(times):.2f} s, max {max(times):.2f} s  <- {[round(t, 2) for t in times]}")
-        print(f"killed node restarted and caught up: median {statistics.median(catchups):.1f} s, max {max(catchups):.1f} s")
-        print(f"writers' refusals and errors (all rounds): {writers.errors}")
-        print(f"acknowledged orders {acked:,}: {duplicates} ids acknowledged twice; missing on a node: {missing}")
-        print(f"etcd's database after the kills: {etcd_mib or 0:.0f} MiB")
-        if joined:
-            print(f"\njoin: the first node served {joined['orders']} orders after {joined['demo_s']:.0f} s (--demo);"
-                  f" the joiner (empty folder) from its start: " +
-                  ", ".join(f"{k} {v:.1f} s" if isinstance(v, float) else f"{k}: {v}" for k, v in joined["marks"].items()) +
-                  f"; it holds {joined['joined_orders']} orders, {joined['store_mib']:.0f} MiB;"
-                  f" etcd db {joined['etcd_mib'] or 0:.0f} MiB")
+            log("3-node cluster ready")
+            if "throughput" in parts:
+                single = Node(work, "single", key).start()
+                single.wait_ping()
+                c = Resp(single.port)
+                c.call("CUSTOMER.ADD", "NAME", "Bench", "EMAIL", "bench@example.com")
+                c.call("PRODUCT.ADD", "NAME", "Pen", "PRICE", "1.00", "STOCK", "0")
+                c.close()
+                rates = throughput(single, nodes)
+                loads.append(("after the throughput runs", os.getloadavg()))
+                stop(single.proc)
+                shutil.rmtree(single.data, ignore_errors=True)
+                print_throughput(rates)
+                log(f"etcd db after the throughput runs: {etcd.db_size_mib() or 0:.0f} MiB")
+            if "failover" in parts:
+                times, catchups, writers = failover(nodes)
+                loads.append(("after the kills", os.getloadavg()))
+                print_failover(times, catchups, writers, check_acknowledged(nodes, writers), etcd.db_size_mib())
+            for n in nodes:
+                stop(n.proc)
+            etcd.stop()
+            if not os.environ.get("KEEP"):  # room on the disk for the join
+                shutil.rmtree(etcd.dir, ignore_errors=True)
+                for n in nodes:
+                    shutil.rmtree(n.data, ignore_errors=True)
+        if "join" in parts and JOIN_ORDERS:
+            print_join(join(work, key))
+            loads.append(("after the join", os.getloadavg()))
+        print("\nload average (1/5/15 min): " + "; ".join(f"{w} {l[0]:.1f}/{l[1]:.1f}/{l[2]:.1f}" for w, l in loads))
     finally:
         for p in processes:
             if p.poll() is None:
