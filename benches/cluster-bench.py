@@ -10,8 +10,9 @@
    first acknowledged write on another node (median, max); the killed node is restarted on its
    own folder and caught up before the next kill; afterwards every acknowledged order is read
    back on every node;
-4. a node joining empty a cluster whose store holds JOIN_ORDERS orders (`serve --demo
-   --demo-orders N` on its first node): time from its start to serving reads.
+4. a node joining empty a cluster whose store holds JOIN_ORDERS orders (`serve --demo` on its
+   first node, then ORDER.ADD over the wire; JOIN_FILL=demo: all from `--demo-orders N`): time
+   from its start to serving reads.
 
     benches/cluster-bench.py                   # builds crm-server in release first
     REQUESTS=50000 ROUNDS=1 KILLS=3 JOIN_ORDERS=100000 benches/cluster-bench.py   # quicker
@@ -285,7 +286,6 @@ class LagSampler(threading.Thread):
     def __init__(self, node, period=0.025):
         super().__init__(daemon=True)
         self.node, self.period, self.samples, self.halt = node, period, [], threading.Event()
-        self.failures = 0
 
     def run(self):
         c = Resp(self.node.port)
@@ -297,7 +297,6 @@ class LagSampler(threading.Thread):
                 if m:
                     self.samples.append(int(m.group(1)))
             except (OSError, ReplyError, ConnectionError):
-                self.failures += 1
                 c.close()
                 time.sleep(self.period)
                 c = Resp(self.node.port)
