@@ -334,27 +334,36 @@ impl Store {
                 }
             }
             let finished = chunk.is_empty();
+            // A chunk is cut as soon as it reaches its target, inside a read: one read of
+            // 2,048 large entries (journal pages of 5,000-write groups, ~150 KB each) made a
+            // 33 MB chunk that the reader, which refuses chunks over 16 MiB, could not read.
+            let mut seal = |plain: &mut Vec<u8>, progress: &mut Progress| -> Result<()> {
+                plain_hash.update(plain);
+                out.write_all(&keys.seal_chunk(
+                    &header_mac,
+                    &header.backup_id,
+                    index,
+                    false,
+                    plain,
+                ))?;
+                index += 1;
+                plain.clear();
+                progress.bytes = out.bytes;
+                on_progress(*progress);
+                after_chunk()
+            };
             for (key, value) in &chunk {
                 push_entry(&mut plain, key, value);
                 entry_count += 1;
                 if key.first().is_some_and(|b| record_spaces.contains(b)) {
                     progress.records_done += 1;
                 }
+                if plain.len() >= CHUNK_TARGET {
+                    seal(&mut plain, &mut progress)?;
+                }
             }
-            if plain.len() >= CHUNK_TARGET || (finished && !plain.is_empty()) {
-                plain_hash.update(&plain);
-                out.write_all(&keys.seal_chunk(
-                    &header_mac,
-                    &header.backup_id,
-                    index,
-                    false,
-                    &plain,
-                ))?;
-                index += 1;
-                plain.clear();
-                progress.bytes = out.bytes;
-                on_progress(progress);
-                after_chunk()?;
+            if finished && !plain.is_empty() {
+                seal(&mut plain, &mut progress)?;
             }
             if finished {
                 break;
@@ -366,5 +375,44 @@ impl Store {
         progress.bytes = out.bytes;
         on_progress(progress);
         Ok(progress)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{KeySource, MasterKey};
+    use crate::store::Options;
+
+    // Guards against chunks cut only between reads: a read of 2,048 large entries made one
+    // chunk over the reader's 16 MiB limit, so the backup (and a joining node's snapshot)
+    // could not be read back. Now a chunk ends with the entry that takes it to its target.
+    #[test]
+    fn every_chunk_ends_with_the_entry_that_reaches_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = KeySource::Key(MasterKey::generate());
+        let store = Store::open(&dir.path().join("data"), &key, &Options::default()).unwrap();
+        crate::demo::generate(7, 5_000, 100, 50_000)
+            .load_into(&store)
+            .unwrap();
+        let file = dir.path().join("b.crmbak");
+        store.backup_to(&file, &|_| {}).unwrap();
+        let mut input = std::io::BufReader::new(std::fs::File::open(&file).unwrap());
+        // The plain size of each chunk's entries, as `push_entry` lays them out.
+        let mut chunks: Vec<Vec<usize>> = Vec::new();
+        super::super::read::walk_stream(&mut input, &key, &mut |_, _, _| {}, |entries| {
+            chunks.push(entries.iter().map(|(k, v)| 8 + k.len() + v.len()).collect());
+            Ok(())
+        })
+        .unwrap();
+        assert!(chunks.len() > 3, "{} chunks", chunks.len());
+        for (i, sizes) in chunks.iter().enumerate().take(chunks.len() - 1) {
+            let all: usize = sizes.iter().sum();
+            let before_last = all - sizes.last().copied().unwrap_or(0);
+            assert!(
+                before_last < CHUNK_TARGET && all >= CHUNK_TARGET,
+                "chunk {i}: {all} bytes, {before_last} before its last entry (target {CHUNK_TARGET})"
+            );
+        }
     }
 }
