@@ -3,7 +3,8 @@
 //! One file: [`Db`] and [`Tree`] are the boundary's whole interface, and a tree's reads and
 //! its batch must agree on the pages and the staging layers they both go through; what lies
 //! below them has its own files (`durable.rs`, `redo.rs`, `staging.rs`, `merge.rs`, `iter.rs`,
-//! and `sled_hang.rs`: a failed write must not leave every later flush of sled's hanging).
+//! and `sled_hang.rs`: a failed write must not leave every later flush of sled's hanging;
+//! `unfinished_snapshot.rs`: a snapshot sled was killed writing must not block the open).
 //!
 //! Everything the engine asks of its store is here: ordered byte keys in named trees, point
 //! reads, prefix and range scans in both directions, one atomic batch of inserts and removes,
@@ -44,6 +45,7 @@ mod merge;
 mod redo;
 mod sled_hang;
 mod staging;
+mod unfinished_snapshot;
 
 use durable::{logged_through, Durable, TreeLog};
 pub(crate) use iter::Iter;
@@ -146,6 +148,7 @@ impl Db {
         }
         let deadline = std::time::Instant::now() + LOCK_WAIT;
         loop {
+            unfinished_snapshot::remove_unfinished_snapshots(path)?;
             match config.open() {
                 Ok(inner) => {
                     let durable = Arc::new(Durable::open(path, &inner)?);
