@@ -151,6 +151,46 @@ fn a_forgotten_customer_cannot_be_recovered_from_the_data_folder_with_the_master
     copy.check_consistency().unwrap();
 }
 
+/// `CUSTOMER.DEL` destroys the customer's key as `FORGET` does (SECURITY.md claimed it from
+/// the code alone): after a delete, nothing of the person opens with the master key.
+#[test]
+fn a_deleted_customer_cannot_be_recovered_from_the_data_folder_with_the_master_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate();
+    let data = dir.path().join("store");
+    let store = open_with(&data, &key);
+    for i in 0..20 {
+        customer(
+            &store,
+            &format!("Other Person{i}"),
+            &format!("other{i}@x.example"),
+        );
+    }
+    let id = the_person(&store);
+    store.flush().unwrap();
+    let before = dir.path().join("before");
+    copy_dir(&data, &before);
+    store.write(Op::DeleteCustomer(id)).unwrap();
+    let after = dir.path().join("after");
+    copy_dir(&data, &after);
+    store.close().unwrap();
+
+    let seen_before = traces(&before, &key, id);
+    assert!(
+        seen_before
+            .iter()
+            .filter(|t| t.starts_with("old copy"))
+            .count()
+            >= 2,
+        "the scanner finds both versions while the key exists: {seen_before:?}"
+    );
+    assert_eq!(traces(&after, &key, id), Vec::<String>::new());
+    let copy = open_with(&after, &key);
+    assert!(copy.customer(id).unwrap().is_none());
+    assert_eq!(copy.counts().unwrap().customers, 20);
+    copy.check_consistency().unwrap();
+}
+
 #[test]
 fn a_forgotten_id_is_gone_for_every_operation_and_its_email_is_free() {
     let dir = tempfile::tempdir().unwrap();
