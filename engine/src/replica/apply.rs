@@ -227,6 +227,17 @@ impl Store {
         self.writer.apply_replicated(position, group)
     }
 
+    /// Moves this node's position past log entry `position`, which carries no write group (a
+    /// new leader's start, a new epoch's key). The position is persisted as a group's is, so
+    /// the node's durable position ([`Store::cluster_durable`]) passes such entries too: the
+    /// log's trimming waits for every node's durable position, and a log whose last entries
+    /// carry no group could otherwise never be trimmed, nor its epochs' keys destroyed. An
+    /// entry at or below [`Store::cluster_applied`] changes nothing.
+    pub fn pass_replicated(&self, position: u64) -> Result<Applied> {
+        let empty = GroupDelta::default().encode()?;
+        self.writer.apply_replicated(position, &empty)
+    }
+
     /// The position of the last log entry this store applied (0: none), persisted with the
     /// entry's batch: where the node catches up from after a restart.
     pub fn cluster_applied(&self) -> u64 {

@@ -715,6 +715,48 @@ fn the_nodes_own_files_catch_up_by_themselves_and_say_how_far() {
     ));
 }
 
+/// Guards against a log whose last entries carry no group (a leader's start, an epoch's key)
+/// never being trimmable: the node's position, durable one included, must pass them.
+#[test]
+fn entries_without_a_group_move_the_position_and_the_durable_one() {
+    let pair = Pair::new();
+    let (log, leader) = (&pair.log, &pair.leader);
+    let follower = pair.follower_on(&pair.follower_dir);
+    leader.write(new_customer("a@x.example")).unwrap();
+    catch_up(&follower, log);
+    let before = state_of(&follower);
+    // The entries between the fake log's groups: a leader's start, an epoch.
+    let passed = follower.pass_replicated(position(0) + 1).unwrap();
+    assert!(passed.applied && !passed.users_changed);
+    let moved = State {
+        applied: position(0) + 1,
+        ..before
+    };
+    assert_eq!(state_of(&follower), moved, "passing an entry changed data");
+    // Behind the node: nothing.
+    assert!(!follower.pass_replicated(position(0)).unwrap().applied);
+    assert_eq!(follower.cluster_applied(), position(0) + 1);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while follower.cluster_durable() < position(0) + 1 {
+        assert!(std::time::Instant::now() < deadline, "no local flush");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The next group applies on top, and the position survives a reopen.
+    leader.write(new_customer("b@x.example")).unwrap();
+    catch_up(&follower, log);
+    assert_same_store(leader, &follower);
+    let caught_up = state_of(&follower);
+    follower.pass_replicated(position(1) + 2).unwrap();
+    follower.close().unwrap();
+    drop(follower);
+    let reopened = pair.follower_on(&pair.follower_dir);
+    let passed = State {
+        applied: position(1) + 2,
+        ..caught_up
+    };
+    assert_eq!(state_of(&reopened), passed);
+}
+
 /// Guards against a node purging kept merges at open on its own: in a cluster the purge is
 /// the leader's logged write, or the nodes would differ.
 #[test]
