@@ -7,7 +7,7 @@
 
 use crm_cluster::config::{ClusterArgs, ClusterConfig};
 use crm_cluster::election::{Campaign, Election};
-use crm_cluster::entry::{Assembler, Entry};
+use crm_cluster::entry::{Assembler, Entry, EpochKey};
 use crm_cluster::etcd::{Client, Range};
 use crm_cluster::handoff::Handoff;
 use crm_cluster::identity::{random_id, Id};
@@ -20,13 +20,15 @@ use crm_cluster::{Applier, Error, Sealer};
 use crm_tests::cluster::EtcdCluster;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use zeroize::Zeroizing;
 
 const MAC: [u8; 32] = [5; 32];
 
-/// The store, reduced to the list of groups applied, in order.
+/// The store, reduced to the list of groups applied, in order, and the position passed.
 #[derive(Default)]
 struct MemoryStore {
     groups: Mutex<Vec<(u64, Vec<u8>)>>,
+    passed: Mutex<u64>,
 }
 
 impl MemoryStore {
@@ -47,42 +49,71 @@ impl Applier for MemoryStore {
         Ok(())
     }
 
+    fn pass(&self, position: u64) -> crm_cluster::Result<()> {
+        let mut passed = self.passed.lock().unwrap();
+        *passed = (*passed).max(position);
+        Ok(())
+    }
+
     fn applied(&self) -> u64 {
-        self.groups.lock().unwrap().last().map_or(0, |(p, _)| *p)
+        let last_group = self.groups.lock().unwrap().last().map_or(0, |(p, _)| *p);
+        last_group.max(*self.passed.lock().unwrap())
     }
 }
 
-/// Seals by appending a keyed hash of (entry number, bytes): a moved or changed entry fails.
+/// Seals by framing the epoch and appending a keyed hash of (entry number, epoch, bytes): a
+/// moved or changed entry fails. Every epoch opens (the epoch keys are the engine's, tested
+/// with it in `cluster_trim.rs`).
 struct TestSealer;
 
 impl TestSealer {
-    fn tag(position: u64, plain: &[u8]) -> [u8; 32] {
+    fn tag(position: u64, epoch: u64, plain: &[u8]) -> [u8; 32] {
         let mut hasher = blake3::Hasher::new_keyed(&[9; 32]);
         hasher.update(&position.to_be_bytes());
+        hasher.update(&epoch.to_be_bytes());
         hasher.update(plain);
         *hasher.finalize().as_bytes()
     }
 }
 
 impl Sealer for TestSealer {
-    fn seal(&self, position: u64, plain: &[u8]) -> crm_cluster::Result<Vec<u8>> {
-        let mut sealed = plain.to_vec();
-        sealed.extend_from_slice(&Self::tag(position, plain));
+    fn seal(&self, epoch: u64, position: u64, plain: &[u8]) -> crm_cluster::Result<Vec<u8>> {
+        let mut sealed = epoch.to_be_bytes().to_vec();
+        sealed.extend_from_slice(plain);
+        sealed.extend_from_slice(&Self::tag(position, epoch, plain));
         Ok(sealed)
     }
 
-    fn open(&self, position: u64, sealed: &[u8]) -> crm_cluster::Result<Vec<u8>> {
+    fn open(&self, position: u64, sealed: &[u8]) -> crm_cluster::Result<Zeroizing<Vec<u8>>> {
         let corrupt = || Error::Corrupt {
             position,
             message: "does not open".into(),
         };
+        let epoch = self.epoch_of(sealed).ok_or_else(corrupt)?;
         let split = sealed.len().checked_sub(32).ok_or_else(corrupt)?;
-        let (plain, tag) = sealed.split_at(split);
-        if tag == Self::tag(position, plain) {
-            Ok(plain.to_vec())
+        let (framed, tag) = sealed.split_at(split);
+        let plain = &framed[8..];
+        if tag == Self::tag(position, epoch, plain) {
+            Ok(Zeroizing::new(plain.to_vec()))
         } else {
             Err(corrupt())
         }
+    }
+
+    fn epoch_of(&self, sealed: &[u8]) -> Option<u64> {
+        Some(u64::from_be_bytes(sealed.get(..8)?.try_into().ok()?))
+    }
+
+    fn newest_epoch(&self) -> Option<u64> {
+        Some(1)
+    }
+
+    fn learn_epoch(&self, _: u64, _: &EpochKey) -> crm_cluster::Result<()> {
+        Ok(())
+    }
+
+    fn destroy_epochs_before(&self, _: u64) -> crm_cluster::Result<()> {
+        Ok(())
     }
 }
 
@@ -509,7 +540,7 @@ async fn an_entry_that_does_not_open_stops_applying_and_writing() {
     };
     // Someone with write access to etcd (but not the log key) puts an entry of their own:
     // sealed for another position, so it does not open as the next one.
-    let forged = TestSealer.seal(position, b"forged").unwrap();
+    let forged = TestSealer.seal(1, position, b"forged").unwrap();
     let client = node.node.client();
     client
         .put(node.node.keys().entry(position + 1), forged, 0)

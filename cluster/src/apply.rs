@@ -8,8 +8,13 @@
 //! latest revision, so compaction cannot lose it anything. An entry that does not open or
 //! decode stops the loop for good (`CORRUPT`: the node refuses writes until restarted), and so
 //! does a log that no longer holds the next entry (trimmed past this node).
+//!
+//! An entry that carries no group (a new leader's start, a new epoch) moves the store's
+//! position past it all the same ([`Applier::pass`]), so the node's durable position, which
+//! trimming waits for, does not stop short of the log's last entries. A new epoch's key is
+//! kept on disk before the next entry, the first that may be sealed under it, is opened.
 
-use crate::entry::{Assembler, Entry};
+use crate::entry::{Assembler, Entry, EpochKey};
 use crate::error::{Error, Result};
 use crate::etcd::{Client, EventKind, Range};
 use crate::handoff::Handoff;
@@ -32,6 +37,16 @@ pub struct ApplyLoop {
     applier: Arc<dyn Applier>,
     view: ViewHandle,
     handoff: Handoff,
+}
+
+/// Runs blocking store work (applying, fsyncing) off the runtime's threads.
+async fn blocking(position: u64, work: impl FnOnce() -> Result<()> + Send + 'static) -> Result<()> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::Corrupt {
+            position,
+            message: format!("the apply task failed: {e}"),
+        })?
 }
 
 /// Where the loop is.
@@ -165,26 +180,63 @@ impl ApplyLoop {
         }
     }
 
-    /// Opens entry `number`, gathers it, applies the group it completes.
+    /// Opens entry `number`, gathers it, applies the group it completes; learns the key of
+    /// a new epoch before anything after it; moves the store's position past an entry that
+    /// carries no group.
     async fn take(&self, at: &mut Position, number: u64, sealed: &[u8]) -> Result<()> {
         let plain = self.sealer.open(number, sealed)?;
         let entry = Entry::decode(number, &plain)?;
+        drop(plain);
+        if let Entry::Epoch { at_ms, epoch, key } = &entry {
+            self.learn_epoch(number, sealed, *epoch, key).await?;
+            let began = (*epoch, *at_ms);
+            self.view.update(|v| {
+                v.epoch_began = Some(began);
+                false
+            });
+        }
+        let is_part = entry.is_part();
         if let Some(group) = at.assembler.take(number, entry) {
             let ours = self.handoff.loop_applies(group.position).await;
             if ours && group.position > self.applier.applied() {
                 let applier = Arc::clone(&self.applier);
                 let position = group.position;
-                tokio::task::spawn_blocking(move || applier.apply(position, &group.bytes))
-                    .await
-                    .map_err(|e| Error::Corrupt {
-                        position,
-                        message: format!("the apply task failed: {e}"),
-                    })??;
+                blocking(position, move || applier.apply(position, &group.bytes)).await?;
             }
+        } else if !is_part && number > self.applier.applied() {
+            let applier = Arc::clone(&self.applier);
+            blocking(number, move || applier.pass(number)).await?;
         }
         at.processed = number;
         self.publish(at);
         Ok(())
+    }
+
+    /// Keeps the key of the epoch entry `number` starts, on disk, before any entry sealed
+    /// under it is opened. An epoch that does not come after the one the entry is sealed
+    /// under is `CORRUPT` (no leader writes one).
+    async fn learn_epoch(
+        &self,
+        number: u64,
+        sealed: &[u8],
+        epoch: u64,
+        key: &EpochKey,
+    ) -> Result<()> {
+        let under = self.sealer.epoch_of_entry(number, sealed)?;
+        if epoch <= under {
+            return Err(Error::Corrupt {
+                position: number,
+                message: format!("starts epoch {epoch} but is sealed under epoch {under}"),
+            });
+        }
+        let sealer = Arc::clone(&self.sealer);
+        let key = key.clone();
+        blocking(number, move || sealer.learn_epoch(epoch, &key))
+            .await
+            .map_err(|e| Error::Corrupt {
+                position: number,
+                message: format!("keeping the key of epoch {epoch}: {e}"),
+            })
     }
 
     /// Puts the positions and the lag into the view.

@@ -6,12 +6,14 @@
 //! needs the opened store: [`LateLog`] breaks the circle. It refuses every write (`CLUSTERDOWN`,
 //! "starting") until the node is started and [`LateLog::set`] hands it the node's log.
 
+use crate::entry::EpochKey;
 use crate::error::{Error, Result};
 use crate::log::{AppendOutcome, Log, Refusal};
 use crate::seam::{Applier, Sealer};
 use crm_engine::replica::LogSealer;
 use crm_engine::Store;
 use std::sync::{Arc, OnceLock};
+use zeroize::Zeroizing;
 
 /// Called after a group that changed users was applied (the server forgets remembered logins).
 pub type UsersChanged = Arc<OnceLock<Box<dyn Fn() + Send + Sync>>>;
@@ -31,6 +33,15 @@ impl StoreApplier {
     }
 }
 
+impl StoreApplier {
+    /// The node stops applying (and writing) until restarted: `CORRUPT`.
+    fn stopped(&self, position: u64, error: crm_engine::Error) -> Error {
+        let message = error.to_string();
+        self.store.stop_replication(&message);
+        Error::Corrupt { position, message }
+    }
+}
+
 impl Applier for StoreApplier {
     fn apply(&self, position: u64, group: &[u8]) -> Result<()> {
         match self.store.apply_replicated(position, group) {
@@ -42,12 +53,15 @@ impl Applier for StoreApplier {
                 }
                 Ok(())
             }
-            Err(error) => {
-                let message = error.to_string();
-                self.store.stop_replication(&message);
-                Err(Error::Corrupt { position, message })
-            }
+            Err(error) => Err(self.stopped(position, error)),
         }
+    }
+
+    fn pass(&self, position: u64) -> Result<()> {
+        self.store
+            .pass_replicated(position)
+            .map(|_| ())
+            .map_err(|error| self.stopped(position, error))
     }
 
     fn applied(&self) -> u64 {
@@ -55,7 +69,7 @@ impl Applier for StoreApplier {
     }
 }
 
-/// The store's log sealer, sealing under the newest epoch this node holds.
+/// The store's log sealer, with the node's epoch keys (the `cluster-epochs` file).
 pub struct EpochSealer {
     sealer: LogSealer,
 }
@@ -68,33 +82,52 @@ impl EpochSealer {
     }
 }
 
+fn corrupt(position: u64, error: crm_engine::Error) -> Error {
+    Error::Corrupt {
+        position,
+        message: error.to_string(),
+    }
+}
+
+/// An epoch key's failure is no entry's: it names the epoch.
+fn epoch_failed(epoch: u64, error: crm_engine::Error) -> Error {
+    Error::Malformed {
+        what: format!("log epoch {epoch}"),
+        message: error.to_string(),
+    }
+}
+
 impl Sealer for EpochSealer {
-    fn seal(&self, position: u64, plain: &[u8]) -> Result<Vec<u8>> {
-        let epoch = self
-            .sealer
-            .epochs()
-            .last()
-            .copied()
-            .ok_or_else(|| Error::Corrupt {
-                position,
-                message: "this node holds no epoch key of the log".into(),
-            })?;
+    fn seal(&self, epoch: u64, position: u64, plain: &[u8]) -> Result<Vec<u8>> {
         self.sealer
             .seal(epoch, position, plain)
-            .map_err(|e| Error::Corrupt {
-                position,
-                message: e.to_string(),
-            })
+            .map_err(|e| corrupt(position, e))
     }
 
-    fn open(&self, position: u64, sealed: &[u8]) -> Result<Vec<u8>> {
+    fn open(&self, position: u64, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
         self.sealer
             .open(position, sealed)
-            .map(|plain| plain.to_vec())
-            .map_err(|e| Error::Corrupt {
-                position,
-                message: e.to_string(),
-            })
+            .map_err(|e| corrupt(position, e))
+    }
+
+    fn epoch_of(&self, sealed: &[u8]) -> Option<u64> {
+        LogSealer::epoch_of(sealed)
+    }
+
+    fn newest_epoch(&self) -> Option<u64> {
+        self.sealer.epochs().last().copied()
+    }
+
+    fn learn_epoch(&self, epoch: u64, key: &EpochKey) -> Result<()> {
+        self.sealer
+            .learn_epoch(epoch, key.bytes())
+            .map_err(|e| epoch_failed(epoch, e))
+    }
+
+    fn destroy_epochs_before(&self, epoch: u64) -> Result<()> {
+        self.sealer
+            .destroy_epochs_before(epoch)
+            .map_err(|e| epoch_failed(epoch, e))
     }
 }
 

@@ -4,15 +4,17 @@
 //! One etcd request carries at most 1.5 MiB by default (`--max-request-bytes`), so a group is
 //! cut into parts of at most [`MAX_PART`] sealed bytes, appended as consecutive entries. A
 //! group counts only once its last part is in the log; any other entry between its parts (a
-//! new leader's [`Entry::LeaderStart`], another group) voids the parts before it, the same way
-//! on every node, so a group is applied all together or not at all.
+//! new leader's [`Entry::LeaderStart`], a new [`Entry::Epoch`], another group) voids the parts
+//! before it, the same way on every node, so a group is applied all together or not at all.
 //!
 //! Plain format (big-endian): `version u8 = 1 ‖ kind u8 ‖ leader time (unix ms) i64 ‖ body`;
 //! a part's body is `first entry u64 ‖ index u16 ‖ count u16 ‖ bytes`, a leader start's
-//! `node ‖ run id ‖ fence i64` (strings length-prefixed).
+//! `node ‖ run id ‖ fence i64` (strings length-prefixed), a new epoch's
+//! `epoch u64 ‖ key [32]`.
 
 use crate::codec::{Decoder, Encoder};
 use crate::error::{Error, Result};
+use zeroize::Zeroizing;
 
 /// The most sealed bytes one entry carries.
 pub const MAX_PART: usize = 512 * 1024;
@@ -24,6 +26,37 @@ pub const PART_BYTES: usize = MAX_PART - OVERHEAD;
 const VERSION: u8 = 1;
 const KIND_PART: u8 = 1;
 const KIND_LEADER_START: u8 = 2;
+const KIND_EPOCH: u8 = 3;
+
+/// A log epoch's random key (`epochs.rs`), wiped from memory when dropped and never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EpochKey(Zeroizing<[u8; 32]>);
+
+impl EpochKey {
+    /// A new random key.
+    pub fn random() -> EpochKey {
+        let mut key = Zeroizing::new([0u8; 32]);
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, key.as_mut());
+        EpochKey(key)
+    }
+
+    /// The key's bytes.
+    pub fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl From<[u8; 32]> for EpochKey {
+    fn from(bytes: [u8; 32]) -> EpochKey {
+        EpochKey(Zeroizing::new(bytes))
+    }
+}
+
+impl std::fmt::Debug for EpochKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EpochKey(..)")
+    }
+}
 
 /// One log entry, opened.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,18 +76,38 @@ pub enum Entry {
         runid: String,
         fence: i64,
     },
+    /// Every entry after this one is sealed under `epoch`, whose key it carries. It is sealed
+    /// under the epoch before, so only nodes that hold that one learn the new key, and they
+    /// learn it before they meet an entry sealed under it.
+    Epoch {
+        at_ms: i64,
+        epoch: u64,
+        key: EpochKey,
+    },
 }
 
 impl Entry {
     /// The leader's clock when it wrote the entry (unix milliseconds).
     pub fn at_ms(&self) -> i64 {
         match self {
-            Entry::Part { at_ms, .. } | Entry::LeaderStart { at_ms, .. } => *at_ms,
+            Entry::Part { at_ms, .. }
+            | Entry::LeaderStart { at_ms, .. }
+            | Entry::Epoch { at_ms, .. } => *at_ms,
         }
     }
 
-    /// The plain bytes.
-    pub fn encode(&self) -> Vec<u8> {
+    /// Whether the entry is part of a write group (else it carries none: the node's position
+    /// merely passes it).
+    pub fn is_part(&self) -> bool {
+        matches!(self, Entry::Part { .. })
+    }
+
+    /// The plain bytes (wiped from memory when dropped: an epoch's carry its key).
+    pub fn encode(&self) -> Zeroizing<Vec<u8>> {
+        Zeroizing::new(self.encode_plain())
+    }
+
+    fn encode_plain(&self) -> Vec<u8> {
         match self {
             Entry::Part {
                 at_ms,
@@ -83,6 +136,13 @@ impl Entry {
                 .str(node)
                 .str(runid)
                 .i64(*fence)
+                .finish(),
+            Entry::Epoch { at_ms, epoch, key } => Encoder::new()
+                .u8(VERSION)
+                .u8(KIND_EPOCH)
+                .i64(*at_ms)
+                .u64(*epoch)
+                .rest(key.bytes())
                 .finish(),
         }
     }
@@ -116,6 +176,11 @@ impl Entry {
                     node: decoder.str()?,
                     runid: decoder.str()?,
                     fence: decoder.i64()?,
+                },
+                KIND_EPOCH => Entry::Epoch {
+                    at_ms,
+                    epoch: decoder.u64()?,
+                    key: EpochKey::from(decoder.fixed::<32>()?),
                 },
                 other => {
                     return Err(Error::Malformed {
@@ -197,7 +262,7 @@ impl Assembler {
     /// completes, if any.
     pub fn take(&mut self, number: u64, entry: Entry) -> Option<Group> {
         match entry {
-            Entry::LeaderStart { .. } => {
+            Entry::LeaderStart { .. } | Entry::Epoch { .. } => {
                 self.open = None;
                 None
             }
@@ -307,6 +372,35 @@ mod tests {
                 bytes: b"small".to_vec()
             })
         );
+    }
+
+    #[test]
+    fn an_epoch_entry_round_trips_voids_open_parts_and_never_prints_its_key() {
+        let key = EpochKey::from([7u8; 32]);
+        let epoch = Entry::Epoch {
+            at_ms: 12,
+            epoch: 4,
+            key: key.clone(),
+        };
+        let plain = epoch.encode();
+        assert_eq!(Entry::decode(9, &plain).unwrap(), epoch);
+        assert!(!epoch.is_part() && epoch.at_ms() == 12);
+        assert!(!format!("{epoch:?}").contains("7, 7"), "{epoch:?}");
+        for cut in 0..plain.len() - 1 {
+            assert!(Entry::decode(9, &plain[..cut]).is_err());
+        }
+        // Between a group's parts (a new leader's epoch after a half-written group), it voids
+        // them on every node alike.
+        let mut parts = entries(&vec![3u8; PART_BYTES + 1], 1);
+        let last = parts.pop().unwrap();
+        let mut assembler = Assembler::new();
+        for (number, entry) in parts {
+            assert_eq!(assembler.take(number, entry), None);
+        }
+        assert_eq!(assembler.take(2, epoch), None);
+        assert!(!assembler.is_gathering());
+        assert_eq!(assembler.take(last.0 + 1, last.1), None);
+        assert_ne!(EpochKey::random(), EpochKey::random());
     }
 
     #[test]

@@ -107,16 +107,17 @@ pub async fn start_log_after(
     if position == 0 {
         return Ok(());
     }
-    let at_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     let marker = crate::entry::Entry::LeaderStart {
-        at_ms,
+        at_ms: crate::log::now_ms(),
         node: node.to_string(),
         runid: String::new(),
         fence: 0,
     };
-    let sealed = sealer.seal(position, &marker.encode())?;
+    let sealed = sealer.seal(
+        sealer.newest_epoch_for(position)?,
+        position,
+        &marker.encode(),
+    )?;
     let key = keys.entry(position);
     let txn = Txn::new()
         .when([Compare::create_revision(key.clone(), Cmp::Equal, 0)])

@@ -8,10 +8,12 @@
 //! - [`config`]: the `serve` options and their one-line refusals; [`keys`]: the etcd key
 //!   layout; [`identity`]: the data folder's `cluster` file and the start-up admission;
 //! - [`election`]: the lease-bound leader key, fencing, stepping down;
-//! - [`log`]: the write gate, the takeover and the append protocol (unknown outcomes
-//!   included); [`entry`]: entries, parts and their reassembly;
+//! - [`log`]: the write gate, the takeover, the append protocol (unknown outcomes included)
+//!   and the leader's new epochs; [`entry`]: entries, parts and their reassembly;
 //! - [`registry`]: node registrations and `s_down` listing; [`apply`]: the loop applying the
-//!   log on every node; [`role`]: the node's view of the cluster, in a `watch` channel.
+//!   log on every node; [`role`]: the node's view of the cluster, in a `watch` channel;
+//! - [`epochs`]: how long a log epoch lasts, and every node's destruction of the keys of
+//!   epochs trimmed away; [`trim`]: the leader's new epochs and trimming of the log.
 //!
 //! The engine is reached through two small traits ([`Applier`], [`Sealer`]), so every part is
 //! testable with in-memory doubles.
@@ -22,6 +24,7 @@ pub mod config;
 pub mod election;
 pub mod engine;
 pub mod entry;
+pub mod epochs;
 pub mod error;
 pub mod etcd;
 pub mod handoff;
@@ -35,6 +38,7 @@ pub mod node;
 pub mod registry;
 pub mod role;
 mod seam;
+pub mod trim;
 
 pub use error::{Error, Result};
 pub use seam::{Applier, Sealer};

@@ -6,7 +6,7 @@
 
 use crate::codec::{Decoder, Encoder};
 use crate::error::{Error, Result};
-use crate::etcd::{Client, Cmp, Compare, Op, Range, Txn};
+use crate::etcd::{Client, Cmp, Compare, Op, Txn};
 use crate::identity::{Id, LogFacts};
 use crate::keys::Keys;
 use crate::mac::MacKey;
@@ -54,17 +54,8 @@ pub async fn read(
         Some(kv) => Some(decode(keys, mac, &kv.value)?),
         None => None,
     };
-    let first = client
-        .range(
-            Range::between(keys.log(), keys.log_end())
-                .limit(1)
-                .keys_only(),
-        )
-        .await?;
-    let first_entry = first
-        .kvs
-        .first()
-        .and_then(|kv| keys.entry_number(&kv.key))
+    let first_entry = crate::epochs::first_number(client, keys)
+        .await?
         .unwrap_or(0);
     Ok((
         meta,

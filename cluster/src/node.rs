@@ -1,5 +1,7 @@
-//! One running cluster node: the tasks of election, registration, takeover and the apply
-//! loop, started together on the current tokio runtime, sharing one etcd client and one view.
+//! One running cluster node: the tasks of election, registration, takeover, the apply loop,
+//! the leader's upkeep of the log (new epochs, trimming) and the destruction of the keys of
+//! epochs trimmed away, started together on the current tokio runtime, sharing one etcd
+//! client and one view.
 //!
 //! `serve` decides admission first (meta.rs, identity.rs: refusals change nothing), opens the
 //! store, then calls [`Node::start`], which fails with a one-line error when etcd cannot be
@@ -160,6 +162,19 @@ impl Node {
             view.clone(),
             handoff,
         );
+        let pace = crate::epochs::Pace::new(config.log_retain, config.lease_ttl);
+        let trimmer = crate::trim::Trimmer::new(
+            log.clone(),
+            registry.clone(),
+            Arc::clone(&setup.durable),
+            pace,
+        );
+        let destroyer = crate::epochs::destroy_trimmed(
+            client.clone(),
+            keys.clone(),
+            Arc::clone(&setup.sealer),
+            pace.every,
+        );
         let positions = {
             let view = view.subscribe();
             let durable = Arc::clone(&setup.durable);
@@ -184,6 +199,8 @@ impl Node {
             tokio::spawn(async move {
                 apply.run().await;
             }),
+            tokio::spawn(trimmer.run()),
+            tokio::spawn(destroyer),
         ];
         Ok(Node {
             client,

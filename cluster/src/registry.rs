@@ -241,6 +241,21 @@ impl Registry {
         }
     }
 
+    /// Every live node's registration, read now (values failing their MAC are left out: not
+    /// nodes of this cluster). What trimming the log waits for.
+    pub async fn live(&self) -> Result<Vec<Registration>> {
+        let live = self.client.range(Range::prefix(self.keys.nodes())).await?;
+        Ok(live
+            .kvs
+            .iter()
+            .filter_map(|kv| {
+                Registration::decode(&self.mac, &kv.key, &kv.value)
+                    .map_err(|e| tracing::warn!("ignoring a node registration: {e}"))
+                    .ok()
+            })
+            .collect())
+    }
+
     /// Deletes the "last seen" keys of nodes gone for longer than `--log-retain` (run by the
     /// leader now and then). Returns how many went.
     pub async fn forget_departed(&self) -> Result<usize> {

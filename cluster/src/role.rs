@@ -81,6 +81,9 @@ pub struct ClusterView {
     /// The size of etcd's database file as the member this node talks to reports it (0: not
     /// known yet); etcd refuses writes once it passes its quota.
     pub etcd_db_size: u64,
+    /// The last epoch this node saw begin in the log, and when (the leader's clock, unix ms):
+    /// a new leader goes on with it if it is recent, else starts a new one.
+    pub epoch_began: Option<(u64, i64)>,
 }
 
 impl ClusterView {

@@ -298,6 +298,14 @@ impl Op {
         }
     }
 
+    /// A delete of the keys from `key` (included) to `end` (excluded).
+    pub fn delete_range(key: impl Into<Vec<u8>>, end: impl Into<Vec<u8>>) -> Op {
+        Op::Delete {
+            key: key.into(),
+            end: end.into(),
+        }
+    }
+
     fn into_proto(self) -> pb::RequestOp {
         use pb::request_op::Request;
         let request = match self {

@@ -24,6 +24,7 @@ use crm_engine::{KdfParams, KeySource, Options, Store};
 use crm_server::cluster::ClusterState;
 use crm_server::state::{Config, Shared};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -234,7 +235,11 @@ pub fn serve_cluster(args: ServeArgs<'_>, cluster: ClusterConfig) -> anyhow::Res
             listen_ip,
         )?;
         let users_changed: UsersChanged = Arc::new(OnceLock::new());
-        let durable_store = store.clone();
+        // What the node publishes as durable (and so what trimming waits for) is what its
+        // `cluster` file records: a node killed at any moment restarts on a position the log
+        // still holds, since admission reads that file, not the store.
+        let recorded = Arc::new(AtomicU64::new(identity.durable));
+        let published = Arc::clone(&recorded);
         let runid = node::new_runid();
         let setup = NodeSetup {
             config: cluster.clone(),
@@ -244,7 +249,7 @@ pub fn serve_cluster(args: ServeArgs<'_>, cluster: ClusterConfig) -> anyhow::Res
             mac,
             sealer,
             applier: Arc::new(StoreApplier::new(store.clone(), users_changed.clone())),
-            durable: Arc::new(move || durable_store.cluster_durable()),
+            durable: Arc::new(move || published.load(Ordering::SeqCst)),
             // Joiners reach the snapshot listener where clients reach this node.
             snapshot_addr: format!(
                 "{}:{}",
@@ -309,7 +314,12 @@ pub fn serve_cluster(args: ServeArgs<'_>, cluster: ClusterConfig) -> anyhow::Res
                 shared.authenticator.users_changed();
             }
         }));
-        let keeper = tokio::spawn(keep_identity(store.clone(), identity.clone(), dir.clone()));
+        let keeper = tokio::spawn(keep_identity(
+            store.clone(),
+            identity.clone(),
+            dir.clone(),
+            recorded,
+        ));
         print_way_in(address, generated.as_deref());
         println!(
             "node {} of cluster {} (etcd {})",
@@ -422,15 +432,22 @@ async fn join(
 }
 
 /// Writes the node's durable position into its `cluster` file now and then, so a restart
-/// knows, without opening the store, whether the log still holds where it is.
-async fn keep_identity(store: Store, mut identity: Identity, dir: std::path::PathBuf) {
+/// knows, without opening the store, whether the log still holds where it is; `recorded`
+/// follows the file once it is saved (the position the node publishes for trimming).
+async fn keep_identity(
+    store: Store,
+    mut identity: Identity,
+    dir: std::path::PathBuf,
+    recorded: Arc<AtomicU64>,
+) {
     loop {
         tokio::time::sleep(IDENTITY_EVERY).await;
         let durable = store.cluster_durable();
         if durable != identity.durable {
             identity.durable = durable;
-            if let Err(error) = identity.save(&dir) {
-                tracing::warn!("writing the cluster file: {error}");
+            match identity.save(&dir) {
+                Ok(()) => recorded.store(durable, Ordering::SeqCst),
+                Err(error) => tracing::warn!("writing the cluster file: {error}"),
             }
         }
     }

@@ -22,6 +22,8 @@
 //! loop has applied every entry up to it, and appends a [`Entry::LeaderStart`] (which voids a
 //! group the previous leader left half-written); only then does it accept writes.
 
+mod epoch;
+
 use crate::entry::{self, Entry};
 use crate::error::{Error, Result};
 use crate::etcd::{Client, Cmp, Compare, Op, Range, Txn};
@@ -76,6 +78,10 @@ struct Writer {
     uncertain: Option<u64>,
     /// Writes wait until the apply loop has applied up to here (after an uncertain entry).
     settle_to: u64,
+    /// The epoch the next entry is sealed under: the log's current one.
+    epoch: u64,
+    /// When that epoch began (the leader's clock, unix ms; `None`: not known, so old).
+    epoch_began: Option<i64>,
 }
 
 /// The leader's log (cheap to clone). Implements the engine's `ReplicatedLog` when wired.
@@ -94,11 +100,14 @@ struct Inner {
     lease_ttl: Duration,
     handoff: Handoff,
     writer: Mutex<Writer>,
+    /// Held while an entry is numbered, sealed and sent: a group's parts, a new epoch and a
+    /// start entry are appended one after the other, never interleaved.
+    appending: tokio::sync::Mutex<()>,
     runtime: tokio::runtime::Handle,
 }
 
 /// Unix time in milliseconds (the leader's clock, stamped on entries).
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -129,6 +138,7 @@ impl Log {
                 lease_ttl,
                 handoff,
                 writer: Mutex::new(Writer::default()),
+                appending: tokio::sync::Mutex::new(()),
                 runtime: tokio::runtime::Handle::current(),
             }),
         }
@@ -204,9 +214,20 @@ impl Log {
         if let Err(refusal) = self.may_write() {
             return AppendOutcome::Refused(refusal);
         }
-        let (fence, first) = {
+        // Behind a new epoch's entry being sent (at most half the TTL): the gate again after.
+        let Ok(_appending) =
+            tokio::time::timeout_at(deadline.into(), self.inner.appending.lock()).await
+        else {
+            return AppendOutcome::Refused(Refusal::ClusterDown(
+                "the leader could not append in time".into(),
+            ));
+        };
+        if let Err(refusal) = self.may_write() {
+            return AppendOutcome::Refused(refusal);
+        }
+        let (fence, first, epoch) = {
             let writer = self.writer();
-            (writer.fence, writer.next)
+            (writer.fence, writer.next, writer.epoch)
         };
         let parts = match entry::split(&group, first, now_ms()) {
             Ok(parts) => parts,
@@ -214,7 +235,7 @@ impl Log {
         };
         let last = first + parts.len() as u64 - 1;
         for (number, part) in (first..).zip(parts) {
-            let sealed = match self.inner.sealer.seal(number, &part.encode()) {
+            let sealed = match self.inner.sealer.seal(epoch, number, &part.encode()) {
                 Ok(sealed) => sealed,
                 Err(e) => return AppendOutcome::Refused(Refusal::ClusterDown(e.to_string())),
             };
@@ -446,6 +467,14 @@ impl Log {
             if !matches!(caught_up, Ok(true)) || !self.leads_with(fence) {
                 return;
             }
+            let (epoch, epoch_began) = match self.epoch_at(head).await {
+                Ok(found) => found,
+                Err(e) => {
+                    tracing::warn!("takeover: finding the log's epoch: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
             let number = head + 1;
             let start = Entry::LeaderStart {
                 at_ms: now_ms(),
@@ -453,7 +482,7 @@ impl Log {
                 runid: self.inner.me.runid.clone(),
                 fence,
             };
-            let sealed = match self.inner.sealer.seal(number, &start.encode()) {
+            let sealed = match self.inner.sealer.seal(epoch, number, &start.encode()) {
                 Ok(sealed) => sealed,
                 Err(e) => {
                     tracing::error!("takeover: sealing the start entry: {e}");
@@ -461,10 +490,12 @@ impl Log {
                 }
             };
             let deadline = Instant::now() + self.inner.lease_ttl;
-            match self
-                .send(number, &sealed, fence, Some(deadline), false)
-                .await
-            {
+            let sent = {
+                let _appending = self.inner.appending.lock().await;
+                self.send(number, &sealed, fence, Some(deadline), false)
+                    .await
+            };
+            match sent {
                 Sent::Committed => {
                     {
                         let mut writer = self.writer();
@@ -473,6 +504,8 @@ impl Log {
                             next: number + 1,
                             uncertain: None,
                             settle_to: head,
+                            epoch,
+                            epoch_began,
                         };
                     }
                     self.inner.view.update(|view| match view.role {
@@ -485,7 +518,7 @@ impl Log {
                         }
                         _ => false,
                     });
-                    tracing::info!("leading from log entry {number}");
+                    tracing::info!("leading from log entry {number} (epoch {epoch})");
                     return;
                 }
                 Sent::Deposed | Sent::Taken => {
@@ -501,6 +534,29 @@ impl Log {
             }
         }
     }
+
+    /// The fence this node leads with, while it leads and accepts writes.
+    pub fn ready_fence(&self) -> Option<i64> {
+        match self.inner.roles.borrow().role {
+            Role::Leader { fence, ready: true } => Some(fence),
+            _ => None,
+        }
+    }
+
+    /// The sealer (the trimmer opens entries to read their time).
+    pub fn sealer(&self) -> &Arc<dyn Sealer> {
+        &self.inner.sealer
+    }
+
+    /// The etcd client.
+    pub fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    /// The etcd keys.
+    pub fn keys(&self) -> &Keys {
+        &self.inner.keys
+    }
 }
 
 #[cfg(test)]
@@ -511,12 +567,28 @@ mod tests {
     struct Plain;
 
     impl Sealer for Plain {
-        fn seal(&self, _: u64, plain: &[u8]) -> Result<Vec<u8>> {
+        fn seal(&self, _: u64, _: u64, plain: &[u8]) -> Result<Vec<u8>> {
             Ok(plain.to_vec())
         }
 
-        fn open(&self, _: u64, sealed: &[u8]) -> Result<Vec<u8>> {
-            Ok(sealed.to_vec())
+        fn open(&self, _: u64, sealed: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+            Ok(zeroize::Zeroizing::new(sealed.to_vec()))
+        }
+
+        fn epoch_of(&self, _: &[u8]) -> Option<u64> {
+            Some(1)
+        }
+
+        fn newest_epoch(&self) -> Option<u64> {
+            Some(1)
+        }
+
+        fn learn_epoch(&self, _: u64, _: &crate::entry::EpochKey) -> Result<()> {
+            Ok(())
+        }
+
+        fn destroy_epochs_before(&self, _: u64) -> Result<()> {
+            Ok(())
         }
     }
 
