@@ -1,5 +1,5 @@
-//! How entries are stored: one sealed page per write group, and one index entry per entry about
-//! a record (kept in memory, `derived.rs`).
+//! How entries are stored: one sealed page per write group (the index of entries by record is
+//! kept in memory, `indexes/journal_by_record.rs`).
 //!
 //! # Packed pages (layout 7)
 //!
@@ -18,7 +18,7 @@
 //! start with it, and an older page's plain text starts with one (its feed count), so both
 //! formats are read, and older stores and backups need no rewrite.
 
-use super::{kind_code, Entry, JournalKey, JournalOp};
+use super::{Entry, JournalKey, JournalOp};
 use crate::error::{Error, Kind, Result};
 use crate::trees::Space;
 use serde::{Deserialize, Serialize};
@@ -47,12 +47,11 @@ impl Page {
 }
 
 impl Page {
-    /// The `j` index entries of this page's entries about records.
-    pub fn index_keys(&self) -> Vec<Vec<u8>> {
+    /// (kind, id, number) of this page's entries about records.
+    pub fn about_records(&self) -> impl Iterator<Item = (Kind, u64, u64)> + '_ {
         self.entries
             .iter()
-            .filter_map(|entry| Some(index_key(entry.kind, entry.id?, entry.seq)))
-            .collect()
+            .filter_map(|entry| Some((entry.kind, entry.id?, entry.seq)))
     }
 }
 
@@ -240,22 +239,6 @@ pub(crate) fn page_key(first: u64) -> [u8; 9] {
     crate::trees::id_key(Space::JournalPage, first)
 }
 
-/// `j ‖ kind ‖ id ‖ seq`: entry `seq` is about record `id` of `kind`.
-pub(crate) fn index_key(kind: Kind, id: u64, seq: u64) -> Vec<u8> {
-    let mut key = index_prefix(kind, id);
-    key.extend_from_slice(&seq.to_be_bytes());
-    key
-}
-
-/// The prefix every index entry of one record shares.
-pub(crate) fn index_prefix(kind: Kind, id: u64) -> Vec<u8> {
-    let mut key = Vec::with_capacity(18);
-    key.push(Space::JournalIndex as u8);
-    key.push(kind_code(kind));
-    key.extend_from_slice(&id.to_be_bytes());
-    key
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,7 +304,7 @@ mod tests {
         );
         // Without the key (index rebuilds) the entries come back, their hashes unknown.
         let unchained = decode(&codec(), b"J", &plain, None).unwrap();
-        assert_eq!(unchained.index_keys(), written.index_keys());
+        assert!(unchained.about_records().eq(written.about_records()));
     }
 
     #[test]

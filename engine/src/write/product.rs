@@ -25,7 +25,7 @@ pub fn add(view: &View, new: &NewProduct) -> Result<(Plan, Outcome)> {
         price_cents: new.price_cents,
         stock: new.stock.unwrap_or(0),
     };
-    plan.put_record(&id_key(Space::Product, id), &product);
+    plan.put_product(None, &product);
     plan.adjust_count(view, Space::Product, 1)?;
     let mut fields = vec!["name", "price"];
     if new.stock.is_some() {
@@ -56,15 +56,14 @@ pub fn update(view: &View, id: u64, patch: &ProductPatch) -> Result<(Plan, Outco
         fields.push("stock");
     }
     let mut plan = Plan::journaled(Draft::record(JournalOp::Update, Kind::Product, id, fields));
-    plan.put_record(&key, &product);
+    plan.put_product(Some(&old), &product);
     Ok((plan, Outcome::Done))
 }
 
 pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
-    let key = id_key(Space::Product, id);
-    if !view.exists(Space::Product, id)? {
-        return Err(Error::not_found(Kind::Product, id));
-    }
+    let product = view
+        .product(id)?
+        .ok_or_else(|| Error::not_found(Kind::Product, id))?;
     if let Some(rollup) = view.product_rollup(id).filter(|r| r.order_count > 0) {
         return Err(Error::StillOrdered {
             kind: Kind::Product,
@@ -78,7 +77,7 @@ pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
         id,
         Vec::new(),
     ));
-    plan.remove(key.to_vec());
+    plan.remove_product(&product);
     plan.adjust_count(view, Space::Product, -1)?;
     Ok((plan, Outcome::Done))
 }
