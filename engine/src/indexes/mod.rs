@@ -47,9 +47,11 @@
 //! # Memory
 //!
 //! About 40 bytes per customer for the email, 40 per phone and per name word, 16 per order in
-//! each of the two order lists and 40 in the time index, 8 per journal entry about a record:
-//! an order costs about 80 bytes, a customer 130–170. Each index has its own lock, so a
-//! reader of one never waits for a writer of another.
+//! each of the two order lists and 20–40 in the time index, about 30 per journal entry about
+//! a record: an order costs about 110 bytes, a customer 160–200. Measured with
+//! `examples/open_profile.rs` on 1,000,000 orders and 100,000 customers: 270 MiB resident
+//! after the open, against 360 MiB with the byte-keyed indexes this replaced. Each index has
+//! its own lock, so a reader of one never waits for a writer of another.
 
 mod blind;
 mod blind_ids;

@@ -49,11 +49,16 @@ impl<V: Ord + Clone> OrderedIndex<V> {
         after: Option<&(V, u64)>,
         limit: usize,
     ) -> Vec<(V, u64)> {
-        let start = match (values.start_bound(), after) {
-            (_, Some(after)) => Bound::Excluded(after.clone()),
-            (Bound::Included(v), None) => Bound::Included((v.clone(), 0)),
-            (Bound::Excluded(v), None) => Bound::Excluded((v.clone(), u64::MAX)),
-            (Bound::Unbounded, None) => Bound::Unbounded,
+        let first = match values.start_bound() {
+            Bound::Included(v) => Bound::Included((v.clone(), 0)),
+            Bound::Excluded(v) => Bound::Excluded((v.clone(), u64::MAX)),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        // A cursor before the values' start (one from another range) does not widen it.
+        let start = match (after, &first) {
+            (Some(after), Bound::Included(pair) | Bound::Excluded(pair)) if after < pair => first,
+            (Some(after), _) => Bound::Excluded(after.clone()),
+            (None, _) => first,
         };
         let end = match values.end_bound() {
             Bound::Included(v) => Bound::Included((v.clone(), u64::MAX)),
@@ -131,6 +136,9 @@ mod tests {
                     index.range(a..=b, after.as_ref(), 5),
                     expected[cut..].iter().take(5).copied().collect::<Vec<_>>()
                 );
+                // A cursor from below the range does not widen it.
+                let before = (a - 1, rng.gen_range(0..60));
+                assert_eq!(index.range(a..=b, Some(&before), usize::MAX), expected);
                 let below: Vec<(i64, u64)> =
                     expected.iter().filter(|(v, _)| *v < b).copied().collect();
                 assert_eq!(index.range(a..b, None, usize::MAX), below);

@@ -135,12 +135,10 @@ impl Store {
             {
                 let index = self.shared.indexes.journal.read();
                 for kind in kinds {
-                    seqs.extend(
-                        index
-                            .seqs(kind, id)
-                            .iter()
-                            .filter(|seq| **seq > filter.after && **seq <= last),
-                    );
+                    // Nothing is after the largest number.
+                    if let Some(first) = filter.after.checked_add(1) {
+                        seqs.extend(index.seqs(kind, id, first..=last));
+                    }
                 }
             }
             seqs.sort_unstable();
