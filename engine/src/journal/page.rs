@@ -8,7 +8,8 @@
 //! more than half of a store's bytes (an imported order's entry was bigger than the order).
 //! A page is now written *packed*: the numbers follow from the first, the times are
 //! differences from the page's, the authors are named once in a table, the field names are
-//! one-byte codes (a name outside [`KNOWN_FIELDS`] is kept as text), and each entry keeps
+//! one-byte codes (each field's code is in its declaration, `schema/`; a name without one
+//! is kept as text), and each entry keeps
 //! only the first 8 bytes of its hash (its *check*). The page keeps the hash the chain had
 //! before its first entry; reading it recomputes every hash from there under the journal key,
 //! and an entry whose recomputed hash does not start with its check is where the chain breaks
@@ -57,25 +58,6 @@ impl Page {
 
 /// The first byte of a packed page's plain text (bincode never starts an integer with it).
 const PACKED: u8 = 0xFF;
-
-/// The field names that pack into one byte, by their code (the index). Append only: a
-/// stored code must keep its name.
-pub(crate) const KNOWN_FIELDS: [&str; 14] = [
-    "name",
-    "email",
-    "phone",
-    "address",
-    "created_at",
-    "id",
-    "price",
-    "stock",
-    "customer_id",
-    "product_id",
-    "quantity",
-    "password",
-    "role",
-    "masked",
-];
 
 #[derive(Serialize, Deserialize)]
 struct Packed {
@@ -142,8 +124,8 @@ pub(crate) fn pack(page: &Page, chained_from: [u8; 32]) -> Option<zeroize::Zeroi
             fields: entry
                 .fields
                 .iter()
-                .map(|name| match KNOWN_FIELDS.iter().position(|k| k == name) {
-                    Some(code) => Field::Known(code as u8),
+                .map(|name| match crate::schema::journal_code(name) {
+                    Some(code) => Field::Known(code),
                     None => Field::Other(name.clone()),
                 })
                 .collect(),
@@ -202,9 +184,8 @@ pub(crate) fn decode(
             .fields
             .into_iter()
             .map(|field| match field {
-                Field::Known(code) => KNOWN_FIELDS
-                    .get(usize::from(code))
-                    .map(|name| name.to_string())
+                Field::Known(code) => crate::schema::journal_name(code)
+                    .map(str::to_string)
                     .ok_or_else(|| {
                         Error::Corrupt(format!("journal entry {seq}: field code {code} is unknown"))
                     }),

@@ -1,9 +1,9 @@
 use super::fields::CustomerField;
-use super::json::JsonObject;
 use crate::error::Result;
+use crate::schema::{FieldSet, Record};
 use crate::values::{
-    format_timestamp, normalize_email, normalize_optional_phone, normalize_optional_text,
-    normalize_text, parse_timestamp,
+    normalize_email, normalize_optional_phone, normalize_optional_text, normalize_text,
+    parse_timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -22,37 +22,12 @@ pub struct Customer {
 impl Customer {
     /// The record's JSON text, every key present: what `CUSTOMER.GET` returns.
     pub fn to_json_bytes(&self) -> Vec<u8> {
-        self.to_json_bytes_showing(&self.email, self.phone.as_deref(), self.address.as_deref())
-    }
-
-    /// The record's JSON text with these values in place of its email, phone and address (the
-    /// server's masking), without copying the record.
-    pub fn to_json_bytes_showing(
-        &self,
-        email: &str,
-        phone: Option<&str>,
-        address: Option<&str>,
-    ) -> Vec<u8> {
-        JsonObject::with_capacity(160)
-            .number("id", self.id)
-            .text("name", &self.name)
-            .text("email", email)
-            .optional_text("phone", phone)
-            .optional_text("address", address)
-            .text("created_at", &format_timestamp(self.created_at))
-            .finish()
+        Customer::schema().json(self, |_, _| None)
     }
 
     /// The record's JSON object, every key present.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "id": self.id,
-            "name": self.name,
-            "email": self.email,
-            "phone": self.phone,
-            "address": self.address,
-            "created_at": format_timestamp(self.created_at),
-        })
+        Customer::schema().json_value(self)
     }
 }
 
@@ -96,6 +71,28 @@ impl NewCustomer {
     pub fn with_id(mut self, id: u64) -> Self {
         self.id = Some(id);
         self
+    }
+
+    /// The fields it gives (what the journal lists of its add): an empty phone or address is
+    /// not given.
+    pub fn given(&self) -> FieldSet {
+        let schema = Customer::schema();
+        let mut set = FieldSet::default()
+            .with(schema, Customer::NAME)
+            .with(schema, Customer::EMAIL);
+        for (field, given) in [
+            (Customer::PHONE, self.phone.is_some()),
+            (Customer::ADDRESS, self.address.is_some()),
+            (Customer::CREATED_AT, self.created_at.is_some()),
+        ] {
+            if given {
+                set = set.with(schema, field);
+            }
+        }
+        if self.id.is_some() {
+            set = set.with_id();
+        }
+        set
     }
 }
 

@@ -3,7 +3,7 @@
 mod customer;
 mod fields;
 mod forgotten;
-mod json;
+pub(crate) mod json;
 mod merge;
 mod order;
 mod product;

@@ -1,7 +1,7 @@
 use super::fields::ProductField;
-use super::json::JsonObject;
 use crate::error::Result;
-use crate::values::{format_money, normalize_text, parse_money, parse_stock};
+use crate::schema::{FieldSet, Record};
+use crate::values::{normalize_text, parse_money, parse_stock};
 use serde::{Deserialize, Serialize};
 
 /// A product as stored (sealed) and returned.
@@ -17,22 +17,12 @@ pub struct Product {
 impl Product {
     /// The record's JSON text: what `PRODUCT.GET` returns.
     pub fn to_json_bytes(&self) -> Vec<u8> {
-        JsonObject::with_capacity(80)
-            .number("id", self.id)
-            .text("name", &self.name)
-            .text("price", &format_money(u128::from(self.price_cents)))
-            .number("stock", self.stock)
-            .finish()
+        Product::schema().json(self, |_, _| None)
     }
 
     /// The record's JSON object, every key present; money as a string with two decimals.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "id": self.id,
-            "name": self.name,
-            "price": format_money(u128::from(self.price_cents)),
-            "stock": self.stock,
-        })
+        Product::schema().json_value(self)
     }
 }
 
@@ -61,6 +51,21 @@ impl NewProduct {
     pub fn with_id(mut self, id: u64) -> Self {
         self.id = Some(id);
         self
+    }
+
+    /// The fields it gives (what the journal lists of its add).
+    pub fn given(&self) -> FieldSet {
+        let schema = Product::schema();
+        let mut set = FieldSet::default()
+            .with(schema, Product::NAME)
+            .with(schema, Product::PRICE);
+        if self.stock.is_some() {
+            set = set.with(schema, Product::STOCK);
+        }
+        if self.id.is_some() {
+            set = set.with_id();
+        }
+        set
     }
 }
 

@@ -2,13 +2,14 @@
 
 use super::customer_record::{check_email_free, restage};
 use super::ids;
-use super::op::{CustomerKeys, UpsertKind};
+use super::op::UpsertKind;
 use super::view::{Plan, View};
 use super::Outcome;
 use crate::error::{Error, Kind, Result};
 use crate::indexes::Old;
 use crate::journal::{Draft, JournalOp};
 use crate::model::{Customer, CustomerPatch, CustomerUpsert, Forgotten, NewCustomer};
+use crate::schema::Record;
 use crate::trees::{id_key, Space};
 use crate::values::now;
 
@@ -40,7 +41,7 @@ pub fn add(view: &View, new: &NewCustomer) -> Result<(Plan, Outcome)> {
         JournalOp::Add,
         Kind::Customer,
         id,
-        given_fields(new),
+        Customer::schema().names(new.given()),
     ));
     Ok((plan, Outcome::Id(id)))
 }
@@ -68,42 +69,6 @@ fn check_not_retired(view: &View, id: u64, explicit: bool) -> Result<()> {
     Ok(())
 }
 
-/// The keys an add was given, in the record's key order (an empty phone or address is absent).
-fn given_fields(new: &NewCustomer) -> Vec<&'static str> {
-    let mut fields = vec!["name", "email"];
-    if new.phone.is_some() {
-        fields.push("phone");
-    }
-    if new.address.is_some() {
-        fields.push("address");
-    }
-    if new.created_at.is_some() {
-        fields.push("created_at");
-    }
-    if new.id.is_some() {
-        fields.push("id");
-    }
-    fields
-}
-
-/// The fields whose stored value differs, in the record's key order.
-pub(super) fn changed_fields(old: &Customer, new: &Customer) -> Vec<&'static str> {
-    let mut fields = Vec::new();
-    if old.name != new.name {
-        fields.push("name");
-    }
-    if old.email != new.email {
-        fields.push("email");
-    }
-    if old.phone != new.phone {
-        fields.push("phone");
-    }
-    if old.address != new.address {
-        fields.push("address");
-    }
-    fields
-}
-
 pub fn update(view: &View, id: u64, patch: &CustomerPatch) -> Result<(Plan, Outcome)> {
     let key = id_key(Space::Customer, id);
     let old: Customer = view
@@ -120,7 +85,7 @@ pub fn update(view: &View, id: u64, patch: &CustomerPatch) -> Result<(Plan, Outc
         JournalOp::Update,
         Kind::Customer,
         id,
-        changed_fields(&old, &new),
+        Customer::schema().names(Customer::schema().changed(&old, &new)),
     ));
     Ok((plan, Outcome::Done))
 }
@@ -287,7 +252,7 @@ pub fn disclose(view: &View, id: u64, op: JournalOp) -> Result<(Plan, Outcome)> 
 pub fn upsert(view: &View, upsert: &CustomerUpsert) -> Result<(Plan, Outcome)> {
     let Some(owner) = view.email_owner(&upsert.email) else {
         let new = upsert.to_new();
-        let fields = CustomerKeys::of(&given_fields(&new));
+        let fields = new.given();
         if upsert.dry_run {
             if let Some(id) = upsert.id {
                 if view.exists(Space::Customer, id)? {
@@ -320,10 +285,9 @@ pub fn upsert(view: &View, upsert: &CustomerUpsert) -> Result<(Plan, Outcome)> {
         })?;
     let mut new = old.clone();
     upsert.to_patch().apply_to(&mut new);
-    let changed = changed_fields(&old, &new);
-    let fields = CustomerKeys::of(&changed);
+    let fields = Customer::schema().changed(&old, &new);
     let id = owner;
-    if changed.is_empty() {
+    if fields.is_empty() {
         let kind = UpsertKind::Unchanged;
         return Ok((Plan::default(), Outcome::Upserted { id, kind, fields }));
     }

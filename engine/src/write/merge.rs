@@ -17,6 +17,7 @@ use crate::error::{Error, Kind, Result};
 use crate::indexes::Old;
 use crate::journal::{Draft, JournalOp};
 use crate::model::{Customer, CustomerRollup, KeptMerge, Order};
+use crate::schema::{FieldSet, MergeRule, Record};
 use crate::trees::{id_key, pair_key, trailing_id, Space};
 
 /// `CUSTOMER.MERGE keep other` at `at` (the server's merge clock).
@@ -47,14 +48,18 @@ pub fn merge(view: &View, keep_id: u64, other_id: u64, at: i64) -> Result<(Plan,
         plan.put_rollup(other_id, None);
     }
 
+    // `keep` takes the values it lacks of the fields merged that way (`schema/`).
+    let schema = Customer::schema();
     let mut kept = keep.clone();
-    let filled_phone = keep.phone.is_none() && other.phone.is_some();
-    let filled_address = keep.address.is_none() && other.address.is_some();
-    if filled_phone {
-        kept.phone = other.phone.clone();
-    }
-    if filled_address {
-        kept.address = other.address.clone();
+    let mut filled = FieldSet::default();
+    for field in schema.fields() {
+        if field.merge != MergeRule::FillIfUnset || field.get(&keep).is_some() {
+            continue;
+        }
+        if let Some(value) = field.get(&other) {
+            field.set(&mut kept, Some(value.to_owned()));
+            filled = filled.with(schema, field.id);
+        }
     }
     if kept != keep {
         restage(view, &mut plan, &keep, &kept)?;
@@ -68,26 +73,14 @@ pub fn merge(view: &View, keep_id: u64, other_id: u64, at: i64) -> Result<(Plan,
     };
     plan.put_keyed(
         &id_key(Space::KeptMerge, other_id),
-        &KeptMerge {
-            keep: keep_id,
-            other,
-            moved_orders,
-            filled_phone,
-            filled_address,
-            at,
-        },
+        &KeptMerge::new(keep_id, other, moved_orders, filled, at),
         slot,
     );
     plan.put(by_keep_key(keep_id, other_id), Vec::new());
 
     let other_field = format!("other:{other_id}");
     let mut fields = vec![other_field.as_str()];
-    if filled_phone {
-        fields.push("phone");
-    }
-    if filled_address {
-        fields.push("address");
-    }
+    fields.extend(schema.names(filled));
     plan.journal(Draft::record(
         JournalOp::Merge,
         Kind::Customer,
@@ -157,14 +150,15 @@ pub fn unmerge(view: &View, other_id: u64, now: i64) -> Result<(Plan, Outcome)> 
     // in sled and the redo log), so `keep` moves to a fresh key and the one those copies are
     // sealed under is destroyed: `FORGET other` then leaves nothing of `other` readable. A
     // merge that filled nothing put nothing of `other` in `keep`, and keeps its key.
-    if merge.filled_any() {
+    let filled = merge.filled();
+    if !filled.is_empty() {
         if let Some(keep) = view.record::<Customer>(&id_key(Space::Customer, keep_id))? {
+            let schema = Customer::schema();
             let mut cleared = keep.clone();
-            if merge.filled_phone && keep.phone == other.phone {
-                cleared.phone = None;
-            }
-            if merge.filled_address && keep.address == other.address {
-                cleared.address = None;
+            for field in schema.fields() {
+                if filled.has(schema, field.id) && field.get(&keep) == field.get(&other) {
+                    field.set(&mut cleared, None);
+                }
             }
             restage_under_new_key(view, &mut plan, &keep, &cleared)?;
         }

@@ -59,7 +59,7 @@ mod user;
 pub(crate) mod view;
 
 pub(crate) use committer::apply_group;
-pub use op::{CustomerKeys, Durability, Op, Outcome, UpsertKind, Write};
+pub use op::{Durability, Op, Outcome, UpsertKind, Write};
 
 use crate::error::{shutting_down, Result};
 use crate::shared::Shared;

@@ -7,6 +7,7 @@ use super::Outcome;
 use crate::error::{Error, Kind, Result};
 use crate::journal::{Draft, JournalOp};
 use crate::model::{CustomerRollup, NewOrder, Order, Product};
+use crate::schema::Record;
 use crate::trees::{id_key, Space};
 use crate::values::{now, MAX_STOCK};
 
@@ -66,13 +67,7 @@ pub fn add(view: &View, new: &NewOrder) -> Result<(Plan, Outcome)> {
     plan.put_product_rollup(order.product_id, Some(product_rollup));
 
     plan.adjust_count(view, Space::Order, 1)?;
-    let mut fields = vec!["customer_id", "product_id", "quantity"];
-    if new.created_at.is_some() {
-        fields.push("created_at");
-    }
-    if new.id.is_some() {
-        fields.push("id");
-    }
+    let fields = Order::schema().names(new.given());
     plan.journal(Draft::record(JournalOp::Add, Kind::Order, id, fields));
     Ok((plan, Outcome::Id(id)))
 }

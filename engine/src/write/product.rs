@@ -6,6 +6,7 @@ use super::Outcome;
 use crate::error::{Error, Kind, Result};
 use crate::journal::{Draft, JournalOp};
 use crate::model::{NewProduct, Product, ProductPatch};
+use crate::schema::Record;
 use crate::trees::{id_key, Space};
 
 pub fn add(view: &View, new: &NewProduct) -> Result<(Plan, Outcome)> {
@@ -27,13 +28,7 @@ pub fn add(view: &View, new: &NewProduct) -> Result<(Plan, Outcome)> {
     };
     plan.put_product(None, &product);
     plan.adjust_count(view, Space::Product, 1)?;
-    let mut fields = vec!["name", "price"];
-    if new.stock.is_some() {
-        fields.push("stock");
-    }
-    if new.id.is_some() {
-        fields.push("id");
-    }
+    let fields = Product::schema().names(new.given());
     plan.journal(Draft::record(JournalOp::Add, Kind::Product, id, fields));
     Ok((plan, Outcome::Id(id)))
 }
@@ -45,16 +40,7 @@ pub fn update(view: &View, id: u64, patch: &ProductPatch) -> Result<(Plan, Outco
         .ok_or_else(|| Error::not_found(Kind::Product, id))?;
     let old = product.clone();
     patch.apply_to(&mut product);
-    let mut fields = Vec::new();
-    if old.name != product.name {
-        fields.push("name");
-    }
-    if old.price_cents != product.price_cents {
-        fields.push("price");
-    }
-    if old.stock != product.stock {
-        fields.push("stock");
-    }
+    let fields = Product::schema().names(Product::schema().changed(&old, &product));
     let mut plan = Plan::journaled(Draft::record(JournalOp::Update, Kind::Product, id, fields));
     plan.put_product(Some(&old), &product);
     Ok((plan, Outcome::Done))

@@ -459,7 +459,12 @@ pub(super) fn upserted(masked: bool, outcome: crm_engine::Result<Outcome>) -> Cm
     Ok(Reply::Array(vec![
         Reply::Integer(id as i64),
         Reply::Bulk(kind.as_str().as_bytes().to_vec()),
-        Reply::bulk_array(fields.names().into_iter().map(|f| f.as_bytes().to_vec())),
+        Reply::bulk_array(
+            <crm_engine::Customer as crm_engine::Record>::schema()
+                .names(fields)
+                .into_iter()
+                .map(|f| f.as_bytes().to_vec()),
+        ),
     ]))
 }
 

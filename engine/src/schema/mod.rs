@@ -1,0 +1,330 @@
+//! The schema: every field of every kind of record, each declared once, and what reads,
+//! writes, shows, journals, masks or merges a field loops over it.
+//!
+//! A [`FieldDef`] says all there is to say about one field: its name (the JSON key, the CSV
+//! column and the name the journal lists), the keyword that sets it in a request, its code in
+//! a journal page, its [`FieldType`] (how a value is shown), its [`Presence`], whether an
+//! `UPDATE` may change it, whether it is personal (masked, exported, erased) and what `MERGE`
+//! does with it; and its [`FieldId`], by which the code names it.
+//!
+//! A record's id is its key, not one of its fields: it is written first in JSON and named last
+//! in the journal ([`ID`]).
+//!
+//! The fields of each kind are a static list (`customer.rs`, `product.rs`, `order.rs`); users
+//! are not records of the schema, only their journal names are here (`user.rs`).
+//!
+//! # Adding a built-in field
+//!
+//! Its member in the record's struct (`model/`), its declaration in the kind's list here (a
+//! journal code only if it is new: `journal_codes.rs`), and what sets it.
+
+mod customer;
+mod journal_codes;
+mod order;
+mod product;
+mod types;
+mod user;
+mod value;
+
+pub(crate) use journal_codes::{journal_code, journal_name};
+pub use types::{FieldType, Presence};
+pub(crate) use user::{MASKED, PASSWORD, ROLE};
+pub use value::{Value, ValueRef};
+
+use crate::error::Kind;
+use crate::model::json::JsonObject;
+
+/// The name, JSON key, CSV column and keyword (upper case) of every record's id.
+pub const ID: &str = "id";
+/// The journal code of [`ID`] (see `journal_codes.rs`).
+pub(crate) const ID_CODE: u8 = 5;
+
+/// The name of a field in code (`Customer::PHONE`), stable whatever the order of the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FieldId(pub u16);
+
+/// What `CUSTOMER.MERGE` does with a field of `keep`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MergeRule {
+    /// `keep`'s value stays.
+    Keep,
+    /// `keep` takes `other`'s value when it has none (and `UNMERGE` clears it again while
+    /// `keep` still holds that value).
+    FillIfUnset,
+}
+
+/// One field of records of kind `R`.
+pub struct FieldDef<R: 'static> {
+    pub id: FieldId,
+    /// Its name: the JSON key, the CSV column, the name the journal lists.
+    pub name: &'static str,
+    /// The keyword that sets it in a request (compared without regard to case).
+    pub keyword: &'static str,
+    /// Its one-byte code in a journal page (`None`: the page spells its name).
+    pub journal_code: Option<u8>,
+    pub ty: FieldType,
+    pub presence: Presence,
+    /// Whether `UPDATE` (and `UPSERT` of an existing record) may change it.
+    pub updatable: bool,
+    /// Personal data: masked to masked users, exported, erased by `FORGET`.
+    pub personal: bool,
+    pub merge: MergeRule,
+    /// Reads its value in a record (`None`: unset).
+    pub get: for<'r> fn(&'r R) -> Option<ValueRef<'r>>,
+    /// Sets (`None`: clears) its value in a record; `None` for a field no write sets (an
+    /// order's amount).
+    pub set: Option<fn(&mut R, Option<Value>)>,
+}
+
+impl<R> FieldDef<R> {
+    /// A field read with `get`: no journal code, not updatable, not personal, kept by a merge,
+    /// set by no write (the methods below say otherwise).
+    pub const fn new(
+        id: FieldId,
+        name: &'static str,
+        keyword: &'static str,
+        ty: FieldType,
+        presence: Presence,
+        get: for<'r> fn(&'r R) -> Option<ValueRef<'r>>,
+    ) -> Self {
+        FieldDef {
+            id,
+            name,
+            keyword,
+            journal_code: None,
+            ty,
+            presence,
+            updatable: false,
+            personal: false,
+            merge: MergeRule::Keep,
+            get,
+            set: None,
+        }
+    }
+
+    /// Written with `set`.
+    pub const fn set_by(self, set: fn(&mut R, Option<Value>)) -> Self {
+        FieldDef {
+            set: Some(set),
+            ..self
+        }
+    }
+
+    /// Stored in journal pages as `code` (`journal_codes.rs`).
+    pub const fn journal_code(self, code: u8) -> Self {
+        FieldDef {
+            journal_code: Some(code),
+            ..self
+        }
+    }
+
+    /// `UPDATE` may change it.
+    pub const fn updatable(self) -> Self {
+        FieldDef {
+            updatable: true,
+            ..self
+        }
+    }
+
+    /// Personal data.
+    pub const fn personal(self) -> Self {
+        FieldDef {
+            personal: true,
+            ..self
+        }
+    }
+
+    /// A merge fills it in `keep` from `other` ([`MergeRule::FillIfUnset`]).
+    pub const fn filled_by_merge(self) -> Self {
+        FieldDef {
+            merge: MergeRule::FillIfUnset,
+            ..self
+        }
+    }
+}
+
+impl<R: Record> FieldDef<R> {
+    /// The field's value in a record.
+    pub fn get<'r>(&self, record: &'r R) -> Option<ValueRef<'r>> {
+        (self.get)(record)
+    }
+
+    /// Sets (`None`: clears) the field's value in a record; a field no write sets is left.
+    pub fn set(&self, record: &mut R, value: Option<Value>) {
+        if let Some(set) = self.set {
+            set(record, value);
+        }
+    }
+}
+
+/// A kind of record the schema describes.
+pub trait Record: Clone + 'static {
+    /// The kind's name in messages.
+    const KIND: Kind;
+    /// The kind's fields.
+    fn schema() -> &'static Schema<Self>;
+    /// The record's id.
+    fn id(&self) -> u64;
+}
+
+/// The fields of one kind of record, in the order replies, journal entries and CSV files list
+/// them.
+pub struct Schema<R: 'static> {
+    fields: &'static [FieldDef<R>],
+}
+
+impl<R: Record> Schema<R> {
+    /// A schema of these fields.
+    pub const fn of(fields: &'static [FieldDef<R>]) -> Schema<R> {
+        Schema { fields }
+    }
+
+    /// Every field, in order.
+    pub fn fields(&self) -> std::slice::Iter<'_, FieldDef<R>> {
+        self.fields.iter()
+    }
+
+    /// The field with this id.
+    pub fn field(&self, id: FieldId) -> Option<&FieldDef<R>> {
+        self.fields().find(|field| field.id == id)
+    }
+
+    /// The field whose keyword is `word`, compared without regard to ASCII case.
+    pub fn keyword(&self, word: &[u8]) -> Option<&FieldDef<R>> {
+        self.fields()
+            .find(|field| field.keyword.as_bytes().eq_ignore_ascii_case(word))
+    }
+
+    /// A field's place in the list (what a [`FieldSet`] counts by).
+    fn position(&self, id: FieldId) -> Option<usize> {
+        self.fields().position(|field| field.id == id)
+    }
+
+    /// The record's JSON text: `id` first, then every field in order. `shown` may replace a
+    /// set field's value by a text (the server's masking).
+    pub fn json(
+        &self,
+        record: &R,
+        shown: impl Fn(&FieldDef<R>, ValueRef) -> Option<String>,
+    ) -> Vec<u8> {
+        let mut object = JsonObject::with_capacity(160);
+        object.number(ID, record.id());
+        for field in self.fields() {
+            let value = field.get(record);
+            let replaced = value.and_then(|value| shown(field, value));
+            field
+                .ty
+                .json(&mut object, field.name, value, replaced.as_deref());
+        }
+        object.finish()
+    }
+
+    /// The record's JSON object, as [`Schema::json`] writes it but through serde_json (the
+    /// tests' reference for that writer's escaping).
+    pub fn json_value(&self, record: &R) -> serde_json::Value {
+        let mut object = serde_json::Map::new();
+        object.insert(ID.into(), record.id().into());
+        for field in self.fields() {
+            object.insert(field.name.into(), field.ty.json_value(field.get(record)));
+        }
+        serde_json::Value::Object(object)
+    }
+
+    /// The fields whose values differ between two versions of a record.
+    pub fn changed(&self, old: &R, new: &R) -> FieldSet {
+        let mut set = FieldSet::default();
+        for (at, field) in self.fields().enumerate() {
+            if field.get(old) != field.get(new) {
+                set.insert(at);
+            }
+        }
+        set
+    }
+
+    /// The names of the fields in `set`, in order, then `id` if the set has it: what a journal
+    /// entry lists.
+    pub fn names(&self, set: FieldSet) -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = self
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(at, _)| set.contains(*at))
+            .map(|(_, field)| field.name)
+            .collect();
+        if set.has_id() {
+            names.push(ID);
+        }
+        names
+    }
+}
+
+/// A set of a kind's fields (by their place in its schema) and maybe its id: the fields a
+/// write gave, or changed. `Copy`, so outcomes stay cheap to pass around.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct FieldSet(u128);
+
+impl FieldSet {
+    /// The bit of the record's id (no schema has this many fields).
+    const ID_BIT: usize = 127;
+
+    fn insert(&mut self, position: usize) {
+        if position < Self::ID_BIT {
+            self.0 |= 1 << position;
+        }
+    }
+
+    fn contains(self, position: usize) -> bool {
+        position < Self::ID_BIT && self.0 & (1 << position) != 0
+    }
+
+    /// The set with the record's id added.
+    pub fn with_id(mut self) -> FieldSet {
+        self.0 |= 1 << Self::ID_BIT;
+        self
+    }
+
+    pub fn has_id(self) -> bool {
+        self.0 & (1 << Self::ID_BIT) != 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The set with the field `id` of `schema` added.
+    pub fn with<R: Record>(mut self, schema: &Schema<R>, id: FieldId) -> FieldSet {
+        if let Some(at) = schema.position(id) {
+            self.insert(at);
+        }
+        self
+    }
+
+    /// Whether the set has the field `id` of `schema`.
+    pub fn has<R: Record>(self, schema: &Schema<R>, id: FieldId) -> bool {
+        schema.position(id).is_some_and(|at| self.contains(at))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Customer, Product};
+
+    #[test]
+    fn sets_name_their_fields_in_schema_order_and_the_id_last() {
+        let schema = Customer::schema();
+        let set = FieldSet::default()
+            .with_id()
+            .with(schema, Customer::ADDRESS)
+            .with(schema, Customer::NAME);
+        assert_eq!(schema.names(set), vec!["name", "address", "id"]);
+        assert!(set.has(schema, Customer::NAME));
+        assert!(!set.has(schema, Customer::EMAIL));
+        assert!(FieldSet::default().is_empty());
+        assert_eq!(
+            Product::schema().keyword(b"Stock").map(|f| f.name),
+            Some("stock")
+        );
+        assert!(Product::schema().keyword(b"created_at").is_none());
+    }
+}

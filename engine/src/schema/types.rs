@@ -1,0 +1,89 @@
+//! The types of fields: how a value is shown in a reply and written back into a request. The
+//! rules that read and normalise each kind of value are in `values.rs`.
+
+use super::value::ValueRef;
+use crate::model::json::JsonObject;
+use crate::values;
+
+/// A field's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FieldType {
+    /// Text: trimmed, whitespace folded, 1 to 255 characters.
+    Text,
+    /// An email: trimmed, lower case, `local@domain.tld`.
+    Email,
+    /// A phone: `+` and 7 to 15 digits, separators removed.
+    Phone,
+    /// Money, in cents: 0 to 99,999,999.99, shown with two decimals.
+    Money,
+    /// A time, in whole seconds since the Unix epoch, UTC, shown in RFC 3339.
+    Date,
+    /// A stock level: 0 to 2,147,483,647.
+    Stock,
+    /// An order's quantity: 1 to 1,000,000.
+    Quantity,
+    /// The id of another record (1 to 2^53 − 1).
+    Reference,
+}
+
+/// Whether a field must have a value, and what an empty one means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Presence {
+    /// Must be given to add; cannot be cleared (an empty value is `INVALID`).
+    Required,
+    /// May be left out; an empty value clears it.
+    Optional,
+    /// May be left out of an add, which then takes the field's default (`created_at`: now,
+    /// `stock`: 0); never cleared.
+    Defaulted,
+    /// Computed from other fields, never given (an order's amount).
+    Computed,
+}
+
+impl FieldType {
+    /// The value as a request gives it (and a reply shows a money or a time).
+    pub fn format(self, value: ValueRef) -> String {
+        match (self, value) {
+            (FieldType::Money, ValueRef::Number(cents)) => {
+                values::format_money(u128::try_from(cents).unwrap_or(0))
+            }
+            (FieldType::Date, ValueRef::Number(seconds)) => values::format_timestamp(seconds),
+            (_, ValueRef::Text(text)) => text.to_string(),
+            (_, ValueRef::Number(number)) => number.to_string(),
+            (_, ValueRef::Bool(truth)) => truth.to_string(),
+        }
+    }
+
+    /// Writes `"key":value` into a reply's JSON object: money and times as strings, other
+    /// numbers as numbers, `null` when unset. `shown` replaces the value's text (masking).
+    pub(crate) fn json(
+        self,
+        object: &mut JsonObject,
+        key: &str,
+        value: Option<ValueRef>,
+        shown: Option<&str>,
+    ) {
+        match (self, value, shown) {
+            (_, None, _) => object.null(key),
+            (_, Some(_), Some(shown)) => object.text(key, shown),
+            (FieldType::Money | FieldType::Date, Some(value), None) => {
+                object.text(key, &self.format(value))
+            }
+            (_, Some(ValueRef::Text(text)), None) => object.text(key, text),
+            (_, Some(ValueRef::Number(number)), None) => object.integer(key, number),
+            (_, Some(ValueRef::Bool(truth)), None) => object.boolean(key, truth),
+        }
+    }
+
+    /// The value as serde_json shows it (the reference the tests compare [`FieldType::json`]
+    /// with).
+    pub fn json_value(self, value: Option<ValueRef>) -> serde_json::Value {
+        match (self, value) {
+            (_, None) => serde_json::Value::Null,
+            (FieldType::Money | FieldType::Date, Some(value)) => self.format(value).into(),
+            (_, Some(ValueRef::Text(text))) => text.into(),
+            (_, Some(ValueRef::Number(number))) => number.into(),
+            (_, Some(ValueRef::Bool(truth))) => truth.into(),
+        }
+    }
+}
