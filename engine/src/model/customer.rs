@@ -8,7 +8,7 @@ use crate::values::{
 use serde::{Deserialize, Serialize};
 
 /// A customer as stored (sealed) and returned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Customer {
     pub id: u64,
     pub name: String,
@@ -71,6 +71,32 @@ impl NewCustomer {
     pub fn with_id(mut self, id: u64) -> Self {
         self.id = Some(id);
         self
+    }
+
+    /// The customer to add that `record` holds: its fields in `given` (the set
+    /// [`Schema::read`](crate::schema::Schema::read) says), the others unset.
+    pub fn from_fields(id: Option<u64>, record: Customer, given: FieldSet) -> NewCustomer {
+        let created_at = given.has(Customer::schema(), Customer::CREATED_AT);
+        NewCustomer {
+            id,
+            name: record.name,
+            email: record.email,
+            phone: record.phone,
+            address: record.address,
+            created_at: created_at.then_some(record.created_at),
+        }
+    }
+
+    /// The record it adds, with this id (a time not given is left at 0).
+    pub fn to_record(&self, id: u64) -> Customer {
+        Customer {
+            id,
+            name: self.name.clone(),
+            email: self.email.clone(),
+            phone: self.phone.clone(),
+            address: self.address.clone(),
+            created_at: self.created_at.unwrap_or_default(),
+        }
     }
 
     /// The fields it gives (what the journal lists of its add): an empty phone or address is

@@ -2,7 +2,7 @@ use crate::schema::{FieldSet, Record};
 use serde::{Deserialize, Serialize};
 
 /// An order as stored (sealed) and returned. Orders are never updated.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
     pub id: u64,
     pub customer_id: u64,
@@ -48,6 +48,21 @@ pub struct NewOrder {
 }
 
 impl NewOrder {
+    /// The order to add that `record` holds: its fields in `given` (the set
+    /// [`Schema::read`](crate::schema::Schema::read) says), the others unset; it takes no
+    /// stock (what an import adds).
+    pub fn from_fields(id: Option<u64>, record: Order, given: FieldSet) -> NewOrder {
+        let created_at = given.has(Order::schema(), Order::CREATED_AT);
+        NewOrder {
+            id,
+            customer_id: record.customer_id,
+            product_id: record.product_id,
+            quantity: record.quantity,
+            created_at: created_at.then_some(record.created_at),
+            take_stock: false,
+        }
+    }
+
     /// The fields it gives (what the journal lists of its add): the customer, the product and
     /// the quantity, and the time and the id if given.
     pub fn given(&self) -> FieldSet {

@@ -5,7 +5,7 @@ use crate::values::{normalize_text, parse_money, parse_stock};
 use serde::{Deserialize, Serialize};
 
 /// A product as stored (sealed) and returned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Product {
     pub id: u64,
     pub name: String,
@@ -51,6 +51,18 @@ impl NewProduct {
     pub fn with_id(mut self, id: u64) -> Self {
         self.id = Some(id);
         self
+    }
+
+    /// The product to add that `record` holds: its fields in `given` (the set
+    /// [`Schema::read`](crate::schema::Schema::read) says), the others unset.
+    pub fn from_fields(id: Option<u64>, record: Product, given: FieldSet) -> NewProduct {
+        let stock = given.has(Product::schema(), Product::STOCK);
+        NewProduct {
+            id,
+            name: record.name,
+            price_cents: record.price_cents,
+            stock: stock.then_some(record.stock),
+        }
     }
 
     /// The fields it gives (what the journal lists of its add).

@@ -1,7 +1,9 @@
-//! The types of fields: how a value is shown in a reply and written back into a request. The
-//! rules that read and normalise each kind of value are in `values.rs`.
+//! The types of fields: how a value is read from a request or a CSV cell, shown in a reply and
+//! written back into a request. The rules that read and normalise each kind of value are in
+//! `values.rs`; this says which rule a type takes.
 
-use super::value::ValueRef;
+use super::value::{Value, ValueRef};
+use crate::error::Result;
 use crate::model::json::JsonObject;
 use crate::values;
 
@@ -41,6 +43,43 @@ pub enum Presence {
 }
 
 impl FieldType {
+    /// Reads a value given for the field `field` (not empty: an empty value is unset, see
+    /// `FieldDef::parse`), normalised as the protocol says; `INVALID` naming the field.
+    pub fn parse(self, field: &'static str, text: &str) -> Result<Value> {
+        let trimmed = text.trim();
+        let number = |n: u64| Value::Number(i64::try_from(n).unwrap_or(i64::MAX));
+        Ok(match self {
+            FieldType::Text => Value::Text(values::normalize_text(field, text)?),
+            FieldType::Email => Value::Text(values::normalize_email(text)?),
+            FieldType::Phone => Value::Text(values::normalize_phone(text)?),
+            FieldType::Money => number(values::parse_money(field, trimmed)?),
+            FieldType::Date => Value::Number(values::parse_timestamp(field, trimmed)?),
+            FieldType::Stock => number(values::parse_stock(trimmed)?),
+            FieldType::Quantity => Value::Number(i64::from(values::parse_quantity(trimmed)?)),
+            FieldType::Reference => number(values::parse_id(field, trimmed)?),
+        })
+    }
+
+    /// Whether values of the type are text (shown as they are stored).
+    pub fn is_text(self) -> bool {
+        matches!(self, FieldType::Text | FieldType::Email | FieldType::Phone)
+    }
+
+    /// Whether reading a value may change how it is written in a way worth telling (the
+    /// import's "fixed"): every accepted form of a time or an id is clean as it is.
+    pub fn cleaning_shows(self) -> bool {
+        !matches!(self, FieldType::Date | FieldType::Reference)
+    }
+
+    /// What a record holds for the type when a field with a default is left out, as shown
+    /// (`None`: the default is decided later, as a time's "now").
+    pub fn default_shown(self) -> Option<&'static str> {
+        match self {
+            FieldType::Stock => Some("0"),
+            _ => None,
+        }
+    }
+
     /// The value as a request gives it (and a reply shows a money or a time).
     pub fn format(self, value: ValueRef) -> String {
         match (self, value) {
