@@ -68,15 +68,14 @@ pub use error::{Error, ErrorKind, Kind, Result};
 pub use import::{ImportReport, Rejection};
 pub use keys::{write_key_file, KdfParams, KeySource, MasterKey, MIN_PASSPHRASE_CHARS};
 pub use model::{
-    Customer, CustomerField, CustomerPatch, CustomerRollup, CustomerUpsert, Field, Forgotten,
-    NewCustomer, NewOrder, NewProduct, Order, Product, ProductField, ProductPatch, ProductRollup,
-    Role, User,
+    Customer, CustomerPatch, CustomerRollup, CustomerUpsert, Forgotten, NewCustomer, NewOrder,
+    NewProduct, Order, Product, ProductPatch, ProductRollup, Role, User,
 };
 pub use read::{Counts, OrderQuery, OrderScope};
 pub use record_cache::RecordCacheStats;
 pub use rekey::{rekey, RekeyOutcome};
 pub use replica::{AppendOutcome, Refusal, ReplicatedLog};
-pub use schema::{FieldSet, Record};
+pub use schema::{FieldId, FieldSet, Record};
 pub use store::{Options, PendingWrite, StorageMode, Store};
 pub use upgrade::{UpgradeProgress, CURRENT_LAYOUT};
 pub use write::{Durability, Op, Outcome, UpsertKind, Write, MAX_GROUP_OPS};

@@ -1,6 +1,5 @@
-use super::fields::CustomerField;
 use crate::error::Result;
-use crate::schema::{FieldSet, Record};
+use crate::schema::{FieldId, FieldSet, Record, Value};
 use crate::values::{
     normalize_email, normalize_optional_phone, normalize_optional_text, normalize_text,
     parse_timestamp,
@@ -133,15 +132,19 @@ pub struct CustomerPatch {
 }
 
 impl CustomerPatch {
-    /// Sets one field, validating and normalising the value (`INVALID` naming the field).
-    pub fn set(&mut self, field: CustomerField, value: &str) -> Result<()> {
+    /// Sets one field, read by its type (`INVALID` naming the field; an empty value clears
+    /// an optional field). A field `UPDATE` may not change is left.
+    pub fn set(&mut self, field: FieldId, value: &str) -> Result<()> {
+        let Some(def) = Customer::schema().updatable().find(|def| def.id == field) else {
+            return Ok(());
+        };
+        let text = def.parse_given(value)?.and_then(Value::into_text);
         match field {
-            CustomerField::Name => self.name = Some(normalize_text("name", value)?),
-            CustomerField::Email => self.email = Some(normalize_email(value)?),
-            CustomerField::Phone => self.phone = Some(normalize_optional_phone(value)?),
-            CustomerField::Address => {
-                self.address = Some(normalize_optional_text("address", value)?)
-            }
+            Customer::NAME => self.name = text,
+            Customer::EMAIL => self.email = text,
+            Customer::PHONE => self.phone = Some(text),
+            Customer::ADDRESS => self.address = Some(text),
+            _ => {}
         }
         Ok(())
     }

@@ -63,6 +63,20 @@ impl NewOrder {
         }
     }
 
+    /// The record it describes, with this id (its unit price is the product's, unknown here:
+    /// 0; a time not given is left at 0).
+    pub fn to_record(&self, id: u64) -> Order {
+        Order {
+            id,
+            customer_id: self.customer_id,
+            product_id: self.product_id,
+            quantity: self.quantity,
+            unit_price_cents: 0,
+            created_at: self.created_at.unwrap_or_default(),
+            took_stock: self.take_stock,
+        }
+    }
+
     /// The fields it gives (what the journal lists of its add): the customer, the product and
     /// the quantity, and the time and the id if given.
     pub fn given(&self) -> FieldSet {

@@ -1,6 +1,5 @@
-use super::fields::ProductField;
 use crate::error::Result;
-use crate::schema::{FieldSet, Record};
+use crate::schema::{FieldId, FieldSet, Record, Value};
 use crate::values::{normalize_text, parse_money, parse_stock};
 use serde::{Deserialize, Serialize};
 
@@ -65,6 +64,16 @@ impl NewProduct {
         }
     }
 
+    /// The record it adds, with this id (a stock not given is 0).
+    pub fn to_record(&self, id: u64) -> Product {
+        Product {
+            id,
+            name: self.name.clone(),
+            price_cents: self.price_cents,
+            stock: self.stock.unwrap_or_default(),
+        }
+    }
+
     /// The fields it gives (what the journal lists of its add).
     pub fn given(&self) -> FieldSet {
         let schema = Product::schema();
@@ -90,12 +99,22 @@ pub struct ProductPatch {
 }
 
 impl ProductPatch {
-    /// Sets one field, validating the value (`INVALID` naming the field).
-    pub fn set(&mut self, field: ProductField, value: &str) -> Result<()> {
+    /// Sets one field, read by its type (`INVALID` naming the field). A field `UPDATE` may
+    /// not change is left.
+    pub fn set(&mut self, field: FieldId, value: &str) -> Result<()> {
+        let Some(def) = Product::schema().updatable().find(|def| def.id == field) else {
+            return Ok(());
+        };
+        let value = def.parse_given(value)?;
+        let number = match value {
+            Some(Value::Number(number)) => u64::try_from(number).ok(),
+            _ => None,
+        };
         match field {
-            ProductField::Name => self.name = Some(normalize_text("name", value)?),
-            ProductField::Price => self.price_cents = Some(parse_money("price", value)?),
-            ProductField::Stock => self.stock = Some(parse_stock(value)?),
+            Product::NAME => self.name = value.and_then(Value::into_text),
+            Product::PRICE => self.price_cents = number,
+            Product::STOCK => self.stock = number,
+            _ => {}
         }
         Ok(())
     }

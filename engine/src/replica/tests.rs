@@ -128,12 +128,12 @@ fn random_op(store: &Store, rng: &mut StdRng) -> Write {
         ),
         18..=23 => {
             let mut patch = CustomerPatch::default();
-            patch.set(CustomerField::Name, "Grace Hopper").unwrap();
+            patch.set(Customer::NAME, "Grace Hopper").unwrap();
             if rng.gen_bool(0.5) {
-                patch.set(CustomerField::Email, &email).unwrap();
+                patch.set(Customer::EMAIL, &email).unwrap();
             }
             if rng.gen_bool(0.5) {
-                patch.set(CustomerField::Phone, "").unwrap();
+                patch.set(Customer::PHONE, "").unwrap();
             }
             Op::UpdateCustomer(customer, patch)
         }

@@ -13,10 +13,17 @@
 //! The fields of each kind are a static list (`customer.rs`, `product.rs`, `order.rs`); users
 //! are not records of the schema, only their journal names are here (`user.rs`).
 //!
+//! What loops over it: the records' JSON (`json`), the journal's field names and codes, the
+//! fields an add gives and an update changes, `MERGE`'s fill, the server's masking, `UPDATE`'s
+//! keywords (the server's `cmd/values.rs`), the client's request builders, the CSV import's
+//! columns and cleaning (`clean.rs`) and its dry run, and the console's forms.
+//!
 //! # Adding a built-in field
 //!
-//! Its member in the record's struct (`model/`), its declaration in the kind's list here (a
-//! journal code only if it is new: `journal_codes.rs`), and what sets it.
+//! Its member in the record's struct and in its add, patch (and upsert) types (`model/`), its
+//! declaration in the kind's list here (a journal code only if it is new:
+//! `journal_codes.rs`), and the server's `ADD` that reads it (`cmd/`). Records are still
+//! bincode structs: a new member needs a layout migration until they describe their fields.
 
 mod customer;
 mod journal_codes;
@@ -28,6 +35,17 @@ mod value;
 
 pub(crate) use journal_codes::{journal_code, journal_name};
 pub use types::{FieldType, Presence};
+
+/// The keyword that sets the field `id` of kind `R` in a request (`""` for an id the kind does
+/// not have).
+pub fn keyword_of<R: Record>(id: FieldId) -> &'static str {
+    R::schema().field(id).map_or("", |field| field.keyword)
+}
+
+/// The name of the field `id` of kind `R` (`""` for an id the kind does not have).
+pub fn name_of<R: Record>(id: FieldId) -> &'static str {
+    R::schema().field(id).map_or("", |field| field.name)
+}
 pub(crate) use user::{MASKED, PASSWORD, ROLE};
 pub use value::{Value, ValueRef};
 
@@ -157,6 +175,15 @@ impl<R: Record> FieldDef<R> {
         }
     }
 
+    /// Reads the value a request gives to set the field: an empty one clears an optional
+    /// field (`None`); for any other field it is read as the type reads it (`INVALID`).
+    pub fn parse_given(&self, text: &str) -> Result<Option<Value>> {
+        match self.presence {
+            Presence::Optional => self.parse(text),
+            _ => self.ty.parse(self.name, text).map(Some),
+        }
+    }
+
     /// The field's value in a record.
     pub fn get<'r>(&self, record: &'r R) -> Option<ValueRef<'r>> {
         (self.get)(record)
@@ -208,6 +235,11 @@ impl<R: Record> Schema<R> {
         self.fields().find(|field| field.id == id)
     }
 
+    /// The fields an `UPDATE` may change, in order.
+    pub fn updatable(&self) -> impl Iterator<Item = &FieldDef<R>> {
+        self.fields().filter(|field| field.updatable)
+    }
+
     /// The field whose keyword is `word`, compared without regard to ASCII case.
     pub fn keyword(&self, word: &[u8]) -> Option<&FieldDef<R>> {
         self.fields()
@@ -251,8 +283,9 @@ impl<R: Record> Schema<R> {
 
     /// Reads a record from the texts given for its fields by name (a CSV row): each field a
     /// write sets, in order, read by [`FieldDef::parse`] (the first that does not read is the
-    /// error); `heard` is told each field's text and value (the import's report). Returns the
-    /// record (unset fields at their `Default`) and the fields that had a value.
+    /// error), spaces around a cell that is not text left out; `heard` is told each field's
+    /// text and value (the import's report). Returns the record (unset fields at their
+    /// `Default`) and the fields that had a value.
     pub fn read<'t>(
         &self,
         text: impl Fn(&str) -> Option<&'t str>,
@@ -262,7 +295,7 @@ impl<R: Record> Schema<R> {
         let mut given = FieldSet::default();
         for field in self.settable() {
             let raw = text(field.name).unwrap_or("");
-            let value = field.parse(raw)?;
+            let value = field.parse(if field.ty.is_text() { raw } else { raw.trim() })?;
             heard(field, raw, value.as_ref());
             if let Some(value) = value {
                 field.set(&mut record, Some(value));

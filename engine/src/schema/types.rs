@@ -44,19 +44,19 @@ pub enum Presence {
 
 impl FieldType {
     /// Reads a value given for the field `field` (not empty: an empty value is unset, see
-    /// `FieldDef::parse`), normalised as the protocol says; `INVALID` naming the field.
+    /// `FieldDef::parse`), normalised as the protocol says; `INVALID` naming the field. Texts
+    /// are trimmed and times may have spaces around them; numbers may not.
     pub fn parse(self, field: &'static str, text: &str) -> Result<Value> {
-        let trimmed = text.trim();
         let number = |n: u64| Value::Number(i64::try_from(n).unwrap_or(i64::MAX));
         Ok(match self {
             FieldType::Text => Value::Text(values::normalize_text(field, text)?),
             FieldType::Email => Value::Text(values::normalize_email(text)?),
             FieldType::Phone => Value::Text(values::normalize_phone(text)?),
-            FieldType::Money => number(values::parse_money(field, trimmed)?),
-            FieldType::Date => Value::Number(values::parse_timestamp(field, trimmed)?),
-            FieldType::Stock => number(values::parse_stock(trimmed)?),
-            FieldType::Quantity => Value::Number(i64::from(values::parse_quantity(trimmed)?)),
-            FieldType::Reference => number(values::parse_id(field, trimmed)?),
+            FieldType::Money => number(values::parse_money(field, text)?),
+            FieldType::Date => Value::Number(values::parse_timestamp(field, text)?),
+            FieldType::Stock => number(values::parse_stock(text)?),
+            FieldType::Quantity => Value::Number(i64::from(values::parse_quantity(text)?)),
+            FieldType::Reference => number(values::parse_id(field, text)?),
         })
     }
 

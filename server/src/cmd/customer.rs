@@ -21,10 +21,11 @@ use crate::parse::{
 use crate::pieces::{Fetch, HeldRows};
 use crate::reply::Reply;
 use crate::vocabulary::{self as words, customer_keyword, FindBy};
+use crm_engine::schema::name_of;
 use crm_engine::values::DEFAULT_LIMIT;
 use crm_engine::{
-    Customer as Record, CustomerField, CustomerPatch, CustomerUpsert, Field, Kind, NewCustomer, Op,
-    Outcome, Role, Store,
+    Customer as Record, CustomerPatch, CustomerUpsert, FieldId, Kind, NewCustomer, Op, Outcome,
+    Role, Store,
 };
 use std::sync::Arc;
 
@@ -50,7 +51,7 @@ pub enum Verb {
 pub enum Customer {
     Add(Keywords),
     Get(Vec<u8>),
-    Update(Vec<u8>, Vec<(CustomerField, Vec<u8>)>),
+    Update(Vec<u8>, Vec<(FieldId, Vec<u8>)>),
     Del(Vec<u8>),
     Find {
         by: FindBy,
@@ -318,7 +319,7 @@ impl super::context::Verb for Verb {
             Verb::Del => Customer::Del(args.required()?),
             Verb::Update => {
                 let id = args.required()?;
-                Customer::Update(id, parse_fields(args)?)
+                Customer::Update(id, parse_fields::<Record>(args)?)
             }
             Verb::Find => {
                 let by = args.required()?;
@@ -407,10 +408,10 @@ fn masked_conflict(
 /// `CUSTOMER.ADD`'s write, from its words alone (see `submit.rs`).
 pub(super) fn add_write(k: &Keywords) -> CmdResult<Op> {
     let mut new = NewCustomer::parse(
-        required_text("name", k.value(customer_keyword(CustomerField::Name)))?,
-        required_text("email", k.value(customer_keyword(CustomerField::Email)))?,
-        optional_text("phone", k.value(customer_keyword(CustomerField::Phone)))?,
-        optional_text("address", k.value(customer_keyword(CustomerField::Address)))?,
+        required_text("name", k.value(customer_keyword(Record::NAME)))?,
+        required_text("email", k.value(customer_keyword(Record::EMAIL)))?,
+        optional_text("phone", k.value(customer_keyword(Record::PHONE)))?,
+        optional_text("address", k.value(customer_keyword(Record::ADDRESS)))?,
         optional_text("created_at", k.value(words::CREATED_AT))?,
     )?;
     if let Some(id) = k.value(words::ID) {
@@ -437,10 +438,10 @@ impl Customer {
 
 pub(super) fn upsert_write(k: &Keywords) -> CmdResult<Op> {
     let mut upsert = CustomerUpsert::parse(
-        required_text("email", k.value(customer_keyword(CustomerField::Email)))?,
-        required_text("name", k.value(customer_keyword(CustomerField::Name)))?,
-        optional_text("phone", k.value(customer_keyword(CustomerField::Phone)))?,
-        optional_text("address", k.value(customer_keyword(CustomerField::Address)))?,
+        required_text("email", k.value(customer_keyword(Record::EMAIL)))?,
+        required_text("name", k.value(customer_keyword(Record::NAME)))?,
+        optional_text("phone", k.value(customer_keyword(Record::PHONE)))?,
+        optional_text("address", k.value(customer_keyword(Record::ADDRESS)))?,
         optional_text("created_at", k.value(words::CREATED_AT))?,
     )?;
     if let Some(id) = k.value(words::ID) {
@@ -490,7 +491,7 @@ pub async fn execute(context: &Context<'_>, command: Customer) -> CmdResult {
             let id = write_id("id", &id)?;
             let mut patch = CustomerPatch::default();
             for (field, value) in &fields {
-                patch.set(*field, text(field.as_str(), value)?)?;
+                patch.set(*field, text(name_of::<Record>(*field), value)?)?;
             }
             engine(masked_conflict(
                 masked,

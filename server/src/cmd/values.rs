@@ -2,7 +2,7 @@
 
 use crate::parse::{printable, syntax, text, Args, CmdResult, Keywords};
 use crate::reply::Reply;
-use crm_engine::{values, Field};
+use crm_engine::{values, FieldId, Record};
 
 /// An id where a write needs one: `INVALID` unless it is one.
 pub fn write_id(field: &'static str, bytes: &[u8]) -> CmdResult<u64> {
@@ -50,19 +50,17 @@ pub fn engine<T>(result: crm_engine::Result<T>) -> CmdResult<T> {
     result.map_err(Reply::from)
 }
 
-/// `FIELD value [FIELD value ...]` of an `UPDATE`: at least one, each a field of the kind (any
-/// case), none twice.
-pub fn parse_fields<F: Field>(args: &mut Args) -> CmdResult<Vec<(F, Vec<u8>)>> {
+/// `FIELD value [FIELD value ...]` of an `UPDATE`: at least one, each a field of the kind that
+/// an update may change (its schema's keyword, any case), none twice.
+pub fn parse_fields<R: Record>(args: &mut Args) -> CmdResult<Vec<(FieldId, Vec<u8>)>> {
     if args.remaining() == 0 {
         return Err(args.wrong_arity());
     }
-    let mut fields: Vec<(F, Vec<u8>)> = Vec::new();
+    let schema = R::schema();
+    let mut fields: Vec<(FieldId, Vec<u8>)> = Vec::new();
     while let Some(word) = args.next() {
-        let Some(field) = F::named(&word) else {
-            let known: Vec<String> = F::ALL
-                .iter()
-                .map(|f| f.as_str().to_ascii_uppercase())
-                .collect();
+        let Some(field) = schema.keyword(&word).filter(|field| field.updatable) else {
+            let known: Vec<&str> = schema.updatable().map(|field| field.keyword).collect();
             return Err(syntax(format!(
                 "syntax error: unknown field '{}' for '{}' ({})",
                 printable(&word),
@@ -70,14 +68,14 @@ pub fn parse_fields<F: Field>(args: &mut Args) -> CmdResult<Vec<(F, Vec<u8>)>> {
                 known.join(", ")
             )));
         };
-        let upper = field.as_str().to_ascii_uppercase();
-        if fields.iter().any(|(f, _)| *f == field) {
+        let upper = field.keyword;
+        if fields.iter().any(|(id, _)| *id == field.id) {
             return Err(syntax(format!("syntax error: field '{upper}' given twice")));
         }
         let value = args
             .next()
             .ok_or_else(|| syntax(format!("syntax error: field '{upper}' needs a value")))?;
-        fields.push((field, value));
+        fields.push((field.id, value));
     }
     Ok(fields)
 }
