@@ -1,9 +1,5 @@
 use crate::error::Result;
 use crate::schema::{FieldId, FieldSet, Record, Value};
-use crate::values::{
-    normalize_email, normalize_optional_phone, normalize_optional_text, normalize_text,
-    parse_timestamp,
-};
 use serde::{Deserialize, Serialize};
 
 /// A customer as stored (sealed) and returned.
@@ -43,7 +39,8 @@ pub struct NewCustomer {
 }
 
 impl NewCustomer {
-    /// Validates and normalises the fields as the protocol defines them.
+    /// Validates and normalises the fields as the protocol defines them (each as its schema
+    /// entry reads it).
     pub fn parse(
         name: &str,
         email: &str,
@@ -51,19 +48,9 @@ impl NewCustomer {
         address: Option<&str>,
         created_at: Option<&str>,
     ) -> Result<Self> {
-        Ok(NewCustomer {
-            id: None,
-            name: normalize_text("name", name)?,
-            email: normalize_email(email)?,
-            phone: phone.map(normalize_optional_phone).transpose()?.flatten(),
-            address: address
-                .map(|a| normalize_optional_text("address", a))
-                .transpose()?
-                .flatten(),
-            created_at: created_at
-                .map(|t| parse_timestamp("created_at", t))
-                .transpose()?,
-        })
+        let (record, named) =
+            Customer::schema().read_given(&named(name, email, phone, address, created_at))?;
+        Ok(NewCustomer::from_fields(None, record, named))
     }
 
     /// The same customer with an explicit id.
@@ -182,7 +169,8 @@ pub struct CustomerUpsert {
 }
 
 impl CustomerUpsert {
-    /// Validates and normalises the fields as the protocol defines them.
+    /// Validates and normalises the fields as the protocol defines them (each as its schema
+    /// entry reads it).
     pub fn parse(
         email: &str,
         name: &str,
@@ -190,19 +178,26 @@ impl CustomerUpsert {
         address: Option<&str>,
         created_at: Option<&str>,
     ) -> Result<Self> {
-        Ok(CustomerUpsert {
-            email: normalize_email(email)?,
-            name: normalize_text("name", name)?,
-            phone: phone.map(normalize_optional_phone).transpose()?,
-            address: address
-                .map(|a| normalize_optional_text("address", a))
-                .transpose()?,
-            created_at: created_at
-                .map(|t| parse_timestamp("created_at", t))
-                .transpose()?,
+        let (record, named) =
+            Customer::schema().read_given(&named(name, email, phone, address, created_at))?;
+        Ok(CustomerUpsert::from_fields(record, named))
+    }
+
+    /// The upsert of the customer `record` holds, matched on its email: a phone or address
+    /// `named` (the set [`Schema::read_given`](crate::schema::Schema::read_given) says) is set
+    /// or, when unset in `record`, cleared; one not named is left.
+    pub fn from_fields(record: Customer, named: FieldSet) -> CustomerUpsert {
+        let schema = Customer::schema();
+        let is_named = |field| named.has(schema, field);
+        CustomerUpsert {
+            email: record.email,
+            name: record.name,
+            phone: is_named(Customer::PHONE).then_some(record.phone),
+            address: is_named(Customer::ADDRESS).then_some(record.address),
+            created_at: is_named(Customer::CREATED_AT).then_some(record.created_at),
             id: None,
             dry_run: false,
-        })
+        }
     }
 
     /// The customer it creates when no customer has the email.
@@ -226,4 +221,24 @@ impl CustomerUpsert {
             address: self.address.clone(),
         }
     }
+}
+
+/// The texts `parse` takes, as the fields they name (a `None` is not named).
+fn named<'t>(
+    name: &'t str,
+    email: &'t str,
+    phone: Option<&'t str>,
+    address: Option<&'t str>,
+    created_at: Option<&'t str>,
+) -> Vec<(FieldId, &'t str)> {
+    [
+        (Customer::NAME, Some(name)),
+        (Customer::EMAIL, Some(email)),
+        (Customer::PHONE, phone),
+        (Customer::ADDRESS, address),
+        (Customer::CREATED_AT, created_at),
+    ]
+    .into_iter()
+    .filter_map(|(field, text)| Some((field, text?)))
+    .collect()
 }

@@ -1,6 +1,5 @@
 use crate::error::Result;
 use crate::schema::{FieldId, FieldSet, Record, Value};
-use crate::values::{normalize_text, parse_money, parse_stock};
 use serde::{Deserialize, Serialize};
 
 /// A product as stored (sealed) and returned.
@@ -36,14 +35,12 @@ pub struct NewProduct {
 }
 
 impl NewProduct {
-    /// Validates the fields; an absent stock is 0.
+    /// Validates the fields (each as its schema entry reads it); an absent stock is 0.
     pub fn parse(name: &str, price: &str, stock: Option<&str>) -> Result<Self> {
-        Ok(NewProduct {
-            id: None,
-            name: normalize_text("name", name)?,
-            price_cents: parse_money("price", price)?,
-            stock: stock.map(parse_stock).transpose()?,
-        })
+        let mut named = vec![(Product::NAME, name), (Product::PRICE, price)];
+        named.extend(stock.map(|stock| (Product::STOCK, stock)));
+        let (record, named) = Product::schema().read_given(&named)?;
+        Ok(NewProduct::from_fields(None, record, named))
     }
 
     /// The same product with an explicit id.

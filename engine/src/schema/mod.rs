@@ -13,17 +13,19 @@
 //! The fields of each kind are a static list (`customer.rs`, `product.rs`, `order.rs`); users
 //! are not records of the schema, only their journal names are here (`user.rs`).
 //!
-//! What loops over it: the records' JSON (`json`), the journal's field names and codes, the
-//! fields an add gives and an update changes, `MERGE`'s fill, the server's masking, `UPDATE`'s
-//! keywords (the server's `cmd/values.rs`), the client's request builders, the CSV import's
-//! columns and cleaning (`clean.rs`) and its dry run, and the console's forms.
+//! What loops over it: reading values (`ADD`, `UPSERT` and `UPDATE` on the wire, CSV rows),
+//! the records' JSON (`json`), the journal's field names and codes, the fields an add gives
+//! and an update changes, `MERGE`'s fill, the server's masking and keywords, the client's
+//! request builders, the CSV import's columns and cleaning (`clean.rs`) and its dry run, and
+//! the console's forms.
 //!
 //! # Adding a built-in field
 //!
-//! Its member in the record's struct and in its add, patch (and upsert) types (`model/`), its
-//! declaration in the kind's list here (a journal code only if it is new:
-//! `journal_codes.rs`), and the server's `ADD` that reads it (`cmd/`). Records are still
-//! bincode structs: a new member needs a layout migration until they describe their fields.
+//! Its member in the record's struct and in its add, patch (and upsert) types with their
+//! `from_fields` and `given` (`model/`), its declaration in the kind's list here (a journal
+//! code only if it is new: `journal_codes.rs`), and its keyword in the server's command spec
+//! (`cmd/`, for arity and help). Records are still bincode structs: a new member needs a
+//! layout migration until they describe their fields.
 
 mod customer;
 mod journal_codes;
@@ -35,6 +37,11 @@ mod value;
 
 pub(crate) use journal_codes::{journal_code, journal_name};
 pub use types::{FieldType, Presence};
+pub(crate) use user::{MASKED, PASSWORD, ROLE};
+pub use value::{Value, ValueRef};
+
+use crate::error::{Error, Kind, Result};
+use crate::model::json::JsonObject;
 
 /// The keyword that sets the field `id` of kind `R` in a request (`""` for an id the kind does
 /// not have).
@@ -46,11 +53,6 @@ pub fn keyword_of<R: Record>(id: FieldId) -> &'static str {
 pub fn name_of<R: Record>(id: FieldId) -> &'static str {
     R::schema().field(id).map_or("", |field| field.name)
 }
-pub(crate) use user::{MASKED, PASSWORD, ROLE};
-pub use value::{Value, ValueRef};
-
-use crate::error::{Error, Kind, Result};
-use crate::model::json::JsonObject;
 
 /// The name, JSON key, CSV column and keyword (upper case) of every record's id.
 pub const ID: &str = "id";
@@ -305,6 +307,26 @@ impl<R: Record> Schema<R> {
         Ok((record, given))
     }
 
+    /// Reads a record from the values a request names (`given`: a field and its text; a
+    /// field not in it is not named), each read as [`FieldDef::parse_given`] reads it; a
+    /// required field not named is `INVALID` "required". Returns the record (fields not named
+    /// at their `Default`) and the fields named (an optional one named empty too: it clears).
+    pub fn read_given(&self, given: &[(FieldId, &str)]) -> Result<(R, FieldSet)> {
+        let mut record = R::default();
+        let mut named = FieldSet::default();
+        for field in self.settable() {
+            let Some((_, text)) = given.iter().find(|(id, _)| *id == field.id) else {
+                if field.presence == Presence::Required {
+                    return Err(Error::invalid(field.name, "required"));
+                }
+                continue;
+            };
+            field.set(&mut record, field.parse_given(text)?);
+            named = named.with(self, field.id);
+        }
+        Ok((record, named))
+    }
+
     /// A record as a reply's JSON object shows it (for tools that read records over the
     /// wire): texts are taken as shown (masked ones too), other values read by their type; a
     /// value that is missing or does not read is left unset. The id is not read.
@@ -497,6 +519,38 @@ mod tests {
             .unwrap();
         assert_eq!((product.price_cents, product.stock), (1990, 0));
         assert!(!given.has(Product::schema(), Product::STOCK));
+    }
+
+    // Guards the wire's reading of an ADD or UPSERT: a required field missing is refused by
+    // name, an optional one given empty is named (an upsert clears it), numbers are read
+    // exactly as given (no spaces), and an empty stock is no stock level.
+    #[test]
+    fn a_request_is_read_by_field_with_the_wires_rules() {
+        let schema = Customer::schema();
+        let missing = schema.read_given(&[(Customer::NAME, "Ada")]).unwrap_err();
+        assert!(missing.to_string().contains("email"), "{missing}");
+        let (customer, named) = schema
+            .read_given(&[
+                (Customer::NAME, "Ada"),
+                (Customer::EMAIL, "ada@example.com"),
+                (Customer::PHONE, " "),
+            ])
+            .unwrap();
+        assert_eq!(customer.phone, None);
+        assert!(named.has(schema, Customer::PHONE));
+        assert!(!named.has(schema, Customer::ADDRESS));
+
+        let products = Product::schema();
+        let product = |price: &'static str, stock: &'static str| {
+            products.read_given(&[
+                (Product::NAME, "Tea"),
+                (Product::PRICE, price),
+                (Product::STOCK, stock),
+            ])
+        };
+        assert_eq!(product("19.9", "3").unwrap().0.price_cents, 1990);
+        assert!(product(" 19.90", "3").is_err());
+        assert!(product("19.90", "").is_err());
     }
 
     // Guards the dry run's reading of records over the wire: what `json` writes reads back.

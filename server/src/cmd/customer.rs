@@ -12,15 +12,12 @@ use super::paged;
 use super::spec::{
     block, keyword, one_of, token, value, Access, ArgKind, Group, Spec, PAGE, PLAIN,
 };
-use super::values::{engine, new_id, page, parse_fields, read_id, write_id};
+use super::values::{engine, field_values, new_id, page, parse_fields, read_id, write_id};
 use crate::mask::customer_json;
-use crate::parse::{
-    optional_text, printable, required_text, syntax as syntax_error, text, Args, CmdResult,
-    Keywords,
-};
+use crate::parse::{printable, syntax as syntax_error, text, Args, CmdResult, Keywords};
 use crate::pieces::{Fetch, HeldRows};
 use crate::reply::Reply;
-use crate::vocabulary::{self as words, customer_keyword, FindBy};
+use crate::vocabulary::{self as words, FindBy};
 use crm_engine::schema::name_of;
 use crm_engine::values::DEFAULT_LIMIT;
 use crm_engine::{
@@ -407,13 +404,9 @@ fn masked_conflict(
 
 /// `CUSTOMER.ADD`'s write, from its words alone (see `submit.rs`).
 pub(super) fn add_write(k: &Keywords) -> CmdResult<Op> {
-    let mut new = NewCustomer::parse(
-        required_text("name", k.value(customer_keyword(Record::NAME)))?,
-        required_text("email", k.value(customer_keyword(Record::EMAIL)))?,
-        optional_text("phone", k.value(customer_keyword(Record::PHONE)))?,
-        optional_text("address", k.value(customer_keyword(Record::ADDRESS)))?,
-        optional_text("created_at", k.value(words::CREATED_AT))?,
-    )?;
+    let schema = <Record as crm_engine::Record>::schema();
+    let (record, named) = schema.read_given(&field_values::<Record>(k)?)?;
+    let mut new = NewCustomer::from_fields(None, record, named);
     if let Some(id) = k.value(words::ID) {
         new = new.with_id(write_id("id", id)?);
     }
@@ -437,13 +430,9 @@ impl Customer {
 }
 
 pub(super) fn upsert_write(k: &Keywords) -> CmdResult<Op> {
-    let mut upsert = CustomerUpsert::parse(
-        required_text("email", k.value(customer_keyword(Record::EMAIL)))?,
-        required_text("name", k.value(customer_keyword(Record::NAME)))?,
-        optional_text("phone", k.value(customer_keyword(Record::PHONE)))?,
-        optional_text("address", k.value(customer_keyword(Record::ADDRESS)))?,
-        optional_text("created_at", k.value(words::CREATED_AT))?,
-    )?;
+    let schema = <Record as crm_engine::Record>::schema();
+    let (record, named) = schema.read_given(&field_values::<Record>(k)?)?;
+    let mut upsert = CustomerUpsert::from_fields(record, named);
     if let Some(id) = k.value(words::ID) {
         upsert.id = Some(write_id("id", id)?);
     }

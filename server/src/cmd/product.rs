@@ -4,10 +4,10 @@ use super::context::Context;
 use super::spec::{
     block, keyword, one_of, token, value, Access, ArgKind, Group, Spec, PAGE, PLAIN,
 };
-use super::values::{engine, new_id, page, parse_fields, read_id, write_id};
-use crate::parse::{optional_text, required_text, text, Args, CmdResult, Keywords};
+use super::values::{engine, field_values, new_id, page, parse_fields, read_id, write_id};
+use crate::parse::{text, Args, CmdResult, Keywords};
 use crate::reply::Reply;
-use crate::vocabulary::{self as words, product_keyword};
+use crate::vocabulary as words;
 use crm_engine::schema::name_of;
 use crm_engine::values::DEFAULT_LIMIT;
 use crm_engine::{FieldId, NewProduct, Op, Product as Record, ProductPatch, Role};
@@ -143,11 +143,9 @@ const PRODUCTS: Spec = Spec {
 
 /// `PRODUCT.ADD`'s write, from its words alone (see `submit.rs`).
 pub(super) fn add_write(k: &Keywords) -> CmdResult<Op> {
-    let mut new = NewProduct::parse(
-        required_text("name", k.value(product_keyword(Record::NAME)))?,
-        required_text("price", k.value(product_keyword(Record::PRICE)))?,
-        optional_text("stock", k.value(product_keyword(Record::STOCK)))?,
-    )?;
+    let schema = <Record as crm_engine::Record>::schema();
+    let (record, named) = schema.read_given(&field_values::<Record>(k)?)?;
+    let mut new = NewProduct::from_fields(None, record, named);
     if let Some(id) = k.value(words::ID) {
         new = new.with_id(write_id("id", id)?);
     }

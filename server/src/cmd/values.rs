@@ -1,7 +1,10 @@
 //! Turning raw argument bytes into engine values, with the protocol's error codes.
 
-use crate::parse::{printable, syntax, text, Args, CmdResult, Keywords};
+use crate::parse::{
+    optional_text, printable, required_text, syntax, text, Args, CmdResult, Keywords,
+};
 use crate::reply::Reply;
+use crm_engine::schema::Presence;
 use crm_engine::{values, FieldId, Record};
 
 /// An id where a write needs one: `INVALID` unless it is one.
@@ -78,6 +81,22 @@ pub fn parse_fields<R: Record>(args: &mut Args) -> CmdResult<Vec<(FieldId, Vec<u
         fields.push((field.id, value));
     }
     Ok(fields)
+}
+
+/// The texts an `ADD` or `UPSERT` gives for the kind's fields, by their keywords, in the
+/// schema's order (what [`crm_engine::schema::Schema::read_given`] reads): a required field
+/// missing is `INVALID` "required", a value that is not UTF-8 `INVALID` naming its field.
+pub fn field_values<R: Record>(k: &Keywords) -> CmdResult<Vec<(FieldId, &str)>> {
+    let mut values = Vec::new();
+    for field in R::schema().settable() {
+        let bytes = k.value(field.keyword);
+        if field.presence == Presence::Required {
+            values.push((field.id, required_text(field.name, bytes)?));
+        } else if let Some(text) = optional_text(field.name, bytes)? {
+            values.push((field.id, text));
+        }
+    }
+    Ok(values)
 }
 
 /// The reply to an add: the new record's id.
