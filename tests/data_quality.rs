@@ -5,7 +5,7 @@
 #![allow(clippy::panic, clippy::expect_used)]
 #![allow(clippy::unwrap_used)]
 
-use crm_server::request::{Command, CustomerField};
+use crm_server::request::{Command, Customer};
 use crm_tests::words::call;
 use crm_tests::{send_words as run, TestServer};
 use redis::Value;
@@ -240,8 +240,8 @@ fn duplicates_score_as_the_contract_says() {
     let server = TestServer::start();
     let mut con = server.admin_redis();
     let add = |con: &mut redis::Connection, name: &str, email: &str, phone: Option<&str>| -> i64 {
-        let mut fields = vec![(CustomerField::Name, name), (CustomerField::Email, email)];
-        fields.extend(phone.map(|p| (CustomerField::Phone, p)));
+        let mut fields = vec![(Customer::NAME, name), (Customer::EMAIL, email)];
+        fields.extend(phone.map(|p| (Customer::PHONE, p)));
         match call(con, &Command::customer_add(&fields)) {
             Value::Int(id) => id,
             other => panic!("{other:?}"),

@@ -9,19 +9,14 @@
 #![allow(clippy::panic, clippy::expect_used)]
 #![allow(clippy::unwrap_used)]
 
-use crm_server::request::{Command, CustomerField, ProductField};
+use crm_server::request::{Command, Customer, FieldId, Product};
 use crm_tests::words::{call, code, connect, get, id, ok};
 use crm_tests::TestServer;
 use redis::Value;
 use serde_json::json;
 
-fn add(
-    con: &mut redis::Connection,
-    name: &str,
-    email: &str,
-    extra: &[(CustomerField, &str)],
-) -> String {
-    let mut fields = vec![(CustomerField::Name, name), (CustomerField::Email, email)];
+fn add(con: &mut redis::Connection, name: &str, email: &str, extra: &[(FieldId, &str)]) -> String {
+    let mut fields = vec![(Customer::NAME, name), (Customer::EMAIL, email)];
     fields.extend_from_slice(extra);
     id(call(con, &Command::customer_add(&fields)))
 }
@@ -58,9 +53,9 @@ fn merge_moves_orders_fills_fields_and_unmerge_restores() {
     let pen = id(call(
         &mut admin,
         &Command::product_add(&[
-            (ProductField::Name, "Pen"),
-            (ProductField::Price, "2.50"),
-            (ProductField::Stock, "100"),
+            (Product::NAME, "Pen"),
+            (Product::PRICE, "2.50"),
+            (Product::STOCK, "100"),
         ]),
     ));
     let keep = add(&mut admin, "Ada Lovelace", "ada@example.com", &[]);
@@ -69,8 +64,8 @@ fn merge_moves_orders_fills_fields_and_unmerge_restores() {
         "Ada King",
         "ada.king@example.com",
         &[
-            (CustomerField::Phone, "+1 555 0100"),
-            (CustomerField::Address, "1 Main Street"),
+            (Customer::PHONE, "+1 555 0100"),
+            (Customer::ADDRESS, "1 Main Street"),
         ],
     );
     let other_json = get(&mut admin, &["CUSTOMER.GET", &other]);
@@ -363,13 +358,13 @@ fn a_crash_during_merges_leaves_each_pair_whole_in_one_state_or_the_other() {
                 &mut admin,
                 "Keep",
                 &format!("keep{p}@x.io"),
-                &[(CustomerField::Phone, "+1555000")],
+                &[(Customer::PHONE, "+1555000")],
             );
             let other = add(
                 &mut admin,
                 "Other",
                 &format!("other{p}@x.io"),
-                &[(CustomerField::Address, "1 Road")],
+                &[(Customer::ADDRESS, "1 Road")],
             );
             let mut orders = Vec::new();
             for _ in 0..ORDERS {

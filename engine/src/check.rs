@@ -3,7 +3,7 @@
 //! Restore runs it before reporting success; the crash and race tests run it after every round.
 
 use crate::error::{Error, Result};
-use crate::model::{Customer, Order};
+use crate::model::Order;
 use crate::store::Store;
 use crate::trees::{id_key, Space};
 use crate::Kind;
@@ -71,37 +71,23 @@ impl Store {
                 )));
             }
         }
-        let customers: Vec<Customer> = self.par_fold(
-            Kind::Customer,
-            Vec::new,
-            |all, c| all.push(c),
-            |a, mut b| a.append(&mut b),
+        // The indexes and rollups equal what the records imply, rebuilt as an open does.
+        let mut recomputed = crate::rollup_table::RollupBuilder::default();
+        let rebuilt = crate::indexes::Indexes::rebuild(
+            tree,
+            &self.shared.codec,
+            self.shared.indexes.keys().clone(),
+            &mut recomputed,
         )?;
-        // Customers own exactly their blind index entries.
-        let mut owned = 0u64;
-        for customer in &customers {
-            for (key, value) in crate::index::customer_entries(&self.shared.blind, customer) {
-                if self.shared.derived.get(&key)? != Some(value) {
-                    return Err(corrupt(format!(
-                        "a blind index lacks an entry of customer {}",
-                        customer.id
-                    )));
-                }
-                owned += 1;
-            }
-        }
-        let indexed: u64 = [Space::EmailIndex, Space::PhoneIndex, Space::NameWordIndex]
-            .into_iter()
-            .map(|space| self.shared.derived.count(space))
-            .sum();
-        if indexed != owned {
+        let differ = self.shared.indexes.differences(&rebuilt);
+        if !differ.is_empty() {
             return Err(corrupt(format!(
-                "the blind indexes hold {indexed} entries for the customers' {owned}"
+                "the in-memory indexes disagree with the records: {}",
+                differ.join(", ")
             )));
         }
-        // Orders: references, indexes, rollups.
+        // Orders: references.
         let orders: Vec<Order> = self.scan_orders(|_| true)?;
-        let mut recomputed = crate::rollup_table::RollupBuilder::default();
         for order in &orders {
             // A forgotten customer's orders stay (accounts need them).
             if tree
@@ -123,34 +109,9 @@ impl Store {
                     order.id, order.product_id
                 )));
             }
-            let mut indexed = true;
-            for (key, value) in crate::derived::order_entries(order) {
-                indexed &= self.shared.derived.get(&key)? == Some(value);
-            }
-            if !indexed {
-                return Err(corrupt(format!(
-                    "order {} is missing from an order index",
-                    order.id
-                )));
-            }
-            recomputed.add(order);
         }
         let recomputed = recomputed.finish();
-        for space in [
-            Space::OrdersByCustomer,
-            Space::OrdersByProduct,
-            Space::OrdersByTime,
-        ] {
-            let entries = self.shared.derived.count(space);
-            if entries != report.orders {
-                return Err(corrupt(format!(
-                    "an order index has {entries} entries for {} orders",
-                    report.orders
-                )));
-            }
-        }
-        // The derived indexes and the rollups live in memory only (layout 5): none is left
-        // in the tree.
+        // The indexes and the rollups live in memory only: none is left in the tree.
         for space in crate::trees::MEMORY_ONLY {
             if count(space) != 0 {
                 return Err(corrupt(format!(
@@ -172,7 +133,7 @@ impl Store {
         }
         // The journal: an unbroken chain, and exactly one index entry per entry about a record.
         let journal = self.verify_journal()?;
-        let indexed = self.shared.derived.count(Space::JournalIndex);
+        let indexed = self.shared.indexes.journal.read().len();
         if indexed != journal.about_records {
             return Err(corrupt(format!(
                 "the journal index has {indexed} entries for {} journal entries about records",

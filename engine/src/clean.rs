@@ -5,11 +5,9 @@
 //! duplicate of an earlier row, after cleaning) or rejected (with the reason).
 
 use crate::error::{Error, Result};
-use crate::model::{NewCustomer, NewOrder, NewProduct};
-use crate::values::{
-    format_money, normalize_email, normalize_optional_phone, normalize_optional_text,
-    normalize_text, parse_id, parse_money, parse_quantity, parse_stock, parse_timestamp, quote,
-};
+use crate::model::{Customer, NewCustomer, NewOrder, NewProduct, Order, Product};
+use crate::schema::{FieldSet, Presence, Record, Schema, ID};
+use crate::values::{parse_id, quote};
 use std::collections::HashMap;
 
 /// Which file a row comes from.
@@ -43,21 +41,33 @@ impl ImportKind {
         }
     }
 
-    /// The design notes' columns; the first is the optional id.
-    pub fn columns(self) -> &'static [&'static str] {
+    /// The columns: the optional id, then every field a write sets (`schema/`), in order.
+    pub fn columns(self) -> Vec<&'static str> {
+        fn of<R: Record>(schema: &Schema<R>) -> Vec<&'static str> {
+            std::iter::once(ID)
+                .chain(schema.settable().map(|field| field.name))
+                .collect()
+        }
         match self {
-            ImportKind::Customers => &["id", "name", "email", "phone", "address", "created_at"],
-            ImportKind::Products => &["id", "name", "price", "stock"],
-            ImportKind::Orders => &["id", "customer_id", "product_id", "quantity", "created_at"],
+            ImportKind::Customers => of(Customer::schema()),
+            ImportKind::Products => of(Product::schema()),
+            ImportKind::Orders => of(Order::schema()),
         }
     }
 
-    /// Columns a row cannot do without.
-    fn required(self) -> &'static [&'static str] {
+    /// Columns a row cannot do without: the required fields.
+    fn required(self) -> Vec<&'static str> {
+        fn of<R: Record>(schema: &Schema<R>) -> Vec<&'static str> {
+            schema
+                .settable()
+                .filter(|field| field.presence == Presence::Required)
+                .map(|field| field.name)
+                .collect()
+        }
         match self {
-            ImportKind::Customers => &["name", "email"],
-            ImportKind::Products => &["name", "price"],
-            ImportKind::Orders => &["customer_id", "product_id", "quantity"],
+            ImportKind::Customers => of(Customer::schema()),
+            ImportKind::Products => of(Product::schema()),
+            ImportKind::Orders => of(Order::schema()),
         }
     }
 }
@@ -120,6 +130,8 @@ pub enum Verdict {
 /// Cleans the rows of one CSV file, remembering what it has seen to merge duplicates.
 pub struct Cleaner {
     kind: ImportKind,
+    /// The kind's columns ([`ImportKind::columns`]).
+    columns: Vec<&'static str>,
     /// Column index of each of the file kind's columns, if the file has it.
     positions: Vec<Option<usize>>,
     /// How many columns the header names: a row with more fields is refused.
@@ -137,11 +149,12 @@ impl Cleaner {
             .iter()
             .map(|h| h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase())
             .collect();
-        let known = || kind.columns().join(", ");
+        let columns = kind.columns();
+        let known = || columns.join(", ");
         let unknown: Vec<String> = headers
             .iter()
             .zip(&names)
-            .filter(|(_, name)| !kind.columns().contains(&name.as_str()))
+            .filter(|(_, name)| !columns.contains(&name.as_str()))
             .map(|(header, _)| quote(header.trim_start_matches('\u{feff}')))
             .collect();
         if !unknown.is_empty() {
@@ -168,8 +181,7 @@ impl Cleaner {
                 ));
             }
         }
-        let positions: Vec<Option<usize>> = kind
-            .columns()
+        let positions: Vec<Option<usize>> = columns
             .iter()
             .map(|column| names.iter().position(|n| n == column))
             .collect();
@@ -188,6 +200,7 @@ impl Cleaner {
         }
         Ok(Cleaner {
             kind,
+            columns,
             positions,
             width: names.len(),
             seen: HashMap::new(),
@@ -195,7 +208,7 @@ impl Cleaner {
     }
 
     fn field<'r>(&self, record: &'r csv::StringRecord, column: &str) -> Option<&'r str> {
-        let index = self.kind.columns().iter().position(|c| *c == column)?;
+        let index = self.columns.iter().position(|c| *c == column)?;
         self.positions[index].and_then(|p| record.get(p))
     }
 
@@ -210,11 +223,15 @@ impl Cleaner {
         }
         let mut changes = Vec::new();
         let cleaned = match self.kind {
-            ImportKind::Customers => self
-                .customer(record, &mut changes)
-                .map(CleanRecord::Customer),
-            ImportKind::Products => self.product(record, &mut changes).map(CleanRecord::Product),
-            ImportKind::Orders => self.order(record, &mut changes).map(CleanRecord::Order),
+            ImportKind::Customers => self.row(record, &mut changes).map(|(id, row, given)| {
+                CleanRecord::Customer(NewCustomer::from_fields(id, row, given))
+            }),
+            ImportKind::Products => self.row(record, &mut changes).map(|(id, row, given)| {
+                CleanRecord::Product(NewProduct::from_fields(id, row, given))
+            }),
+            ImportKind::Orders => self
+                .row(record, &mut changes)
+                .map(|(id, row, given)| CleanRecord::Order(NewOrder::from_fields(id, row, given))),
         };
         match cleaned {
             Err(error) => Verdict::Rejected(error.to_string()),
@@ -246,104 +263,32 @@ impl Cleaner {
         }
     }
 
-    fn required(&self, record: &csv::StringRecord, column: &'static str) -> Result<String> {
-        match self.field(record, column) {
-            Some(value) if !value.trim().is_empty() => Ok(value.to_string()),
-            _ => Err(Error::invalid(column, "required")),
-        }
-    }
-
-    /// Every accepted timestamp form is clean as it is: converting it is not a fix.
-    fn timestamp(&self, record: &csv::StringRecord) -> Result<Option<i64>> {
-        match self.field(record, "created_at").map(str::trim) {
-            None | Some("") => Ok(None),
-            Some(raw) => parse_timestamp("created_at", raw).map(Some),
-        }
-    }
-
-    fn customer(
+    /// Reads a row's id and fields as the schema reads each (`Schema::read`), noting what
+    /// the cleaning changed: a value as it is stored (a field with a default left out: the
+    /// default).
+    fn row<R: Record>(
         &self,
         record: &csv::StringRecord,
         changes: &mut Vec<String>,
-    ) -> Result<NewCustomer> {
+    ) -> Result<(Option<u64>, R, FieldSet)> {
         let id = self.id(record, changes)?;
-        let raw_name = self.required(record, "name")?;
-        let name = normalize_text("name", &raw_name)?;
-        note(changes, "name", &raw_name, &name);
-        let raw_email = self.required(record, "email")?;
-        let email = normalize_email(&raw_email)?;
-        note(changes, "email", &raw_email, &email);
-        let raw_phone = self.field(record, "phone").unwrap_or("");
-        let phone = normalize_optional_phone(raw_phone)?;
-        note(changes, "phone", raw_phone, phone.as_deref().unwrap_or(""));
-        let raw_address = self.field(record, "address").unwrap_or("");
-        let address = normalize_optional_text("address", raw_address)?;
-        note(
-            changes,
-            "address",
-            raw_address,
-            address.as_deref().unwrap_or(""),
-        );
-        Ok(NewCustomer {
-            id,
-            name,
-            email,
-            phone,
-            address,
-            created_at: self.timestamp(record)?,
-        })
-    }
-
-    fn product(&self, record: &csv::StringRecord, changes: &mut Vec<String>) -> Result<NewProduct> {
-        let id = self.id(record, changes)?;
-        let raw_name = self.required(record, "name")?;
-        let name = normalize_text("name", &raw_name)?;
-        note(changes, "name", &raw_name, &name);
-        let raw_price = self.required(record, "price")?;
-        let price_cents = parse_money("price", raw_price.trim())?;
-        note(
-            changes,
-            "price",
-            &raw_price,
-            &format_money(u128::from(price_cents)),
-        );
-        let raw_stock = self.field(record, "stock").unwrap_or("").trim().to_string();
-        let stock = if raw_stock.is_empty() {
-            None
-        } else {
-            Some(parse_stock(&raw_stock)?)
-        };
-        note(
-            changes,
-            "stock",
-            &raw_stock,
-            &stock.map_or_else(|| "0".to_string(), |s| s.to_string()),
-        );
-        Ok(NewProduct {
-            id,
-            name,
-            price_cents,
-            stock,
-        })
-    }
-
-    fn order(&self, record: &csv::StringRecord, changes: &mut Vec<String>) -> Result<NewOrder> {
-        let id = self.id(record, changes)?;
-        let raw_customer = self.required(record, "customer_id")?;
-        let customer_id = parse_id("customer_id", raw_customer.trim())?;
-        let raw_product = self.required(record, "product_id")?;
-        let product_id = parse_id("product_id", raw_product.trim())?;
-        let raw_quantity = self.required(record, "quantity")?;
-        let quantity = parse_quantity(raw_quantity.trim())?;
-        note(changes, "quantity", &raw_quantity, &quantity.to_string());
-        Ok(NewOrder {
-            id,
-            customer_id,
-            product_id,
-            quantity,
-            created_at: self.timestamp(record)?,
-            take_stock: false,
-        })
+        let (row, given) = R::schema().read(
+            |column| self.field(record, column),
+            |field, raw, value| {
+                if !field.ty.cleaning_shows() {
+                    return;
+                }
+                let shown = match value {
+                    Some(value) => field.ty.format(value.as_ref()),
+                    None if field.presence == Presence::Defaulted => {
+                        field.ty.default_shown().unwrap_or_default().to_string()
+                    }
+                    None => String::new(),
+                };
+                note(changes, field.name, raw, &shown);
+            },
+        )?;
+        Ok((id, row, given))
     }
 }
 

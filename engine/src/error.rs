@@ -18,7 +18,9 @@ pub fn quote(value: &str) -> String {
 }
 
 /// The kind of record an error talks about, as it is named in messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Kind {
     Customer,
     Product,

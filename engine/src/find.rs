@@ -6,10 +6,8 @@
 //! common name word costs one index scan, not a decryption per customer who has it.
 
 use crate::error::{Error, Result};
-use crate::index::{email, name_words, phone};
 use crate::model::Customer;
 use crate::store::Store;
-use crate::trees::{decode_u64, trailing_id};
 use crate::values::{self, quote};
 use std::collections::BTreeSet;
 
@@ -18,14 +16,9 @@ impl Store {
     /// its id is above `after`.
     pub fn find_by_email(&self, address: &str, after: u64, limit: usize) -> Result<Vec<Customer>> {
         let address = values::normalize_email(address)?;
-        let Some(owner) = self
-            .shared
-            .derived
-            .get(&email::key(&self.shared.blind, &address))?
-        else {
+        let Some(id) = self.shared.indexes.email_owner(&address) else {
             return Ok(Vec::new());
         };
-        let id = decode_u64(&owner).unwrap_or(0);
         if id <= after || limit == 0 {
             return Ok(Vec::new());
         }
@@ -39,7 +32,14 @@ impl Store {
     /// The customers with this phone, ids ascending, above `after`, at most `limit`.
     pub fn find_by_phone(&self, number: &str, after: u64, limit: usize) -> Result<Vec<Customer>> {
         let number = values::normalize_phone(number)?;
-        let ids = self.ids_under(&phone::prefix(&self.shared.blind, &number), after)?;
+        let hash = self.shared.indexes.keys().phone(&number);
+        let ids: BTreeSet<u64> = self
+            .shared
+            .indexes
+            .phone
+            .read()
+            .ids_above(hash, after)
+            .collect();
         self.customers_matching(ids, limit, |c| c.phone.as_deref() == Some(number.as_str()))
     }
 
@@ -58,7 +58,14 @@ impl Store {
         words.dedup();
         let mut candidates: Option<BTreeSet<u64>> = None;
         for word in &words {
-            let ids = self.ids_under(&name_words::prefix(&self.shared.blind, word), after)?;
+            let hash = self.shared.indexes.keys().name_word(word);
+            let ids: BTreeSet<u64> = self
+                .shared
+                .indexes
+                .name_words
+                .read()
+                .ids_above(hash, after)
+                .collect();
             let narrowed = match candidates {
                 None => ids,
                 Some(previous) => previous.intersection(&ids).copied().collect(),
@@ -73,23 +80,6 @@ impl Store {
             let have = values::name_words(&c.name);
             words.iter().all(|w| have.contains(w))
         })
-    }
-
-    /// The customer ids above `after` of the index entries under a prefix (its entries end
-    /// with the id, so the walk starts past `after`).
-    fn ids_under(&self, prefix: &[u8], after: u64) -> Result<BTreeSet<u64>> {
-        let mut from = prefix.to_vec();
-        from.extend_from_slice(&after.saturating_add(1).to_be_bytes());
-        let mut ids = BTreeSet::new();
-        for (key, _) in self.shared.derived.walk(&from, None)? {
-            if !key.starts_with(prefix) {
-                break;
-            }
-            if let Some(id) = trailing_id(&key).filter(|id| *id > after) {
-                ids.insert(id);
-            }
-        }
-        Ok(ids)
     }
 
     /// Opens candidates in id order and keeps the first `limit` that really match.

@@ -26,14 +26,13 @@ pub mod codec;
 mod crash_points;
 pub mod csv_rows;
 pub mod demo;
-mod derived;
 mod duplicates;
 mod envelope;
 pub mod error;
 mod find;
 mod forget;
 mod import;
-mod index;
+mod indexes;
 pub mod journal;
 mod key_check;
 mod keyring;
@@ -48,6 +47,7 @@ mod rekey;
 pub mod replica;
 mod rollup_table;
 mod scan;
+pub mod schema;
 pub mod seal;
 mod shared;
 mod slot_file;
@@ -68,14 +68,14 @@ pub use error::{Error, ErrorKind, Kind, Result};
 pub use import::{ImportReport, Rejection};
 pub use keys::{write_key_file, KdfParams, KeySource, MasterKey, MIN_PASSPHRASE_CHARS};
 pub use model::{
-    Customer, CustomerField, CustomerPatch, CustomerRollup, CustomerUpsert, Field, Forgotten,
-    NewCustomer, NewOrder, NewProduct, Order, Product, ProductField, ProductPatch, ProductRollup,
-    Role, User,
+    Customer, CustomerPatch, CustomerRollup, CustomerUpsert, Forgotten, NewCustomer, NewOrder,
+    NewProduct, Order, Product, ProductPatch, ProductRollup, Role, User,
 };
 pub use read::{Counts, OrderQuery, OrderScope};
 pub use record_cache::RecordCacheStats;
 pub use rekey::{rekey, RekeyOutcome};
 pub use replica::{AppendOutcome, Refusal, ReplicatedLog};
+pub use schema::{FieldId, FieldSet, Record};
 pub use store::{Options, PendingWrite, StorageMode, Store};
 pub use upgrade::{UpgradeProgress, CURRENT_LAYOUT};
-pub use write::{CustomerKeys, Durability, Op, Outcome, UpsertKind, Write, MAX_GROUP_OPS};
+pub use write::{Durability, Op, Outcome, UpsertKind, Write, MAX_GROUP_OPS};

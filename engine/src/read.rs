@@ -2,11 +2,10 @@
 //! applied atomically, so a read sees a write group entirely or not at all.
 
 use crate::error::{Kind, Result};
-use crate::index::{orders_by_customer, orders_by_product, orders_by_time};
 use crate::model::{Customer, CustomerRollup, Order, Product, ProductRollup, Role, User};
 use crate::record_cache::CachedKind;
 use crate::store::Store;
-use crate::trees::{id_key, meta, trailing_id, Space};
+use crate::trees::{id_key, meta, Space};
 use serde::de::DeserializeOwned;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
@@ -129,10 +128,10 @@ impl Store {
     pub fn orders(&self, query: &OrderQuery) -> Result<Vec<Order>> {
         let ids = match query.scope {
             OrderScope::Customer(id) => {
-                self.indexed_order_ids(&orders_by_customer::prefix(id), query)?
+                indexed_order_ids(self.shared.indexes.orders_by_customer.read().of(id), query)
             }
             OrderScope::Product(id) => {
-                self.indexed_order_ids(&orders_by_product::prefix(id), query)?
+                indexed_order_ids(self.shared.indexes.orders_by_product.read().of(id), query)
             }
             OrderScope::All if query.since.is_none() && query.until.is_none() => {
                 return self.page(Space::Order, query.after, query.limit);
@@ -146,29 +145,6 @@ impl Store {
             }
         }
         Ok(orders)
-    }
-
-    /// Ids from a per-customer or per-product index, whose values are the orders' times.
-    fn indexed_order_ids(&self, prefix: &[u8], query: &OrderQuery) -> Result<Vec<u64>> {
-        let Some(start) = query.after.checked_add(1) else {
-            return Ok(Vec::new());
-        };
-        let mut from = prefix.to_vec();
-        from.extend_from_slice(&start.to_be_bytes());
-        let to = prefix_end(prefix);
-        let mut ids = Vec::new();
-        for (key, value) in self.shared.derived.walk(&from, to.as_deref())? {
-            if ids.len() >= query.limit {
-                break;
-            }
-            let at = <[u8; 8]>::try_from(value.as_slice())
-                .map(i64::from_be_bytes)
-                .unwrap_or(i64::MIN);
-            if query.admits_time(at) {
-                ids.extend(trailing_id(&key));
-            }
-        }
-        Ok(ids)
     }
 
     /// `ORDER.LIST ALL` within a time window: the first `limit` orders by id after the cursor
@@ -185,9 +161,7 @@ impl Store {
         let Some(first_id) = query.after.checked_add(1) else {
             return Ok(Vec::new());
         };
-        let from = orders_by_time::lower_bound(query.since.unwrap_or(i64::MIN));
-        let to = query.until.map(orders_by_time::lower_bound);
-        let mut by_time = self.shared.derived.walk(&from, to.as_deref())?;
+        let mut by_time = self.orders_by_time(query.since.unwrap_or(i64::MIN), query.until);
         let mut by_id = self
             .shared
             .tree
@@ -206,10 +180,7 @@ impl Store {
                     }
                     return Ok(orders);
                 };
-                let (key, _) = entry;
-                let Some(id) = trailing_id(&key) else {
-                    continue;
-                };
+                let (_, id) = entry;
                 if id <= query.after {
                     continue;
                 }
@@ -301,27 +272,48 @@ impl Store {
     }
 }
 
-/// The first key after every key that starts with `prefix` (`None`: no such key, the walk
-/// runs to the end of the space).
-fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < 0xFF {
-            end.push(last + 1);
-            return Some(end);
-        }
-    }
-    None
+/// The ids of one customer's or product's orders (with their times, ascending by order) that
+/// the query's cursor, window and limit admit.
+fn indexed_order_ids(orders: &[(u64, i64)], query: &OrderQuery) -> Vec<u64> {
+    let from = orders.partition_point(|(id, _)| *id <= query.after);
+    orders[from..]
+        .iter()
+        .filter(|(_, at)| query.admits_time(*at))
+        .take(query.limit)
+        .map(|(id, _)| *id)
+        .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::prefix_end;
-
-    #[test]
-    fn prefix_end_is_the_first_key_past_the_prefix() {
-        assert_eq!(prefix_end(&[1, 2, 3]), Some(vec![1, 2, 4]));
-        assert_eq!(prefix_end(&[1, 0xFF]), Some(vec![2]));
-        assert_eq!(prefix_end(&[0xFF, 0xFF]), None);
+impl Store {
+    /// The (time, order) pairs from `since` to `until` (exclusive) in time order, read from the
+    /// index in chunks so that no reader holds its lock for long. The first chunk is small and
+    /// each next one twice as large: most walks stop after a few entries (one page), and must
+    /// not pay for a thousand copied ones.
+    fn orders_by_time(
+        &self,
+        since: i64,
+        until: Option<i64>,
+    ) -> impl Iterator<Item = (i64, u64)> + '_ {
+        const FIRST_CHUNK: usize = 16;
+        const LARGEST_CHUNK: usize = 1024;
+        let mut chunk = std::collections::VecDeque::new();
+        let mut after = None;
+        let mut done = false;
+        let mut size = FIRST_CHUNK;
+        std::iter::from_fn(move || {
+            if chunk.is_empty() && !done {
+                let read = self
+                    .shared
+                    .indexes
+                    .orders_by_time
+                    .read()
+                    .range(since, until, after, size);
+                done = read.len() < size;
+                size = (size * 2).min(LARGEST_CHUNK);
+                after = read.last().copied();
+                chunk.extend(read);
+            }
+            chunk.pop_front()
+        })
     }
 }

@@ -13,7 +13,7 @@
 //!
 //! # Why it stays right
 //!
-//! As the derived indexes (`derived.rs`): built at open from the keys the tree holds, changed
+//! As the indexes (`indexes/`): built at open from the keys the tree holds, changed
 //! only by the committer, after the group's batch is applied and before any writer of the
 //! group is answered, from the same staged writes the batch was made of. It mirrors the keys,
 //! not the high-water marks, so a mark rolled back on disk is still caught: the id it hands

@@ -6,7 +6,7 @@
 //! sled keeps every rewritten version until it cleans the segment). Layout 5 keeps them only
 //! here: the committer applies a group's changes right after the group's batch, before any
 //! writer of the group is answered, and the table is rebuilt from the sealed orders at open,
-//! in the same pass that rebuilds the order indexes (`derived.rs`), so after a crash it is
+//! in the same pass that rebuilds the order indexes (`indexes/`), so after a crash it is
 //! what the orders that survived imply. `check_consistency` recomputes both from the orders.
 //!
 //! About 64 bytes per customer with orders and per product with orders.

@@ -3,7 +3,7 @@
 
 use crate::codec::Codec;
 use crate::error::{Error, Result};
-use crate::index::BlindKeys;
+use crate::indexes::BlindKeys;
 use crate::keys::MasterKey;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -67,8 +67,8 @@ pub(crate) struct Shared {
     pub record_cache: crate::record_cache::RecordCache,
     /// Where the journal's chain ends and how far it is durable.
     pub journal: crate::journal::JournalState,
-    /// The indexes kept in memory instead of the tree (see `derived.rs`).
-    pub derived: crate::derived::DerivedIndexes,
+    /// The indexes, kept in memory only (see `indexes/mod.rs`).
+    pub indexes: crate::indexes::Indexes,
     /// Which customers, products and orders have a record (see `record_ids.rs`).
     pub record_ids: crate::record_ids::RecordIds,
     /// In a cluster, the log every write group is appended to before it is applied

@@ -4,7 +4,7 @@ use crate::cancel::Cancel;
 use crate::codec::Codec;
 use crate::envelope;
 use crate::error::{shutting_down, Result};
-use crate::index::BlindKeys;
+use crate::indexes::BlindKeys;
 use crate::key_check;
 use crate::keys::{KeySource, MasterKey, Purpose};
 use crate::seal::Sealer;
@@ -163,7 +163,7 @@ impl Store {
         )?;
         let mut rollups = crate::rollup_table::RollupBuilder::default();
         let blind = BlindKeys::derive(&data);
-        let derived = crate::derived::DerivedIndexes::rebuild(&tree, &codec, &blind, &mut rollups)?;
+        let indexes = crate::indexes::Indexes::rebuild(&tree, &codec, blind.clone(), &mut rollups)?;
         let rollup_table = rollups.finish();
         let record_ids = crate::record_ids::RecordIds::rebuild(&tree)?;
         // What the tree holds at open is durable (the redo log was replayed from disk).
@@ -184,7 +184,7 @@ impl Store {
             group_commit: GroupCommitStats::default(),
             record_cache: crate::record_cache::RecordCache::new(options.record_cache_bytes),
             journal,
-            derived,
+            indexes,
             record_ids,
             replication: options.replication.clone(),
             cluster_applied: AtomicU64::new(position),

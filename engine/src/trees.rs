@@ -66,8 +66,8 @@ pub enum Space {
     Meta = b'm',
 }
 
-/// The index spaces kept in memory (`derived/mod.rs`): blind indexes, order indexes, the
-/// journal's index by record.
+/// The index spaces older layouts wrote to the tree (the indexes are typed structures in
+/// memory now, `indexes/`): blind indexes, order indexes, the journal's index by record.
 pub(crate) const DERIVED: [Space; 7] = [
     Space::EmailIndex,
     Space::PhoneIndex,
@@ -147,11 +147,6 @@ pub fn decode_u64(bytes: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(bytes.try_into().ok()?))
 }
 
-/// A timestamp as 8 bytes whose byte order is time order (sign bit flipped).
-pub fn time_bytes(seconds: i64) -> [u8; 8] {
-    ((seconds as u64) ^ (1 << 63)).to_be_bytes()
-}
-
 /// Names of the metadata entries.
 pub mod meta {
     /// Layout 1's key check: a fixed text sealed with the record key. Layout 2 checks the key
@@ -190,14 +185,6 @@ pub mod meta {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn time_bytes_sort_like_times() {
-        let times = [-5_000_000_000i64, -1, 0, 1, 1_800_000_000];
-        for pair in times.windows(2) {
-            assert!(time_bytes(pair[0]) < time_bytes(pair[1]));
-        }
-    }
 
     #[test]
     fn id_keys_sort_like_ids() {

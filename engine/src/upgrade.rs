@@ -22,7 +22,7 @@
 //!    later had such a copy recoverable with the master key until sled rewrites the segment.
 //!    Restoring a backup into a new folder leaves no such copy (SECURITY.md).
 //! 4. (2026-12) the orders-by-customer, -product and -time indexes and the journal's index by
-//!    record are no longer in the tree: they are rebuilt in memory at open (`derived.rs`),
+//!    record are no longer in the tree: they are rebuilt in memory at open (`indexes/`),
 //!    which takes four of an order's five entries off the write path and the disk.
 //!
 //!    This step writes the new `layout_version` first, in a batch of its own, and then removes
@@ -45,14 +45,14 @@
 //!    which sled's files may not hold yet: a build of layout 6 would open such a store without
 //!    the writes the log holds, so it must refuse it. The customers' blind index entries
 //!    (email, phone, name words) are kept in memory too, rebuilt from the customers at open
-//!    (`derived.rs`), and journal pages are written packed (older ones still read). The same
+//!    (`indexes/`), and journal pages are written packed (older ones still read). The same
 //!    mark-then-sweep as step 5 takes the blind index entries out of the tree; the version
 //!    is in sled's files at once (a checkpoint).
 
 use crate::codec::Codec;
 use crate::envelope;
 use crate::error::{Error, Result};
-use crate::index::BlindKeys;
+use crate::indexes::BlindKeys;
 use crate::keys::{MasterKey, Purpose};
 use crate::model::{Role, User};
 use crate::seal::Sealer;

@@ -20,7 +20,7 @@ fn the_person(store: &Store) -> u64 {
     let id = store.write(Op::AddCustomer(new)).unwrap().id();
     // An update leaves an old version of the record behind in sled's files.
     let mut patch = CustomerPatch::default();
-    patch.set(CustomerField::Address, ADDRESS).unwrap();
+    patch.set(Customer::ADDRESS, ADDRESS).unwrap();
     store.write(Op::UpdateCustomer(id, patch)).unwrap();
     id
 }
@@ -212,7 +212,7 @@ fn a_forgotten_id_is_gone_for_every_operation_and_its_email_is_free() {
         Err(Error::NotFound { .. })
     ));
     let mut patch = CustomerPatch::default();
-    patch.set(CustomerField::Name, "Back").unwrap();
+    patch.set(Customer::NAME, "Back").unwrap();
     assert!(matches!(
         store.write(Op::UpdateCustomer(id, patch)),
         Err(Error::NotFound { .. })
@@ -358,7 +358,7 @@ fn unmerge_now(store: &Store, other: u64) {
 
 fn rename(store: &Store, id: u64, name: &str) {
     let mut patch = CustomerPatch::default();
-    patch.set(CustomerField::Name, name).unwrap();
+    patch.set(Customer::NAME, name).unwrap();
     store.write(Op::UpdateCustomer(id, patch)).unwrap();
 }
 
@@ -443,7 +443,7 @@ fn an_unmerge_changes_keeps_key_exactly_when_keep_took_a_value_and_forget_keep_s
     let other = the_person(&store);
     merge_now(&store, changed, other);
     let mut patch = CustomerPatch::default();
-    patch.set(CustomerField::Phone, "+15559990000").unwrap();
+    patch.set(Customer::PHONE, "+15559990000").unwrap();
     store.write(Op::UpdateCustomer(changed, patch)).unwrap();
     unmerge_now(&store, other);
     let copies = copies_of(&data, &dir.path().join("changed"), &key, changed);
@@ -470,7 +470,7 @@ fn an_unmerge_changes_keeps_key_exactly_when_keep_took_a_value_and_forget_keep_s
         store.write(Op::AddCustomer(new)).unwrap().id()
     };
     let mut patch = CustomerPatch::default();
-    patch.set(CustomerField::Address, "2 New Road").unwrap();
+    patch.set(Customer::ADDRESS, "2 New Road").unwrap();
     store.write(Op::UpdateCustomer(full, patch)).unwrap();
     merge_now(&store, full, other);
     unmerge_now(&store, other);

@@ -78,14 +78,14 @@ fn every_write_appends_its_entry_with_the_names_of_its_fields() {
     let taken = NewCustomer::parse("Eve", "ada@example.com", None, None, None).unwrap();
     assert!(store.write(Op::AddCustomer(taken).by(by("ops"))).is_err());
     let mut patch = CustomerPatch::default();
-    patch.set(CustomerField::Email, "ada@lovelace.org").unwrap();
-    patch.set(CustomerField::Name, "Ada").unwrap();
+    patch.set(Customer::EMAIL, "ada@lovelace.org").unwrap();
+    patch.set(Customer::NAME, "Ada").unwrap();
     store
         .write(Op::UpdateCustomer(1, patch).by(by("ops")))
         .unwrap();
     // An update that changes nothing still appends an entry, with no fields.
     let mut same = CustomerPatch::default();
-    same.set(CustomerField::Name, "Ada").unwrap();
+    same.set(Customer::NAME, "Ada").unwrap();
     store
         .write(Op::UpdateCustomer(1, same).by(by("ops")))
         .unwrap();
@@ -96,8 +96,8 @@ fn every_write_appends_its_entry_with_the_names_of_its_fields() {
         .with_id(7);
     store.write(Op::AddProduct(ink).by(by("admin"))).unwrap();
     let mut price = ProductPatch::default();
-    price.set(ProductField::Price, "2.50").unwrap();
-    price.set(ProductField::Stock, "5").unwrap();
+    price.set(Product::PRICE, "2.50").unwrap();
+    price.set(Product::STOCK, "5").unwrap();
     store
         .write(Op::UpdateProduct(7, price).by(by("admin")))
         .unwrap();

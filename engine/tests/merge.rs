@@ -133,7 +133,7 @@ fn merge_moves_orders_and_fills_fields_and_unmerge_puts_back_what_keep_still_has
     let later = order_at(&store, keep, pen, 1, "2026-05-01");
     // Keep changed its address since: that one stays.
     let mut patch = CustomerPatch::default();
-    patch.set(CustomerField::Address, "2 Other Road").unwrap();
+    patch.set(Customer::ADDRESS, "2 Other Road").unwrap();
     store.write(Op::UpdateCustomer(keep, patch)).unwrap();
 
     assert_eq!(

@@ -290,14 +290,14 @@ fn op_of(action: &Action) -> Option<Op> {
         } => {
             let mut patch = CustomerPatch::default();
             if let Some(name) = name {
-                patch.set(CustomerField::Name, NAMES[*name]).unwrap();
+                patch.set(Customer::NAME, NAMES[*name]).unwrap();
             }
             if let Some(email) = email {
-                patch.set(CustomerField::Email, EMAILS[*email]).unwrap();
+                patch.set(Customer::EMAIL, EMAILS[*email]).unwrap();
             }
             if let Some(phone) = phone {
                 patch
-                    .set(CustomerField::Phone, PHONES[*phone].unwrap_or(""))
+                    .set(Customer::PHONE, PHONES[*phone].unwrap_or(""))
                     .unwrap();
             }
             Op::UpdateCustomer(*id, patch)

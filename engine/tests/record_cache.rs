@@ -19,7 +19,7 @@ fn open_with_cache(dir: &std::path::Path, bytes: u64) -> Store {
 
 fn rename(store: &Store, id: u64, name: &str) {
     let mut patch = CustomerPatch::default();
-    patch.set(CustomerField::Name, name).unwrap();
+    patch.set(Customer::NAME, name).unwrap();
     store.write(Op::UpdateCustomer(id, patch)).unwrap();
 }
 

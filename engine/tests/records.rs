@@ -75,7 +75,7 @@ fn unique_email_names_the_owner_and_changes_nothing() {
     // Updating to one's own email is fine; to another's is a conflict.
     let bob = customer(&store, "Bob", "bob@example.com");
     let mut patch = CustomerPatch::default();
-    patch.set(CustomerField::Email, "ada@example.com").unwrap();
+    patch.set(Customer::EMAIL, "ada@example.com").unwrap();
     assert_eq!(
         store
             .write(Op::UpdateCustomer(bob, patch))
@@ -84,7 +84,7 @@ fn unique_email_names_the_owner_and_changes_nothing() {
         ErrorKind::Conflict
     );
     let mut patch = CustomerPatch::default();
-    patch.set(CustomerField::Email, "bob@example.com").unwrap();
+    patch.set(Customer::EMAIL, "bob@example.com").unwrap();
     store.write(Op::UpdateCustomer(bob, patch)).unwrap();
 }
 
@@ -112,9 +112,9 @@ fn update_moves_every_index_entry() {
         1
     );
     let mut patch = CustomerPatch::default();
-    patch.set(CustomerField::Name, "Beverly Crusher").unwrap();
-    patch.set(CustomerField::Email, "bev@ent.org").unwrap();
-    patch.set(CustomerField::Phone, "  ").unwrap();
+    patch.set(Customer::NAME, "Beverly Crusher").unwrap();
+    patch.set(Customer::EMAIL, "bev@ent.org").unwrap();
+    patch.set(Customer::PHONE, "  ").unwrap();
     store.write(Op::UpdateCustomer(id, patch)).unwrap();
     assert!(store
         .find_by_name("picard", 0, usize::MAX)
@@ -199,7 +199,7 @@ fn orders_check_references_take_stock_and_give_it_back() {
     assert_eq!(placed.to_json()["amount"], "3998.00");
     // The price at the time of the order stays with it.
     let mut patch = ProductPatch::default();
-    patch.set(ProductField::Price, "5").unwrap();
+    patch.set(Product::PRICE, "5").unwrap();
     store.write(Op::UpdateProduct(p, patch)).unwrap();
     assert_eq!(store.order(o).unwrap().unwrap().unit_price_cents, 199_900);
     // Deleting with orders is refused.
@@ -252,7 +252,7 @@ fn giving_back_stock_past_the_maximum_is_invalid() {
     let p = product(&store, "Engine", "10", 10);
     let o = order(&store, c, p, 10).unwrap();
     let mut patch = ProductPatch::default();
-    patch.set(ProductField::Stock, "2147483647").unwrap();
+    patch.set(Product::STOCK, "2147483647").unwrap();
     store.write(Op::UpdateProduct(p, patch)).unwrap();
     assert_eq!(
         store.write(Op::DeleteOrder(o)).unwrap_err().kind(),

@@ -44,7 +44,7 @@ fn nothing_personal_is_stored_in_plain_text() {
         // Updates and deletes leave old versions in sled's log: they must be sealed too.
         let mut patch = CustomerPatch::default();
         patch
-            .set(CustomerField::Email, "changed.address@secret-example.org")
+            .set(Customer::EMAIL, "changed.address@secret-example.org")
             .unwrap();
         store.write(Op::UpdateCustomer(1, patch)).unwrap();
         secrets.push("changed.address@secret-example.org".into());

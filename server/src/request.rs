@@ -4,11 +4,11 @@
 //! field and the value when they are wrong, which a client-side parse would only duplicate.
 
 use crate::vocabulary::{self as words, customer_keyword, product_keyword};
-use crm_engine::values::{format_money, format_timestamp};
-use crm_engine::{CleanRecord, NewCustomer, NewOrder, NewProduct};
+use crm_engine::{CleanRecord, FieldSet, NewCustomer, NewOrder, NewProduct, Record};
 
 pub use crate::vocabulary::FindBy;
-pub use crm_engine::{CustomerField, Field, ProductField};
+/// The kinds whose fields (`Customer::NAME`, ...) the builders below take.
+pub use crm_engine::{Customer, FieldId, Product};
 
 /// One request: a command name and its arguments, ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,12 +103,12 @@ impl Command {
     // Customers.
 
     /// `CUSTOMER.ADD` with the fields a person typed, in the order given.
-    pub fn customer_add(fields: &[(CustomerField, &str)]) -> Command {
+    pub fn customer_add(fields: &[(FieldId, &str)]) -> Command {
         with_fields(Command::named("CUSTOMER.ADD"), fields, customer_keyword)
     }
 
     /// `CUSTOMER.UPDATE id` setting the fields given (an empty value clears an optional one).
-    pub fn customer_update(id: u64, fields: &[(CustomerField, &str)]) -> Command {
+    pub fn customer_update(id: u64, fields: &[(FieldId, &str)]) -> Command {
         with_fields(
             Command::named("CUSTOMER.UPDATE").word(id),
             fields,
@@ -170,11 +170,11 @@ impl Command {
 
     // Products.
 
-    pub fn product_add(fields: &[(ProductField, &str)]) -> Command {
+    pub fn product_add(fields: &[(FieldId, &str)]) -> Command {
         with_fields(Command::named("PRODUCT.ADD"), fields, product_keyword)
     }
 
-    pub fn product_update(id: u64, fields: &[(ProductField, &str)]) -> Command {
+    pub fn product_update(id: u64, fields: &[(FieldId, &str)]) -> Command {
         with_fields(
             Command::named("PRODUCT.UPDATE").word(id),
             fields,
@@ -317,40 +317,42 @@ fn with_fields<F: Copy>(
     })
 }
 
+/// Appends `KEYWORD value` for each field of `record` in `given`, in the schema's order, each
+/// value as a request writes it; then `ID id` when there is one.
+fn with_record<R: Record>(
+    command: Command,
+    record: &R,
+    given: FieldSet,
+    id: Option<u64>,
+) -> Command {
+    let schema = R::schema();
+    schema
+        .settable()
+        .filter(|field| given.has(schema, field.id))
+        .fold(command, |command, field| match field.get(record) {
+            Some(value) => command.keyword(field.keyword, field.ty.format(value)),
+            None => command,
+        })
+        .maybe(words::ID, id)
+}
+
 fn new_customer(command: Command, customer: &NewCustomer) -> Command {
-    command
-        .keyword(customer_keyword(CustomerField::Name), &customer.name)
-        .keyword(customer_keyword(CustomerField::Email), &customer.email)
-        .maybe(
-            customer_keyword(CustomerField::Phone),
-            customer.phone.as_ref(),
-        )
-        .maybe(
-            customer_keyword(CustomerField::Address),
-            customer.address.as_ref(),
-        )
-        .maybe(words::CREATED_AT, customer.created_at.map(format_timestamp))
-        .maybe(words::ID, customer.id)
+    with_record(
+        command,
+        &customer.to_record(0),
+        customer.given(),
+        customer.id,
+    )
 }
 
 fn new_product(product: &NewProduct) -> Command {
-    Command::named("PRODUCT.ADD")
-        .keyword(product_keyword(ProductField::Name), &product.name)
-        .keyword(
-            product_keyword(ProductField::Price),
-            format_money(u128::from(product.price_cents)),
-        )
-        .maybe(product_keyword(ProductField::Stock), product.stock)
-        .maybe(words::ID, product.id)
+    let command = Command::named("PRODUCT.ADD");
+    with_record(command, &product.to_record(0), product.given(), product.id)
 }
 
 fn new_order(order: &NewOrder) -> Command {
-    Command::named("ORDER.ADD")
-        .keyword(words::CUSTOMER, order.customer_id)
-        .keyword(words::PRODUCT, order.product_id)
-        .keyword(words::QUANTITY, order.quantity)
-        .maybe(words::CREATED_AT, order.created_at.map(format_timestamp))
-        .maybe(words::ID, order.id)
+    let command = Command::named("ORDER.ADD");
+    with_record(command, &order.to_record(0), order.given(), order.id)
 }
 
 #[cfg(test)]

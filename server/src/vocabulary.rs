@@ -1,9 +1,10 @@
 //! The protocol's keywords, spelled once. The server's parsers (`cmd/`) and the client's
 //! request builders ([`crate::request`]) both take them from here, so the two ends cannot
-//! drift apart; the engine names fields ([`CustomerField`], [`ProductField`]) but knows no
-//! wire spelling.
+//! drift apart. A field's keyword is its schema entry's (`crm_engine::schema`); the constants
+//! below that name fields are the same words, for the command specs.
 
-use crm_engine::{CustomerField, ProductField};
+use crm_engine::schema::keyword_of;
+use crm_engine::{Customer, FieldId, Product};
 
 pub const NAME: &str = "NAME";
 pub const EMAIL: &str = "EMAIL";
@@ -55,45 +56,54 @@ impl FindBy {
     }
 }
 
-/// The keyword that sets a customer field (`CUSTOMER.ADD`, `UPSERT`, `UPDATE`, `FIND`).
-pub const fn customer_keyword(field: CustomerField) -> &'static str {
-    match field {
-        CustomerField::Name => NAME,
-        CustomerField::Email => EMAIL,
-        CustomerField::Phone => PHONE,
-        CustomerField::Address => ADDRESS,
-    }
+/// The keyword that sets a customer field (`CUSTOMER.ADD`, `UPSERT`, `UPDATE`): the one its
+/// schema entry declares.
+pub fn customer_keyword(field: FieldId) -> &'static str {
+    keyword_of::<Customer>(field)
 }
 
-/// The keyword that sets a product field (`PRODUCT.ADD`, `UPDATE`).
-pub const fn product_keyword(field: ProductField) -> &'static str {
-    match field {
-        ProductField::Name => NAME,
-        ProductField::Price => PRICE,
-        ProductField::Stock => STOCK,
-    }
+/// The keyword that sets a product field (`PRODUCT.ADD`, `UPDATE`): the one its schema entry
+/// declares.
+pub fn product_keyword(field: FieldId) -> &'static str {
+    keyword_of::<Product>(field)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crm_engine::Field;
+    use crm_engine::{Order, Record};
 
-    /// `UPDATE` finds a field by its keyword through [`Field::named`]: every keyword must
-    /// name its own field.
+    /// The command specs (`cmd/spec.rs`) spell the fields' keywords with the constants above:
+    /// each must be its field's keyword in the schema, which `UPDATE` finds fields by.
     #[test]
-    fn every_field_keyword_names_its_field() {
-        for field in CustomerField::ALL {
-            assert_eq!(
-                CustomerField::named(customer_keyword(*field).as_bytes()),
-                Some(*field)
-            );
+    fn the_keywords_of_the_specs_are_the_schemas() {
+        let customer = [NAME, EMAIL, PHONE, ADDRESS, CREATED_AT];
+        let product = [NAME, PRICE, STOCK];
+        let order = [CUSTOMER, PRODUCT, QUANTITY, CREATED_AT];
+        for (kind, keywords) in [
+            (
+                Customer::schema()
+                    .settable()
+                    .map(|f| f.keyword)
+                    .collect::<Vec<_>>(),
+                customer.to_vec(),
+            ),
+            (
+                Product::schema().settable().map(|f| f.keyword).collect(),
+                product.to_vec(),
+            ),
+            (
+                Order::schema().settable().map(|f| f.keyword).collect(),
+                order.to_vec(),
+            ),
+        ] {
+            assert_eq!(kind, keywords);
         }
-        for field in ProductField::ALL {
-            assert_eq!(
-                ProductField::named(product_keyword(*field).as_bytes()),
-                Some(*field)
-            );
+        for field in Customer::schema().updatable() {
+            assert_eq!(customer_keyword(field.id), field.keyword);
+        }
+        for field in Product::schema().updatable() {
+            assert_eq!(product_keyword(field.id), field.keyword);
         }
     }
 }

@@ -3,7 +3,9 @@
 
 use crate::line_input::LineInput;
 use crate::net::Purpose;
-use crm_server::request::{Command, CustomerField, ProductField};
+use crm_engine::schema::{name_of, Presence};
+use crm_engine::Record;
+use crm_server::request::{Command, Customer, FieldId, Product};
 
 /// The one thing on top of the tabs, if any.
 #[derive(Debug, Clone)]
@@ -101,17 +103,17 @@ impl PromptKind {
 /// One input field of a form, with the server's complaint about it, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Field {
-    pub label: &'static str,
+    pub label: String,
     pub field: RecordField,
     pub value: LineInput,
     pub error: Option<String>,
 }
 
-/// The record field an input sets.
+/// The record field an input sets (a field of the kind's schema).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordField {
-    Customer(CustomerField),
-    Product(ProductField),
+    Customer(FieldId),
+    Product(FieldId),
     /// A parameter of the Analytics tab.
     Parameter(&'static str),
 }
@@ -119,21 +121,21 @@ pub enum RecordField {
 impl RecordField {
     /// The name errors use for it (`INVALID email: ...`).
     fn name(self) -> &'static str {
-        use crm_server::request::Field as _;
         match self {
-            RecordField::Customer(field) => field.as_str(),
-            RecordField::Product(field) => field.as_str(),
+            RecordField::Customer(field) => name_of::<Customer>(field),
+            RecordField::Product(field) => name_of::<Product>(field),
             RecordField::Parameter(name) => name,
         }
     }
 
     /// Whether an add must send it even empty (so the server names what is missing).
     fn required(self) -> bool {
-        matches!(
-            self,
-            RecordField::Customer(CustomerField::Name | CustomerField::Email)
-                | RecordField::Product(ProductField::Name | ProductField::Price)
-        )
+        let presence = match self {
+            RecordField::Customer(field) => Customer::schema().field(field).map(|f| f.presence),
+            RecordField::Product(field) => Product::schema().field(field).map(|f| f.presence),
+            RecordField::Parameter(_) => None,
+        };
+        presence == Some(Presence::Required)
     }
 }
 
@@ -157,9 +159,9 @@ pub struct Form {
 }
 
 impl Form {
-    pub fn field(label: &'static str, field: RecordField, value: &str) -> Field {
+    pub fn field(label: impl Into<String>, field: RecordField, value: &str) -> Field {
         Field {
-            label,
+            label: label.into(),
             field,
             value: LineInput::new(value),
             error: None,

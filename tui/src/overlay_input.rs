@@ -7,7 +7,9 @@ use crate::net::Purpose;
 use crate::overlay::{Form, FormKind, Overlay, PromptKind, RecordField};
 use crate::page::field_text;
 use crate::tab::Tab;
-use crm_server::request::{Command, CustomerField, Field as _, ProductField};
+use crm_engine::schema::{FieldDef, Schema};
+use crm_engine::Record;
+use crm_server::request::{Command, Customer, Product};
 
 impl App {
     pub(crate) fn open_form(&mut self, edit: bool) -> Outgoing {
@@ -28,23 +30,29 @@ impl App {
                 .map(|(_, row)| field_text(row, key))
                 .unwrap_or_default()
         };
-        let customer = |label, field: CustomerField| {
-            Form::field(label, RecordField::Customer(field), &value(field.as_str()))
-        };
-        let product = |label, field: ProductField| {
-            Form::field(label, RecordField::Product(field), &value(field.as_str()))
-        };
+        // One input per field an update may change, labelled by its name.
+        fn inputs<R: Record>(
+            schema: &Schema<R>,
+            record_field: fn(crm_engine::FieldId) -> RecordField,
+            value: impl Fn(&str) -> String,
+        ) -> Vec<crate::overlay::Field> {
+            schema
+                .updatable()
+                .map(|field: &FieldDef<R>| {
+                    Form::field(
+                        label(field.name),
+                        record_field(field.id),
+                        &value(field.name),
+                    )
+                })
+                .collect()
+        }
         let form = if self.tab == Tab::Customers {
             Form {
                 kind: editing
                     .as_ref()
                     .map_or(FormKind::NewCustomer, |(id, _)| FormKind::EditCustomer(*id)),
-                fields: vec![
-                    customer("Name", CustomerField::Name),
-                    customer("Email", CustomerField::Email),
-                    customer("Phone", CustomerField::Phone),
-                    customer("Address", CustomerField::Address),
-                ],
+                fields: inputs(Customer::schema(), RecordField::Customer, value),
                 focus: 0,
             }
         } else {
@@ -52,11 +60,7 @@ impl App {
                 kind: editing
                     .as_ref()
                     .map_or(FormKind::NewProduct, |(id, _)| FormKind::EditProduct(*id)),
-                fields: vec![
-                    product("Name", ProductField::Name),
-                    product("Price", ProductField::Price),
-                    product("Stock", ProductField::Stock),
-                ],
+                fields: inputs(Product::schema(), RecordField::Product, value),
                 focus: 0,
             }
         };
@@ -197,5 +201,16 @@ impl App {
             PromptKind::ExportPath(_) => Vec::new(),
         };
         self.send(outgoing)
+    }
+}
+
+/// A form's label for a field: its name, capitalised, underscores as spaces (`created_at` →
+/// `Created at`).
+fn label(name: &str) -> String {
+    let spaced = name.replace('_', " ");
+    let mut chars = spaced.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }

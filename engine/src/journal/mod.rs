@@ -77,17 +77,6 @@ impl JournalOp {
     }
 }
 
-/// The kinds of entry, with the byte they are stored as.
-fn kind_code(kind: Kind) -> u8 {
-    match kind {
-        Kind::Customer => b'c',
-        Kind::Product => b'p',
-        Kind::Order => b'o',
-        Kind::User => b'u',
-        Kind::Backup => b'b',
-    }
-}
-
 /// Whether the change feed carries entries of a kind: the data, not users or backups.
 pub fn kind_in_feed(kind: Kind) -> bool {
     matches!(kind, Kind::Customer | Kind::Product | Kind::Order)

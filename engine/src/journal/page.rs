@@ -1,5 +1,5 @@
-//! How entries are stored: one sealed page per write group, and one index entry per entry about
-//! a record (kept in memory, `derived.rs`).
+//! How entries are stored: one sealed page per write group (the index of entries by record is
+//! kept in memory, `indexes/journal_by_record.rs`).
 //!
 //! # Packed pages (layout 7)
 //!
@@ -8,7 +8,8 @@
 //! more than half of a store's bytes (an imported order's entry was bigger than the order).
 //! A page is now written *packed*: the numbers follow from the first, the times are
 //! differences from the page's, the authors are named once in a table, the field names are
-//! one-byte codes (a name outside [`KNOWN_FIELDS`] is kept as text), and each entry keeps
+//! one-byte codes (each field's code is in its declaration, `schema/`; a name without one
+//! is kept as text), and each entry keeps
 //! only the first 8 bytes of its hash (its *check*). The page keeps the hash the chain had
 //! before its first entry; reading it recomputes every hash from there under the journal key,
 //! and an entry whose recomputed hash does not start with its check is where the chain breaks
@@ -18,7 +19,7 @@
 //! start with it, and an older page's plain text starts with one (its feed count), so both
 //! formats are read, and older stores and backups need no rewrite.
 
-use super::{kind_code, Entry, JournalKey, JournalOp};
+use super::{Entry, JournalKey, JournalOp};
 use crate::error::{Error, Kind, Result};
 use crate::trees::Space;
 use serde::{Deserialize, Serialize};
@@ -47,36 +48,16 @@ impl Page {
 }
 
 impl Page {
-    /// The `j` index entries of this page's entries about records.
-    pub fn index_keys(&self) -> Vec<Vec<u8>> {
+    /// (kind, id, number) of this page's entries about records.
+    pub fn about_records(&self) -> impl Iterator<Item = (Kind, u64, u64)> + '_ {
         self.entries
             .iter()
-            .filter_map(|entry| Some(index_key(entry.kind, entry.id?, entry.seq)))
-            .collect()
+            .filter_map(|entry| Some((entry.kind, entry.id?, entry.seq)))
     }
 }
 
 /// The first byte of a packed page's plain text (bincode never starts an integer with it).
 const PACKED: u8 = 0xFF;
-
-/// The field names that pack into one byte, by their code (the index). Append only: a
-/// stored code must keep its name.
-pub(crate) const KNOWN_FIELDS: [&str; 14] = [
-    "name",
-    "email",
-    "phone",
-    "address",
-    "created_at",
-    "id",
-    "price",
-    "stock",
-    "customer_id",
-    "product_id",
-    "quantity",
-    "password",
-    "role",
-    "masked",
-];
 
 #[derive(Serialize, Deserialize)]
 struct Packed {
@@ -143,8 +124,8 @@ pub(crate) fn pack(page: &Page, chained_from: [u8; 32]) -> Option<zeroize::Zeroi
             fields: entry
                 .fields
                 .iter()
-                .map(|name| match KNOWN_FIELDS.iter().position(|k| k == name) {
-                    Some(code) => Field::Known(code as u8),
+                .map(|name| match crate::schema::journal_code(name) {
+                    Some(code) => Field::Known(code),
                     None => Field::Other(name.clone()),
                 })
                 .collect(),
@@ -203,9 +184,8 @@ pub(crate) fn decode(
             .fields
             .into_iter()
             .map(|field| match field {
-                Field::Known(code) => KNOWN_FIELDS
-                    .get(usize::from(code))
-                    .map(|name| name.to_string())
+                Field::Known(code) => crate::schema::journal_name(code)
+                    .map(str::to_string)
                     .ok_or_else(|| {
                         Error::Corrupt(format!("journal entry {seq}: field code {code} is unknown"))
                     }),
@@ -238,22 +218,6 @@ pub(crate) fn decode(
 /// `J ‖ first seq`: the page of the group whose first entry is `first`.
 pub(crate) fn page_key(first: u64) -> [u8; 9] {
     crate::trees::id_key(Space::JournalPage, first)
-}
-
-/// `j ‖ kind ‖ id ‖ seq`: entry `seq` is about record `id` of `kind`.
-pub(crate) fn index_key(kind: Kind, id: u64, seq: u64) -> Vec<u8> {
-    let mut key = index_prefix(kind, id);
-    key.extend_from_slice(&seq.to_be_bytes());
-    key
-}
-
-/// The prefix every index entry of one record shares.
-pub(crate) fn index_prefix(kind: Kind, id: u64) -> Vec<u8> {
-    let mut key = Vec::with_capacity(18);
-    key.push(Space::JournalIndex as u8);
-    key.push(kind_code(kind));
-    key.extend_from_slice(&id.to_be_bytes());
-    key
 }
 
 #[cfg(test)]
@@ -321,7 +285,7 @@ mod tests {
         );
         // Without the key (index rebuilds) the entries come back, their hashes unknown.
         let unchained = decode(&codec(), b"J", &plain, None).unwrap();
-        assert_eq!(unchained.index_keys(), written.index_keys());
+        assert!(unchained.about_records().eq(written.about_records()));
     }
 
     #[test]

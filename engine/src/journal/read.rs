@@ -1,7 +1,7 @@
 //! Reading the journal: `AUDIT.LOG` (filtered, through the record index when an id is given),
 //! the change feed's ranges, and `AUDIT.VERIFY`'s walk of the whole chain.
 
-use super::page::{index_prefix, page_key, Page};
+use super::page::{page_key, Page};
 use super::{Entry, Head};
 use crate::error::{Error, Kind, Result};
 use crate::store::Store;
@@ -132,12 +132,12 @@ impl Store {
                 None => vec![Kind::Customer, Kind::Product, Kind::Order],
             };
             let mut seqs = Vec::new();
-            for kind in kinds {
-                let prefix = index_prefix(kind, id);
-                for (key, _) in self.shared.derived.prefix(&prefix)? {
-                    let seq = trailing_id(&key).unwrap_or(0);
-                    if seq > filter.after && seq <= last {
-                        seqs.push(seq);
+            {
+                let index = self.shared.indexes.journal.read();
+                for kind in kinds {
+                    // Nothing is after the largest number.
+                    if let Some(first) = filter.after.checked_add(1) {
+                        seqs.extend(index.seqs(kind, id, first..=last));
                     }
                 }
             }

@@ -36,7 +36,6 @@ pub(crate) struct StagedPage {
     /// Shared with the recent pages once applied (a page of thousands of entries is not
     /// copied).
     pub page: Arc<Page>,
-    pub index: Vec<Vec<u8>>,
     /// The tail once this page is applied.
     pub tail: Tail,
 }
@@ -136,7 +135,6 @@ impl JournalState {
         Some(StagedPage {
             key: page_key(start.next_seq),
             plain: super::page::pack(&page, start.last_hash)?,
-            index: page.index_keys(),
             page: Arc::new(page),
             tail,
         })

@@ -1,14 +1,9 @@
-use super::fields::CustomerField;
-use super::json::JsonObject;
 use crate::error::Result;
-use crate::values::{
-    format_timestamp, normalize_email, normalize_optional_phone, normalize_optional_text,
-    normalize_text, parse_timestamp,
-};
+use crate::schema::{FieldId, FieldSet, Record, Value};
 use serde::{Deserialize, Serialize};
 
 /// A customer as stored (sealed) and returned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Customer {
     pub id: u64,
     pub name: String,
@@ -22,37 +17,12 @@ pub struct Customer {
 impl Customer {
     /// The record's JSON text, every key present: what `CUSTOMER.GET` returns.
     pub fn to_json_bytes(&self) -> Vec<u8> {
-        self.to_json_bytes_showing(&self.email, self.phone.as_deref(), self.address.as_deref())
-    }
-
-    /// The record's JSON text with these values in place of its email, phone and address (the
-    /// server's masking), without copying the record.
-    pub fn to_json_bytes_showing(
-        &self,
-        email: &str,
-        phone: Option<&str>,
-        address: Option<&str>,
-    ) -> Vec<u8> {
-        JsonObject::with_capacity(160)
-            .number("id", self.id)
-            .text("name", &self.name)
-            .text("email", email)
-            .optional_text("phone", phone)
-            .optional_text("address", address)
-            .text("created_at", &format_timestamp(self.created_at))
-            .finish()
+        Customer::schema().json(self, |_, _| None)
     }
 
     /// The record's JSON object, every key present.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "id": self.id,
-            "name": self.name,
-            "email": self.email,
-            "phone": self.phone,
-            "address": self.address,
-            "created_at": format_timestamp(self.created_at),
-        })
+        Customer::schema().json_value(self)
     }
 }
 
@@ -69,7 +39,8 @@ pub struct NewCustomer {
 }
 
 impl NewCustomer {
-    /// Validates and normalises the fields as the protocol defines them.
+    /// Validates and normalises the fields as the protocol defines them (each as its schema
+    /// entry reads it).
     pub fn parse(
         name: &str,
         email: &str,
@@ -77,25 +48,63 @@ impl NewCustomer {
         address: Option<&str>,
         created_at: Option<&str>,
     ) -> Result<Self> {
-        Ok(NewCustomer {
-            id: None,
-            name: normalize_text("name", name)?,
-            email: normalize_email(email)?,
-            phone: phone.map(normalize_optional_phone).transpose()?.flatten(),
-            address: address
-                .map(|a| normalize_optional_text("address", a))
-                .transpose()?
-                .flatten(),
-            created_at: created_at
-                .map(|t| parse_timestamp("created_at", t))
-                .transpose()?,
-        })
+        let (record, named) =
+            Customer::schema().read_given(&named(name, email, phone, address, created_at))?;
+        Ok(NewCustomer::from_fields(None, record, named))
     }
 
     /// The same customer with an explicit id.
     pub fn with_id(mut self, id: u64) -> Self {
         self.id = Some(id);
         self
+    }
+
+    /// The customer to add that `record` holds: its fields in `given` (the set
+    /// [`Schema::read`](crate::schema::Schema::read) says), the others unset.
+    pub fn from_fields(id: Option<u64>, record: Customer, given: FieldSet) -> NewCustomer {
+        let created_at = given.has(Customer::schema(), Customer::CREATED_AT);
+        NewCustomer {
+            id,
+            name: record.name,
+            email: record.email,
+            phone: record.phone,
+            address: record.address,
+            created_at: created_at.then_some(record.created_at),
+        }
+    }
+
+    /// The record it adds, with this id (a time not given is left at 0).
+    pub fn to_record(&self, id: u64) -> Customer {
+        Customer {
+            id,
+            name: self.name.clone(),
+            email: self.email.clone(),
+            phone: self.phone.clone(),
+            address: self.address.clone(),
+            created_at: self.created_at.unwrap_or_default(),
+        }
+    }
+
+    /// The fields it gives (what the journal lists of its add): an empty phone or address is
+    /// not given.
+    pub fn given(&self) -> FieldSet {
+        let schema = Customer::schema();
+        let mut set = FieldSet::default()
+            .with(schema, Customer::NAME)
+            .with(schema, Customer::EMAIL);
+        for (field, given) in [
+            (Customer::PHONE, self.phone.is_some()),
+            (Customer::ADDRESS, self.address.is_some()),
+            (Customer::CREATED_AT, self.created_at.is_some()),
+        ] {
+            if given {
+                set = set.with(schema, field);
+            }
+        }
+        if self.id.is_some() {
+            set = set.with_id();
+        }
+        set
     }
 }
 
@@ -110,15 +119,19 @@ pub struct CustomerPatch {
 }
 
 impl CustomerPatch {
-    /// Sets one field, validating and normalising the value (`INVALID` naming the field).
-    pub fn set(&mut self, field: CustomerField, value: &str) -> Result<()> {
+    /// Sets one field, read by its type (`INVALID` naming the field; an empty value clears
+    /// an optional field). A field `UPDATE` may not change is left.
+    pub fn set(&mut self, field: FieldId, value: &str) -> Result<()> {
+        let Some(def) = Customer::schema().updatable().find(|def| def.id == field) else {
+            return Ok(());
+        };
+        let text = def.parse_given(value)?.and_then(Value::into_text);
         match field {
-            CustomerField::Name => self.name = Some(normalize_text("name", value)?),
-            CustomerField::Email => self.email = Some(normalize_email(value)?),
-            CustomerField::Phone => self.phone = Some(normalize_optional_phone(value)?),
-            CustomerField::Address => {
-                self.address = Some(normalize_optional_text("address", value)?)
-            }
+            Customer::NAME => self.name = text,
+            Customer::EMAIL => self.email = text,
+            Customer::PHONE => self.phone = Some(text),
+            Customer::ADDRESS => self.address = Some(text),
+            _ => {}
         }
         Ok(())
     }
@@ -156,7 +169,8 @@ pub struct CustomerUpsert {
 }
 
 impl CustomerUpsert {
-    /// Validates and normalises the fields as the protocol defines them.
+    /// Validates and normalises the fields as the protocol defines them (each as its schema
+    /// entry reads it).
     pub fn parse(
         email: &str,
         name: &str,
@@ -164,19 +178,26 @@ impl CustomerUpsert {
         address: Option<&str>,
         created_at: Option<&str>,
     ) -> Result<Self> {
-        Ok(CustomerUpsert {
-            email: normalize_email(email)?,
-            name: normalize_text("name", name)?,
-            phone: phone.map(normalize_optional_phone).transpose()?,
-            address: address
-                .map(|a| normalize_optional_text("address", a))
-                .transpose()?,
-            created_at: created_at
-                .map(|t| parse_timestamp("created_at", t))
-                .transpose()?,
+        let (record, named) =
+            Customer::schema().read_given(&named(name, email, phone, address, created_at))?;
+        Ok(CustomerUpsert::from_fields(record, named))
+    }
+
+    /// The upsert of the customer `record` holds, matched on its email: a phone or address
+    /// `named` (the set [`Schema::read_given`](crate::schema::Schema::read_given) says) is set
+    /// or, when unset in `record`, cleared; one not named is left.
+    pub fn from_fields(record: Customer, named: FieldSet) -> CustomerUpsert {
+        let schema = Customer::schema();
+        let is_named = |field| named.has(schema, field);
+        CustomerUpsert {
+            email: record.email,
+            name: record.name,
+            phone: is_named(Customer::PHONE).then_some(record.phone),
+            address: is_named(Customer::ADDRESS).then_some(record.address),
+            created_at: is_named(Customer::CREATED_AT).then_some(record.created_at),
             id: None,
             dry_run: false,
-        })
+        }
     }
 
     /// The customer it creates when no customer has the email.
@@ -200,4 +221,24 @@ impl CustomerUpsert {
             address: self.address.clone(),
         }
     }
+}
+
+/// The texts `parse` takes, as the fields they name (a `None` is not named).
+fn named<'t>(
+    name: &'t str,
+    email: &'t str,
+    phone: Option<&'t str>,
+    address: Option<&'t str>,
+    created_at: Option<&'t str>,
+) -> Vec<(FieldId, &'t str)> {
+    [
+        (Customer::NAME, Some(name)),
+        (Customer::EMAIL, Some(email)),
+        (Customer::PHONE, phone),
+        (Customer::ADDRESS, address),
+        (Customer::CREATED_AT, created_at),
+    ]
+    .into_iter()
+    .filter_map(|(field, text)| Some((field, text?)))
+    .collect()
 }

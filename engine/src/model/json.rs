@@ -1,12 +1,13 @@
 //! The records' wire JSON, written straight into one buffer.
 //!
 //! `CUSTOMER.GET` is the hottest read, and serde_json's serializer cost about 3,700
-//! instructions of it (a third of a cached read). Records have a fixed shape, so the keys are
-//! literals and only string values need escaping; the output is byte-for-byte serde_json's
-//! (same escapes, lower-case `\u00XX`): the proptest below compares the two on arbitrary text,
-//! and `engine/tests/records.rs` on stored records.
+//! instructions of it (a third of a cached read). The schema writes each field through this
+//! (`Schema::json`); keys are field names and go in as they are, and only string values need
+//! escaping; the output is byte-for-byte serde_json's (same escapes, lower-case `\u00XX`): the
+//! proptest below compares the two on arbitrary text, and `engine/tests/records.rs` on stored
+//! records.
 
-/// A JSON object under construction; keys are trusted literals, values are escaped.
+/// A JSON object under construction; keys are field names (trusted), values are escaped.
 pub(crate) struct JsonObject {
     out: Vec<u8>,
 }
@@ -29,30 +30,36 @@ impl JsonObject {
     }
 
     /// `"key":123`.
-    pub fn number(mut self, key: &str, value: u64) -> Self {
+    pub fn number(&mut self, key: &str, value: u64) {
         self.key(key);
         self.out
             .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
-        self
+    }
+
+    /// `"key":-123`.
+    pub fn integer(&mut self, key: &str, value: i64) {
+        self.key(key);
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+    }
+
+    /// `"key":true`.
+    pub fn boolean(&mut self, key: &str, value: bool) {
+        self.key(key);
+        self.out
+            .extend_from_slice(if value { b"true" } else { b"false" });
     }
 
     /// `"key":"text"`, escaped.
-    pub fn text(mut self, key: &str, value: &str) -> Self {
+    pub fn text(&mut self, key: &str, value: &str) {
         self.key(key);
         escape_into(&mut self.out, value);
-        self
     }
 
-    /// `"key":"text"` or `"key":null`.
-    pub fn optional_text(mut self, key: &str, value: Option<&str>) -> Self {
-        match value {
-            Some(value) => self.text(key, value),
-            None => {
-                self.key(key);
-                self.out.extend_from_slice(b"null");
-                self
-            }
-        }
+    /// `"key":null`.
+    pub fn null(&mut self, key: &str) {
+        self.key(key);
+        self.out.extend_from_slice(b"null");
     }
 
     /// The finished object's bytes.
@@ -126,6 +133,46 @@ mod tests {
         }
     }
 
+    // Guards the records' wire shape (key order, which values are strings) against a change
+    // of the schema that writes them.
+    #[test]
+    fn records_have_the_contracts_shape() {
+        let mut c = customer(
+            "Ada".into(),
+            "ada@example.com".into(),
+            None,
+            Some("1 Main St".into()),
+        );
+        c.id = 7;
+        assert_eq!(
+            String::from_utf8(c.to_json_bytes()).unwrap(),
+            r#"{"id":7,"name":"Ada","email":"ada@example.com","phone":null,"address":"1 Main St","created_at":"0001-01-01T00:00:00Z"}"#
+        );
+        let p = Product {
+            id: 3,
+            name: "Tea".into(),
+            price_cents: 1990,
+            stock: 12,
+        };
+        assert_eq!(
+            String::from_utf8(p.to_json_bytes()).unwrap(),
+            r#"{"id":3,"name":"Tea","price":"19.90","stock":12}"#
+        );
+        let o = Order {
+            id: 9,
+            customer_id: 7,
+            product_id: 3,
+            quantity: 2,
+            unit_price_cents: 1990,
+            created_at: 0,
+            took_stock: true,
+        };
+        assert_eq!(
+            String::from_utf8(o.to_json_bytes()).unwrap(),
+            r#"{"id":9,"customer_id":7,"product_id":3,"quantity":2,"unit_price":"19.90","amount":"39.80","created_at":"1970-01-01T00:00:00Z"}"#
+        );
+    }
+
     proptest! {
         /// Any text, control characters and all, is escaped exactly as serde_json escapes it.
         #[test]
@@ -134,8 +181,8 @@ mod tests {
             email in "[\\x00-\\x7f]{0,40}",
             phone in proptest::option::of(any::<String>()),
             address in proptest::option::of(any::<String>()),
-            id in any::<u64>(),
-            cents in any::<u64>(),
+            id in 1..=crate::values::MAX_ID,
+            cents in 0..=crate::values::MAX_PRICE_CENTS,
             quantity in 1u32..=1_000_000,
             at in -62_135_596_800i64..253_402_300_799,
         ) {

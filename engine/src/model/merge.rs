@@ -1,4 +1,5 @@
 use super::Customer;
+use crate::schema::{FieldSet, Record};
 use serde::{Deserialize, Serialize};
 
 /// How long `CUSTOMER.UNMERGE` may undo a merge: 30 days, in seconds.
@@ -25,10 +26,38 @@ pub struct KeptMerge {
 }
 
 impl KeptMerge {
-    /// Whether `keep` took any value from `other` (then copies of `keep` sealed while the
-    /// merge was kept may hold `other`'s values).
-    pub fn filled_any(&self) -> bool {
-        self.filled_phone || self.filled_address
+    /// What `CUSTOMER.MERGE` keeps: `filled` are the fields (of the customer schema) `keep`
+    /// took from `other`. (The stored form names the two fields merged that way today.)
+    pub fn new(
+        keep: u64,
+        other: Customer,
+        moved_orders: Vec<u64>,
+        filled: FieldSet,
+        at: i64,
+    ) -> Self {
+        let schema = Customer::schema();
+        KeptMerge {
+            keep,
+            other,
+            moved_orders,
+            filled_phone: filled.has(schema, Customer::PHONE),
+            filled_address: filled.has(schema, Customer::ADDRESS),
+            at,
+        }
+    }
+
+    /// The fields (of the customer schema) `keep` took from `other`: copies of `keep` sealed
+    /// while the merge was kept may hold `other`'s values of them.
+    pub fn filled(&self) -> FieldSet {
+        let schema = Customer::schema();
+        let mut filled = FieldSet::default();
+        if self.filled_phone {
+            filled = filled.with(schema, Customer::PHONE);
+        }
+        if self.filled_address {
+            filled = filled.with(schema, Customer::ADDRESS);
+        }
+        filled
     }
 
     /// Whether `UNMERGE` may still undo it at `now`.

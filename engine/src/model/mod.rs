@@ -1,9 +1,8 @@
 //! The records the store keeps, their validated inputs, and their JSON form on the wire.
 
 mod customer;
-mod fields;
 mod forgotten;
-mod json;
+pub(crate) mod json;
 mod merge;
 mod order;
 mod product;
@@ -11,7 +10,6 @@ mod rollup;
 mod user;
 
 pub use customer::{Customer, CustomerPatch, CustomerUpsert, NewCustomer};
-pub use fields::{CustomerField, Field, ProductField};
 pub use forgotten::Forgotten;
 pub use merge::{KeptMerge, MERGE_KEPT_SECS};
 pub use order::{NewOrder, Order};

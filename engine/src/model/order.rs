@@ -1,9 +1,8 @@
-use super::json::JsonObject;
-use crate::values::{format_money, format_timestamp};
+use crate::schema::{FieldSet, Record};
 use serde::{Deserialize, Serialize};
 
 /// An order as stored (sealed) and returned. Orders are never updated.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
     pub id: u64,
     pub customer_id: u64,
@@ -20,37 +19,18 @@ pub struct Order {
 impl Order {
     /// The record's JSON text: what `ORDER.GET` returns.
     pub fn to_json_bytes(&self) -> Vec<u8> {
-        JsonObject::with_capacity(160)
-            .number("id", self.id)
-            .number("customer_id", self.customer_id)
-            .number("product_id", self.product_id)
-            .number("quantity", u64::from(self.quantity))
-            .text(
-                "unit_price",
-                &format_money(u128::from(self.unit_price_cents)),
-            )
-            .text("amount", &format_money(u128::from(self.amount_cents())))
-            .text("created_at", &format_timestamp(self.created_at))
-            .finish()
+        Order::schema().json(self, |_, _| None)
     }
 
     /// `quantity` × `unit_price`, exact.
     pub fn amount_cents(&self) -> u64 {
-        // 1,000,000 × 9,999,999,999 < 2^64, so this never overflows.
+        // 1,000,000 × 9,999,999,999 < 2^63, so this never overflows.
         u64::from(self.quantity) * self.unit_price_cents
     }
 
     /// The record's JSON object, every key present.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "id": self.id,
-            "customer_id": self.customer_id,
-            "product_id": self.product_id,
-            "quantity": self.quantity,
-            "unit_price": format_money(u128::from(self.unit_price_cents)),
-            "amount": format_money(u128::from(self.amount_cents())),
-            "created_at": format_timestamp(self.created_at),
-        })
+        Order::schema().json_value(self)
     }
 }
 
@@ -65,4 +45,52 @@ pub struct NewOrder {
     pub created_at: Option<i64>,
     /// `false` for `NOSTOCK`: a historical order that does not touch stock.
     pub take_stock: bool,
+}
+
+impl NewOrder {
+    /// The order to add that `record` holds: its fields in `given` (the set
+    /// [`Schema::read`](crate::schema::Schema::read) says), the others unset; it takes no
+    /// stock (what an import adds).
+    pub fn from_fields(id: Option<u64>, record: Order, given: FieldSet) -> NewOrder {
+        let created_at = given.has(Order::schema(), Order::CREATED_AT);
+        NewOrder {
+            id,
+            customer_id: record.customer_id,
+            product_id: record.product_id,
+            quantity: record.quantity,
+            created_at: created_at.then_some(record.created_at),
+            take_stock: false,
+        }
+    }
+
+    /// The record it describes, with this id (its unit price is the product's, unknown here:
+    /// 0; a time not given is left at 0).
+    pub fn to_record(&self, id: u64) -> Order {
+        Order {
+            id,
+            customer_id: self.customer_id,
+            product_id: self.product_id,
+            quantity: self.quantity,
+            unit_price_cents: 0,
+            created_at: self.created_at.unwrap_or_default(),
+            took_stock: self.take_stock,
+        }
+    }
+
+    /// The fields it gives (what the journal lists of its add): the customer, the product and
+    /// the quantity, and the time and the id if given.
+    pub fn given(&self) -> FieldSet {
+        let schema = Order::schema();
+        let mut set = FieldSet::default()
+            .with(schema, Order::CUSTOMER_ID)
+            .with(schema, Order::PRODUCT_ID)
+            .with(schema, Order::QUANTITY);
+        if self.created_at.is_some() {
+            set = set.with(schema, Order::CREATED_AT);
+        }
+        if self.id.is_some() {
+            set = set.with_id();
+        }
+        set
+    }
 }

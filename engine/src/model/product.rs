@@ -1,11 +1,9 @@
-use super::fields::ProductField;
-use super::json::JsonObject;
 use crate::error::Result;
-use crate::values::{format_money, normalize_text, parse_money, parse_stock};
+use crate::schema::{FieldId, FieldSet, Record, Value};
 use serde::{Deserialize, Serialize};
 
 /// A product as stored (sealed) and returned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Product {
     pub id: u64,
     pub name: String,
@@ -17,22 +15,12 @@ pub struct Product {
 impl Product {
     /// The record's JSON text: what `PRODUCT.GET` returns.
     pub fn to_json_bytes(&self) -> Vec<u8> {
-        JsonObject::with_capacity(80)
-            .number("id", self.id)
-            .text("name", &self.name)
-            .text("price", &format_money(u128::from(self.price_cents)))
-            .number("stock", self.stock)
-            .finish()
+        Product::schema().json(self, |_, _| None)
     }
 
     /// The record's JSON object, every key present; money as a string with two decimals.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "id": self.id,
-            "name": self.name,
-            "price": format_money(u128::from(self.price_cents)),
-            "stock": self.stock,
-        })
+        Product::schema().json_value(self)
     }
 }
 
@@ -47,20 +35,55 @@ pub struct NewProduct {
 }
 
 impl NewProduct {
-    /// Validates the fields; an absent stock is 0.
+    /// Validates the fields (each as its schema entry reads it); an absent stock is 0.
     pub fn parse(name: &str, price: &str, stock: Option<&str>) -> Result<Self> {
-        Ok(NewProduct {
-            id: None,
-            name: normalize_text("name", name)?,
-            price_cents: parse_money("price", price)?,
-            stock: stock.map(parse_stock).transpose()?,
-        })
+        let mut named = vec![(Product::NAME, name), (Product::PRICE, price)];
+        named.extend(stock.map(|stock| (Product::STOCK, stock)));
+        let (record, named) = Product::schema().read_given(&named)?;
+        Ok(NewProduct::from_fields(None, record, named))
     }
 
     /// The same product with an explicit id.
     pub fn with_id(mut self, id: u64) -> Self {
         self.id = Some(id);
         self
+    }
+
+    /// The product to add that `record` holds: its fields in `given` (the set
+    /// [`Schema::read`](crate::schema::Schema::read) says), the others unset.
+    pub fn from_fields(id: Option<u64>, record: Product, given: FieldSet) -> NewProduct {
+        let stock = given.has(Product::schema(), Product::STOCK);
+        NewProduct {
+            id,
+            name: record.name,
+            price_cents: record.price_cents,
+            stock: stock.then_some(record.stock),
+        }
+    }
+
+    /// The record it adds, with this id (a stock not given is 0).
+    pub fn to_record(&self, id: u64) -> Product {
+        Product {
+            id,
+            name: self.name.clone(),
+            price_cents: self.price_cents,
+            stock: self.stock.unwrap_or_default(),
+        }
+    }
+
+    /// The fields it gives (what the journal lists of its add).
+    pub fn given(&self) -> FieldSet {
+        let schema = Product::schema();
+        let mut set = FieldSet::default()
+            .with(schema, Product::NAME)
+            .with(schema, Product::PRICE);
+        if self.stock.is_some() {
+            set = set.with(schema, Product::STOCK);
+        }
+        if self.id.is_some() {
+            set = set.with_id();
+        }
+        set
     }
 }
 
@@ -73,12 +96,22 @@ pub struct ProductPatch {
 }
 
 impl ProductPatch {
-    /// Sets one field, validating the value (`INVALID` naming the field).
-    pub fn set(&mut self, field: ProductField, value: &str) -> Result<()> {
+    /// Sets one field, read by its type (`INVALID` naming the field). A field `UPDATE` may
+    /// not change is left.
+    pub fn set(&mut self, field: FieldId, value: &str) -> Result<()> {
+        let Some(def) = Product::schema().updatable().find(|def| def.id == field) else {
+            return Ok(());
+        };
+        let value = def.parse_given(value)?;
+        let number = match value {
+            Some(Value::Number(number)) => u64::try_from(number).ok(),
+            _ => None,
+        };
         match field {
-            ProductField::Name => self.name = Some(normalize_text("name", value)?),
-            ProductField::Price => self.price_cents = Some(parse_money("price", value)?),
-            ProductField::Stock => self.stock = Some(parse_stock(value)?),
+            Product::NAME => self.name = value.and_then(Value::into_text),
+            Product::PRICE => self.price_cents = number,
+            Product::STOCK => self.stock = number,
+            _ => {}
         }
         Ok(())
     }

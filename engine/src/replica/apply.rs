@@ -3,6 +3,7 @@
 
 use super::delta::GroupDelta;
 use crate::error::{Error, Result};
+use crate::indexes::{Change, Old, RecordChanges};
 use crate::journal::page::{page_key, Page};
 use crate::keyring::SLOT_LEN;
 use crate::rollup_table::RollupChanges;
@@ -45,7 +46,6 @@ pub(crate) fn delta_of(effects: &Effects, keyring: &crate::keyring::Keyring) -> 
             .writes()
             .map(|(key, value)| (key.to_vec(), value.map(<[u8]>::to_vec)))
             .collect(),
-        derived: effects.indexes.clone(),
         customers: effects
             .rollups
             .customers
@@ -110,9 +110,6 @@ fn receive(shared: &Shared, delta: GroupDelta) -> Result<Received> {
             None => batch.remove(key),
         }
     }
-    for (key, value) in &delta.derived {
-        crate::derived::check_change(key, value.as_deref())?;
-    }
     if let Some((slot, _)) = delta
         .slots
         .iter()
@@ -125,7 +122,8 @@ fn receive(shared: &Shared, delta: GroupDelta) -> Result<Received> {
     Ok(Received {
         effects: Effects {
             batch,
-            indexes: delta.derived,
+            // Computed once the group's keyring slots are installed (`record_changes`).
+            records: RecordChanges::default(),
             ids,
             rollups: RollupChanges {
                 customers: delta.customers.into_iter().collect(),
@@ -172,6 +170,56 @@ fn next_page(
     Ok((after, Arc::new(page)))
 }
 
+/// The records a replicated batch changes, as this node held them and as the batch leaves
+/// them: what the indexes follow, the same changes the leader's planning collected. A record
+/// this node holds but cannot open (its key erased) is `Unreadable`, as it was to the leader.
+fn record_changes(shared: &Shared, batch: &crate::storage::Batch) -> Result<RecordChanges> {
+    let mut changes = RecordChanges::default();
+    for (key, value) in batch.writes() {
+        let Some((space, id)) = crate::record_ids::record_key(key) else {
+            continue;
+        };
+        match space {
+            Space::Customer => {
+                changes.customers.insert(id, change(shared, key, value)?);
+            }
+            Space::Product => {
+                changes.products.insert(id, change(shared, key, value)?);
+            }
+            Space::Order => {
+                changes.orders.insert(id, change(shared, key, value)?);
+            }
+            _ => {}
+        }
+    }
+    Ok(changes)
+}
+
+/// One record's change: as this node holds it (no read when the node has no such record),
+/// and as the batch's `value` leaves it.
+fn change<R: serde::de::DeserializeOwned>(
+    shared: &Shared,
+    key: &[u8],
+    value: Option<&[u8]>,
+) -> Result<Change<R>> {
+    let held = match shared.record_ids.contains(key) {
+        Some(false) => None,
+        _ => shared.tree.get(key)?,
+    };
+    let old = match held {
+        None => Old::Absent,
+        Some(sealed) => match shared.codec.open(key, &sealed) {
+            Ok(record) => Old::Was(record),
+            Err(Error::Corrupt(_)) => Old::Unreadable,
+            Err(other) => return Err(other),
+        },
+    };
+    let new = value
+        .map(|sealed| shared.codec.open(key, sealed))
+        .transpose()?;
+    Ok(Change { old, new })
+}
+
 fn refused(what: &str) -> Error {
     Error::Corrupt(format!("a replicated log entry {what}"))
 }
@@ -206,7 +254,10 @@ pub(crate) fn apply_entry(shared: &Shared, position: u64, entry: &[u8]) -> Resul
         .keyring()?
         .install(&received.slots)
         .map_err(halting)?;
-    crate::write::apply_group(shared, received.effects, Some(position)).map_err(halting)?;
+    let mut effects = received.effects;
+    effects.records = record_changes(shared, &effects.batch)
+        .inspect_err(|error| shared.stop_replication(&format!("entry {position}: {error}")))?;
+    crate::write::apply_group(shared, effects, Some(position)).map_err(halting)?;
     // Durable in the log already: the change feed may show it now.
     shared
         .journal

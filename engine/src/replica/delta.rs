@@ -2,18 +2,19 @@
 //!
 //! The leader plans a group once (`write/committer.rs`) and every node applies its *effects*:
 //! the tree's writes exactly as the leader sealed them (same records, same nonces, the same
-//! journal page), the derived index changes and the rollups the leader computed, the keyring
+//! journal page), the rollups the leader computed, the keyring
 //! slots the group took (their wrapped keys: the follower's keyring holds the same key in the
 //! same slot) and the slots it erases. A follower plans nothing, reads nothing of its own,
 //! and ends with the leader's bytes: replaying operations instead would not be deterministic
 //! (clocks, random nonces and keys, the merge clock), and would tie every node to one planner.
+//! The indexes are not in an entry: a node computes their changes from the records the writes
+//! change and the ones it held (`replica/apply.rs`), as the leader's committer does.
 //!
-//! # Encoding (version 1), explicit big-endian
+//! # Encoding (version 2), explicit big-endian
 //!
 //! ```text
-//! version u8 = 1
+//! version u8 = 2
 //! writes     u32 n × ( key: u16 len ‖ bytes ‖ flag u8 (0 remove, 1 put) ‖ [value: u32 len ‖ bytes] )
-//! derived    u32 n × ( key: u8 len ‖ bytes ‖ flag u8 ‖ [value: u8 len ‖ bytes] )
 //! customers  u32 n × ( id u64 ‖ flag u8 ‖ [orders u64 ‖ total_cents u128 ‖ first ‖ last] )
 //!                      where first, last = flag u8 ‖ [i64]
 //! products   u32 n × ( id u64 ‖ flag u8 ‖ [orders u64 ‖ units u64 ‖ revenue_cents u128] )
@@ -31,7 +32,7 @@ use crate::keyring::SLOT_LEN;
 use crate::model::{CustomerRollup, ProductRollup};
 
 /// The format version this build writes and reads.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 
 /// One key's new value (`None`: removed).
 pub type Write = (Vec<u8>, Option<Vec<u8>>);
@@ -41,8 +42,6 @@ pub type Write = (Vec<u8>, Option<Vec<u8>>);
 pub struct GroupDelta {
     /// The tree's writes in order (the logical batch: one entry per order, not pages).
     pub writes: Vec<Write>,
-    /// The derived indexes' changes (`derived/mod.rs`).
-    pub derived: Vec<Write>,
     /// Customer rollups as they now are (`None`: no orders any more).
     pub customers: Vec<(u64, Option<CustomerRollup>)>,
     /// Product rollups as they now are.
@@ -63,11 +62,6 @@ impl GroupDelta {
         for (key, value) in &self.writes {
             put_bytes::<u16>(&mut out, key)?;
             put_option(&mut out, value.as_deref(), put_bytes::<u32>)?;
-        }
-        put_len::<u32>(&mut out, self.derived.len())?;
-        for (key, value) in &self.derived {
-            put_bytes::<u8>(&mut out, key)?;
-            put_option(&mut out, value.as_deref(), put_bytes::<u8>)?;
         }
         put_rollups(&mut out, &self.customers, |out, r| {
             out.extend_from_slice(&r.order_count.to_be_bytes());
@@ -100,14 +94,8 @@ impl GroupDelta {
             .iter()
             .map(|(k, v)| 7 + k.len() + v.as_ref().map_or(0, Vec::len))
             .sum();
-        let derived: usize = self
-            .derived
-            .iter()
-            .map(|(k, v)| 3 + k.len() + v.as_ref().map_or(0, Vec::len))
-            .sum();
-        1 + 24
+        1 + 20
             + writes
-            + derived
             + self.customers.len() * 52
             + self.products.len() * 41
             + self.slots.len() * (8 + SLOT_LEN)
@@ -128,13 +116,6 @@ impl GroupDelta {
             let key = input.u16_bytes("a write's key")?;
             let value =
                 input.option("a write's flag", |input| input.u32_bytes("a write's value"))?;
-            Ok((key, value))
-        })?;
-        let derived = input.list("an index change", 3, |input| {
-            let key = input.u8_bytes("an index key")?;
-            let value = input.option("an index change's flag", |input| {
-                input.u8_bytes("an index value")
-            })?;
             Ok((key, value))
         })?;
         let customers = input.rollups("a customer rollup", |input| {
@@ -170,7 +151,6 @@ impl GroupDelta {
         }
         Ok(GroupDelta {
             writes,
-            derived,
             customers,
             products,
             slots,
@@ -300,11 +280,6 @@ impl Reader<'_> {
         Ok(u128::from_be_bytes(self.array(what)?))
     }
 
-    fn u8_bytes(&mut self, what: &str) -> Result<Vec<u8>> {
-        let len = usize::from(self.u8(what)?);
-        Ok(self.take(len, what)?.to_vec())
-    }
-
     fn u16_bytes(&mut self, what: &str) -> Result<Vec<u8>> {
         let len = usize::from(u16::from_be_bytes(self.array(what)?));
         Ok(self.take(len, what)?.to_vec())
@@ -375,7 +350,6 @@ mod tests {
 
     fn delta() -> impl Strategy<Value = GroupDelta> {
         let write = (bytes(40), proptest::option::of(bytes(200)));
-        let derived = (bytes(18), proptest::option::of(bytes(8)));
         let customer = (
             any::<u64>(),
             proptest::option::of(
@@ -413,22 +387,20 @@ mod tests {
             });
         (
             proptest::collection::vec(write, 0..20),
-            proptest::collection::vec(derived, 0..20),
             proptest::collection::vec(customer, 0..5),
             proptest::collection::vec(product, 0..5),
             proptest::collection::vec(slot, 0..3),
             proptest::collection::vec(any::<u64>(), 0..4),
         )
-            .prop_map(|(writes, derived, customers, products, slots, erasures)| {
-                GroupDelta {
+            .prop_map(
+                |(writes, customers, products, slots, erasures)| GroupDelta {
                     writes,
-                    derived,
                     customers,
                     products,
                     slots,
                     erasures,
-                }
-            })
+                },
+            )
     }
 
     proptest! {
@@ -474,14 +446,14 @@ mod tests {
         assert!(error.contains("counts 4294967295 of a write"), "{error}");
         assert!(GroupDelta::decode(&[]).is_err());
         let mut other_version = GroupDelta::default().encode().unwrap();
-        other_version[0] = 2;
+        other_version[0] = 1;
         let error = GroupDelta::decode(&other_version).unwrap_err().to_string();
-        assert!(error.contains("format version 2"), "{error}");
+        assert!(error.contains("format version 1"), "{error}");
         let mut trailing = GroupDelta::default().encode().unwrap();
         trailing.push(0);
         assert!(GroupDelta::decode(&trailing).is_err());
         let long_key = GroupDelta {
-            derived: vec![(vec![0; 256], None)],
+            writes: vec![(vec![0; 1 << 16], None)],
             ..GroupDelta::default()
         };
         assert!(matches!(long_key.encode(), Err(Error::Corrupt(_))));

@@ -128,12 +128,12 @@ fn random_op(store: &Store, rng: &mut StdRng) -> Write {
         ),
         18..=23 => {
             let mut patch = CustomerPatch::default();
-            patch.set(CustomerField::Name, "Grace Hopper").unwrap();
+            patch.set(Customer::NAME, "Grace Hopper").unwrap();
             if rng.gen_bool(0.5) {
-                patch.set(CustomerField::Email, &email).unwrap();
+                patch.set(Customer::EMAIL, &email).unwrap();
             }
             if rng.gen_bool(0.5) {
-                patch.set(CustomerField::Phone, "").unwrap();
+                patch.set(Customer::PHONE, "").unwrap();
             }
             Op::UpdateCustomer(customer, patch)
         }
@@ -279,13 +279,11 @@ pub(super) fn assert_same_store(leader: &Store, follower: &Store) {
     for (x, y) in a.iter().zip(&b) {
         assert_eq!(x, y, "tree entry {:?}", crate::codec::describe_key(&x.0));
     }
-    for space in crate::trees::DERIVED {
-        assert_eq!(
-            leader.shared.derived.prefix(&[space as u8]).unwrap(),
-            follower.shared.derived.prefix(&[space as u8]).unwrap(),
-            "derived index {space:?}"
-        );
-    }
+    assert_eq!(
+        leader.shared.indexes.differences(&follower.shared.indexes),
+        Vec::<&str>::new(),
+        "in-memory indexes"
+    );
     assert_eq!(leader.counts().unwrap(), follower.counts().unwrap());
     assert_eq!(leader.journal_head(), follower.journal_head());
     assert_eq!(leader.feed_len(), follower.feed_len());

@@ -240,7 +240,8 @@ fn flush_alone(shared: &Shared, applied: Applied) {
 fn apply_preserving_backup(
     shared: &Shared,
     batch: crate::storage::Batch,
-    indexes: Vec<crate::derived::Change>,
+    records: &crate::indexes::RecordChanges,
+    page: Option<&crate::journal::page::Page>,
     ids: &[crate::record_ids::IdChange],
 ) -> Result<()> {
     let mut gate = shared
@@ -257,11 +258,8 @@ fn apply_preserving_backup(
         .apply_batch(batch)
         .inspect_err(|error| shared.halt(error))?;
     // Before any writer of the group is answered, so their checks and reads see it (see
-    // `derived.rs`).
-    shared
-        .derived
-        .apply(indexes)
-        .inspect_err(|error| shared.halt(error))?;
+    // `indexes/mod.rs`).
+    shared.indexes.apply(records, page);
     shared.record_ids.apply(ids);
     Ok(())
 }
@@ -382,8 +380,8 @@ pub(super) fn plan_group(shared: &Shared, jobs: &[Job]) -> Planned {
         results.push(job_results);
     }
     // The group's journal page joins its batch: written together or not at all.
-    let mut journal_page = shared.journal.stage(drafts);
-    if let Some(page) = &mut journal_page {
+    let journal_page = shared.journal.stage(drafts);
+    if let Some(page) = &journal_page {
         view.put_journal(page);
         for (job_index, write_index, draft_index) in numbered {
             if let (Some(Ok(outcome)), Some(entry)) = (
@@ -434,7 +432,7 @@ pub(super) fn plan_group(shared: &Shared, jobs: &[Job]) -> Planned {
 pub(crate) fn apply_group(shared: &Shared, effects: Effects, position: Option<u64>) -> Result<()> {
     let Effects {
         mut batch,
-        indexes,
+        records,
         ids,
         rollups,
         erasures,
@@ -449,7 +447,10 @@ pub(crate) fn apply_group(shared: &Shared, effects: Effects, position: Option<u6
     let changed_records = shared.record_cache.keys_of(batch.keys());
     let stored = shared
         .storage_guard()
-        .and_then(|()| apply_preserving_backup(shared, batch, indexes, &ids))
+        .and_then(|()| {
+            let page = journal.as_ref().map(|(_, page)| page.as_ref());
+            apply_preserving_backup(shared, batch, &records, page, &ids)
+        })
         .and_then(|()| erase_after_flush(shared, &erasures))
         .map(|()| {
             shared.rollup_table.apply(rollups);

@@ -1,15 +1,16 @@
-//! The write paths of customers: add, update, delete, with their blind index entries.
+//! The write paths of customers: add, update, delete, forget, upsert.
 
-use super::customer_index::{check_email_free, index_entries, restage};
+use super::customer_record::{check_email_free, restage};
 use super::ids;
-use super::op::{CustomerKeys, UpsertKind};
+use super::op::UpsertKind;
 use super::view::{Plan, View};
 use super::Outcome;
 use crate::error::{Error, Kind, Result};
-use crate::index::email;
+use crate::indexes::Old;
 use crate::journal::{Draft, JournalOp};
 use crate::model::{Customer, CustomerPatch, CustomerUpsert, Forgotten, NewCustomer};
-use crate::trees::{decode_u64, id_key, Space};
+use crate::schema::Record;
+use crate::trees::{id_key, Space};
 use crate::values::now;
 
 pub fn add(view: &View, new: &NewCustomer) -> Result<(Plan, Outcome)> {
@@ -33,17 +34,14 @@ pub fn add(view: &View, new: &NewCustomer) -> Result<(Plan, Outcome)> {
         address: new.address.clone(),
         created_at: new.created_at.unwrap_or_else(now),
     };
-    for (key, value) in index_entries(view, &customer) {
-        plan.put(key, value);
-    }
     let slot = view.take_slot(&mut plan)?;
-    plan.put_customer(&id_key(Space::Customer, id), &customer, slot);
+    plan.put_customer(None, &customer, slot);
     plan.adjust_count(view, Space::Customer, 1)?;
     plan.journal(Draft::record(
         JournalOp::Add,
         Kind::Customer,
         id,
-        given_fields(new),
+        Customer::schema().names(new.given()),
     ));
     Ok((plan, Outcome::Id(id)))
 }
@@ -71,42 +69,6 @@ fn check_not_retired(view: &View, id: u64, explicit: bool) -> Result<()> {
     Ok(())
 }
 
-/// The keys an add was given, in the record's key order (an empty phone or address is absent).
-fn given_fields(new: &NewCustomer) -> Vec<&'static str> {
-    let mut fields = vec!["name", "email"];
-    if new.phone.is_some() {
-        fields.push("phone");
-    }
-    if new.address.is_some() {
-        fields.push("address");
-    }
-    if new.created_at.is_some() {
-        fields.push("created_at");
-    }
-    if new.id.is_some() {
-        fields.push("id");
-    }
-    fields
-}
-
-/// The fields whose stored value differs, in the record's key order.
-pub(super) fn changed_fields(old: &Customer, new: &Customer) -> Vec<&'static str> {
-    let mut fields = Vec::new();
-    if old.name != new.name {
-        fields.push("name");
-    }
-    if old.email != new.email {
-        fields.push("email");
-    }
-    if old.phone != new.phone {
-        fields.push("phone");
-    }
-    if old.address != new.address {
-        fields.push("address");
-    }
-    fields
-}
-
 pub fn update(view: &View, id: u64, patch: &CustomerPatch) -> Result<(Plan, Outcome)> {
     let key = id_key(Space::Customer, id);
     let old: Customer = view
@@ -123,7 +85,7 @@ pub fn update(view: &View, id: u64, patch: &CustomerPatch) -> Result<(Plan, Outc
         JournalOp::Update,
         Kind::Customer,
         id,
-        changed_fields(&old, &new),
+        Customer::schema().names(Customer::schema().changed(&old, &new)),
     ));
     Ok((plan, Outcome::Done))
 }
@@ -141,10 +103,7 @@ pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
         });
     }
     let mut plan = Plan::default();
-    for (key, _) in index_entries(view, &old) {
-        plan.remove(key);
-    }
-    plan.remove(key.to_vec());
+    plan.remove_customer(id, Old::Was(old));
     plan.adjust_count(view, Space::Customer, -1)?;
     // A deleted customer's key is of no more use: destroying it makes the copies of the record
     // sled still keeps unreadable too.
@@ -176,10 +135,7 @@ pub fn forget(view: &View, id: u64, at: i64) -> Result<(Plan, Outcome)> {
         forget_merged_away(view, &mut plan, id, merge.keep, at)?;
         return Ok((plan, Outcome::Done));
     };
-    for (key, _) in index_entries(view, &old) {
-        plan.remove(key);
-    }
-    finish_forget(view, &mut plan, id, at)?;
+    finish_forget(view, &mut plan, id, Old::Was(old), at)?;
     Ok((plan, Outcome::Done))
 }
 
@@ -191,10 +147,11 @@ fn forget_merged_away(view: &View, plan: &mut Plan, id: u64, keep: u64, at: i64)
     Ok(())
 }
 
-/// The part of a forget that does not need the record's values.
-fn finish_forget(view: &View, plan: &mut Plan, id: u64, at: i64) -> Result<()> {
+/// The part of a forget that does not need the record's values (`old`: the record, or
+/// `Unreadable` when its key is gone).
+fn finish_forget(view: &View, plan: &mut Plan, id: u64, old: Old<Customer>, at: i64) -> Result<()> {
     let slot = view.customer_slot(id)?;
-    plan.remove(id_key(Space::Customer, id).to_vec());
+    plan.remove_customer(id, old);
     plan.adjust_count(view, Space::Customer, -1)?;
     if let Some(slot) = slot {
         plan.erase_slot(slot);
@@ -255,23 +212,9 @@ pub fn forget_restored(view: &View, id: u64, at: i64) -> Result<(Plan, Outcome)>
     match view.record::<Customer>(&key) {
         Ok(_) => forget(view, id, at),
         Err(Error::Corrupt(_)) if key_erased(view, id)? => {
-            // The values are unreadable, so the blind index entries are found by id: a scan of
-            // the three index spaces, acceptable for this rare repair.
+            // The values are unreadable: the indexes find the customer's entries by id.
             let mut plan = Plan::default();
-            let owner = id.to_be_bytes();
-            for (key, value) in view.scan_prefix(&Space::EmailIndex.prefix())? {
-                if value == owner {
-                    plan.remove(key);
-                }
-            }
-            for space in [Space::PhoneIndex, Space::NameWordIndex] {
-                for (key, _) in view.scan_prefix(&space.prefix())? {
-                    if crate::trees::trailing_id(&key) == Some(id) {
-                        plan.remove(key);
-                    }
-                }
-            }
-            finish_forget(view, &mut plan, id, at)?;
+            finish_forget(view, &mut plan, id, Old::Unreadable, at)?;
             Ok((plan, Outcome::Done))
         }
         Err(other) => Err(other),
@@ -307,12 +250,9 @@ pub fn disclose(view: &View, id: u64, op: JournalOp) -> Result<(Plan, Outcome)> 
 /// `CUSTOMER.UPSERT`: decided here, against the current state, so that two upserts of one email
 /// racing each other make one customer (the second finds the first's).
 pub fn upsert(view: &View, upsert: &CustomerUpsert) -> Result<(Plan, Outcome)> {
-    let owner = view
-        .get(&email::key(view.blind, &upsert.email))?
-        .and_then(|owner| decode_u64(&owner));
-    let Some(owner) = owner else {
+    let Some(owner) = view.email_owner(&upsert.email) else {
         let new = upsert.to_new();
-        let fields = CustomerKeys::of(&given_fields(&new));
+        let fields = new.given();
         if upsert.dry_run {
             if let Some(id) = upsert.id {
                 if view.exists(Space::Customer, id)? {
@@ -345,10 +285,9 @@ pub fn upsert(view: &View, upsert: &CustomerUpsert) -> Result<(Plan, Outcome)> {
         })?;
     let mut new = old.clone();
     upsert.to_patch().apply_to(&mut new);
-    let changed = changed_fields(&old, &new);
-    let fields = CustomerKeys::of(&changed);
+    let fields = Customer::schema().changed(&old, &new);
     let id = owner;
-    if changed.is_empty() {
+    if fields.is_empty() {
         let kind = UpsertKind::Unchanged;
         return Ok((Plan::default(), Outcome::Upserted { id, kind, fields }));
     }

@@ -1,7 +1,7 @@
 //! `CUSTOMER.MERGE` and `UNMERGE`, and the purge of merges older than 30 days.
 //!
-//! A merge is one write like any other: the orders of `other` move to `keep` (their records
-//! and their `C` index entries; the product and time indexes do not name the customer), the
+//! A merge is one write like any other: the orders of `other` move to `keep` (their records;
+//! the index of orders by customer follows them), the
 //! two rollups follow, `keep` takes the phone or address it lacked, and `other` leaves every
 //! index. What `UNMERGE` needs is kept at `M ‖ other` ([`KeptMerge`]), sealed under `other`'s
 //! own key, which stays alive while the merge is kept; `W ‖ keep ‖ other` finds the merges into
@@ -10,13 +10,14 @@
 //! held of `other` for a while is sealed under `keep`'s key: `UNMERGE` moves `keep` to a fresh
 //! key and destroys that one, so erasing `other` later erases those copies too.
 
-use super::customer_index::{check_email_free, index_entries, restage, restage_under_new_key};
+use super::customer_record::{check_email_free, restage, restage_under_new_key};
 use super::view::{Plan, View};
 use super::Outcome;
 use crate::error::{Error, Kind, Result};
-use crate::index::orders_by_customer;
+use crate::indexes::Old;
 use crate::journal::{Draft, JournalOp};
 use crate::model::{Customer, CustomerRollup, KeptMerge, Order};
+use crate::schema::{FieldSet, MergeRule, Record};
 use crate::trees::{id_key, pair_key, trailing_id, Space};
 
 /// `CUSTOMER.MERGE keep other` at `at` (the server's merge clock).
@@ -37,11 +38,8 @@ pub fn merge(view: &View, keep_id: u64, other_id: u64, at: i64) -> Result<(Plan,
 
     let mut keep_rollup = view.customer_rollup(keep_id).unwrap_or_default();
     let mut moved_orders = Vec::new();
-    for (entry_key, time) in view.scan_prefix(&orders_by_customer::prefix(other_id))? {
-        let Some(order_id) = trailing_id(&entry_key) else {
-            continue;
-        };
-        let order = move_order(view, &mut plan, order_id, other_id, keep_id, time)?;
+    for (order_id, _) in view.customer_orders(other_id) {
+        let order = move_order(view, &mut plan, order_id, other_id, keep_id)?;
         keep_rollup.add(order.amount_cents(), order.created_at);
         moved_orders.push(order_id);
     }
@@ -50,50 +48,39 @@ pub fn merge(view: &View, keep_id: u64, other_id: u64, at: i64) -> Result<(Plan,
         plan.put_rollup(other_id, None);
     }
 
+    // `keep` takes the values it lacks of the fields merged that way (`schema/`).
+    let schema = Customer::schema();
     let mut kept = keep.clone();
-    let filled_phone = keep.phone.is_none() && other.phone.is_some();
-    let filled_address = keep.address.is_none() && other.address.is_some();
-    if filled_phone {
-        kept.phone = other.phone.clone();
-    }
-    if filled_address {
-        kept.address = other.address.clone();
+    let mut filled = FieldSet::default();
+    for field in schema.fields() {
+        if field.merge != MergeRule::FillIfUnset || field.get(&keep).is_some() {
+            continue;
+        }
+        if let Some(value) = field.get(&other) {
+            field.set(&mut kept, Some(value.to_owned()));
+            filled = filled.with(schema, field.id);
+        }
     }
     if kept != keep {
         restage(view, &mut plan, &keep, &kept)?;
     }
 
-    for (key, _) in index_entries(view, &other) {
-        plan.remove(key);
-    }
-    plan.remove(id_key(Space::Customer, other_id).to_vec());
+    plan.remove_customer(other_id, Old::Was(other.clone()));
     plan.adjust_count(view, Space::Customer, -1)?;
     let slot = match view.customer_slot(other_id)? {
         Some(slot) => slot,
         None => view.take_slot(&mut plan)?,
     };
-    plan.put_customer(
+    plan.put_keyed(
         &id_key(Space::KeptMerge, other_id),
-        &KeptMerge {
-            keep: keep_id,
-            other,
-            moved_orders,
-            filled_phone,
-            filled_address,
-            at,
-        },
+        &KeptMerge::new(keep_id, other, moved_orders, filled, at),
         slot,
     );
     plan.put(by_keep_key(keep_id, other_id), Vec::new());
 
     let other_field = format!("other:{other_id}");
     let mut fields = vec![other_field.as_str()];
-    if filled_phone {
-        fields.push("phone");
-    }
-    if filled_address {
-        fields.push("address");
-    }
+    fields.extend(schema.names(filled));
     plan.journal(Draft::record(
         JournalOp::Merge,
         Kind::Customer,
@@ -134,22 +121,20 @@ pub fn unmerge(view: &View, other_id: u64, now: i64) -> Result<(Plan, Outcome)> 
         if order.customer_id != keep_id {
             continue;
         }
-        let time = order.created_at.to_be_bytes().to_vec();
-        let order = move_order(view, &mut plan, order_id, keep_id, other_id, time)?;
+        let order = move_order(view, &mut plan, order_id, keep_id, other_id)?;
         other_rollup.add(order.amount_cents(), order.created_at);
         back_cents += u128::from(order.amount_cents());
         back.push(order_id);
     }
     if !back.is_empty() {
         let old = view.customer_rollup(keep_id).unwrap_or_default();
-        let mut times = Vec::new();
-        for (entry_key, value) in view.scan_prefix(&orders_by_customer::prefix(keep_id))? {
-            if trailing_id(&entry_key).is_some_and(|id| back.binary_search(&id).is_err()) {
-                if let Ok(bytes) = <[u8; 8]>::try_from(value.as_slice()) {
-                    times.push(i64::from_be_bytes(bytes));
-                }
-            }
-        }
+        // The orders `keep` had before this operation, but those that go back.
+        let times: Vec<i64> = view
+            .customer_orders(keep_id)
+            .into_iter()
+            .filter(|(id, _)| back.binary_search(id).is_err())
+            .map(|(_, at)| at)
+            .collect();
         let remaining = CustomerRollup {
             order_count: old.order_count.saturating_sub(back.len() as u64),
             total_cents: old.total_cents.saturating_sub(back_cents),
@@ -165,27 +150,25 @@ pub fn unmerge(view: &View, other_id: u64, now: i64) -> Result<(Plan, Outcome)> 
     // in sled and the redo log), so `keep` moves to a fresh key and the one those copies are
     // sealed under is destroyed: `FORGET other` then leaves nothing of `other` readable. A
     // merge that filled nothing put nothing of `other` in `keep`, and keeps its key.
-    if merge.filled_any() {
+    let filled = merge.filled();
+    if !filled.is_empty() {
         if let Some(keep) = view.record::<Customer>(&id_key(Space::Customer, keep_id))? {
+            let schema = Customer::schema();
             let mut cleared = keep.clone();
-            if merge.filled_phone && keep.phone == other.phone {
-                cleared.phone = None;
-            }
-            if merge.filled_address && keep.address == other.address {
-                cleared.address = None;
+            for field in schema.fields() {
+                if filled.has(schema, field.id) && field.get(&keep) == field.get(&other) {
+                    field.set(&mut cleared, None);
+                }
             }
             restage_under_new_key(view, &mut plan, &keep, &cleared)?;
         }
     }
 
-    for (key, value) in index_entries(view, &other) {
-        plan.put(key, value);
-    }
     let slot = match view.keyed_slot(&id_key(Space::KeptMerge, other_id))? {
         Some(slot) => slot,
         None => view.take_slot(&mut plan)?,
     };
-    plan.put_customer(&id_key(Space::Customer, other_id), &other, slot);
+    plan.put_customer(None, &other, slot);
     plan.adjust_count(view, Space::Customer, 1)?;
     plan.remove(id_key(Space::KeptMerge, other_id).to_vec());
     plan.remove(by_keep_key(keep_id, other_id));
@@ -252,25 +235,17 @@ fn by_keep_key(keep_id: u64, other_id: u64) -> Vec<u8> {
     pair_key(Space::MergesByKeep, &keep_id.to_be_bytes(), other_id)
 }
 
-/// Moves one order from customer `from` to `to`: its record and its `C` index entry (`time`
-/// is that entry's value, the order's time).
-fn move_order(
-    view: &View,
-    plan: &mut Plan,
-    order_id: u64,
-    from: u64,
-    to: u64,
-    time: Vec<u8>,
-) -> Result<Order> {
+/// Moves one order from customer `from` to `to` (the index of orders by customer follows
+/// its record).
+fn move_order(view: &View, plan: &mut Plan, order_id: u64, from: u64, to: u64) -> Result<Order> {
     let order_key = id_key(Space::Order, order_id);
-    let mut order: Order = view.record(&order_key)?.ok_or_else(|| {
+    let old: Order = view.record(&order_key)?.ok_or_else(|| {
         Error::Corrupt(format!(
             "customer {from}'s order index names order {order_id}, which is missing"
         ))
     })?;
+    let mut order = old.clone();
     order.customer_id = to;
-    plan.put_record(&order_key, &order);
-    plan.remove(orders_by_customer::key(from, order_id));
-    plan.put(orders_by_customer::key(to, order_id), time);
+    plan.put_order(Some(&old), &order);
     Ok(order)
 }

@@ -9,10 +9,10 @@
 //! * **One batch per group.** The committer takes every operation waiting (up to
 //!   [`MAX_GROUP_OPS`]), plans each against a [`view::View`] — the tree overlaid with what the
 //!   group's earlier operations staged — and applies all successful plans with a single
-//!   `Tree::apply_batch`. A record, its blind index entries, its product's stock, the id
-//!   high-water mark, the counters and the group's journal page all live in that one tree (see
-//!   `trees.rs`); the order indexes and the rollups are functions of the orders, kept in memory
-//!   and rebuilt from them at open (`derived.rs`, `rollup_table.rs`). The storage boundary
+//!   `Tree::apply_batch`. A record, its product's stock, the id high-water mark, the counters
+//!   and the group's journal page all live in that one tree (see `trees.rs`); the indexes and
+//!   the rollups are functions of the records, kept in memory, changed from the group's record
+//!   changes and rebuilt at open (`indexes/`, `rollup_table.rs`). The storage boundary
 //!   applies a batch atomically, both for concurrent readers (it is staged in memory under one
 //!   lock: they see all of it or none) and across a crash (it is one record of the redo log,
 //!   and reaches sled's files inside one sled batch: recovery keeps all of it or none; see
@@ -38,7 +38,7 @@
 //!   the flusher also runs the storage's checkpoints (sled's files synced, the log's older
 //!   segments retired) when one is due.
 //! * **Side state in step.** Under the backup gate, a running backup first saves the old values
-//!   the group overwrites (`backup/snapshot.rs`); right after the batch, the in-memory order
+//!   the group overwrites (`backup/snapshot.rs`); right after the batch, the in-memory
 //!   indexes and rollup table take the group's changes and the record cache drops the records
 //!   the group changed (`record_cache.rs`) — all before any writer hears back; the in-memory
 //!   state not when the batch fails.
@@ -48,7 +48,7 @@
 
 mod committer;
 mod customer;
-mod customer_index;
+mod customer_record;
 mod flusher;
 mod ids;
 mod merge;
@@ -59,7 +59,7 @@ mod user;
 pub(crate) mod view;
 
 pub(crate) use committer::apply_group;
-pub use op::{CustomerKeys, Durability, Op, Outcome, UpsertKind, Write};
+pub use op::{Durability, Op, Outcome, UpsertKind, Write};
 
 use crate::error::{shutting_down, Result};
 use crate::shared::Shared;

@@ -101,7 +101,9 @@ pub enum Outcome {
     Upserted {
         id: u64,
         kind: UpsertKind,
-        fields: CustomerKeys,
+        /// The customer's fields the upsert gave (created) or changed (updated), and its id
+        /// if given: name them with `Customer::schema().names`.
+        fields: crate::schema::FieldSet,
     },
 }
 
@@ -121,37 +123,6 @@ impl UpsertKind {
             UpsertKind::Updated => "updated",
             UpsertKind::Unchanged => "unchanged",
         }
-    }
-}
-
-/// A set of customer keys, in the record's key order (an upsert's fields; `Copy`, unlike a
-/// `Vec`, so outcomes stay cheap to pass around).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct CustomerKeys(u8);
-
-impl CustomerKeys {
-    /// Every key, in order.
-    pub const ORDER: [&'static str; 6] = ["name", "email", "phone", "address", "created_at", "id"];
-
-    /// The set of these names (names outside [`CustomerKeys::ORDER`] are ignored).
-    pub fn of(names: &[&str]) -> CustomerKeys {
-        let mut bits = 0u8;
-        for (i, key) in Self::ORDER.iter().enumerate() {
-            if names.contains(key) {
-                bits |= 1 << i;
-            }
-        }
-        CustomerKeys(bits)
-    }
-
-    /// The names, in key order.
-    pub fn names(self) -> Vec<&'static str> {
-        Self::ORDER
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| self.0 & (1 << i) != 0)
-            .map(|(_, key)| *key)
-            .collect()
     }
 }
 

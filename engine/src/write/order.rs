@@ -5,10 +5,10 @@ use super::ids;
 use super::view::{Plan, View};
 use super::Outcome;
 use crate::error::{Error, Kind, Result};
-use crate::index::{orders_by_customer, orders_by_product, orders_by_time};
 use crate::journal::{Draft, JournalOp};
 use crate::model::{CustomerRollup, NewOrder, Order, Product};
-use crate::trees::{id_key, trailing_id, Space};
+use crate::schema::Record;
+use crate::trees::{id_key, Space};
 use crate::values::{now, MAX_STOCK};
 
 pub fn add(view: &View, new: &NewOrder) -> Result<(Plan, Outcome)> {
@@ -20,7 +20,6 @@ pub fn add(view: &View, new: &NewOrder) -> Result<(Plan, Outcome)> {
             id: new.customer_id,
         });
     }
-    let product_key = id_key(Space::Product, new.product_id);
     let mut product: Product = view
         .product(new.product_id)?
         .ok_or(Error::MissingReference {
@@ -44,8 +43,9 @@ pub fn add(view: &View, new: &NewOrder) -> Result<(Plan, Outcome)> {
                 requested,
             });
         }
+        let before = product.clone();
         product.stock -= requested;
-        plan.put_record(&product_key, &product);
+        plan.put_product(Some(&before), &product);
     }
     let order = Order {
         id,
@@ -56,16 +56,7 @@ pub fn add(view: &View, new: &NewOrder) -> Result<(Plan, Outcome)> {
         created_at: new.created_at.unwrap_or_else(now),
         took_stock: new.take_stock,
     };
-    plan.put_record(&id_key(Space::Order, id), &order);
-    plan.put(
-        orders_by_customer::key(order.customer_id, id),
-        order.created_at.to_be_bytes().to_vec(),
-    );
-    plan.put(
-        orders_by_product::key(order.product_id, id),
-        order.created_at.to_be_bytes().to_vec(),
-    );
-    plan.put(orders_by_time::key(order.created_at, id), Vec::new());
+    plan.put_order(None, &order);
 
     let mut customer_rollup = view.customer_rollup(order.customer_id).unwrap_or_default();
     customer_rollup.add(order.amount_cents(), order.created_at);
@@ -76,13 +67,7 @@ pub fn add(view: &View, new: &NewOrder) -> Result<(Plan, Outcome)> {
     plan.put_product_rollup(order.product_id, Some(product_rollup));
 
     plan.adjust_count(view, Space::Order, 1)?;
-    let mut fields = vec!["customer_id", "product_id", "quantity"];
-    if new.created_at.is_some() {
-        fields.push("created_at");
-    }
-    if new.id.is_some() {
-        fields.push("id");
-    }
+    let fields = Order::schema().names(new.given());
     plan.journal(Draft::record(JournalOp::Add, Kind::Order, id, fields));
     Ok((plan, Outcome::Id(id)))
 }
@@ -99,7 +84,6 @@ pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
         Vec::new(),
     ));
     if order.took_stock {
-        let product_key = id_key(Space::Product, order.product_id);
         let mut product: Product = view.product(order.product_id)?.ok_or_else(|| {
             Error::Corrupt(format!(
                 "order {id} refers to product {} which is missing",
@@ -116,13 +100,11 @@ pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
                 ),
             ));
         }
+        let before = product.clone();
         product.stock = restored;
-        plan.put_record(&product_key, &product);
+        plan.put_product(Some(&before), &product);
     }
-    plan.remove(order_key.to_vec());
-    plan.remove(orders_by_customer::key(order.customer_id, id));
-    plan.remove(orders_by_product::key(order.product_id, id));
-    plan.remove(orders_by_time::key(order.created_at, id));
+    plan.remove_order(&order);
 
     let rollup = customer_rollup_without(view, &order)?;
     plan.put_rollup(
@@ -142,17 +124,16 @@ pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
 }
 
 /// The customer's rollup once `order` is gone. Count and total are adjusted; first and last
-/// order times are recomputed from the customer's index entries, which carry each order's time.
+/// order times are recomputed from the customer's orders in the index, which carry each
+/// order's time.
 fn customer_rollup_without(view: &View, order: &Order) -> Result<CustomerRollup> {
     let old = view.customer_rollup(order.customer_id).unwrap_or_default();
-    let mut times = Vec::new();
-    for (entry_key, value) in view.scan_prefix(&orders_by_customer::prefix(order.customer_id))? {
-        if trailing_id(&entry_key) != Some(order.id) {
-            if let Some(at) = time_from_signed(&value) {
-                times.push(at);
-            }
-        }
-    }
+    let times: Vec<i64> = view
+        .customer_orders(order.customer_id)
+        .into_iter()
+        .filter(|(id, _)| *id != order.id)
+        .map(|(_, at)| at)
+        .collect();
     Ok(CustomerRollup {
         order_count: old.order_count.saturating_sub(1),
         total_cents: old
@@ -161,9 +142,4 @@ fn customer_rollup_without(view: &View, order: &Order) -> Result<CustomerRollup>
         first_order: times.iter().copied().min(),
         last_order: times.iter().copied().max(),
     })
-}
-
-/// Orders-by-customer values are the plain big-endian i64 time.
-fn time_from_signed(bytes: &[u8]) -> Option<i64> {
-    Some(i64::from_be_bytes(bytes.try_into().ok()?))
 }

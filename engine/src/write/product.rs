@@ -6,6 +6,7 @@ use super::Outcome;
 use crate::error::{Error, Kind, Result};
 use crate::journal::{Draft, JournalOp};
 use crate::model::{NewProduct, Product, ProductPatch};
+use crate::schema::Record;
 use crate::trees::{id_key, Space};
 
 pub fn add(view: &View, new: &NewProduct) -> Result<(Plan, Outcome)> {
@@ -25,15 +26,9 @@ pub fn add(view: &View, new: &NewProduct) -> Result<(Plan, Outcome)> {
         price_cents: new.price_cents,
         stock: new.stock.unwrap_or(0),
     };
-    plan.put_record(&id_key(Space::Product, id), &product);
+    plan.put_product(None, &product);
     plan.adjust_count(view, Space::Product, 1)?;
-    let mut fields = vec!["name", "price"];
-    if new.stock.is_some() {
-        fields.push("stock");
-    }
-    if new.id.is_some() {
-        fields.push("id");
-    }
+    let fields = Product::schema().names(new.given());
     plan.journal(Draft::record(JournalOp::Add, Kind::Product, id, fields));
     Ok((plan, Outcome::Id(id)))
 }
@@ -45,26 +40,16 @@ pub fn update(view: &View, id: u64, patch: &ProductPatch) -> Result<(Plan, Outco
         .ok_or_else(|| Error::not_found(Kind::Product, id))?;
     let old = product.clone();
     patch.apply_to(&mut product);
-    let mut fields = Vec::new();
-    if old.name != product.name {
-        fields.push("name");
-    }
-    if old.price_cents != product.price_cents {
-        fields.push("price");
-    }
-    if old.stock != product.stock {
-        fields.push("stock");
-    }
+    let fields = Product::schema().names(Product::schema().changed(&old, &product));
     let mut plan = Plan::journaled(Draft::record(JournalOp::Update, Kind::Product, id, fields));
-    plan.put_record(&key, &product);
+    plan.put_product(Some(&old), &product);
     Ok((plan, Outcome::Done))
 }
 
 pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
-    let key = id_key(Space::Product, id);
-    if !view.exists(Space::Product, id)? {
-        return Err(Error::not_found(Kind::Product, id));
-    }
+    let product = view
+        .product(id)?
+        .ok_or_else(|| Error::not_found(Kind::Product, id))?;
     if let Some(rollup) = view.product_rollup(id).filter(|r| r.order_count > 0) {
         return Err(Error::StillOrdered {
             kind: Kind::Product,
@@ -78,7 +63,7 @@ pub fn delete(view: &View, id: u64) -> Result<(Plan, Outcome)> {
         id,
         Vec::new(),
     ));
-    plan.remove(key.to_vec());
+    plan.remove_product(&product);
     plan.adjust_count(view, Space::Product, -1)?;
     Ok((plan, Outcome::Done))
 }

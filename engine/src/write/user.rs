@@ -5,6 +5,7 @@ use super::Outcome;
 use crate::error::{Error, Kind, Result};
 use crate::journal::{Draft, JournalOp};
 use crate::model::{Role, User};
+use crate::schema::{MASKED, PASSWORD, ROLE};
 use crate::trees::Space;
 use crate::values::quote;
 
@@ -21,9 +22,9 @@ pub fn add(view: &View, user: &User) -> Result<(Plan, Outcome)> {
             quote(&user.name)
         )));
     }
-    let mut fields = vec!["password", "role"];
+    let mut fields = vec![PASSWORD.name, ROLE.name];
     if user.masked {
-        fields.push("masked");
+        fields.push(MASKED.name);
     }
     let mut plan = Plan::journaled(Draft::named(JournalOp::Add, Kind::User, &user.name, fields));
     plan.put_record(&key, user);
@@ -48,7 +49,7 @@ pub fn set_password(view: &View, name: &str, password_hash: &str) -> Result<(Pla
         JournalOp::Update,
         Kind::User,
         name,
-        vec!["password"],
+        vec![PASSWORD.name],
     ));
     plan.put_record(&key, &user);
     Ok((plan, Outcome::Done))
@@ -64,7 +65,7 @@ pub fn set_masked(view: &View, name: &str, masked: bool) -> Result<(Plan, Outcom
         JournalOp::Update,
         Kind::User,
         name,
-        vec!["masked"],
+        vec![MASKED.name],
     ));
     plan.put_record(&key, &user);
     Ok((plan, Outcome::Done))

@@ -11,15 +11,19 @@
 //! and sealing (and re-opening) it each time was a third of the planning cost. The plain text
 //! lives only in this committer's memory and is wiped when the group ends.
 //!
+//! The indexes live in memory (`indexes/`): an operation reads them through what the group
+//! staged so far ([`StagedEmails`], [`StagedOrders`]), and stages a record's change as the
+//! record before and after it; the committer applies the group's changes to the indexes once
+//! its batch is in the tree.
+//!
 //! One file: the View (reads through the overlay) and the Plan (what it stages) are two sides
 //! of one overlay and must agree on every key space; they change together.
 
 use crate::codec::Codec;
-use crate::derived::{is_derived, Change, DerivedIndexes};
 use crate::error::{Error, Result};
-use crate::index::BlindKeys;
+use crate::indexes::{Indexes, Old, RecordChanges, StagedEmails, StagedOrders};
 use crate::journal::Draft;
-use crate::model::{CustomerRollup, ProductRollup};
+use crate::model::{Customer, CustomerRollup, Order, Product, ProductRollup};
 use crate::record_ids::{IdChange, RecordIds};
 use crate::rollup_table::{RollupChanges, RollupTable};
 use crate::shared::Shared;
@@ -33,7 +37,7 @@ use zeroize::Zeroizing;
 #[derive(Clone)]
 enum Staged {
     Removed,
-    /// A plain value (index entry, counter).
+    /// A plain value (a counter, a merge's `W` entry).
     Plain(Vec<u8>),
     /// A record's encoded plain text, sealed under its key in [`View::into_batch`].
     Record(Zeroizing<Vec<u8>>),
@@ -47,16 +51,16 @@ enum Staged {
 /// The tree as the current write group sees it.
 pub struct View<'a> {
     tree: &'a crate::storage::Tree,
-    /// The in-memory indexes (orders by customer, product, time; journal by record): read
-    /// here instead of the tree, changed after the group's batch (see `derived.rs`).
-    derived: &'a DerivedIndexes,
-    /// Which records exist: read here instead of the tree, changed with `derived`.
+    /// The in-memory indexes as the last group left them (`indexes/`).
+    indexes: &'a Indexes,
+    /// Which records exist: read here instead of the tree, changed with the indexes.
     record_ids: &'a RecordIds,
     /// Decoded records as last committed (the committer drops what a group changes before
     /// the next group plans), read for the products every order looks up.
     record_cache: &'a crate::record_cache::RecordCache,
     pub(crate) codec: &'a Codec,
-    pub(crate) blind: &'a BlindKeys,
+    /// The keys users are stored under.
+    pub(crate) blind: &'a crate::indexes::BlindKeys,
     /// Staged by earlier operations of this group.
     overlay: BTreeMap<Vec<u8>, Staged>,
     /// Numeric metadata (counts, high-water marks, the keyring's next slot) staged by this
@@ -72,11 +76,14 @@ pub struct View<'a> {
     read_fault: &'a std::sync::atomic::AtomicBool,
     /// Keyring slots to erase once the group is durable (forgotten and deleted customers).
     erasures: Vec<u64>,
-    /// The journal index entries of the group's page: no operation reads them, so they go
-    /// straight to the derived indexes instead of through the overlay.
-    journal_index: Vec<Vec<u8>>,
     /// The keyring slots this group's customers took (a replicated group carries their keys).
     taken_slots: Vec<u64>,
+    /// The records this group changes, as they were before it and are after it.
+    records: RecordChanges,
+    /// The emails this group's customers took and freed.
+    emails: StagedEmails,
+    /// The orders this group added, moved or removed, by customer.
+    customer_orders: StagedOrders,
 }
 
 impl<'a> View<'a> {
@@ -84,7 +91,7 @@ impl<'a> View<'a> {
     pub fn new(shared: &'a Shared) -> Self {
         View {
             tree: &shared.tree,
-            derived: &shared.derived,
+            indexes: &shared.indexes,
             record_ids: &shared.record_ids,
             record_cache: &shared.record_cache,
             codec: &shared.codec,
@@ -95,9 +102,23 @@ impl<'a> View<'a> {
             rollup_table: &shared.rollup_table,
             read_fault: &shared.injected_read_fault,
             erasures: Vec::new(),
-            journal_index: Vec::new(),
             taken_slots: Vec::new(),
+            records: RecordChanges::default(),
+            emails: StagedEmails::default(),
+            customer_orders: StagedOrders::default(),
         }
+    }
+
+    /// The customer that has this email (normalised), as this group leaves it so far.
+    pub fn email_owner(&self, email: &str) -> Option<u64> {
+        self.emails.owner(email, || self.indexes.email_owner(email))
+    }
+
+    /// A customer's orders and their times, ascending by order, as this group leaves them so
+    /// far.
+    pub fn customer_orders(&self, customer: u64) -> Vec<(u64, i64)> {
+        let committed = self.indexes.orders_by_customer.read();
+        self.customer_orders.of(customer, committed.of(customer))
     }
 
     /// The tree, unless a test made its reads fail.
@@ -127,23 +148,11 @@ impl<'a> View<'a> {
         }
     }
 
-    /// The current value of a plain key (an index entry or a counter, never a record).
-    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        match self.overlay.get(key) {
-            Some(Staged::Plain(value)) => Ok(Some(value.clone())),
-            Some(Staged::Removed) => Ok(None),
-            Some(Staged::Record(_) | Staged::Customer { .. }) => Err(not_plain(key)),
-            None if is_derived(key) => self.derived.get(key),
-            None => Ok(self.tree()?.get(key)?.map(|v| v.to_vec())),
-        }
-    }
-
     /// Whether a key holds anything, plain or record.
     pub fn contains(&self, key: &[u8]) -> Result<bool> {
         match self.overlay.get(key) {
             Some(Staged::Removed) => Ok(false),
             Some(_) => Ok(true),
-            None if is_derived(key) => Ok(self.derived.get(key)?.is_some()),
             None => {
                 let tree = self.tree()?;
                 match self.record_ids.contains(key) {
@@ -154,8 +163,8 @@ impl<'a> View<'a> {
         }
     }
 
-    /// Every live plain entry under a prefix, in key order. Used only on short ranges (one
-    /// customer's orders), never on a whole key space.
+    /// Every live plain entry under a prefix, in key order. Used only on short ranges (the
+    /// merges into one customer), never on a whole key space.
     pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         self.merged_prefix(prefix)?
             .into_iter()
@@ -184,15 +193,9 @@ impl<'a> View<'a> {
     /// values come back as [`Staged::Plain`] (sealed bytes for records).
     fn merged_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Staged)>> {
         let mut merged: BTreeMap<Vec<u8>, Staged> = BTreeMap::new();
-        if is_derived(prefix) {
-            for (key, value) in self.derived.prefix(prefix)? {
-                merged.insert(key, Staged::Plain(value));
-            }
-        } else {
-            for entry in self.tree()?.scan_prefix(prefix) {
-                let (key, value) = entry?;
-                merged.insert(key.to_vec(), Staged::Plain(value.to_vec()));
-            }
+        for entry in self.tree()?.scan_prefix(prefix) {
+            let (key, value) = entry?;
+            merged.insert(key.to_vec(), Staged::Plain(value.to_vec()));
         }
         for (key, staged) in self.overlay.range(prefix.to_vec()..) {
             if !key.starts_with(prefix) {
@@ -304,24 +307,34 @@ impl<'a> View<'a> {
         self.rollups.products.extend(plan.rollups.products);
         self.erasures.extend(plan.erasures);
         self.taken_slots.extend(plan.taken_slots);
+        for change in plan.records {
+            match change {
+                RecordChange::Customer { id, old, new } => {
+                    self.emails.stage(id, old.as_ref(), new.as_ref());
+                    crate::indexes::stage(&mut self.records.customers, id, old, new);
+                }
+                RecordChange::Product { id, old, new } => {
+                    crate::indexes::stage(&mut self.records.products, id, old, new);
+                }
+                RecordChange::Order { id, old, new } => {
+                    self.customer_orders.stage(id, old.as_ref(), new.as_ref());
+                    crate::indexes::stage(&mut self.records.orders, id, old, new);
+                }
+            }
+        }
     }
 
-    /// Stages the group's journal page (sealed with the batch) and its index entries.
-    pub fn put_journal(&mut self, staged: &mut crate::journal::StagedPage) {
+    /// Stages the group's journal page (sealed with the batch; the journal's index follows the
+    /// page itself once it is applied).
+    pub fn put_journal(&mut self, staged: &crate::journal::StagedPage) {
         self.overlay
             .insert(staged.key.to_vec(), Staged::Record(staged.plain.clone()));
-        self.journal_index = std::mem::take(&mut staged.index);
     }
 
     /// What applying the group changes: its writes as one sled batch, each staged record
     /// sealed once, and its changes to what is kept in memory (applied once the batch is).
     pub fn into_effects(self, journal: Option<JournalStep>) -> Result<Effects> {
         let mut batch = crate::storage::Batch::default();
-        let mut derived: Vec<Change> = self
-            .journal_index
-            .into_iter()
-            .map(|key| (key, Some(Vec::new())))
-            .collect();
         let mut ids = Vec::new();
         for (key, value) in &self.meta {
             batch.insert(key.clone(), self.codec.seal(key, value));
@@ -329,14 +342,6 @@ impl<'a> View<'a> {
         for (key, staged) in self.overlay {
             if let Some((space, id)) = crate::record_ids::record_key(&key) {
                 ids.push((space, id, !matches!(staged, Staged::Removed)));
-            }
-            if is_derived(&key) {
-                derived.push(match staged {
-                    Staged::Plain(value) => (key, Some(value)),
-                    Staged::Removed => (key, None),
-                    Staged::Record(_) | Staged::Customer { .. } => return Err(not_plain(&key)),
-                });
-                continue;
             }
             if crate::trees::is_memory_only(&key) {
                 return Err(Error::Corrupt(format!(
@@ -359,7 +364,7 @@ impl<'a> View<'a> {
         }
         Ok(Effects {
             batch,
-            indexes: derived,
+            records: self.records,
             ids,
             rollups: self.rollups,
             erasures: self.erasures,
@@ -386,8 +391,8 @@ pub(crate) type JournalStep = (
 pub(crate) struct Effects {
     /// The tree's writes, records sealed.
     pub batch: crate::storage::Batch,
-    /// The derived indexes' entries (`derived.rs`).
-    pub indexes: Vec<Change>,
+    /// The records the group changes, before and after it: what the indexes follow.
+    pub records: RecordChanges,
     /// The records that now exist or no longer do (`record_ids.rs`).
     pub ids: Vec<IdChange>,
     /// The rollups the group changes (`None`: no orders any more).
@@ -414,6 +419,35 @@ pub struct Plan {
     /// What the journal says of the operation (`None`: it wrote nothing, as a skipped
     /// bootstrap).
     journal: Option<Draft>,
+    /// The records it changes, each as it was before this operation and is after it.
+    records: Vec<RecordChange>,
+}
+
+/// One operation's change to a record the indexes are made of.
+enum RecordChange {
+    Customer {
+        id: u64,
+        old: Old<Customer>,
+        new: Option<Customer>,
+    },
+    Product {
+        id: u64,
+        old: Old<Product>,
+        new: Option<Product>,
+    },
+    Order {
+        id: u64,
+        old: Old<Order>,
+        new: Option<Order>,
+    },
+}
+
+/// A record before an operation: the one it read, or none.
+fn was<R: Clone>(record: Option<&R>) -> Old<R> {
+    match record {
+        Some(record) => Old::Was(record.clone()),
+        None => Old::Absent,
+    }
 }
 
 impl Plan {
@@ -435,7 +469,7 @@ impl Plan {
         self.journal.take()
     }
 
-    /// Stages a plain value.
+    /// Stages a plain value (never an index entry: the indexes follow the records).
     pub fn put(&mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
         self.writes.push((key.into(), Staged::Plain(value.into())));
     }
@@ -445,14 +479,15 @@ impl Plan {
         self.writes.push((key.into(), Staged::Removed));
     }
 
-    /// Stages a record (sealed when the group's batch is built).
+    /// Stages a record that no index is made of (a user, a forgotten id), sealed when the
+    /// group's batch is built.
     pub fn put_record<T: Serialize>(&mut self, key: &[u8], value: &T) {
         self.writes
             .push((key.to_vec(), Staged::Record(crate::codec::encode(value))));
     }
 
-    /// Stages a customer record, sealed under the key in its keyring slot.
-    pub fn put_customer<T: Serialize>(&mut self, key: &[u8], value: &T, slot: u64) {
+    /// Stages a value sealed under the key in a keyring slot (a kept merge).
+    pub fn put_keyed<T: Serialize>(&mut self, key: &[u8], value: &T, slot: u64) {
         self.writes.push((
             key.to_vec(),
             Staged::Customer {
@@ -460,6 +495,65 @@ impl Plan {
                 slot,
             },
         ));
+    }
+
+    /// Stages a customer (`old`: as this operation read it, `None` for a new one), sealed under
+    /// the key in its keyring slot.
+    pub fn put_customer(&mut self, old: Option<&Customer>, new: &Customer, slot: u64) {
+        self.put_keyed(&id_key(Space::Customer, new.id), new, slot);
+        self.records.push(RecordChange::Customer {
+            id: new.id,
+            old: was(old),
+            new: Some(new.clone()),
+        });
+    }
+
+    /// Stages the removal of a customer (`Old::Unreadable` for one whose values no longer
+    /// open: its index entries are found by id).
+    pub fn remove_customer(&mut self, id: u64, old: Old<Customer>) {
+        self.remove(id_key(Space::Customer, id).to_vec());
+        self.records
+            .push(RecordChange::Customer { id, old, new: None });
+    }
+
+    /// Stages a product (`old`: as this operation read it, `None` for a new one).
+    pub fn put_product(&mut self, old: Option<&Product>, new: &Product) {
+        self.put_record(&id_key(Space::Product, new.id), new);
+        self.records.push(RecordChange::Product {
+            id: new.id,
+            old: was(old),
+            new: Some(new.clone()),
+        });
+    }
+
+    /// Stages the removal of a product.
+    pub fn remove_product(&mut self, old: &Product) {
+        self.remove(id_key(Space::Product, old.id).to_vec());
+        self.records.push(RecordChange::Product {
+            id: old.id,
+            old: Old::Was(old.clone()),
+            new: None,
+        });
+    }
+
+    /// Stages an order (`old`: as this operation read it, `None` for a new one).
+    pub fn put_order(&mut self, old: Option<&Order>, new: &Order) {
+        self.put_record(&id_key(Space::Order, new.id), new);
+        self.records.push(RecordChange::Order {
+            id: new.id,
+            old: was(old),
+            new: Some(new.clone()),
+        });
+    }
+
+    /// Stages the removal of an order.
+    pub fn remove_order(&mut self, old: &Order) {
+        self.remove(id_key(Space::Order, old.id).to_vec());
+        self.records.push(RecordChange::Order {
+            id: old.id,
+            old: Old::Was(old.clone()),
+            new: None,
+        });
     }
 
     /// Destroys a keyring slot's key once this write is durable. The batch also records the

@@ -12,19 +12,17 @@ use super::paged;
 use super::spec::{
     block, keyword, one_of, token, value, Access, ArgKind, Group, Spec, PAGE, PLAIN,
 };
-use super::values::{engine, new_id, page, parse_fields, read_id, write_id};
+use super::values::{engine, field_values, new_id, page, parse_fields, read_id, write_id};
 use crate::mask::customer_json;
-use crate::parse::{
-    optional_text, printable, required_text, syntax as syntax_error, text, Args, CmdResult,
-    Keywords,
-};
+use crate::parse::{printable, syntax as syntax_error, text, Args, CmdResult, Keywords};
 use crate::pieces::{Fetch, HeldRows};
 use crate::reply::Reply;
-use crate::vocabulary::{self as words, customer_keyword, FindBy};
+use crate::vocabulary::{self as words, FindBy};
+use crm_engine::schema::name_of;
 use crm_engine::values::DEFAULT_LIMIT;
 use crm_engine::{
-    Customer as Record, CustomerField, CustomerPatch, CustomerUpsert, Field, Kind, NewCustomer, Op,
-    Outcome, Role, Store,
+    Customer as Record, CustomerPatch, CustomerUpsert, FieldId, Kind, NewCustomer, Op, Outcome,
+    Role, Store,
 };
 use std::sync::Arc;
 
@@ -50,7 +48,7 @@ pub enum Verb {
 pub enum Customer {
     Add(Keywords),
     Get(Vec<u8>),
-    Update(Vec<u8>, Vec<(CustomerField, Vec<u8>)>),
+    Update(Vec<u8>, Vec<(FieldId, Vec<u8>)>),
     Del(Vec<u8>),
     Find {
         by: FindBy,
@@ -318,7 +316,7 @@ impl super::context::Verb for Verb {
             Verb::Del => Customer::Del(args.required()?),
             Verb::Update => {
                 let id = args.required()?;
-                Customer::Update(id, parse_fields(args)?)
+                Customer::Update(id, parse_fields::<Record>(args)?)
             }
             Verb::Find => {
                 let by = args.required()?;
@@ -406,13 +404,9 @@ fn masked_conflict(
 
 /// `CUSTOMER.ADD`'s write, from its words alone (see `submit.rs`).
 pub(super) fn add_write(k: &Keywords) -> CmdResult<Op> {
-    let mut new = NewCustomer::parse(
-        required_text("name", k.value(customer_keyword(CustomerField::Name)))?,
-        required_text("email", k.value(customer_keyword(CustomerField::Email)))?,
-        optional_text("phone", k.value(customer_keyword(CustomerField::Phone)))?,
-        optional_text("address", k.value(customer_keyword(CustomerField::Address)))?,
-        optional_text("created_at", k.value(words::CREATED_AT))?,
-    )?;
+    let schema = <Record as crm_engine::Record>::schema();
+    let (record, named) = schema.read_given(&field_values::<Record>(k)?)?;
+    let mut new = NewCustomer::from_fields(None, record, named);
     if let Some(id) = k.value(words::ID) {
         new = new.with_id(write_id("id", id)?);
     }
@@ -436,13 +430,9 @@ impl Customer {
 }
 
 pub(super) fn upsert_write(k: &Keywords) -> CmdResult<Op> {
-    let mut upsert = CustomerUpsert::parse(
-        required_text("email", k.value(customer_keyword(CustomerField::Email)))?,
-        required_text("name", k.value(customer_keyword(CustomerField::Name)))?,
-        optional_text("phone", k.value(customer_keyword(CustomerField::Phone)))?,
-        optional_text("address", k.value(customer_keyword(CustomerField::Address)))?,
-        optional_text("created_at", k.value(words::CREATED_AT))?,
-    )?;
+    let schema = <Record as crm_engine::Record>::schema();
+    let (record, named) = schema.read_given(&field_values::<Record>(k)?)?;
+    let mut upsert = CustomerUpsert::from_fields(record, named);
     if let Some(id) = k.value(words::ID) {
         upsert.id = Some(write_id("id", id)?);
     }
@@ -459,7 +449,12 @@ pub(super) fn upserted(masked: bool, outcome: crm_engine::Result<Outcome>) -> Cm
     Ok(Reply::Array(vec![
         Reply::Integer(id as i64),
         Reply::Bulk(kind.as_str().as_bytes().to_vec()),
-        Reply::bulk_array(fields.names().into_iter().map(|f| f.as_bytes().to_vec())),
+        Reply::bulk_array(
+            <crm_engine::Customer as crm_engine::Record>::schema()
+                .names(fields)
+                .into_iter()
+                .map(|f| f.as_bytes().to_vec()),
+        ),
     ]))
 }
 
@@ -485,7 +480,7 @@ pub async fn execute(context: &Context<'_>, command: Customer) -> CmdResult {
             let id = write_id("id", &id)?;
             let mut patch = CustomerPatch::default();
             for (field, value) in &fields {
-                patch.set(*field, text(field.as_str(), value)?)?;
+                patch.set(*field, text(name_of::<Record>(*field), value)?)?;
             }
             engine(masked_conflict(
                 masked,

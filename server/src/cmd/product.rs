@@ -4,12 +4,13 @@ use super::context::Context;
 use super::spec::{
     block, keyword, one_of, token, value, Access, ArgKind, Group, Spec, PAGE, PLAIN,
 };
-use super::values::{engine, new_id, page, parse_fields, read_id, write_id};
-use crate::parse::{optional_text, required_text, text, Args, CmdResult, Keywords};
+use super::values::{engine, field_values, new_id, page, parse_fields, read_id, write_id};
+use crate::parse::{text, Args, CmdResult, Keywords};
 use crate::reply::Reply;
-use crate::vocabulary::{self as words, product_keyword};
+use crate::vocabulary as words;
+use crm_engine::schema::name_of;
 use crm_engine::values::DEFAULT_LIMIT;
-use crm_engine::{Field, NewProduct, Op, ProductField, ProductPatch, Role};
+use crm_engine::{FieldId, NewProduct, Op, Product as Record, ProductPatch, Role};
 
 #[derive(Clone, Copy)]
 pub enum Verb {
@@ -24,7 +25,7 @@ pub enum Verb {
 pub enum Product {
     Add(Keywords),
     Get(Vec<u8>),
-    Update(Vec<u8>, Vec<(ProductField, Vec<u8>)>),
+    Update(Vec<u8>, Vec<(FieldId, Vec<u8>)>),
     Del(Vec<u8>),
     List(Keywords),
 }
@@ -125,7 +126,7 @@ impl super::context::Verb for Verb {
             Verb::Del => Product::Del(args.required()?),
             Verb::Update => {
                 let id = args.required()?;
-                Product::Update(id, parse_fields(args)?)
+                Product::Update(id, parse_fields::<Record>(args)?)
             }
             Verb::List => Product::List(args.keywords(self.spec().syntax)?),
         })
@@ -142,11 +143,9 @@ const PRODUCTS: Spec = Spec {
 
 /// `PRODUCT.ADD`'s write, from its words alone (see `submit.rs`).
 pub(super) fn add_write(k: &Keywords) -> CmdResult<Op> {
-    let mut new = NewProduct::parse(
-        required_text("name", k.value(product_keyword(ProductField::Name)))?,
-        required_text("price", k.value(product_keyword(ProductField::Price)))?,
-        optional_text("stock", k.value(product_keyword(ProductField::Stock)))?,
-    )?;
+    let schema = <Record as crm_engine::Record>::schema();
+    let (record, named) = schema.read_given(&field_values::<Record>(k)?)?;
+    let mut new = NewProduct::from_fields(None, record, named);
     if let Some(id) = k.value(words::ID) {
         new = new.with_id(write_id("id", id)?);
     }
@@ -167,7 +166,7 @@ pub async fn execute(context: &Context<'_>, command: Product) -> CmdResult {
             let id = write_id("id", &id)?;
             let mut patch = ProductPatch::default();
             for (field, value) in &fields {
-                patch.set(*field, text(field.as_str(), value)?)?;
+                patch.set(*field, text(name_of::<Record>(*field), value)?)?;
             }
             engine(
                 store

@@ -1,8 +1,11 @@
 //! Turning raw argument bytes into engine values, with the protocol's error codes.
 
-use crate::parse::{printable, syntax, text, Args, CmdResult, Keywords};
+use crate::parse::{
+    optional_text, printable, required_text, syntax, text, Args, CmdResult, Keywords,
+};
 use crate::reply::Reply;
-use crm_engine::{values, Field};
+use crm_engine::schema::Presence;
+use crm_engine::{values, FieldId, Record};
 
 /// An id where a write needs one: `INVALID` unless it is one.
 pub fn write_id(field: &'static str, bytes: &[u8]) -> CmdResult<u64> {
@@ -50,19 +53,17 @@ pub fn engine<T>(result: crm_engine::Result<T>) -> CmdResult<T> {
     result.map_err(Reply::from)
 }
 
-/// `FIELD value [FIELD value ...]` of an `UPDATE`: at least one, each a field of the kind (any
-/// case), none twice.
-pub fn parse_fields<F: Field>(args: &mut Args) -> CmdResult<Vec<(F, Vec<u8>)>> {
+/// `FIELD value [FIELD value ...]` of an `UPDATE`: at least one, each a field of the kind that
+/// an update may change (its schema's keyword, any case), none twice.
+pub fn parse_fields<R: Record>(args: &mut Args) -> CmdResult<Vec<(FieldId, Vec<u8>)>> {
     if args.remaining() == 0 {
         return Err(args.wrong_arity());
     }
-    let mut fields: Vec<(F, Vec<u8>)> = Vec::new();
+    let schema = R::schema();
+    let mut fields: Vec<(FieldId, Vec<u8>)> = Vec::new();
     while let Some(word) = args.next() {
-        let Some(field) = F::named(&word) else {
-            let known: Vec<String> = F::ALL
-                .iter()
-                .map(|f| f.as_str().to_ascii_uppercase())
-                .collect();
+        let Some(field) = schema.keyword(&word).filter(|field| field.updatable) else {
+            let known: Vec<&str> = schema.updatable().map(|field| field.keyword).collect();
             return Err(syntax(format!(
                 "syntax error: unknown field '{}' for '{}' ({})",
                 printable(&word),
@@ -70,16 +71,32 @@ pub fn parse_fields<F: Field>(args: &mut Args) -> CmdResult<Vec<(F, Vec<u8>)>> {
                 known.join(", ")
             )));
         };
-        let upper = field.as_str().to_ascii_uppercase();
-        if fields.iter().any(|(f, _)| *f == field) {
+        let upper = field.keyword;
+        if fields.iter().any(|(id, _)| *id == field.id) {
             return Err(syntax(format!("syntax error: field '{upper}' given twice")));
         }
         let value = args
             .next()
             .ok_or_else(|| syntax(format!("syntax error: field '{upper}' needs a value")))?;
-        fields.push((field, value));
+        fields.push((field.id, value));
     }
     Ok(fields)
+}
+
+/// The texts an `ADD` or `UPSERT` gives for the kind's fields, by their keywords, in the
+/// schema's order (what [`crm_engine::schema::Schema::read_given`] reads): a required field
+/// missing is `INVALID` "required", a value that is not UTF-8 `INVALID` naming its field.
+pub fn field_values<R: Record>(k: &Keywords) -> CmdResult<Vec<(FieldId, &str)>> {
+    let mut values = Vec::new();
+    for field in R::schema().settable() {
+        let bytes = k.value(field.keyword);
+        if field.presence == Presence::Required {
+            values.push((field.id, required_text(field.name, bytes)?));
+        } else if let Some(text) = optional_text(field.name, bytes)? {
+            values.push((field.id, text));
+        }
+    }
+    Ok(values)
 }
 
 /// The reply to an add: the new record's id.

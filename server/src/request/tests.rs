@@ -1,8 +1,7 @@
 //! The builders against the wire spelling and against the server's own parsers.
 
 use super::*;
-use crm_engine::values::parse_timestamp;
-use crm_engine::Field;
+use crm_engine::values::{format_timestamp, parse_timestamp};
 
 fn words(command: &Command) -> Vec<&str> {
     command.words().iter().map(String::as_str).collect()
@@ -12,13 +11,13 @@ fn words(command: &Command) -> Vec<&str> {
 fn builders_spell_the_protocol() {
     assert_eq!(
         words(&Command::customer_add(&[
-            (CustomerField::Name, "Bob"),
-            (CustomerField::Email, "bob@"),
+            (Customer::NAME, "Bob"),
+            (Customer::EMAIL, "bob@"),
         ])),
         ["CUSTOMER.ADD", "NAME", "Bob", "EMAIL", "bob@"]
     );
     assert_eq!(
-        words(&Command::customer_update(7, &[(CustomerField::Phone, "")])),
+        words(&Command::customer_update(7, &[(Customer::PHONE, "")])),
         ["CUSTOMER.UPDATE", "7", "PHONE", ""]
     );
     assert_eq!(
@@ -120,10 +119,12 @@ fn cleaned_records_become_their_writes() {
 #[test]
 fn every_builder_is_understood_by_the_server() {
     let customer = NewCustomer::parse("Ada", "ada@example.com", None, None, None).unwrap();
-    let all_fields: Vec<(CustomerField, &str)> =
-        CustomerField::ALL.iter().map(|f| (*f, "x")).collect();
-    let product_fields: Vec<(ProductField, &str)> =
-        ProductField::ALL.iter().map(|f| (*f, "1")).collect();
+    let all_fields: Vec<(FieldId, &str)> = Customer::schema()
+        .updatable()
+        .map(|f| (f.id, "x"))
+        .collect();
+    let product_fields: Vec<(FieldId, &str)> =
+        Product::schema().updatable().map(|f| (f.id, "1")).collect();
     let mut built = vec![
         Command::customer_add(&all_fields),
         Command::customer_update(1, &all_fields),

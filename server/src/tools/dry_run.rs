@@ -9,20 +9,14 @@
 //! orders take no stock).
 
 use super::import_report::RowOutcome;
-use crm_engine::NewCustomer;
+use crm_engine::{Customer, NewCustomer, Record};
 use crm_server::client::{Client, ClientError, Value};
 use crm_server::request::Command;
 use std::collections::HashMap;
 
-/// A customer as the file's earlier rows would leave it.
-#[derive(Clone)]
-struct Simulated {
-    /// Its id (0: one the import would create, with an id the server would choose).
-    id: u64,
-    name: String,
-    phone: Option<String>,
-    address: Option<String>,
-}
+/// A customer as the file's earlier rows would leave it; its id 0 for one the import would
+/// create, with an id the server would choose.
+type Simulated = Customer;
 
 /// The file's effect so far, for the rows the server cannot decide alone.
 #[derive(Default)]
@@ -51,12 +45,7 @@ impl DryRun {
                 if let Some(id) = row.id {
                     self.claimed.insert(id, line);
                 }
-                let created = Simulated {
-                    id: row.id.unwrap_or(0),
-                    name: row.name.clone(),
-                    phone: row.phone.clone(),
-                    address: row.address.clone(),
-                };
+                let created = row.to_record(row.id.unwrap_or(0));
                 self.customers
                     .insert(row.email.clone(), (created.id, Some(created), Vec::new()));
             }
@@ -102,16 +91,14 @@ impl DryRun {
                 "CONFLICT email {quoted} belongs to {owner}, not {given}"
             )));
         }
-        let mut fields = Vec::new();
-        if row.name != current.name {
-            fields.push("name".to_string());
-        }
-        if row.phone.is_some() && row.phone != current.phone {
-            fields.push("phone".to_string());
-        }
-        if row.address.is_some() && row.address != current.address {
-            fields.push("address".to_string());
-        }
+        let mut upserted = current.clone();
+        upsert_into(&mut upserted, row);
+        let schema = Customer::schema();
+        let fields: Vec<String> = schema
+            .names(schema.changed(&current, &upserted))
+            .into_iter()
+            .map(str::to_string)
+            .collect();
         if let Some(entry) = self.customers.get_mut(&row.email) {
             entry.2.push(row.clone());
         }
@@ -139,25 +126,16 @@ impl DryRun {
                     .call(&Command::customer_get(*id))?
                     .json()?
                     .unwrap_or_default();
-                let text = |key: &str| stored[key].as_str().map(str::to_string);
                 let read = Simulated {
                     id: *id,
-                    name: text("name").unwrap_or_default(),
-                    phone: text("phone"),
-                    address: text("address"),
+                    ..Customer::schema().from_json(&stored)
                 };
                 *known = Some(read.clone());
                 read
             }
         };
         for patch in patches.iter() {
-            customer.name = patch.name.clone();
-            if patch.phone.is_some() {
-                customer.phone = patch.phone.clone();
-            }
-            if patch.address.is_some() {
-                customer.address = patch.address.clone();
-            }
+            upsert_into(&mut customer, patch);
         }
         Ok(Some(customer))
     }
@@ -213,4 +191,13 @@ impl DryRun {
         self.exists.insert((kind, id), found);
         Ok(found)
     }
+}
+
+/// What `CUSTOMER.UPSERT` does to the customer a row matches: the fields the row gives that an
+/// update may change take its values (an empty cell is not given), but the email it matched on
+/// stays as the customer shows it.
+fn upsert_into(customer: &mut Customer, row: &NewCustomer) {
+    let schema = Customer::schema();
+    let given = row.given().without(schema, Customer::EMAIL);
+    schema.update_from(customer, &row.to_record(customer.id), given);
 }
