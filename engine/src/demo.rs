@@ -7,8 +7,8 @@
 
 use crate::error::Result;
 use crate::model::{NewCustomer, NewOrder, NewProduct};
+use crate::schema::{Record, ID};
 use crate::store::Store;
-use crate::values::{format_money, format_timestamp};
 use crate::write::Op;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -283,47 +283,35 @@ impl Demo {
         Ok(())
     }
 
-    /// Writes `customers.csv`, `products.csv` and `orders.csv` (the design notes' columns).
+    /// Writes `customers.csv`, `products.csv` and `orders.csv`: the import's columns, the
+    /// id and then each field a write sets (`schema/`), values as a request writes them.
     pub fn write_csv(&self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir)?;
-        let mut out = csv::Writer::from_path(dir.join("customers.csv"))?;
-        out.write_record(["id", "name", "email", "phone", "address", "created_at"])?;
-        for c in &self.customers {
-            out.write_record([
-                c.id.unwrap_or(0).to_string(),
-                c.name.clone(),
-                c.email.clone(),
-                c.phone.clone().unwrap_or_default(),
-                c.address.clone().unwrap_or_default(),
-                format_timestamp(c.created_at.unwrap_or(START)),
-            ])?;
-        }
-        out.flush()?;
-        let mut out = csv::Writer::from_path(dir.join("products.csv"))?;
-        out.write_record(["id", "name", "price", "stock"])?;
-        for p in &self.products {
-            out.write_record([
-                p.id.unwrap_or(0).to_string(),
-                p.name.clone(),
-                format_money(u128::from(p.price_cents)),
-                p.stock.unwrap_or(0).to_string(),
-            ])?;
-        }
-        out.flush()?;
-        let mut out = csv::Writer::from_path(dir.join("orders.csv"))?;
-        out.write_record(["id", "customer_id", "product_id", "quantity", "created_at"])?;
-        for o in &self.orders {
-            out.write_record([
-                o.id.unwrap_or(0).to_string(),
-                o.customer_id.to_string(),
-                o.product_id.to_string(),
-                o.quantity.to_string(),
-                format_timestamp(o.created_at.unwrap_or(START)),
-            ])?;
-        }
-        out.flush()?;
+        let customers = self.customers.iter().map(|c| (c.id, c.to_record(0)));
+        write_table(&dir.join("customers.csv"), customers)?;
+        let products = self.products.iter().map(|p| (p.id, p.to_record(0)));
+        write_table(&dir.join("products.csv"), products)?;
+        let orders = self.orders.iter().map(|o| (o.id, o.to_record(0)));
+        write_table(&dir.join("orders.csv"), orders)?;
         Ok(())
     }
+}
+
+/// Writes one CSV file of records of kind `R`, each with its id (0: none).
+fn write_table<R: Record>(path: &Path, rows: impl Iterator<Item = (Option<u64>, R)>) -> Result<()> {
+    let schema = R::schema();
+    let mut out = csv::Writer::from_path(path)?;
+    out.write_record(std::iter::once(ID).chain(schema.settable().map(|field| field.name)))?;
+    for (id, record) in rows {
+        let values = schema.settable().map(|field| {
+            field
+                .get(&record)
+                .map_or_else(String::new, |value| field.ty.format(value))
+        });
+        out.write_record(std::iter::once(id.unwrap_or(0).to_string()).chain(values))?;
+    }
+    out.flush()?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use super::table::{self, column, Column, Kind};
 use super::Chrome;
 use crate::page::field_text;
 use crate::theme;
+use crm_engine::{Customer, Record};
 use crm_server::request::Command;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -72,7 +73,12 @@ fn record_lines(record: Option<&Json>, id: u64, kept: bool) -> Vec<Line<'static>
         ),
         theme::title(),
     ))];
-    for key in ["id", "email", "phone", "address", "created_at"] {
+    // The id, then every field of the schema but the name (the title's).
+    let fields = Customer::schema()
+        .fields()
+        .filter(|field| field.id != Customer::NAME)
+        .map(|field| field.name);
+    for key in std::iter::once("id").chain(fields) {
         lines.push(Line::from(format!("{key}: {}", field_text(c, key))));
     }
     lines
