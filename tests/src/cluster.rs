@@ -54,8 +54,26 @@ impl EtcdCluster {
     }
 
     /// `size` members with extra `etcd` arguments for each (e.g. `--auth-token-ttl`).
+    ///
+    /// A port found free may be taken before etcd binds it (by another test's client
+    /// connection: the tests run in parallel), and etcd then exits with "address already in
+    /// use": the whole cluster is started again on new ports, a few times at most.
     pub fn start_with(size: usize, extra: &[&str]) -> EtcdCluster {
-        let binary = etcd_binary();
+        assert!(etcd_binary().exists());
+        let mut failures = Vec::new();
+        for _ in 0..5 {
+            match EtcdCluster::try_start(size, extra) {
+                Ok(cluster) => return cluster,
+                Err(failure) if failure.contains("address already in use") => {
+                    failures.push(failure)
+                }
+                Err(failure) => panic!("etcd did not start: {failure}"),
+            }
+        }
+        panic!("etcd did not start on free ports in 5 tries: {failures:?}");
+    }
+
+    fn try_start(size: usize, extra: &[&str]) -> Result<EtcdCluster, String> {
         let dir = tempfile::tempdir().unwrap();
         let members: Vec<EtcdMember> = (1..=size)
             .map(|i| EtcdMember {
@@ -71,12 +89,24 @@ impl EtcdCluster {
             extra: extra.iter().map(|s| s.to_string()).collect(),
             members,
         };
-        assert!(binary.exists());
         for i in 0..size {
             cluster.launch(i);
         }
-        cluster.wait_healthy(&(0..size).collect::<Vec<_>>());
-        cluster
+        let deadline = Instant::now() + Duration::from_secs(60);
+        for i in 0..size {
+            while !healthy(cluster.members[i].client_port) {
+                let exited = cluster.members[i]
+                    .child
+                    .as_mut()
+                    .is_some_and(|child| matches!(child.try_wait(), Ok(Some(_))));
+                if exited || Instant::now() > deadline {
+                    // Dropping the cluster kills the members that did start.
+                    return Err(format!("member {i}: {}", cluster.log(i)));
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        Ok(cluster)
     }
 
     fn initial_cluster(&self) -> String {
