@@ -79,12 +79,10 @@ fn traces(dir: &Path, key: &MasterKey, id: u64) -> Vec<String> {
     found
 }
 
-#[test]
-fn a_forgotten_customer_cannot_be_recovered_from_the_data_folder_with_the_master_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let key = MasterKey::generate();
-    let data = dir.path().join("store");
-    let store = open_with(&data, &key);
+/// A store in `data` holding twenty other customers and then the person: (the store, the
+/// person's id).
+fn the_person_among_others(data: &Path, key: &MasterKey) -> (Store, u64) {
+    let store = open_with(data, key);
     for i in 0..20 {
         customer(
             &store,
@@ -93,6 +91,15 @@ fn a_forgotten_customer_cannot_be_recovered_from_the_data_folder_with_the_master
         );
     }
     let id = the_person(&store);
+    (store, id)
+}
+
+#[test]
+fn a_forgotten_customer_cannot_be_recovered_from_the_data_folder_with_the_master_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate();
+    let data = dir.path().join("store");
+    let (store, id) = the_person_among_others(&data, &key);
     let product = product(&store, "Lamp", "12.50", 100);
     for _ in 0..5 {
         order(&store, id, product, 2).unwrap();
@@ -158,15 +165,7 @@ fn a_deleted_customer_cannot_be_recovered_from_the_data_folder_with_the_master_k
     let dir = tempfile::tempdir().unwrap();
     let key = MasterKey::generate();
     let data = dir.path().join("store");
-    let store = open_with(&data, &key);
-    for i in 0..20 {
-        customer(
-            &store,
-            &format!("Other Person{i}"),
-            &format!("other{i}@x.example"),
-        );
-    }
-    let id = the_person(&store);
+    let (store, id) = the_person_among_others(&data, &key);
     store.flush().unwrap();
     let before = dir.path().join("before");
     copy_dir(&data, &before);
