@@ -102,6 +102,16 @@ impl TestServer {
             extra_args: extra.iter().map(|s| s.to_string()).collect(),
             env: Vec::new(),
         };
+        // A port found free may be taken before the server binds it (another test's client
+        // connection: tests run in parallel); the server then exits having created nothing
+        // (it binds first), and is started again on another port, a few times at most.
+        for _ in 0..4 {
+            match server.try_launch() {
+                Ok(()) => return server,
+                Err(log) if log.contains("Address already in use") => server.port = free_port(),
+                Err(log) => panic!("{log}"),
+            }
+        }
         server.launch();
         server
     }
@@ -113,6 +123,13 @@ impl TestServer {
 
     /// Starts (or restarts) the process on the same folder and port, and waits until ready.
     pub fn launch(&mut self) {
+        if let Err(failure) = self.try_launch() {
+            panic!("{failure}");
+        }
+    }
+
+    /// [`TestServer::launch`], with the failure (and the server's log) as an error.
+    fn try_launch(&mut self) -> Result<(), String> {
         let log = std::fs::File::create(self.dir.path().join("server.log")).unwrap();
         let child = Command::new(server_binary())
             .arg("serve")
@@ -131,10 +148,10 @@ impl TestServer {
             .spawn()
             .unwrap();
         self.child = Some(child);
-        self.wait_ready();
+        self.wait_ready()
     }
 
-    fn wait_ready(&mut self) {
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) {
@@ -142,16 +159,17 @@ impl TestServer {
                 if stream.write_all(b"PING\r\n").is_ok() {
                     let mut reply = [0u8; 7];
                     if stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n" {
-                        return;
+                        return Ok(());
                     }
                 }
             }
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
-                panic!("server exited early with {status}: {}", self.log());
+                self.child = None;
+                return Err(format!("server exited early with {status}: {}", self.log()));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("server not ready in time: {}", self.log());
+        Err(format!("server not ready in time: {}", self.log()))
     }
 
     /// The server process's resident memory, in KiB.
