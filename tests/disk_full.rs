@@ -104,22 +104,32 @@ fn a_full_disk_gives_error_replies_and_the_server_keeps_serving() {
         }
     }
     let (failed_at, answer) = failure.expect("6 MiB never filled up");
-    assert!(answer.starts_with("-ERR storage: "), "{answer}");
     assert!(answer.contains("No space left"), "{answer}");
-    // The group's batch may be in memory without being on disk: the store halts rather than
-    // serve it. Connection commands and INFO still answer; data commands say why they cannot.
-    send("CUSTOMER.GET 1".into());
-    let refused = reply(&mut reader);
-    assert!(
-        refused.starts_with("-ERR storage: the store stopped after a failed write to disk"),
-        "{refused}"
-    );
+    if answer.starts_with("-ERR io: ") {
+        // The disk filled while the keyring made its next 1,024 key slots, which happens while
+        // the write is planned: it is refused, nothing is applied, and the store serves on.
+        send("CUSTOMER.GET 1".into());
+        assert!(reply(&mut reader).starts_with('$'));
+        send("INFO".into());
+        assert!(!reply(&mut reader).contains("store_status:halted"));
+    } else {
+        // The group's batch may be in memory without being on disk: the store halts rather
+        // than serve it. Connection commands and INFO still answer; data commands say why
+        // they cannot.
+        assert!(answer.starts_with("-ERR storage: "), "{answer}");
+        send("CUSTOMER.GET 1".into());
+        let refused = reply(&mut reader);
+        assert!(
+            refused.starts_with("-ERR storage: the store stopped after a failed write to disk"),
+            "{refused}"
+        );
+        send("INFO".into());
+        assert!(reply(&mut reader).contains("store_status:halted"));
+        send("CUSTOMER.ADD NAME y EMAIL y@example.com".into());
+        assert!(reply(&mut reader).starts_with("-ERR storage: "));
+    }
     send("PING".into());
     assert_eq!(reply(&mut reader), "+PONG\r\n");
-    send("INFO".into());
-    assert!(reply(&mut reader).contains("store_status:halted"));
-    send("CUSTOMER.ADD NAME y EMAIL y@example.com".into());
-    assert!(reply(&mut reader).starts_with("-ERR storage: "));
     assert!(server.0.try_wait().unwrap().is_none(), "the server died");
     drop(server);
 

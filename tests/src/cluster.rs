@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::free_port;
+use crate::free_ports;
 
 /// One etcd member.
 pub struct EtcdMember {
@@ -75,11 +75,12 @@ impl EtcdCluster {
 
     fn try_start(size: usize, extra: &[&str]) -> Result<EtcdCluster, String> {
         let dir = tempfile::tempdir().unwrap();
+        let ports = free_ports(2 * size);
         let members: Vec<EtcdMember> = (1..=size)
             .map(|i| EtcdMember {
                 name: format!("m{i}"),
-                client_port: free_port(),
-                peer_port: free_port(),
+                client_port: ports[2 * i - 2],
+                peer_port: ports[2 * i - 1],
                 child: None,
             })
             .collect();

@@ -54,6 +54,18 @@ pub fn workspace_binary(name: &str) -> PathBuf {
 }
 
 /// A free TCP port on loopback.
+/// `n` distinct free loopback ports: every listener is held until all are found (ports found
+/// one at a time may repeat: the kernel can hand a just-released port out again).
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
