@@ -2,6 +2,9 @@
 //!
 //! The request shapes are our own small types (a [`Range`] builder, [`Compare`], [`Op`]) so
 //! the rest of the crate never touches the generated protobuf structs.
+//!
+//! One file: the request builders and their answers are one vocabulary that `Client`'s calls
+//! take and return; each piece is a few lines, and split they would only import each other.
 
 use super::client::{Client, Retry, MAX_DECODING};
 use super::proto::etcdserverpb as pb;

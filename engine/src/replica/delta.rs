@@ -26,6 +26,9 @@
 //! `CORRUPT` (never a panic, never an allocation larger than the input); the bytes after the
 //! last list must be none. What the values mean is checked where they are applied
 //! (`replica/apply.rs`).
+//!
+//! One file (340 lines of code, the rest its tests): the encoding and its decoding must stay
+//! mirror images, field for field, and are kept side by side for that.
 
 use crate::error::{Error, Result};
 use crate::keyring::SLOT_LEN;
