@@ -80,7 +80,8 @@ fn customers_end_to_end() {
     assert_eq!(
         json_of(&mut con, &["CUSTOMER.GET", &id.to_string()]),
         json!({"id": id, "name": "Ada Lovelace", "email": "ada@example.com", "phone": "+445550100",
-               "address": "12 St James Sq, London", "created_at": "2026-11-25T09:30:00Z"})
+               "address": "12 St James Sq, London", "created_at": "2026-11-25T09:30:00Z",
+               "fields": {}})
     );
     // Leading zeros are the same id; non-ids find nothing in reads.
     assert_eq!(
@@ -387,7 +388,8 @@ fn products_and_orders_end_to_end() {
     );
     assert_eq!(
         json_of(&mut con, &["PRODUCT.GET", &product.to_string()]),
-        json!({"id": product, "name": "Analytical Engine", "price": "1999.00", "stock": 12})
+        json!({"id": product, "name": "Analytical Engine", "price": "1999.00", "stock": 12,
+            "fields": {}})
     );
     let free = int(
         &mut con,

@@ -6,7 +6,9 @@
 
 use crate::error::{Error, Result};
 use crate::model::{Customer, NewCustomer, NewOrder, NewProduct, Order, Product};
-use crate::schema::{FieldSet, Presence, Record, Schema, ID};
+use crate::schema::{
+    Catalog, CustomField, CustomGiven, CustomType, FieldSet, Presence, Record, Schema, ID,
+};
 use crate::values::{parse_id, quote};
 use std::collections::HashMap;
 
@@ -52,6 +54,15 @@ impl ImportKind {
             ImportKind::Customers => of(Customer::schema()),
             ImportKind::Products => of(Product::schema()),
             ImportKind::Orders => of(Order::schema()),
+        }
+    }
+
+    /// The kind of record a row adds (`None`: orders, which have no custom fields).
+    pub fn record_kind(self) -> Option<crate::error::Kind> {
+        match self {
+            ImportKind::Customers => Some(crate::error::Kind::Customer),
+            ImportKind::Products => Some(crate::error::Kind::Product),
+            ImportKind::Orders => None,
         }
     }
 
@@ -138,6 +149,8 @@ pub struct Cleaner {
     width: usize,
     /// 16 bytes of hash per distinct row: ~16 MB per million rows.
     seen: HashMap<[u8; 16], u64>,
+    /// The columns named after declared custom fields: their place and their field.
+    custom: Vec<(usize, CustomField)>,
 }
 
 impl Cleaner {
@@ -145,16 +158,49 @@ impl Cleaner {
     /// column must be one of the kind's, named once, and the required ones must be there. An
     /// error names the columns at fault and lists the kind's.
     pub fn new(kind: ImportKind, headers: &csv::StringRecord) -> Result<Cleaner> {
+        Cleaner::with_catalog(kind, headers, &Catalog::default())
+    }
+
+    /// As [`Cleaner::new`], where a column may also be named after a custom field `catalog`
+    /// declares for the kind (without regard to case): its cells are read by the field's type
+    /// (an empty one unset).
+    pub fn with_catalog(
+        kind: ImportKind,
+        headers: &csv::StringRecord,
+        catalog: &Catalog,
+    ) -> Result<Cleaner> {
         let names: Vec<String> = headers
             .iter()
             .map(|h| h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase())
             .collect();
         let columns = kind.columns();
-        let known = || columns.join(", ");
+        let declared: Vec<&CustomField> = match kind.record_kind() {
+            Some(record_kind) => catalog.declared(record_kind).collect(),
+            None => Vec::new(),
+        };
+        let known = || {
+            columns
+                .iter()
+                .copied()
+                .chain(declared.iter().map(|field| field.name.as_str()))
+                .collect::<Vec<&str>>()
+                .join(", ")
+        };
+        let custom: Vec<(usize, CustomField)> = names
+            .iter()
+            .enumerate()
+            .filter_map(|(at, name)| {
+                let field = declared.iter().find(|field| field.name == *name)?;
+                Some((at, (*field).clone()))
+            })
+            .collect();
         let unknown: Vec<String> = headers
             .iter()
             .zip(&names)
-            .filter(|(_, name)| !columns.contains(&name.as_str()))
+            .filter(|(_, name)| {
+                !columns.contains(&name.as_str())
+                    && !declared.iter().any(|field| field.name == **name)
+            })
             .map(|(header, _)| quote(header.trim_start_matches('\u{feff}')))
             .collect();
         if !unknown.is_empty() {
@@ -204,7 +250,31 @@ impl Cleaner {
             positions,
             width: names.len(),
             seen: HashMap::new(),
+            custom,
         })
+    }
+
+    /// The custom values of a row: each custom column's cell read by its field's type (an
+    /// empty cell is not given), noting what the cleaning changed.
+    fn custom_values(
+        &self,
+        record: &csv::StringRecord,
+        changes: &mut Vec<String>,
+    ) -> Result<CustomGiven> {
+        let mut given = CustomGiven::default();
+        for (at, field) in &self.custom {
+            let raw = record.get(*at).unwrap_or("");
+            let cell = if field.ty == CustomType::Text {
+                raw
+            } else {
+                raw.trim()
+            };
+            if let Some(value) = field.read(cell)? {
+                note(changes, &field.name, raw, &field.ty.format(value.as_ref()));
+                given.give(field.id, Some(value));
+            }
+        }
+        Ok(given)
     }
 
     fn field<'r>(&self, record: &'r csv::StringRecord, column: &str) -> Option<&'r str> {
@@ -223,11 +293,15 @@ impl Cleaner {
         }
         let mut changes = Vec::new();
         let cleaned = match self.kind {
-            ImportKind::Customers => self.row(record, &mut changes).map(|(id, row, given)| {
-                CleanRecord::Customer(NewCustomer::from_fields(id, row, given))
+            ImportKind::Customers => self.row(record, &mut changes).and_then(|(id, row, given)| {
+                let mut new = NewCustomer::from_fields(id, row, given);
+                new.custom = self.custom_values(record, &mut changes)?;
+                Ok(CleanRecord::Customer(new))
             }),
-            ImportKind::Products => self.row(record, &mut changes).map(|(id, row, given)| {
-                CleanRecord::Product(NewProduct::from_fields(id, row, given))
+            ImportKind::Products => self.row(record, &mut changes).and_then(|(id, row, given)| {
+                let mut new = NewProduct::from_fields(id, row, given);
+                new.custom = self.custom_values(record, &mut changes)?;
+                Ok(CleanRecord::Product(new))
             }),
             ImportKind::Orders => self
                 .row(record, &mut changes)

@@ -208,6 +208,7 @@ pub fn generate(seed: u64, customers: usize, products: usize, orders: usize) -> 
                 phone,
                 address,
                 created_at: Some(rng.gen_range(START..END - 86_400 * 30)),
+                custom: Default::default(),
             }
         })
         .collect();
@@ -225,6 +226,7 @@ pub fn generate(seed: u64, customers: usize, products: usize, orders: usize) -> 
                 ),
                 price_cents: price,
                 stock: Some(rng.gen_range(0..500)),
+                custom: Default::default(),
             }
         })
         .collect();

@@ -337,6 +337,7 @@ mod tests {
             phone: phone.map(str::to_string),
             address: None,
             created_at: 0,
+            custom: Default::default(),
         })
     }
 

@@ -27,6 +27,8 @@ pub enum Kind {
     Order,
     User,
     Backup,
+    /// The custom fields' declarations (`SCHEMA.FIELD.*`), in the journal.
+    Schema,
 }
 
 impl fmt::Display for Kind {
@@ -37,6 +39,7 @@ impl fmt::Display for Kind {
             Kind::Order => "order",
             Kind::User => "user",
             Kind::Backup => "backup",
+            Kind::Schema => "schema",
         })
     }
 }
@@ -48,7 +51,8 @@ pub enum Error {
     /// A value failed validation; the message names the field and the value.
     #[error("{field}: {message}")]
     Invalid {
-        field: &'static str,
+        /// A built-in field's name, or a custom field's (declared at run time).
+        field: std::borrow::Cow<'static, str>,
         message: String,
     },
 
@@ -205,9 +209,12 @@ impl Error {
     }
 
     /// Shorthand for a validation error.
-    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+    pub fn invalid(
+        field: impl Into<std::borrow::Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
         Error::Invalid {
-            field,
+            field: field.into(),
             message: message.into(),
         }
     }

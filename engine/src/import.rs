@@ -52,7 +52,7 @@ impl Store {
     /// duplicate detection).
     pub fn import_csv(&self, kind: ImportKind, input: impl Read) -> Result<ImportReport> {
         let mut rows = CsvRows::new(std::io::BufReader::new(input));
-        let mut cleaner = Cleaner::new(kind, &rows.header()?.names)?;
+        let mut cleaner = Cleaner::with_catalog(kind, &rows.header()?.names, &self.catalog())?;
         let mut report = ImportReport::default();
         // Pending writes: (line, changes if fixed, op).
         let mut pending: Vec<(u64, Option<Vec<String>>, Op)> = Vec::with_capacity(IMPORT_BATCH);

@@ -87,6 +87,11 @@ pub(crate) struct Shared {
     pub log_keys: crate::replica::LogKeys,
     /// The log's epoch keys (`cluster-epochs`), opened when first asked for.
     pub epochs: Mutex<Option<std::sync::Arc<crate::replica::epochs::Epochs>>>,
+    /// The custom fields' declarations as the tree holds them: loaded at open, and again by
+    /// `apply_group` after a group that changed them (here or, on a follower, replicated).
+    pub catalog: std::sync::RwLock<std::sync::Arc<crate::schema::Catalog>>,
+    /// Where the sweep of dropped custom fields is (`sweep.rs`).
+    pub sweep: crate::sweep::SweepState,
 }
 
 /// Counters of the durable write path, read by `INFO` and the benchmarks.
@@ -166,6 +171,33 @@ impl Shared {
             products: self.meta_u64(&meta::count(Space::Product as u8))?,
             orders: self.meta_u64(&meta::count(Space::Order as u8))?,
         })
+    }
+
+    /// The custom fields' declarations as the tree holds them (empty when none was made).
+    pub fn stored_catalog(&self) -> Result<crate::schema::Catalog> {
+        let key = crate::write::schema::catalog_key();
+        match self.tree.get(&key)? {
+            Some(sealed) => self.codec.open(&key, &sealed),
+            None => Ok(crate::schema::Catalog::default()),
+        }
+    }
+
+    /// The custom fields' declarations, as of the last group applied.
+    pub fn catalog(&self) -> std::sync::Arc<crate::schema::Catalog> {
+        match self.catalog.read() {
+            Ok(catalog) => catalog.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Reads the declarations again after a group that changed them.
+    pub fn reload_catalog(&self) -> Result<()> {
+        let loaded = std::sync::Arc::new(self.stored_catalog()?);
+        match self.catalog.write() {
+            Ok(mut catalog) => *catalog = loaded,
+            Err(poisoned) => *poisoned.into_inner() = loaded,
+        }
+        Ok(())
     }
 
     /// Fails when a storage fault is injected or the store has halted.

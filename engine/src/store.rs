@@ -193,7 +193,10 @@ impl Store {
             dir: path.to_path_buf(),
             log_keys: crate::replica::LogKeys::derive(&data),
             epochs: Mutex::new(None),
+            catalog: Default::default(),
+            sweep: Default::default(),
         });
+        shared.reload_catalog()?;
         let writer = Arc::new(Writer::start(shared.clone())?);
         Ok(Store {
             shared,
@@ -232,6 +235,12 @@ impl Store {
     /// Hits, misses and size of the record cache, for `INFO`.
     pub fn record_cache_stats(&self) -> crate::record_cache::RecordCacheStats {
         self.shared.record_cache.stats()
+    }
+
+    /// The custom fields declared (`SCHEMA.FIELD.ADD`), as of the last write group applied:
+    /// what a record's `"fields"` shows.
+    pub fn catalog(&self) -> std::sync::Arc<crate::schema::Catalog> {
+        self.shared.catalog()
     }
 
     /// The durability writes are acknowledged with.

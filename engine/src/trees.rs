@@ -166,6 +166,8 @@ pub mod meta {
     pub const PACKING_ORDERS: &[u8] = b"packing_orders";
     /// The keyring slots taken so far (the next customer takes this one); sealed.
     pub const KEYRING_NEXT: &[u8] = b"keyring_next";
+    /// The custom fields' declarations ([`Catalog`](crate::schema::Catalog)); sealed.
+    pub const SCHEMA: &[u8] = b"schema";
     /// In a cluster, the position of the last log entry this node applied, written with that
     /// entry's batch; sealed. Node-local: never in an entry (`replica/`).
     pub const CLUSTER_APPLIED: &[u8] = b"cluster_applied";

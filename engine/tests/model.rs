@@ -127,6 +127,7 @@ impl Model {
                         phone: PHONES[*phone].map(str::to_string),
                         address: None,
                         created_at: 1_600_000_000,
+                        custom: Default::default(),
                     },
                 );
                 Ok(new_id)
@@ -184,6 +185,7 @@ impl Model {
                         name: "P".into(),
                         price_cents: *price,
                         stock: *stock,
+                        custom: Default::default(),
                     },
                 );
                 Ok(new_id)
@@ -308,6 +310,7 @@ fn op_of(action: &Action) -> Option<Op> {
             name: "P".into(),
             price_cents: *price,
             stock: Some(*stock),
+            custom: Default::default(),
         }),
         Action::UpdateProduct { id, price, stock } => Op::UpdateProduct(
             *id,
@@ -315,6 +318,7 @@ fn op_of(action: &Action) -> Option<Op> {
                 name: None,
                 price_cents: *price,
                 stock: *stock,
+                custom: Default::default(),
             },
         ),
         Action::DeleteProduct(id) => Op::DeleteProduct(*id),

@@ -421,16 +421,16 @@ fn the_fast_json_form_is_exactly_the_json_form() {
     let id = store.write(Op::AddCustomer(new)).unwrap().id();
     let c = store.customer(id).unwrap().unwrap();
     assert_eq!(
-        String::from_utf8(c.to_json_bytes()).unwrap(),
-        c.to_json().to_string()
+        String::from_utf8(c.to_json_bytes(&Default::default())).unwrap(),
+        c.to_json(&Default::default()).to_string()
     );
     let p = store
         .product(product(&store, "Pen", "1.5", 3))
         .unwrap()
         .unwrap();
     assert_eq!(
-        String::from_utf8(p.to_json_bytes()).unwrap(),
-        p.to_json().to_string()
+        String::from_utf8(p.to_json_bytes(&Default::default())).unwrap(),
+        p.to_json(&Default::default()).to_string()
     );
     let o = store
         .order(order(&store, id, p.id, 2).unwrap())
@@ -476,6 +476,7 @@ fn one_group_sees_its_own_staged_records() {
                     name: Some("Desk lamp".into()),
                     price_cents: None,
                     stock: None,
+                    custom: Default::default(),
                 },
             ),
             order(1),

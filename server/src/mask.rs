@@ -4,7 +4,7 @@
 //! `FIND`); `REVEAL` and `EXPORT` are plain and journaled. The store and the engine never see
 //! masked values: a masked user's `FIND EMAIL` by a value it gives works as for anyone.
 
-use crm_engine::schema::FieldType;
+use crm_engine::schema::{Catalog, FieldType, ValueRef};
 use crm_engine::{Customer, Record};
 
 /// The first character (Unicode scalar), `***@` and what follows the last `@`:
@@ -40,18 +40,20 @@ fn push_phone(out: &mut String, number: &str) {
 }
 
 /// The customer's JSON as this connection may see it: each personal field (`schema/` in the
-/// engine) masked as its type is (emails and phones keep a little, anything else is `***`).
-pub fn customer_json(customer: &Customer, masked: bool) -> Vec<u8> {
+/// engine, and the custom fields declared `PERSONAL` in `catalog`) masked as its type is
+/// (emails and phones keep a little, anything else is `***`; `null` stays `null`).
+pub fn customer_json(customer: &Customer, catalog: &Catalog, masked: bool) -> Vec<u8> {
     if !masked {
-        return customer.to_json_bytes();
+        return customer.to_json_bytes(catalog);
     }
-    Customer::schema().json(customer, |field, value| {
+    let shown = |field: &crm_engine::schema::FieldDef<Customer>, value: ValueRef| {
         field.personal.then(|| match (field.ty, value.text()) {
             (FieldType::Email, Some(address)) => email(address),
             (FieldType::Phone, Some(number)) => phone(number),
             _ => "***".to_string(),
         })
-    })
+    };
+    Customer::schema().json(customer, catalog, shown, true)
 }
 
 #[cfg(test)]
@@ -79,22 +81,27 @@ mod tests {
             phone: None,
             address: Some("12 St James's Square".into()),
             created_at: 0,
+            custom: Default::default(),
         };
         let json: serde_json::Value =
-            serde_json::from_slice(&customer_json(&customer, true)).unwrap();
+            serde_json::from_slice(&customer_json(&customer, &Catalog::default(), true)).unwrap();
         assert_eq!(
             json,
             serde_json::json!({"id": 7, "name": "Ada Lovelace", "email": "a***@example.com",
-                "phone": null, "address": "***", "created_at": "1970-01-01T00:00:00Z"})
+                "phone": null, "address": "***", "created_at": "1970-01-01T00:00:00Z",
+                "fields": {}})
         );
-        assert_eq!(customer_json(&customer, false), customer.to_json_bytes());
+        assert_eq!(
+            customer_json(&customer, &Catalog::default(), false),
+            customer.to_json_bytes(&Catalog::default())
+        );
         let with_phone = Customer {
             phone: Some("+1234567".into()),
             address: None,
             ..customer
         };
         let json: serde_json::Value =
-            serde_json::from_slice(&customer_json(&with_phone, true)).unwrap();
+            serde_json::from_slice(&customer_json(&with_phone, &Catalog::default(), true)).unwrap();
         assert_eq!(json["phone"], "+*****67");
         assert_eq!(json["address"], serde_json::Value::Null);
     }

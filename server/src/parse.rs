@@ -21,6 +21,10 @@ pub struct Args {
 #[derive(Default)]
 pub struct Keywords {
     found: Vec<(&'static str, Option<Vec<u8>>)>,
+    /// Words that are no keyword, each with the word after it: custom fields and their values
+    /// (what [`Args::keywords_and_fields`] reads; the command checks them against the
+    /// schema).
+    fields: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Keywords {
@@ -35,6 +39,11 @@ impl Keywords {
     /// Whether a keyword or flag was given.
     pub fn has(&self, name: &str) -> bool {
         self.found.iter().any(|(n, _)| *n == name)
+    }
+
+    /// The words that are no keyword, with their values, in the order given.
+    pub fn fields(&self) -> &[(Vec<u8>, Vec<u8>)] {
+        &self.fields
     }
 }
 
@@ -111,11 +120,43 @@ impl Args {
     /// Reads the rest as the keywords of `accepted` (those with a token, in any order and
     /// case, each at most once); an unknown word is an error that lists them.
     pub fn keywords(&mut self, accepted: &[Arg]) -> CmdResult<Keywords> {
+        self.read_keywords(accepted, false)
+    }
+
+    /// As [`Args::keywords`], but a word that is no keyword is kept with the word after it
+    /// (a custom field and its value, which the command checks against the schema: it knows
+    /// the declared fields, this does not).
+    pub fn keywords_and_fields(&mut self, accepted: &[Arg]) -> CmdResult<Keywords> {
+        self.read_keywords(accepted, true)
+    }
+
+    fn read_keywords(&mut self, accepted: &[Arg], with_fields: bool) -> CmdResult<Keywords> {
         let mut keywords = Keywords::default();
         while let Some(word) = self.items.next() {
-            let Some((name, takes_value)) =
-                keywords_of(accepted).find(|(name, _)| name.as_bytes().eq_ignore_ascii_case(&word))
-            else {
+            let known =
+                keywords_of(accepted).find(|(name, _)| name.as_bytes().eq_ignore_ascii_case(&word));
+            if known.is_none() && with_fields {
+                let value = self.items.next().ok_or_else(|| {
+                    syntax(format!(
+                        "syntax error: field '{}' needs a value",
+                        printable(&word)
+                    ))
+                })?;
+                if keywords
+                    .fields
+                    .iter()
+                    .any(|(seen, _)| seen.eq_ignore_ascii_case(&word))
+                {
+                    return Err(syntax(format!(
+                        "syntax error: field '{}' given twice for '{}'",
+                        printable(&word),
+                        self.command
+                    )));
+                }
+                keywords.fields.push((word, value));
+                continue;
+            }
+            let Some((name, takes_value)) = known else {
                 let known: Vec<&str> = keywords_of(accepted).map(|(name, _)| name).collect();
                 return Err(syntax(format!(
                     "syntax error: unknown keyword '{}' for '{}' ({})",

@@ -4,6 +4,7 @@
 //! field and the value when they are wrong, which a client-side parse would only duplicate.
 
 use crate::vocabulary::{self as words, customer_keyword, product_keyword};
+use crm_engine::schema::{Catalog, CustomGiven};
 use crm_engine::{CleanRecord, FieldSet, NewCustomer, NewOrder, NewProduct, Record};
 
 pub use crate::vocabulary::FindBy;
@@ -95,6 +96,21 @@ impl Command {
         self.words
     }
 
+    /// The same command with custom fields' values after its keywords, each as its name and
+    /// its value as a request gives it (an empty value clears); fields `catalog` does not
+    /// declare are left out.
+    pub fn with_custom(self, given: &CustomGiven, catalog: &Catalog) -> Command {
+        given.iter().fold(self, |command, (id, value)| {
+            match catalog.by_id(id).filter(|field| !field.dropped) {
+                Some(field) => command.keyword(
+                    &field.name,
+                    value.map_or_else(String::new, |value| field.ty.format(value.as_ref())),
+                ),
+                None => command,
+            }
+        })
+    }
+
     /// The command name (`CUSTOMER.ADD`).
     pub fn name(&self) -> &str {
         &self.words[0]
@@ -119,6 +135,11 @@ impl Command {
     /// `CUSTOMER.UPSERT` of a cleaned row, keyed by its email; `DRYRUN` says what it would do.
     pub fn customer_upsert(customer: &NewCustomer, dry_run: bool) -> Command {
         new_customer(Command::named("CUSTOMER.UPSERT"), customer).flag_if(words::DRYRUN, dry_run)
+    }
+
+    /// `SCHEMA.LIST`: every field of customers and products.
+    pub fn schema_list() -> Command {
+        Command::named("SCHEMA.LIST")
     }
 
     pub fn customer_get(id: u64) -> Command {

@@ -20,6 +20,7 @@ pub async fn run(
     let (stop_sender, stop_receiver) = watch::channel(false);
     let mut connections = JoinSet::new();
     let purger = tokio::spawn(purge_expired_merges(shared.clone()));
+    let sweeper = tokio::spawn(sweep_dropped_fields(shared.clone()));
     let announcer = tokio::spawn(crate::cluster::announce::switch_master(shared.clone()));
     tokio::pin!(shutdown);
     loop {
@@ -67,6 +68,7 @@ pub async fn run(
         while connections.try_join_next().is_some() {}
     }
     purger.abort();
+    sweeper.abort();
     announcer.abort();
     shared.shutting_down.store(true, Ordering::Relaxed);
     tracing::info!("shutting down: no new connections; finishing commands in flight");
@@ -92,6 +94,36 @@ async fn purge_expired_merges(shared: Arc<Shared>) {
             Ok(Err(error)) => tracing::warn!(%error, "purging expired merges failed"),
             Err(error) => tracing::warn!(%error, "purging expired merges failed"),
         }
+    }
+}
+
+/// Takes dropped custom fields' values out of the records (`SCHEMA.FIELD.DROP`), a page at a
+/// time with a pause between pages so that it never crowds out the clients' writes; looks
+/// for a dropped field once a second when none is being swept (a restart resumes the sweep).
+async fn sweep_dropped_fields(shared: Arc<Shared>) {
+    loop {
+        let pause = if shared.cluster.as_ref().is_some_and(|c| !c.is_leader()) {
+            std::time::Duration::from_secs(1)
+        } else {
+            let store = shared.store.clone();
+            match tokio::task::spawn_blocking(move || store.sweep_dropped_fields()).await {
+                Ok(Ok(crm_engine::SweepStep::Swept)) => std::time::Duration::from_millis(10),
+                Ok(Ok(crm_engine::SweepStep::Finished)) => {
+                    tracing::info!("a dropped custom field's values are all removed");
+                    std::time::Duration::from_millis(10)
+                }
+                Ok(Ok(crm_engine::SweepStep::Idle)) => std::time::Duration::from_secs(1),
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "sweeping a dropped custom field failed");
+                    std::time::Duration::from_secs(5)
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "sweeping a dropped custom field failed");
+                    std::time::Duration::from_secs(5)
+                }
+            }
+        };
+        tokio::time::sleep(pause).await;
     }
 }
 

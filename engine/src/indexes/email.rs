@@ -96,6 +96,7 @@ mod tests {
             phone: None,
             address: None,
             created_at: 0,
+            custom: Default::default(),
         }
     }
 

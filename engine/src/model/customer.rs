@@ -1,9 +1,11 @@
 use crate::error::Result;
-use crate::schema::{FieldId, FieldSet, Record, Value};
+use crate::schema::tagged::Tagged;
+use crate::schema::{Catalog, CustomGiven, CustomValues, FieldId, FieldSet, Record, Value};
 use serde::{Deserialize, Serialize};
 
-/// A customer as stored (sealed) and returned.
+/// A customer as stored (sealed, its values tagged: `schema/tagged.rs`) and returned.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "Tagged", try_from = "Tagged")]
 pub struct Customer {
     pub id: u64,
     pub name: String,
@@ -12,17 +14,32 @@ pub struct Customer {
     pub address: Option<String>,
     /// Seconds since the Unix epoch, UTC.
     pub created_at: i64,
+    /// The values of custom fields (`SCHEMA.FIELD.ADD`).
+    pub custom: CustomValues,
+}
+
+impl From<Customer> for Tagged {
+    fn from(customer: Customer) -> Tagged {
+        Tagged::of(&customer)
+    }
+}
+
+impl TryFrom<Tagged> for Customer {
+    type Error = String;
+    fn try_from(tagged: Tagged) -> std::result::Result<Customer, String> {
+        tagged.into_record()
+    }
 }
 
 impl Customer {
     /// The record's JSON text, every key present: what `CUSTOMER.GET` returns.
-    pub fn to_json_bytes(&self) -> Vec<u8> {
-        Customer::schema().json(self, |_, _| None)
+    pub fn to_json_bytes(&self, catalog: &Catalog) -> Vec<u8> {
+        Customer::schema().json(self, catalog, |_, _| None, false)
     }
 
     /// The record's JSON object, every key present.
-    pub fn to_json(&self) -> serde_json::Value {
-        Customer::schema().json_value(self)
+    pub fn to_json(&self, catalog: &Catalog) -> serde_json::Value {
+        Customer::schema().json_value(self, catalog)
     }
 }
 
@@ -36,6 +53,8 @@ pub struct NewCustomer {
     pub address: Option<String>,
     /// `None` means "now", decided when the write is applied.
     pub created_at: Option<i64>,
+    /// Custom values (one given empty is left unset).
+    pub custom: CustomGiven,
 }
 
 impl NewCustomer {
@@ -70,6 +89,7 @@ impl NewCustomer {
             phone: record.phone,
             address: record.address,
             created_at: created_at.then_some(record.created_at),
+            custom: CustomGiven::default(),
         }
     }
 
@@ -82,7 +102,15 @@ impl NewCustomer {
             phone: self.phone.clone(),
             address: self.address.clone(),
             created_at: self.created_at.unwrap_or_default(),
+            custom: self.custom_values(),
         }
+    }
+
+    /// The custom values it sets.
+    pub fn custom_values(&self) -> CustomValues {
+        let mut values = CustomValues::default();
+        self.custom.apply_to(&mut values);
+        values
     }
 
     /// The fields it gives (what the journal lists of its add): an empty phone or address is
@@ -116,6 +144,8 @@ pub struct CustomerPatch {
     pub email: Option<String>,
     pub phone: Option<Option<String>>,
     pub address: Option<Option<String>>,
+    /// Custom values to set or clear.
+    pub custom: CustomGiven,
 }
 
 impl CustomerPatch {
@@ -150,6 +180,7 @@ impl CustomerPatch {
         if let Some(address) = &self.address {
             customer.address = address.clone();
         }
+        self.custom.apply_to(&mut customer.custom);
     }
 }
 
@@ -166,6 +197,8 @@ pub struct CustomerUpsert {
     pub id: Option<u64>,
     /// Decide and answer, write nothing.
     pub dry_run: bool,
+    /// Custom values given (set, or cleared when given empty).
+    pub custom: CustomGiven,
 }
 
 impl CustomerUpsert {
@@ -197,6 +230,7 @@ impl CustomerUpsert {
             created_at: is_named(Customer::CREATED_AT).then_some(record.created_at),
             id: None,
             dry_run: false,
+            custom: CustomGiven::default(),
         }
     }
 
@@ -209,6 +243,7 @@ impl CustomerUpsert {
             phone: self.phone.clone().flatten(),
             address: self.address.clone().flatten(),
             created_at: self.created_at,
+            custom: self.custom.clone(),
         }
     }
 
@@ -219,6 +254,7 @@ impl CustomerUpsert {
             email: None,
             phone: self.phone.clone(),
             address: self.address.clone(),
+            custom: self.custom.clone(),
         }
     }
 }

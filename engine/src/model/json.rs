@@ -62,6 +62,12 @@ impl JsonObject {
         self.out.extend_from_slice(b"null");
     }
 
+    /// `"key":` then JSON already written (a nested object).
+    pub fn raw(&mut self, key: &str, json: &[u8]) {
+        self.key(key);
+        self.out.extend_from_slice(json);
+    }
+
     /// The finished object's bytes.
     pub fn finish(mut self) -> Vec<u8> {
         self.out.push(b'}');
@@ -130,7 +136,78 @@ mod tests {
             phone,
             address,
             created_at: -62_135_596_800,
+            custom: Default::default(),
         }
+    }
+
+    // Guards the custom values' wire shape: every declared field of the kind in declaration
+    // order, null when unset, each type as the contract shows it; a personal one masked.
+    #[test]
+    fn custom_fields_show_in_declaration_order_with_their_types() {
+        use crate::error::Kind;
+        use crate::schema::{Catalog, CustomType, FieldDeclaration, Record, Value};
+        let mut catalog = Catalog::default();
+        let mut ids = Vec::new();
+        for (name, ty, personal) in [
+            ("company", CustomType::Text, false),
+            ("seats", CustomType::Integer, false),
+            ("budget", CustomType::Money, false),
+            ("since", CustomType::Date, false),
+            ("vip", CustomType::Bool, false),
+            (
+                "stage",
+                CustomType::Choice(vec!["Lead".into(), "Won".into()]),
+                false,
+            ),
+            ("nickname", CustomType::Text, true),
+            ("unset", CustomType::Text, false),
+        ] {
+            let declared = FieldDeclaration {
+                kind: Kind::Customer,
+                name: name.into(),
+                ty,
+                personal,
+                indexed: false,
+            };
+            let (next, field) = catalog.with_field(declared, |_| false).unwrap();
+            catalog = next;
+            ids.push(field.id);
+        }
+        let mut c = customer("Ada".into(), "ada@example.com".into(), None, None);
+        c.id = 7;
+        let values = [
+            Value::Text("Acme \"Ltd\"".into()),
+            Value::Number(-12),
+            Value::Number(1990),
+            Value::Number(0),
+            Value::Bool(true),
+            Value::Text("Won".into()),
+            Value::Text("Addy".into()),
+        ];
+        for (id, value) in ids.iter().zip(values) {
+            c.custom.set(*id, Some(value));
+        }
+        let json = String::from_utf8(c.to_json_bytes(&catalog)).unwrap();
+        assert!(json.ends_with(r#""fields":{"company":"Acme \"Ltd\"","seats":-12,"budget":"19.90","since":"1970-01-01T00:00:00Z","vip":true,"stage":"Won","nickname":"Addy","unset":null}}"#), "{json}");
+        assert_eq!(json, c.to_json(&catalog).to_string());
+        let masked =
+            String::from_utf8(Customer::schema().json(&c, &catalog, |_, _| None, true)).unwrap();
+        assert!(
+            masked.contains(r#""nickname":"***","unset":null"#),
+            "{masked}"
+        );
+        // A product shows only product fields; a dropped field is gone at once.
+        let p = Product {
+            id: 1,
+            ..Default::default()
+        };
+        assert!(String::from_utf8(p.to_json_bytes(&catalog))
+            .unwrap()
+            .ends_with(r#""fields":{}}"#));
+        let (dropped, _) = catalog.without_field(Kind::Customer, "seats").unwrap();
+        assert!(!String::from_utf8(c.to_json_bytes(&dropped))
+            .unwrap()
+            .contains("seats"));
     }
 
     // Guards the records' wire shape (key order, which values are strings) against a change
@@ -145,18 +222,19 @@ mod tests {
         );
         c.id = 7;
         assert_eq!(
-            String::from_utf8(c.to_json_bytes()).unwrap(),
-            r#"{"id":7,"name":"Ada","email":"ada@example.com","phone":null,"address":"1 Main St","created_at":"0001-01-01T00:00:00Z"}"#
+            String::from_utf8(c.to_json_bytes(&Default::default())).unwrap(),
+            r#"{"id":7,"name":"Ada","email":"ada@example.com","phone":null,"address":"1 Main St","created_at":"0001-01-01T00:00:00Z","fields":{}}"#
         );
         let p = Product {
             id: 3,
             name: "Tea".into(),
             price_cents: 1990,
             stock: 12,
+            custom: Default::default(),
         };
         assert_eq!(
-            String::from_utf8(p.to_json_bytes()).unwrap(),
-            r#"{"id":3,"name":"Tea","price":"19.90","stock":12}"#
+            String::from_utf8(p.to_json_bytes(&Default::default())).unwrap(),
+            r#"{"id":3,"name":"Tea","price":"19.90","stock":12,"fields":{}}"#
         );
         let o = Order {
             id: 9,
@@ -187,9 +265,9 @@ mod tests {
             at in -62_135_596_800i64..253_402_300_799,
         ) {
             let c = customer(name.clone(), email, phone, address);
-            prop_assert_eq!(String::from_utf8(c.to_json_bytes()).unwrap(), c.to_json().to_string());
-            let p = Product { id, name, price_cents: cents, stock: cents / 3 };
-            prop_assert_eq!(String::from_utf8(p.to_json_bytes()).unwrap(), p.to_json().to_string());
+            prop_assert_eq!(String::from_utf8(c.to_json_bytes(&Default::default())).unwrap(), c.to_json(&Default::default()).to_string());
+            let p = Product { id, name, price_cents: cents, stock: cents / 3, custom: Default::default() };
+            prop_assert_eq!(String::from_utf8(p.to_json_bytes(&Default::default())).unwrap(), p.to_json(&Default::default()).to_string());
             let o = Order {
                 id, customer_id: cents, product_id: 1, quantity,
                 unit_price_cents: cents % 10_000_000_000, created_at: at, took_stock: true,

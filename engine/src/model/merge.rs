@@ -21,6 +21,8 @@ pub struct KeptMerge {
     pub filled_phone: bool,
     /// Whether `keep` took its address from `other`.
     pub filled_address: bool,
+    /// The custom fields (by id) `keep` took from `other`.
+    pub filled_custom: Vec<u32>,
     /// When the merge was made, by the server's clock (seconds since the Unix epoch, UTC).
     pub at: i64,
 }
@@ -42,6 +44,7 @@ impl KeptMerge {
             moved_orders,
             filled_phone: filled.has(schema, Customer::PHONE),
             filled_address: filled.has(schema, Customer::ADDRESS),
+            filled_custom: Vec::new(),
             at,
         }
     }

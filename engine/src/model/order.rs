@@ -19,7 +19,7 @@ pub struct Order {
 impl Order {
     /// The record's JSON text: what `ORDER.GET` returns.
     pub fn to_json_bytes(&self) -> Vec<u8> {
-        Order::schema().json(self, |_, _| None)
+        Order::schema().json(self, &crate::schema::Catalog::default(), |_, _| None, false)
     }
 
     /// `quantity` × `unit_price`, exact.
@@ -30,7 +30,7 @@ impl Order {
 
     /// The record's JSON object, every key present.
     pub fn to_json(&self) -> serde_json::Value {
-        Order::schema().json_value(self)
+        Order::schema().json_value(self, &crate::schema::Catalog::default())
     }
 }
 

@@ -1,26 +1,43 @@
 use crate::error::Result;
-use crate::schema::{FieldId, FieldSet, Record, Value};
+use crate::schema::tagged::Tagged;
+use crate::schema::{Catalog, CustomGiven, CustomValues, FieldId, FieldSet, Record, Value};
 use serde::{Deserialize, Serialize};
 
-/// A product as stored (sealed) and returned.
+/// A product as stored (sealed, its values tagged: `schema/tagged.rs`) and returned.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "Tagged", try_from = "Tagged")]
 pub struct Product {
     pub id: u64,
     pub name: String,
     /// Exact price in cents.
     pub price_cents: u64,
     pub stock: u64,
+    /// The values of custom fields (`SCHEMA.FIELD.ADD`).
+    pub custom: CustomValues,
+}
+
+impl From<Product> for Tagged {
+    fn from(product: Product) -> Tagged {
+        Tagged::of(&product)
+    }
+}
+
+impl TryFrom<Tagged> for Product {
+    type Error = String;
+    fn try_from(tagged: Tagged) -> std::result::Result<Product, String> {
+        tagged.into_record()
+    }
 }
 
 impl Product {
     /// The record's JSON text: what `PRODUCT.GET` returns.
-    pub fn to_json_bytes(&self) -> Vec<u8> {
-        Product::schema().json(self, |_, _| None)
+    pub fn to_json_bytes(&self, catalog: &Catalog) -> Vec<u8> {
+        Product::schema().json(self, catalog, |_, _| None, false)
     }
 
     /// The record's JSON object, every key present; money as a string with two decimals.
-    pub fn to_json(&self) -> serde_json::Value {
-        Product::schema().json_value(self)
+    pub fn to_json(&self, catalog: &Catalog) -> serde_json::Value {
+        Product::schema().json_value(self, catalog)
     }
 }
 
@@ -32,6 +49,8 @@ pub struct NewProduct {
     pub price_cents: u64,
     /// `None` when not given: the product starts with 0 (the journal lists only what was given).
     pub stock: Option<u64>,
+    /// Custom values (one given empty is left unset).
+    pub custom: CustomGiven,
 }
 
 impl NewProduct {
@@ -58,6 +77,7 @@ impl NewProduct {
             name: record.name,
             price_cents: record.price_cents,
             stock: stock.then_some(record.stock),
+            custom: CustomGiven::default(),
         }
     }
 
@@ -68,6 +88,11 @@ impl NewProduct {
             name: self.name.clone(),
             price_cents: self.price_cents,
             stock: self.stock.unwrap_or_default(),
+            custom: {
+                let mut values = CustomValues::default();
+                self.custom.apply_to(&mut values);
+                values
+            },
         }
     }
 
@@ -93,6 +118,8 @@ pub struct ProductPatch {
     pub name: Option<String>,
     pub price_cents: Option<u64>,
     pub stock: Option<u64>,
+    /// Custom values to set or clear.
+    pub custom: CustomGiven,
 }
 
 impl ProductPatch {
@@ -127,5 +154,6 @@ impl ProductPatch {
         if let Some(stock) = self.stock {
             product.stock = stock;
         }
+        self.custom.apply_to(&mut product.custom);
     }
 }

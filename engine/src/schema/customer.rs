@@ -89,6 +89,18 @@ impl Record for Customer {
     fn id(&self) -> u64 {
         self.id
     }
+
+    fn set_id(&mut self, id: u64) {
+        self.id = id;
+    }
+
+    fn custom(&self) -> Option<&super::CustomValues> {
+        Some(&self.custom)
+    }
+
+    fn custom_mut(&mut self) -> Option<&mut super::CustomValues> {
+        Some(&mut self.custom)
+    }
 }
 
 /// A required text's value (its field's type made it text).

@@ -24,17 +24,26 @@
 //! Its member in the record's struct and in its add, patch (and upsert) types with their
 //! `from_fields` and `given` (`model/`), its declaration in the kind's list here (a journal
 //! code only if it is new: `journal_codes.rs`), and its keyword in the server's command spec
-//! (`cmd/`, for arity and help). Records are still bincode structs: a new member needs a
-//! layout migration until they describe their fields.
+//! (`cmd/`, for arity and help). Customers and products are stored with their values tagged
+//! (`tagged.rs`): an optional field needs no layout migration.
+//!
+//! # Custom fields
+//!
+//! Declared at run time into the store's [`Catalog`] (`custom.rs`); records carry their
+//! values in [`CustomValues`], and what loops over the built-in fields here takes the
+//! catalog's declared fields after them.
 
+pub mod custom;
 mod customer;
 mod journal_codes;
 mod order;
 mod product;
+pub(crate) mod tagged;
 mod types;
 mod user;
 mod value;
 
+pub use custom::{Catalog, CustomField, CustomGiven, CustomType, CustomValues, FieldDeclaration};
 pub(crate) use journal_codes::{journal_code, journal_name};
 pub use types::{FieldType, Presence};
 pub(crate) use user::{MASKED, PASSWORD, ROLE};
@@ -207,6 +216,16 @@ pub trait Record: Clone + Default + 'static {
     fn schema() -> &'static Schema<Self>;
     /// The record's id.
     fn id(&self) -> u64;
+    /// Sets the record's id (reading a stored record: `tagged.rs`).
+    fn set_id(&mut self, id: u64);
+    /// The record's custom values (`None`: the kind has none, as orders).
+    fn custom(&self) -> Option<&CustomValues> {
+        None
+    }
+    /// The same, to change them.
+    fn custom_mut(&mut self) -> Option<&mut CustomValues> {
+        None
+    }
 }
 
 /// The fields of one kind of record, in the order replies, journal entries and CSV files list
@@ -253,12 +272,16 @@ impl<R: Record> Schema<R> {
         self.fields().position(|field| field.id == id)
     }
 
-    /// The record's JSON text: `id` first, then every field in order. `shown` may replace a
-    /// set field's value by a text (the server's masking).
+    /// The record's JSON text: `id` first, then every field in order, then (customers and
+    /// products) `"fields"`: every custom field `catalog` declares for the kind. `shown` may
+    /// replace a set field's value by a text (the server's masking); `mask_personal` shows a
+    /// personal custom field's value as `***`.
     pub fn json(
         &self,
         record: &R,
+        catalog: &Catalog,
         shown: impl Fn(&FieldDef<R>, ValueRef) -> Option<String>,
+        mask_personal: bool,
     ) -> Vec<u8> {
         let mut object = JsonObject::with_capacity(160);
         object.number(ID, record.id());
@@ -269,16 +292,27 @@ impl<R: Record> Schema<R> {
                 .ty
                 .json(&mut object, field.name, value, replaced.as_deref());
         }
+        if let Some(values) = record.custom() {
+            custom::write_json(&mut object, catalog, R::KIND, values, |field, _| {
+                (mask_personal && field.personal).then(|| "***".to_string())
+            });
+        }
         object.finish()
     }
 
     /// The record's JSON object, as [`Schema::json`] writes it but through serde_json (the
     /// tests' reference for that writer's escaping).
-    pub fn json_value(&self, record: &R) -> serde_json::Value {
+    pub fn json_value(&self, record: &R, catalog: &Catalog) -> serde_json::Value {
         let mut object = serde_json::Map::new();
         object.insert(ID.into(), record.id().into());
         for field in self.fields() {
             object.insert(field.name.into(), field.ty.json_value(field.get(record)));
+        }
+        if let Some(values) = record.custom() {
+            object.insert(
+                "fields".into(),
+                custom::json_value(catalog, R::KIND, values),
+            );
         }
         serde_json::Value::Object(object)
     }
@@ -563,14 +597,22 @@ mod tests {
             phone: Some("+15550100".into()),
             address: None,
             created_at: 1_700_000_000,
+            custom: Default::default(),
         };
-        assert_eq!(Customer::schema().from_json(&customer.to_json()), customer);
+        assert_eq!(
+            Customer::schema().from_json(&customer.to_json(&Default::default())),
+            customer
+        );
         let product = Product {
             id: 0,
             name: "Tea".into(),
             price_cents: 1990,
             stock: 12,
+            custom: Default::default(),
         };
-        assert_eq!(Product::schema().from_json(&product.to_json()), product);
+        assert_eq!(
+            Product::schema().from_json(&product.to_json(&Default::default())),
+            product
+        );
     }
 }

@@ -88,4 +88,8 @@ impl Record for Order {
     fn id(&self) -> u64 {
         self.id
     }
+
+    fn set_id(&mut self, id: u64) {
+        self.id = id;
+    }
 }

@@ -1,8 +1,8 @@
 //! A field's value, as its type reads it: text, a number (integers, money in cents, times in
 //! seconds), or a truth value. The field's type says how it is shown, compared and stored.
 
-/// A value owned (what a write sets).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// A value owned (what a write sets, and what a record stores tagged: `tagged.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Value {
     Text(String),
     Number(i64),

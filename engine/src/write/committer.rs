@@ -445,6 +445,8 @@ pub(crate) fn apply_group(shared: &Shared, effects: Effects, position: Option<u6
         batch.insert(key, sealed);
     }
     let changed_records = shared.record_cache.keys_of(batch.keys());
+    let catalog_key = super::schema::catalog_key();
+    let catalog_changed = batch.keys().any(|key| key == catalog_key.as_slice());
     let stored = shared
         .storage_guard()
         .and_then(|()| {
@@ -465,5 +467,8 @@ pub(crate) fn apply_group(shared: &Shared, effects: Effects, position: Option<u6
         });
     // Before any writer hears back, so no acknowledged write is followed by a stale read.
     shared.record_cache.invalidate(&changed_records);
-    stored
+    match stored {
+        Ok(()) if catalog_changed => shared.reload_catalog(),
+        other => other,
+    }
 }

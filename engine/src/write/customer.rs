@@ -14,6 +14,7 @@ use crate::trees::{id_key, Space};
 use crate::values::now;
 
 pub fn add(view: &View, new: &NewCustomer) -> Result<(Plan, Outcome)> {
+    let catalog = super::schema::checked(view, Kind::Customer, &new.custom)?;
     let mut plan = Plan::default();
     let id = ids::choose(view, Space::Customer, new.id)?;
     check_email_free(view, &new.email, None)?;
@@ -33,17 +34,54 @@ pub fn add(view: &View, new: &NewCustomer) -> Result<(Plan, Outcome)> {
         phone: new.phone.clone(),
         address: new.address.clone(),
         created_at: new.created_at.unwrap_or_else(now),
+        custom: new.custom_values(),
     };
     let slot = view.take_slot(&mut plan)?;
     plan.put_customer(None, &customer, slot);
     plan.adjust_count(view, Space::Customer, 1)?;
+    let names = given_names(catalog.as_ref(), new);
     plan.journal(Draft::record(
         JournalOp::Add,
         Kind::Customer,
         id,
-        Customer::schema().names(new.given()),
+        names.iter().map(String::as_str).collect(),
     ));
     Ok((plan, Outcome::Id(id)))
+}
+
+/// The names of the fields an add gives: the built-in ones, then the custom ones.
+fn given_names(catalog: Option<&crate::schema::Catalog>, new: &NewCustomer) -> Vec<String> {
+    let mut names: Vec<String> = Customer::schema()
+        .names(new.given())
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    names.extend(custom_names(catalog, new.custom.set_ids().collect()));
+    names
+}
+
+/// The names of the custom fields `ids` (of customers), in declaration order.
+fn custom_names(catalog: Option<&crate::schema::Catalog>, ids: Vec<u32>) -> Vec<String> {
+    catalog.map_or_else(Vec::new, |catalog| {
+        catalog.names_of(Kind::Customer, |id| ids.contains(&id))
+    })
+}
+
+/// The names of the fields that differ between two versions of a customer: the built-in
+/// ones, then the custom ones (the catalog is read only when one differs).
+pub(super) fn changed_names(view: &View, old: &Customer, new: &Customer) -> Result<Vec<String>> {
+    let schema = Customer::schema();
+    let mut names: Vec<String> = schema
+        .names(schema.changed(old, new))
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let ids = crate::schema::custom::changed_ids(&old.custom, &new.custom);
+    if !ids.is_empty() {
+        let catalog = super::schema::catalog(view)?;
+        names.extend(custom_names(Some(&catalog), ids));
+    }
+    Ok(names)
 }
 
 /// `CONFLICT` for the id of a forgotten customer (never used again) or of one merged away
@@ -74,6 +112,7 @@ pub fn update(view: &View, id: u64, patch: &CustomerPatch) -> Result<(Plan, Outc
     let old: Customer = view
         .record(&key)?
         .ok_or_else(|| Error::not_found(Kind::Customer, id))?;
+    super::schema::checked(view, Kind::Customer, &patch.custom)?;
     let mut new = old.clone();
     patch.apply_to(&mut new);
     if new.email != old.email {
@@ -81,11 +120,12 @@ pub fn update(view: &View, id: u64, patch: &CustomerPatch) -> Result<(Plan, Outc
     }
     let mut plan = Plan::default();
     restage(view, &mut plan, &old, &new)?;
+    let names = changed_names(view, &old, &new)?;
     plan.journal(Draft::record(
         JournalOp::Update,
         Kind::Customer,
         id,
-        Customer::schema().names(Customer::schema().changed(&old, &new)),
+        names.iter().map(String::as_str).collect(),
     ));
     Ok((plan, Outcome::Done))
 }
@@ -252,7 +292,8 @@ pub fn disclose(view: &View, id: u64, op: JournalOp) -> Result<(Plan, Outcome)> 
 pub fn upsert(view: &View, upsert: &CustomerUpsert) -> Result<(Plan, Outcome)> {
     let Some(owner) = view.email_owner(&upsert.email) else {
         let new = upsert.to_new();
-        let fields = new.given();
+        let catalog = super::schema::checked(view, Kind::Customer, &new.custom)?;
+        let fields = given_names(catalog.as_ref(), &new);
         if upsert.dry_run {
             if let Some(id) = upsert.id {
                 if view.exists(Space::Customer, id)? {
@@ -283,9 +324,10 @@ pub fn upsert(view: &View, upsert: &CustomerUpsert) -> Result<(Plan, Outcome)> {
                 "the email index points to missing customer {owner}"
             ))
         })?;
+    super::schema::checked(view, Kind::Customer, &upsert.custom)?;
     let mut new = old.clone();
     upsert.to_patch().apply_to(&mut new);
-    let fields = Customer::schema().changed(&old, &new);
+    let fields = changed_names(view, &old, &new)?;
     let id = owner;
     if fields.is_empty() {
         let kind = UpsertKind::Unchanged;

@@ -61,6 +61,17 @@ pub fn merge(view: &View, keep_id: u64, other_id: u64, at: i64) -> Result<(Plan,
             filled = filled.with(schema, field.id);
         }
     }
+    // And the custom fields it has no value of (the contract: `keep`'s unset ones).
+    let catalog = super::schema::catalog(view)?;
+    let mut filled_custom = Vec::new();
+    for field in catalog.declared(Kind::Customer) {
+        if keep.custom.get(field.id).is_none() {
+            if let Some(value) = other.custom.get(field.id) {
+                kept.custom.set(field.id, Some(value.clone()));
+                filled_custom.push(field.id);
+            }
+        }
+    }
     if kept != keep {
         restage(view, &mut plan, &keep, &kept)?;
     }
@@ -71,16 +82,16 @@ pub fn merge(view: &View, keep_id: u64, other_id: u64, at: i64) -> Result<(Plan,
         Some(slot) => slot,
         None => view.take_slot(&mut plan)?,
     };
-    plan.put_keyed(
-        &id_key(Space::KeptMerge, other_id),
-        &KeptMerge::new(keep_id, other, moved_orders, filled, at),
-        slot,
-    );
+    let mut kept_merge = KeptMerge::new(keep_id, other, moved_orders, filled, at);
+    kept_merge.filled_custom = filled_custom.clone();
+    plan.put_keyed(&id_key(Space::KeptMerge, other_id), &kept_merge, slot);
     plan.put(by_keep_key(keep_id, other_id), Vec::new());
 
     let other_field = format!("other:{other_id}");
+    let custom_names = catalog.names_of(Kind::Customer, |id| filled_custom.contains(&id));
     let mut fields = vec![other_field.as_str()];
     fields.extend(schema.names(filled));
+    fields.extend(custom_names.iter().map(String::as_str));
     plan.journal(Draft::record(
         JournalOp::Merge,
         Kind::Customer,
@@ -151,13 +162,18 @@ pub fn unmerge(view: &View, other_id: u64, now: i64) -> Result<(Plan, Outcome)> 
     // sealed under is destroyed: `FORGET other` then leaves nothing of `other` readable. A
     // merge that filled nothing put nothing of `other` in `keep`, and keeps its key.
     let filled = merge.filled();
-    if !filled.is_empty() {
+    if !filled.is_empty() || !merge.filled_custom.is_empty() {
         if let Some(keep) = view.record::<Customer>(&id_key(Space::Customer, keep_id))? {
             let schema = Customer::schema();
             let mut cleared = keep.clone();
             for field in schema.fields() {
                 if filled.has(schema, field.id) && field.get(&keep) == field.get(&other) {
                     field.set(&mut cleared, None);
+                }
+            }
+            for &id in &merge.filled_custom {
+                if keep.custom.get(id).is_some() && keep.custom.get(id) == other.custom.get(id) {
+                    cleared.custom.set(id, None);
                 }
             }
             restage_under_new_key(view, &mut plan, &keep, &cleared)?;

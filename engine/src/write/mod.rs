@@ -55,6 +55,8 @@ mod merge;
 mod op;
 mod order;
 mod product;
+pub(crate) mod schema;
+mod sweep;
 mod user;
 pub(crate) mod view;
 
@@ -100,6 +102,11 @@ fn plan(view: &View, op: &Op) -> Result<(view::Plan, Outcome)> {
         Op::MergeCustomers { keep, other, at } => merge::merge(view, *keep, *other, *at),
         Op::UnmergeCustomer { other, now } => merge::unmerge(view, *other, *now),
         Op::PurgeMerges { now } => merge::purge_expired(view, *now),
+        Op::DeclareField(declaration) => schema::add_field(view, declaration),
+        Op::DropField { kind, name } => schema::drop_field(view, *kind, name),
+        Op::IndexField { kind, name, on } => schema::index_field(view, *kind, name, *on),
+        Op::SweepFields { kind, ids } => sweep::sweep_records(view, *kind, ids),
+        Op::FinishSweep { field } => sweep::finish(view, *field),
         Op::RecordBackup { name } => Ok((
             view::Plan::journaled(crate::journal::Draft::named(
                 crate::journal::JournalOp::Add,

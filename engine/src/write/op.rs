@@ -63,6 +63,29 @@ pub enum Op {
     PurgeMerges {
         now: i64,
     },
+    /// `SCHEMA.FIELD.ADD`.
+    DeclareField(crate::schema::FieldDeclaration),
+    /// `SCHEMA.FIELD.DROP`: the field leaves the catalog's declared fields; its values are
+    /// swept in the background.
+    DropField {
+        kind: crate::error::Kind,
+        name: String,
+    },
+    /// Takes the dropped custom fields' values out of these records (`sweep.rs`).
+    SweepFields {
+        kind: crate::error::Kind,
+        ids: Vec<u64>,
+    },
+    /// Ends the sweep of a dropped field: it leaves the catalog.
+    FinishSweep {
+        field: u32,
+    },
+    /// `SCHEMA.FIELD.INDEX`.
+    IndexField {
+        kind: crate::error::Kind,
+        name: String,
+        on: bool,
+    },
 }
 
 impl Op {
@@ -87,7 +110,7 @@ impl From<Op> for Write {
 }
 
 /// What a successful write produced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// The id of the record added.
     Id(u64),
@@ -101,9 +124,9 @@ pub enum Outcome {
     Upserted {
         id: u64,
         kind: UpsertKind,
-        /// The customer's fields the upsert gave (created) or changed (updated), and its id
-        /// if given: name them with `Customer::schema().names`.
-        fields: crate::schema::FieldSet,
+        /// The names of the customer's fields the upsert gave (created) or changed
+        /// (updated), custom ones after the built-in ones (and `id` if given).
+        fields: Vec<String>,
     },
 }
 
@@ -128,8 +151,8 @@ impl UpsertKind {
 
 impl Outcome {
     /// The id of an add (0 for other outcomes).
-    pub fn id(self) -> u64 {
-        match self {
+    pub fn id(&self) -> u64 {
+        match *self {
             Outcome::Id(id) | Outcome::Upserted { id, .. } => id,
             _ => 0,
         }

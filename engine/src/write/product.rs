@@ -10,6 +10,7 @@ use crate::schema::Record;
 use crate::trees::{id_key, Space};
 
 pub fn add(view: &View, new: &NewProduct) -> Result<(Plan, Outcome)> {
+    let catalog = super::schema::checked(view, Kind::Product, &new.custom)?;
     let mut plan = Plan::default();
     let id = ids::choose(view, Space::Product, new.id)?;
     ids::claim(
@@ -25,10 +26,22 @@ pub fn add(view: &View, new: &NewProduct) -> Result<(Plan, Outcome)> {
         name: new.name.clone(),
         price_cents: new.price_cents,
         stock: new.stock.unwrap_or(0),
+        custom: Default::default(),
     };
+    let mut product = product;
+    new.custom.apply_to(&mut product.custom);
     plan.put_product(None, &product);
     plan.adjust_count(view, Space::Product, 1)?;
-    let fields = Product::schema().names(new.given());
+    let mut fields: Vec<String> = Product::schema()
+        .names(new.given())
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    if let Some(catalog) = catalog {
+        let set: Vec<u32> = new.custom.set_ids().collect();
+        fields.extend(catalog.names_of(Kind::Product, |id| set.contains(&id)));
+    }
+    let fields = fields.iter().map(String::as_str).collect();
     plan.journal(Draft::record(JournalOp::Add, Kind::Product, id, fields));
     Ok((plan, Outcome::Id(id)))
 }
@@ -38,9 +51,20 @@ pub fn update(view: &View, id: u64, patch: &ProductPatch) -> Result<(Plan, Outco
     let mut product: Product = view
         .record(&key)?
         .ok_or_else(|| Error::not_found(Kind::Product, id))?;
+    super::schema::checked(view, Kind::Product, &patch.custom)?;
     let old = product.clone();
     patch.apply_to(&mut product);
-    let fields = Product::schema().names(Product::schema().changed(&old, &product));
+    let mut fields: Vec<String> = Product::schema()
+        .names(Product::schema().changed(&old, &product))
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let changed = crate::schema::custom::changed_ids(&old.custom, &product.custom);
+    if !changed.is_empty() {
+        let catalog = super::schema::catalog(view)?;
+        fields.extend(catalog.names_of(Kind::Product, |id| changed.contains(&id)));
+    }
+    let fields = fields.iter().map(String::as_str).collect();
     let mut plan = Plan::journaled(Draft::record(JournalOp::Update, Kind::Product, id, fields));
     plan.put_product(Some(&old), &product);
     Ok((plan, Outcome::Done))

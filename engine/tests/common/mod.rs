@@ -45,7 +45,7 @@ pub fn order_placed(
             created_at,
             take_stock: true,
         }))
-        .map(Outcome::id)
+        .map(|outcome| outcome.id())
 }
 
 /// Opens a closed store's sled database directly, as an attacker with the disk would. sled

@@ -89,7 +89,7 @@ const AUDIT: Spec = Spec {
     ..PLAIN
 };
 
-/// One of the five kinds, by its name in any case.
+/// One of the six kinds, by its name in any case.
 pub fn kind(value: &[u8]) -> CmdResult<Kind> {
     match value.to_ascii_lowercase().as_slice() {
         b"customer" => Ok(Kind::Customer),
@@ -97,10 +97,11 @@ pub fn kind(value: &[u8]) -> CmdResult<Kind> {
         b"order" => Ok(Kind::Order),
         b"user" => Ok(Kind::User),
         b"backup" => Ok(Kind::Backup),
+        b"schema" => Ok(Kind::Schema),
         _ => Err(Reply::error(
             "INVALID",
             format!(
-                "kind: \"{}\" is not a kind (customer, product, order, user, backup)",
+                "kind: \"{}\" is not a kind (customer, product, order, user, backup, schema)",
                 printable(value)
             ),
         )),

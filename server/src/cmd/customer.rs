@@ -6,23 +6,25 @@
 //! reply rules (`mask.rs`) and the conflict rewrite below; splitting it by verb would split
 //! the family's one `Verb` table.
 
-use super::context::Context;
+use super::context::{Context, Verb as _};
 use super::offload::off_workers;
 use super::paged;
 use super::spec::{
-    block, keyword, one_of, token, value, Access, ArgKind, Group, Spec, PAGE, PLAIN,
+    block, keyword, keywords_of, one_of, token, value, Access, ArgKind, Group, Spec, PAGE, PLAIN,
 };
-use super::values::{engine, field_values, new_id, page, parse_fields, read_id, write_id};
+use super::values::{
+    custom_values, engine, field_values, new_id, page, parse_fields, read_id, write_id,
+    UpdateFields,
+};
 use crate::mask::customer_json;
 use crate::parse::{printable, syntax as syntax_error, text, Args, CmdResult, Keywords};
 use crate::pieces::{Fetch, HeldRows};
 use crate::reply::Reply;
 use crate::vocabulary::{self as words, FindBy};
-use crm_engine::schema::name_of;
+use crm_engine::schema::{name_of, Catalog, CustomGiven};
 use crm_engine::values::DEFAULT_LIMIT;
 use crm_engine::{
-    Customer as Record, CustomerPatch, CustomerUpsert, FieldId, Kind, NewCustomer, Op, Outcome,
-    Role, Store,
+    Customer as Record, CustomerPatch, CustomerUpsert, Kind, NewCustomer, Op, Outcome, Role, Store,
 };
 use std::sync::Arc;
 
@@ -48,7 +50,7 @@ pub enum Verb {
 pub enum Customer {
     Add(Keywords),
     Get(Vec<u8>),
-    Update(Vec<u8>, Vec<(FieldId, Vec<u8>)>),
+    Update(Vec<u8>, UpdateFields),
     Del(Vec<u8>),
     Find {
         by: FindBy,
@@ -311,7 +313,7 @@ impl super::context::Verb for Verb {
     fn parse(self, args: &mut Args) -> CmdResult<Customer> {
         let syntax = self.spec().syntax;
         Ok(match self {
-            Verb::Add => Customer::Add(args.keywords(syntax)?),
+            Verb::Add => Customer::Add(args.keywords_and_fields(syntax)?),
             Verb::Get => Customer::Get(args.required()?),
             Verb::Del => Customer::Del(args.required()?),
             Verb::Update => {
@@ -338,7 +340,7 @@ impl super::context::Verb for Verb {
             Verb::Export => Customer::Export(args.required()?),
             Verb::Forget => Customer::Forget(args.required()?),
             Verb::ForgetList => Customer::ForgetList,
-            Verb::Upsert => Customer::Upsert(args.keywords(syntax)?),
+            Verb::Upsert => Customer::Upsert(args.keywords_and_fields(syntax)?),
             Verb::Duplicates => Customer::Duplicates(args.keywords(syntax)?),
             Verb::Merge => Customer::Merge {
                 keep: args.required()?,
@@ -403,10 +405,11 @@ fn masked_conflict(
 }
 
 /// `CUSTOMER.ADD`'s write, from its words alone (see `submit.rs`).
-pub(super) fn add_write(k: &Keywords) -> CmdResult<Op> {
+pub(super) fn add_write(k: &Keywords, catalog: &Catalog) -> CmdResult<Op> {
     let schema = <Record as crm_engine::Record>::schema();
     let (record, named) = schema.read_given(&field_values::<Record>(k)?)?;
     let mut new = NewCustomer::from_fields(None, record, named);
+    new.custom = custom_keywords(k, catalog, Verb::Add)?;
     if let Some(id) = k.value(words::ID) {
         new = new.with_id(write_id("id", id)?);
     }
@@ -429,15 +432,29 @@ impl Customer {
     }
 }
 
-pub(super) fn upsert_write(k: &Keywords) -> CmdResult<Op> {
+pub(super) fn upsert_write(k: &Keywords, catalog: &Catalog) -> CmdResult<Op> {
     let schema = <Record as crm_engine::Record>::schema();
     let (record, named) = schema.read_given(&field_values::<Record>(k)?)?;
     let mut upsert = CustomerUpsert::from_fields(record, named);
+    upsert.custom = custom_keywords(k, catalog, Verb::Upsert)?;
     if let Some(id) = k.value(words::ID) {
         upsert.id = Some(write_id("id", id)?);
     }
     upsert.dry_run = k.has(words::DRYRUN);
     Ok(Op::UpsertCustomer(upsert))
+}
+
+/// The custom fields an `ADD` or `UPSERT` gives, after its keywords.
+fn custom_keywords(k: &Keywords, catalog: &Catalog, verb: Verb) -> CmdResult<CustomGiven> {
+    let spec = verb.spec();
+    let keywords: Vec<&str> = keywords_of(spec.syntax).map(|(name, _)| name).collect();
+    custom_values(
+        k.fields(),
+        Kind::Customer,
+        catalog,
+        (&spec.names[0].to_ascii_lowercase(), "keyword"),
+        &keywords,
+    )
 }
 
 /// The reply to `CUSTOMER.UPSERT`: `[id, kind, fields]`.
@@ -449,12 +466,7 @@ pub(super) fn upserted(masked: bool, outcome: crm_engine::Result<Outcome>) -> Cm
     Ok(Reply::Array(vec![
         Reply::Integer(id as i64),
         Reply::Bulk(kind.as_str().as_bytes().to_vec()),
-        Reply::bulk_array(
-            <crm_engine::Customer as crm_engine::Record>::schema()
-                .names(fields)
-                .into_iter()
-                .map(|f| f.as_bytes().to_vec()),
-        ),
+        Reply::bulk_array(fields.into_iter().map(String::into_bytes)),
     ]))
 }
 
@@ -469,19 +481,27 @@ pub async fn execute(context: &Context<'_>, command: Customer) -> CmdResult {
     match command {
         Customer::Add(k) => added(
             masked,
-            store.write_async(add_write(&k)?.by(context.author())).await,
+            store
+                .write_async(add_write(&k, &store.catalog())?.by(context.author()))
+                .await,
         ),
         Customer::Get(id) => match read_id(&id) {
-            Some(id) => Ok(engine(store.customer_shared(id))?
-                .map_or(Reply::Nil, |c| Reply::Bulk(customer_json(&c, masked)))),
+            Some(id) => Ok(engine(store.customer_shared(id))?.map_or(Reply::Nil, |c| {
+                Reply::Bulk(customer_json(&c, &store.catalog(), masked))
+            })),
             None => Ok(Reply::Nil),
         },
         Customer::Update(id, fields) => {
             let id = write_id("id", &id)?;
             let mut patch = CustomerPatch::default();
-            for (field, value) in &fields {
+            for (field, value) in &fields.builtin {
                 patch.set(*field, text(name_of::<Record>(*field), value)?)?;
             }
+            patch.custom = fields.custom_values::<Record>(
+                Kind::Customer,
+                &store.catalog(),
+                "customer.update",
+            )?;
             engine(masked_conflict(
                 masked,
                 store
@@ -537,7 +557,7 @@ pub async fn execute(context: &Context<'_>, command: Customer) -> CmdResult {
             if outcome == Outcome::Skipped {
                 return Ok(Reply::Nil);
             }
-            Ok(Reply::Bulk(customer.to_json_bytes()))
+            Ok(Reply::Bulk(customer.to_json_bytes(&store.catalog())))
         }
         Customer::Export(id) => {
             let id = write_id("id", &id)?;
@@ -570,7 +590,7 @@ pub async fn execute(context: &Context<'_>, command: Customer) -> CmdResult {
         Customer::Upsert(k) => upserted(
             masked,
             store
-                .write_async(upsert_write(&k)?.by(context.author()))
+                .write_async(upsert_write(&k, &store.catalog())?.by(context.author()))
                 .await,
         ),
         Customer::Duplicates(k) => {
@@ -623,9 +643,10 @@ fn customers(
     masked: bool,
 ) -> Arc<Fetch> {
     Arc::new(move |store: &Store, after: u64, limit: usize| {
+        let catalog = store.catalog();
         Ok(read(store, after, limit)?
             .iter()
-            .map(|c| (c.id, Reply::Bulk(customer_json(c, masked))))
+            .map(|c| (c.id, Reply::Bulk(customer_json(c, &catalog, masked))))
             .collect())
     })
 }

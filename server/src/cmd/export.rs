@@ -53,7 +53,7 @@ pub fn document(store: &Store, id: u64, seq: u64) -> Result<Reply> {
     let customer = store
         .customer(id)?
         .ok_or_else(|| Error::not_found(Kind::Customer, id))?
-        .to_json_bytes();
+        .to_json_bytes(&store.catalog());
     let stats = store
         .customer_rollup(id)?
         .unwrap_or_default()

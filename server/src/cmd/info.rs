@@ -124,6 +124,11 @@ pub fn execute(shared: &Shared, _: Info) -> CmdResult {
             ("record_cache_misses", &cache.misses),
             ("record_cache_bytes", &cache.bytes),
             ("record_cache_capacity", &cache.capacity),
+            // The sweep of dropped custom fields' values (100: none runs).
+            (
+                "schema_sweep_progress",
+                &shared.store.schema_sweep_progress(),
+            ),
         ],
     );
     // Without `--cluster`, a lone master.

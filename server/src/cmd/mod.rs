@@ -22,6 +22,7 @@ mod order;
 mod paged;
 mod product;
 mod pubsub;
+mod schema;
 mod self_description;
 pub(crate) mod spec;
 mod stats;
@@ -61,6 +62,7 @@ enum Routed {
     Stream(stream::Verb),
     Cluster(cluster::Verb),
     PubSub(pubsub::Verb),
+    Schema(schema::Verb),
 }
 
 /// A parsed command.
@@ -78,6 +80,7 @@ pub(crate) enum Command {
     Stream(stream::Stream),
     Cluster(cluster::Cluster),
     PubSub(pubsub::PubSub),
+    Schema(schema::Schema),
 }
 
 /// A request, with when it was read (failed logins are slowed from that moment).
@@ -97,6 +100,7 @@ fn every_verb() -> impl Iterator<Item = Routed> {
         .chain(all(Routed::Product))
         .chain(all(Routed::Order))
         .chain(all(Routed::Stats))
+        .chain(all(Routed::Schema))
         .chain(all(Routed::Audit))
         .chain(all(Routed::Stream))
         .chain(all(Routed::User))
@@ -104,6 +108,46 @@ fn every_verb() -> impl Iterator<Item = Routed> {
         .chain(all(Routed::Info))
         .chain(all(Routed::Cluster))
         .chain(all(Routed::PubSub))
+}
+
+/// The words of the query grammar (`*.QUERY`), which no custom field may be named.
+const QUERY_WORDS: [&str; 12] = [
+    "WHERE", "AND", "SORT", "ASC", "DESC", "LIMIT", "CURSOR", "IN", "EXISTS", "MISSING", "PREFIX",
+    "WORD",
+];
+
+/// Whether `word` (any case) is a keyword of a command (from every verb's table entry, its
+/// blocks and choices included) or of the query grammar: no custom field may be named so.
+pub(crate) fn is_keyword(word: &str) -> bool {
+    fn collect(args: &[spec::Arg], into: &mut std::collections::HashSet<String>) {
+        for arg in args {
+            if let Some(token) = arg.token {
+                into.insert(token.to_ascii_uppercase());
+            }
+            match arg.kind {
+                spec::ArgKind::OneOf(inner) | spec::ArgKind::Block(inner) => collect(inner, into),
+                _ => {}
+            }
+        }
+    }
+    static KEYWORDS: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
+    KEYWORDS
+        .get_or_init(|| {
+            let mut words: std::collections::HashSet<String> =
+                QUERY_WORDS.iter().map(|w| w.to_string()).collect();
+            for spec in every_spec() {
+                collect(spec.syntax, &mut words);
+                if let spec::Subcommands::Required(subcommands)
+                | spec::Subcommands::Optional(subcommands) = spec.subcommands
+                {
+                    for sub in subcommands {
+                        collect(sub.syntax, &mut words);
+                    }
+                }
+            }
+            words
+        })
+        .contains(&word.to_ascii_uppercase())
 }
 
 /// Every verb's table entry (`COMMAND`).
@@ -141,6 +185,7 @@ impl Routed {
             Routed::Stream(verb) => verb.spec(),
             Routed::Cluster(verb) => verb.spec(),
             Routed::PubSub(verb) => verb.spec(),
+            Routed::Schema(verb) => verb.spec(),
         }
     }
 
@@ -196,6 +241,7 @@ impl Routed {
             Routed::Stream(verb) => checked(verb, args, Command::Stream),
             Routed::Cluster(verb) => checked(verb, args, Command::Cluster),
             Routed::PubSub(verb) => checked(verb, args, Command::PubSub),
+            Routed::Schema(verb) => checked(verb, args, Command::Schema),
         }
     }
 }
@@ -341,6 +387,7 @@ async fn execute(context: Context<'_>, command: Command) -> CmdResult<Answer> {
         Command::Stream(command) => stream::execute(&context, command).await?,
         Command::Cluster(command) => cluster::execute(context.shared, command),
         Command::PubSub(command) => pubsub::execute(context.shared, context.session, command)?,
+        Command::Schema(command) => schema::execute(&context, command).await?,
     };
     Ok(Answer::reply(reply))
 }

@@ -1,16 +1,19 @@
 //! `PRODUCT.ADD | GET | UPDATE | DEL | LIST`.
 
-use super::context::Context;
+use super::context::{Context, Verb as _};
 use super::spec::{
-    block, keyword, one_of, token, value, Access, ArgKind, Group, Spec, PAGE, PLAIN,
+    block, keyword, keywords_of, one_of, token, value, Access, ArgKind, Group, Spec, PAGE, PLAIN,
 };
-use super::values::{engine, field_values, new_id, page, parse_fields, read_id, write_id};
+use super::values::{
+    custom_values, engine, field_values, new_id, page, parse_fields, read_id, write_id,
+    UpdateFields,
+};
 use crate::parse::{text, Args, CmdResult, Keywords};
 use crate::reply::Reply;
 use crate::vocabulary as words;
-use crm_engine::schema::name_of;
+use crm_engine::schema::{name_of, Catalog};
 use crm_engine::values::DEFAULT_LIMIT;
-use crm_engine::{FieldId, NewProduct, Op, Product as Record, ProductPatch, Role};
+use crm_engine::{Kind, NewProduct, Op, Product as Record, ProductPatch, Role};
 
 #[derive(Clone, Copy)]
 pub enum Verb {
@@ -25,7 +28,7 @@ pub enum Verb {
 pub enum Product {
     Add(Keywords),
     Get(Vec<u8>),
-    Update(Vec<u8>, Vec<(FieldId, Vec<u8>)>),
+    Update(Vec<u8>, UpdateFields),
     Del(Vec<u8>),
     List(Keywords),
 }
@@ -121,7 +124,7 @@ impl super::context::Verb for Verb {
 
     fn parse(self, args: &mut Args) -> CmdResult<Product> {
         Ok(match self {
-            Verb::Add => Product::Add(args.keywords(self.spec().syntax)?),
+            Verb::Add => Product::Add(args.keywords_and_fields(self.spec().syntax)?),
             Verb::Get => Product::Get(args.required()?),
             Verb::Del => Product::Del(args.required()?),
             Verb::Update => {
@@ -142,10 +145,20 @@ const PRODUCTS: Spec = Spec {
 };
 
 /// `PRODUCT.ADD`'s write, from its words alone (see `submit.rs`).
-pub(super) fn add_write(k: &Keywords) -> CmdResult<Op> {
+pub(super) fn add_write(k: &Keywords, catalog: &Catalog) -> CmdResult<Op> {
     let schema = <Record as crm_engine::Record>::schema();
     let (record, named) = schema.read_given(&field_values::<Record>(k)?)?;
     let mut new = NewProduct::from_fields(None, record, named);
+    let keywords: Vec<&str> = keywords_of(Verb::Add.spec().syntax)
+        .map(|(name, _)| name)
+        .collect();
+    new.custom = custom_values(
+        k.fields(),
+        Kind::Product,
+        catalog,
+        ("product.add", "keyword"),
+        &keywords,
+    )?;
     if let Some(id) = k.value(words::ID) {
         new = new.with_id(write_id("id", id)?);
     }
@@ -156,18 +169,28 @@ pub async fn execute(context: &Context<'_>, command: Product) -> CmdResult {
     let shared = context.shared;
     let store = &shared.store;
     match command {
-        Product::Add(k) => new_id(store.write_async(add_write(&k)?.by(context.author())).await),
+        Product::Add(k) => new_id(
+            store
+                .write_async(add_write(&k, &store.catalog())?.by(context.author()))
+                .await,
+        ),
         Product::Get(id) => match read_id(&id) {
-            Some(id) => Ok(engine(store.product_shared(id))?
-                .map_or(Reply::Nil, |p| Reply::Bulk(p.to_json_bytes()))),
+            Some(id) => Ok(engine(store.product_shared(id))?.map_or(Reply::Nil, |p| {
+                Reply::Bulk(p.to_json_bytes(&store.catalog()))
+            })),
             None => Ok(Reply::Nil),
         },
         Product::Update(id, fields) => {
             let id = write_id("id", &id)?;
             let mut patch = ProductPatch::default();
-            for (field, value) in &fields {
+            for (field, value) in &fields.builtin {
                 patch.set(*field, text(name_of::<Record>(*field), value)?)?;
             }
+            patch.custom = fields.custom_values::<Record>(
+                Kind::Product,
+                &store.catalog(),
+                "product.update",
+            )?;
             engine(
                 store
                     .write_async(Op::UpdateProduct(id, patch).by(context.author()))
@@ -187,10 +210,11 @@ pub async fn execute(context: &Context<'_>, command: Product) -> CmdResult {
         Product::List(k) => {
             let (after, limit) = page(&k, DEFAULT_LIMIT)?;
             let fetch = |store: &crm_engine::Store, after: u64, limit: usize| {
+                let catalog = store.catalog();
                 Ok(store
                     .products(after, limit)?
                     .iter()
-                    .map(|p| (p.id, Reply::Bulk(p.to_json_bytes())))
+                    .map(|p| (p.id, Reply::Bulk(p.to_json_bytes(&catalog))))
                     .collect())
             };
             super::paged::page(shared, after, limit, std::sync::Arc::new(fetch)).await

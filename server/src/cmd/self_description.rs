@@ -263,7 +263,13 @@ mod tests {
             (6, &["ORDER.ADD"]),
             (
                 4,
-                &["CUSTOMER.ADD", "PRODUCT.ADD", "USER.ADD", "CUSTOMER.UPSERT"],
+                &[
+                    "CUSTOMER.ADD",
+                    "PRODUCT.ADD",
+                    "USER.ADD",
+                    "CUSTOMER.UPSERT",
+                    "SCHEMA.FIELD.ADD",
+                ],
             ),
             (
                 3,
@@ -273,6 +279,7 @@ mod tests {
                     "XRANGE",
                     "XREVRANGE",
                     "XREAD",
+                    "SCHEMA.FIELD.INDEX",
                 ],
             ),
             (
@@ -284,6 +291,7 @@ mod tests {
                     "USER.MASK",
                     "CUSTOMER.MERGE",
                     "CONFIG",
+                    "SCHEMA.FIELD.DROP",
                 ],
             ),
             (

@@ -67,14 +67,19 @@ pub fn step(shared: &Arc<Shared>, session: &mut Session, request: Request) -> St
         Err(answer) => return Step::Answered(answer),
     };
     let masked = session.masked;
+    let catalog = || shared.store.catalog();
     let (write, reply) = match &command {
-        Command::Customer(customer::Customer::Add(k)) => {
-            (customer::add_write(k), ReplyTo::NewCustomer { masked })
+        Command::Customer(customer::Customer::Add(k)) => (
+            customer::add_write(k, &catalog()),
+            ReplyTo::NewCustomer { masked },
+        ),
+        Command::Customer(customer::Customer::Upsert(k)) => (
+            customer::upsert_write(k, &catalog()),
+            ReplyTo::Upsert { masked },
+        ),
+        Command::Product(product::Product::Add(k)) => {
+            (product::add_write(k, &catalog()), ReplyTo::NewId)
         }
-        Command::Customer(customer::Customer::Upsert(k)) => {
-            (customer::upsert_write(k), ReplyTo::Upsert { masked })
-        }
-        Command::Product(product::Product::Add(k)) => (product::add_write(k), ReplyTo::NewId),
         Command::Order(order::Order::Add(k)) => (order::add_write(k), ReplyTo::NewId),
         _ => {
             return Step::Run(RunLater {

@@ -18,6 +18,7 @@ use super::import_report::{Report, RowOutcome};
 use super::rejects::Rejects;
 use super::remote::Login;
 use anyhow::Context;
+use crm_engine::schema::{Catalog, CustomGiven};
 use crm_engine::{CleanRecord, Cleaner, CsvRow, CsvRows, ImportKind, Verdict};
 use crm_server::client::{Client, ClientError, Value};
 use crm_server::request::Command;
@@ -89,15 +90,45 @@ pub fn import(
     let header = rows
         .header()
         .with_context(|| format!("{} cannot be imported", file.display()))?;
-    let mut cleaner = Cleaner::new(table, &header.names)
-        .with_context(|| format!("{} cannot be imported as {}", file.display(), table.name()))?;
     if let Some(path) = rejects.filter(|path| path.exists()) {
         anyhow::bail!(
             "the rejects file {} exists: give a new name (it is never overwritten)",
             path.display()
         );
     }
-    let mut client = login()?.connect()?;
+    let cannot = || format!("{} cannot be imported as {}", file.display(), table.name());
+    // A column that is no built-in field may be a custom one: the server says which it has
+    // (`SCHEMA.LIST`) — asked only then, so a bad file is still refused without a password.
+    let (mut cleaner, mut client, catalog) = match Cleaner::new(table, &header.names) {
+        Ok(cleaner) => (cleaner, login()?.connect()?, Catalog::default()),
+        Err(error) if table.record_kind().is_none() => {
+            return Err(anyhow::Error::new(error).context(cannot()))
+        }
+        Err(_) => {
+            let mut client = login()?.connect()?;
+            let listed = client
+                .call(&Command::schema_list())
+                .context("reading the server's custom fields (SCHEMA.LIST)")?;
+            let catalog = match listed {
+                Value::Bulk(json) => Catalog::from_listed(
+                    &serde_json::from_slice(&json).unwrap_or(serde_json::Value::Null),
+                ),
+                Value::Array(items) => Catalog::from_listed(&serde_json::Value::Array(
+                    items
+                        .iter()
+                        .filter_map(|item| match item {
+                            Value::Bulk(json) => serde_json::from_slice(json).ok(),
+                            _ => None,
+                        })
+                        .collect(),
+                )),
+                _ => Catalog::default(),
+            };
+            let cleaner =
+                Cleaner::with_catalog(table, &header.names, &catalog).with_context(cannot)?;
+            (cleaner, client, catalog)
+        }
+    };
     let rejects = rejects
         .map(|path| Rejects::create(path, &header.raw, header.ending))
         .transpose()?;
@@ -109,6 +140,7 @@ pub fn import(
         pending: Vec::with_capacity(PIPELINE),
         dry: DryRun::default(),
         rejects,
+        catalog,
     };
     while let Some(row) = rows
         .next_row()
@@ -145,6 +177,8 @@ struct Importer<'a> {
     pending: Vec<Pending>,
     dry: DryRun,
     rejects: Option<Rejects>,
+    /// The server's custom fields, when the file has columns of them (a client's copy).
+    catalog: Catalog,
 }
 
 impl Importer<'_> {
@@ -191,7 +225,12 @@ impl Importer<'_> {
         clean: CleanRecord,
         changes: Option<Vec<String>>,
     ) -> anyhow::Result<()> {
-        let mut command = Command::add_record(&clean);
+        let custom = match &clean {
+            CleanRecord::Customer(customer) => customer.custom.clone(),
+            CleanRecord::Product(product) => product.custom.clone(),
+            CleanRecord::Order(_) => CustomGiven::default(),
+        };
+        let mut command = Command::add_record(&clean).with_custom(&custom, &self.catalog);
         let customer = match &clean {
             CleanRecord::Customer(customer) => Some(customer.clone()),
             _ => None,
@@ -213,7 +252,8 @@ impl Importer<'_> {
                         self.collect()?;
                         Some(self.dry.decide(self.client, row, self.mode.upsert)?)
                     } else {
-                        command = Command::customer_upsert(row, true);
+                        command = Command::customer_upsert(row, true)
+                            .with_custom(&row.custom, &self.catalog);
                         None
                     }
                 }
@@ -243,7 +283,7 @@ impl Importer<'_> {
                 });
             }
         } else if let (true, Some(row)) = (self.mode.upsert, &customer) {
-            command = Command::customer_upsert(row, false);
+            command = Command::customer_upsert(row, false).with_custom(&row.custom, &self.catalog);
         }
         self.client.send(command.words())?;
         self.queue(Pending {

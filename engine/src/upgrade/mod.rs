@@ -48,6 +48,11 @@
 //!    (`indexes/`), and journal pages are written packed (older ones still read). The same
 //!    mark-then-sweep as step 5 takes the blind index entries out of the tree; the version
 //!    is in sled's files at once (a checkpoint).
+//! 8. (2026-12) customers, products and kept merges are stored with each value tagged by its
+//!    field (`schema/tagged.rs`), custom fields' values among them: a field added later needs
+//!    no migration. Every such record is re-encoded (`retag.rs`) and sealed as before (under
+//!    the same key slot), in the one batch that writes the new version; a build of layout 7
+//!    would misread them, so it must refuse the store.
 
 use crate::codec::Codec;
 use crate::envelope;
@@ -59,8 +64,10 @@ use crate::seal::Sealer;
 use crate::trees::{bytes_key, decode_u64, meta, Space, MEMORY_ONLY};
 use serde::Deserialize;
 
+mod retag;
+
 /// The on-disk layout this build writes and reads.
-pub const CURRENT_LAYOUT: u64 = 7;
+pub const CURRENT_LAYOUT: u64 = 8;
 
 /// Old entries removed per batch by the sweep of the spaces kept in memory.
 const SWEEP_BATCH: usize = 10_000;
@@ -134,6 +141,8 @@ pub(crate) fn run(
     envelope::open_data_key(tree, master)?;
     if from < CURRENT_LAYOUT {
         let mut batch = crate::storage::Batch::default();
+        // Layouts up to 7 stored records as structs; 8 tags their values.
+        retag::retag_records(tree, master, dir, &mut batch, from.max(3), on_progress)?;
         batch.insert(
             bytes_key(Space::Meta, meta::LAYOUT_VERSION),
             CURRENT_LAYOUT.to_be_bytes().to_vec(),
@@ -249,7 +258,7 @@ fn v2_to_v3(
     on_progress(progress);
     let mut batch = crate::storage::Batch::default();
     for (slot, (key, sealed)) in customers.iter().enumerate() {
-        let customer: crate::model::Customer = old.open(key, sealed)?;
+        let customer: retag::LegacyCustomer = old.open(key, sealed)?;
         let plain = crate::codec::encode(&customer);
         batch.insert(key.clone(), new.seal_keyed(key, slot as u64, &plain)?);
         progress.done += 1;
