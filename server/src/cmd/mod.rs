@@ -22,6 +22,7 @@ mod order;
 mod paged;
 mod product;
 mod pubsub;
+mod query;
 mod self_description;
 pub(crate) mod spec;
 mod stats;

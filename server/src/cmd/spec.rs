@@ -45,9 +45,7 @@ pub enum Group {
     Journal,
     Privacy,
     Quality,
-    // The Schema section's commands (`SCHEMA.*`, `*.QUERY`, `*.COUNT`) are served with its
-    // own work; the group is the contract's already.
-    #[allow(dead_code)]
+    /// The Schema section's commands (`SCHEMA.*`, `*.QUERY`, `*.COUNT`).
     Schema,
     Cluster,
     Backup,
