@@ -56,10 +56,18 @@ impl<R: Queried> Plan<R> {
         }
         let in_memory: Vec<_> = self.conditions.iter().filter(|c| c.in_memory()).collect();
         let keyed = keyed && self.sort.field.in_memory();
+        // A rollup costs a lookup under the rollup table's lock: only when a statistic is used.
+        let is_stat = |source: &Source<R>| matches!(source, Source::Stat(_));
+        let with_rollups = in_memory.iter().any(|c| is_stat(&c.field.source))
+            || (keyed && is_stat(&self.sort.field.source));
         let rows = R::rows(store);
         let mut out = Vec::new();
         let mut visit = |id: u64, row: &[Option<crate::query::Key>]| {
-            let rollup = R::rollup(store, id);
+            let rollup = if with_rollups {
+                R::rollup(store, id)
+            } else {
+                R::Rollup::default()
+            };
             if in_memory
                 .iter()
                 .all(|c| c.holds_in_memory(id, row, &rollup) != Some(false))
