@@ -167,7 +167,7 @@ impl<R: Queried> Plan<R> {
                 _ => {}
             }
         }
-        (low <= high).then(|| (low as u64, high as u64))
+        (low <= high).then_some((low as u64, high as u64))
     }
 
     /// The ids the indexes allow: the intersection of what each indexed condition gives
