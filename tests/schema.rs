@@ -644,3 +644,191 @@ fn merge_fills_keeps_unset_custom_fields_and_unmerge_clears_them() {
         json!({"company": "Acme", "stage": "Churned"})
     );
 }
+
+/// The ids of a query's page and its cursor.
+fn query(con: &mut redis::Connection, args: &[&str]) -> (Vec<u64>, String) {
+    let mut words = vec!["CUSTOMER.QUERY"];
+    words.extend_from_slice(args);
+    match ok(con, &words) {
+        redis::Value::Array(parts) => {
+            let mut parts = parts.into_iter();
+            let cursor = match parts.next() {
+                Some(redis::Value::BulkString(bytes)) => String::from_utf8(bytes).unwrap(),
+                other => panic!("no cursor: {other:?}"),
+            };
+            let records = json_of(parts.next().unwrap());
+            let ids = records
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_u64().unwrap())
+                .collect();
+            (ids, cursor)
+        }
+        other => panic!("{words:?} answered {other:?}"),
+    }
+}
+
+#[test]
+fn queries_take_conditions_and_sorts_on_custom_fields() {
+    let server = TestServer::start();
+    let mut admin = server.admin_redis();
+    declare_company_and_stage(&mut admin);
+    ok(
+        &mut admin,
+        &["SCHEMA.FIELD.ADD", "customer", "tier", "TYPE", "integer"],
+    );
+    ok(
+        &mut admin,
+        &["SCHEMA.FIELD.ADD", "customer", "vip", "TYPE", "bool"],
+    );
+    ok(
+        &mut admin,
+        &[
+            "SCHEMA.FIELD.ADD",
+            "customer",
+            "secret",
+            "TYPE",
+            "text",
+            "PERSONAL",
+        ],
+    );
+    let people: [(&str, &[&str]); 5] = [
+        (
+            "a",
+            &[
+                "stage", "Churned", "tier", "3", "vip", "yes", "company", "Acme Ltd",
+            ],
+        ),
+        ("b", &["stage", "Lead", "tier", "1", "secret", "s-b"]),
+        ("c", &["stage", "Customer", "tier", "3", "vip", "no"]),
+        ("d", &["tier", "7", "company", "acme works"]),
+        ("e", &["stage", "lead"]),
+    ];
+    let mut ids = Vec::new();
+    for (name, values) in people {
+        let email = format!("{name}@example.com");
+        let mut words = vec!["CUSTOMER.ADD", "NAME", name, "EMAIL", &email];
+        words.extend_from_slice(values);
+        ids.push(id(ok(&mut admin, &words)).parse::<u64>().unwrap());
+    }
+    let [a, b, c, d, e] = [ids[0], ids[1], ids[2], ids[3], ids[4]];
+    assert_eq!(
+        query(&mut admin, &["WHERE", "stage", "=", "LEAD"]).0,
+        [b, e]
+    );
+    assert_eq!(
+        query(
+            &mut admin,
+            &["WHERE", "tier", ">=", "3", "SORT", "tier", "DESC"]
+        )
+        .0,
+        [d, a, c],
+        "ties by id ascending"
+    );
+    // Choices sort in the order of their VALUES (Lead, Customer, Churned), nulls last.
+    assert_eq!(query(&mut admin, &["SORT", "stage"]).0, [b, e, c, a, d]);
+    assert_eq!(
+        query(&mut admin, &["SORT", "stage", "DESC"]).0,
+        [a, c, b, e, d]
+    );
+    assert_eq!(query(&mut admin, &["WHERE", "vip", "=", "TRUE"]).0, [a]);
+    assert_eq!(query(&mut admin, &["WHERE", "vip", "MISSING"]).0, [b, d, e]);
+    assert_eq!(
+        query(&mut admin, &["WHERE", "company", "WORD", "ACME"]).0,
+        [a, d]
+    );
+    assert_eq!(
+        query(&mut admin, &["WHERE", "company", "PREFIX", "acme w"]).0,
+        [d]
+    );
+    assert_eq!(
+        ok(
+            &mut admin,
+            &[
+                "CUSTOMER.COUNT",
+                "WHERE",
+                "stage",
+                "IN",
+                "2",
+                "lead",
+                "customer"
+            ]
+        ),
+        redis::Value::Int(3)
+    );
+    // Values read as the field's type reads them; operators the type does not take refused.
+    assert_eq!(
+        code(
+            &mut admin,
+            &["CUSTOMER.QUERY", "WHERE", "stage", "=", "prospect"]
+        ),
+        "INVALID"
+    );
+    assert_eq!(
+        code(
+            &mut admin,
+            &["CUSTOMER.QUERY", "WHERE", "stage", ">", "lead"]
+        ),
+        "INVALID"
+    );
+    assert_eq!(
+        code(&mut admin, &["CUSTOMER.QUERY", "WHERE", "tier", "=", "x"]),
+        "INVALID"
+    );
+    let unknown = redis_error(
+        &mut admin,
+        &["CUSTOMER.QUERY", "WHERE", "nothing", "EXISTS"],
+    );
+    assert!(
+        unknown.starts_with("INVALID") && unknown.contains("tier"),
+        "{unknown}"
+    );
+
+    // A masked user: equality on a personal custom field, no range, prefix or sort on it.
+    ok(
+        &mut admin,
+        &["USER.ADD", "mask", "pw-mask", "ROLE", "reader", "MASKED"],
+    );
+    let mut masked = connect(&server, "mask", "pw-mask");
+    assert_eq!(query(&mut masked, &["WHERE", "secret", "=", "s-b"]).0, [b]);
+    assert_eq!(
+        code(
+            &mut masked,
+            &["CUSTOMER.QUERY", "WHERE", "secret", "PREFIX", "s"]
+        ),
+        "NOPERM"
+    );
+    assert_eq!(
+        code(&mut masked, &["CUSTOMER.QUERY", "SORT", "secret"]),
+        "NOPERM"
+    );
+
+    // A cursor is valid while the schema does not change.
+    let (first, cursor) = query(&mut admin, &["SORT", "tier", "LIMIT", "2"]);
+    assert_eq!(first, [b, a]);
+    let (next, _) = query(
+        &mut admin,
+        &["SORT", "tier", "LIMIT", "2", "CURSOR", &cursor],
+    );
+    assert_eq!(next, [c, d]);
+    ok(
+        &mut admin,
+        &["SCHEMA.FIELD.ADD", "customer", "region", "TYPE", "text"],
+    );
+    assert_eq!(
+        code(
+            &mut admin,
+            &[
+                "CUSTOMER.QUERY",
+                "SORT",
+                "tier",
+                "LIMIT",
+                "2",
+                "CURSOR",
+                &cursor
+            ]
+        ),
+        "INVALID"
+    );
+}

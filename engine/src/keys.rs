@@ -198,6 +198,8 @@ pub enum Purpose {
     ClusterRegistration,
     /// Proves the master key to a node that sends a snapshot (from the master key).
     SnapshotChallenge,
+    /// Seals the cursors of `CUSTOMER.QUERY` and `PRODUCT.QUERY` (from the data key).
+    QueryCursor,
 }
 
 impl Purpose {
@@ -217,6 +219,7 @@ impl Purpose {
             Purpose::EpochWrap => "crm-engine 2026-12-07 cluster log epoch wrap v1",
             Purpose::ClusterRegistration => "crm-engine 2026-12-07 cluster registration mac v1",
             Purpose::SnapshotChallenge => "crm-engine 2026-12-07 cluster snapshot challenge v1",
+            Purpose::QueryCursor => "crm-engine 2026-12-14 query cursor seal v1",
         }
     }
 }

@@ -40,6 +40,7 @@ pub mod keys;
 mod merges;
 pub mod model;
 mod pages;
+pub mod query;
 mod read;
 mod record_cache;
 mod record_ids;
@@ -72,6 +73,7 @@ pub use model::{
     Customer, CustomerPatch, CustomerRollup, CustomerUpsert, Forgotten, NewCustomer, NewOrder,
     NewProduct, Order, Product, ProductPatch, ProductRollup, Role, User,
 };
+pub use query::{ConditionText, Operator, Page, QueryRequest, SortText};
 pub use read::{Counts, OrderQuery, OrderScope};
 pub use record_cache::RecordCacheStats;
 pub use rekey::{rekey, RekeyOutcome};

@@ -4,8 +4,10 @@
 //! field and the value when they are wrong, which a client-side parse would only duplicate.
 
 use crate::vocabulary::{self as words, customer_keyword, product_keyword};
+use crm_engine::query::Operands;
 use crm_engine::schema::{Catalog, CustomGiven};
 use crm_engine::{CleanRecord, FieldSet, NewCustomer, NewOrder, NewProduct, Record};
+pub use crm_engine::{ConditionText, Operator, SortText};
 
 pub use crate::vocabulary::FindBy;
 /// The kinds whose fields (`Customer::NAME`, ...) the builders below take.
@@ -189,6 +191,17 @@ impl Command {
         Command::named("CUSTOMER.UNMERGE").word(other)
     }
 
+    /// `CUSTOMER.QUERY [WHERE cond [AND cond ...]] [SORT field ASC|DESC] [LIMIT n]
+    /// [CURSOR c]`.
+    pub fn customer_query(clauses: &QueryClauses) -> Command {
+        clauses.written(Command::named("CUSTOMER.QUERY"))
+    }
+
+    /// `CUSTOMER.COUNT [WHERE ...]`.
+    pub fn customer_count(conditions: &[ConditionText]) -> Command {
+        with_conditions(Command::named("CUSTOMER.COUNT"), conditions)
+    }
+
     // Products.
 
     pub fn product_add(fields: &[(FieldId, &str)]) -> Command {
@@ -213,6 +226,16 @@ impl Command {
 
     pub fn product_list(after: u64, limit: usize) -> Command {
         Command::named("PRODUCT.LIST").page(after, limit)
+    }
+
+    /// `PRODUCT.QUERY` with these clauses.
+    pub fn product_query(clauses: &QueryClauses) -> Command {
+        clauses.written(Command::named("PRODUCT.QUERY"))
+    }
+
+    /// `PRODUCT.COUNT [WHERE ...]`.
+    pub fn product_count(conditions: &[ConditionText]) -> Command {
+        with_conditions(Command::named("PRODUCT.COUNT"), conditions)
     }
 
     // Orders.
@@ -325,6 +348,57 @@ impl Command {
             .keyword("STREAMS", stream)
             .word(id)
     }
+}
+
+/// The clauses of a `CUSTOMER.QUERY` or `PRODUCT.QUERY` (`None`: not given).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueryClauses {
+    pub conditions: Vec<ConditionText>,
+    pub sort: Option<SortText>,
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+}
+
+impl QueryClauses {
+    /// Appends the clauses.
+    fn written(&self, command: Command) -> Command {
+        let command = with_conditions(command, &self.conditions);
+        let command = match &self.sort {
+            Some(sort) => command
+                .keyword(words::SORT, &sort.field)
+                .word(if sort.descending {
+                    words::DESC
+                } else {
+                    words::ASC
+                }),
+            None => command,
+        };
+        command
+            .maybe(words::LIMIT, self.limit)
+            .maybe(words::CURSOR, self.cursor.as_ref())
+    }
+}
+
+/// Appends `WHERE cond AND cond ...` (nothing without conditions): each condition as its
+/// field, its operator and its values (`IN` with their count first).
+fn with_conditions(command: Command, conditions: &[ConditionText]) -> Command {
+    conditions
+        .iter()
+        .enumerate()
+        .fold(command, |command, (at, condition)| {
+            let command = command
+                .word(if at == 0 { words::WHERE } else { words::AND })
+                .word(&condition.field)
+                .word(condition.op.word());
+            let command = match condition.op.operands() {
+                Operands::List => command.word(condition.values.len()),
+                Operands::None | Operands::One => command,
+            };
+            condition
+                .values
+                .iter()
+                .fold(command, |command, value| command.word(value))
+        })
 }
 
 /// Appends `KEYWORD value` for each field, in the order given.

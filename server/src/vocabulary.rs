@@ -28,6 +28,21 @@ pub const MIN: &str = "MIN";
 pub const BY: &str = "BY";
 pub const USER: &str = "USER";
 pub const KIND: &str = "KIND";
+pub const WHERE: &str = "WHERE";
+pub const AND: &str = "AND";
+pub const SORT: &str = "SORT";
+pub const ASC: &str = "ASC";
+pub const DESC: &str = "DESC";
+pub const CURSOR: &str = "CURSOR";
+
+/// The words of the query grammar (`*.QUERY`, `*.COUNT`): its clauses, its directions and
+/// its operators (the engine's, `crm_engine::Operator::word`). A custom field may not be
+/// named after one.
+pub fn query_keywords() -> impl Iterator<Item = &'static str> {
+    [WHERE, AND, SORT, ASC, DESC, LIMIT, CURSOR]
+        .into_iter()
+        .chain(crm_engine::Operator::ALL.map(crm_engine::Operator::word))
+}
 
 /// What `CUSTOMER.FIND` looks up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,6 +22,9 @@ pub struct BlindKeys {
     phone: SubKey,
     name_word: SubKey,
     user_name: SubKey,
+    /// Not a blind hash's key: the key that seals query cursors (`query/cursor.rs`), derived
+    /// with these from the data key and needed by the same readers.
+    query_cursor: SubKey,
 }
 
 impl BlindKeys {
@@ -32,7 +35,13 @@ impl BlindKeys {
             phone: data.derive(Purpose::BlindPhone),
             name_word: data.derive(Purpose::BlindNameWord),
             user_name: data.derive(Purpose::BlindUserName),
+            query_cursor: data.derive(Purpose::QueryCursor),
         }
+    }
+
+    /// The key that seals query cursors.
+    pub(crate) fn query_cursor(&self) -> &SubKey {
+        &self.query_cursor
     }
 
     /// The storage key of a user: a blind hash of the name, so the disk holds no user name in

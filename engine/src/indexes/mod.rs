@@ -9,6 +9,7 @@
 //! | [`OrdersByTime`] (`orders_by_time.rs`) | `ORDER.LIST ALL SINCE/UNTIL` | orders |
 //! | [`JournalByRecord`] (`journal_by_record.rs`) | `AUDIT.LOG ID` | journal pages |
 //! | [`OrderedIndex`] (`ordered.rs`) | conditions and sorting on any field | any record |
+//! | [`QueryRows`] (`query_rows.rs`) | `*.QUERY`, `*.COUNT` on fields that are not personal | customers, products |
 //!
 //! The per-customer and per-product statistics (the rollups) are kept beside them, in
 //! `rollup_table.rs`, and rebuilt in the same pass.
@@ -65,6 +66,7 @@ mod orders_by_customer;
 mod orders_by_product;
 mod orders_by_time;
 mod phone;
+mod query_rows;
 
 pub use blind::BlindKeys;
 pub(crate) use changes::{stage, Change, Old, RecordChanges};
@@ -75,10 +77,11 @@ pub(crate) use orders_by_customer::{OrdersByCustomer, StagedOrders};
 pub(crate) use orders_by_product::OrdersByProduct;
 pub(crate) use orders_by_time::OrdersByTime;
 pub(crate) use phone::PhoneIndex;
+pub(crate) use query_rows::QueryRows;
 
 use crate::codec::Codec;
 use crate::error::{Kind, Result};
-use crate::model::{Customer, Order};
+use crate::model::{Customer, Order, Product};
 use crate::trees::Space;
 use rayon::prelude::*;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -117,6 +120,8 @@ pub(crate) struct Indexes {
     pub orders_by_product: Locked<OrdersByProduct>,
     pub orders_by_time: Locked<OrdersByTime>,
     pub journal: Locked<JournalByRecord>,
+    pub customer_rows: Locked<QueryRows<Customer>>,
+    pub product_rows: Locked<QueryRows<Product>>,
 }
 
 impl Indexes {
@@ -136,11 +141,19 @@ impl Indexes {
             let mut email = self.email.write();
             let mut phone = self.phone.write();
             let mut words = self.name_words.write();
+            let mut rows = self.customer_rows.write();
             for (id, change) in &changes.customers {
                 let new = change.new.as_ref();
                 email.apply(&self.keys, *id, &change.old, new);
                 phone.apply(&self.keys, *id, &change.old, new);
                 words.apply(&self.keys, *id, &change.old, new);
+                rows.apply(*id, &change.old, new);
+            }
+        }
+        if !changes.products.is_empty() {
+            let mut rows = self.product_rows.write();
+            for (id, change) in &changes.products {
+                rows.apply(*id, &change.old, change.new.as_ref());
             }
         }
         if !changes.orders.is_empty() {
@@ -168,6 +181,7 @@ impl Indexes {
         rollups: &mut crate::rollup_table::RollupBuilder,
     ) -> Result<Indexes> {
         let (mut emails, mut phones, mut words) = (Vec::new(), Vec::new(), Vec::new());
+        let mut customer_rows = Vec::new();
         for chunk in sealed_chunks(tree, Space::Customer) {
             let owned: Vec<Option<CustomerEntries>> = chunk?
                 .par_iter()
@@ -184,7 +198,16 @@ impl Indexes {
                 emails.push((entries.email, id));
                 phones.extend(entries.phone.map(|hash| (hash, id)));
                 words.extend(entries.words.into_iter().map(|hash| (hash, id)));
+                customer_rows.push((id, entries.row));
             }
+        }
+        let mut product_rows = Vec::new();
+        for chunk in sealed_chunks(tree, Space::Product) {
+            let opened: Vec<Product> = chunk?
+                .par_iter()
+                .map(|(key, sealed)| codec.open(key, sealed))
+                .collect::<Result<_>>()?;
+            product_rows.extend(opened.iter().map(|p| (p.id, QueryRows::row_of(p))));
         }
         let (mut by_customer, mut by_product, mut by_time) = (Vec::new(), Vec::new(), Vec::new());
         for chunk in sealed_chunks(tree, Space::Order) {
@@ -222,6 +245,8 @@ impl Indexes {
             orders_by_product: Locked::new(OrdersByProduct::rebuild(by_product)),
             orders_by_time: Locked::new(OrdersByTime::rebuild(by_time)),
             journal: Locked::new(JournalByRecord::rebuild(journal)),
+            customer_rows: Locked::new(QueryRows::rebuild(customer_rows)),
+            product_rows: Locked::new(QueryRows::rebuild(product_rows)),
             keys,
         })
     }
@@ -254,6 +279,14 @@ impl Indexes {
             *self.orders_by_time.read() == *other.orders_by_time.read(),
         );
         compare("journal", *self.journal.read() == *other.journal.read());
+        compare(
+            "customer rows",
+            *self.customer_rows.read() == *other.customer_rows.read(),
+        );
+        compare(
+            "product rows",
+            *self.product_rows.read() == *other.product_rows.read(),
+        );
         differ
     }
 }
@@ -264,6 +297,7 @@ struct CustomerEntries {
     email: blind::EmailHash,
     phone: Option<u64>,
     words: Vec<u64>,
+    row: query_rows::Row,
 }
 
 impl CustomerEntries {
@@ -273,6 +307,7 @@ impl CustomerEntries {
             email: keys.email(&customer.email),
             phone: PhoneIndex::entry(keys, customer),
             words: NameWordIndex::entries(keys, customer),
+            row: QueryRows::row_of(customer),
         }
     }
 }

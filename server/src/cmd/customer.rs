@@ -44,6 +44,8 @@ pub enum Verb {
     Duplicates,
     Merge,
     Unmerge,
+    Query,
+    Count,
 }
 
 /// A parsed customer command.
@@ -69,6 +71,8 @@ pub enum Customer {
         other: Vec<u8>,
     },
     Unmerge(Vec<u8>),
+    Query(super::query::Query),
+    Count(super::query::Query),
 }
 
 impl super::context::Verb for Verb {
@@ -89,6 +93,8 @@ impl super::context::Verb for Verb {
         Verb::Duplicates,
         Verb::Merge,
         Verb::Unmerge,
+        Verb::Query,
+        Verb::Count,
     ];
 
     fn spec(self) -> &'static Spec {
@@ -307,6 +313,8 @@ impl super::context::Verb for Verb {
                     }
                 }
             }
+            Verb::Query => &super::query::CUSTOMER_QUERY,
+            Verb::Count => &super::query::CUSTOMER_COUNT,
         }
     }
 
@@ -347,6 +355,8 @@ impl super::context::Verb for Verb {
                 other: args.required()?,
             },
             Verb::Unmerge => Customer::Unmerge(args.required()?),
+            Verb::Query => Customer::Query(super::query::Query::parse(args, false)?),
+            Verb::Count => Customer::Count(super::query::Query::parse(args, true)?),
         })
     }
 }
@@ -627,6 +637,8 @@ pub async fn execute(context: &Context<'_>, command: Customer) -> CmdResult {
             ))?;
             Ok(Reply::ok())
         }
+        Customer::Query(query) => super::query::query(context, Kind::Customer, query).await,
+        Customer::Count(query) => super::query::count(context, Kind::Customer, query).await,
         // Grows with every erasure ever made: over 1 MiB it goes in pieces (`pieces.rs`).
         Customer::ForgetList => engine(HeldRows::reply(
             engine(store.forgotten())?,

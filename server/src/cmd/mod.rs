@@ -22,6 +22,7 @@ mod order;
 mod paged;
 mod product;
 mod pubsub;
+mod query;
 mod schema;
 mod self_description;
 pub(crate) mod spec;
@@ -110,12 +111,6 @@ fn every_verb() -> impl Iterator<Item = Routed> {
         .chain(all(Routed::PubSub))
 }
 
-/// The words of the query grammar (`*.QUERY`), which no custom field may be named.
-const QUERY_WORDS: [&str; 12] = [
-    "WHERE", "AND", "SORT", "ASC", "DESC", "LIMIT", "CURSOR", "IN", "EXISTS", "MISSING", "PREFIX",
-    "WORD",
-];
-
 /// Whether `word` (any case) is a keyword of a command (from every verb's table entry, its
 /// blocks and choices included) or of the query grammar: no custom field may be named so.
 pub(crate) fn is_keyword(word: &str) -> bool {
@@ -133,8 +128,9 @@ pub(crate) fn is_keyword(word: &str) -> bool {
     static KEYWORDS: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
     KEYWORDS
         .get_or_init(|| {
-            let mut words: std::collections::HashSet<String> =
-                QUERY_WORDS.iter().map(|w| w.to_string()).collect();
+            let mut words: std::collections::HashSet<String> = crate::vocabulary::query_keywords()
+                .map(str::to_ascii_uppercase)
+                .collect();
             for spec in every_spec() {
                 collect(spec.syntax, &mut words);
                 if let spec::Subcommands::Required(subcommands)

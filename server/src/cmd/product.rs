@@ -1,4 +1,4 @@
-//! `PRODUCT.ADD | GET | UPDATE | DEL | LIST`.
+//! `PRODUCT.ADD | GET | UPDATE | DEL | LIST`, and `PRODUCT.QUERY | COUNT` (`query.rs`).
 
 use super::context::{Context, Verb as _};
 use super::spec::{
@@ -22,6 +22,8 @@ pub enum Verb {
     Update,
     Del,
     List,
+    Query,
+    Count,
 }
 
 /// A parsed product command.
@@ -31,12 +33,22 @@ pub enum Product {
     Update(Vec<u8>, UpdateFields),
     Del(Vec<u8>),
     List(Keywords),
+    Query(super::query::Query),
+    Count(super::query::Query),
 }
 
 impl super::context::Verb for Verb {
     type Command = Product;
 
-    const ALL: &'static [Verb] = &[Verb::Add, Verb::Get, Verb::Update, Verb::Del, Verb::List];
+    const ALL: &'static [Verb] = &[
+        Verb::Add,
+        Verb::Get,
+        Verb::Update,
+        Verb::Del,
+        Verb::List,
+        Verb::Query,
+        Verb::Count,
+    ];
 
     fn spec(self) -> &'static Spec {
         match self {
@@ -119,6 +131,8 @@ impl super::context::Verb for Verb {
                     }
                 }
             }
+            Verb::Query => &super::query::PRODUCT_QUERY,
+            Verb::Count => &super::query::PRODUCT_COUNT,
         }
     }
 
@@ -132,6 +146,8 @@ impl super::context::Verb for Verb {
                 Product::Update(id, parse_fields::<Record>(args)?)
             }
             Verb::List => Product::List(args.keywords(self.spec().syntax)?),
+            Verb::Query => Product::Query(super::query::Query::parse(args, false)?),
+            Verb::Count => Product::Count(super::query::Query::parse(args, true)?),
         })
     }
 }
@@ -219,5 +235,7 @@ pub async fn execute(context: &Context<'_>, command: Product) -> CmdResult {
             };
             super::paged::page(shared, after, limit, std::sync::Arc::new(fetch)).await
         }
+        Product::Query(query) => super::query::query(context, Kind::Product, query).await,
+        Product::Count(query) => super::query::count(context, Kind::Product, query).await,
     }
 }

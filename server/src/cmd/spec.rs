@@ -45,6 +45,7 @@ pub enum Group {
     Journal,
     Privacy,
     Quality,
+    /// The Schema section's commands (`SCHEMA.*`, `*.QUERY`, `*.COUNT`).
     Schema,
     Cluster,
     Backup,

@@ -161,6 +161,21 @@ fn every_builder_is_understood_by_the_server() {
         Command::backup_verify("b"),
         Command::audit_verify(),
         Command::xread_blocking(100, "crm:changes", "$"),
+        Command::customer_query(&QueryClauses {
+            conditions: every_operator(),
+            sort: Some(sort()),
+            limit: Some(5),
+            cursor: Some("0".into()),
+        }),
+        Command::customer_query(&QueryClauses::default()),
+        Command::customer_count(&every_operator()),
+        Command::product_query(&QueryClauses {
+            conditions: every_operator(),
+            sort: Some(sort()),
+            limit: None,
+            cursor: Some("abc".into()),
+        }),
+        Command::product_count(&[]),
     ];
     built.extend(FindBy::ALL.map(|by| Command::customer_find(by, "x")));
     let filters = [
@@ -177,4 +192,73 @@ fn every_builder_is_understood_by_the_server() {
             crate::cmd::parses(command.words()).err()
         );
     }
+}
+
+/// One condition with each operator, with the values it takes.
+fn every_operator() -> Vec<ConditionText> {
+    Operator::ALL
+        .into_iter()
+        .map(|op| ConditionText {
+            field: "name".into(),
+            op,
+            values: match op.operands() {
+                crm_engine::query::Operands::None => vec![],
+                crm_engine::query::Operands::One => vec!["Ada".into()],
+                crm_engine::query::Operands::List => vec!["Ada".into(), "AND".into()],
+            },
+        })
+        .collect()
+}
+
+fn sort() -> SortText {
+    SortText {
+        field: "name".into(),
+        descending: true,
+    }
+}
+
+/// The query builders write the contract's grammar: `IN` with its count, conditions joined
+/// by `AND`, a direction always.
+#[test]
+fn queries_are_written_as_the_contract_spells_them() {
+    let conditions = [
+        ConditionText {
+            field: "id".into(),
+            op: Operator::In,
+            values: vec!["1".into(), "2".into()],
+        },
+        ConditionText {
+            field: "phone".into(),
+            op: Operator::Missing,
+            values: vec![],
+        },
+    ];
+    assert_eq!(
+        words(&Command::customer_query(&QueryClauses {
+            conditions: conditions.to_vec(),
+            sort: Some(sort()),
+            limit: Some(3),
+            cursor: Some("c1".into()),
+        })),
+        [
+            "CUSTOMER.QUERY",
+            "WHERE",
+            "id",
+            "IN",
+            "2",
+            "1",
+            "2",
+            "AND",
+            "phone",
+            "MISSING",
+            "SORT",
+            "name",
+            "DESC",
+            "LIMIT",
+            "3",
+            "CURSOR",
+            "c1"
+        ]
+    );
+    assert_eq!(words(&Command::product_count(&[])), ["PRODUCT.COUNT"]);
 }

@@ -1,0 +1,134 @@
+//! Query cursors: where a walk stopped, sealed.
+//!
+//! A cursor holds the last record's sort value and id, so it may hold a personal value (a
+//! walk sorted on email): it is sealed (XChaCha20-Poly1305) under a key derived from the data
+//! key for this purpose alone, so it shows nothing and cannot be forged or altered; it
+//! survives restarts because the key does. It also carries the kind, the schema's generation
+//! and the fingerprint of the query's conditions and order (`plan.rs`): a cursor given with
+//! another query, for another kind, after the schema changed, tampered with or from another
+//! store is `INVALID`. The text is hex: no byte a client could mangle.
+
+use super::value::Key;
+use crate::error::{Error, Result};
+use crate::keys::SubKey;
+use crate::seal::Sealer;
+
+/// The schema's generation: a cursor is valid only while it is the one the cursor was made
+/// under. Constant while the fields of the kinds are the built-in ones; the catalog of custom
+/// fields will give its own, changed by every change of a declaration.
+pub(crate) const SCHEMA_GENERATION: u64 = 0;
+
+/// The text of the cursor that starts a walk (and that ends one).
+pub const START: &str = "0";
+
+/// Where a walk is: the last record's sort value (`None`: null) and id.
+pub(crate) type Position = (Option<Key>, u64);
+
+/// The cursor's format version, first of its sealed bytes.
+const VERSION: u8 = 1;
+
+/// The cursor after `last`, for the query with this fingerprint over kind `kind`.
+pub(crate) fn seal(key: &SubKey, kind: &str, fingerprint: &[u8; 32], last: &Position) -> String {
+    let mut plain = vec![VERSION];
+    plain.extend_from_slice(&SCHEMA_GENERATION.to_be_bytes());
+    plain.extend_from_slice(fingerprint);
+    plain.extend_from_slice(&last.1.to_be_bytes());
+    match &last.0 {
+        Some(value) => value.encode(&mut plain),
+        None => plain.push(0),
+    }
+    let sealed = Sealer::new(key).seal(&associated(kind), &plain);
+    sealed.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The position a cursor holds, if it is one this store sealed for this query and kind
+/// under the current schema; else `INVALID`.
+pub(crate) fn open(
+    key: &SubKey,
+    kind: &str,
+    fingerprint: &[u8; 32],
+    text: &str,
+) -> Result<Position> {
+    let invalid = |why: &str| {
+        Error::invalid(
+            "cursor",
+            format!(
+                "{} is not a cursor of this query ({why})",
+                crate::error::quote(text)
+            ),
+        )
+    };
+    let sealed = unhex(text).ok_or_else(|| invalid("not a cursor this server made"))?;
+    let plain = Sealer::new(key)
+        .open(&associated(kind), &sealed)
+        .map_err(|_| invalid("not a cursor this server made"))?;
+    let (&version, rest) = plain.split_first().ok_or_else(|| invalid("empty"))?;
+    let (generation, rest) = rest
+        .split_first_chunk::<8>()
+        .ok_or_else(|| invalid("cut short"))?;
+    let (hash, rest) = rest
+        .split_first_chunk::<32>()
+        .ok_or_else(|| invalid("cut short"))?;
+    if version != VERSION || u64::from_be_bytes(*generation) != SCHEMA_GENERATION {
+        return Err(invalid("the schema changed since it was made"));
+    }
+    if hash != fingerprint {
+        return Err(invalid("it was made for other conditions or another sort"));
+    }
+    let (id, rest) = rest
+        .split_first_chunk::<8>()
+        .ok_or_else(|| invalid("cut short"))?;
+    let value = match rest {
+        [0] => None,
+        _ => match Key::decode(rest) {
+            Some((value, [])) => Some(value),
+            _ => return Err(invalid("damaged")),
+        },
+    };
+    Ok((value, u64::from_be_bytes(*id)))
+}
+
+/// What binds a cursor to its kind.
+fn associated(kind: &str) -> Vec<u8> {
+    format!("crm query cursor {kind}").into_bytes()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) || !text.is_ascii() {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(text.get(at..at + 2)?, 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{MasterKey, Purpose};
+
+    #[test]
+    fn a_cursor_opens_only_for_its_query_kind_and_store() {
+        let key = MasterKey::generate().derive(Purpose::QueryCursor);
+        let other = MasterKey::generate().derive(Purpose::QueryCursor);
+        let position = (Some(Key::Text("ada@example.com".into())), 7);
+        let cursor = seal(&key, "customers", &[1; 32], &position);
+        assert!(!cursor.contains("ada"), "the value is not in clear");
+        assert_eq!(
+            open(&key, "customers", &[1; 32], &cursor).unwrap(),
+            position
+        );
+        assert!(open(&key, "customers", &[2; 32], &cursor).is_err());
+        assert!(open(&key, "products", &[1; 32], &cursor).is_err());
+        assert!(open(&other, "customers", &[1; 32], &cursor).is_err());
+        let mut tampered = cursor.clone().into_bytes();
+        tampered[60] = if tampered[60] == b'0' { b'1' } else { b'0' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        assert!(open(&key, "customers", &[1; 32], &tampered).is_err());
+        assert!(open(&key, "customers", &[1; 32], "zz").is_err());
+        let null = (None, 9);
+        let cursor = seal(&key, "products", &[3; 32], &null);
+        assert_eq!(open(&key, "products", &[3; 32], &cursor).unwrap(), null);
+    }
+}
