@@ -190,13 +190,17 @@ impl Shared {
         }
     }
 
-    /// Reads the declarations again after a group that changed them.
+    /// Reads the declarations again after a group that changed them. The query rows start
+    /// keeping a newly indexed field's values before the new declarations are in use, and
+    /// stop keeping an unindexed one's after (`indexes/query_rows.rs`).
     pub fn reload_catalog(&self) -> Result<()> {
         let loaded = std::sync::Arc::new(self.stored_catalog()?);
+        self.indexes.grow_custom(&self.tree, &self.codec, &loaded)?;
         match self.catalog.write() {
-            Ok(mut catalog) => *catalog = loaded,
-            Err(poisoned) => *poisoned.into_inner() = loaded,
+            Ok(mut catalog) => *catalog = loaded.clone(),
+            Err(poisoned) => *poisoned.into_inner() = loaded.clone(),
         }
+        self.indexes.shrink_custom(&loaded);
         Ok(())
     }
 

@@ -9,6 +9,7 @@ mod common;
 use common::*;
 use crm_engine::schema::{CustomType, FieldDeclaration, Value};
 use crm_engine::*;
+use crm_engine::{ConditionText, Operator, QueryRequest, SortText};
 
 const SECRET: &str = "zebra-secret-value";
 
@@ -166,4 +167,83 @@ fn custom_values_and_the_catalog_survive_a_reopen() {
         Err(Error::Invalid { .. })
     ));
     assert_eq!(store.customer(id).unwrap().unwrap(), ada);
+}
+
+/// A query on `tier` of customers: (the ids, whether answering may open every customer).
+fn tier_query(store: &Store, op: Operator, value: &str) -> (Vec<u64>, bool) {
+    let request = QueryRequest {
+        conditions: vec![ConditionText {
+            field: "tier".into(),
+            op,
+            values: vec![value.into()],
+        }],
+        sort: Some(SortText {
+            field: "TIER".into(),
+            descending: true,
+        }),
+        limit: 100,
+        cursor: None,
+    };
+    let scans = store.query_scans(Kind::Customer, &request).unwrap();
+    let ids = store
+        .query_customers(&request)
+        .unwrap()
+        .records
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    (ids, scans)
+}
+
+#[test]
+fn an_indexed_custom_field_is_answered_from_memory_with_the_same_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate();
+    let store = open_with(dir.path(), &key);
+    let tier = declare(&store, Kind::Customer, "tier", CustomType::Integer, false);
+    let ids: Vec<u64> = (0..12)
+        .map(|i| {
+            let id = customer(&store, &format!("P {i}"), &format!("p{i}@x.example"));
+            if i % 4 != 0 {
+                set(&store, id, tier, Value::Number(i % 5));
+            }
+            id
+        })
+        .collect();
+    let expected: Vec<u64> = {
+        let mut with: Vec<(i64, u64)> = ids
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 4 != 0 && (*i as i64 % 5) >= 2)
+            .map(|(i, id)| (i as i64 % 5, *id))
+            .collect();
+        with.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        with.into_iter().map(|(_, id)| id).collect()
+    };
+    let (opened, scans) = tier_query(&store, Operator::Ge, "2");
+    assert!(scans, "not indexed: every customer may be opened");
+    assert_eq!(opened, expected);
+    store
+        .write(Op::IndexField {
+            kind: Kind::Customer,
+            name: "tier".into(),
+            on: true,
+        })
+        .unwrap();
+    let (remembered, scans) = tier_query(&store, Operator::Ge, "2");
+    assert!(!scans, "indexed: answered from memory");
+    assert_eq!(remembered, expected);
+    // Writes after the index are followed; a reopen rebuilds it.
+    set(&store, ids[0], tier, Value::Number(9));
+    let mut expected_after = vec![ids[0]];
+    expected_after.extend(&expected);
+    assert_eq!(tier_query(&store, Operator::Ge, "2").0, expected_after);
+    store.check_consistency().unwrap();
+    drop(store);
+    let store = open_with(dir.path(), &key);
+    assert_eq!(
+        tier_query(&store, Operator::Ge, "2"),
+        (expected_after, false)
+    );
+    store.check_consistency().unwrap();
 }

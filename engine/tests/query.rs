@@ -191,9 +191,12 @@ fn condition() -> impl Strategy<Value = Cond> {
                 Operator::Prefix => {
                     let (_, value) = some_value(field, pick, 0);
                     let V::T(full) = value else { unreachable!() };
+                    // A phone's prefix needs a digit after its `+` (a lone `+` is an empty
+                    // prefix: `INVALID`).
+                    let shortest = if field == "phone" { 2 } else { 1 };
                     let cut = full
                         .char_indices()
-                        .nth(1 + pick % 4)
+                        .nth(shortest + pick % 4)
                         .map_or(full.len(), |(i, _)| i);
                     let prefix = full[..cut].trim_end().to_string();
                     let prefix = if prefix.is_empty() {

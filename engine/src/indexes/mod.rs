@@ -77,11 +77,12 @@ pub(crate) use orders_by_customer::{OrdersByCustomer, StagedOrders};
 pub(crate) use orders_by_product::OrdersByProduct;
 pub(crate) use orders_by_time::OrdersByTime;
 pub(crate) use phone::PhoneIndex;
-pub(crate) use query_rows::QueryRows;
+pub(crate) use query_rows::{QueryRows, Row};
 
 use crate::codec::Codec;
 use crate::error::{Kind, Result};
 use crate::model::{Customer, Order, Product};
+use crate::schema::{Catalog, CustomField};
 use crate::trees::Space;
 use rayon::prelude::*;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -181,12 +182,19 @@ impl Indexes {
         rollups: &mut crate::rollup_table::RollupBuilder,
     ) -> Result<Indexes> {
         let (mut emails, mut phones, mut words) = (Vec::new(), Vec::new(), Vec::new());
+        let catalog = stored_catalog(tree, codec)?;
+        let customer_indexed = query_rows::indexed_fields(&catalog, Kind::Customer);
+        let product_indexed = query_rows::indexed_fields(&catalog, Kind::Product);
         let mut customer_rows = Vec::new();
         for chunk in sealed_chunks(tree, Space::Customer) {
             let owned: Vec<Option<CustomerEntries>> = chunk?
                 .par_iter()
                 .map(|(key, sealed)| match codec.open::<Customer>(key, sealed) {
-                    Ok(customer) => Ok(Some(CustomerEntries::of(&keys, &customer))),
+                    Ok(customer) => Ok(Some(CustomerEntries::of(
+                        &keys,
+                        &customer,
+                        &customer_indexed,
+                    ))),
                     // Unreadable (damaged, or its key erased): it is `CORRUPT` when read, and
                     // no lookup finds it; the rest of the store stays open.
                     Err(error) if error.kind() == crate::ErrorKind::Corrupt => Ok(None),
@@ -207,7 +215,11 @@ impl Indexes {
                 .par_iter()
                 .map(|(key, sealed)| codec.open(key, sealed))
                 .collect::<Result<_>>()?;
-            product_rows.extend(opened.iter().map(|p| (p.id, QueryRows::row_of(p))));
+            product_rows.extend(
+                opened
+                    .iter()
+                    .map(|p| (p.id, QueryRows::row_of(p, &product_indexed))),
+            );
         }
         let (mut by_customer, mut by_product, mut by_time) = (Vec::new(), Vec::new(), Vec::new());
         for chunk in sealed_chunks(tree, Space::Order) {
@@ -245,10 +257,53 @@ impl Indexes {
             orders_by_product: Locked::new(OrdersByProduct::rebuild(by_product)),
             orders_by_time: Locked::new(OrdersByTime::rebuild(by_time)),
             journal: Locked::new(JournalByRecord::rebuild(journal)),
-            customer_rows: Locked::new(QueryRows::rebuild(customer_rows)),
-            product_rows: Locked::new(QueryRows::rebuild(product_rows)),
+            customer_rows: Locked::new(QueryRows::rebuild(customer_rows, customer_indexed)),
+            product_rows: Locked::new(QueryRows::rebuild(product_rows, product_indexed)),
             keys,
         })
+    }
+
+    /// Starts keeping the values of the custom fields `catalog` indexes and the rows do not
+    /// keep yet, opening every record of their kind: run (by the committer, or a follower's
+    /// applier) before `catalog` is in use, so that a query that reads it as indexing a field
+    /// finds the field's keys.
+    pub fn grow_custom(
+        &self,
+        tree: &crate::storage::Tree,
+        codec: &Codec,
+        catalog: &Catalog,
+    ) -> Result<()> {
+        let customers = query_rows::indexed_fields(catalog, Kind::Customer);
+        if customers
+            .iter()
+            .any(|f| !self.customer_rows.read().indexed().contains(f))
+        {
+            let records = opened::<Customer>(tree, codec, Space::Customer)?;
+            self.customer_rows
+                .write()
+                .grow(&customers, records.into_iter());
+        }
+        let products = query_rows::indexed_fields(catalog, Kind::Product);
+        if products
+            .iter()
+            .any(|f| !self.product_rows.read().indexed().contains(f))
+        {
+            let records = opened::<Product>(tree, codec, Space::Product)?;
+            self.product_rows
+                .write()
+                .grow(&products, records.into_iter());
+        }
+        Ok(())
+    }
+
+    /// Stops keeping the custom fields `catalog` no longer indexes (once it is in use).
+    pub fn shrink_custom(&self, catalog: &Catalog) {
+        self.customer_rows
+            .write()
+            .shrink(&query_rows::indexed_fields(catalog, Kind::Customer));
+        self.product_rows
+            .write()
+            .shrink(&query_rows::indexed_fields(catalog, Kind::Product));
     }
 
     /// The names of the indexes that differ from `other`'s (the consistency check compares
@@ -301,15 +356,45 @@ struct CustomerEntries {
 }
 
 impl CustomerEntries {
-    fn of(keys: &BlindKeys, customer: &Customer) -> CustomerEntries {
+    fn of(keys: &BlindKeys, customer: &Customer, indexed: &[CustomField]) -> CustomerEntries {
         CustomerEntries {
             id: customer.id,
             email: keys.email(&customer.email),
             phone: PhoneIndex::entry(keys, customer),
             words: NameWordIndex::entries(keys, customer),
-            row: QueryRows::row_of(customer),
+            row: QueryRows::row_of(customer, indexed),
         }
     }
+}
+
+/// The custom fields' declarations the tree holds (none in a store that never made one).
+fn stored_catalog(tree: &crate::storage::Tree, codec: &Codec) -> Result<Catalog> {
+    let key = crate::write::schema::catalog_key();
+    match tree.get(&key)? {
+        Some(sealed) => codec.open(&key, &sealed),
+        None => Ok(Catalog::default()),
+    }
+}
+
+/// Every record of a space that opens (an unreadable one is left out, as at open).
+fn opened<R: serde::de::DeserializeOwned + Send>(
+    tree: &crate::storage::Tree,
+    codec: &Codec,
+    space: Space,
+) -> Result<Vec<R>> {
+    let mut records = Vec::new();
+    for chunk in sealed_chunks(tree, space) {
+        let opened: Vec<Option<R>> = chunk?
+            .par_iter()
+            .map(|(key, sealed)| match codec.open::<R>(key, sealed) {
+                Ok(record) => Ok(Some(record)),
+                Err(error) if error.kind() == crate::ErrorKind::Corrupt => Ok(None),
+                Err(error) => Err(error),
+            })
+            .collect::<Result<_>>()?;
+        records.extend(opened.into_iter().flatten());
+    }
+    Ok(records)
 }
 
 /// A space's raw entries in chunks, so that each chunk is opened on every core.

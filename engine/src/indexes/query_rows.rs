@@ -8,22 +8,47 @@
 //! to a kind is kept with no change here. Personal values are never here in plain: their
 //! conditions go through the blind indexes or open the record.
 //!
+//! The custom fields declared `INDEXED` (and not `PERSONAL`) are kept too, after the built-in
+//! ones: a row carries their keys by field id ([`Row::custom`]). The set of such fields
+//! follows the catalog ([`QueryRows::grow`] before a new catalog is in use, [`QueryRows::shrink`]
+//! after), so that a query that reads the catalog as indexing a field finds its keys here.
+//!
 //! About 150 bytes a customer (a 32-byte key per field, the row's allocation, the name's
-//! text and the map's entry), the same per product.
+//! text and the map's entry), the same per product; about 40 more per indexed custom value.
 
 use super::changes::Old;
+use crate::error::Kind;
+use crate::query::custom_key;
 use crate::query::{Key, ValueType};
-use crate::schema::{FieldDef, FieldId, Record};
+use crate::schema::{Catalog, CustomField, FieldDef, FieldId, Record};
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
-/// One record's kept values, in the order of [`QueryRows::columns`] (`None`: unset).
-pub(crate) type Row = Box<[Option<Key>]>;
+/// One record's kept values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Row {
+    /// The built-in fields', in the order of [`QueryRows::columns`] (`None`: unset).
+    pub builtin: Box<[Option<Key>]>,
+    /// The indexed custom fields' that are set, by field id, ascending.
+    pub custom: Box<[(u32, Key)]>,
+}
+
+impl Row {
+    /// The key of indexed custom field `id` (`None`: unset).
+    pub fn custom(&self, id: u32) -> Option<&Key> {
+        self.custom
+            .binary_search_by_key(&id, |(at, _)| *at)
+            .ok()
+            .map(|at| &self.custom[at].1)
+    }
+}
 
 /// The kept values of every record of kind `R` that opens.
 #[derive(Debug)]
 pub(crate) struct QueryRows<R> {
     rows: BTreeMap<u64, Row>,
+    /// The custom fields kept (indexed, not personal), by id ascending.
+    indexed: Vec<CustomField>,
     kind: PhantomData<fn() -> R>,
 }
 
@@ -31,6 +56,7 @@ impl<R> Default for QueryRows<R> {
     fn default() -> Self {
         QueryRows {
             rows: BTreeMap::new(),
+            indexed: Vec::new(),
             kind: PhantomData,
         }
     }
@@ -38,8 +64,19 @@ impl<R> Default for QueryRows<R> {
 
 impl<R> PartialEq for QueryRows<R> {
     fn eq(&self, other: &Self) -> bool {
-        self.rows == other.rows
+        self.rows == other.rows && self.indexed == other.indexed
     }
+}
+
+/// The custom fields of `kind` whose values rows keep: declared `INDEXED`, not personal.
+pub(crate) fn indexed_fields(catalog: &Catalog, kind: Kind) -> Vec<CustomField> {
+    let mut fields: Vec<CustomField> = catalog
+        .declared(kind)
+        .filter(|field| field.indexed && !field.personal)
+        .cloned()
+        .collect();
+    fields.sort_by_key(|field| field.id);
+    fields
 }
 
 impl<R> Eq for QueryRows<R> {}
@@ -55,15 +92,81 @@ impl<R: Record> QueryRows<R> {
         Self::columns().position(|field| field.id == id)
     }
 
-    /// A record's row.
-    pub fn row_of(record: &R) -> Row {
-        Self::columns()
+    /// A record's row, keeping the values of the custom fields `indexed`.
+    pub fn row_of(record: &R, indexed: &[CustomField]) -> Row {
+        let builtin = Self::columns()
             .map(|field| {
                 field
                     .get(record)
                     .map(|value| ValueType::of(field.ty).key(value))
             })
-            .collect()
+            .collect();
+        let custom = match record.custom() {
+            Some(values) => indexed
+                .iter()
+                .filter_map(|field| Some((field.id, custom_key(field, values.of(field)?))))
+                .collect(),
+            None => Box::default(),
+        };
+        Row { builtin, custom }
+    }
+
+    /// The custom fields kept.
+    pub fn indexed(&self) -> &[CustomField] {
+        &self.indexed
+    }
+
+    /// Starts keeping the custom fields of `wanted` not kept yet, reading each record's value
+    /// from `records` (every record of the kind): run before a catalog that indexes them is
+    /// in use.
+    pub fn grow(&mut self, wanted: &[CustomField], records: impl Iterator<Item = R>) {
+        let added: Vec<CustomField> = wanted
+            .iter()
+            .filter(|field| !self.indexed.iter().any(|kept| kept.id == field.id))
+            .cloned()
+            .collect();
+        if added.is_empty() {
+            return;
+        }
+        for record in records {
+            let Some(row) = self.rows.get_mut(&record.id()) else {
+                continue;
+            };
+            let Some(values) = record.custom() else {
+                continue;
+            };
+            let mut custom: Vec<(u32, Key)> = row.custom.to_vec();
+            for field in &added {
+                if let Some(value) = values.of(field) {
+                    custom.push((field.id, custom_key(field, value)));
+                }
+            }
+            custom.sort_by_key(|(id, _)| *id);
+            row.custom = custom.into_boxed_slice();
+        }
+        self.indexed.extend(added);
+        self.indexed.sort_by_key(|field| field.id);
+    }
+
+    /// Stops keeping the custom fields not in `wanted`: run once a catalog that no longer
+    /// indexes them is in use.
+    pub fn shrink(&mut self, wanted: &[CustomField]) {
+        let keep = |id: u32| wanted.iter().any(|field| field.id == id);
+        if self.indexed.iter().all(|field| keep(field.id)) {
+            return;
+        }
+        self.indexed.retain(|field| keep(field.id));
+        for row in self.rows.values_mut() {
+            if row.custom.iter().any(|(id, _)| !keep(*id)) {
+                let custom: Vec<(u32, Key)> = row
+                    .custom
+                    .iter()
+                    .filter(|(id, _)| keep(*id))
+                    .cloned()
+                    .collect();
+                row.custom = custom.into_boxed_slice();
+            }
+        }
     }
 
     /// The row of one record.
@@ -82,20 +185,30 @@ impl<R: Record> QueryRows<R> {
     /// Follows one record's change (an unchanged row costs a comparison).
     pub fn apply(&mut self, id: u64, old: &Old<R>, new: Option<&R>) {
         if let (Old::Was(old), Some(new)) = (old, new) {
-            if Self::columns().all(|field| field.get(old) == field.get(new)) {
+            let same_custom = self.indexed.iter().all(|field| {
+                old.custom().map(|v| v.of(field)) == new.custom().map(|v| v.of(field))
+            });
+            if same_custom && Self::columns().all(|field| field.get(old) == field.get(new)) {
                 return;
             }
         }
         match new {
-            Some(new) => self.rows.insert(id, Self::row_of(new)),
+            Some(new) => {
+                let row = Self::row_of(new, &self.indexed);
+                self.rows.insert(id, row)
+            }
             None => self.rows.remove(&id),
         };
     }
 
-    /// The rows of these records.
-    pub fn rebuild(rows: impl IntoIterator<Item = (u64, Row)>) -> QueryRows<R> {
+    /// The rows of these records, which keep the custom fields `indexed`.
+    pub fn rebuild(
+        rows: impl IntoIterator<Item = (u64, Row)>,
+        indexed: Vec<CustomField>,
+    ) -> QueryRows<R> {
         QueryRows {
             rows: rows.into_iter().collect(),
+            indexed,
             kind: PhantomData,
         }
     }

@@ -280,7 +280,7 @@ impl<R: Queried> Condition<R> {
     pub fn holds_in_memory(
         &self,
         id: u64,
-        row: &[Option<Key>],
+        row: &crate::indexes::Row,
         rollup: &R::Rollup,
     ) -> Option<bool> {
         if self.field.always_set && self.is_presence() {

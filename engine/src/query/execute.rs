@@ -62,7 +62,7 @@ impl<R: Queried> Plan<R> {
             || (keyed && is_stat(&self.sort.field.source));
         let rows = R::rows(store);
         let mut out = Vec::new();
-        let mut visit = |id: u64, row: &[Option<crate::query::Key>]| {
+        let mut visit = |id: u64, row: &crate::indexes::Row| {
             let rollup = if with_rollups {
                 R::rollup(store, id)
             } else {

@@ -55,7 +55,8 @@ pub(crate) enum Source<R: Queried> {
     /// A personal field: read from the opened record only.
     Opened(&'static FieldDef<R>),
     Stat(&'static Stat<R::Rollup>),
-    /// A custom field: read from the opened record.
+    /// A custom field: read from the record's row when it is indexed (and not personal: the
+    /// rows keep those, `indexes/query_rows.rs`), else from the opened record.
     Custom(CustomField),
 }
 
@@ -134,6 +135,12 @@ pub(crate) fn resolve<R: Queried>(name: &str, catalog: &Catalog) -> Result<Query
     ))
 }
 
+/// Whether the query rows keep a custom field's values (the catalog the query resolved its
+/// fields in says it is indexed; the rows follow it: `Shared::reload_catalog`).
+fn kept_in_rows(field: &CustomField) -> bool {
+    field.indexed && !field.personal
+}
+
 /// Every field name of kind `R` a query may use, in the order messages list them.
 pub(crate) fn field_names<R: Queried>(catalog: &Catalog) -> Vec<&str> {
     std::iter::once(ID)
@@ -146,7 +153,11 @@ pub(crate) fn field_names<R: Queried>(catalog: &Catalog) -> Vec<&str> {
 impl<R: Queried> QueryField<R> {
     /// Whether its value is known without opening the record.
     pub fn in_memory(&self) -> bool {
-        !matches!(self.source, Source::Opened(_) | Source::Custom(_))
+        match &self.source {
+            Source::Opened(_) => false,
+            Source::Custom(field) => kept_in_rows(field),
+            _ => true,
+        }
     }
 
     /// A built-in field's name as the value readers (`values.rs`) name fields: static text.
@@ -176,13 +187,14 @@ impl<R: Queried> QueryField<R> {
     pub fn remembered(
         &self,
         id: u64,
-        row: &[Option<Key>],
+        row: &crate::indexes::Row,
         rollup: &R::Rollup,
     ) -> Option<Option<Key>> {
         match &self.source {
             Source::Id => Some(Some(Key::Number(i128::from(id)))),
-            Source::Column(at) => Some(row.get(*at).cloned().flatten()),
+            Source::Column(at) => Some(row.builtin.get(*at).cloned().flatten()),
             Source::Stat(stat) => Some((stat.get)(rollup).map(Key::Number)),
+            Source::Custom(field) if kept_in_rows(field) => Some(row.custom(field.id).cloned()),
             Source::Opened(_) | Source::Custom(_) => None,
         }
     }

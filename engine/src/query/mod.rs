@@ -25,6 +25,7 @@ mod value;
 pub use condition::{ConditionText, Operands, Operator, MAX_IN_VALUES};
 pub use cursor::START;
 pub use plan::MAX_CONDITIONS;
+pub(crate) use value::custom_key;
 pub use value::{text_key, Key, ValueType};
 
 use crate::error::{Error, Kind, Result};
