@@ -123,6 +123,25 @@ fn an_operator_session_in_tmux() {
     tmux.wait_for("Esc to clear");
     tmux.keys(&["Escape"]);
     tmux.wait_for("Customers — page 1 of 26");
+    // A query typed at `/`: the rows it matches, in its order, counted by CUSTOMER.COUNT.
+    let name_of = |con: &mut redis::Connection, id: u64| -> String {
+        let record: String = redis::cmd("CUSTOMER.GET").arg(id).query(con).unwrap();
+        let record: serde_json::Value = serde_json::from_str(&record).unwrap();
+        record["name"].as_str().unwrap().to_string()
+    };
+    let (first, third) = (name_of(&mut con, 1), name_of(&mut con, 3));
+    tmux.keys(&["/"]);
+    tmux.keys(&["-l", "where id <= 3 sort id desc"]);
+    tmux.keys(&["Enter"]);
+    let queried = tmux.wait_for("where id <= 3 sort id desc · page 1 of 1");
+    let (at_third, at_first) = (queried.find(&third), queried.find(&first));
+    assert!(
+        at_third.is_some() && at_first.is_some() && at_third < at_first,
+        "{queried}"
+    );
+    assert!(!queried.contains(&name_of(&mut con, 4)), "{queried}");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("query cleared");
     // Analytics.
     tmux.keys(&["4"]);
     let analytics = tmux.wait_for("champions");

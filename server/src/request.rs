@@ -144,6 +144,39 @@ impl Command {
         Command::named("SCHEMA.LIST")
     }
 
+    /// `SCHEMA.FIELD.ADD kind name TYPE t [VALUES n v ...] [PERSONAL] [INDEXED]` (admin),
+    /// as a person typed it: `VALUES` only when `values` is not empty.
+    pub fn schema_field_add(kind: &str, name: &str, field: &NewField) -> Command {
+        let command = Command::named("SCHEMA.FIELD.ADD")
+            .word(kind)
+            .word(name)
+            .keyword(words::TYPE, &field.ty);
+        let command = if field.values.is_empty() {
+            command
+        } else {
+            field.values.iter().fold(
+                command.keyword(words::VALUES, field.values.len()),
+                |c, v| c.word(v),
+            )
+        };
+        command
+            .flag_if(words::PERSONAL, field.personal)
+            .flag_if(words::INDEXED, field.indexed)
+    }
+
+    /// `SCHEMA.FIELD.DROP kind name` (admin).
+    pub fn schema_field_drop(kind: &str, name: &str) -> Command {
+        Command::named("SCHEMA.FIELD.DROP").word(kind).word(name)
+    }
+
+    /// The same command with custom fields' values as a person typed them, each after its
+    /// field's name (an empty value clears), in the order given.
+    pub fn with_custom_text(self, fields: &[(&str, &str)]) -> Command {
+        fields
+            .iter()
+            .fold(self, |command, (name, value)| command.keyword(name, value))
+    }
+
     pub fn customer_get(id: u64) -> Command {
         Command::named("CUSTOMER.GET").word(id)
     }
@@ -348,6 +381,17 @@ impl Command {
             .keyword("STREAMS", stream)
             .word(id)
     }
+}
+
+/// What `SCHEMA.FIELD.ADD` declares after the field's name, as typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewField {
+    /// `text`, `integer`, `money`, `date`, `bool` or `choice`.
+    pub ty: String,
+    /// A choice's values (empty: no `VALUES`).
+    pub values: Vec<String>,
+    pub personal: bool,
+    pub indexed: bool,
 }
 
 /// The clauses of a `CUSTOMER.QUERY` or `PRODUCT.QUERY` (`None`: not given).

@@ -34,6 +34,10 @@ pub const SORT: &str = "SORT";
 pub const ASC: &str = "ASC";
 pub const DESC: &str = "DESC";
 pub const CURSOR: &str = "CURSOR";
+pub const TYPE: &str = "TYPE";
+pub const VALUES: &str = "VALUES";
+pub const PERSONAL: &str = "PERSONAL";
+pub const INDEXED: &str = "INDEXED";
 
 /// The words of the query grammar (`*.QUERY`, `*.COUNT`): its clauses, its directions and
 /// its operators (the engine's, `crm_engine::Operator::word`). A custom field may not be

@@ -16,6 +16,7 @@ use crate::screens::duplicates::Duplicates;
 use crate::screens::journal::Journal;
 use crate::screens::orders::Orders;
 use crate::screens::products::Products;
+use crate::screens::schema::Schema;
 use crate::tab::Tab;
 use crate::wire::Words;
 use std::collections::HashMap;
@@ -114,6 +115,8 @@ pub struct App {
     pub backups: Backups,
     pub journal: Journal,
     pub duplicates: Duplicates,
+    /// The fields of customers and products (the Schema tab, the forms, the detail).
+    pub schema: Schema,
     /// The Help tab's selected row (it scrolls on a short terminal).
     pub help_row: usize,
     /// Product names by id, for the orders in the customer detail.
@@ -170,6 +173,7 @@ impl App {
             backups: Backups::default(),
             journal: Journal::default(),
             duplicates: Duplicates::default(),
+            schema: Schema::default(),
             help_row: 0,
             product_names: HashMap::new(),
             counts_by_info: true,
@@ -305,10 +309,7 @@ impl App {
             Action::Bottom => self.go_bottom(),
             Action::NextPage => self.turn_page(true),
             Action::PreviousPage => self.turn_page(false),
-            Action::SortNext | Action::SortFlip => {
-                self.sort(action == Action::SortFlip);
-                Vec::new()
-            }
+            Action::SortNext | Action::SortFlip => self.sort(action == Action::SortFlip),
             Action::Refresh => {
                 if matches!(self.link, Link::Down { .. }) {
                     return self.reconnect();
@@ -316,9 +317,13 @@ impl App {
                 self.load_tab()
             }
             Action::StartInput => {
+                // A query in force comes back to be changed; a search starts afresh.
+                let typed = |query: &Option<crate::query::Typed>| {
+                    query.as_ref().map(|t| t.text.clone()).unwrap_or_default()
+                };
                 let (kind, input) = match self.tab {
-                    Tab::Customers => (PromptKind::Search, String::new()),
-                    Tab::Products => (PromptKind::ProductSearch, String::new()),
+                    Tab::Customers => (PromptKind::Search, typed(&self.customers.query)),
+                    Tab::Products => (PromptKind::ProductSearch, typed(&self.products.query)),
                     Tab::Orders => (PromptKind::OrderFilter, self.orders.filter.clone()),
                     Tab::Journal => (PromptKind::JournalFilter, self.journal.filter.clone()),
                     _ => return Vec::new(),
@@ -368,18 +373,33 @@ impl App {
         }
     }
 
-    /// Esc on a tab: closes the detail, else clears the search or filter in force.
+    /// Esc on a tab: closes the detail, else clears the search, query or filter in force.
     fn cancel(&mut self) -> Outgoing {
         match self.tab {
             Tab::Customers => {
-                if self.customers.detail.take().is_none() && self.customers.search.take().is_some()
-                {
+                if self.customers.detail.take().is_some() {
+                    return Vec::new();
+                }
+                if self.customers.search.take().is_some() {
                     self.customers.page.selected = 0;
+                    return self.reload_if_moved();
+                }
+                if self.customers.query.is_some() {
+                    self.customers.set_query(None);
+                    self.set_status("query cleared", false);
+                    return self.load_tab();
                 }
                 Vec::new()
             }
             Tab::Products => {
-                self.products.search = None;
+                if self.products.search.take().is_some() {
+                    return self.reload_if_moved();
+                }
+                if self.products.query.is_some() {
+                    self.products.set_query(None);
+                    self.set_status("query cleared", false);
+                    return self.load_tab();
+                }
                 Vec::new()
             }
             Tab::Orders if !self.orders.filter.is_empty() => {

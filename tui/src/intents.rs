@@ -98,6 +98,19 @@ impl App {
     }
 
     pub(crate) fn ask_delete(&mut self) {
+        if self.tab == Tab::Schema {
+            match self.schema.selected_custom() {
+                Ok((kind, name)) => {
+                    self.overlay = Some(Overlay::Confirm {
+                        question: crate::screens::schema::drop_question(&kind, &name),
+                        request: Command::schema_field_drop(&kind, &name),
+                        purpose: Purpose::SchemaChanged(format!("{kind} field {name} dropped")),
+                    });
+                }
+                Err(reason) => self.set_status(reason, true),
+            }
+            return;
+        }
         let (kind, row, delete): (_, _, fn(u64) -> Command) = match self.tab {
             Tab::Customers => ("customer", self.customers.selected(), Command::customer_del),
             Tab::Products => ("product", self.products.selected(), Command::product_del),

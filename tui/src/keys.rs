@@ -140,7 +140,7 @@ pub const BINDINGS: &[Binding] = &[
         "/",
         &[Char('/')],
         Action::StartInput,
-        "search customers (email, phone or name word)",
+        "search customers (email, phone or name word), or query: where stage = lead and total_amount > 100 sort last_order desc",
         &[Tab::Customers],
         When::Always,
         "/ search",
@@ -149,7 +149,7 @@ pub const BINDINGS: &[Binding] = &[
         "/",
         &[Char('/')],
         Action::StartInput,
-        "search products (part of a name)",
+        "search products (part of a name), or query: where stock < 5 sort price desc",
         &[Tab::Products],
         When::Always,
         "/ search",
@@ -181,6 +181,26 @@ pub const BINDINGS: &[Binding] = &[
         When::Always,
         "Enter detail",
     ),
+    bind(
+        "a",
+        &[Char('a')],
+        Action::Add,
+        "declare a custom field (asks to confirm)",
+        &[Tab::Schema],
+        When::Always,
+        "a add field",
+    )
+    .needs(Role::Admin),
+    bind(
+        "d",
+        &[Char('d')],
+        Action::Delete,
+        "drop the selected custom field (asks to confirm)",
+        &[Tab::Schema],
+        When::Always,
+        "d drop field",
+    )
+    .needs(Role::Admin),
     bind(
         "a",
         &[Char('a')],
@@ -371,7 +391,7 @@ pub const BINDINGS: &[Binding] = &[
         "",
     ),
     bind(
-        "1-8",
+        "1-9",
         &[],
         Action::GoToTab(0),
         "go to a tab",

@@ -16,6 +16,7 @@ pub mod net;
 pub mod overlay;
 mod overlay_input;
 pub mod page;
+pub mod query;
 mod responses;
 pub mod role;
 pub mod screens;

@@ -99,6 +99,11 @@ impl App {
                 .map(|role| command(Purpose::Probe(role), crate::role::probe(role))),
         );
         outgoing.push(command(Purpose::Role, crate::wire::role()));
+        // The forms and the detail need the custom fields, whatever the tab and the role.
+        outgoing.push(command(
+            Purpose::Schema,
+            crate::screens::schema::Schema::request(),
+        ));
         self.journal.following = false;
         let mut outgoing = self.send(outgoing);
         outgoing.extend(self.reload_tab());

@@ -7,6 +7,7 @@ use crate::page::{Landing, Page};
 use crate::role::Role;
 use crate::screens;
 use crate::screens::duplicates::Duplicates;
+use crate::screens::schema::Schema;
 use crate::sort::Sort;
 use crate::tab::Tab;
 use crate::wire::Words;
@@ -23,7 +24,7 @@ impl App {
     pub fn tab_needs(tab: Tab) -> Role {
         match tab {
             Tab::Analytics | Tab::Duplicates => Role::Analyst,
-            Tab::Backup | Tab::Journal => Role::Admin,
+            Tab::Backup | Tab::Journal | Tab::Schema => Role::Admin,
             _ => Role::Reader,
         }
     }
@@ -53,18 +54,9 @@ impl App {
             self.analytics.denied = None;
         }
         let outgoing = match self.tab {
-            Tab::Customers => {
-                let mut outgoing = vec![command(
-                    Purpose::CustomersPage,
-                    self.customers.page_request(),
-                )];
-                outgoing.extend(self.count_request(Tab::Customers));
-                outgoing
-            }
-            Tab::Products => {
-                let mut outgoing =
-                    vec![command(Purpose::ProductsPage, self.products.page_request())];
-                outgoing.extend(self.count_request(Tab::Products));
+            Tab::Customers | Tab::Products => {
+                let mut outgoing = self.table_page_request(self.tab);
+                outgoing.extend(self.count_request(self.tab));
                 outgoing
             }
             Tab::Orders => match screens::orders::request(
@@ -104,6 +96,7 @@ impl App {
                 outgoing
             }
             Tab::Duplicates => vec![command(Purpose::Duplicates, Duplicates::request())],
+            Tab::Schema => vec![command(Purpose::Schema, Schema::request())],
             Tab::Help => Vec::new(),
         };
         self.send(outgoing)
@@ -125,15 +118,45 @@ impl App {
         self.load_tab()
     }
 
-    /// The count behind "page 7 of 42": `INFO` for an admin, else `*.COUNT` (orders have
-    /// none), else nothing.
+    /// After a search is cleared: the page again if a sort moved it meanwhile.
+    pub(crate) fn reload_if_moved(&mut self) -> Outgoing {
+        if self.page_mut().is_some_and(|page| page.is_pending()) {
+            self.load_tab()
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The page request of the Customers or Products table (a list by id, or a query).
+    pub(crate) fn table_page_request(&self, tab: Tab) -> Outgoing {
+        let (purpose, request) = match tab {
+            Tab::Customers => self.customers.page_request(),
+            _ => self.products.page_request(),
+        };
+        vec![command(purpose, request)]
+    }
+
+    /// The count behind "page 7 of 42": `INFO` for an admin (unless a query narrows the
+    /// table), else `*.COUNT` with the query's conditions (orders have none), else nothing.
     pub(crate) fn count_request(&mut self, tab: Tab) -> Vec<(Lane, crate::net::Request)> {
-        if self.counts_by_info && self.may(Role::Admin) {
+        let typed = match tab {
+            Tab::Customers => self.customers.query.as_ref(),
+            Tab::Products => self.products.query.as_ref(),
+            _ => None,
+        };
+        if self.counts_by_info && self.may(Role::Admin) && !crate::query::narrows(typed) {
             return vec![command(Purpose::Counts, Command::info())];
         }
+        let conditions = typed.map(|t| t.conditions.as_slice()).unwrap_or_default();
         match tab {
-            Tab::Customers => vec![command(Purpose::Count(tab), crate::wire::count("customer"))],
-            Tab::Products => vec![command(Purpose::Count(tab), crate::wire::count("product"))],
+            Tab::Customers => vec![command(
+                Purpose::Count(tab),
+                Command::customer_count(conditions),
+            )],
+            Tab::Products => vec![command(
+                Purpose::Count(tab),
+                Command::product_count(conditions),
+            )],
             _ => Vec::new(),
         }
     }
@@ -202,6 +225,10 @@ impl App {
             }
             Tab::Backup => {
                 self.backups.page.move_by(delta);
+                true
+            }
+            Tab::Schema => {
+                self.schema.page.move_by(delta);
                 true
             }
             Tab::Help => move_within(&mut self.help_row, delta, crate::screens::help::rows()),
@@ -302,7 +329,7 @@ impl App {
             _ => {}
         }
         match self.page_mut() {
-            Some(page) if !page.cursors.is_empty() => {
+            Some(page) if !page.on_first_page() => {
                 page.request_first();
                 self.page_request()
             }
@@ -355,6 +382,18 @@ impl App {
         let Some(page) = self.page_mut() else {
             return Vec::new();
         };
+        if let Some(cursors) = &mut page.by_query {
+            // A query's pages are found by their cursors only: turn them to the last.
+            cursors.to_end = true;
+            if !page.request_next(Landing::Bottom) {
+                page.failed();
+                page.selected = page.rows.len().saturating_sub(1);
+                return Vec::new();
+            }
+            self.set_status("reading to the last page...", false);
+            let outgoing = self.table_page_request(self.tab);
+            return self.send(outgoing);
+        }
         if page.rows.len() < page.size {
             page.selected = page.rows.len().saturating_sub(1);
             return Vec::new();
@@ -385,25 +424,37 @@ impl App {
         }
     }
 
-    /// `s`/`S`: sorts the current table by the next column, or turns the direction.
-    pub(crate) fn sort(&mut self, flip: bool) {
+    /// `s`/`S`: sorts the current table by the next column, or turns the direction: the
+    /// whole table of Customers and Products (by the server), the rows held elsewhere.
+    pub(crate) fn sort(&mut self, flip: bool) -> Outgoing {
         let (current, columns) = match self.tab {
             Tab::Customers => (self.customers.page.sort, screens::customers::COLUMNS.len()),
             Tab::Products => (self.products.page.sort, screens::products::COLUMNS.len()),
             Tab::Orders => (self.orders.page.sort, screens::orders::COLUMNS.len()),
             Tab::Backup => (self.backups.page.sort, screens::backup::COLUMNS.len()),
-            _ => return,
+            _ => return Vec::new(),
         };
         let sort = if flip {
             Some(Sort::flip(current))
         } else {
             Sort::next(current, columns)
         };
-        match self.tab {
+        let whole_table = match self.tab {
             Tab::Customers => self.customers.set_sort(sort),
             Tab::Products => self.products.set_sort(sort),
-            Tab::Orders => self.orders.page.set_sort(sort, &screens::orders::COLUMNS),
-            _ => self.backups.page.set_sort(sort, &screens::backup::COLUMNS),
+            Tab::Orders => {
+                self.orders.page.set_sort(sort, &screens::orders::COLUMNS);
+                false
+            }
+            _ => {
+                self.backups.page.set_sort(sort, &screens::backup::COLUMNS);
+                false
+            }
+        };
+        if whole_table {
+            self.load_tab()
+        } else {
+            Vec::new()
         }
     }
 

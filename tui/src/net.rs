@@ -29,6 +29,8 @@ pub enum Purpose {
     /// A read of the way to a tab's last page (`End`).
     Walk(crate::tab::Tab),
     CustomersPage,
+    /// A page of `CUSTOMER.QUERY` or `PRODUCT.QUERY` (a typed query or a whole-table sort).
+    QueryPage(crate::tab::Tab),
     Search,
     DetailOrders(u64),
     DetailStats(u64),
@@ -69,6 +71,10 @@ pub enum Purpose {
     /// An export, to write to this file.
     Exported(String),
     Forgotten(u64),
+    /// `SCHEMA.LIST`: the fields of customers and products.
+    Schema,
+    /// A schema change done (what the status line says).
+    SchemaChanged(String),
 }
 
 /// A request for a worker.
@@ -94,7 +100,7 @@ impl Purpose {
         Some(match self {
             Purpose::Login | Purpose::LaneUp | Purpose::Role | Purpose::Probe(_) => return None,
             Purpose::Counts | Purpose::Info => return None,
-            Purpose::Count(tab) | Purpose::Walk(tab) => *tab,
+            Purpose::Count(tab) | Purpose::Walk(tab) | Purpose::QueryPage(tab) => *tab,
             Purpose::CustomersPage
             | Purpose::Search
             | Purpose::DetailOrders(_)
@@ -124,6 +130,7 @@ impl Purpose {
             | Purpose::PairRecord(_)
             | Purpose::Merged(_)
             | Purpose::Unmerged(_) => Tab::Duplicates,
+            Purpose::Schema | Purpose::SchemaChanged(_) => Tab::Schema,
         })
     }
 }

@@ -84,8 +84,12 @@ impl PromptKind {
     /// The label before the input.
     pub fn label(self) -> String {
         match self {
-            PromptKind::Search => "Search (email, phone or name): ".into(),
-            PromptKind::ProductSearch => "Search products (part of a name): ".into(),
+            PromptKind::Search => {
+                "Search (email, phone or name) or query (where ... sort ...): ".into()
+            }
+            PromptKind::ProductSearch => {
+                "Search products (part of a name) or query (where ... sort ...): ".into()
+            }
             PromptKind::BackupName => "Backup name (Enter alone: backup-<time>): ".into(),
             PromptKind::OrderFilter => {
                 "Filter (customer N, product N, since DATE, until DATE): ".into()
@@ -110,30 +114,33 @@ pub struct Field {
 }
 
 /// The record field an input sets (a field of the kind's schema).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordField {
     Customer(FieldId),
     Product(FieldId),
-    /// A parameter of the Analytics tab.
+    /// A custom field of the form's kind, by its name (`SCHEMA.LIST`).
+    Custom(String),
+    /// A parameter of the Analytics tab or of a new custom field.
     Parameter(&'static str),
 }
 
 impl RecordField {
     /// The name errors use for it (`INVALID email: ...`).
-    fn name(self) -> &'static str {
+    fn name(&self) -> &str {
         match self {
-            RecordField::Customer(field) => name_of::<Customer>(field),
-            RecordField::Product(field) => name_of::<Product>(field),
+            RecordField::Customer(field) => name_of::<Customer>(*field),
+            RecordField::Product(field) => name_of::<Product>(*field),
+            RecordField::Custom(name) => name,
             RecordField::Parameter(name) => name,
         }
     }
 
     /// Whether an add must send it even empty (so the server names what is missing).
-    fn required(self) -> bool {
+    fn required(&self) -> bool {
         let presence = match self {
-            RecordField::Customer(field) => Customer::schema().field(field).map(|f| f.presence),
-            RecordField::Product(field) => Product::schema().field(field).map(|f| f.presence),
-            RecordField::Parameter(_) => None,
+            RecordField::Customer(field) => Customer::schema().field(*field).map(|f| f.presence),
+            RecordField::Product(field) => Product::schema().field(*field).map(|f| f.presence),
+            RecordField::Custom(_) | RecordField::Parameter(_) => None,
         };
         presence == Some(Presence::Required)
     }
@@ -148,6 +155,8 @@ pub enum FormKind {
     EditProduct(u64),
     /// The Analytics tab's parameters (no request: the tab reloads with them).
     AnalyticsParameters,
+    /// A custom field to declare (the request goes behind a question: `screens::schema`).
+    NewField,
 }
 
 /// An add or edit form.
@@ -175,10 +184,11 @@ impl Form {
             FormKind::NewProduct => "New product",
             FormKind::EditProduct(_) => "Edit product",
             FormKind::AnalyticsParameters => "Analytics parameters",
+            FormKind::NewField => "New custom field",
         }
     }
 
-    /// The request that saves the form (none for the analytics parameters).
+    /// The request that saves a record's form (none for the others).
     pub fn command(&self) -> Option<Command> {
         let adding = matches!(self.kind, FormKind::NewCustomer | FormKind::NewProduct);
         // An add leaves optional fields out; an edit sends them all (empty clears).
@@ -187,20 +197,31 @@ impl Form {
         });
         let mut customer = Vec::new();
         let mut product = Vec::new();
+        let mut custom = Vec::new();
         for input in sent {
-            match input.field {
-                RecordField::Customer(field) => customer.push((field, input.value.text())),
-                RecordField::Product(field) => product.push((field, input.value.text())),
+            match &input.field {
+                RecordField::Customer(field) => customer.push((*field, input.value.text())),
+                RecordField::Product(field) => product.push((*field, input.value.text())),
+                RecordField::Custom(name) => custom.push((name.as_str(), input.value.text())),
                 RecordField::Parameter(_) => {}
             }
         }
-        Some(match self.kind {
+        let command = match self.kind {
             FormKind::NewCustomer => Command::customer_add(&customer),
             FormKind::EditCustomer(id) => Command::customer_update(id, &customer),
             FormKind::NewProduct => Command::product_add(&product),
             FormKind::EditProduct(id) => Command::product_update(id, &product),
-            FormKind::AnalyticsParameters => return None,
-        })
+            FormKind::AnalyticsParameters | FormKind::NewField => return None,
+        };
+        Some(command.with_custom_text(&custom))
+    }
+
+    /// Puts `message` at input `at` (clearing the others') and moves there.
+    pub fn mark(&mut self, at: usize, message: String) {
+        for (i, field) in self.fields.iter_mut().enumerate() {
+            field.error = (i == at).then(|| message.clone());
+        }
+        self.focus = at;
     }
 
     /// Puts a server error at the field it names (`INVALID email: ...`); false if none matches.

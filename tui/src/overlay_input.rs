@@ -6,6 +6,7 @@ use crate::app::{command, App, Outgoing};
 use crate::net::Purpose;
 use crate::overlay::{Form, FormKind, Overlay, PromptKind, RecordField};
 use crate::page::field_text;
+use crate::screens::schema::{self, custom_inputs, declaration};
 use crate::tab::Tab;
 use crm_engine::schema::{FieldDef, Schema};
 use crm_engine::Record;
@@ -13,6 +14,10 @@ use crm_server::request::{Command, Customer, Product};
 
 impl App {
     pub(crate) fn open_form(&mut self, edit: bool) -> Outgoing {
+        if self.tab == Tab::Schema && !edit {
+            self.overlay = Some(Overlay::Form(schema::Schema::new_field_form()));
+            return Vec::new();
+        }
         let selected = match self.tab {
             Tab::Customers => self.customers.selected(),
             Tab::Products => self.products.selected(),
@@ -47,7 +52,7 @@ impl App {
                 })
                 .collect()
         }
-        let form = if self.tab == Tab::Customers {
+        let mut form = if self.tab == Tab::Customers {
             Form {
                 kind: editing
                     .as_ref()
@@ -64,6 +69,16 @@ impl App {
                 focus: 0,
             }
         };
+        // Then one per custom field of the kind, as the schema declares them.
+        let kind = if self.tab == Tab::Customers {
+            "customer"
+        } else {
+            "product"
+        };
+        form.fields.extend(custom_inputs(
+            &self.schema.custom(kind),
+            editing.as_ref().map(|(_, row)| row),
+        ));
         self.overlay = Some(Overlay::Form(form));
         Vec::new()
     }
@@ -114,14 +129,21 @@ impl App {
                     }
                     Err((field, message)) => {
                         if let Some(Overlay::Form(open)) = self.overlay.as_mut() {
-                            for (i, f) in open.fields.iter_mut().enumerate() {
-                                f.error = (i == field).then(|| message.clone());
-                            }
-                            open.focus = field;
+                            open.mark(field, message);
                         }
                     }
                 }
             }
+            Action::Submit if form.kind == FormKind::NewField => match declaration(form) {
+                Ok((request, question)) => {
+                    self.overlay = Some(Overlay::Confirm {
+                        question,
+                        request,
+                        purpose: Purpose::SchemaChanged("field added".into()),
+                    });
+                }
+                Err((at, message)) => form.mark(at, message),
+            },
             Action::Submit => {
                 if let Some(request) = form.command() {
                     return self.send(vec![command(Purpose::Save, request)]);
@@ -154,6 +176,9 @@ impl App {
 
     fn submit_prompt(&mut self, kind: PromptKind, input: String) -> Outgoing {
         let outgoing = match kind {
+            PromptKind::Search | PromptKind::ProductSearch if crate::query::is_query(&input) => {
+                return self.submit_query(kind, input)
+            }
             PromptKind::Search => match self.customers.search(input) {
                 Some(request) => vec![command(Purpose::Search, request)],
                 None => Vec::new(),
@@ -201,6 +226,29 @@ impl App {
             PromptKind::ExportPath(_) => Vec::new(),
         };
         self.send(outgoing)
+    }
+}
+
+impl App {
+    /// A query typed at the Customers or Products prompt: in force from the first page, or
+    /// the prompt again with what is wrong on the status line.
+    fn submit_query(&mut self, kind: PromptKind, input: String) -> Outgoing {
+        match crate::query::parse(&input) {
+            Ok(typed) => {
+                if self.tab == Tab::Customers {
+                    self.customers.detail = None;
+                    self.customers.set_query(typed);
+                } else {
+                    self.products.set_query(typed);
+                }
+                self.load_tab()
+            }
+            Err(message) => {
+                self.overlay = Some(Overlay::Prompt(crate::overlay::Prompt::new(kind, &input)));
+                self.set_status(format!("query: {message}"), true);
+                Vec::new()
+            }
+        }
     }
 }
 

@@ -1,5 +1,7 @@
 //! A page of records fetched with `AFTER` / `LIMIT` (never the whole table), as many as the
-//! screen shows, and reading fields of JSON records for display.
+//! screen shows, and reading fields of JSON records for display. While a query or a
+//! whole-table sort is in force, the page moves by the cursors `*.QUERY` returns instead
+//! ([`QueryCursors`]).
 //!
 //! A move to another page changes nothing until its rows arrive: a page asked for is
 //! *pending*, taken by [`Page::arrived`] and dropped by [`Page::failed`], so a request that
@@ -39,7 +41,26 @@ pub struct Page {
     pub total: Option<u64>,
     /// `End` was pressed: the rows up to the last page are being read.
     pub walk: Option<Walk>,
+    /// Paging by a query's cursors instead of by ids (the rows come sorted by the server).
+    pub by_query: Option<QueryCursors>,
 }
+
+/// The cursors of a query's pages: each page visited is asked for with the cursor the page
+/// before it returned (the first with `"0"`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueryCursors {
+    /// The cursor of each page visited after the first; the last is the current page's.
+    visited: Vec<String>,
+    /// The cursor the current page returned (`None`: it is the last page).
+    next: Option<String>,
+    /// The cursors of the page asked for, until its rows arrive.
+    pending: Option<Vec<String>>,
+    /// `End`: pages are turned until the last.
+    pub to_end: bool,
+}
+
+/// The cursor a query starts with, and that its last page returns.
+pub const FIRST_CURSOR: &str = "0";
 
 /// Rows read per request on the way to the last page.
 pub const WALK_STEP: usize = 1000;
@@ -64,6 +85,7 @@ impl Default for Page {
             sort: None,
             total: None,
             walk: None,
+            by_query: None,
         }
     }
 }
@@ -93,8 +115,51 @@ impl Page {
         (0..=last).contains(&wanted)
     }
 
+    /// Pages by a query's cursors (`on`) or by ids, from the first page.
+    pub fn page_by_query(&mut self, on: bool) {
+        self.by_query = on.then(QueryCursors::default);
+        self.request_first();
+    }
+
+    /// The `CURSOR` of the query page to fetch: the pending one, else the current one.
+    pub fn cursor(&self) -> String {
+        let q = self.by_query.as_ref();
+        let cursors = q.and_then(|q| q.pending.as_ref().or(Some(&q.visited)));
+        cursors
+            .and_then(|c| c.last().cloned())
+            .unwrap_or_else(|| FIRST_CURSOR.to_string())
+    }
+
+    /// Whether the current page is the first.
+    pub fn on_first_page(&self) -> bool {
+        match &self.by_query {
+            Some(q) => q.visited.is_empty(),
+            None => self.cursors.is_empty(),
+        }
+    }
+
+    /// Whether a page was asked for and has not arrived.
+    pub fn is_pending(&self) -> bool {
+        self.pending.is_some() || self.by_query.as_ref().is_some_and(|q| q.pending.is_some())
+    }
+
+    /// Whether a query page follows this one.
+    pub fn has_next(&self) -> bool {
+        self.by_query.as_ref().is_some_and(|q| q.next.is_some())
+    }
+
     /// Asks for the next page if this one is full; false if there is none.
     pub fn request_next(&mut self, landing: Landing) -> bool {
+        if let Some(q) = &mut self.by_query {
+            let Some(next) = q.next.clone() else {
+                return false;
+            };
+            let mut cursors = q.visited.clone();
+            cursors.push(next);
+            q.pending = Some(cursors);
+            self.landing = landing;
+            return true;
+        }
         // The cursor is the largest id shown (a sorted page's last row is not).
         let largest = self.rows.iter().filter_map(|r| r["id"].as_u64()).max();
         match largest {
@@ -111,6 +176,14 @@ impl Page {
 
     /// Asks for the previous page; false on the first.
     pub fn request_previous(&mut self, landing: Landing) -> bool {
+        if let Some(q) = &mut self.by_query {
+            if q.visited.is_empty() {
+                return false;
+            }
+            q.pending = Some(q.visited[..q.visited.len() - 1].to_vec());
+            self.landing = landing;
+            return true;
+        }
         if self.cursors.is_empty() {
             return false;
         }
@@ -121,6 +194,9 @@ impl Page {
 
     /// Asks for the first page, its first row selected.
     pub fn request_first(&mut self) {
+        if let Some(q) = &mut self.by_query {
+            q.pending = Some(Vec::new());
+        }
         self.pending = Some(Vec::new());
         self.landing = Landing::Top;
         self.walk = None;
@@ -171,6 +247,9 @@ impl Page {
 
     /// Asks for the current page again (after a resize or a reconnection).
     pub fn request_again(&mut self) {
+        if let Some(q) = &mut self.by_query {
+            q.pending = None;
+        }
         self.pending = None;
         self.landing = Landing::Keep;
     }
@@ -189,6 +268,25 @@ impl Page {
         if let Some(sort) = self.sort {
             sort_records(&mut rows, columns, sort);
         }
+        self.show(rows);
+    }
+
+    /// A page of a query arrived, in the server's order, with the cursor of the next
+    /// (`"0"`: none).
+    pub fn arrived_query(&mut self, rows: Vec<Json>, next: String) {
+        let Some(q) = &mut self.by_query else {
+            return;
+        };
+        if let Some(cursors) = q.pending.take() {
+            q.visited = cursors;
+        }
+        q.next = (next != FIRST_CURSOR).then_some(next);
+        self.pending = None;
+        self.show(rows);
+    }
+
+    /// Shows the rows, the selection where the move asked.
+    fn show(&mut self, rows: Vec<Json>) {
         self.rows = rows;
         let last = self.rows.len().saturating_sub(1);
         self.selected = match std::mem::take(&mut self.landing) {
@@ -200,6 +298,10 @@ impl Page {
 
     /// The request for a page failed: nothing moves.
     pub fn failed(&mut self) {
+        if let Some(q) = &mut self.by_query {
+            q.pending = None;
+            q.to_end = false;
+        }
         self.pending = None;
         self.landing = Landing::Keep;
         self.walk = None;
@@ -220,7 +322,10 @@ impl Page {
 
     /// `page 7 of 42` (or `page 7` while the total is unknown).
     pub fn position(&self) -> String {
-        let number = self.cursors.len() + 1;
+        let number = match &self.by_query {
+            Some(q) => q.visited.len() + 1,
+            None => self.cursors.len() + 1,
+        };
         match self.total {
             Some(total) => {
                 let pages = (total as usize).div_ceil(self.size.max(1)).max(1);
@@ -292,6 +397,33 @@ mod tests {
         assert_eq!(page.rows.len(), 3);
         assert_eq!(page.selected, 2);
         assert_eq!(page.position(), "page 1");
+    }
+
+    #[test]
+    fn a_query_pages_with_the_cursors_it_returns() {
+        let mut page = Page {
+            size: 2,
+            ..Page::default()
+        };
+        page.page_by_query(true);
+        assert_eq!(page.cursor(), "0");
+        page.arrived_query(ids(1..=2), "c1".into());
+        assert!(page.request_next(Landing::Top));
+        assert_eq!(page.cursor(), "c1");
+        page.arrived_query(ids(3..=4), "c2".into());
+        assert!(page.request_next(Landing::Top));
+        page.arrived_query(ids(5..=5), FIRST_CURSOR.into());
+        assert_eq!(page.position(), "page 3");
+        // "0": the last page.
+        assert!(!page.request_next(Landing::Top));
+        assert!(page.request_previous(Landing::Bottom));
+        assert_eq!(page.cursor(), "c1");
+        // A page that never arrives changes nothing.
+        page.failed();
+        assert_eq!(
+            (page.cursor(), page.position()),
+            ("c2".into(), "page 3".into())
+        );
     }
 
     #[test]

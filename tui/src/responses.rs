@@ -67,6 +67,10 @@ impl App {
                     .arrived(rows, &screens::products::COLUMNS);
             }
             Purpose::OrdersPage => self.orders.page.arrived(rows(), &screens::orders::COLUMNS),
+            Purpose::QueryPage(tab) => {
+                let (next, rows) = query_reply(&value);
+                return self.query_page_arrived(tab, next, rows);
+            }
             Purpose::Walk(tab) => return self.continue_walk(tab, rows()),
             Purpose::ProductSearch(query) => {
                 let rows = rows();
@@ -223,6 +227,12 @@ impl App {
                 self.say(tab, format!("customer {other} merged (u to undo)"), false);
                 return self.load_tab();
             }
+            Purpose::Schema => self.schema.take(rows()),
+            Purpose::SchemaChanged(message) => {
+                self.say(tab, message, false);
+                let outgoing = vec![command(Purpose::Schema, screens::schema::Schema::request())];
+                return self.send(outgoing);
+            }
             Purpose::Unmerged(other) => {
                 self.duplicates.merged_away.retain(|id| *id != other);
                 self.duplicates.records.clear();
@@ -238,8 +248,13 @@ impl App {
         let info = value.as_text().unwrap_or_default();
         let has = |key: &str| info.lines().any(|l| l.starts_with(&format!("{key}:")));
         if has("customers") {
-            self.customers.page.total = Some(info_field(&info, "customers"));
-            self.products.page.total = Some(info_field(&info, "products"));
+            // A table a query narrows has its own count (`*.COUNT WHERE ...`).
+            if !crate::query::narrows(self.customers.query.as_ref()) {
+                self.customers.page.total = Some(info_field(&info, "customers"));
+            }
+            if !crate::query::narrows(self.products.query.as_ref()) {
+                self.products.page.total = Some(info_field(&info, "products"));
+            }
             if self.orders.filter.is_empty() {
                 self.orders.page.total = Some(info_field(&info, "orders"));
             }
@@ -298,6 +313,40 @@ impl App {
             .map(|p| command(Purpose::ProductName(p), Command::product_get(p)))
             .collect();
         self.send(outgoing)
+    }
+
+    /// A page of a query arrived: shown, and on the way to the last page (`End`), the next
+    /// asked for.
+    fn query_page_arrived(
+        &mut self,
+        tab: Tab,
+        next: String,
+        rows: Vec<serde_json::Value>,
+    ) -> Outgoing {
+        if tab == Tab::Products {
+            self.remember_products(&rows);
+        }
+        let page = match tab {
+            Tab::Customers => &mut self.customers.page,
+            _ => &mut self.products.page,
+        };
+        page.arrived_query(rows, next);
+        if let Some(cursors) = page.by_query.as_mut().filter(|q| q.to_end) {
+            cursors.to_end = false;
+            if self.tab == tab && page.request_next(crate::page::Landing::Bottom) {
+                if let Some(cursors) = &mut page.by_query {
+                    cursors.to_end = true;
+                }
+                let outgoing = self.table_page_request(tab);
+                return self.send(outgoing);
+            }
+            self.say(tab, "the last page", false);
+        }
+        if tab == Tab::Customers {
+            let requests = self.customers.follow_selection();
+            return self.send_detail(requests);
+        }
+        Vec::new()
     }
 
     /// One read of the way to the last page arrived: the next, or the last page shown.
@@ -366,6 +415,7 @@ impl App {
             Purpose::CustomersPage
             | Purpose::ProductsPage
             | Purpose::OrdersPage
+            | Purpose::QueryPage(_)
             | Purpose::Walk(_) => {
                 for page in [
                     &mut self.customers.page,
@@ -403,5 +453,19 @@ impl App {
             _ => self.say(tab, message, true),
         }
         Vec::new()
+    }
+}
+
+/// A `*.QUERY` reply: the cursor of the next page (`"0"`: none) and the records.
+fn query_reply(value: &Value) -> (String, Vec<serde_json::Value>) {
+    match value {
+        Value::Array(parts) => (
+            parts.first().and_then(Value::as_text).unwrap_or_default(),
+            parts
+                .get(1)
+                .and_then(|records| records.json_array().ok())
+                .unwrap_or_default(),
+        ),
+        _ => (crate::page::FIRST_CURSOR.to_string(), Vec::new()),
     }
 }

@@ -1,8 +1,8 @@
 //! The console's tabs: one enum, so a tab number that means nothing cannot exist, and its
 //! titles and order live in one place.
 
-/// A tab. The order is the tab bar's and the number keys' (Journal and Duplicates came later
-/// and are appended, so the first six keep their numbers).
+/// A tab. The order is the tab bar's and the number keys' (tabs that came later are appended,
+/// so the earlier ones keep their numbers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
     Customers,
@@ -13,10 +13,11 @@ pub enum Tab {
     Help,
     Journal,
     Duplicates,
+    Schema,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 8] = [
+    pub const ALL: [Tab; 9] = [
         Tab::Customers,
         Tab::Products,
         Tab::Orders,
@@ -25,6 +26,7 @@ impl Tab {
         Tab::Help,
         Tab::Journal,
         Tab::Duplicates,
+        Tab::Schema,
     ];
 
     pub fn title(self) -> &'static str {
@@ -37,6 +39,7 @@ impl Tab {
             Tab::Help => "Help",
             Tab::Journal => "Journal",
             Tab::Duplicates => "Duplicates",
+            Tab::Schema => "Schema",
         }
     }
 
@@ -80,7 +83,7 @@ mod tests {
             assert_eq!(Tab::at(tab.index()), Some(tab));
             assert_eq!(tab.next().previous(), tab);
         }
-        assert_eq!(Tab::Duplicates.next(), Tab::Customers);
-        assert_eq!(Tab::at(8), None);
+        assert_eq!(Tab::Schema.next(), Tab::Customers);
+        assert_eq!(Tab::at(9), None);
     }
 }

@@ -131,6 +131,7 @@ pub fn render(frame: &mut Frame, app: &App) {
         (Tab::Duplicates, None) => {
             screens::duplicates::render(frame, body, &app.duplicates, &chrome)
         }
+        (Tab::Schema, None) => screens::schema::render(frame, body, &app.schema, &chrome),
     }
     if let Some(Overlay::Form(form)) = &app.overlay {
         screens::form::render(frame, body, form);

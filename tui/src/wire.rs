@@ -1,7 +1,6 @@
 //! The words of the requests the console sends that `crm_server::request` has no builder for
-//! yet (the cluster's `ROLE`, the schema's counts, the analytics parameters, the journal's
-//! head). They belong beside the other builders; until they move there, they are spelled
-//! here, once.
+//! yet (the cluster's `ROLE`, the analytics parameters, the journal's head). They belong
+//! beside the other builders; until they move there, they are spelled here, once.
 
 use crm_server::request::Command;
 
@@ -22,11 +21,6 @@ fn words(parts: &[&str]) -> Words {
 /// `ROLE`: the node's place in a cluster.
 pub fn role() -> Words {
     words(&["ROLE"])
-}
-
-/// `CUSTOMER.COUNT` or `PRODUCT.COUNT` (every role that may list).
-pub fn count(kind: &str) -> Words {
-    Words(vec![format!("{}.COUNT", kind.to_ascii_uppercase())])
 }
 
 /// `AUDIT.HEAD`: the last journal entry's `seq`.

@@ -8,36 +8,16 @@
 
 mod common;
 
-use common::{args_of, logged_in, reply};
+use common::{args_of, array, bulk, logged_in, reply, screen_of};
 use crm_server::client::Value;
 use crm_tui::action::Action;
 use crm_tui::app::{App, Lane};
 use crm_tui::net::{Purpose, Request, Response};
 use crm_tui::overlay::{Form, FormKind, Overlay};
-use crm_tui::ui;
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
 use serde_json::json;
 
 fn screen(app: &App) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(140, 40)).unwrap();
-    terminal.draw(|frame| ui::render(frame, app)).unwrap();
-    let buffer = terminal.backend().buffer().clone();
-    let width = buffer.area.width as usize;
-    buffer
-        .content()
-        .chunks(width)
-        .map(|row| row.iter().map(|cell| cell.symbol()).collect::<String>())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn bulk(value: serde_json::Value) -> Value {
-    Value::Bulk(value.to_string().into_bytes())
-}
-
-fn array(values: Vec<serde_json::Value>) -> Value {
-    Value::Array(values.into_iter().map(bulk).collect())
+    screen_of(app, 140, 40)
 }
 
 fn ada() -> serde_json::Value {
@@ -92,7 +72,8 @@ fn customers_table_search_and_detail() {
     for c in "ada@example.com".chars() {
         app.apply(Action::Type(c));
     }
-    assert!(screen(&app).contains("Search (email, phone or name): ada@example.com"));
+    assert!(screen(&app)
+        .contains("Search (email, phone or name) or query (where ... sort ...): ada@example.com"));
     let outgoing = app.apply(Action::Submit);
     match &outgoing[0].1 {
         Request::Command { args, .. } => {

@@ -139,10 +139,7 @@ impl super::context::Verb for Verb {
     }
 }
 
-const TYPE: &str = "TYPE";
-const VALUES: &str = "VALUES";
-const PERSONAL: &str = "PERSONAL";
-const INDEXED: &str = "INDEXED";
+use crate::vocabulary::{INDEXED, PERSONAL, TYPE, VALUES};
 
 /// What the schema verbs share: admins only, in the contract's `schema` group.
 const ADMIN: Spec = Spec {

@@ -51,6 +51,31 @@ fn builders_spell_the_protocol() {
         words(&Command::audit_log(0, &[(JournalFilter::User, "ops")], 10)),
         ["AUDIT.LOG", "AFTER", "0", "USER", "ops", "LIMIT", "10"]
     );
+    let choice = NewField {
+        ty: "choice".into(),
+        values: vec!["lead".into(), "won".into()],
+        personal: false,
+        indexed: true,
+    };
+    assert_eq!(
+        words(&Command::schema_field_add("customer", "stage", &choice)),
+        [
+            "SCHEMA.FIELD.ADD",
+            "customer",
+            "stage",
+            "TYPE",
+            "choice",
+            "VALUES",
+            "2",
+            "lead",
+            "won",
+            "INDEXED"
+        ]
+    );
+    assert_eq!(
+        words(&Command::customer_update(7, &[]).with_custom_text(&[("stage", "")])),
+        ["CUSTOMER.UPDATE", "7", "stage", ""]
+    );
 }
 
 #[test]
@@ -176,6 +201,26 @@ fn every_builder_is_understood_by_the_server() {
             cursor: Some("abc".into()),
         }),
         Command::product_count(&[]),
+        Command::schema_list(),
+        Command::schema_field_add(
+            "customer",
+            "stage",
+            &NewField {
+                ty: "choice".into(),
+                values: vec!["lead".into(), "won".into()],
+                personal: true,
+                indexed: true,
+            },
+        ),
+        Command::schema_field_add(
+            "product",
+            "weight",
+            &NewField {
+                ty: "integer".into(),
+                ..NewField::default()
+            },
+        ),
+        Command::schema_field_drop("customer", "stage"),
     ];
     built.extend(FindBy::ALL.map(|by| Command::customer_find(by, "x")));
     let filters = [

@@ -1,12 +1,15 @@
-//! Customers: the paged table or search results, and the detail pane of the selected one, with
-//! its state and the requests it makes. The detail follows the selection, lists the
-//! customer's orders newest first with product names, and scrolls (`J`/`K`).
+//! Customers: the paged table, search or query results, and the detail pane of the selected
+//! one, with its state and the requests it makes. The detail follows the selection, shows the
+//! custom fields the record carries, lists the customer's orders newest first with product
+//! names, and scrolls (`J`/`K`).
 
 use super::table::{self, column, Column, Kind};
 use super::Chrome;
 use crate::net::Purpose;
 use crate::page::{field_text, Page};
+use crate::query::{self, Typed};
 use crate::sort::{sort_records, Sort};
+use crate::tab::Tab;
 use crate::theme;
 use crate::wire::Words;
 use crm_server::request::{Command, FindBy, OrderRange, OrderScope};
@@ -63,6 +66,8 @@ pub struct Customers {
     pub page: Page,
     /// The last search and its results (shown instead of the page until Esc).
     pub search: Option<(String, Vec<Json>)>,
+    /// The query typed at `/` in force on the table (`where ... sort ...`).
+    pub query: Option<Typed>,
     pub detail: Option<Detail>,
 }
 
@@ -79,22 +84,41 @@ impl Customers {
         self.rows().get(self.page.selected).cloned()
     }
 
-    pub fn page_request(&self) -> Command {
-        Command::customer_list(self.page.after(), self.page.size)
+    /// The request for the page to show: by the query's cursor while a query or a sort is
+    /// in force, else by id.
+    pub fn page_request(&self) -> (Purpose, Command) {
+        match query::page_clauses(&self.page, self.query.as_ref(), &COLUMNS) {
+            Some(clauses) => (
+                Purpose::QueryPage(Tab::Customers),
+                Command::customer_query(&clauses),
+            ),
+            None => (
+                Purpose::CustomersPage,
+                Command::customer_list(self.page.after(), self.page.size),
+            ),
+        }
     }
 
-    /// Sorts the rows shown (search results or the page).
-    pub fn set_sort(&mut self, sort: Option<Sort>) {
-        match &mut self.search {
-            Some((_, rows)) => {
-                self.page.sort = sort;
-                match sort {
-                    Some(sort) => sort_records(rows, &COLUMNS, sort),
-                    None => rows.sort_by_key(|r| r["id"].as_u64().unwrap_or(0)),
-                }
-            }
-            None => self.page.set_sort(sort, &COLUMNS),
+    /// Puts a typed query (or none) in force, from the first page.
+    pub fn set_query(&mut self, typed: Option<Typed>) {
+        self.search = None;
+        let sort = self.page.sort;
+        query::requery(&mut self.page, &mut self.query, typed, sort);
+    }
+
+    /// Sorts the whole table (by the server, from the first page: true, to ask for it), or
+    /// the search results held.
+    pub fn set_sort(&mut self, sort: Option<Sort>) -> bool {
+        let typed = self.query.take();
+        query::requery(&mut self.page, &mut self.query, typed, sort);
+        let Some((_, rows)) = &mut self.search else {
+            return true;
+        };
+        match sort {
+            Some(sort) => sort_records(rows, &COLUMNS, sort),
+            None => rows.sort_by_key(|r| r["id"].as_u64().unwrap_or(0)),
         }
+        false
     }
 
     /// The search request for a query (an email, a phone, or name words).
@@ -216,10 +240,17 @@ pub fn render(
     } else {
         (main, None)
     };
-    let sorted = table::sorted_note(customers.page.sort, &COLUMNS, " (this page)");
     let title = match &customers.search {
-        Some(_) => format!("Customers — search results{sorted}"),
-        None => format!("Customers — {}{sorted}", customers.page.position()),
+        Some(_) => format!(
+            "Customers — search results{}",
+            table::sorted_note(customers.page.sort, &COLUMNS, "")
+        ),
+        None => query::title(
+            "Customers",
+            &customers.page,
+            customers.query.as_ref(),
+            &COLUMNS,
+        ),
     };
     table::render_records(
         frame,
@@ -257,6 +288,15 @@ fn render_detail(frame: &mut Frame, area: Rect, detail: &Detail, products: &Hash
         Line::from(format!("address: {}", field_text(c, "address"))),
         Line::from(format!("since: {}", field_text(c, "created_at"))),
     ];
+    // The custom fields, in the order the schema declares them (the server's), unset ones
+    // shown empty.
+    if let Some(fields) = c["fields"].as_object() {
+        lines.extend(
+            fields
+                .keys()
+                .map(|name| Line::from(format!("{name}: {}", field_text(&c["fields"], name)))),
+        );
+    }
     match &detail.stats {
         Some(s) => {
             lines.push(Line::from(Span::styled(

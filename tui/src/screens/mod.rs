@@ -11,6 +11,7 @@ pub mod journal;
 pub mod login;
 pub mod orders;
 pub mod products;
+pub mod schema;
 pub mod table;
 
 use crate::overlay::Prompt;

@@ -4,8 +4,11 @@
 
 use super::table::{self, column, Column, Kind};
 use super::Chrome;
+use crate::net::Purpose;
 use crate::page::{field_text, Page};
+use crate::query::{self, Typed};
 use crate::sort::sort_records;
+use crate::tab::Tab;
 use crate::theme;
 use crm_server::request::Command;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -39,6 +42,8 @@ pub struct ProductSearch {
 pub struct Products {
     pub page: Page,
     pub search: Option<ProductSearch>,
+    /// The query typed at `/` in force on the table (`where ... sort ...`).
+    pub query: Option<Typed>,
 }
 
 impl Products {
@@ -53,8 +58,26 @@ impl Products {
         self.rows().get(self.page.selected).cloned()
     }
 
-    pub fn page_request(&self) -> Command {
-        Command::product_list(self.page.after(), self.page.size)
+    /// The request for the page to show: by the query's cursor while a query or a sort is
+    /// in force, else by id.
+    pub fn page_request(&self) -> (Purpose, Command) {
+        match query::page_clauses(&self.page, self.query.as_ref(), &COLUMNS) {
+            Some(clauses) => (
+                Purpose::QueryPage(Tab::Products),
+                Command::product_query(&clauses),
+            ),
+            None => (
+                Purpose::ProductsPage,
+                Command::product_list(self.page.after(), self.page.size),
+            ),
+        }
+    }
+
+    /// Puts a typed query (or none) in force, from the first page.
+    pub fn set_query(&mut self, typed: Option<Typed>) {
+        self.search = None;
+        let sort = self.page.sort;
+        query::requery(&mut self.page, &mut self.query, typed, sort);
     }
 
     /// Starts a search; the first request of its walk.
@@ -97,17 +120,19 @@ impl Products {
         }
     }
 
-    pub fn set_sort(&mut self, sort: Option<crate::sort::Sort>) {
-        match &mut self.search {
-            Some(search) => {
-                self.page.sort = sort;
-                match sort {
-                    Some(sort) => sort_records(&mut search.rows, &COLUMNS, sort),
-                    None => search.rows.sort_by_key(|r| r["id"].as_u64().unwrap_or(0)),
-                }
-            }
-            None => self.page.set_sort(sort, &COLUMNS),
+    /// Sorts the whole table (by the server, from the first page: true, to ask for it), or
+    /// the search results held.
+    pub fn set_sort(&mut self, sort: Option<crate::sort::Sort>) -> bool {
+        let typed = self.query.take();
+        query::requery(&mut self.page, &mut self.query, typed, sort);
+        let Some(search) = &mut self.search else {
+            return true;
+        };
+        match sort {
+            Some(sort) => sort_records(&mut search.rows, &COLUMNS, sort),
+            None => search.rows.sort_by_key(|r| r["id"].as_u64().unwrap_or(0)),
         }
+        false
     }
 }
 
@@ -124,10 +149,17 @@ pub fn render(frame: &mut Frame, area: Rect, products: &Products, chrome: &Chrom
     };
     let line = super::prompt_line(chrome, Line::from(Span::styled(idle, theme::dim())));
     frame.render_widget(Paragraph::new(line), prompt);
-    let sorted = table::sorted_note(products.page.sort, &COLUMNS, " (this page)");
     let title = match &products.search {
-        Some(_) => format!("Products — search results{sorted}"),
-        None => format!("Products — {}{sorted}", products.page.position()),
+        Some(_) => format!(
+            "Products — search results{}",
+            table::sorted_note(products.page.sort, &COLUMNS, "")
+        ),
+        None => query::title(
+            "Products",
+            &products.page,
+            products.query.as_ref(),
+            &COLUMNS,
+        ),
     };
     table::render_records(
         frame,

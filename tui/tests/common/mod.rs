@@ -1,9 +1,39 @@
-//! What the console's tests share: a reply from the "server", a console logged in, and the
-//! words of the requests it sends.
+//! What the console's tests share: a reply from the "server", a console logged in, the
+//! words of the requests it sends, and the screen drawn into a `TestBackend`.
+
+// Each test file uses some of these.
+#![allow(dead_code)]
 
 use crm_server::client::Value;
 use crm_tui::app::{App, Lane};
 use crm_tui::net::{Purpose, Request, Response};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+/// The console drawn on a `width` × `height` terminal, as lines of text.
+pub fn screen_of(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("a test terminal");
+    terminal
+        .draw(|frame| crm_tui::ui::render(frame, app))
+        .expect("drawn");
+    let buffer = terminal.backend().buffer().clone();
+    buffer
+        .content()
+        .chunks(usize::from(width))
+        .map(|row| row.iter().map(|cell| cell.symbol()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A JSON record as the server sends it (a bulk string).
+pub fn bulk(value: serde_json::Value) -> Value {
+    Value::Bulk(value.to_string().into_bytes())
+}
+
+/// An array of JSON records.
+pub fn array(values: Vec<serde_json::Value>) -> Value {
+    Value::Array(values.into_iter().map(bulk).collect())
+}
 
 /// Delivers one reply as if the worker had sent it (counting it as awaited).
 pub fn reply(app: &mut App, purpose: Purpose, value: Value) {
