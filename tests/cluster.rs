@@ -80,6 +80,20 @@ fn writes_on_the_leader_are_read_on_every_follower_and_a_write_on_a_follower_is_
         )
         .unwrap(),
     );
+    // A custom field declared on the leader travels with its group: followers show it,
+    // take it in queries (indexed: from their own rows in memory) and refuse to change it.
+    query(
+        &mut con,
+        &[
+            "SCHEMA.FIELD.ADD",
+            "customer",
+            "tier",
+            "TYPE",
+            "integer",
+            "INDEXED",
+        ],
+    )
+    .unwrap();
     let mut ids = Vec::new();
     for i in 0..20 {
         let id = text(
@@ -91,6 +105,8 @@ fn writes_on_the_leader_are_read_on_every_follower_and_a_write_on_a_follower_is_
                     &format!("Ada {i}"),
                     "EMAIL",
                     &format!("ada{i}@example.com"),
+                    "tier",
+                    &i.to_string(),
                 ],
             )
             .unwrap(),
@@ -112,6 +128,19 @@ fn writes_on_the_leader_are_read_on_every_follower_and_a_write_on_a_follower_is_
     .unwrap();
     cluster.wait_converged(Duration::from_secs(30));
     let expected = text(&query(&mut con, &["CUSTOMER.GET", &ids[7]]).unwrap());
+    assert!(expected.contains(r#""fields":{"tier":7}"#), "{expected}");
+    let top_tiers = [
+        "CUSTOMER.QUERY",
+        "WHERE",
+        "tier",
+        ">=",
+        "15",
+        "SORT",
+        "tier",
+        "DESC",
+    ];
+    let expected_top = format!("{:?}", query(&mut con, &top_tiers).unwrap());
+    assert!(expected_top.contains("ada19@example.com"), "{expected_top}");
     let leader_print = fingerprint(&cluster, leader);
     for f in followers_of(&cluster, leader) {
         let mut follower = cluster.connect(f);
@@ -126,6 +155,10 @@ fn writes_on_the_leader_are_read_on_every_follower_and_a_write_on_a_follower_is_
         .unwrap();
         assert!(format!("{found:?}").contains("ada3@example.com"));
         assert_eq!(
+            format!("{:?}", query(&mut follower, &top_tiers).unwrap()),
+            expected_top
+        );
+        assert_eq!(
             fingerprint(&cluster, f),
             leader_print,
             "node {f} differs from the leader"
@@ -133,6 +166,7 @@ fn writes_on_the_leader_are_read_on_every_follower_and_a_write_on_a_follower_is_
         // Every write, valid or not in its values, is READONLY and changes nothing.
         let writes: Vec<Vec<&str>> = vec![
             vec!["CUSTOMER.ADD", "NAME", "Eve", "EMAIL", "eve@example.com"],
+            vec!["SCHEMA.FIELD.ADD", "customer", "region", "TYPE", "text"],
             vec!["CUSTOMER.ADD", "NAME", "Eve", "EMAIL", "not-an-email"],
             vec!["CUSTOMER.UPDATE", &ids[1], "NAME", "Changed"],
             vec!["CUSTOMER.DEL", &ids[2]],
