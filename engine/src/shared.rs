@@ -175,11 +175,7 @@ impl Shared {
 
     /// The custom fields' declarations as the tree holds them (empty when none was made).
     pub fn stored_catalog(&self) -> Result<crate::schema::Catalog> {
-        let key = crate::write::schema::catalog_key();
-        match self.tree.get(&key)? {
-            Some(sealed) => self.codec.open(&key, &sealed),
-            None => Ok(crate::schema::Catalog::default()),
-        }
+        crate::indexes::stored_catalog(&self.tree, &self.codec)
     }
 
     /// The custom fields' declarations, as of the last group applied.

@@ -129,6 +129,11 @@ pub fn pair_key(space: Space, first: &[u8], second: u64) -> Vec<u8> {
 }
 
 /// `space ‖ bytes`.
+/// The key of the custom fields' declarations ([`meta::SCHEMA`]).
+pub fn schema_key() -> Vec<u8> {
+    bytes_key(Space::Meta, meta::SCHEMA)
+}
+
 pub fn bytes_key(space: Space, bytes: &[u8]) -> Vec<u8> {
     let mut key = Vec::with_capacity(1 + bytes.len());
     key.push(space as u8);

@@ -368,8 +368,8 @@ impl CustomerEntries {
 }
 
 /// The custom fields' declarations the tree holds (none in a store that never made one).
-fn stored_catalog(tree: &crate::storage::Tree, codec: &Codec) -> Result<Catalog> {
-    let key = crate::write::schema::catalog_key();
+pub(crate) fn stored_catalog(tree: &crate::storage::Tree, codec: &Codec) -> Result<Catalog> {
+    let key = crate::trees::schema_key();
     match tree.get(&key)? {
         Some(sealed) => codec.open(&key, &sealed),
         None => Ok(Catalog::default()),

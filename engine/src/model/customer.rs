@@ -102,15 +102,8 @@ impl NewCustomer {
             phone: self.phone.clone(),
             address: self.address.clone(),
             created_at: self.created_at.unwrap_or_default(),
-            custom: self.custom_values(),
+            custom: self.custom.to_values(),
         }
-    }
-
-    /// The custom values it sets.
-    pub fn custom_values(&self) -> CustomValues {
-        let mut values = CustomValues::default();
-        self.custom.apply_to(&mut values);
-        values
     }
 
     /// The fields it gives (what the journal lists of its add): an empty phone or address is

@@ -88,11 +88,7 @@ impl NewProduct {
             name: self.name.clone(),
             price_cents: self.price_cents,
             stock: self.stock.unwrap_or_default(),
-            custom: {
-                let mut values = CustomValues::default();
-                self.custom.apply_to(&mut values);
-                values
-            },
+            custom: self.custom.to_values(),
         }
     }
 

@@ -369,16 +369,6 @@ impl Catalog {
         self.generation
     }
 
-    /// The declared fields' names of `kind`, for a message that lists them.
-    pub fn names(&self, kind: Kind) -> String {
-        let names: Vec<&str> = self.declared(kind).map(|f| f.name.as_str()).collect();
-        if names.is_empty() {
-            "none declared".to_string()
-        } else {
-            names.join(", ")
-        }
-    }
-
     /// The catalog with `declaration` added: `INVALID` for a bad or reserved name (`keyword`
     /// says whether a word is one of the protocol's keywords), too many fields, or a
     /// `PERSONAL` product field; `CONFLICT` for a name the kind already has.
@@ -485,16 +475,8 @@ impl Catalog {
                 format!("{} is a built-in {kind} field", quote(name)),
             ));
         }
-        Err(Error::not_found(
-            kind_of_field(kind),
-            format!("field {}", quote(name)),
-        ))
+        Err(Error::not_found(kind, format!("field {}", quote(name))))
     }
-}
-
-/// The kind an unknown field's `NOTFOUND` names.
-fn kind_of_field(kind: Kind) -> Kind {
-    kind
 }
 
 /// Whether `name` is one of `kind`'s own built-in fields (or its id).
@@ -628,6 +610,13 @@ impl CustomGiven {
             .iter()
             .filter(|(_, value)| value.is_some())
             .map(|(id, _)| *id)
+    }
+
+    /// The values it sets (what a new record holds: a field given empty is unset).
+    pub fn to_values(&self) -> CustomValues {
+        let mut values = CustomValues::default();
+        self.apply_to(&mut values);
+        values
     }
 
     /// Sets (or clears) each field given in `values`.

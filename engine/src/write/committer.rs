@@ -445,7 +445,7 @@ pub(crate) fn apply_group(shared: &Shared, effects: Effects, position: Option<u6
         batch.insert(key, sealed);
     }
     let changed_records = shared.record_cache.keys_of(batch.keys());
-    let catalog_key = super::schema::catalog_key();
+    let catalog_key = crate::trees::schema_key();
     let catalog_changed = batch.keys().any(|key| key == catalog_key.as_slice());
     let stored = shared
         .storage_guard()

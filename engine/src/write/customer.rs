@@ -34,7 +34,7 @@ pub fn add(view: &View, new: &NewCustomer) -> Result<(Plan, Outcome)> {
         phone: new.phone.clone(),
         address: new.address.clone(),
         created_at: new.created_at.unwrap_or_else(now),
-        custom: new.custom_values(),
+        custom: new.custom.to_values(),
     };
     let slot = view.take_slot(&mut plan)?;
     plan.put_customer(None, &customer, slot);

@@ -21,15 +21,7 @@ pub fn add(view: &View, new: &NewProduct) -> Result<(Plan, Outcome)> {
         id,
         new.id.is_some(),
     )?;
-    let product = Product {
-        id,
-        name: new.name.clone(),
-        price_cents: new.price_cents,
-        stock: new.stock.unwrap_or(0),
-        custom: Default::default(),
-    };
-    let mut product = product;
-    new.custom.apply_to(&mut product.custom);
+    let product = new.to_record(id);
     plan.put_product(None, &product);
     plan.adjust_count(view, Space::Product, 1)?;
     let mut fields: Vec<String> = Product::schema()

@@ -8,16 +8,11 @@ use super::Outcome;
 use crate::error::{Kind, Result};
 use crate::journal::{Draft, JournalOp};
 use crate::schema::{Catalog, CustomField, CustomGiven, FieldDeclaration};
-use crate::trees::{bytes_key, meta, Space};
-
-/// The catalog's key.
-pub(crate) fn catalog_key() -> Vec<u8> {
-    bytes_key(Space::Meta, meta::SCHEMA)
-}
+use crate::trees::schema_key;
 
 /// The catalog as the group sees it so far (empty in a store that never declared a field).
 pub(crate) fn catalog(view: &View) -> Result<Catalog> {
-    Ok(view.record(&catalog_key())?.unwrap_or_default())
+    Ok(view.record(&schema_key())?.unwrap_or_default())
 }
 
 /// `INVALID` unless every custom field `given` names is declared for `kind`; the catalog
@@ -38,7 +33,7 @@ fn changed(next: &Catalog, op: JournalOp, field: &CustomField) -> Plan {
         0,
         vec![field.journal_name().as_str()],
     ));
-    plan.put_record(&catalog_key(), next);
+    plan.put_record(&schema_key(), next);
     plan
 }
 

@@ -72,6 +72,6 @@ pub fn finish(view: &View, field: u32) -> Result<(Plan, Outcome)> {
         };
         plan.put_keyed(&key, &merge, slot);
     }
-    plan.put_record(&super::schema::catalog_key(), &catalog.swept(field));
+    plan.put_record(&crate::trees::schema_key(), &catalog.swept(field));
     Ok((plan, Outcome::Done))
 }
