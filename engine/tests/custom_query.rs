@@ -1,16 +1,18 @@
 //! Model-based test of queries on custom fields: a random schema (one to four fields of random
 //! types, each indexed or not), random customers with random values (nulls among them), and
 //! random conditions and sorts on those fields, answered by the store — walking its pages by
-//! cursor — and by a brute-force filter and sort over the values written.
+//! cursor — and by a brute-force filter and sort over the values written; then walked again
+//! with random writes between its pages (a value set or cleared, a customer added or deleted),
+//! where every customer that matched and was not touched must come exactly once.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crm_engine::query::{ConditionText, Operator, QueryRequest, SortText, START};
-use crm_engine::schema::{CustomType, FieldDeclaration};
+use crm_engine::schema::{CustomGiven, CustomType, FieldDeclaration};
 use crm_engine::*;
 use proptest::prelude::*;
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 const WORDS: [&str; 6] = ["alpha", "Beta", "alpha beta", "gamma", "Alpha", "delta"];
 const CHOICES: [&str; 3] = ["Lead", "Customer", "Churned"];
@@ -152,9 +154,10 @@ fn order(a: &(Option<M>, u64), b: &(Option<M>, u64), descending: bool) -> Orderi
     by_value.then(a.1.cmp(&b.1))
 }
 
-fn walk(store: &Store, request: &QueryRequest) -> Vec<u64> {
+/// The walk's pages (ids), with `between` run after each page but the last.
+fn walk(store: &Store, request: &QueryRequest, between: &mut dyn FnMut()) -> Vec<Vec<u64>> {
     let mut cursor = START.to_string();
-    let mut ids = Vec::new();
+    let mut pages = Vec::new();
     for _ in 0..200 {
         let page = store
             .query_customers(&QueryRequest {
@@ -163,13 +166,52 @@ fn walk(store: &Store, request: &QueryRequest) -> Vec<u64> {
             })
             .unwrap();
         assert!(page.records.len() <= request.limit);
-        ids.extend(page.records.iter().map(|c| c.id));
+        pages.push(page.records.iter().map(|c| c.id).collect());
         match page.cursor {
             Some(next) => cursor = next,
-            None => return ids,
+            None => return pages,
         }
+        between();
     }
     panic!("the walk did not end");
+}
+
+/// A write between pages: field `field` of the `at`th customer set to the `pick`th value (or
+/// cleared), a customer added with that value, or the `at`th customer deleted.
+#[derive(Debug, Clone)]
+enum Write {
+    Set { at: usize, field: usize, pick: Option<usize> },
+    Add { field: usize, pick: usize },
+    Delete { at: usize },
+}
+
+fn write() -> impl Strategy<Value = Write> {
+    prop_oneof![
+        (0..20usize, 0..4usize, prop::option::of(0..40usize))
+            .prop_map(|(at, field, pick)| Write::Set { at, field, pick }),
+        (0..4usize, 0..40usize).prop_map(|(field, pick)| Write::Add { field, pick }),
+        (0..20usize).prop_map(|at| Write::Delete { at }),
+    ]
+}
+
+/// The store's customer with field `at` given `pick`'s value (`None`: cleared).
+fn give(store: &Store, fields: &[Field], custom: &mut CustomGiven, at: usize, pick: Option<usize>) -> Option<M> {
+    let declared = store.catalog().field(Kind::Customer, &name(at)).unwrap().clone();
+    let value = pick.map(|p| fields[at].value(p));
+    custom.give(declared.id, value.as_ref().map(|(text, _)| declared.read(text).unwrap()).flatten());
+    value.map(|(_, m)| m)
+}
+
+/// The ids matching `conditions` in `model`, in the order `sort` asks.
+fn answer(model: &BTreeMap<u64, Vec<Option<M>>>, fields: &[Field], conditions: &[Cond], sort: Option<(usize, bool)>) -> Vec<u64> {
+    let mut expected: Vec<(Option<M>, u64)> = model
+        .iter()
+        .filter(|(_, values)| conditions.iter().all(|c| holds(c, fields, values[c.field].as_ref())))
+        .map(|(id, values)| (sort.and_then(|(f, _)| values[f].clone()), *id))
+        .collect();
+    let descending = sort.is_some_and(|(_, d)| d);
+    expected.sort_by(|a, b| order(a, b, descending));
+    expected.into_iter().map(|(_, id)| id).collect()
 }
 
 fn schema() -> impl Strategy<Value = Vec<Field>> {
@@ -191,6 +233,7 @@ proptest! {
         sort in prop::option::of((0..4usize, any::<bool>())),
         limit in 1..5usize,
         index_after in any::<bool>(),
+        writes in prop::collection::vec(write(), 0..10),
     ) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), &KeySource::Key(MasterKey::generate()), &Options::default()).unwrap();
@@ -237,14 +280,7 @@ proptest! {
             })
             .collect();
         let sort = sort.map(|(f, descending)| (f % fields.len(), descending));
-        let mut expected: Vec<(Option<M>, u64)> = model
-            .iter()
-            .filter(|(_, values)| conditions.iter().all(|c| holds(c, &fields, values[c.field].as_ref())))
-            .map(|(id, values)| (sort.and_then(|(f, _)| values[f].clone()), *id))
-            .collect();
-        let descending = sort.is_some_and(|(_, d)| d);
-        expected.sort_by(|a, b| order(a, b, descending));
-        let expected: Vec<u64> = expected.into_iter().map(|(_, id)| id).collect();
+        let expected = answer(&model, &fields, &conditions, sort);
 
         let request = QueryRequest {
             conditions: conditions.iter().map(|c| request_of(c, &fields)).collect(),
@@ -252,7 +288,8 @@ proptest! {
             limit,
             cursor: None,
         };
-        prop_assert_eq!(walk(&store, &request), expected.clone());
+        let flat: Vec<u64> = walk(&store, &request, &mut || {}).into_iter().flatten().collect();
+        prop_assert_eq!(&flat, &expected);
         prop_assert_eq!(store.count_customers(&request.conditions).unwrap(), expected.len() as u64);
         // A query on indexed fields only is answered from memory.
         let all_indexed = conditions.iter().all(|c| fields[c.field].indexed)
@@ -260,6 +297,59 @@ proptest! {
         if all_indexed && (!conditions.is_empty() || sort.is_some()) {
             prop_assert!(!store.query_scans(Kind::Customer, &request).unwrap());
         }
+
+        // Walked again with writes between the pages: whatever matched and was not touched
+        // comes exactly once, nothing untouched that does not match comes at all.
+        let mut touched: BTreeSet<u64> = BTreeSet::new();
+        let mut writes = writes.into_iter();
+        let mut after = model.clone();
+        let pages = walk(&store, &request, &mut || {
+            let Some(write) = writes.next() else { return };
+            let ids: Vec<u64> = after.keys().copied().collect();
+            match write {
+                Write::Set { at, field, pick } => {
+                    let Some(&id) = ids.get(at % ids.len().max(1)) else { return };
+                    let field = field % fields.len();
+                    let mut patch = CustomerPatch::default();
+                    let value = give(&store, &fields, &mut patch.custom, field, pick);
+                    store.write(Op::UpdateCustomer(id, patch)).unwrap();
+                    after.get_mut(&id).unwrap()[field] = value;
+                    touched.insert(id);
+                }
+                Write::Add { field, pick } => {
+                    let field = field % fields.len();
+                    let n = 1000 + after.len() + touched.len();
+                    let mut new = NewCustomer::parse(&format!("Q {n}"), &format!("q{n}@x.example"), None, None, None).unwrap();
+                    let value = give(&store, &fields, &mut new.custom, field, Some(pick));
+                    let id = store.write(Op::AddCustomer(new)).unwrap().id();
+                    let mut values = vec![None; fields.len()];
+                    values[field] = value;
+                    after.insert(id, values);
+                    touched.insert(id);
+                }
+                Write::Delete { at } => {
+                    let Some(&id) = ids.get(at % ids.len().max(1)) else { return };
+                    store.write(Op::DeleteCustomer(id)).unwrap();
+                    after.remove(&id);
+                    touched.insert(id);
+                }
+            }
+        });
+        let mut seen: BTreeMap<u64, usize> = BTreeMap::new();
+        for id in pages.iter().flatten() {
+            *seen.entry(*id).or_default() += 1;
+        }
+        for id in expected.iter().filter(|id| !touched.contains(id)) {
+            prop_assert_eq!(seen.get(id).copied(), Some(1), "id {} in {:?}", id, pages);
+        }
+        for id in seen.keys().filter(|id| !touched.contains(id)) {
+            prop_assert!(expected.contains(id), "{} does not match", id);
+        }
+        // The answer now is the store's answer now.
+        let now = answer(&after, &fields, &conditions, sort);
+        let flat: Vec<u64> = walk(&store, &request, &mut || {}).into_iter().flatten().collect();
+        prop_assert_eq!(flat, now.clone());
+        prop_assert_eq!(store.count_customers(&request.conditions).unwrap(), now.len() as u64);
         store.check_consistency().unwrap();
     }
 }
