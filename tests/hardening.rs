@@ -158,6 +158,82 @@ fn large_replies_in_pieces_are_exactly_the_pages_they_stand_for() {
 
 /// An admin connection whose receive buffer is small, so that the kernel holds little of what
 /// the server sends it: what the client does not read waits in the server.
+/// Guards against a `QUERY` page built whole (`PROTOCOL.md` "Framing" names "a large
+/// `QUERY`" among the replies produced in pieces): 6,000 customers sorted by name in one page
+/// (about 1.3 MB, in pieces, in RESP2 and RESP3) are exactly the customers `LIST` gives, in
+/// the order the contract says, and the same as the walk by small pages.
+#[test]
+fn a_query_page_over_a_mebibyte_is_exact_in_pieces() {
+    let server = demo_server(60_000);
+    let mut admin = server.admin_redis();
+    let listed = get(&mut admin, &["CUSTOMER.LIST", "LIMIT", "100000"]);
+    let mut expected: Vec<(String, u64)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let name = c["name"].as_str().unwrap().to_lowercase();
+            (name, c["id"].as_u64().unwrap())
+        })
+        .collect();
+    assert_eq!(expected.len(), 6_000);
+    expected.sort();
+    let expected: Vec<u64> = expected.into_iter().map(|(_, id)| id).collect();
+    let page = |con: &mut redis::Connection, limit: &str, cursor: &str| {
+        let reply: Value = redis::cmd("CUSTOMER.QUERY")
+            .arg("SORT")
+            .arg("name")
+            .arg("LIMIT")
+            .arg(limit)
+            .arg("CURSOR")
+            .arg(cursor)
+            .query(con)
+            .unwrap();
+        let Value::Array(parts) = reply else {
+            panic!("{reply:?}")
+        };
+        let Value::BulkString(next) = &parts[0] else {
+            panic!("{parts:?}")
+        };
+        let Value::Array(records) = &parts[1] else {
+            panic!("{parts:?}")
+        };
+        let records: Vec<serde_json::Value> = records
+            .iter()
+            .map(|r| match r {
+                Value::BulkString(json) => serde_json::from_slice(json).unwrap(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let bytes: usize = records.iter().map(|r| r.to_string().len()).sum();
+        (
+            String::from_utf8(next.clone()).unwrap(),
+            ids_of(&records),
+            bytes,
+        )
+    };
+    let (next, whole, bytes) = page(&mut admin, "100000", "0");
+    assert_eq!(next, "0");
+    assert!(bytes > 1024 * 1024, "only {bytes} bytes: not over 1 MiB");
+    assert_eq!(whole, expected);
+    let mut resp3 = redis::Client::open(server.url("admin", crm_tests::ADMIN_PASSWORD, true))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    assert_eq!(page(&mut resp3, "100000", "0").1, expected);
+    let mut walked = Vec::new();
+    let mut cursor = "0".to_string();
+    loop {
+        let (next, ids, _) = page(&mut admin, "2500", &cursor);
+        walked.extend(ids);
+        if next == "0" {
+            break;
+        }
+        cursor = next;
+    }
+    assert_eq!(walked, expected);
+}
+
 fn small_window_admin(server: &TestServer) -> RawConnection {
     let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
     socket.set_recv_buffer_size(4_096).unwrap();

@@ -579,6 +579,31 @@ fn the_import_reads_columns_named_after_custom_fields() {
         found(&mut admin, "ada@example.com")["fields"],
         json!({"company": "Acme", "stage": "Customer"})
     );
+    // A dry run decides a row that depends on an earlier row of the file (the same email)
+    // with the custom fields too, and says what the real import then does.
+    let file = "name,email,stage,company\nAda,ada@example.com,churned,\nAda,ada@example.com,churned,Beta\n";
+    let (status, dry, _) = import(&server, &["--upsert", "--dry-run"], "customers", file);
+    assert_eq!(status, Some(0), "{dry}");
+    assert!(dry.contains("line 2: updated: stage"), "{dry}");
+    assert!(dry.contains("line 3: updated: company"), "{dry}");
+    assert_eq!(
+        found(&mut admin, "ada@example.com")["fields"],
+        json!({"company": "Acme", "stage": "Customer"}),
+        "a dry run writes nothing"
+    );
+    let (status, real, _) = import(&server, &["--upsert"], "customers", file);
+    assert_eq!(status, Some(0), "{real}");
+    let report = |out: &str| {
+        out.lines()
+            .filter(|l| l.starts_with("line "))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(report(&dry), report(&real), "{dry}\n{real}");
+    assert_eq!(
+        found(&mut admin, "ada@example.com")["fields"],
+        json!({"company": "Beta", "stage": "Churned"})
+    );
     // An unknown column is refused before anything is written, the fields listed.
     let (status, _, stderr) = import(
         &server,

@@ -180,9 +180,18 @@ fn walk(store: &Store, request: &QueryRequest, between: &mut dyn FnMut()) -> Vec
 /// cleared), a customer added with that value, or the `at`th customer deleted.
 #[derive(Debug, Clone)]
 enum Write {
-    Set { at: usize, field: usize, pick: Option<usize> },
-    Add { field: usize, pick: usize },
-    Delete { at: usize },
+    Set {
+        at: usize,
+        field: usize,
+        pick: Option<usize>,
+    },
+    Add {
+        field: usize,
+        pick: usize,
+    },
+    Delete {
+        at: usize,
+    },
 }
 
 fn write() -> impl Strategy<Value = Write> {
@@ -195,18 +204,42 @@ fn write() -> impl Strategy<Value = Write> {
 }
 
 /// The store's customer with field `at` given `pick`'s value (`None`: cleared).
-fn give(store: &Store, fields: &[Field], custom: &mut CustomGiven, at: usize, pick: Option<usize>) -> Option<M> {
-    let declared = store.catalog().field(Kind::Customer, &name(at)).unwrap().clone();
+fn give(
+    store: &Store,
+    fields: &[Field],
+    custom: &mut CustomGiven,
+    at: usize,
+    pick: Option<usize>,
+) -> Option<M> {
+    let declared = store
+        .catalog()
+        .field(Kind::Customer, &name(at))
+        .unwrap()
+        .clone();
     let value = pick.map(|p| fields[at].value(p));
-    custom.give(declared.id, value.as_ref().map(|(text, _)| declared.read(text).unwrap()).flatten());
+    custom.give(
+        declared.id,
+        value
+            .as_ref()
+            .and_then(|(text, _)| declared.read(text).unwrap()),
+    );
     value.map(|(_, m)| m)
 }
 
 /// The ids matching `conditions` in `model`, in the order `sort` asks.
-fn answer(model: &BTreeMap<u64, Vec<Option<M>>>, fields: &[Field], conditions: &[Cond], sort: Option<(usize, bool)>) -> Vec<u64> {
+fn answer(
+    model: &BTreeMap<u64, Vec<Option<M>>>,
+    fields: &[Field],
+    conditions: &[Cond],
+    sort: Option<(usize, bool)>,
+) -> Vec<u64> {
     let mut expected: Vec<(Option<M>, u64)> = model
         .iter()
-        .filter(|(_, values)| conditions.iter().all(|c| holds(c, fields, values[c.field].as_ref())))
+        .filter(|(_, values)| {
+            conditions
+                .iter()
+                .all(|c| holds(c, fields, values[c.field].as_ref()))
+        })
         .map(|(id, values)| (sort.and_then(|(f, _)| values[f].clone()), *id))
         .collect();
     let descending = sort.is_some_and(|(_, d)| d);

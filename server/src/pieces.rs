@@ -144,6 +144,52 @@ impl<C: Chunks> Source for ArraySource<C> {
     }
 }
 
+/// An array whose first items are small and known (a query's cursor) and whose last item is
+/// a large array produced in pieces (the page's records): `*n`, the items, then the source's
+/// own encoding.
+pub struct Preceded {
+    head: Vec<Reply>,
+    rest: Box<dyn Source>,
+    started: bool,
+}
+
+impl Preceded {
+    /// `[head..., rest]` as one reply: built whole when `rest` is (then it is an array of
+    /// its own), else streamed after the head.
+    pub fn reply(head: Vec<Reply>, rest: Reply) -> Reply {
+        match rest {
+            Reply::Streamed(Streamed(rest)) => Reply::Streamed(Streamed(Box::new(Preceded {
+                head,
+                rest,
+                started: false,
+            }))),
+            whole => {
+                let mut items = head;
+                items.push(whole);
+                Reply::Array(items)
+            }
+        }
+    }
+}
+
+impl Source for Preceded {
+    fn next_piece(
+        &mut self,
+        store: &Store,
+        proto: u8,
+        out: &mut Vec<u8>,
+    ) -> crm_engine::Result<bool> {
+        if !self.started {
+            self.started = true;
+            let _ = write!(out, "*{}\r\n", self.head.len() + 1);
+            for item in &self.head {
+                item.encode(proto, out);
+            }
+        }
+        self.rest.next_piece(store, proto, out)
+    }
+}
+
 /// Rows already computed (a statistic's table), turned into replies a chunk at a time: the
 /// rows are compact structs; their JSON is made only as the client reads.
 pub struct HeldRows<T, F> {

@@ -685,6 +685,25 @@ impl Catalog {
         catalog
     }
 
+    /// The custom values of a record as a reply shows them (its `"fields"` object), for a
+    /// client holding this catalog (`from_listed`): each declared field of `kind` read back
+    /// by its type; a value that does not read (`"***"` for a masked user) is left unset.
+    pub fn values_from_json(&self, kind: Kind, fields: &serde_json::Value) -> CustomValues {
+        let mut values = CustomValues::default();
+        for field in self.declared(kind) {
+            let text = match &fields[field.name.as_str()] {
+                serde_json::Value::String(text) => text.clone(),
+                serde_json::Value::Number(number) => number.to_string(),
+                serde_json::Value::Bool(truth) => truth.to_string(),
+                _ => continue,
+            };
+            if let Ok(Some(value)) = field.read(&text) {
+                values.set(field.id, Some(value));
+            }
+        }
+        values
+    }
+
     /// The names of `kind`'s declared fields whose ids `listed` says yes to, in declaration
     /// order: what a journal entry lists after the built-in fields.
     pub fn names_of(&self, kind: Kind, listed: impl Fn(u32) -> bool) -> Vec<String> {

@@ -12,12 +12,14 @@ use super::offload::{heavy, off_workers};
 use super::spec::{block, keyword, one_of, token, Access, Arg, ArgKind, Group, Spec, PLAIN};
 use crate::mask::customer_json;
 use crate::parse::{printable, syntax, text, Args, CmdResult};
+use crate::pieces::{HeldRows, Preceded};
 use crate::reply::Reply;
 use crate::vocabulary as words;
 use crm_engine::query::{Operands, START};
 use crm_engine::schema::Catalog;
 use crm_engine::values::DEFAULT_LIMIT;
 use crm_engine::{ConditionText, Kind, Operator, QueryRequest, Role, SortText};
+use std::sync::Arc;
 
 /// `[WHERE cond [AND cond ...]] [SORT field [ASC|DESC]] [LIMIT n] [CURSOR c]`.
 const QUERY_SYNTAX: &[Arg] = &[
@@ -260,33 +262,36 @@ impl Query {
 }
 
 /// Runs a `QUERY`: `*2` of the next cursor (`"0"` at the end) and the page's records, as
-/// `GET` shows them to this user.
+/// `GET` shows them to this user (streamed past 1 MiB, as `PROTOCOL.md` "Framing" asks).
 pub async fn query(context: &Context<'_>, kind: Kind, query: Query) -> CmdResult {
     let masked = context.session.masked;
     let request = query.request(kind, masked, &context.shared.store.catalog())?;
     let scans = context.shared.store.query_scans(kind, &request)?;
     let work = move |store: &crm_engine::Store| {
         let catalog = store.catalog();
+        // The page's records are held decoded; their JSON is made as the client reads, so a
+        // page over 1 MiB is sent in pieces (`pieces.rs`).
         let (cursor, records) = match kind {
             Kind::Customer => {
                 let page = store.query_customers(&request)?;
-                let records = page
-                    .records
-                    .iter()
-                    .map(|c| customer_json(c, &catalog, masked));
-                (page.cursor, records.collect::<Vec<_>>())
+                let json = move |_: &crm_engine::Store, customer: Arc<crm_engine::Customer>| {
+                    Ok(Reply::Bulk(customer_json(&customer, &catalog, masked)))
+                };
+                (page.cursor, HeldRows::reply(page.records, json, store)?)
             }
             _ => {
                 let page = store.query_products(&request)?;
-                let records = page.records.iter().map(|p| p.to_json_bytes(&catalog));
-                (page.cursor, records.collect())
+                let json = move |_: &crm_engine::Store, product: Arc<crm_engine::Product>| {
+                    Ok(Reply::Bulk(product.to_json_bytes(&catalog)))
+                };
+                (page.cursor, HeldRows::reply(page.records, json, store)?)
             }
         };
         let cursor = cursor.unwrap_or_else(|| START.to_string());
-        Ok(Reply::Array(vec![
-            Reply::Bulk(cursor.into_bytes()),
-            Reply::bulk_array(records),
-        ]))
+        Ok(Preceded::reply(
+            vec![Reply::Bulk(cursor.into_bytes())],
+            records,
+        ))
     };
     run(context, scans, work).await
 }

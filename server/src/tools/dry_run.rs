@@ -9,7 +9,9 @@
 //! orders take no stock).
 
 use super::import_report::RowOutcome;
-use crm_engine::{Customer, NewCustomer, Record};
+use crm_engine::schema::custom::changed_ids;
+use crm_engine::schema::Catalog;
+use crm_engine::{Customer, Kind, NewCustomer, Record};
 use crm_server::client::{Client, ClientError, Value};
 use crm_server::request::Command;
 use std::collections::HashMap;
@@ -66,8 +68,9 @@ impl DryRun {
         client: &mut Client,
         row: &NewCustomer,
         upsert: bool,
+        catalog: &Catalog,
     ) -> Result<RowOutcome, ClientError> {
-        let Some(current) = self.current(client, &row.email)? else {
+        let Some(current) = self.current(client, &row.email, catalog)? else {
             // Only its id was claimed by an earlier row.
             let id = row.id.unwrap_or(0);
             let first = self.claimed.get(&id).copied().unwrap_or(0);
@@ -94,11 +97,14 @@ impl DryRun {
         let mut upserted = current.clone();
         upsert_into(&mut upserted, row);
         let schema = Customer::schema();
-        let fields: Vec<String> = schema
+        let mut fields: Vec<String> = schema
             .names(schema.changed(&current, &upserted))
             .into_iter()
             .map(str::to_string)
             .collect();
+        // Custom fields after the built-in ones, in declaration order, as the server names them.
+        let custom = changed_ids(&current.custom, &upserted.custom);
+        fields.extend(catalog.names_of(Kind::Customer, |id| custom.contains(&id)));
         if let Some(entry) = self.customers.get_mut(&row.email) {
             entry.2.push(row.clone());
         }
@@ -115,6 +121,7 @@ impl DryRun {
         &mut self,
         client: &mut Client,
         email: &str,
+        catalog: &Catalog,
     ) -> Result<Option<Simulated>, ClientError> {
         let Some((id, known, patches)) = self.customers.get_mut(email) else {
             return Ok(None);
@@ -128,6 +135,7 @@ impl DryRun {
                     .unwrap_or_default();
                 let read = Simulated {
                     id: *id,
+                    custom: catalog.values_from_json(Kind::Customer, &stored["fields"]),
                     ..Customer::schema().from_json(&stored)
                 };
                 *known = Some(read.clone());
@@ -194,10 +202,11 @@ impl DryRun {
 }
 
 /// What `CUSTOMER.UPSERT` does to the customer a row matches: the fields the row gives that an
-/// update may change take its values (an empty cell is not given), but the email it matched on
-/// stays as the customer shows it.
+/// update may change take its values (an empty cell is not given), custom ones included, but
+/// the email it matched on stays as the customer shows it.
 fn upsert_into(customer: &mut Customer, row: &NewCustomer) {
     let schema = Customer::schema();
     let given = row.given().without(schema, Customer::EMAIL);
     schema.update_from(customer, &row.to_record(customer.id), given);
+    row.custom.apply_to(&mut customer.custom);
 }

@@ -250,7 +250,10 @@ impl Importer<'_> {
                     }
                     if self.dry.depends_on_earlier(row) {
                         self.collect()?;
-                        Some(self.dry.decide(self.client, row, self.mode.upsert)?)
+                        Some(
+                            self.dry
+                                .decide(self.client, row, self.mode.upsert, &self.catalog)?,
+                        )
                     } else {
                         command = Command::customer_upsert(row, true)
                             .with_custom(&row.custom, &self.catalog);
