@@ -197,10 +197,27 @@ fn tier_query(store: &Store, op: Operator, value: &str) -> (Vec<u64>, bool) {
 
 #[test]
 fn an_indexed_custom_field_is_answered_from_memory_with_the_same_answers() {
+    indexed_tier_is_answered_from_memory(false);
+}
+
+/// A personal field declared `INDEXED` is answered from memory too, and a forgotten
+/// customer's value leaves the answers with the record.
+#[test]
+fn an_indexed_personal_field_is_answered_from_memory_and_forget_takes_its_values_out() {
+    indexed_tier_is_answered_from_memory(true);
+}
+
+fn indexed_tier_is_answered_from_memory(personal: bool) {
     let dir = tempfile::tempdir().unwrap();
     let key = MasterKey::generate();
     let store = open_with(dir.path(), &key);
-    let tier = declare(&store, Kind::Customer, "tier", CustomType::Integer, false);
+    let tier = declare(
+        &store,
+        Kind::Customer,
+        "tier",
+        CustomType::Integer,
+        personal,
+    );
     let ids: Vec<u64> = (0..12)
         .map(|i| {
             let id = customer(&store, &format!("P {i}"), &format!("p{i}@x.example"));
@@ -243,7 +260,15 @@ fn an_indexed_custom_field_is_answered_from_memory_with_the_same_answers() {
     let store = open_with(dir.path(), &key);
     assert_eq!(
         tier_query(&store, Operator::Ge, "2"),
-        (expected_after, false)
+        (expected_after.clone(), false)
     );
+    store.check_consistency().unwrap();
+    // Forgotten: its value is out of the answers, and of the rows.
+    store.write(Op::ForgetCustomer(ids[0])).unwrap();
+    assert_eq!(
+        tier_query(&store, Operator::Ge, "2"),
+        (expected_after[1..].to_vec(), false)
+    );
+    assert_eq!(tier_query(&store, Operator::Eq, "9").0, Vec::<u64>::new());
     store.check_consistency().unwrap();
 }

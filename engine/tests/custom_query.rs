@@ -1,5 +1,5 @@
 //! Model-based test of queries on custom fields: a random schema (one to four fields of random
-//! types, each indexed or not), random customers with random values (nulls among them), and
+//! types, each indexed or not, personal or not), random customers with random values (nulls among them), and
 //! random conditions and sorts on those fields, answered by the store — walking its pages by
 //! cursor — and by a brute-force filter and sort over the values written; then walked again
 //! with random writes between its pages (a value set or cleared, a customer added or deleted),
@@ -18,11 +18,12 @@ const WORDS: [&str; 6] = ["alpha", "Beta", "alpha beta", "gamma", "Alpha", "delt
 const CHOICES: [&str; 3] = ["Lead", "Customer", "Churned"];
 
 /// A custom field of the random schema: its type (0 text, 1 integer, 2 bool, 3 choice, 4
-/// date) and whether it is indexed.
+/// date), whether it is indexed, and whether it is personal.
 #[derive(Debug, Clone, Copy)]
 struct Field {
     ty: usize,
     indexed: bool,
+    personal: bool,
 }
 
 impl Field {
@@ -249,7 +250,11 @@ fn answer(
 
 fn schema() -> impl Strategy<Value = Vec<Field>> {
     prop::collection::vec(
-        (0..5usize, any::<bool>()).prop_map(|(ty, indexed)| Field { ty, indexed }),
+        (0..5usize, any::<bool>(), any::<bool>()).prop_map(|(ty, indexed, personal)| Field {
+            ty,
+            indexed,
+            personal,
+        }),
         1..5,
     )
 }
@@ -275,7 +280,7 @@ proptest! {
                 kind: Kind::Customer,
                 name: name(at),
                 ty: field.custom_type(),
-                personal: false,
+                personal: field.personal,
                 indexed: field.indexed && !index_after,
             };
             store.write(Op::DeclareField(declaration)).unwrap();

@@ -9,7 +9,7 @@
 //! | [`OrdersByTime`] (`orders_by_time.rs`) | `ORDER.LIST ALL SINCE/UNTIL` | orders |
 //! | [`JournalByRecord`] (`journal_by_record.rs`) | `AUDIT.LOG ID` | journal pages |
 //! | [`OrderedIndex`] (`ordered.rs`) | conditions and sorting on any field | any record |
-//! | [`QueryRows`] (`query_rows.rs`) | `*.QUERY`, `*.COUNT` on fields that are not personal | customers, products |
+//! | [`QueryRows`] (`query_rows.rs`) | `*.QUERY`, `*.COUNT` on built-in fields that are not personal and on indexed custom fields | customers, products |
 //!
 //! The per-customer and per-product statistics (the rollups) are kept beside them, in
 //! `rollup_table.rs`, and rebuilt in the same pass.

@@ -8,8 +8,12 @@
 //! to a kind is kept with no change here. Personal values are never here in plain: their
 //! conditions go through the blind indexes or open the record.
 //!
-//! The custom fields declared `INDEXED` (and not `PERSONAL`) are kept too, after the built-in
-//! ones: a row carries their keys by field id ([`Row::custom`]). The set of such fields
+//! The custom fields declared `INDEXED` are kept too, after the built-in ones: a row carries
+//! their keys by field id ([`Row::custom`]). A `PERSONAL` one among them as well: declaring
+//! it indexed is asking for its conditions and sorts to be answered from memory, and the
+//! values are only in this process's memory, which holds the keys that open every record
+//! anyway (SECURITY.md); `FORGET` and the drop's sweep change the record, and with it the
+//! row, and a dropped field leaves the rows with the catalog. The set of such fields
 //! follows the catalog ([`QueryRows::grow`] before a new catalog is in use, [`QueryRows::shrink`]
 //! after), so that a query that reads the catalog as indexing a field finds its keys here.
 //!
@@ -47,7 +51,7 @@ impl Row {
 #[derive(Debug)]
 pub(crate) struct QueryRows<R> {
     rows: BTreeMap<u64, Row>,
-    /// The custom fields kept (indexed, not personal), by id ascending.
+    /// The custom fields kept (indexed), by id ascending.
     indexed: Vec<CustomField>,
     kind: PhantomData<fn() -> R>,
 }
@@ -68,11 +72,11 @@ impl<R> PartialEq for QueryRows<R> {
     }
 }
 
-/// The custom fields of `kind` whose values rows keep: declared `INDEXED`, not personal.
+/// The custom fields of `kind` whose values rows keep: declared `INDEXED`.
 pub(crate) fn indexed_fields(catalog: &Catalog, kind: Kind) -> Vec<CustomField> {
     let mut fields: Vec<CustomField> = catalog
         .declared(kind)
-        .filter(|field| field.indexed && !field.personal)
+        .filter(|field| field.indexed)
         .cloned()
         .collect();
     fields.sort_by_key(|field| field.id);

@@ -55,8 +55,8 @@ pub(crate) enum Source<R: Queried> {
     /// A personal field: read from the opened record only.
     Opened(&'static FieldDef<R>),
     Stat(&'static Stat<R::Rollup>),
-    /// A custom field: read from the record's row when it is indexed (and not personal: the
-    /// rows keep those, `indexes/query_rows.rs`), else from the opened record.
+    /// A custom field: read from the record's row when it is indexed (the rows keep those,
+    /// `indexes/query_rows.rs`), else from the opened record.
     Custom(CustomField),
 }
 
@@ -136,9 +136,10 @@ pub(crate) fn resolve<R: Queried>(name: &str, catalog: &Catalog) -> Result<Query
 }
 
 /// Whether the query rows keep a custom field's values (the catalog the query resolved its
-/// fields in says it is indexed; the rows follow it: `Shared::reload_catalog`).
+/// fields in says it is indexed; the rows follow it: `Shared::reload_catalog`). A personal
+/// one too: `INDEXED` is the admin's request to answer it from memory (`query_rows.rs`).
 fn kept_in_rows(field: &CustomField) -> bool {
-    field.indexed && !field.personal
+    field.indexed
 }
 
 /// Every field name of kind `R` a query may use, in the order messages list them.

@@ -3,8 +3,8 @@
 //! Candidates come, in this order of preference, from the blind indexes (a customer's email
 //! or phone by `=` or `IN`, a name's words by `WORD`: ids to intersect), from the ids the
 //! conditions on `id` bound, and from the rows kept in memory (`indexes/query_rows.rs`),
-//! which decide every condition on a field that is not personal and on the statistics
-//! without a decryption. Only what passes all of that is opened, and every opened record is
+//! which decide every condition on a built-in field that is not personal, on an indexed
+//! custom field and on the statistics without a decryption. Only what passes all of that is opened, and every opened record is
 //! checked against every condition (a blind hash may collide; a write may land between).
 
 use super::condition::{Condition, ConditionText, Operator, Test};
