@@ -21,9 +21,10 @@
 //! unreadable). A node whose position is trimmed away while it is down is refused at its next
 //! start, with the advice to start it empty (identity.rs).
 //!
-//! Not covered: a node copying a snapshot is not registered yet, so the entries after the
-//! snapshot's position are kept for it only while they are younger than `--log-retain`; a
-//! copy slower than that fails to follow the log and the node must be started empty again.
+//! A node copying a snapshot is not registered yet: the node sending it publishes the
+//! snapshot's position as its own durable one while the copy runs and for a grace after
+//! (`server/src/cluster/holds.rs`), so the joiner finds the entries after it however slow
+//! the copy.
 
 use crate::entry::Entry;
 use crate::epochs::Pace;

@@ -7,6 +7,7 @@
 //! reads its view, a `watch` channel, so answering `ROLE` or gating a write never waits.
 
 pub mod announce;
+pub mod holds;
 pub mod loading;
 pub mod sentinel;
 pub mod snapshot;

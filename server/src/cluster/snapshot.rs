@@ -14,6 +14,7 @@
 //! server → joiner   "OK" ‖ the snapshot stream          (or the connection closes)
 //! ```
 
+use super::holds::SnapshotHolds;
 use crm_engine::backup::Progress;
 use crm_engine::replica::ClusterKeys;
 use crm_engine::{KeySource, Store};
@@ -41,11 +42,13 @@ fn challenge(name: &str, nonce: &[u8; 32]) -> Vec<u8> {
 }
 
 /// Starts serving snapshots of `store` on `ip`, port chosen by the system; returns where.
+/// Each copy holds its log position in `holds` (`holds.rs`) until the joiner has registered.
 pub fn serve(
     store: Store,
     keys: ClusterKeys,
     name: String,
     ip: std::net::IpAddr,
+    holds: Arc<SnapshotHolds>,
 ) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind((ip, 0))?;
     let address = listener.local_addr()?;
@@ -59,12 +62,17 @@ pub fn serve(
                     running.fetch_sub(1, Ordering::AcqRel);
                     continue;
                 }
-                let (store, keys, name, running) =
-                    (store.clone(), keys.clone(), name.clone(), running.clone());
+                let (store, keys, name, running, holds) = (
+                    store.clone(),
+                    keys.clone(),
+                    name.clone(),
+                    running.clone(),
+                    holds.clone(),
+                );
                 let spawned = std::thread::Builder::new()
                     .name("snapshot-send".into())
                     .spawn(move || {
-                        if let Err(error) = send(stream, &store, &keys, &name) {
+                        if let Err(error) = send(stream, &store, &keys, &name, &holds) {
                             tracing::warn!("a snapshot was not sent: {error}");
                         }
                         running.fetch_sub(1, Ordering::AcqRel);
@@ -82,6 +90,7 @@ fn send(
     store: &Store,
     keys: &ClusterKeys,
     name: &str,
+    holds: &Arc<SnapshotHolds>,
 ) -> anyhow::Result<()> {
     let peer = stream.peer_addr()?;
     stream.set_read_timeout(Some(ANSWER_TIMEOUT))?;
@@ -96,9 +105,12 @@ fn send(
     }
     tracing::info!(%peer, "sending a snapshot to a joining node");
     stream.write_all(b"OK")?;
+    // The snapshot holds this position or a later one (it is taken after this read).
+    let hold = holds.hold(store.cluster_applied());
     let mut out = BufWriter::with_capacity(1 << 20, stream);
     let position = store.snapshot_to(&mut out, &|_| {})?;
     out.flush()?;
+    hold.sent();
     tracing::info!(%peer, position, "snapshot sent");
     Ok(())
 }

@@ -21,6 +21,7 @@ use crm_cluster::meta::{self, ClusterMeta};
 use crm_cluster::node::{self, Node, NodeSetup};
 use crm_engine::replica::{cluster_keys_of_folder, master_key_for, ClusterKeys};
 use crm_engine::{KdfParams, KeySource, Options, Store};
+use crm_server::cluster::holds::SnapshotHolds;
 use crm_server::cluster::ClusterState;
 use crm_server::state::{Config, Shared};
 use std::path::Path;
@@ -228,16 +229,19 @@ pub fn serve_cluster(args: ServeArgs<'_>, cluster: ClusterConfig) -> anyhow::Res
             .await?;
         }
         let listen_ip = address.ip();
+        let holds = Arc::new(SnapshotHolds::default());
         let snapshot_address = crm_server::cluster::snapshot::serve(
             store.clone(),
             cluster_keys,
             cluster.cluster_name.clone(),
             listen_ip,
+            Arc::clone(&holds),
         )?;
         let users_changed: UsersChanged = Arc::new(OnceLock::new());
         // What the node publishes as durable (and so what trimming waits for) is what its
         // `cluster` file records: a node killed at any moment restarts on a position the log
-        // still holds, since admission reads that file, not the store.
+        // still holds, since admission reads that file, not the store. Lowered to the
+        // positions of the snapshots it sends, until their joiners have registered.
         let recorded = Arc::new(AtomicU64::new(identity.durable));
         let published = Arc::clone(&recorded);
         let runid = node::new_runid();
@@ -249,7 +253,7 @@ pub fn serve_cluster(args: ServeArgs<'_>, cluster: ClusterConfig) -> anyhow::Res
             mac,
             sealer,
             applier: Arc::new(StoreApplier::new(store.clone(), users_changed.clone())),
-            durable: Arc::new(move || published.load(Ordering::SeqCst)),
+            durable: Arc::new(move || holds.lower(published.load(Ordering::SeqCst))),
             // Joiners reach the snapshot listener where clients reach this node.
             snapshot_addr: format!(
                 "{}:{}",
