@@ -6,6 +6,7 @@
 
 pub mod action;
 pub mod app;
+mod columns;
 pub mod format;
 mod intents;
 pub mod keys;
