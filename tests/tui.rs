@@ -69,6 +69,20 @@ fn an_operator_session_in_tmux() {
         .unwrap()
         .get_connection()
         .unwrap();
+    // A custom product field, set on product 1: the Products table and detail show it.
+    let _: () = redis::cmd("SCHEMA.FIELD.ADD")
+        .arg("product")
+        .arg("colour")
+        .arg("TYPE")
+        .arg("text")
+        .query(&mut con)
+        .unwrap();
+    let _: () = redis::cmd("PRODUCT.UPDATE")
+        .arg(1)
+        .arg("colour")
+        .arg("teal green")
+        .query(&mut con)
+        .unwrap();
     let record: String = redis::cmd("CUSTOMER.GET").arg(20).query(&mut con).unwrap();
     let record: serde_json::Value = serde_json::from_str(&record).unwrap();
     let email = record["email"].as_str().unwrap().to_string();
@@ -105,8 +119,9 @@ fn an_operator_session_in_tmux() {
         first.contains(&format!("connected to {}", server.address())),
         "{first}"
     );
-    // A server without a cluster: the status line says so (from `ROLE`).
-    assert!(first.contains("standalone"), "{first}");
+    // A server without a cluster: the status line says so (from `ROLE`, which may answer
+    // after the page's title is drawn: the admin probe's `INFO` already gives the total).
+    tmux.wait_for("standalone");
     // Search by email, open the detail.
     tmux.keys(&["/"]);
     tmux.keys(&["-l", &email]);
@@ -142,6 +157,17 @@ fn an_operator_session_in_tmux() {
     assert!(!queried.contains(&name_of(&mut con, 4)), "{queried}");
     tmux.keys(&["Escape"]);
     tmux.wait_for("query cleared");
+    // Products: the custom field is a column; Enter opens the detail with it and the sales.
+    tmux.keys(&["2"]);
+    let products = tmux.wait_for("teal green");
+    assert!(
+        products.contains("Products — page 1") && products.contains("colour"),
+        "{products}"
+    );
+    tmux.keys(&["Enter"]);
+    let detail = tmux.wait_for(" units · revenue ");
+    assert!(detail.contains("colour: teal green"), "{detail}");
+    tmux.keys(&["Escape"]);
     // Analytics.
     tmux.keys(&["4"]);
     let analytics = tmux.wait_for("champions");

@@ -169,6 +169,15 @@ impl Command {
         Command::named("SCHEMA.FIELD.DROP").word(kind).word(name)
     }
 
+    /// `SCHEMA.FIELD.INDEX kind name ON|OFF` (admin): keep an index of a custom field in
+    /// memory, or not.
+    pub fn schema_field_index(kind: &str, name: &str, on: bool) -> Command {
+        Command::named("SCHEMA.FIELD.INDEX")
+            .word(kind)
+            .word(name)
+            .word(if on { words::ON } else { words::OFF })
+    }
+
     /// The same command with custom fields' values as a person typed them, each after its
     /// field's name (an empty value clears), in the order given.
     pub fn with_custom_text(self, fields: &[(&str, &str)]) -> Command {
@@ -314,6 +323,11 @@ impl Command {
         Command::named("STATS.CUSTOMERS")
             .keyword(words::BY, "TOTAL")
             .keyword(words::LIMIT, limit)
+    }
+
+    /// `STATS.PRODUCTS LIMIT n`: the products with orders, by revenue.
+    pub fn stats_products(limit: usize) -> Command {
+        Command::named("STATS.PRODUCTS").keyword(words::LIMIT, limit)
     }
 
     pub fn stats_monthly() -> Command {

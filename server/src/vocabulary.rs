@@ -38,6 +38,8 @@ pub const TYPE: &str = "TYPE";
 pub const VALUES: &str = "VALUES";
 pub const PERSONAL: &str = "PERSONAL";
 pub const INDEXED: &str = "INDEXED";
+pub const ON: &str = "ON";
+pub const OFF: &str = "OFF";
 
 /// The words of the query grammar (`*.QUERY`, `*.COUNT`): its clauses, its directions and
 /// its operators (the engine's, `crm_engine::Operator::word`). A custom field may not be

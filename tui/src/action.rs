@@ -61,4 +61,6 @@ pub enum Action {
     Unmerge,
     /// Journal: check the whole chain (`AUDIT.VERIFY`).
     VerifyJournal,
+    /// Schema: turn the selected custom field's index on or off (`SCHEMA.FIELD.INDEX`).
+    ToggleIndex,
 }

@@ -189,6 +189,15 @@ impl App {
         }
     }
 
+    /// Whether the current tab shows a record's detail (its keys are then the detail's).
+    pub fn detail_open(&self) -> bool {
+        match self.tab {
+            Tab::Customers => self.customers.detail.is_some(),
+            Tab::Products => self.products.detail.is_some(),
+            _ => false,
+        }
+    }
+
     /// The open prompt, if any.
     pub fn prompt(&self) -> Option<&Prompt> {
         match &self.overlay {
@@ -335,6 +344,14 @@ impl App {
                 let requests = self.customers.open_detail();
                 self.send_detail(requests)
             }
+            Action::Submit if self.tab == Tab::Products => {
+                let request = self.products.open_detail(self.role());
+                let outgoing = request
+                    .map(|request| command(Purpose::ProductSales, request))
+                    .into_iter()
+                    .collect();
+                self.send(outgoing)
+            }
             Action::ScrollDetail(delta) => {
                 self.customers.scroll_detail(delta);
                 Vec::new()
@@ -348,6 +365,11 @@ impl App {
             Action::Edit => self.open_form(true),
             Action::Delete => {
                 self.ask_delete();
+                Vec::new()
+            }
+            Action::ToggleIndex => {
+                let question = self.schema.ask_index();
+                self.ask(question);
                 Vec::new()
             }
             Action::StartBackup if self.tab == Tab::Backup => {
@@ -392,6 +414,9 @@ impl App {
                 Vec::new()
             }
             Tab::Products => {
+                if self.products.detail.take().is_some() {
+                    return Vec::new();
+                }
                 if self.products.search.take().is_some() {
                     return self.reload_if_moved();
                 }

@@ -99,16 +99,8 @@ impl App {
 
     pub(crate) fn ask_delete(&mut self) {
         if self.tab == Tab::Schema {
-            match self.schema.selected_custom() {
-                Ok((kind, name)) => {
-                    self.overlay = Some(Overlay::Confirm {
-                        question: crate::screens::schema::drop_question(&kind, &name),
-                        request: Command::schema_field_drop(&kind, &name),
-                        purpose: Purpose::SchemaChanged(format!("{kind} field {name} dropped")),
-                    });
-                }
-                Err(reason) => self.set_status(reason, true),
-            }
+            let question = self.schema.ask_drop();
+            self.ask(question);
             return;
         }
         let (kind, row, delete): (_, _, fn(u64) -> Command) = match self.tab {
@@ -122,6 +114,14 @@ impl App {
                 request: delete(id),
                 purpose: Purpose::Deleted,
             });
+        }
+    }
+
+    /// Opens a question, or says why there is none.
+    pub(crate) fn ask(&mut self, question: Result<Overlay, String>) {
+        match question {
+            Ok(question) => self.overlay = Some(question),
+            Err(reason) => self.set_status(reason, true),
         }
     }
 }

@@ -12,7 +12,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum When {
     Always,
-    /// Only while a customer's detail is open.
+    /// Only while a record's detail is open (a customer's or a product's).
     Detail,
 }
 
@@ -132,7 +132,7 @@ pub const BINDINGS: &[Binding] = &[
         &[KeyCode::Esc],
         Action::Cancel,
         "close the detail",
-        &[Tab::Customers],
+        RECORDS,
         When::Detail,
         "Esc close",
     ),
@@ -176,8 +176,8 @@ pub const BINDINGS: &[Binding] = &[
         "Enter",
         &[KeyCode::Enter],
         Action::Submit,
-        "open the selected customer's detail",
-        &[Tab::Customers],
+        "open the selected customer's or product's detail (it follows the selection)",
+        RECORDS,
         When::Always,
         "Enter detail",
     ),
@@ -199,6 +199,16 @@ pub const BINDINGS: &[Binding] = &[
         &[Tab::Schema],
         When::Always,
         "d drop field",
+    )
+    .needs(Role::Admin),
+    bind(
+        "i",
+        &[Char('i')],
+        Action::ToggleIndex,
+        "index the selected custom field in memory, or stop (asks to confirm)",
+        &[Tab::Schema],
+        When::Always,
+        "i index on/off",
     )
     .needs(Role::Admin),
     bind(
@@ -498,10 +508,9 @@ pub fn map(app: &App, key: KeyEvent) -> Option<Action> {
                 let index = c as usize - '1' as usize;
                 return Tab::at(index).map(|_| Action::GoToTab(index));
             }
-            let detail_open = app.customers.detail.is_some();
             BINDINGS
                 .iter()
-                .find(|b| b.codes.contains(&key.code) && b.applies(app.tab, detail_open))
+                .find(|b| b.codes.contains(&key.code) && b.applies(app.tab, app.detail_open()))
                 .map(|b| b.action.clone())
         }
     }
@@ -562,15 +571,26 @@ mod tests {
             hints(Tab::Customers, true, Some(Role::Writer)),
             "J/K scroll · R reveal · Esc close"
         );
+        assert_eq!(hints(Tab::Products, true, Some(Role::Reader)), "Esc close");
+        assert_eq!(
+            hints(Tab::Schema, false, Some(Role::Admin)),
+            "a add field · d drop field · i index on/off · r refresh"
+        );
     }
 
     #[test]
     // Guards against the detail's keys taking a key another binding of the tab uses.
     fn the_detail_keys_clash_with_no_other_key_of_the_tab() {
-        for detail in BINDINGS.iter().filter(|b| b.when == When::Detail) {
+        let details = RECORDS.iter().flat_map(|tab| {
+            BINDINGS
+                .iter()
+                .filter(move |b| b.when == When::Detail && b.applies(*tab, true))
+                .map(move |b| (*tab, b))
+        });
+        for (tab, detail) in details {
             for other in BINDINGS
                 .iter()
-                .filter(|b| b.when == When::Always && b.applies(Tab::Customers, true))
+                .filter(|b| b.when == When::Always && b.applies(tab, true))
             {
                 if detail.action != other.action {
                     for code in detail.codes {

@@ -1,11 +1,13 @@
 //! `crm-tui`: the operators' console. State in [`app`] (routing) with each tab's state beside
 //! its widget in [`screens`], overlays in [`overlay`], input mapped to [`action::Action`]s by
-//! the one keymap table in [`keys`], tab loading and paging in `navigation.rs`, replies routed
+//! the one keymap table in [`keys`], the Customers and Products columns (custom fields'
+//! included) in [`columns`], tab loading and paging in `navigation.rs`, replies routed
 //! in `responses.rs`, the connection and its reconnection in `link.rs`, network calls on
 //! worker threads in [`net`].
 
 pub mod action;
 pub mod app;
+pub mod columns;
 pub mod format;
 mod intents;
 pub mod keys;

@@ -32,7 +32,7 @@ impl App {
     /// Why the role may not do `action` here, if it may not.
     pub(crate) fn forbidden(&self, action: &crate::action::Action) -> Option<String> {
         let role = self.role()?;
-        let binding = crate::keys::binding(action, self.tab, self.customers.detail.is_some())?;
+        let binding = crate::keys::binding(action, self.tab, self.detail_open())?;
         let what = format!("{} ({})", binding.label, binding.help);
         (role < binding.needs).then(|| crate::role::denied(&what, binding.needs, role))
     }
@@ -247,11 +247,17 @@ impl App {
                 return self.page_request();
             }
         }
-        if self.tab == Tab::Customers {
-            let requests = self.customers.follow_selection();
-            return self.send_detail(requests);
+        match self.tab {
+            Tab::Customers => {
+                let requests = self.customers.follow_selection();
+                self.send_detail(requests)
+            }
+            Tab::Products => {
+                self.products.follow_selection();
+                Vec::new()
+            }
+            _ => Vec::new(),
         }
-        Vec::new()
     }
 
     /// Sends the customer detail's requests.
@@ -428,8 +434,8 @@ impl App {
     /// whole table of Customers and Products (by the server), the rows held elsewhere.
     pub(crate) fn sort(&mut self, flip: bool) -> Outgoing {
         let (current, columns) = match self.tab {
-            Tab::Customers => (self.customers.page.sort, screens::customers::COLUMNS.len()),
-            Tab::Products => (self.products.page.sort, screens::products::COLUMNS.len()),
+            Tab::Customers => (self.customers.page.sort, self.customers.columns.len()),
+            Tab::Products => (self.products.page.sort, self.products.columns.len()),
             Tab::Orders => (self.orders.page.sort, screens::orders::COLUMNS.len()),
             Tab::Backup => (self.backups.page.sort, screens::backup::COLUMNS.len()),
             _ => return Vec::new(),
@@ -461,6 +467,7 @@ impl App {
     pub(crate) fn go_to(&mut self, tab: Tab) -> Outgoing {
         self.tab = tab;
         self.customers.detail = None;
+        self.products.detail = None;
         self.load_tab()
     }
 

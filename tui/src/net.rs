@@ -73,6 +73,8 @@ pub enum Purpose {
     Forgotten(u64),
     /// `SCHEMA.LIST`: the fields of customers and products.
     Schema,
+    /// `STATS.PRODUCTS`: every product's sales, for the product detail.
+    ProductSales,
     /// A schema change done (what the status line says).
     SchemaChanged(String),
 }
@@ -109,7 +111,9 @@ impl Purpose {
             | Purpose::Revealed(_)
             | Purpose::Exported(_)
             | Purpose::Forgotten(_) => Tab::Customers,
-            Purpose::ProductsPage | Purpose::ProductSearch(_) => Tab::Products,
+            Purpose::ProductsPage | Purpose::ProductSearch(_) | Purpose::ProductSales => {
+                Tab::Products
+            }
             Purpose::OrdersPage => Tab::Orders,
             Purpose::TopCustomers
             | Purpose::Monthly

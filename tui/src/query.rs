@@ -255,7 +255,7 @@ pub fn clauses(
 ) -> Option<QueryClauses> {
     let by_column = sort.and_then(|sort| {
         columns.get(sort.column).map(|column| SortText {
-            field: column.key.to_string(),
+            field: column.field().to_string(),
             descending: sort.descending,
         })
     });

@@ -52,9 +52,7 @@ impl App {
                 }
             }
             Purpose::CustomersPage => {
-                self.customers
-                    .page
-                    .arrived(rows(), &screens::customers::COLUMNS);
+                self.customers.page.arrived(rows(), &self.customers.columns);
                 // An open detail follows the selection onto the new page.
                 let requests = self.customers.follow_selection();
                 return self.send_detail(requests);
@@ -62,9 +60,8 @@ impl App {
             Purpose::ProductsPage => {
                 let rows = rows();
                 self.remember_products(&rows);
-                self.products
-                    .page
-                    .arrived(rows, &screens::products::COLUMNS);
+                self.products.page.arrived(rows, &self.products.columns);
+                self.products.follow_selection();
             }
             Purpose::OrdersPage => self.orders.page.arrived(rows(), &screens::orders::COLUMNS),
             Purpose::QueryPage(tab) => {
@@ -75,7 +72,9 @@ impl App {
             Purpose::ProductSearch(query) => {
                 let rows = rows();
                 self.remember_products(&rows);
-                if let Some(next) = self.products.searched(&query, rows) {
+                let next = self.products.searched(&query, rows);
+                self.products.follow_selection();
+                if let Some(next) = next {
                     let outgoing = vec![command(Purpose::ProductSearch(query), next)];
                     return self.send(outgoing);
                 }
@@ -227,7 +226,11 @@ impl App {
                 self.say(tab, format!("customer {other} merged (u to undo)"), false);
                 return self.load_tab();
             }
-            Purpose::Schema => self.schema.take(rows()),
+            Purpose::Schema => {
+                self.schema.take(rows());
+                return self.recolumn();
+            }
+            Purpose::ProductSales => self.products.take_sales(rows()),
             Purpose::SchemaChanged(message) => {
                 self.say(tab, message, false);
                 let outgoing = vec![command(Purpose::Schema, screens::schema::Schema::request())];
@@ -346,14 +349,43 @@ impl App {
             let requests = self.customers.follow_selection();
             return self.send_detail(requests);
         }
+        self.products.follow_selection();
+        Vec::new()
+    }
+
+    /// The schema arrived: the Customers and Products tables take its custom fields as
+    /// columns, and the one shown is asked for again if its sort's field is gone.
+    fn recolumn(&mut self) -> Outgoing {
+        let customers = self.customers.columns.set_custom(
+            self.schema.custom_columns("customer"),
+            &mut self.customers.page,
+            &mut self.customers.query,
+        );
+        let products = self.products.columns.set_custom(
+            self.schema.custom_columns("product"),
+            &mut self.products.page,
+            &mut self.products.query,
+        );
+        let shown = match self.tab {
+            Tab::Customers => customers,
+            Tab::Products => products,
+            _ => false,
+        };
+        if shown {
+            self.set_status(
+                "the sort's field is gone: back to the server's order",
+                false,
+            );
+            return self.load_tab();
+        }
         Vec::new()
     }
 
     /// One read of the way to the last page arrived: the next, or the last page shown.
     fn continue_walk(&mut self, tab: Tab, rows: Vec<serde_json::Value>) -> Outgoing {
         let (page, columns): (_, &[crate::screens::table::Column]) = match tab {
-            Tab::Customers => (&mut self.customers.page, &screens::customers::COLUMNS),
-            Tab::Products => (&mut self.products.page, &screens::products::COLUMNS),
+            Tab::Customers => (&mut self.customers.page, &self.customers.columns),
+            Tab::Products => (&mut self.products.page, &self.products.columns),
             _ => (&mut self.orders.page, &screens::orders::COLUMNS),
         };
         match page.walked(rows, columns) {
@@ -446,6 +478,10 @@ impl App {
                 self.say(tab, message, true);
             }
             Purpose::Feed => self.journal.following = false,
+            Purpose::ProductSales => {
+                self.products.sales = crate::screens::products::Sales::Unavailable(message.clone());
+                self.say(tab, message, true);
+            }
             Purpose::JournalVerified => {
                 self.journal.verified = Some((false, message.clone()));
                 self.say(tab, message, true);

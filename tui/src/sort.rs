@@ -2,7 +2,6 @@
 //! to the next column, `S` turns its direction. Numbers compare as numbers, text without
 //! case, and empty values come last either way.
 
-use crate::page::field_text;
 use crate::screens::table::{Column, Kind};
 use serde_json::Value as Json;
 use std::cmp::Ordering;
@@ -43,7 +42,7 @@ impl Sort {
 
     /// How the table's title says it (`sorted by Amount ▼`).
     pub fn describe(self, columns: &[Column]) -> String {
-        let name = columns.get(self.column).map_or("?", |c| c.heading);
+        let name = columns.get(self.column).map_or("?", |c| c.heading.as_ref());
         format!(
             "sorted by {name} {}",
             if self.descending { "▼" } else { "▲" }
@@ -67,7 +66,7 @@ pub fn sort_records(rows: &mut [Json], columns: &[Column], sort: Sort) {
         return;
     };
     rows.sort_by(|x, y| {
-        let (a, b) = (field_text(x, column.key), field_text(y, column.key));
+        let (a, b) = (column.text(x), column.text(y));
         match (a.is_empty(), b.is_empty()) {
             (true, true) => Ordering::Equal,
             (true, false) => Ordering::Greater,
@@ -87,6 +86,7 @@ pub fn sort_records(rows: &mut [Json], columns: &[Column], sort: Sort) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::page::field_text;
     use crate::screens::table::column;
     use serde_json::json;
 

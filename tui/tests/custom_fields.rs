@@ -7,61 +7,18 @@
 
 mod common;
 
-use common::{args_of, array, logged_in, reply, screen_of};
+use common::fields::{customer, query_page, schema, type_text};
+use common::{args_of, array, fail, logged_in, reply, screen_of};
 use crm_server::client::Value;
 use crm_tui::action::Action;
-use crm_tui::app::{App, Lane};
-use crm_tui::net::{Purpose, Request, Response};
+use crm_tui::app::App;
+use crm_tui::net::{Purpose, Response};
 use crm_tui::overlay::Overlay;
 use crm_tui::tab::Tab;
 use serde_json::json;
 
 fn screen(app: &App) -> String {
     screen_of(app, 140, 40)
-}
-
-/// A `*.QUERY` reply: the cursor, then the records.
-fn query_page(cursor: &str, records: Vec<serde_json::Value>) -> Value {
-    Value::Array(vec![
-        Value::Bulk(cursor.as_bytes().to_vec()),
-        array(records),
-    ])
-}
-
-fn customer(id: u64, stage: Option<&str>) -> serde_json::Value {
-    json!({"id": id, "name": format!("Customer {id}"), "email": format!("c{id}@example.com"),
-        "phone": null, "address": null, "created_at": "2026-01-01T00:00:00Z",
-        "fields": {"company": "Acme Ltd", "stage": stage, "vip": true}})
-}
-
-/// A schema with three custom customer fields and one product field.
-fn schema() -> Value {
-    let builtin = |kind: &str, name: &str, ty: &str| json!({"kind": kind, "name": name, "type": ty, "values": null, "personal": false, "indexed": false, "builtin": true});
-    array(vec![
-        builtin("customer", "id", "integer"),
-        builtin("customer", "name", "text"),
-        json!({"kind": "customer", "name": "company", "type": "text", "values": null, "personal": false, "indexed": false, "builtin": false}),
-        json!({"kind": "customer", "name": "stage", "type": "choice", "values": ["lead", "won"], "personal": false, "indexed": true, "builtin": false}),
-        json!({"kind": "customer", "name": "vip", "type": "bool", "values": null, "personal": true, "indexed": false, "builtin": false}),
-        builtin("product", "price", "money"),
-        json!({"kind": "product", "name": "weight_g", "type": "integer", "values": null, "personal": false, "indexed": false, "builtin": false}),
-    ])
-}
-
-fn type_text(app: &mut App, text: &str) -> Vec<(Lane, Request)> {
-    let mut outgoing = Vec::new();
-    for c in text.chars() {
-        outgoing.extend(app.apply(Action::Type(c)));
-    }
-    outgoing
-}
-
-fn fail(app: &mut App, purpose: Purpose, message: &str) {
-    app.waiting += 1;
-    app.on_response(Response {
-        purpose,
-        result: Err(message.to_string()),
-    });
 }
 
 #[test]

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{args_of, logged_in, reply};
+use common::{answer_probes, args_of, fail, logged_in, reply};
 use crm_server::client::Value;
 use crm_tui::action::Action;
 use crm_tui::app::{App, Lane, Link};
@@ -43,14 +43,6 @@ fn array(values: Vec<serde_json::Value>) -> Value {
     )
 }
 
-fn fail(app: &mut App, purpose: Purpose, message: &str) -> Vec<(Lane, Request)> {
-    app.waiting += 1;
-    app.on_response(Response {
-        purpose,
-        result: Err(message.to_string()),
-    })
-}
-
 fn customers(ids: std::ops::RangeInclusive<u64>) -> Value {
     array(
         ids.map(|id| json!({"id": id, "name": format!("Customer {id}"), "email": format!("c{id}@example.com"), "phone": null, "address": null, "created_at": "2026-01-01T00:00:00Z"}))
@@ -66,25 +58,6 @@ fn connects(outgoing: &[(Lane, Request)]) -> Vec<(Lane, Vec<String>)> {
             _ => None,
         })
         .collect()
-}
-
-fn answer_probes(app: &mut App, role: Role) {
-    for probed in crm_tui::role::PROBED {
-        if probed <= role {
-            let value = if probed == Role::Admin {
-                Value::Bulk(b"customers:1000\r\nproducts:100\r\norders:10000\r\n".to_vec())
-            } else {
-                Value::Nil
-            };
-            reply(app, Purpose::Probe(probed), value);
-        } else {
-            fail(
-                app,
-                Purpose::Probe(probed),
-                "NOPERM this user has no permissions to run this command",
-            );
-        }
-    }
 }
 
 #[test]

@@ -98,7 +98,7 @@ impl super::context::Verb for Verb {
                         syntax: &[
                             one_of!("kind", [token("customer"), token("product")]),
                             value("name", ArgKind::String),
-                            one_of!("setting", [token("ON"), token("OFF")]),
+                            one_of!("setting", [token(ON), token(OFF)]),
                         ],
                         ..ADMIN
                     }
@@ -139,7 +139,7 @@ impl super::context::Verb for Verb {
     }
 }
 
-use crate::vocabulary::{INDEXED, PERSONAL, TYPE, VALUES};
+use crate::vocabulary::{INDEXED, OFF, ON, PERSONAL, TYPE, VALUES};
 
 /// What the schema verbs share: admins only, in the contract's `schema` group.
 const ADMIN: Spec = Spec {
@@ -219,13 +219,15 @@ fn kind(bytes: &[u8]) -> CmdResult<Kind> {
 
 /// `ON` or `OFF`, in any case.
 fn setting(bytes: &[u8]) -> CmdResult<bool> {
-    match bytes.to_ascii_uppercase().as_slice() {
-        b"ON" => Ok(true),
-        b"OFF" => Ok(false),
-        _ => Err(Reply::error(
+    if bytes.eq_ignore_ascii_case(ON.as_bytes()) {
+        Ok(true)
+    } else if bytes.eq_ignore_ascii_case(OFF.as_bytes()) {
+        Ok(false)
+    } else {
+        Err(Reply::error(
             "INVALID",
             format!("setting: \"{}\" is not ON or OFF", printable(bytes)),
-        )),
+        ))
     }
 }
 

@@ -73,6 +73,10 @@ fn builders_spell_the_protocol() {
         ]
     );
     assert_eq!(
+        words(&Command::schema_field_index("customer", "stage", false)),
+        ["SCHEMA.FIELD.INDEX", "customer", "stage", "OFF"]
+    );
+    assert_eq!(
         words(&Command::customer_update(7, &[]).with_custom_text(&[("stage", "")])),
         ["CUSTOMER.UPDATE", "7", "stage", ""]
     );
@@ -221,6 +225,9 @@ fn every_builder_is_understood_by_the_server() {
             },
         ),
         Command::schema_field_drop("customer", "stage"),
+        Command::schema_field_index("customer", "stage", true),
+        Command::schema_field_index("product", "weight", false),
+        Command::stats_products(100_000),
     ];
     built.extend(FindBy::ALL.map(|by| Command::customer_find(by, "x")));
     let filters = [

@@ -1,10 +1,12 @@
-//! Customers: the paged table, search or query results, and the detail pane of the selected
-//! one, with its state and the requests it makes. The detail follows the selection, shows the
-//! custom fields the record carries, lists the customer's orders newest first with product
-//! names, and scrolls (`J`/`K`).
+//! Customers: the paged table (its built-in columns, then one per custom field), search or
+//! query results, and the detail pane of the selected one, with its state and the requests it
+//! makes. The detail follows the selection, shows the custom fields the record carries, lists
+//! the customer's orders newest first with product names, and scrolls (`J`/`K`).
 
+use super::detail::{self, date};
 use super::table::{self, column, Column, Kind};
 use super::Chrome;
+use crate::columns::Columns;
 use crate::net::Purpose;
 use crate::page::{field_text, Page};
 use crate::query::{self, Typed};
@@ -15,12 +17,13 @@ use crate::wire::Words;
 use crm_server::request::{Command, FindBy, OrderRange, OrderScope};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 use serde_json::Value as Json;
 use std::collections::HashMap;
 
-pub const COLUMNS: [Column; 5] = [
+/// The columns every customer has; the custom fields' follow them ([`Customers::columns`]).
+pub static BUILT_IN: [Column; 5] = [
     column("ID", "id", Kind::Number),
     column("Name", "name", Kind::Text),
     column("Email", "email", Kind::Text),
@@ -61,7 +64,7 @@ impl Detail {
 }
 
 /// The Customers tab's state.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Customers {
     pub page: Page,
     /// The last search and its results (shown instead of the page until Esc).
@@ -69,6 +72,20 @@ pub struct Customers {
     /// The query typed at `/` in force on the table (`where ... sort ...`).
     pub query: Option<Typed>,
     pub detail: Option<Detail>,
+    /// The table's columns: [`BUILT_IN`], then one per custom field of customers.
+    pub columns: Columns,
+}
+
+impl Default for Customers {
+    fn default() -> Customers {
+        Customers {
+            page: Page::default(),
+            search: None,
+            query: None,
+            detail: None,
+            columns: Columns::new(&BUILT_IN),
+        }
+    }
 }
 
 impl Customers {
@@ -87,7 +104,7 @@ impl Customers {
     /// The request for the page to show: by the query's cursor while a query or a sort is
     /// in force, else by id.
     pub fn page_request(&self) -> (Purpose, Command) {
-        match query::page_clauses(&self.page, self.query.as_ref(), &COLUMNS) {
+        match query::page_clauses(&self.page, self.query.as_ref(), &self.columns) {
             Some(clauses) => (
                 Purpose::QueryPage(Tab::Customers),
                 Command::customer_query(&clauses),
@@ -115,7 +132,7 @@ impl Customers {
             return true;
         };
         match sort {
-            Some(sort) => sort_records(rows, &COLUMNS, sort),
+            Some(sort) => sort_records(rows, &self.columns, sort),
             None => rows.sort_by_key(|r| r["id"].as_u64().unwrap_or(0)),
         }
         false
@@ -136,7 +153,7 @@ impl Customers {
     /// Takes search results, in the sort in force.
     pub fn found(&mut self, mut rows: Vec<Json>) -> Option<String> {
         if let Some(sort) = self.page.sort {
-            sort_records(&mut rows, &COLUMNS, sort);
+            sort_records(&mut rows, &self.columns, sort);
         }
         let (query, results) = self.search.as_mut()?;
         *results = rows;
@@ -232,31 +249,24 @@ pub fn render(
     };
     let prompt_line = super::prompt_line(chrome, Line::from(Span::styled(idle, theme::dim())));
     frame.render_widget(Paragraph::new(prompt_line), prompt);
-    let (list_area, detail_area) = if customers.detail.is_some() {
-        let [list, detail] =
-            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
-                .areas(main);
-        (list, Some(detail))
-    } else {
-        (main, None)
-    };
+    let (list_area, detail_area) = detail::split(main, customers.detail.is_some());
     let title = match &customers.search {
         Some(_) => format!(
             "Customers — search results{}",
-            table::sorted_note(customers.page.sort, &COLUMNS, "")
+            table::sorted_note(customers.page.sort, &customers.columns, "")
         ),
         None => query::title(
             "Customers",
             &customers.page,
             customers.query.as_ref(),
-            &COLUMNS,
+            &customers.columns,
         ),
     };
     table::render_records(
         frame,
         list_area,
         title,
-        &COLUMNS,
+        &customers.columns,
         customers.rows(),
         Some(customers.page.selected),
         customers.page.sort,
@@ -288,15 +298,7 @@ fn render_detail(frame: &mut Frame, area: Rect, detail: &Detail, products: &Hash
         Line::from(format!("address: {}", field_text(c, "address"))),
         Line::from(format!("since: {}", field_text(c, "created_at"))),
     ];
-    // The custom fields, in the order the schema declares them (the server's), unset ones
-    // shown empty.
-    if let Some(fields) = c["fields"].as_object() {
-        lines.extend(
-            fields
-                .keys()
-                .map(|name| Line::from(format!("{name}: {}", field_text(&c["fields"], name)))),
-        );
-    }
+    lines.extend(detail::custom_lines(c));
     match &detail.stats {
         Some(s) => {
             lines.push(Line::from(Span::styled(
@@ -315,11 +317,6 @@ fn render_detail(frame: &mut Frame, area: Rect, detail: &Detail, products: &Hash
         }
         None => lines.push(Line::from("loading statistics...")),
     }
-    let [card, list] = Layout::vertical([
-        Constraint::Length(lines.len() as u16 + 2),
-        Constraint::Min(3),
-    ])
-    .areas(area);
     let title = format!(
         "{}{}",
         field_text(c, "name"),
@@ -329,10 +326,7 @@ fn render_detail(frame: &mut Frame, area: Rect, detail: &Detail, products: &Hash
             ""
         }
     );
-    frame.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(title).title_style(theme::title())),
-        card,
-    );
+    let list = detail::card(frame, area, title, lines);
     let room = table::rows_fitting(list.height);
     let from = detail.scroll.min(detail.orders.len());
     let end = (from + room).min(detail.orders.len());
@@ -367,9 +361,4 @@ fn render_detail(frame: &mut Frame, area: Rect, detail: &Detail, products: &Hash
         })
         .collect();
     table::render_records(frame, list, title, &ORDER_COLUMNS, &named, None, None);
-}
-
-/// The date of an RFC 3339 time (the detail is narrow).
-fn date(time: &str) -> &str {
-    time.get(..10).unwrap_or(time)
 }

@@ -4,6 +4,7 @@ pub mod analytics;
 pub mod backup;
 pub mod customers;
 pub mod denied;
+pub mod detail;
 pub mod duplicates;
 pub mod form;
 pub mod help;
@@ -22,7 +23,7 @@ use ratatui::text::{Line, Span};
 pub struct Chrome<'a> {
     pub prompt: Option<&'a Prompt>,
     pub hints: String,
-    /// The customer detail's own keys.
+    /// The open detail's own keys (a customer's or a product's).
     pub detail_hints: String,
 }
 

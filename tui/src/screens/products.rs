@@ -1,12 +1,21 @@
-//! Products: the paged table with price and stock, and a search by part of a name. The
-//! protocol has no product search, so `/` walks the list (`PRODUCT.LIST`, a thousand at a
-//! time: products are few) and keeps the names that contain the words typed.
+//! Products: the paged table with price and stock (then one column per custom field), a
+//! search by part of a name, and the detail pane of the selected product. The protocol has no
+//! product search, so `/` walks the list (`PRODUCT.LIST`, a thousand at a time: products are
+//! few) and keeps the names that contain the words typed.
+//!
+//! The detail shows the record and its sales. The protocol has no statistic for one product:
+//! `STATS.PRODUCTS` gives every product with orders (analysts and above; a product without
+//! orders has no row, and sold nothing). Enter asks for it afresh; the detail following the
+//! selection reads the table held, so moving through the products sends nothing.
 
+use super::detail;
 use super::table::{self, column, Column, Kind};
 use super::Chrome;
+use crate::columns::Columns;
 use crate::net::Purpose;
 use crate::page::{field_text, Page};
 use crate::query::{self, Typed};
+use crate::role::Role;
 use crate::sort::sort_records;
 use crate::tab::Tab;
 use crate::theme;
@@ -16,8 +25,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 use serde_json::Value as Json;
+use std::collections::HashMap;
 
-pub const COLUMNS: [Column; 4] = [
+/// The columns every product has; the custom fields' follow them ([`Products::columns`]).
+pub static BUILT_IN: [Column; 4] = [
     column("ID", "id", Kind::Number),
     column("Name", "name", Kind::Text),
     column("Price", "price", Kind::Number),
@@ -37,16 +48,78 @@ pub struct ProductSearch {
     pub done: bool,
 }
 
+/// The protocol's largest `LIMIT`: `STATS.PRODUCTS` with it lists every product with orders.
+pub const SALES_LIMIT: usize = 100_000;
+
+/// The sales of every product with orders (`STATS.PRODUCTS`), for the detail.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Sales {
+    #[default]
+    Loading,
+    /// Each product's row by its id.
+    Held(HashMap<u64, Json>),
+    /// Why there are none (the role, or the server's error).
+    Unavailable(String),
+}
+
 /// The Products tab's state.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Products {
     pub page: Page,
     pub search: Option<ProductSearch>,
     /// The query typed at `/` in force on the table (`where ... sort ...`).
     pub query: Option<Typed>,
+    /// The table's columns: [`BUILT_IN`], then one per custom field of products.
+    pub columns: Columns,
+    /// The product opened with Enter (the selected one, as the table holds it).
+    pub detail: Option<Json>,
+    pub sales: Sales,
+}
+
+impl Default for Products {
+    fn default() -> Products {
+        Products {
+            page: Page::default(),
+            search: None,
+            query: None,
+            columns: Columns::new(&BUILT_IN),
+            detail: None,
+            sales: Sales::default(),
+        }
+    }
 }
 
 impl Products {
+    /// Opens the selected product; the request for the sales, unless `role` may not ask
+    /// for them (then the detail says so).
+    pub fn open_detail(&mut self, role: Option<Role>) -> Option<Command> {
+        self.detail = Some(self.selected()?);
+        if let Some(role) = role.filter(|r| *r < Role::Analyst) {
+            let reason = crate::role::denied("the sales (STATS.PRODUCTS)", Role::Analyst, role);
+            self.sales = Sales::Unavailable(reason);
+            return None;
+        }
+        self.sales = Sales::Loading;
+        Some(Command::stats_products(SALES_LIMIT))
+    }
+
+    /// Takes `STATS.PRODUCTS`' rows.
+    pub fn take_sales(&mut self, rows: Vec<Json>) {
+        let by_id = rows
+            .into_iter()
+            .filter_map(|row| Some((row["product_id"].as_u64()?, row)))
+            .collect();
+        self.sales = Sales::Held(by_id);
+    }
+
+    /// After the selection moved or the rows changed: an open detail shows the selected
+    /// product as the table now holds it (and closes when no row is left to select).
+    pub fn follow_selection(&mut self) {
+        if self.detail.is_some() {
+            self.detail = self.selected();
+        }
+    }
+
     pub fn rows(&self) -> &[Json] {
         match &self.search {
             Some(search) => &search.rows,
@@ -61,7 +134,7 @@ impl Products {
     /// The request for the page to show: by the query's cursor while a query or a sort is
     /// in force, else by id.
     pub fn page_request(&self) -> (Purpose, Command) {
-        match query::page_clauses(&self.page, self.query.as_ref(), &COLUMNS) {
+        match query::page_clauses(&self.page, self.query.as_ref(), &self.columns) {
             Some(clauses) => (
                 Purpose::QueryPage(Tab::Products),
                 Command::product_query(&clauses),
@@ -97,6 +170,7 @@ impl Products {
     /// Takes one step of the walk for `query`; the next request while there is more.
     pub fn searched(&mut self, query: &str, rows: Vec<Json>) -> Option<Command> {
         let sort = self.page.sort;
+        let columns = &self.columns;
         let search = self.search.as_mut().filter(|s| s.query == query)?;
         let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
         let last = rows.iter().filter_map(|r| r["id"].as_u64()).max();
@@ -107,7 +181,7 @@ impl Products {
         }));
         search.rows.truncate(SEARCH_KEEP);
         if let Some(sort) = sort {
-            sort_records(&mut search.rows, &COLUMNS, sort);
+            sort_records(&mut search.rows, columns, sort);
         }
         match last {
             Some(last) if full && search.rows.len() < SEARCH_KEEP => {
@@ -129,7 +203,7 @@ impl Products {
             return true;
         };
         match sort {
-            Some(sort) => sort_records(&mut search.rows, &COLUMNS, sort),
+            Some(sort) => sort_records(&mut search.rows, &self.columns, sort),
             None => search.rows.sort_by_key(|r| r["id"].as_u64().unwrap_or(0)),
         }
         false
@@ -138,36 +212,71 @@ impl Products {
 
 pub fn render(frame: &mut Frame, area: Rect, products: &Products, chrome: &Chrome) {
     let [prompt, main] = Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
-    let idle = match &products.search {
-        Some(search) => format!(
+    let idle = match (&products.detail, &products.search) {
+        (Some(_), _) => format!("Detail: {}", chrome.detail_hints),
+        (None, Some(search)) => format!(
             "Search \"{}\": {} found{} · Esc to clear",
             search.query,
             search.rows.len(),
             if search.done { "" } else { " so far" }
         ),
-        None => chrome.hints.clone(),
+        (None, None) => chrome.hints.clone(),
     };
     let line = super::prompt_line(chrome, Line::from(Span::styled(idle, theme::dim())));
     frame.render_widget(Paragraph::new(line), prompt);
+    let (list_area, detail_area) = detail::split(main, products.detail.is_some());
     let title = match &products.search {
         Some(_) => format!(
             "Products — search results{}",
-            table::sorted_note(products.page.sort, &COLUMNS, "")
+            table::sorted_note(products.page.sort, &products.columns, "")
         ),
         None => query::title(
             "Products",
             &products.page,
             products.query.as_ref(),
-            &COLUMNS,
+            &products.columns,
         ),
     };
     table::render_records(
         frame,
-        main,
+        list_area,
         title,
-        &COLUMNS,
+        &products.columns,
         products.rows(),
         Some(products.page.selected),
         products.page.sort,
     );
+    if let (Some(product), Some(area)) = (&products.detail, detail_area) {
+        render_detail(frame, area, product, &products.sales);
+    }
+}
+
+/// The product's card: its own fields, its custom fields, its sales.
+fn render_detail(frame: &mut Frame, area: Rect, product: &Json, sales: &Sales) {
+    let mut lines = vec![
+        Line::from(format!("id {}", field_text(product, "id"))),
+        Line::from(format!("price: {}", field_text(product, "price"))),
+        Line::from(format!("stock: {}", field_text(product, "stock"))),
+    ];
+    lines.extend(detail::custom_lines(product));
+    let id = product["id"].as_u64().unwrap_or(0);
+    lines.push(match sales {
+        Sales::Loading => Line::from("loading sales..."),
+        Sales::Held(rows) => match rows.get(&id) {
+            Some(row) => Line::from(Span::styled(
+                format!(
+                    "{} orders · {} units · revenue {}",
+                    field_text(row, "order_count"),
+                    field_text(row, "units"),
+                    field_text(row, "revenue"),
+                ),
+                theme::header(),
+            )),
+            None => Line::from(Span::styled("no orders yet", theme::header())),
+        },
+        Sales::Unavailable(reason) => {
+            Line::from(Span::styled(format!("sales: {reason}"), theme::dim()))
+        }
+    });
+    detail::card(frame, area, field_text(product, "name"), lines);
 }

@@ -1,11 +1,13 @@
 //! Schema (admin): every field of customers and products as `SCHEMA.LIST` gives it, built-in
 //! ones first; `a` declares a custom field (a form, then a question), `d` drops the selected
-//! one (behind a question). The same list tells the forms and the customer detail which custom
-//! fields a kind has, so none of them knows a custom field from code.
+//! one and `i` turns its index on or off (each behind a question). The same list tells the
+//! forms, the details and the Customers and Products tables which custom fields a kind has, so
+//! none of them knows a custom field from code.
 
 use super::table::{self, column, Column, Kind};
 use super::Chrome;
-use crate::overlay::{Field, Form, FormKind, RecordField};
+use crate::net::Purpose;
+use crate::overlay::{Field, Form, FormKind, Overlay, RecordField};
 use crate::page::{field_text, Page};
 use crate::theme;
 use crm_server::request::{Command, NewField};
@@ -15,7 +17,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 use serde_json::Value as Json;
 
-pub const COLUMNS: [Column; 7] = [
+const COLUMNS: [Column; 7] = [
     column("Kind", "kind", Kind::Text),
     column("Name", "name", Kind::Text),
     column("Type", "type", Kind::Text),
@@ -75,25 +77,85 @@ impl Schema {
     }
 
     /// The custom fields of a kind (`customer`, `product`), in the order they were added.
-    pub fn custom(&self, kind: &str) -> Vec<String> {
+    fn custom_fields<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Json> {
         self.page
             .rows
             .iter()
-            .filter(|f| f["kind"] == kind && f["builtin"] != true)
+            .filter(move |f| f["kind"] == kind && f["builtin"] != true)
+    }
+
+    /// The names of a kind's custom fields, in the order they were added.
+    pub fn custom(&self, kind: &str) -> Vec<String> {
+        self.custom_fields(kind)
             .map(|f| field_text(f, "name"))
             .collect()
     }
 
-    /// The selected field as (kind, name), if it is a custom one; else why not.
-    pub fn selected_custom(&self) -> Result<(String, String), String> {
+    /// The columns of a kind's custom fields, in the order they were added, each read as its
+    /// type reads (numbers right-aligned, dates shortened like the built-in times).
+    pub fn custom_columns(&self, kind: &str) -> Vec<Column> {
+        self.custom_fields(kind)
+            .map(|f| Column::custom(&field_text(f, "name"), column_kind(&field_text(f, "type"))))
+            .collect()
+    }
+
+    /// The selected field, if it is a custom one; else why it cannot be `done` (a built-in
+    /// field is the store's own: the server refuses it too).
+    fn selected_custom(&self, done: &str) -> Result<Selected, String> {
         let row = self.page.selected_row().ok_or("no field selected")?;
         let (kind, name) = (field_text(row, "kind"), field_text(row, "name"));
         if row["builtin"] == true {
             return Err(format!(
-                "{kind} field {name} is built in: it cannot be dropped"
+                "{kind} field {name} is built in: it cannot be {done}"
             ));
         }
-        Ok((kind, name))
+        Ok(Selected {
+            kind,
+            name,
+            indexed: row["indexed"] == true,
+        })
+    }
+
+    /// `d`: the question that drops the selected custom field; why not for a built-in one.
+    pub fn ask_drop(&self) -> Result<Overlay, String> {
+        let Selected { kind, name, .. } = self.selected_custom("dropped")?;
+        Ok(Overlay::Confirm {
+            question: format!(
+                "Drop the {kind} field {name}? It leaves every reply and its values are erased from every record (y/n)"
+            ),
+            request: Command::schema_field_drop(&kind, &name),
+            purpose: Purpose::SchemaChanged(format!("{kind} field {name} dropped")),
+        })
+    }
+
+    /// `i`: the question that turns the selected custom field's index on (when it has none)
+    /// or off; why not for a built-in one (its indexes are not the schema's to change).
+    pub fn ask_index(&self) -> Result<Overlay, String> {
+        let Selected {
+            kind,
+            name,
+            indexed,
+        } = self.selected_custom("indexed or unindexed here (its indexes are the store's own)")?;
+        let (question, done) = if indexed {
+            (
+                format!(
+                    "Stop indexing the {kind} field {name}? Its index leaves memory; conditions and sorts on it read every record again (y/n)"
+                ),
+                format!("{kind} field {name} no longer indexed"),
+            )
+        } else {
+            (
+                format!(
+                    "Index the {kind} field {name}? Its values are indexed in memory, which may take a moment on a big store; conditions and sorts on it get fast (y/n)"
+                ),
+                format!("{kind} field {name} indexed"),
+            )
+        };
+        Ok(Overlay::Confirm {
+            question,
+            request: Command::schema_field_index(&kind, &name, !indexed),
+            purpose: Purpose::SchemaChanged(done),
+        })
     }
 
     /// The form that declares a new field.
@@ -171,11 +233,20 @@ pub fn declaration(form: &Form) -> Result<(Command, String), (usize, String)> {
     Ok((Command::schema_field_add(&kind, &name, &field), question))
 }
 
-/// The question before a drop.
-pub fn drop_question(kind: &str, name: &str) -> String {
-    format!(
-        "Drop the {kind} field {name}? It leaves every reply and its values are erased from every record (y/n)"
-    )
+/// The custom field a question is about.
+struct Selected {
+    kind: String,
+    name: String,
+    indexed: bool,
+}
+
+/// How a custom field's values read in a table, from its type in `SCHEMA.LIST`.
+fn column_kind(ty: &str) -> Kind {
+    match ty {
+        "integer" | "money" => Kind::Number,
+        "date" => Kind::Time,
+        _ => Kind::Text,
+    }
 }
 
 /// Inputs for a record's custom fields, after its built-in ones: each labelled by its name,

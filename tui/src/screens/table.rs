@@ -1,8 +1,10 @@
 //! The record table every list screen uses. Columns are sized to their content and to the
 //! width: when space is short, times lose their clock, numbers are shortened (`1.24M`, never
-//! cut), text columns give up what they must (cut with `…`), and last the rightmost columns
-//! are left out. Numbers and money are right-aligned. The body holds as many rows as the
-//! area does, which is what the tabs ask the server for (`rows_fitting`).
+//! cut), custom fields' columns give up their text and then their place (they come after the
+//! built-in ones and matter less to the table), the built-in text columns give up what they
+//! must (cut with `…`), and last the rightmost columns are left out. Numbers and money are
+//! right-aligned. The body holds as many rows as the area does, which is what the tabs ask the
+//! server for (`rows_fitting`).
 
 use crate::format::shorten;
 use crate::page::field_text;
@@ -13,6 +15,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Row, Table, TableState};
 use ratatui::Frame;
 use serde_json::Value as Json;
+use std::borrow::Cow;
 
 /// How a column's values read, which decides how they align, sort and give up space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,22 +28,68 @@ pub enum Kind {
     Time,
 }
 
-/// One column: its heading, the JSON key it shows and how its values read.
-#[derive(Debug, Clone, Copy)]
+/// Where a column's values come from in a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A key of the record itself (`"email"`): a built-in field, or what a screen computed.
+    Key(&'static str),
+    /// A custom field, under the record's `"fields"` (declared at run time, so owned).
+    Custom(String),
+}
+
+/// One column: its heading, where its values come from and how they read.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Column {
-    pub heading: &'static str,
-    pub key: &'static str,
+    pub heading: Cow<'static, str>,
+    pub source: Source,
     pub kind: Kind,
 }
 
+/// A column of a record's own key (the built-in columns every screen declares as constants).
 pub const fn column(heading: &'static str, key: &'static str, kind: Kind) -> Column {
-    Column { heading, key, kind }
+    Column {
+        heading: Cow::Borrowed(heading),
+        source: Source::Key(key),
+        kind,
+    }
+}
+
+impl Column {
+    /// The column of a custom field: headed by its name, read from the record's `"fields"`.
+    pub fn custom(name: &str, kind: Kind) -> Column {
+        Column {
+            heading: Cow::Owned(name.to_string()),
+            source: Source::Custom(name.to_string()),
+            kind,
+        }
+    }
+
+    /// The field's name, which is also how `*.QUERY ... SORT` names it.
+    pub fn field(&self) -> &str {
+        match &self.source {
+            Source::Key(key) => key,
+            Source::Custom(name) => name,
+        }
+    }
+
+    /// Whether it shows a custom field (those give up their place first when space is short).
+    pub fn is_custom(&self) -> bool {
+        matches!(self.source, Source::Custom(_))
+    }
+
+    /// A record's value in this column, as display text.
+    pub fn text(&self, row: &Json) -> String {
+        match &self.source {
+            Source::Key(key) => field_text(row, key),
+            Source::Custom(name) => field_text(&row["fields"], name),
+        }
+    }
 }
 
 /// The cells of JSON records for the columns.
 pub fn cells(columns: &[Column], rows: &[Json]) -> Vec<Vec<String>> {
     rows.iter()
-        .map(|row| columns.iter().map(|c| field_text(row, c.key)).collect())
+        .map(|row| columns.iter().map(|c| c.text(row)).collect())
         .collect()
 }
 
@@ -61,17 +110,20 @@ pub struct Fitted {
     pub date_only: bool,
 }
 
+/// A column as [`fit`] measures it.
+#[derive(Debug, Clone, Copy)]
+pub struct Measured<'a> {
+    pub heading: &'a str,
+    pub kind: Kind,
+    /// A custom field's column: it goes before a built-in column gives up anything but the
+    /// clock of its times and the digits of its numbers.
+    pub custom: bool,
+}
+
 /// The widths of the columns in `available` cells (one cell between columns); `None` for a
 /// column left out.
-pub fn fit(columns: &[(&str, Kind)], rows: &[Vec<String>], available: u16) -> Vec<Option<Fitted>> {
+pub fn fit(columns: &[Measured], rows: &[Vec<String>], available: u16) -> Vec<Option<Fitted>> {
     let available = usize::from(available);
-    let columns: Vec<Measured> = columns
-        .iter()
-        .map(|(heading, kind)| Measured {
-            heading,
-            kind: *kind,
-        })
-        .collect();
     let natural: Vec<usize> = columns
         .iter()
         .enumerate()
@@ -113,12 +165,19 @@ pub fn fit(columns: &[(&str, Kind)], rows: &[Vec<String>], available: u16) -> Ve
             widths[i] = values.max(width(c.heading).min(4)).min(widths[i]);
         }
     }
-    // 3. Text columns give up space down to a readable width; 4. then the rightmost
-    // columns go (not the first two, nor the first text column); 5. then text gives up what
-    // is left; 6. then any column but the first goes.
     let readable = |i: usize| natural[i].min(COMFORTABLE);
     let least = |i: usize| natural[i].min(width(columns[i].heading).clamp(4, 6));
-    shrink_text(&columns, &mut widths, &kept, available, readable);
+    // 3. Custom fields' text gives up space down to a readable width; 4. then custom columns
+    // go, from the right: the built-in ones are what the table is for.
+    let custom = |i: usize| columns[i].custom;
+    shrink_text(columns, &mut widths, &kept, available, readable, custom);
+    let built_in: Vec<usize> = (0..columns.len()).filter(|i| !custom(*i)).collect();
+    drop_from_right(&mut kept, &widths, available, &built_in);
+    // 5. Text columns give up space down to a readable width; 6. then the rightmost
+    // columns go (not the first two, nor the first text column); 7. then text gives up what
+    // is left; 8. then any column but the first goes.
+    let any = |_: usize| true;
+    shrink_text(columns, &mut widths, &kept, available, readable, any);
     // The first column and the first text column (what names a row) stay longest.
     let first_text = columns.iter().position(|c| c.kind == Kind::Text);
     let keep: Vec<usize> = [Some(0), Some(1), first_text]
@@ -126,9 +185,9 @@ pub fn fit(columns: &[(&str, Kind)], rows: &[Vec<String>], available: u16) -> Ve
         .flatten()
         .collect();
     drop_from_right(&mut kept, &widths, available, &keep);
-    shrink_text(&columns, &mut widths, &kept, available, least);
+    shrink_text(columns, &mut widths, &kept, available, least, any);
     drop_from_right(&mut kept, &widths, available, &[0]);
-    // 7. What columns left out freed goes back to the text that was cut.
+    // 9. What columns left out freed goes back to the text that was cut.
     for i in 0..columns.len() {
         let spare = available.saturating_sub(total(&widths, &kept));
         if kept[i] && columns[i].kind == Kind::Text && widths[i] < natural[i] {
@@ -162,17 +221,18 @@ fn total(widths: &[usize], kept: &[bool]) -> usize {
     shown.iter().sum::<usize>() + shown.len().saturating_sub(1)
 }
 
-/// Takes what is over `available` from the kept text columns, in proportion to what each has
-/// above its floor.
+/// Takes what is over `available` from the kept text columns that `which` chooses, in
+/// proportion to what each has above its floor.
 fn shrink_text(
     columns: &[Measured],
     widths: &mut [usize],
     kept: &[bool],
     available: usize,
     floor: impl Fn(usize) -> usize,
+    which: impl Fn(usize) -> bool,
 ) {
     let text: Vec<usize> = (0..columns.len())
-        .filter(|i| kept[*i] && columns[*i].kind == Kind::Text)
+        .filter(|i| kept[*i] && columns[*i].kind == Kind::Text && which(*i))
         .collect();
     let over = total(widths, kept).saturating_sub(available);
     let spare: usize = text
@@ -206,12 +266,6 @@ fn drop_from_right(kept: &mut [bool], widths: &[usize], available: usize, keep: 
             kept[i] = false;
         }
     }
-}
-
-/// A column as [`fit`] measures it.
-struct Measured<'a> {
-    heading: &'a str,
-    kind: Kind,
 }
 
 fn date_of(time: &str) -> &str {
@@ -308,11 +362,15 @@ pub fn render(frame: &mut Frame, area: Rect, view: View) {
         .enumerate()
         .map(|(i, c)| heading(c, i, view.sort))
         .collect();
-    let measured: Vec<(&str, Kind)> = view
+    let measured: Vec<Measured> = view
         .columns
         .iter()
         .zip(&headings)
-        .map(|(c, h)| (h.as_str(), c.kind))
+        .map(|(c, h)| Measured {
+            heading: h.as_str(),
+            kind: c.kind,
+            custom: c.is_custom(),
+        })
         .collect();
     let fitted = fit(&measured, view.rows, area.width.saturating_sub(2));
     let align = |kind: Kind, text: String| -> Cell<'static> {
@@ -368,11 +426,19 @@ pub fn render(frame: &mut Frame, area: Rect, view: View) {
 mod tests {
     use super::*;
 
-    const COLUMNS: [(&str, Kind); 4] = [
-        ("ID", Kind::Number),
-        ("Name", Kind::Text),
-        ("Amount", Kind::Number),
-        ("Created", Kind::Time),
+    const fn built_in(heading: &'static str, kind: Kind) -> Measured<'static> {
+        Measured {
+            heading,
+            kind,
+            custom: false,
+        }
+    }
+
+    const COLUMNS: [Measured; 4] = [
+        built_in("ID", Kind::Number),
+        built_in("Name", Kind::Text),
+        built_in("Amount", Kind::Number),
+        built_in("Created", Kind::Time),
     ];
 
     fn rows() -> Vec<Vec<String>> {
@@ -412,10 +478,37 @@ mod tests {
         assert!(fitted[0].is_some());
         assert!(fitted[3].is_none());
         for (i, f) in fitted.iter().enumerate() {
-            if let (Some(f), Kind::Number) = (f, COLUMNS[i].1) {
+            if let (Some(f), Kind::Number) = (f, COLUMNS[i].kind) {
                 let text = fitted_text(Kind::Number, &rows()[0][i], *f);
                 assert!(width(&text) <= usize::from(f.width), "{text} in {f:?}");
             }
         }
+    }
+
+    #[test]
+    fn custom_columns_go_before_a_built_in_one_gives_up_its_text() {
+        let mut columns = COLUMNS.to_vec();
+        for heading in ["company", "stage"] {
+            columns.push(Measured {
+                heading,
+                kind: Kind::Text,
+                custom: true,
+            });
+        }
+        let mut rows = rows();
+        rows[0].extend(["Acme Industries Worldwide".to_string(), "lead".to_string()]);
+        // Room for everything: all shown whole.
+        let wide = fit(&columns, &rows, 200);
+        assert!(wide.iter().all(Option::is_some), "{wide:?}");
+        // Short: after the time's clock and the number's digits, "company" gives up its text
+        // (the name stays whole).
+        let fitted = fit(&columns, &rows, 80);
+        assert_eq!(fitted[1].map(|f| f.width), Some(37), "{fitted:?}");
+        assert!(fitted[4].is_some_and(|f| f.width < 25), "{fitted:?}");
+        assert!(fitted[5].is_some(), "{fitted:?}");
+        // Narrower: both custom columns go before the name is cut.
+        let fitted = fit(&columns, &rows, 70);
+        assert!(fitted[4].is_none() && fitted[5].is_none(), "{fitted:?}");
+        assert_eq!(fitted[1].map(|f| f.width), Some(37), "{fitted:?}");
     }
 }

@@ -1,12 +1,16 @@
-//! What the console's tests share: a reply from the "server", a console logged in, the
-//! words of the requests it sends, and the screen drawn into a `TestBackend`.
+//! What the console's tests share: a reply (or an error) from the "server", a console logged
+//! in (and told its role), the words of the requests it sends, and the screen drawn into a
+//! `TestBackend`.
 
 // Each test file uses some of these.
 #![allow(dead_code)]
 
+pub mod fields;
+
 use crm_server::client::Value;
 use crm_tui::app::{App, Lane};
 use crm_tui::net::{Purpose, Request, Response};
+use crm_tui::role::Role;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
@@ -42,6 +46,35 @@ pub fn reply(app: &mut App, purpose: Purpose, value: Value) {
         purpose,
         result: Ok(value),
     });
+}
+
+/// Delivers an error reply as if the worker had sent it; what the console asks next.
+pub fn fail(app: &mut App, purpose: Purpose, message: &str) -> Vec<(Lane, Request)> {
+    app.waiting += 1;
+    app.on_response(Response {
+        purpose,
+        result: Err(message.to_string()),
+    })
+}
+
+/// Answers the role probes of the login as the server does for `role`.
+pub fn answer_probes(app: &mut App, role: Role) {
+    for probed in crm_tui::role::PROBED {
+        if probed <= role {
+            let value = if probed == Role::Admin {
+                Value::Bulk(b"customers:1000\r\nproducts:100\r\norders:10000\r\n".to_vec())
+            } else {
+                Value::Nil
+            };
+            reply(app, Purpose::Probe(probed), value);
+        } else {
+            fail(
+                app,
+                Purpose::Probe(probed),
+                "NOPERM this user has no permissions to run this command",
+            );
+        }
+    }
 }
 
 /// A console past its login screen.
