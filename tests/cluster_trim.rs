@@ -336,6 +336,26 @@ async fn old_durable_entries_are_trimmed_and_their_epochs_keys_destroyed_everywh
         .unwrap()
         .is_none());
     until_same(&a, &b).await;
+    // The leader marks the log's ages as it looks (a later leader reads the marks instead of
+    // opening the entries); the marks of trimmed entries go with them (in the same
+    // transaction: read after the log's first entry, no mark is below it).
+    let (first_now, _) = first(&a).await;
+    let marks = a
+        .node
+        .client()
+        .range(crm_cluster::etcd::Range::prefix(a.node.keys().age_marks()))
+        .await
+        .unwrap();
+    let numbers: Vec<u64> = marks
+        .kvs
+        .iter()
+        .filter_map(|kv| a.node.keys().age_mark_number(&kv.key))
+        .collect();
+    assert!(!numbers.is_empty(), "no age mark written");
+    assert!(
+        numbers.iter().all(|n| *n >= first_now),
+        "marks of trimmed entries are left: {numbers:?}, the log starts at {first_now}"
+    );
 
     // Idle: nothing is written, new epochs begin all the same; the nodes' positions pass
     // their entries, so the epoch of the last write (at or before the head's) ends, is

@@ -71,11 +71,23 @@ impl Keys {
 
     /// The entry number of a log key, if it is one of this cluster's.
     pub fn entry_number(&self, key: &[u8]) -> Option<u64> {
-        let digits = key.strip_prefix(self.log().as_slice())?;
-        if digits.len() != 20 || !digits.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        std::str::from_utf8(digits).ok()?.parse().ok()
+        number_after(key, &self.log())
+    }
+
+    /// The age mark of the log up to entry `number` (`trim.rs`): when the leader saw that
+    /// entry written.
+    pub fn age_mark(&self, number: u64) -> Vec<u8> {
+        self.key(&format!("ages/{number:020}"))
+    }
+
+    /// The prefix of every age mark.
+    pub fn age_marks(&self) -> Vec<u8> {
+        self.key("ages/")
+    }
+
+    /// The entry number of an age mark's key, if it is one of this cluster's.
+    pub fn age_mark_number(&self, key: &[u8]) -> Option<u64> {
+        number_after(key, &self.age_marks())
     }
 
     /// The registration key of `node`.
@@ -107,6 +119,15 @@ impl Keys {
             .or_else(|| key.strip_prefix(members.as_slice()))?;
         std::str::from_utf8(name).ok()
     }
+}
+
+/// The 20-digit number a key holds after `prefix`.
+fn number_after(key: &[u8], prefix: &[u8]) -> Option<u64> {
+    let digits = key.strip_prefix(prefix)?;
+    if digits.len() != 20 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 #[cfg(test)]

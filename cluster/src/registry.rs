@@ -119,6 +119,11 @@ impl Registry {
         }
     }
 
+    /// The key values about nodes and the log's ages are MACed with.
+    pub fn mac(&self) -> &MacKey {
+        &self.mac
+    }
+
     /// Registers this node under `lease`. Refused (one line, for `serve`'s refusal) when
     /// another live node holds the name; this node's own earlier registration (same node id,
     /// an earlier run) is replaced.

@@ -15,6 +15,14 @@
 //!   first younger one is read again only once it may have aged), so each look reads only the
 //!   entries new since the last.
 //!
+//! **Age marks.** Reading an entry's time means opening it, and a new leader would open every
+//! entry the log holds once. So after each look the leader writes an age mark, `ages/HEAD` →
+//! the time then (MACed: etcd cannot make entries look older than they are): every entry up
+//! to the head was written by then. Any later leader reads the marks first (a few: one per
+//! look that saw new entries, deleted with the entries they cover) and opens only the entries
+//! after the newest old mark. A mark's time is at or after its entries', so it never makes an
+//! entry look older than it is.
+//!
 //! The delete is one transaction guarded by the leader key's fence, so a deposed leader
 //! deletes nothing; etcd's history before it is then compacted, so etcd can reuse the space
 //! (the bytes stay on its disks until overwritten: the epoch keys are what make them
@@ -26,6 +34,7 @@
 //! (`server/src/cluster/holds.rs`), so the joiner finds the entries after it however slow
 //! the copy.
 
+use crate::codec::{Decoder, Encoder};
 use crate::entry::Entry;
 use crate::epochs::Pace;
 use crate::error::Result;
@@ -44,6 +53,8 @@ pub struct Ages {
     old_through: u64,
     /// The first entry found younger, and when it was written: not read again before then.
     young: Option<(u64, i64)>,
+    /// The head the last age mark of this leadership covers.
+    marked: u64,
 }
 
 impl Ages {
@@ -71,6 +82,16 @@ impl Ages {
         } else {
             self.young = Some((number, at_ms));
             false
+        }
+    }
+
+    /// Takes an age mark: every entry up to `number` was written at or before `at_ms`.
+    pub fn observe_mark(&mut self, number: u64, at_ms: i64, cutoff_ms: i64) {
+        if at_ms <= cutoff_ms {
+            self.old_through = self.old_through.max(number);
+            if self.young.is_some_and(|(young, _)| young <= number) {
+                self.young = None;
+            }
         }
     }
 
@@ -152,6 +173,7 @@ impl Trimmer {
         let limit = floor.min(head.saturating_sub(1));
         let retain_ms = i64::try_from(self.pace.retain.as_millis()).unwrap_or(i64::MAX);
         let cutoff_ms = now_ms().saturating_sub(retain_ms);
+        self.read_marks(ages, cutoff_ms).await?;
         'reading: while let Some(from) = ages.next_to_read(first, limit, cutoff_ms) {
             let page = client
                 .range(Range::between(keys.entry(from), keys.entry(limit + 1)).limit(PAGE))
@@ -173,12 +195,16 @@ impl Trimmer {
                 break;
             }
         }
+        self.mark(fence, head, ages).await?;
         let Some(cut) = ages.cut(first, head, floor) else {
             return Ok(0);
         };
         let guarded = Txn::new()
             .when([Compare::create_revision(keys.leader(), Cmp::Equal, fence)])
-            .then([Op::delete_range(keys.entry(first), keys.entry(cut + 1))]);
+            .then([
+                Op::delete_range(keys.entry(first), keys.entry(cut + 1)),
+                Op::delete_range(keys.age_mark(0), keys.age_mark(cut + 1)),
+            ]);
         let answer = client.txn(guarded).await?;
         if !answer.succeeded {
             return Ok(0);
@@ -193,6 +219,50 @@ impl Trimmer {
             tracing::debug!("compacting etcd's history: {e}");
         }
         Ok(deleted)
+    }
+
+    /// Learns from the age marks (see the module) which entries are old without opening them;
+    /// a mark whose MAC does not hold is passed over.
+    async fn read_marks(&self, ages: &mut Ages, cutoff_ms: i64) -> Result<()> {
+        let keys = self.log.keys();
+        let marks = self
+            .log
+            .client()
+            .range(Range::prefix(keys.age_marks()))
+            .await?;
+        for kv in &marks.kvs {
+            let Some(number) = keys.age_mark_number(&kv.key) else {
+                continue;
+            };
+            let Ok(payload) = self.registry.mac().verify(&kv.key, &kv.value) else {
+                tracing::warn!(number, "an age mark in etcd does not verify: passed over");
+                continue;
+            };
+            if let Ok(at_ms) = Decoder::new(payload, "age mark").i64() {
+                ages.observe_mark(number, at_ms, cutoff_ms);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the age mark of `head` (fenced: a deposed leader writes none), once per head.
+    async fn mark(&self, fence: i64, head: u64, ages: &mut Ages) -> Result<()> {
+        if head == 0 || head <= ages.marked {
+            return Ok(());
+        }
+        let keys = self.log.keys();
+        let key = keys.age_mark(head);
+        let value = self
+            .registry
+            .mac()
+            .sign(&key, &Encoder::new().i64(now_ms()).finish());
+        let fenced = Txn::new()
+            .when([Compare::create_revision(keys.leader(), Cmp::Equal, fence)])
+            .then([Op::put(key, value)]);
+        if self.log.client().txn(fenced).await?.succeeded {
+            ages.marked = head;
+        }
+        Ok(())
     }
 }
 
@@ -211,6 +281,24 @@ mod tests {
             snapshot: String::new(),
             seen_ms: 0,
         }
+    }
+
+    #[test]
+    fn an_old_age_mark_makes_its_entries_old_without_reading_them() {
+        let mut ages = Ages::default();
+        // A young mark teaches nothing.
+        ages.observe_mark(9, 150, 100);
+        assert_eq!(ages.next_to_read(5, 11, 100), Some(5));
+        // An old one: entries up to 9 are old, only 10 and 11 are left to read.
+        ages.observe_mark(9, 90, 100);
+        assert_eq!(ages.next_to_read(5, 11, 100), Some(10));
+        assert_eq!(ages.cut(5, 12, 11), Some(9));
+        // Entry 10 read young; a later mark past it, old by now, clears it.
+        assert!(!ages.observe(10, 140, 100));
+        assert_eq!(ages.next_to_read(5, 11, 100), None);
+        ages.observe_mark(11, 140, 150);
+        assert_eq!(ages.next_to_read(5, 11, 150), None);
+        assert_eq!(ages.cut(5, 12, 11), Some(11));
     }
 
     #[test]
