@@ -88,16 +88,16 @@ pub fn load_sqlite(db: &mut Connection, data: &Demo) {
             "INSERT INTO customers (id, name, email, phone, address, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
-            .unwrap()
-            .execute(params![
-                c.id.unwrap() as i64,
-                c.name,
-                c.email,
-                c.phone,
-                c.address,
-                c.created_at.unwrap()
-            ])
-            .unwrap();
+        .unwrap()
+        .execute(params![
+            c.id.unwrap() as i64,
+            c.name,
+            c.email,
+            c.phone,
+            c.address,
+            c.created_at.unwrap()
+        ])
+        .unwrap();
         maybe_commit!();
     }
     for p in &data.products {
@@ -323,6 +323,11 @@ pub fn raw_fsyncs_per_second(dir: &Path, count: usize) -> f64 {
 /// figure of a run on a shared machine is reported with it.
 pub fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
-        .map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .unwrap_or_else(|_| "unknown".to_string())
 }

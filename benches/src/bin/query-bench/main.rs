@@ -41,7 +41,10 @@ fn main() {
     let cli = Cli::parse();
     let customers = cli.customers;
     let orders = customers * cli.orders_per_customer;
-    println!("query-bench: {customers} customers, {orders} orders; load average {} at the start.", load_average());
+    println!(
+        "query-bench: {customers} customers, {orders} orders; load average {} at the start.",
+        load_average()
+    );
     let data = demo::generate(2026, customers, 1_000, orders);
     let extras = data::extras(customers, 34);
     let key = MasterKey::generate();
@@ -56,14 +59,20 @@ fn main() {
         store.close().unwrap();
         0
     });
-    println!("Loaded the store without custom fields in {:.0} s.", loaded / 1000.0);
+    println!(
+        "Loaded the store without custom fields in {:.0} s.",
+        loaded / 1000.0
+    );
     let ours_dir = tempfile::tempdir().unwrap();
     let store = open(ours_dir.path());
     let loaded = millis(|| {
         data::load_ours_with_fields(&store, &data, &extras);
         0
     });
-    println!("Loaded the store with 3 indexed custom fields in {:.0} s.", loaded / 1000.0);
+    println!(
+        "Loaded the store with 3 indexed custom fields in {:.0} s.",
+        loaded / 1000.0
+    );
     let sqlite_dir = tempfile::tempdir().unwrap();
     let mut db = None;
     let loaded = millis(|| {
@@ -71,7 +80,11 @@ fn main() {
         0
     });
     let db = db.unwrap();
-    println!("Loaded SQLite (3 columns, 3 indexes, ANALYZE) in {:.0} s; load average {}.", loaded / 1000.0, load_average());
+    println!(
+        "Loaded SQLite (3 columns, 3 indexes, ANALYZE) in {:.0} s; load average {}.",
+        loaded / 1000.0,
+        load_average()
+    );
     drop(data);
 
     let params: Vec<Params> = (0..cli.checks.max(1)).map(Params::nth).collect();
@@ -84,7 +97,9 @@ fn main() {
     }
     println!("Both sides gave the same rows in the same order (counts: the same number) for {} parameter sets of each shape.", params.len());
 
-    header(&format!("{customers} customers with 3 indexed custom fields (ratio > 1: ours is faster)"));
+    header(&format!(
+        "{customers} customers with 3 indexed custom fields (ratio > 1: ours is faster)"
+    ));
     for shape in SHAPES {
         let requests: Vec<_> = params.iter().map(|p| shape.request(p)).collect();
         let n = params.len() as u64;
@@ -106,10 +121,17 @@ fn main() {
         extras.iter().filter(|e| e.score.is_some()).count(),
         extras.iter().filter(|e| e.renewal.is_some()).count(),
     ];
-    for (name, set) in [data::STAGE, data::SCORE, data::RENEWAL].into_iter().zip(set) {
+    for (name, set) in [data::STAGE, data::SCORE, data::RENEWAL]
+        .into_iter()
+        .zip(set)
+    {
         let index = |on| {
             store
-                .write(Op::IndexField { kind: Kind::Customer, name: name.to_string(), on })
+                .write(Op::IndexField {
+                    kind: Kind::Customer,
+                    name: name.to_string(),
+                    on,
+                })
                 .unwrap();
         };
         index(false);

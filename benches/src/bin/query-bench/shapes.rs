@@ -81,7 +81,9 @@ impl Shape {
         match self {
             Shape::Equality => "stage = s, first 100 by id",
             Shape::Range => "score in a 1% range, first 100 by id",
-            Shape::EqualityRangeSorted => "stage = s, renewal in 30 days, SORT score DESC LIMIT 100",
+            Shape::EqualityRangeSorted => {
+                "stage = s, renewal in 30 days, SORT score DESC LIMIT 100"
+            }
             Shape::Count => "COUNT of stage = s, renewal in 30 days",
         }
     }
