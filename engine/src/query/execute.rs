@@ -10,6 +10,7 @@ use super::cursor::Position;
 use super::field::{Queried, Source};
 use super::narrow::CANDIDATE_COST;
 use super::plan::Plan;
+use super::sorted_walk::Wanted;
 use super::value::Key;
 use crate::error::Result;
 use crate::store::Store;
@@ -27,10 +28,15 @@ fn cap_for_all(rows: usize) -> usize {
 
 /// The most candidates worth taking for the first `want` matches in id order: a walk in
 /// order finds them after about `want × rows / matches` rows, and `c` candidates cost about
-/// `c × CANDIDATE_COST`, so narrowing pays while `c² × CANDIDATE_COST < want × rows`.
-fn cap_for_page(rows: usize, want: usize) -> usize {
-    (want.saturating_mul(rows) / CANDIDATE_COST).isqrt()
+/// `c × CANDIDATE_COST` (or one step each when they are exactly the matches: their range
+/// walked, no row read), so narrowing pays while `c² × cost < want × rows`.
+fn cap_for_page(rows: usize, want: usize, exact: bool) -> usize {
+    let cost = if exact { 1 } else { CANDIDATE_COST };
+    (want.saturating_mul(rows) / cost).isqrt()
 }
+
+/// Records found for a page, each with its position, in the query's order.
+pub(super) type Found<R> = Vec<(Position, Arc<R>)>;
 
 /// A page: its records, and the position of its last one when more follow.
 pub(crate) struct Walked<R> {
@@ -40,7 +46,7 @@ pub(crate) struct Walked<R> {
 
 /// The page of the first `limit` records found (of at most one more, which says whether more
 /// follow).
-fn walked<R>(mut found: Vec<(Position, Arc<R>)>, limit: usize) -> Walked<R> {
+fn walked<R>(mut found: Found<R>, limit: usize) -> Walked<R> {
     let more = found.len() > limit;
     found.truncate(limit);
     let next = more.then(|| found.last().map(|(p, _)| p.clone())).flatten();
@@ -131,7 +137,7 @@ impl<R: Queried> Plan<R> {
     }
 
     /// The record at a position, opened, if it passes every condition.
-    fn confirmed(&self, store: &Store, id: u64) -> Result<Option<Arc<R>>> {
+    pub(super) fn confirmed(&self, store: &Store, id: u64) -> Result<Option<Arc<R>>> {
         store.check_cancelled()?;
         let Some(record) = R::open(store, id)? else {
             return Ok(None);
@@ -165,7 +171,7 @@ impl<R: Queried> Plan<R> {
         store: &Store,
         after: Option<&Position>,
         want: usize,
-    ) -> Result<Option<Vec<(Position, Arc<R>)>>> {
+    ) -> Result<Option<Found<R>>> {
         let mut from = after.map_or(0, |(_, id)| id.saturating_add(1));
         let mut found = Vec::with_capacity(want);
         loop {
@@ -200,10 +206,13 @@ impl<R: Queried> Plan<R> {
             }
         }
         let rows = R::rows(store).len();
-        let cap = if in_id_order && self.sort.field.in_memory() {
-            cap_for_page(rows, want)
-        } else {
-            cap_for_all(rows)
+        let by_id = in_id_order && self.sort.field.in_memory();
+        let cap = |exact| {
+            if by_id {
+                cap_for_page(rows, want, exact)
+            } else {
+                cap_for_all(rows)
+            }
         };
         // A page checks its few records on their rows; a merge pays for a count.
         let narrowed = self.indexed_candidates(store, cap, false);
@@ -212,7 +221,7 @@ impl<R: Queried> Plan<R> {
         let candidates = candidates.as_deref();
         let after_it =
             |p: &Position| after.is_none_or(|a| order(p, a, descending) == Ordering::Greater);
-        let mut found: Vec<(Position, Arc<R>)> = Vec::new();
+        let mut found: Found<R> = Vec::new();
         if !self.sort.field.in_memory() {
             // Only the opened records have the sort values: open every survivor.
             for (_, id) in self.survivors(store, candidates, 0, usize::MAX, false) {
@@ -249,7 +258,15 @@ impl<R: Queried> Plan<R> {
                 }
                 from = last + 1;
             }
-        } else if let Some(page) = self.page_from_index(store, candidates, exact, after, want)? {
+        } else if let Some(page) = self.page_from_index(
+            store,
+            Wanted {
+                candidates,
+                exact,
+                after,
+                want,
+            },
+        )? {
             found = page;
         } else {
             let mut entries = self.survivors(store, candidates, 0, usize::MAX, true);
@@ -282,35 +299,10 @@ impl<R: Queried> Plan<R> {
         Ok(walked(found, limit))
     }
 
-    /// The page read in the order of the sort field's ordered index (`sorted_walk.rs`), when
-    /// that is cheaper than sorting the candidates, every record opened is confirmed, and the
-    /// index fills the page; else `None` (the caller sorts).
-    #[allow(clippy::type_complexity)]
-    fn page_from_index(
-        &self,
-        store: &Store,
-        candidates: Option<&[u64]>,
-        exact: bool,
-        after: Option<&Position>,
-        want: usize,
-    ) -> Result<Option<Vec<(Position, Arc<R>)>>> {
-        let Some(positions) = self.sorted_by_index(store, candidates, exact, after, want) else {
-            return Ok(None);
-        };
-        let mut page = Vec::with_capacity(positions.len());
-        for position in positions {
-            match self.confirmed(store, position.1)? {
-                Some(record) => page.push((position, record)),
-                // Changed since memory said it matched: the sort decides instead.
-                None => return Ok(None),
-            }
-        }
-        Ok(Some(page))
-    }
-
     /// How many records pass every condition: opened only when memory cannot decide.
     pub fn count(&self, store: &Store) -> Result<u64> {
-        let candidates = self.indexed_candidates(store, cap_for_all(R::rows(store).len()), true);
+        let rows = R::rows(store).len();
+        let candidates = self.indexed_candidates(store, |_| cap_for_all(rows), true);
         if let Some(candidates) = &candidates {
             if candidates.exact {
                 return Ok(candidates.ids.len() as u64);

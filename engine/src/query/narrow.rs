@@ -137,17 +137,20 @@ pub(crate) struct Candidates {
 }
 
 /// The ids of the smallest range the conditions on indexed custom fields allow, if one
-/// holds at most `cap` records; with `merge`, kept only where every other such field that
+/// holds at most `cap(exact)` records (`exact`: the range would be exactly the matches, so
+/// no row needs reading); with `merge`, kept only where every other such field that
 /// asks for one value has it (a merge with that value's ids, which its index holds in
 /// order: what a count wants, to be exact); `None` when no such condition is there or every
 /// range is larger.
 pub(crate) fn smallest_range<R: Queried>(
     conditions: &[Condition<R>],
     rows: &QueryRows<R>,
-    cap: usize,
+    cap: impl Fn(bool) -> usize,
     merge: bool,
 ) -> Option<Candidates> {
     let (allowed, every_served) = allowed_values(conditions, rows);
+    // One field deciding every condition: its range is exactly the matches.
+    let cap = cap(every_served && allowed.len() == 1);
     let (chosen, mut ids) = smallest(&allowed, rows, cap)?;
     let mut exact = every_served;
     for (at, other) in allowed.iter().enumerate() {
@@ -237,22 +240,37 @@ fn smallest<R: Queried>(
     rows: &QueryRows<R>,
     cap: usize,
 ) -> Option<(usize, Vec<u64>)> {
-    let mut walks: Vec<(usize, Box<dyn Iterator<Item = u64> + '_>, Vec<u64>, bool)> = allowed
+    /// One range being walked: its place among `allowed`, its ids, those taken so far, and
+    /// whether it has ended.
+    struct Walk<'a> {
+        at: usize,
+        ids: Box<dyn Iterator<Item = u64> + 'a>,
+        taken: Vec<u64>,
+        ended: bool,
+    }
+    let mut walks: Vec<Walk<'_>> = allowed
         .iter()
         .enumerate()
-        .filter_map(|(at, a)| Some((at, a.ids(rows)?, Vec::new(), false)))
+        .filter_map(|(at, a)| {
+            Some(Walk {
+                at,
+                ids: a.ids(rows)?,
+                taken: Vec::new(),
+                ended: false,
+            })
+        })
         .collect();
     if walks.is_empty() {
         return None;
     }
     let mut reach = FIRST_ROUND;
     loop {
-        for (_, ids, taken, ended) in &mut walks {
-            while taken.len() < reach {
-                match ids.next() {
-                    Some(id) => taken.push(id),
+        for walk in &mut walks {
+            while walk.taken.len() < reach {
+                match walk.ids.next() {
+                    Some(id) => walk.taken.push(id),
                     None => {
-                        *ended = true;
+                        walk.ended = true;
                         break;
                     }
                 }
@@ -260,12 +278,12 @@ fn smallest<R: Queried>(
         }
         let smallest = walks
             .iter_mut()
-            .filter(|walk| walk.3)
-            .min_by_key(|walk| walk.2.len());
-        if let Some((at, _, taken, _)) = smallest {
-            let mut ids = std::mem::take(taken);
+            .filter(|walk| walk.ended)
+            .min_by_key(|walk| walk.taken.len());
+        if let Some(walk) = smallest {
+            let mut ids = std::mem::take(&mut walk.taken);
             ids.sort_unstable();
-            return Some((*at, ids));
+            return Some((walk.at, ids));
         }
         if reach >= cap {
             return None;

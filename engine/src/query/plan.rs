@@ -3,9 +3,9 @@
 //! Candidates come, in this order of preference, from the blind indexes (a customer's email
 //! or phone by `=` or `IN`, a name's words by `WORD`: ids to intersect), from the ordered
 //! index of an indexed custom field (the smallest range the conditions allow: `narrow.rs`),
-//! from the ids the conditions on `id` bound, and from the rows kept in memory (`indexes/query_rows.rs`),
-//! which decide every condition on a field that is not personal and on the statistics
-//! without a decryption. Only what passes all of that is opened, and every opened record is
+//! from the ids the conditions on `id` bound, and from the rows kept in memory
+//! (`indexes/query_rows.rs`), which decide every condition on a field that is not personal
+//! and on the statistics without a decryption. Only what passes all of that is opened, and every opened record is
 //! checked against every condition (a blind hash may collide; a write may land between).
 
 use super::condition::{Condition, ConditionText, Operator, Test};
@@ -187,9 +187,14 @@ impl<R: Queried> Plan<R> {
 
     /// The ids the indexes allow, ascending (`None`: no index narrows the query): the
     /// intersection of what each blind index gives, else the smallest range of an indexed
-    /// custom field when it holds at most `cap` records, with `merge` kept to the records
+    /// custom field when it holds at most `cap(exact)` records, with `merge` kept to the records
     /// the other fields' one-value conditions allow (`narrow.rs`).
-    pub fn indexed_candidates(&self, store: &Store, cap: usize, merge: bool) -> Option<Candidates> {
+    pub fn indexed_candidates(
+        &self,
+        store: &Store,
+        cap: impl Fn(bool) -> usize,
+        merge: bool,
+    ) -> Option<Candidates> {
         match self.blind_candidates(store) {
             Some(ids) => Some(Candidates { ids, exact: false }),
             None => super::narrow::smallest_range(&self.conditions, &R::rows(store), cap, merge),

@@ -11,29 +11,61 @@
 //! and the caller sorts.
 
 use super::cursor::Position;
+use super::execute::Found;
 use super::field::{Queried, Source};
 use super::narrow::CANDIDATE_COST;
 use super::plan::Plan;
+use crate::error::Result;
 use crate::store::Store;
 
 /// Candidates checked on their rows to estimate how many of them match.
 const SAMPLE: usize = 64;
 
+/// What a page asks of the walk: the candidates (ascending; `None`: no condition narrowed),
+/// whether they are exactly the matches, the cursor's position and how many records.
+#[derive(Clone, Copy)]
+pub(super) struct Wanted<'a> {
+    pub candidates: Option<&'a [u64]>,
+    pub exact: bool,
+    pub after: Option<&'a Position>,
+    pub want: usize,
+}
+
 impl<R: Queried> Plan<R> {
-    /// The positions of the page's `want` records in the query's order, after `after`, read
-    /// from the sort field's ordered index; `None` when that does not apply (no such index,
-    /// the cursor among the nulls, or too few values in the index to fill the page).
+    /// The page's `want` records in the query's order after `after`, read from the sort
+    /// field's ordered index and opened; `None` when that does not apply (no such index, the
+    /// cursor among the nulls, a sort cheaper than the walk, too few values in the index to
+    /// fill the page, or a record that no longer matches once opened): the caller sorts.
     ///
-    /// `candidates` (ascending) holds every match, exactly the matches when `exact`; without
-    /// candidates the walk applies only to a query without conditions.
-    pub(super) fn sorted_by_index(
+    /// The candidates hold every match, exactly the matches when `exact`; without candidates
+    /// the walk applies only to a query without conditions.
+    pub(super) fn page_from_index(
         &self,
         store: &Store,
-        candidates: Option<&[u64]>,
-        exact: bool,
-        after: Option<&Position>,
-        want: usize,
-    ) -> Option<Vec<Position>> {
+        wanted: Wanted<'_>,
+    ) -> Result<Option<Found<R>>> {
+        let Some(positions) = self.positions_from_index(store, &wanted) else {
+            return Ok(None);
+        };
+        let mut page = Vec::with_capacity(positions.len());
+        for position in positions {
+            match self.confirmed(store, position.1)? {
+                Some(record) => page.push((position, record)),
+                // Changed since memory said it matched: the sort decides instead.
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(page))
+    }
+
+    /// The positions of the page, from the index (see [`Plan::page_from_index`]).
+    fn positions_from_index(&self, store: &Store, wanted: &Wanted<'_>) -> Option<Vec<Position>> {
+        let Wanted {
+            candidates,
+            exact,
+            after,
+            want,
+        } = *wanted;
         let Source::Custom(field) = &self.sort.field.source else {
             return None;
         };

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Instant;
 
 /// Rounds of (today's, with fields) opens; the table gives each round and the best.
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 2;
 
 pub fn compare(today: &Path, with_fields: &Path, open: &dyn Fn(&Path) -> Store, customers: usize) {
     println!("\n### Open time ({customers} customers; ratio: today's over with fields)\n");
