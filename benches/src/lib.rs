@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+pub mod measure;
+
 use crm_engine::{
     demo, KeySource, MasterKey, NewOrder, Op, Options, OrderQuery, OrderScope, Store,
 };
@@ -82,17 +84,20 @@ pub fn load_sqlite(db: &mut Connection, data: &Demo) {
         };
     }
     for c in &data.customers {
-        tx.prepare_cached("INSERT INTO customers VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-            .unwrap()
-            .execute(params![
-                c.id.unwrap() as i64,
-                c.name,
-                c.email,
-                c.phone,
-                c.address,
-                c.created_at.unwrap()
-            ])
-            .unwrap();
+        tx.prepare_cached(
+            "INSERT INTO customers (id, name, email, phone, address, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .unwrap()
+        .execute(params![
+            c.id.unwrap() as i64,
+            c.name,
+            c.email,
+            c.phone,
+            c.address,
+            c.created_at.unwrap()
+        ])
+        .unwrap();
         maybe_commit!();
     }
     for p in &data.products {
@@ -312,4 +317,17 @@ pub fn raw_fsyncs_per_second(dir: &Path, count: usize) -> f64 {
         file.sync_data().unwrap();
     }
     count as f64 / started.elapsed().as_secs_f64()
+}
+
+/// The machine's load averages over 1, 5 and 15 minutes, as `uptime` shows them: every
+/// figure of a run on a shared machine is reported with it.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|_| "unknown".to_string())
 }

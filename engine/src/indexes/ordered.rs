@@ -3,11 +3,13 @@
 //! indexes of declared fields are made of (`INDEXED`, `PROTOCOL.md` "Schema"); each holds the
 //! field's values in the order its type compares them.
 
+use rayon::slice::ParallelSliceMut;
 use std::collections::BTreeSet;
 use std::ops::{Bound, RangeBounds};
 
 /// Sorted (value, id) pairs of one field of one kind; a record whose field is unset is not in it.
-/// The orders' times are one ([`super::OrdersByTime`]); the fields declared `INDEXED` will be.
+/// The orders' times are one ([`super::OrdersByTime`]), and each custom field declared
+/// `INDEXED` ([`super::QueryRows`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct OrderedIndex<V: Ord> {
     pairs: BTreeSet<(V, u64)>,
@@ -49,38 +51,112 @@ impl<V: Ord + Clone> OrderedIndex<V> {
         after: Option<&(V, u64)>,
         limit: usize,
     ) -> Vec<(V, u64)> {
-        let first = match values.start_bound() {
-            Bound::Included(v) => Bound::Included((v.clone(), 0)),
-            Bound::Excluded(v) => Bound::Excluded((v.clone(), u64::MAX)),
-            Bound::Unbounded => Bound::Unbounded,
-        };
+        let first = low_pair(values.start_bound());
         // A cursor before the values' start (one from another range) does not widen it.
         let start = match (after, &first) {
             (Some(after), Bound::Included(pair) | Bound::Excluded(pair)) if after < pair => first,
             (Some(after), _) => Bound::Excluded(after.clone()),
             (None, _) => first,
         };
-        let end = match values.end_bound() {
-            Bound::Included(v) => Bound::Included((v.clone(), u64::MAX)),
-            Bound::Excluded(v) => Bound::Excluded((v.clone(), 0)),
-            Bound::Unbounded => Bound::Unbounded,
-        };
-        if empty(&start, &end) {
-            return Vec::new();
-        }
-        self.pairs
-            .range((start, end))
+        self.between(start, high_pair(values.end_bound()))
             .take(limit)
             .cloned()
             .collect()
     }
 
-    /// The index of these (value, id) pairs, in any order.
-    pub fn rebuild(mut pairs: Vec<(V, u64)>) -> OrderedIndex<V> {
-        pairs.sort_unstable();
+    /// The ids of the records whose value is between `low` and `high`, in (value, id) order:
+    /// a query's candidates (`query/narrow.rs`).
+    pub fn ids_between(&self, low: Bound<&V>, high: Bound<&V>) -> impl Iterator<Item = u64> + '_ {
+        self.between(low_pair(low), high_pair(high))
+            .map(|(_, id)| *id)
+    }
+
+    /// The ids of the records whose value is `value`, ascending, from id `from` on.
+    pub fn ids_of(&self, value: &V, from: u64) -> impl Iterator<Item = u64> + '_ {
+        self.pairs
+            .range((value.clone(), from)..=(value.clone(), u64::MAX))
+            .map(|(_, id)| *id)
+    }
+
+    /// Every pair in the order of a sort on the field: by value ascending, or descending with
+    /// each value's ids still ascending (ties by id, as queries order them), after the pair
+    /// `after` (a cursor) when one is given.
+    pub fn sorted(
+        &self,
+        descending: bool,
+        after: Option<&(V, u64)>,
+    ) -> Box<dyn Iterator<Item = &(V, u64)> + '_> {
+        if !descending {
+            let start = after.map_or(Bound::Unbounded, |pair| Bound::Excluded(pair.clone()));
+            return Box::new(self.pairs.range((start, Bound::Unbounded)));
+        }
+        // Down one value at a time, each value's pairs walked up.
+        let mut group = after.map(|(value, id)| {
+            self.pairs.range((
+                Bound::Excluded((value.clone(), *id)),
+                Bound::Included((value.clone(), u64::MAX)),
+            ))
+        });
+        let mut below = after.map_or(Bound::Unbounded, |(value, _)| {
+            Bound::Excluded((value.clone(), 0))
+        });
+        Box::new(std::iter::from_fn(move || loop {
+            if let Some(pair) = group.as_mut().and_then(Iterator::next) {
+                return Some(pair);
+            }
+            let (value, _) = self
+                .pairs
+                .range((Bound::Unbounded, below.clone()))
+                .next_back()?;
+            group = Some(
+                self.pairs
+                    .range((value.clone(), 0)..=(value.clone(), u64::MAX)),
+            );
+            below = Bound::Excluded((value.clone(), 0));
+        }))
+    }
+
+    /// The pairs between two pair bounds (none when they cross).
+    fn between(
+        &self,
+        start: Bound<(V, u64)>,
+        end: Bound<(V, u64)>,
+    ) -> impl Iterator<Item = &(V, u64)> + '_ {
+        let crossed = empty(&start, &end);
+        (!crossed)
+            .then(|| self.pairs.range((start, end)))
+            .into_iter()
+            .flatten()
+    }
+
+    /// The index of these (value, id) pairs, in any order (sorted on every core: a field
+    /// indexed over a million customers is rebuilt at each open).
+    pub fn rebuild(mut pairs: Vec<(V, u64)>) -> OrderedIndex<V>
+    where
+        V: Send,
+    {
+        pairs.par_sort_unstable();
         OrderedIndex {
             pairs: pairs.into_iter().collect(),
         }
+    }
+}
+
+/// The first pair a range of values starting at `bound` holds.
+fn low_pair<V: Clone>(bound: Bound<&V>) -> Bound<(V, u64)> {
+    match bound {
+        Bound::Included(v) => Bound::Included((v.clone(), 0)),
+        Bound::Excluded(v) => Bound::Excluded((v.clone(), u64::MAX)),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+/// The last pair a range of values ending at `bound` holds.
+fn high_pair<V: Clone>(bound: Bound<&V>) -> Bound<(V, u64)> {
+    match bound {
+        Bound::Included(v) => Bound::Included((v.clone(), u64::MAX)),
+        Bound::Excluded(v) => Bound::Excluded((v.clone(), 0)),
+        Bound::Unbounded => Bound::Unbounded,
     }
 }
 
@@ -130,12 +206,46 @@ mod tests {
                     expected,
                     "seed {seed}"
                 );
+                let ids: Vec<u64> = expected.iter().map(|(_, id)| *id).collect();
+                assert_eq!(
+                    index
+                        .ids_between(Bound::Included(&a), Bound::Included(&b))
+                        .collect::<Vec<_>>(),
+                    ids,
+                    "seed {seed}: crossed bounds give none"
+                );
                 let cut = rng.gen_range(0..=expected.len());
                 let after = cut.checked_sub(1).map(|i| expected[i]);
                 assert_eq!(
                     index.range(a..=b, after.as_ref(), 5),
                     expected[cut..].iter().take(5).copied().collect::<Vec<_>>()
                 );
+                // The sort's order, both ways, from any cursor.
+                let mut ascending: Vec<(i64, u64)> =
+                    values.iter().map(|(id, v)| (*v, *id)).collect();
+                ascending.sort_unstable();
+                let mut descending = ascending.clone();
+                descending.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+                for (walk, down) in [(&ascending, false), (&descending, true)] {
+                    let cut = rng.gen_range(0..=walk.len());
+                    let after = cut.checked_sub(1).map(|i| walk[i]);
+                    assert_eq!(
+                        index
+                            .sorted(down, after.as_ref())
+                            .copied()
+                            .collect::<Vec<_>>(),
+                        walk[cut..].to_vec(),
+                        "seed {seed}, descending {down}"
+                    );
+                }
+                if let Some(&(value, id)) = ascending.first() {
+                    let same: Vec<u64> = ascending
+                        .iter()
+                        .filter(|(v, i)| *v == value && *i >= id)
+                        .map(|(_, i)| *i)
+                        .collect();
+                    assert_eq!(index.ids_of(&value, id).collect::<Vec<_>>(), same);
+                }
                 // A cursor from below the range does not widen it.
                 let before = (a - 1, rng.gen_range(0..60));
                 assert_eq!(index.range(a..=b, Some(&before), usize::MAX), expected);

@@ -17,14 +17,22 @@
 //! follows the catalog ([`QueryRows::grow`] before a new catalog is in use, [`QueryRows::shrink`]
 //! after), so that a query that reads the catalog as indexing a field finds its keys here.
 //!
+//! Each kept custom field also has an [`OrderedIndex`] of its (key, id) pairs: conditions on
+//! it are answered from a range of it, and sorts on it walk it (`query/narrow.rs`,
+//! `query/sorted_walk.rs`).
+//!
 //! About 150 bytes a customer (a 32-byte key per field, the row's allocation, the name's
-//! text and the map's entry), the same per product; about 40 more per indexed custom value.
+//! text and the map's entry: an estimate from the shapes), the same per product; an indexed
+//! custom value adds about 100 (48 in the row, the rest in the ordered index: measured by
+//! `query-bench` at 1,000,000 customers, `BENCHMARKS.md`).
 
 use super::changes::Old;
+use super::ordered::OrderedIndex;
 use crate::error::Kind;
 use crate::query::custom_key;
 use crate::query::{Key, ValueType};
 use crate::schema::{Catalog, CustomField, FieldDef, FieldId, Record};
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
@@ -53,6 +61,9 @@ pub(crate) struct QueryRows<R> {
     rows: BTreeMap<u64, Row>,
     /// The custom fields kept (indexed), by id ascending.
     indexed: Vec<CustomField>,
+    /// Each kept custom field's values in order, by field id: a query narrows by the one
+    /// whose range holds the fewest records (`query/narrow.rs`) instead of reading every row.
+    ordered: BTreeMap<u32, OrderedIndex<Key>>,
     kind: PhantomData<fn() -> R>,
 }
 
@@ -61,6 +72,7 @@ impl<R> Default for QueryRows<R> {
         QueryRows {
             rows: BTreeMap::new(),
             indexed: Vec::new(),
+            ordered: BTreeMap::new(),
             kind: PhantomData,
         }
     }
@@ -68,7 +80,7 @@ impl<R> Default for QueryRows<R> {
 
 impl<R> PartialEq for QueryRows<R> {
     fn eq(&self, other: &Self) -> bool {
-        self.rows == other.rows && self.indexed == other.indexed
+        self.rows == other.rows && self.indexed == other.indexed && self.ordered == other.ordered
     }
 }
 
@@ -148,6 +160,10 @@ impl<R: Record> QueryRows<R> {
             custom.sort_by_key(|(id, _)| *id);
             row.custom = custom.into_boxed_slice();
         }
+        for field in &added {
+            self.ordered
+                .insert(field.id, ordered_of(&self.rows, field.id));
+        }
         self.indexed.extend(added);
         self.indexed.sort_by_key(|field| field.id);
     }
@@ -160,6 +176,7 @@ impl<R: Record> QueryRows<R> {
             return;
         }
         self.indexed.retain(|field| keep(field.id));
+        self.ordered.retain(|id, _| keep(*id));
         for row in self.rows.values_mut() {
             if row.custom.iter().any(|(id, _)| !keep(*id)) {
                 let custom: Vec<(u32, Key)> = row
@@ -176,6 +193,16 @@ impl<R: Record> QueryRows<R> {
     /// The row of one record.
     pub fn get(&self, id: u64) -> Option<&Row> {
         self.rows.get(&id)
+    }
+
+    /// How many records have a row.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The values of kept custom field `id` in order (`None`: not kept).
+    pub fn ordered(&self, id: u32) -> Option<&OrderedIndex<Key>> {
+        self.ordered.get(&id)
     }
 
     /// The rows with ids in `ids`, ascending.
@@ -196,13 +223,21 @@ impl<R: Record> QueryRows<R> {
                 return;
             }
         }
-        match new {
+        let old = match new {
             Some(new) => {
                 let row = Self::row_of(new, &self.indexed);
                 self.rows.insert(id, row)
             }
             None => self.rows.remove(&id),
         };
+        let new = self.rows.get(&id);
+        for (field, index) in &mut self.ordered {
+            index.apply(
+                id,
+                old.as_ref().and_then(|row| row.custom(*field)),
+                new.and_then(|row| row.custom(*field)),
+            );
+        }
     }
 
     /// The rows of these records, which keep the custom fields `indexed`.
@@ -210,10 +245,25 @@ impl<R: Record> QueryRows<R> {
         rows: impl IntoIterator<Item = (u64, Row)>,
         indexed: Vec<CustomField>,
     ) -> QueryRows<R> {
+        let rows: BTreeMap<u64, Row> = rows.into_iter().collect();
+        let ordered = indexed
+            .par_iter()
+            .map(|field| (field.id, ordered_of(&rows, field.id)))
+            .collect();
         QueryRows {
-            rows: rows.into_iter().collect(),
+            rows,
             indexed,
+            ordered,
             kind: PhantomData,
         }
     }
+}
+
+/// The ordered index of custom field `id` over these rows.
+fn ordered_of(rows: &BTreeMap<u64, Row>, id: u32) -> OrderedIndex<Key> {
+    OrderedIndex::rebuild(
+        rows.iter()
+            .filter_map(|(record, row)| Some((row.custom(id)?.clone(), *record)))
+            .collect(),
+    )
 }

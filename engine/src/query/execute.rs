@@ -8,19 +8,52 @@
 
 use super::cursor::Position;
 use super::field::{Queried, Source};
+use super::narrow::CANDIDATE_COST;
 use super::plan::Plan;
+use super::sorted_walk::Wanted;
+use super::value::Key;
 use crate::error::Result;
 use crate::store::Store;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-/// Rows read from memory per chunk of a walk in id order.
+/// Rows read from memory per chunk of a walk in id order, at most.
 const ID_CHUNK: usize = 1024;
+
+/// The most candidates worth taking for a query that reads every match (a count, a sort):
+/// more cost more than reading all `rows` in order.
+fn cap_for_all(rows: usize) -> usize {
+    rows / CANDIDATE_COST
+}
+
+/// The most candidates worth taking for the first `want` matches in id order: a walk in
+/// order finds them after about `want × rows / matches` rows, and `c` candidates cost about
+/// `c × CANDIDATE_COST` (or one step each when they are exactly the matches: their range
+/// walked, no row read), so narrowing pays while `c² × cost < want × rows`.
+fn cap_for_page(rows: usize, want: usize, exact: bool) -> usize {
+    let cost = if exact { 1 } else { CANDIDATE_COST };
+    (want.saturating_mul(rows) / cost).isqrt()
+}
+
+/// Records found for a page, each with its position, in the query's order.
+pub(super) type Found<R> = Vec<(Position, Arc<R>)>;
 
 /// A page: its records, and the position of its last one when more follow.
 pub(crate) struct Walked<R> {
     pub records: Vec<Arc<R>>,
     pub next: Option<Position>,
+}
+
+/// The page of the first `limit` records found (of at most one more, which says whether more
+/// follow).
+fn walked<R>(mut found: Found<R>, limit: usize) -> Walked<R> {
+    let more = found.len() > limit;
+    found.truncate(limit);
+    let next = more.then(|| found.last().map(|(p, _)| p.clone())).flatten();
+    Walked {
+        records: found.into_iter().map(|(_, record)| record).collect(),
+        next,
+    }
 }
 
 /// The query's order between two positions.
@@ -104,12 +137,12 @@ impl<R: Queried> Plan<R> {
     }
 
     /// The record at a position, opened, if it passes every condition.
-    fn confirmed(&self, store: &Store, id: u64) -> Result<Option<Arc<R>>> {
+    pub(super) fn confirmed(&self, store: &Store, id: u64) -> Result<Option<Arc<R>>> {
         store.check_cancelled()?;
         let Some(record) = R::open(store, id)? else {
             return Ok(None);
         };
-        let rollup = R::rollup(store, id);
+        let rollup = self.rollup_if_used(store, id);
         Ok(self
             .conditions
             .iter()
@@ -117,15 +150,78 @@ impl<R: Queried> Plan<R> {
             .then_some(record))
     }
 
+    /// The record's rollup when a condition or the sort reads a statistic (a lookup under the
+    /// rollup table's lock), else the default.
+    fn rollup_if_used(&self, store: &Store, id: u64) -> R::Rollup {
+        let is_stat = |source: &Source<R>| matches!(source, Source::Stat(_));
+        let used = is_stat(&self.sort.field.source)
+            || self.conditions.iter().any(|c| is_stat(&c.field.source));
+        if used {
+            R::rollup(store, id)
+        } else {
+            R::Rollup::default()
+        }
+    }
+
+    /// The page in id order of a query whose conditions ask one indexed custom field for one
+    /// value: that value's ids, which the index holds in order, opened until the page is full
+    /// (`None` for any other query).
+    fn page_of_one_value(
+        &self,
+        store: &Store,
+        after: Option<&Position>,
+        want: usize,
+    ) -> Result<Option<Found<R>>> {
+        let mut from = after.map_or(0, |(_, id)| id.saturating_add(1));
+        let mut found = Vec::with_capacity(want);
+        loop {
+            let size = want - found.len();
+            let ids =
+                super::narrow::one_value_in_id_order(&self.conditions, &R::rows(store), from, size);
+            let Some(ids) = ids else {
+                return Ok(None);
+            };
+            for &id in &ids {
+                if let Some(record) = self.confirmed(store, id)? {
+                    found.push(((Some(Key::Number(i128::from(id))), id), record));
+                }
+            }
+            match ids.last() {
+                Some(&last) if ids.len() == size && found.len() < want && last < u64::MAX => {
+                    from = last + 1;
+                }
+                _ => return Ok(Some(found)),
+            }
+        }
+    }
+
     /// The page of at most `limit` records after `after` (`None`: the start).
     pub fn page(&self, store: &Store, after: Option<&Position>, limit: usize) -> Result<Walked<R>> {
         let want = limit.saturating_add(1);
         let descending = self.sort.descending;
-        let candidates = self.indexed_candidates(store);
+        let in_id_order = matches!(self.sort.field.source, Source::Id) && !descending;
+        if in_id_order {
+            if let Some(found) = self.page_of_one_value(store, after, want)? {
+                return Ok(walked(found, limit));
+            }
+        }
+        let rows = R::rows(store).len();
+        let by_id = in_id_order && self.sort.field.in_memory();
+        let cap = |exact| {
+            if by_id {
+                cap_for_page(rows, want, exact)
+            } else {
+                cap_for_all(rows)
+            }
+        };
+        // A page checks its few records on their rows; a merge pays for a count.
+        let narrowed = self.indexed_candidates(store, cap, false);
+        let exact = narrowed.as_ref().is_some_and(|c| c.exact);
+        let candidates = narrowed.map(|c| c.ids);
         let candidates = candidates.as_deref();
         let after_it =
             |p: &Position| after.is_none_or(|a| order(p, a, descending) == Ordering::Greater);
-        let mut found: Vec<(Position, Arc<R>)> = Vec::new();
+        let mut found: Found<R> = Vec::new();
         if !self.sort.field.in_memory() {
             // Only the opened records have the sort values: open every survivor.
             for (_, id) in self.survivors(store, candidates, 0, usize::MAX, false) {
@@ -139,11 +235,13 @@ impl<R: Queried> Plan<R> {
             }
             found.sort_by(|a, b| order(&a.0, &b.0, descending));
             found.truncate(want);
-        } else if matches!(self.sort.field.source, Source::Id) && !descending {
-            // In id order: memory gives the survivors in order already, a chunk at a time.
+        } else if in_id_order {
+            // In id order: memory gives the survivors in order already, a chunk at a time (as
+            // many as the page still lacks: a survivor seldom fails once opened).
             let mut from = after.map_or(0, |(_, id)| id.saturating_add(1));
             'walk: loop {
-                let chunk = self.survivors(store, candidates, from, ID_CHUNK, true);
+                let size = (want - found.len()).clamp(1, ID_CHUNK);
+                let chunk = self.survivors(store, candidates, from, size, true);
                 let Some(&(_, last)) = chunk.last() else {
                     break;
                 };
@@ -155,11 +253,21 @@ impl<R: Queried> Plan<R> {
                         }
                     }
                 }
-                if chunk.len() < ID_CHUNK || last == u64::MAX {
+                if chunk.len() < size || last == u64::MAX {
                     break;
                 }
                 from = last + 1;
             }
+        } else if let Some(page) = self.page_from_index(
+            store,
+            Wanted {
+                candidates,
+                exact,
+                after,
+                want,
+            },
+        )? {
+            found = page;
         } else {
             let mut entries = self.survivors(store, candidates, 0, usize::MAX, true);
             entries.retain(|p| after_it(p));
@@ -188,18 +296,19 @@ impl<R: Queried> Plan<R> {
                 }
             }
         }
-        let more = found.len() > limit;
-        found.truncate(limit);
-        let next = more.then(|| found.last().map(|(p, _)| p.clone())).flatten();
-        Ok(Walked {
-            records: found.into_iter().map(|(_, record)| record).collect(),
-            next,
-        })
+        Ok(walked(found, limit))
     }
 
     /// How many records pass every condition: opened only when memory cannot decide.
     pub fn count(&self, store: &Store) -> Result<u64> {
-        let candidates = self.indexed_candidates(store);
+        let rows = R::rows(store).len();
+        let candidates = self.indexed_candidates(store, |_| cap_for_all(rows), true);
+        if let Some(candidates) = &candidates {
+            if candidates.exact {
+                return Ok(candidates.ids.len() as u64);
+            }
+        }
+        let candidates = candidates.map(|c| c.ids);
         let survivors = self.survivors(store, candidates.as_deref(), 0, usize::MAX, false);
         if self.conditions.iter().all(|c| c.in_memory()) {
             return Ok(survivors.len() as u64);

@@ -8,7 +8,9 @@
 //! | `field.rs` | the one resolver of field names, for customers and products |
 //! | `condition.rs` | the operators, which types take which, whether a value passes |
 //! | `plan.rs` | a query read; its candidates from the indexes; whether it scans |
+//! | `narrow.rs` | the smallest range an indexed custom field's conditions allow |
 //! | `execute.rs` | the walk: memory first, then the records that can match, opened |
+//! | `sorted_walk.rs` | a page sorted on an indexed custom field, in its index's order |
 //! | `cursor.rs` | cursors, sealed |
 //!
 //! The server reads the wire's words into a [`QueryRequest`] and asks [`QueryRequest::refusal_when_masked`]
@@ -19,7 +21,9 @@ mod condition;
 mod cursor;
 mod execute;
 mod field;
+mod narrow;
 mod plan;
+mod sorted_walk;
 mod value;
 
 pub use condition::{ConditionText, Operands, Operator, MAX_IN_VALUES};

@@ -1,14 +1,17 @@
 //! The plan of a query: its conditions read, its order, and where its candidates come from.
 //!
 //! Candidates come, in this order of preference, from the blind indexes (a customer's email
-//! or phone by `=` or `IN`, a name's words by `WORD`: ids to intersect), from the ids the
-//! conditions on `id` bound, and from the rows kept in memory (`indexes/query_rows.rs`),
-//! which decide every condition on a built-in field that is not personal, on an indexed
-//! custom field and on the statistics without a decryption. Only what passes all of that is opened, and every opened record is
+//! or phone by `=` or `IN`, a name's words by `WORD`: ids to intersect), from the ordered
+//! index of an indexed custom field (the smallest range the conditions allow: `narrow.rs`),
+//! from the ids the conditions on `id` bound, and from the rows kept in memory
+//! (`indexes/query_rows.rs`), which decide every condition on a built-in field that is not
+//! personal, on an indexed custom field and on the statistics without a decryption. Only what
+//! passes all of that is opened, and every opened record is
 //! checked against every condition (a blind hash may collide; a write may land between).
 
 use super::condition::{Condition, ConditionText, Operator, Test};
 use super::field::{resolve, Queried, QueryField, Source};
+use super::narrow::Candidates;
 use super::value::Key;
 use super::SortText;
 use crate::error::{Error, Result};
@@ -183,9 +186,24 @@ impl<R: Queried> Plan<R> {
         (low <= high).then_some((low as u64, high as u64))
     }
 
-    /// The ids the indexes allow: the intersection of what each indexed condition gives
-    /// (`None`: no condition is indexed), ascending.
-    pub fn indexed_candidates(&self, store: &Store) -> Option<Vec<u64>> {
+    /// The ids the indexes allow, ascending (`None`: no index narrows the query): the
+    /// intersection of what each blind index gives, else the smallest range of an indexed
+    /// custom field when it holds at most `cap(exact)` records, with `merge` kept to the records
+    /// the other fields' one-value conditions allow (`narrow.rs`).
+    pub fn indexed_candidates(
+        &self,
+        store: &Store,
+        cap: impl Fn(bool) -> usize,
+        merge: bool,
+    ) -> Option<Candidates> {
+        match self.blind_candidates(store) {
+            Some(ids) => Some(Candidates { ids, exact: false }),
+            None => super::narrow::smallest_range(&self.conditions, &R::rows(store), cap, merge),
+        }
+    }
+
+    /// The intersection of what each blind index gives for its conditions.
+    fn blind_candidates(&self, store: &Store) -> Option<Vec<u64>> {
         let mut candidates: Option<Vec<u64>> = None;
         for condition in &self.conditions {
             let Some(field) = condition.field.id else {

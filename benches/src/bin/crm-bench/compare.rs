@@ -1,6 +1,6 @@
 //! The main report: our store against SQLite on the same CRM work, one size at a time.
 
-use crate::measure::{concurrent_rate, header, millis, rate, row};
+use crm_benches::measure::{concurrent_rate, header, millis, rate, row};
 use crm_benches::*;
 use crm_engine::{Durability, Options, Store};
 use rand::{Rng, SeedableRng};

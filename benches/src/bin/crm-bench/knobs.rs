@@ -1,7 +1,7 @@
 //! The second report: sled's tuning knobs (cache, flush interval, mode) on import, point reads
 //! and 16 durable writers.
 
-use crate::measure::{concurrent_rate, millis, rate};
+use crm_benches::measure::{concurrent_rate, millis, rate};
 use crm_benches::*;
 use crm_engine::{Options, StorageMode, Store};
 

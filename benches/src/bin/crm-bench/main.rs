@@ -7,7 +7,6 @@
 
 mod compare;
 mod knobs;
-mod measure;
 
 use clap::Parser;
 use compare::compare;

@@ -1,4 +1,4 @@
-//! Timing loops and the table rows both reports print.
+//! Timing loops and the table rows the comparison binaries print (`crm-bench`, `query-bench`).
 
 use std::time::Instant;
 
