@@ -14,6 +14,11 @@
 //! learned, nothing is applied and every writer of the group gets `READONLY`, `CLUSTERDOWN`
 //! or `TRYAGAIN`.
 //!
+//! One group is in etcd's hands at a time (`write/replicated.rs`), so the next is planned on a
+//! store that holds every group before it. An append costs etcd about the same whatever it
+//! carries, so a group first waits briefly (at most 1 ms) for the writers the last group
+//! answered to write again, and carries them too.
+//!
 //! Followers (and any node catching up) hand each committed entry to
 //! [`Store::apply_replicated`] with its position in the log. The position is written with the
 //! group's batch (`m‖cluster_applied`, sealed, node-local), so a node's store always says which

@@ -1,12 +1,12 @@
 //! The committer: takes the waiting writers' operations as one group, plans each against the
 //! group's view, applies the group as one batch, and hands it to the flusher (see `mod.rs`
-//! for why this is atomic and correct).
+//! for why this is atomic and correct). In a cluster the group goes to the replicated log
+//! instead, and is applied once committed (`replicated.rs`).
 
-use super::flusher;
 use super::view::{Effects, View};
+use super::{flusher, replicated};
 use super::{plan, Applied, Durability, Job, Outcome, Write, MAX_GROUP_OPS};
 use crate::error::{shutting_down, Error, Result};
-use crate::replica::{AppendOutcome, ReplicatedLog};
 use crate::shared::Shared;
 use crate::trees::meta;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -87,6 +87,9 @@ pub(super) fn run(
     in_flight: &flusher::InFlight,
     turn: &Turn,
 ) {
+    if let Some(log) = &shared.replication {
+        return replicated::run(shared, log.as_ref(), receiver, turn);
+    }
     // A job taken to see whether another writer waits: the first of the next group.
     let mut carried: Option<Job> = None;
     loop {
@@ -110,10 +113,6 @@ pub(super) fn run(
             }
         }
         turn.taken(jobs.len());
-        if let Some(log) = &shared.replication {
-            commit_replicated(shared, log.as_ref(), jobs);
-            continue;
-        }
         let mut applied = commit(shared, jobs);
         if shared.durability == Durability::Periodic {
             // Answered at once; the flusher still makes the group durable (and its journal
@@ -154,73 +153,8 @@ fn commit(shared: &Shared, jobs: Vec<Job>) -> Applied {
     }
 }
 
-/// Commits a group in a cluster (`replica/`): planned, appended to the replicated log, and
-/// applied and answered only once the log has committed it. When the log refuses the append
-/// or its outcome is unknown, nothing is applied (the plan is dropped) and every writer of
-/// the group is told so: no write is acknowledged that is not in the log, and none that may
-/// be in it is refused.
-fn commit_replicated(shared: &Shared, log: &dyn ReplicatedLog, jobs: Vec<Job>) {
-    if let Err(refusal) = log.may_write() {
-        return refuse(jobs, &|| refusal.to_error());
-    }
-    // Nothing is appended that this node could not apply.
-    if let Err(error) = shared
-        .storage_guard()
-        .and_then(|()| shared.replication_health())
-    {
-        let message = error.to_string();
-        let corrupt = matches!(error, Error::Corrupt(_));
-        return refuse(jobs, &|| match corrupt {
-            true => Error::Corrupt(message.clone()),
-            false => Error::Storage(message.clone()),
-        });
-    }
-    let Planned {
-        mut results,
-        effects,
-    } = plan_group(shared, &jobs);
-    let Some(effects) = effects else {
-        // Every operation was refused: nothing to append.
-        return flusher::send_results(jobs, results);
-    };
-    let entry = match shared
-        .codec
-        .keyring()
-        .and_then(|keyring| crate::replica::delta_of(&effects, keyring))
-        .and_then(|delta| delta.encode())
-    {
-        Ok(entry) => entry,
-        Err(error) => {
-            flusher::fail_successes(&mut results, &flusher::storage_message(error));
-            return flusher::send_results(jobs, results);
-        }
-    };
-    match log.append(entry) {
-        AppendOutcome::Committed { position } => {
-            match apply_group(shared, effects, Some(position)) {
-                Ok(()) => {
-                    // Durable in the log: the change feed may show it now.
-                    shared
-                        .journal
-                        .durable_through(shared.journal.applied_tail());
-                    let writes = results.iter().flatten().filter(|r| r.is_ok()).count();
-                    shared.group_commit.record_flush(writes as u64);
-                }
-                Err(error) => {
-                    // In the log but not in this store: it must not plan on top of it.
-                    shared.halt(&error);
-                    flusher::fail_successes(&mut results, &flusher::storage_message(error));
-                }
-            }
-            flusher::send_results(jobs, results);
-        }
-        AppendOutcome::Refused(refusal) => refuse(jobs, &|| refusal.to_error()),
-        AppendOutcome::Unknown => refuse(jobs, &|| Error::TryAgain),
-    }
-}
-
 /// Answers every write of the jobs with the error `error` makes.
-fn refuse(jobs: Vec<Job>, error: &dyn Fn() -> Error) {
+pub(super) fn refuse(jobs: Vec<Job>, error: &dyn Fn() -> Error) {
     let results = jobs
         .iter()
         .map(|job| job.writes.iter().map(|_| Err(error())).collect())
