@@ -13,6 +13,9 @@ use std::path::Path;
 
 /// The suffix of a snapshot sled has not finished writing.
 const UNFINISHED: &str = ".generating";
+/// How often, and how far apart, the folder's lock is tried (a second in all).
+const LOCK_TRIES: u32 = 50;
+const LOCK_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Removes the unfinished snapshots in the sled folder `path`, if no process holds it.
 /// Returns how many were removed (0 when the folder is held: sled's open then reports it).
@@ -27,13 +30,22 @@ pub(super) fn remove_unfinished_snapshots(path: &Path) -> Result<usize> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
         Err(e) => return Err(Error::Io(e)),
     };
-    if rustix::fs::flock(
+    // A store of this process closed a moment ago may still hold the lock for as long as
+    // sled's background threads take to let go (seen under load: the remover gave up, then
+    // sled's own open got the lock and read the partial snapshot); so the lock is tried for
+    // a short while before the folder is taken to be held.
+    let mut tries = 0;
+    while rustix::fs::flock(
         &lock_file,
         rustix::fs::FlockOperation::NonBlockingLockExclusive,
     )
     .is_err()
     {
-        return Ok(0);
+        tries += 1;
+        if tries >= LOCK_TRIES {
+            return Ok(0);
+        }
+        std::thread::sleep(LOCK_PAUSE);
     }
     let mut removed = 0;
     for entry in std::fs::read_dir(path)? {
