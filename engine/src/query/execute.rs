@@ -10,7 +10,7 @@ use super::cursor::Position;
 use super::field::{Queried, Source};
 use super::narrow::CANDIDATE_COST;
 use super::plan::Plan;
-use super::sorted_walk::Wanted;
+use super::sorted_walk::{Found, Wanted};
 use super::value::Key;
 use crate::error::Result;
 use crate::store::Store;
@@ -34,9 +34,6 @@ fn cap_for_page(rows: usize, want: usize, exact: bool) -> usize {
     let cost = if exact { 1 } else { CANDIDATE_COST };
     (want.saturating_mul(rows) / cost).isqrt()
 }
-
-/// Records found for a page, each with its position, in the query's order.
-pub(super) type Found<R> = Vec<(Position, Arc<R>)>;
 
 /// A page: its records, and the position of its last one when more follow.
 pub(crate) struct Walked<R> {

@@ -11,12 +11,15 @@
 //! and the caller sorts.
 
 use super::cursor::Position;
-use super::execute::Found;
 use super::field::{Queried, Source};
 use super::narrow::CANDIDATE_COST;
 use super::plan::Plan;
 use crate::error::Result;
 use crate::store::Store;
+
+/// Records found for a page, each with its position, in the query's order (what a walk
+/// here or the caller's sort gives).
+pub(super) type Found<R> = Vec<(Position, std::sync::Arc<R>)>;
 
 /// Candidates checked on their rows to estimate how many of them match.
 const SAMPLE: usize = 64;
