@@ -7,7 +7,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crm_engine::query::{ConditionText, Operator, QueryRequest, SortText, START};
+mod common;
+
+use crm_engine::query::{ConditionText, Operator, QueryRequest, SortText};
 use crm_engine::schema::{CustomGiven, CustomType, FieldDeclaration};
 use crm_engine::*;
 use proptest::prelude::*;
@@ -153,28 +155,6 @@ fn order(a: &(Option<M>, u64), b: &(Option<M>, u64), descending: bool) -> Orderi
         (Some(x), Some(y)) => x.cmp(y),
     };
     by_value.then(a.1.cmp(&b.1))
-}
-
-/// The walk's pages (ids), with `between` run after each page but the last.
-fn walk(store: &Store, request: &QueryRequest, between: &mut dyn FnMut()) -> Vec<Vec<u64>> {
-    let mut cursor = START.to_string();
-    let mut pages = Vec::new();
-    for _ in 0..200 {
-        let page = store
-            .query_customers(&QueryRequest {
-                cursor: Some(cursor.clone()),
-                ..request.clone()
-            })
-            .unwrap();
-        assert!(page.records.len() <= request.limit);
-        pages.push(page.records.iter().map(|c| c.id).collect());
-        match page.cursor {
-            Some(next) => cursor = next,
-            None => return pages,
-        }
-        between();
-    }
-    panic!("the walk did not end");
 }
 
 /// A write between pages: field `field` of the `at`th customer set to the `pick`th value (or
@@ -326,7 +306,7 @@ proptest! {
             limit,
             cursor: None,
         };
-        let flat: Vec<u64> = walk(&store, &request, &mut || {}).into_iter().flatten().collect();
+        let flat: Vec<u64> = common::walk_pages(&store, &request, &mut |_| {}).into_iter().flatten().collect();
         prop_assert_eq!(&flat, &expected);
         prop_assert_eq!(store.count_customers(&request.conditions).unwrap(), expected.len() as u64);
         // A query on indexed fields only is answered from memory.
@@ -341,7 +321,7 @@ proptest! {
         let mut touched: BTreeSet<u64> = BTreeSet::new();
         let mut writes = writes.into_iter();
         let mut after = model.clone();
-        let pages = walk(&store, &request, &mut || {
+        let pages = common::walk_pages(&store, &request, &mut |_| {
             let Some(write) = writes.next() else { return };
             let ids: Vec<u64> = after.keys().copied().collect();
             match write {
@@ -385,7 +365,7 @@ proptest! {
         }
         // The answer now is the store's answer now.
         let now = answer(&after, &fields, &conditions, sort);
-        let flat: Vec<u64> = walk(&store, &request, &mut || {}).into_iter().flatten().collect();
+        let flat: Vec<u64> = common::walk_pages(&store, &request, &mut |_| {}).into_iter().flatten().collect();
         prop_assert_eq!(flat, now.clone());
         prop_assert_eq!(store.count_customers(&request.conditions).unwrap(), now.len() as u64);
         store.check_consistency().unwrap();

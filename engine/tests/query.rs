@@ -6,7 +6,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crm_engine::query::{ConditionText, Operator, QueryRequest, SortText, START};
+mod common;
+
+use crm_engine::query::{ConditionText, Operator, QueryRequest, SortText};
 use crm_engine::values::{format_money, format_timestamp};
 use crm_engine::*;
 use proptest::prelude::*;
@@ -306,28 +308,6 @@ fn place_order(store: &Store, customer: u64, product: u64, n: usize) {
     }));
 }
 
-/// The walk's pages, with the writes between them applied; the ids each page returned.
-fn walk(store: &Store, request: &QueryRequest, writes: &mut dyn FnMut(usize)) -> Vec<Vec<u64>> {
-    let mut cursor = START.to_string();
-    let mut pages = Vec::new();
-    for page_number in 0..200 {
-        let page = store
-            .query_customers(&QueryRequest {
-                cursor: Some(cursor.clone()),
-                ..request.clone()
-            })
-            .unwrap();
-        assert!(page.records.len() <= request.limit);
-        pages.push(page.records.iter().map(|c| c.id).collect());
-        match page.cursor {
-            Some(next) => cursor = next,
-            None => return pages,
-        }
-        writes(page_number);
-    }
-    panic!("the walk did not end");
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
@@ -364,7 +344,7 @@ proptest! {
         prop_assert_eq!(count, answer.len() as u64);
 
         // Without writes, the pages are the answer cut in pages.
-        let pages = walk(&store, &request, &mut |_| {});
+        let pages = common::walk_pages(&store, &request, &mut |_| {});
         let flat: Vec<u64> = pages.iter().flatten().copied().collect();
         prop_assert_eq!(&flat, &answer, "conditions {:?} sort {:?}", conditions, sort);
         prop_assert!(pages.iter().rev().skip(1).all(|p| p.len() == limit));
@@ -372,7 +352,7 @@ proptest! {
         // With writes between pages, every record that matched and never changed comes once.
         let mut touched: BTreeSet<u64> = BTreeSet::new();
         let mut writes = writes.into_iter();
-        let pages = walk(&store, &request, &mut |_| {
+        let pages = common::walk_pages(&store, &request, &mut |_| {
             let Some(write) = writes.next() else { return };
             match write {
                 Write::Add(n) => {

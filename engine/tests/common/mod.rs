@@ -78,3 +78,30 @@ pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+/// A customer query walked by its cursor from the start: each page's ids, with `between`
+/// run after every page but the last (given the page's number).
+pub fn walk_pages(
+    store: &Store,
+    request: &crm_engine::QueryRequest,
+    between: &mut dyn FnMut(usize),
+) -> Vec<Vec<u64>> {
+    let mut cursor = crm_engine::query::START.to_string();
+    let mut pages = Vec::new();
+    for page_number in 0..200 {
+        let page = store
+            .query_customers(&crm_engine::QueryRequest {
+                cursor: Some(cursor.clone()),
+                ..request.clone()
+            })
+            .unwrap();
+        assert!(page.records.len() <= request.limit);
+        pages.push(page.records.iter().map(|c| c.id).collect());
+        match page.cursor {
+            Some(next) => cursor = next,
+            None => return pages,
+        }
+        between(page_number);
+    }
+    panic!("the walk did not end");
+}
