@@ -78,6 +78,43 @@ impl<V: Ord + Clone> OrderedIndex<V> {
             .map(|(_, id)| *id)
     }
 
+    /// The distinct values between `low` and `high`, ascending, if there are at most `most`
+    /// (`None` when there are more): one seek each, so worth asking only for a few.
+    pub fn values_between(&self, low: Bound<&V>, high: Bound<&V>, most: usize) -> Option<Vec<V>> {
+        let end = high_pair(high);
+        let mut start = low_pair(low);
+        let mut values = Vec::new();
+        while let Some((value, _)) = self.between(start, end.clone()).next() {
+            if values.len() == most {
+                return None;
+            }
+            values.push(value.clone());
+            start = Bound::Excluded((value.clone(), u64::MAX));
+        }
+        Some(values)
+    }
+
+    /// The ids of the records whose value is one of `values`, ascending, from id `from` on:
+    /// each value's ids (which the index holds in order) merged, so the first few of a range
+    /// of few values cost a seek per value, not a walk of the range.
+    pub fn ids_of_any<'a>(&'a self, values: &[V], from: u64) -> impl Iterator<Item = u64> + 'a {
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        let mut runs: Vec<_> = values.iter().map(|v| self.ids_of(v, from)).collect();
+        let mut heads: BinaryHeap<Reverse<(u64, usize)>> = runs
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(at, run)| Some(Reverse((run.next()?, at))))
+            .collect();
+        std::iter::from_fn(move || {
+            let Reverse((id, at)) = heads.pop()?;
+            if let Some(next) = runs[at].next() {
+                heads.push(Reverse((next, at)));
+            }
+            Some(id)
+        })
+    }
+
     /// Every pair in the order of a sort on the field: by value ascending, or descending with
     /// each value's ids still ascending (ties by id, as queries order them), after the pair
     /// `after` (a cursor) when one is given.
@@ -246,6 +283,26 @@ mod tests {
                         .collect();
                     assert_eq!(index.ids_of(&value, id).collect::<Vec<_>>(), same);
                 }
+                // A range's values, and their ids merged in id order from any id.
+                let distinct: Vec<i64> = {
+                    let mut v: Vec<i64> = expected.iter().map(|(v, _)| *v).collect();
+                    v.dedup();
+                    v
+                };
+                let (low, high) = (Bound::Included(&a), Bound::Included(&b));
+                assert_eq!(index.values_between(low, high, 100), Some(distinct.clone()));
+                if !distinct.is_empty() {
+                    assert_eq!(index.values_between(low, high, distinct.len() - 1), None);
+                }
+                let from = rng.gen_range(0..60);
+                let mut in_order: Vec<u64> =
+                    ids.iter().copied().filter(|id| *id >= from).collect();
+                in_order.sort_unstable();
+                assert_eq!(
+                    index.ids_of_any(&distinct, from).collect::<Vec<_>>(),
+                    in_order,
+                    "seed {seed}"
+                );
                 // A cursor from below the range does not widen it.
                 let before = (a - 1, rng.gen_range(0..60));
                 assert_eq!(index.range(a..=b, Some(&before), usize::MAX), expected);

@@ -160,10 +160,10 @@ impl<R: Queried> Plan<R> {
         }
     }
 
-    /// The page in id order of a query whose conditions ask one indexed custom field for one
-    /// value: that value's ids, which the index holds in order, opened until the page is full
-    /// (`None` for any other query).
-    fn page_of_one_value(
+    /// The page in id order of a query whose conditions ask one indexed custom field for few
+    /// values: those values' ids, which the index holds in order, merged and opened until the
+    /// page is full (`None` for any other query).
+    fn page_of_few_values(
         &self,
         store: &Store,
         after: Option<&Position>,
@@ -174,7 +174,7 @@ impl<R: Queried> Plan<R> {
         loop {
             let size = want - found.len();
             let ids =
-                super::narrow::one_value_in_id_order(&self.conditions, &R::rows(store), from, size);
+                super::narrow::few_values_in_id_order(&self.conditions, &R::rows(store), from, size);
             let Some(ids) = ids else {
                 return Ok(None);
             };
@@ -198,7 +198,7 @@ impl<R: Queried> Plan<R> {
         let descending = self.sort.descending;
         let in_id_order = matches!(self.sort.field.source, Source::Id) && !descending;
         if in_id_order {
-            if let Some(found) = self.page_of_one_value(store, after, want)? {
+            if let Some(found) = self.page_of_few_values(store, after, want)? {
                 return Ok(walked(found, limit));
             }
         }

@@ -169,10 +169,15 @@ pub(crate) fn smallest_range<R: Queried>(
     Some(Candidates { ids, exact })
 }
 
-/// When every condition asks one indexed custom field for one value, the next `n` records
-/// that have it from id `from` on, ascending: exactly the matches, in id order, from that
-/// value's ids in the index (`None` for any other query).
-pub(crate) fn one_value_in_id_order<R: Queried>(
+/// The most values of one field whose ids a page in id order merges (one seek each to find
+/// them, then a merge): past it, the range is walked as any other.
+const MERGED_VALUES: usize = 256;
+
+/// When every condition is on one indexed custom field and allows few of its values (one,
+/// an `IN`, or a range such as `score >= 10 AND score <= 19` over few distinct values), the
+/// next `n` records that have one of them from id `from` on, ascending: exactly the matches,
+/// in id order, from those values' ids in the index, merged (`None` for any other query).
+pub(crate) fn few_values_in_id_order<R: Queried>(
     conditions: &[Condition<R>],
     rows: &QueryRows<R>,
     from: u64,
@@ -182,13 +187,20 @@ pub(crate) fn one_value_in_id_order<R: Queried>(
     let [only] = allowed.as_slice() else {
         return None;
     };
-    let value = only.one_value().filter(|_| every_served)?;
-    Some(
-        rows.ordered(only.field)?
-            .ids_of(value, from)
-            .take(n)
+    if !every_served {
+        return None;
+    }
+    let index = rows.ordered(only.field)?;
+    let values = match &only.points {
+        Some(points) if points.len() > MERGED_VALUES => return None,
+        Some(points) => points
+            .iter()
+            .filter(|point| only.within(point))
+            .cloned()
             .collect(),
-    )
+        None => index.values_between(only.low.as_ref(), only.high.as_ref(), MERGED_VALUES)?,
+    };
+    Some(index.ids_of_any(&values, from).take(n).collect())
 }
 
 /// The values the conditions allow, one entry per indexed custom field they name, and
