@@ -126,9 +126,34 @@ fn writes_on_the_leader_are_read_on_every_follower_and_a_write_on_a_follower_is_
         ],
     )
     .unwrap();
+    // A field indexed after its values were written: each follower builds the index after
+    // applying the group that turns it on.
+    query(
+        &mut con,
+        &["SCHEMA.FIELD.ADD", "customer", "rank", "TYPE", "integer"],
+    )
+    .unwrap();
+    for (i, id) in ids.iter().enumerate().step_by(2) {
+        let rank = (i % 3).to_string();
+        query(&mut con, &["CUSTOMER.UPDATE", id, "rank", &rank]).unwrap();
+    }
+    query(&mut con, &["SCHEMA.FIELD.INDEX", "customer", "rank", "ON"]).unwrap();
+    let ranked = ["CUSTOMER.QUERY", "WHERE", "rank", "=", "1", "LIMIT", "50"];
+    let expected_ranked = format!("{:?}", query(&mut con, &ranked).unwrap());
+    assert!(
+        expected_ranked.contains("ada4@example.com"),
+        "{expected_ranked}"
+    );
+    let schema = format!(
+        "{:?}",
+        query(&mut con, &["SCHEMA.LIST", "customer"]).unwrap()
+    );
     cluster.wait_converged(Duration::from_secs(30));
     let expected = text(&query(&mut con, &["CUSTOMER.GET", &ids[7]]).unwrap());
-    assert!(expected.contains(r#""fields":{"tier":7}"#), "{expected}");
+    assert!(
+        expected.contains(r#""fields":{"tier":7,"rank":null}"#),
+        "{expected}"
+    );
     let top_tiers = [
         "CUSTOMER.QUERY",
         "WHERE",
@@ -148,6 +173,26 @@ fn writes_on_the_leader_are_read_on_every_follower_and_a_write_on_a_follower_is_
             text(&query(&mut follower, &["CUSTOMER.GET", &ids[7]]).unwrap()),
             expected
         );
+        assert_eq!(
+            format!("{:?}", query(&mut follower, &ranked).unwrap()),
+            expected_ranked
+        );
+        // Built just after the group is applied: a moment after the node caught up.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let listed = format!(
+                "{:?}",
+                query(&mut follower, &["SCHEMA.LIST", "customer"]).unwrap()
+            );
+            if listed == schema {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "node {f}'s index of rank is not built: {listed}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let found = query(
             &mut follower,
             &["CUSTOMER.FIND", "EMAIL", "ada3@example.com"],

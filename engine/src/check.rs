@@ -21,6 +21,15 @@ fn corrupt(message: String) -> Error {
 }
 
 impl Store {
+    /// The customers' query rows rebuilt from the stored records, held in an opaque box until
+    /// dropped: a benchmark's way to weigh what the rows cost per customer with an allocation
+    /// counter (`query-bench`); nothing else needs it.
+    #[doc(hidden)]
+    pub fn customer_query_rows_rebuilt(&self) -> Result<Box<dyn std::any::Any + Send>> {
+        let rows = crate::indexes::customer_rows_rebuilt(&self.shared.tree, &self.shared.codec)?;
+        Ok(Box::new(rows))
+    }
+
     /// Checks every invariant the write path maintains; the first one broken is the error.
     pub fn check_consistency(&self) -> Result<CheckReport> {
         let tree = &self.shared.tree;

@@ -87,9 +87,14 @@ pub(crate) struct Shared {
     pub log_keys: crate::replica::LogKeys,
     /// The log's epoch keys (`cluster-epochs`), opened when first asked for.
     pub epochs: Mutex<Option<std::sync::Arc<crate::replica::epochs::Epochs>>>,
-    /// The custom fields' declarations as the tree holds them: loaded at open, and again by
-    /// `apply_group` after a group that changed them (here or, on a follower, replicated).
+    /// The custom fields' declarations as queries and replies use them: the tree's, loaded at
+    /// open and again by `apply_group` after a group that changed them (here or, on a
+    /// follower, replicated), with the fields whose index is still being built read as not
+    /// indexed.
     pub catalog: std::sync::RwLock<std::sync::Arc<crate::schema::Catalog>>,
+    /// The declarations as the tree held them at the last load, unchanged: what `catalog`
+    /// becomes when the builds end. Its lock orders the loads and the builds' ends.
+    pub stored: Mutex<std::sync::Arc<crate::schema::Catalog>>,
     /// Where the sweep of dropped custom fields is (`sweep.rs`).
     pub sweep: crate::sweep::SweepState,
 }
@@ -187,17 +192,45 @@ impl Shared {
     }
 
     /// Reads the declarations again after a group that changed them. The query rows start
-    /// keeping a newly indexed field's values before the new declarations are in use, and
-    /// stop keeping an unindexed one's after (`indexes/query_rows.rs`).
+    /// keeping a newly indexed field's values before the new declarations are in use (its
+    /// index is built by [`Shared::build_indexes`], outside the write group), and stop keeping
+    /// an unindexed one's after (`indexes/query_rows.rs`).
     pub fn reload_catalog(&self) -> Result<()> {
         let loaded = std::sync::Arc::new(self.stored_catalog()?);
-        self.indexes.grow_custom(&self.tree, &self.codec, &loaded)?;
-        match self.catalog.write() {
-            Ok(mut catalog) => *catalog = loaded.clone(),
-            Err(poisoned) => *poisoned.into_inner() = loaded.clone(),
-        }
+        let mut stored = self.stored.lock().unwrap_or_else(|p| p.into_inner());
+        self.indexes.start_custom(&loaded);
+        *stored = loaded.clone();
+        self.publish_catalog(&stored);
         self.indexes.shrink_custom(&loaded);
         Ok(())
+    }
+
+    /// Builds the indexes of custom fields newly declared `INDEXED` that no other caller is
+    /// building: every record of their kind read, while writes go on. Run by the writer that
+    /// indexed them (`Store::write`, the server's schema commands) and by a follower after
+    /// applying the group; until then queries answer without those indexes (by opening the
+    /// records), so a build that is never run costs speed, not answers.
+    pub fn build_indexes(&self) -> Result<()> {
+        if self.indexes.build_custom(&self.tree, &self.codec)? {
+            let stored = self.stored.lock().unwrap_or_else(|p| p.into_inner());
+            self.publish_catalog(&stored);
+        }
+        Ok(())
+    }
+
+    /// Puts the declarations `stored` into use, the fields still being built read as not
+    /// indexed (called with `stored`'s lock held).
+    fn publish_catalog(&self, stored: &std::sync::Arc<crate::schema::Catalog>) {
+        let building = self.indexes.building_custom();
+        let now = if building.is_empty() {
+            stored.clone()
+        } else {
+            std::sync::Arc::new(stored.while_building(&building))
+        };
+        match self.catalog.write() {
+            Ok(mut catalog) => *catalog = now,
+            Err(poisoned) => *poisoned.into_inner() = now,
+        }
     }
 
     /// Fails when a storage fault is injected or the store has halted.

@@ -194,9 +194,11 @@ impl Store {
             log_keys: crate::replica::LogKeys::derive(&data),
             epochs: Mutex::new(None),
             catalog: Default::default(),
+            stored: Default::default(),
             sweep: Default::default(),
         });
         shared.reload_catalog()?;
+        shared.build_indexes()?;
         let writer = Arc::new(Writer::start(shared.clone())?);
         Ok(Store {
             shared,
@@ -257,7 +259,22 @@ impl Store {
     ///
     /// Blocks the thread: from async code use [`Store::write_async`].
     pub fn write(&self, write: impl Into<Write>) -> Result<Outcome> {
-        first(self.writer.write(vec![write.into()])?)
+        let write = write.into();
+        let indexes = write.op.starts_index();
+        let outcome = first(self.writer.write(vec![write])?)?;
+        if indexes {
+            self.build_indexes()?;
+        }
+        Ok(outcome)
+    }
+
+    /// Builds the indexes of the custom fields newly declared `INDEXED` (every record of the
+    /// kind read, while other writes go on) and puts them into use. `write` does it after a
+    /// schema change that asks for it; a caller of `write_async` or `submit` calls it (off
+    /// the async runtime: it takes seconds over a million records). Until then queries on
+    /// those fields open the records.
+    pub fn build_indexes(&self) -> Result<()> {
+        self.shared.build_indexes()
     }
 
     /// Applies one write from async code.

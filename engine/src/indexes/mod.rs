@@ -56,6 +56,8 @@
 
 mod blind;
 mod blind_ids;
+#[cfg(test)]
+mod building_tests;
 mod changes;
 mod email;
 mod journal_by_record;
@@ -264,36 +266,30 @@ impl Indexes {
     }
 
     /// Starts keeping the values of the custom fields `catalog` indexes and the rows do not
-    /// keep yet, opening every record of their kind: run (by the committer, or a follower's
-    /// applier) before `catalog` is in use, so that a query that reads it as indexing a field
-    /// finds the field's keys.
-    pub fn grow_custom(
-        &self,
-        tree: &crate::storage::Tree,
-        codec: &Codec,
-        catalog: &Catalog,
-    ) -> Result<()> {
+    /// keep yet (cheap: their builds are [`Indexes::build_custom`]'s); run, by the committer or
+    /// a follower's applier, before `catalog` is stored in memory. Whether any build started.
+    pub fn start_custom(&self, catalog: &Catalog) -> bool {
         let customers = query_rows::indexed_fields(catalog, Kind::Customer);
-        if customers
-            .iter()
-            .any(|f| !self.customer_rows.read().indexed().contains(f))
-        {
-            let records = opened::<Customer>(tree, codec, Space::Customer)?;
-            self.customer_rows
-                .write()
-                .grow(&customers, records.into_iter());
-        }
         let products = query_rows::indexed_fields(catalog, Kind::Product);
-        if products
-            .iter()
-            .any(|f| !self.product_rows.read().indexed().contains(f))
-        {
-            let records = opened::<Product>(tree, codec, Space::Product)?;
-            self.product_rows
-                .write()
-                .grow(&products, records.into_iter());
-        }
-        Ok(())
+        let customers = self.customer_rows.write().start(&customers);
+        self.product_rows.write().start(&products) || customers
+    }
+
+    /// The custom fields whose index is being built (not yet for queries).
+    pub fn building_custom(&self) -> Vec<u32> {
+        let mut ids: Vec<u32> = self.customer_rows.read().building().collect();
+        ids.extend(self.product_rows.read().building());
+        ids
+    }
+
+    /// Builds the indexes started and not claimed by another caller: every record of their
+    /// kind opened, a chunk at a time on every core, outside any write group (writes go on;
+    /// the rows they touch are theirs: `query_rows.rs`), then handed to queries. Whether any
+    /// was built.
+    pub fn build_custom(&self, tree: &crate::storage::Tree, codec: &Codec) -> Result<bool> {
+        let customers = build_kind::<Customer>(&self.customer_rows, tree, codec, Space::Customer)?;
+        let products = build_kind::<Product>(&self.product_rows, tree, codec, Space::Product)?;
+        Ok(customers || products)
     }
 
     /// Stops keeping the custom fields `catalog` no longer indexes (once it is in use).
@@ -376,6 +372,49 @@ pub(crate) fn stored_catalog(tree: &crate::storage::Tree, codec: &Codec) -> Resu
     }
 }
 
+/// Builds the claimable indexes of one kind's rows (`Indexes::build_custom`); gives them
+/// back on a failure, for another caller to build.
+fn build_kind<R: crate::schema::Record + serde::de::DeserializeOwned + Send>(
+    rows: &Locked<QueryRows<R>>,
+    tree: &crate::storage::Tree,
+    codec: &Codec,
+    space: Space,
+) -> Result<bool> {
+    let fields = rows.write().claim();
+    if fields.is_empty() {
+        return Ok(false);
+    }
+    let filled = opened_chunks::<R>(tree, codec, space).try_for_each(|records| {
+        rows.write().fill(&fields, &records?);
+        Ok(())
+    });
+    match filled {
+        Ok(()) => {
+            rows.write().finish(&fields);
+            Ok(true)
+        }
+        Err(error) => {
+            rows.write().unclaim(&fields);
+            Err(error)
+        }
+    }
+}
+
+/// The customers' query rows as an open builds them from the stored records, on their own
+/// (the records opened on the way are freed before this returns): what a benchmark holds to
+/// weigh the rows' heap per customer (`query-bench`, the README's figure).
+pub(crate) fn customer_rows_rebuilt(
+    tree: &crate::storage::Tree,
+    codec: &Codec,
+) -> Result<QueryRows<Customer>> {
+    let indexed = query_rows::indexed_fields(&stored_catalog(tree, codec)?, Kind::Customer);
+    let rows: Vec<(u64, query_rows::Row)> = opened::<Customer>(tree, codec, Space::Customer)?
+        .iter()
+        .map(|c| (c.id, QueryRows::row_of(c, &indexed)))
+        .collect();
+    Ok(QueryRows::rebuild(rows, indexed))
+}
+
 /// Every record of a space that opens (an unreadable one is left out, as at open).
 fn opened<R: serde::de::DeserializeOwned + Send>(
     tree: &crate::storage::Tree,
@@ -383,7 +422,19 @@ fn opened<R: serde::de::DeserializeOwned + Send>(
     space: Space,
 ) -> Result<Vec<R>> {
     let mut records = Vec::new();
-    for chunk in sealed_chunks(tree, space) {
+    for chunk in opened_chunks(tree, codec, space) {
+        records.extend(chunk?);
+    }
+    Ok(records)
+}
+
+/// The records of a space that open, a chunk at a time, each chunk opened on every core.
+fn opened_chunks<'a, R: serde::de::DeserializeOwned + Send>(
+    tree: &'a crate::storage::Tree,
+    codec: &'a Codec,
+    space: Space,
+) -> impl Iterator<Item = Result<Vec<R>>> + 'a {
+    sealed_chunks(tree, space).map(move |chunk| {
         let opened: Vec<Option<R>> = chunk?
             .par_iter()
             .map(|(key, sealed)| match codec.open::<R>(key, sealed) {
@@ -392,9 +443,8 @@ fn opened<R: serde::de::DeserializeOwned + Send>(
                 Err(error) => Err(error),
             })
             .collect::<Result<_>>()?;
-        records.extend(opened.into_iter().flatten());
-    }
-    Ok(records)
+        Ok(opened.into_iter().flatten().collect())
+    })
 }
 
 /// A space's raw entries in chunks, so that each chunk is opened on every core.

@@ -295,8 +295,7 @@ mod tests {
                     assert_eq!(index.values_between(low, high, distinct.len() - 1), None);
                 }
                 let from = rng.gen_range(0..60);
-                let mut in_order: Vec<u64> =
-                    ids.iter().copied().filter(|id| *id >= from).collect();
+                let mut in_order: Vec<u64> = ids.iter().copied().filter(|id| *id >= from).collect();
                 in_order.sort_unstable();
                 assert_eq!(
                     index.ids_of_any(&distinct, from).collect::<Vec<_>>(),

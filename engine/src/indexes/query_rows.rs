@@ -14,8 +14,10 @@
 //! values are only in this process's memory, which holds the keys that open every record
 //! anyway (SECURITY.md); `FORGET` and the drop's sweep change the record, and with it the
 //! row, and a dropped field leaves the rows with the catalog. The set of such fields
-//! follows the catalog ([`QueryRows::grow`] before a new catalog is in use, [`QueryRows::shrink`]
-//! after), so that a query that reads the catalog as indexing a field finds its keys here.
+//! follows the catalog: a field newly indexed is kept from the moment its catalog is stored
+//! ([`QueryRows::start`]), filled from the records while writes go on, and used by queries once
+//! filled ([`QueryRows::finish`]: `Indexes::build_custom`); an unindexed one is let go after
+//! ([`QueryRows::shrink`]).
 //!
 //! Each kept custom field also has an [`OrderedIndex`] of its (key, id) pairs: conditions on
 //! it are answered from a range of it, and sorts on it walk it (`query/narrow.rs`,
@@ -59,12 +61,27 @@ impl Row {
 #[derive(Debug)]
 pub(crate) struct QueryRows<R> {
     rows: BTreeMap<u64, Row>,
-    /// The custom fields kept (indexed), by id ascending.
+    /// The custom fields kept (indexed, or being built), by id ascending.
     indexed: Vec<CustomField>,
-    /// Each kept custom field's values in order, by field id: a query narrows by the one
+    /// Each complete custom field's values in order, by field id: a query narrows by the one
     /// whose range holds the fewest records (`query/narrow.rs`) instead of reading every row.
     ordered: BTreeMap<u32, OrderedIndex<Key>>,
+    /// The custom fields whose index is being built, by field id (`Building`).
+    building: BTreeMap<u32, Building>,
     kind: PhantomData<fn() -> R>,
+}
+
+/// An index being built while writes go on (`SCHEMA.FIELD.INDEX ... ON` over records that
+/// already hold values): every row a write changes keeps the field's value from then on, and
+/// the build fills the other rows from the records it reads; a row a write changed since the
+/// build began is *touched*, and the build, whose copy of that record may be older, leaves
+/// it alone. Queries see neither the values nor the index until the build finishes.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Building {
+    index: OrderedIndex<Key>,
+    touched: std::collections::HashSet<u64>,
+    /// A caller builds it (`Indexes::build_custom`): no second one does.
+    claimed: bool,
 }
 
 impl<R> Default for QueryRows<R> {
@@ -73,6 +90,7 @@ impl<R> Default for QueryRows<R> {
             rows: BTreeMap::new(),
             indexed: Vec::new(),
             ordered: BTreeMap::new(),
+            building: BTreeMap::new(),
             kind: PhantomData,
         }
     }
@@ -80,7 +98,10 @@ impl<R> Default for QueryRows<R> {
 
 impl<R> PartialEq for QueryRows<R> {
     fn eq(&self, other: &Self) -> bool {
-        self.rows == other.rows && self.indexed == other.indexed && self.ordered == other.ordered
+        self.rows == other.rows
+            && self.indexed == other.indexed
+            && self.ordered == other.ordered
+            && self.building == other.building
     }
 }
 
@@ -127,45 +148,87 @@ impl<R: Record> QueryRows<R> {
         Row { builtin, custom }
     }
 
-    /// The custom fields kept.
-    pub fn indexed(&self) -> &[CustomField] {
-        &self.indexed
-    }
-
-    /// Starts keeping the custom fields of `wanted` not kept yet, reading each record's value
-    /// from `records` (every record of the kind): run before a catalog that indexes them is
-    /// in use.
-    pub fn grow(&mut self, wanted: &[CustomField], records: impl Iterator<Item = R>) {
+    /// Starts keeping the custom fields of `wanted` not kept yet: from now on a write keeps
+    /// their values in the rows it changes, and [`QueryRows::fill`] brings the rest. Run
+    /// before a catalog that indexes them is stored in memory; queries use them once
+    /// [`QueryRows::finish`] has run. Whether any field started.
+    pub fn start(&mut self, wanted: &[CustomField]) -> bool {
         let added: Vec<CustomField> = wanted
             .iter()
             .filter(|field| !self.indexed.iter().any(|kept| kept.id == field.id))
             .cloned()
             .collect();
-        if added.is_empty() {
-            return;
-        }
-        for record in records {
-            let Some(row) = self.rows.get_mut(&record.id()) else {
-                continue;
-            };
-            let Some(values) = record.custom() else {
-                continue;
-            };
-            let mut custom: Vec<(u32, Key)> = row.custom.to_vec();
-            for field in &added {
-                if let Some(value) = values.of(field) {
-                    custom.push((field.id, custom_key(field, value)));
-                }
-            }
-            custom.sort_by_key(|(id, _)| *id);
-            row.custom = custom.into_boxed_slice();
-        }
         for field in &added {
-            self.ordered
-                .insert(field.id, ordered_of(&self.rows, field.id));
+            self.building.insert(field.id, Building::default());
         }
-        self.indexed.extend(added);
+        self.indexed.extend_from_slice(&added);
         self.indexed.sort_by_key(|field| field.id);
+        !added.is_empty()
+    }
+
+    /// The fields whose index is being built.
+    pub fn building(&self) -> impl Iterator<Item = u32> + '_ {
+        self.building.keys().copied()
+    }
+
+    /// Claims the builds no caller has claimed yet, and returns them.
+    pub fn claim(&mut self) -> Vec<CustomField> {
+        let mut claimed = Vec::new();
+        for (id, building) in &mut self.building {
+            if !building.claimed {
+                building.claimed = true;
+                claimed.extend(self.indexed.iter().find(|f| f.id == *id).cloned());
+            }
+        }
+        claimed
+    }
+
+    /// Gives claimed builds back (their caller failed): another caller may take them.
+    pub fn unclaim(&mut self, fields: &[CustomField]) {
+        for field in fields {
+            if let Some(building) = self.building.get_mut(&field.id) {
+                building.claimed = false;
+            }
+        }
+    }
+
+    /// Fills the rows of `records` (as read by a build) with the values of `fields` still
+    /// being built, except the rows a write touched since the build began (theirs is newer).
+    pub fn fill(&mut self, fields: &[CustomField], records: &[R]) {
+        for field in fields {
+            let Some(building) = self.building.get_mut(&field.id) else {
+                continue;
+            };
+            for record in records {
+                let id = record.id();
+                if building.touched.contains(&id) {
+                    continue;
+                }
+                let Some(row) = self.rows.get_mut(&id) else {
+                    continue;
+                };
+                let Some(value) = record.custom().and_then(|values| values.of(field)) else {
+                    continue;
+                };
+                let key = custom_key(field, value);
+                let mut custom: Vec<(u32, Key)> = row.custom.to_vec();
+                match custom.binary_search_by_key(&field.id, |(at, _)| *at) {
+                    Ok(_) => continue,
+                    Err(at) => custom.insert(at, (field.id, key.clone())),
+                }
+                row.custom = custom.into_boxed_slice();
+                building.index.apply(id, None, Some(&key));
+            }
+        }
+    }
+
+    /// Makes the builds of `fields` (every record filled) indexes queries use.
+    pub fn finish(&mut self, fields: &[CustomField]) {
+        for field in fields {
+            if let Some(building) = self.building.remove(&field.id) {
+                self.ordered.insert(field.id, building.index);
+            }
+        }
     }
 
     /// Stops keeping the custom fields not in `wanted`: run once a catalog that no longer
@@ -177,6 +240,7 @@ impl<R: Record> QueryRows<R> {
         }
         self.indexed.retain(|field| keep(field.id));
         self.ordered.retain(|id, _| keep(*id));
+        self.building.retain(|id, _| keep(*id));
         for row in self.rows.values_mut() {
             if row.custom.iter().any(|(id, _)| !keep(*id)) {
                 let custom: Vec<(u32, Key)> = row
@@ -231,7 +295,11 @@ impl<R: Record> QueryRows<R> {
             None => self.rows.remove(&id),
         };
         let new = self.rows.get(&id);
-        for (field, index) in &mut self.ordered {
+        let building = self.building.iter_mut().map(|(field, building)| {
+            building.touched.insert(id);
+            (field, &mut building.index)
+        });
+        for (field, index) in self.ordered.iter_mut().chain(building) {
             index.apply(
                 id,
                 old.as_ref().and_then(|row| row.custom(*field)),
@@ -254,6 +322,7 @@ impl<R: Record> QueryRows<R> {
             rows,
             indexed,
             ordered,
+            building: BTreeMap::new(),
             kind: PhantomData,
         }
     }

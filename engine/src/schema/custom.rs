@@ -452,6 +452,19 @@ impl Catalog {
         Ok(Some((next.clone(), next.fields[at].clone())))
     }
 
+    /// The catalog as queries use it while the indexes of the fields `building` are being
+    /// built: those fields read as not indexed (conditions on them open the records). The
+    /// generation is the same: a cursor stays valid when the build ends.
+    pub(crate) fn while_building(&self, building: &[u32]) -> Catalog {
+        let mut now = self.clone();
+        for field in &mut now.fields {
+            if building.contains(&field.id) {
+                field.indexed = false;
+            }
+        }
+        now
+    }
+
     /// The catalog without a dropped field whose values are all gone.
     pub fn swept(&self, id: u32) -> Catalog {
         let mut next = self.clone();

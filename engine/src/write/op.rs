@@ -93,6 +93,16 @@ impl Op {
     pub fn by(self, author: Option<String>) -> Write {
         Write { op: self, author }
     }
+
+    /// Whether the write may index a custom field: its index is then built after the write
+    /// (`Store::build_indexes`), outside the write group.
+    pub fn starts_index(&self) -> bool {
+        match self {
+            Op::DeclareField(declaration) => declaration.indexed,
+            Op::IndexField { on, .. } => *on,
+            _ => false,
+        }
+    }
 }
 
 /// An operation and who asked for it (the journal records the author).

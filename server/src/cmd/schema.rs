@@ -302,7 +302,12 @@ pub async fn execute(context: &Context<'_>, command: Schema) -> CmdResult {
             options,
         } => {
             let declared = declaration(kind(&kind_word)?, &name, options)?;
-            engine(write(Op::DeclareField(declared)).await)?;
+            let op = Op::DeclareField(declared);
+            let indexes = op.starts_index();
+            engine(write(op).await)?;
+            if indexes {
+                built(context).await?;
+            }
             Ok(Reply::ok())
         }
         Schema::FieldDrop { kind: k, name } => {
@@ -325,6 +330,9 @@ pub async fn execute(context: &Context<'_>, command: Schema) -> CmdResult {
             let name = text("name", &name)?.to_string();
             let on = setting(&on)?;
             engine(write(Op::IndexField { kind, name, on }).await)?;
+            if on {
+                built(context).await?;
+            }
             Ok(Reply::ok())
         }
         Schema::List(only) => {
@@ -344,4 +352,10 @@ pub async fn execute(context: &Context<'_>, command: Schema) -> CmdResult {
             Ok(Reply::json_array(rows))
         }
     }
+}
+
+/// Waits for the indexes a schema change started (every record of the kind read, off the
+/// async workers, while other writes go on), so that `+OK` means queries use them.
+async fn built(context: &Context<'_>) -> CmdResult<()> {
+    super::offload::off_workers(context.shared, |store| store.build_indexes()).await
 }
