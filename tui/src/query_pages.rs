@@ -1,11 +1,15 @@
 //! The Customers and Products tables while they page by a query's cursors (a typed query or
 //! a whole-table sort): a page arrived, or the server refused the one asked for.
 //!
-//! A cursor holds the schema's generation (PROTOCOL, Schema): once a field is added or
-//! dropped, the server refuses every cursor made before with `INVALID`, and the console has
-//! no way to mend one. The query then starts again from its first page, which needs no
-//! cursor; if the query itself no longer holds (its field was dropped), that first page is
-//! refused in turn, with the server's message naming the field, and the status line says it.
+//! A cursor is valid only with the same conditions and sort while the schema does not change
+//! (PROTOCOL, Schema): once a field is added or dropped, the server refuses every cursor made
+//! before with `INVALID` (its message speaks of other conditions or another sort, as the
+//! schema's generation is part of the query's fingerprint), and the console has no way to
+//! mend one. The console always sends a cursor with the conditions and sort that made it,
+//! so such a refusal means the schema changed: the query starts again from its first page,
+//! which needs no cursor. If the query itself no longer holds (its field was dropped), that
+//! first page is refused in turn, with the server's message naming the field, and the
+//! status line says it.
 
 use crate::app::{App, Outgoing};
 use crate::page::{Landing, FIRST_CURSOR};
@@ -61,12 +65,7 @@ impl App {
         page.failed();
         if with_cursor && message.starts_with("INVALID") {
             page.request_first();
-            let why = if message.contains("schema") {
-                STARTS_AGAIN.to_string()
-            } else {
-                format!("{message}: the query starts again")
-            };
-            self.say(tab, why, false);
+            self.say(tab, STARTS_AGAIN, false);
             let outgoing = self.table_page_request(tab);
             return self.send(outgoing);
         }
