@@ -345,12 +345,8 @@ impl App {
                 self.send_detail(requests)
             }
             Action::Submit if self.tab == Tab::Products => {
-                let request = self.products.open_detail(self.role());
-                let outgoing = request
-                    .map(|request| command(Purpose::ProductSales, request))
-                    .into_iter()
-                    .collect();
-                self.send(outgoing)
+                let requests = self.products.open_detail();
+                self.send_detail(requests)
             }
             Action::ScrollDetail(delta) => {
                 self.customers.scroll_detail(delta);

@@ -253,14 +253,14 @@ impl App {
                 self.send_detail(requests)
             }
             Tab::Products => {
-                self.products.follow_selection();
-                Vec::new()
+                let requests = self.products.follow_selection();
+                self.send_detail(requests)
             }
             _ => Vec::new(),
         }
     }
 
-    /// Sends the customer detail's requests.
+    /// Sends the requests of a detail (a customer's or a product's).
     pub(crate) fn send_detail(&mut self, requests: Vec<(Purpose, Words)>) -> Outgoing {
         let outgoing = requests
             .into_iter()

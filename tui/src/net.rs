@@ -34,6 +34,8 @@ pub enum Purpose {
     Search,
     DetailOrders(u64),
     DetailStats(u64),
+    /// The detail's customer read again after a save (`CUSTOMER.GET`).
+    DetailRecord(u64),
     ProductsPage,
     OrdersPage,
     TopCustomers,
@@ -73,8 +75,12 @@ pub enum Purpose {
     Forgotten(u64),
     /// `SCHEMA.LIST`: the fields of customers and products.
     Schema,
-    /// `STATS.PRODUCTS`: every product's sales, for the product detail.
-    ProductSales,
+    /// The page of a product's orders after order `after` (0: the first), summed into its
+    /// sales for the product detail.
+    ProductSales {
+        product: u64,
+        after: u64,
+    },
     /// A schema change done (what the status line says).
     SchemaChanged(String),
 }
@@ -107,11 +113,12 @@ impl Purpose {
             | Purpose::Search
             | Purpose::DetailOrders(_)
             | Purpose::DetailStats(_)
+            | Purpose::DetailRecord(_)
             | Purpose::ProductName(_)
             | Purpose::Revealed(_)
             | Purpose::Exported(_)
             | Purpose::Forgotten(_) => Tab::Customers,
-            Purpose::ProductsPage | Purpose::ProductSearch(_) | Purpose::ProductSales => {
+            Purpose::ProductsPage | Purpose::ProductSearch(_) | Purpose::ProductSales { .. } => {
                 Tab::Products
             }
             Purpose::OrdersPage => Tab::Orders,

@@ -3,8 +3,7 @@
 //! save, the next step of a walk, the next blocked read of the feed).
 
 use crate::app::{command, on_lane, App, Lane, Outgoing};
-use crate::net::{connection_lost, info_field, NodeRole, Purpose, Response};
-use crate::overlay::Overlay;
+use crate::net::{info_field, NodeRole, Purpose, Response};
 use crate::page::field_text;
 use crate::screens;
 use crate::screens::backup::BackupStatus;
@@ -53,33 +52,36 @@ impl App {
             }
             Purpose::CustomersPage => {
                 self.customers.page.arrived(rows(), &self.customers.columns);
-                // An open detail follows the selection onto the new page.
-                let requests = self.customers.follow_selection();
+                // An open detail follows the selection onto the new page, or is read again.
+                let shown = self.customers.search.is_none();
+                let requests = self.customers.rows_reloaded(shown);
                 return self.send_detail(requests);
             }
             Purpose::ProductsPage => {
                 let rows = rows();
                 self.remember_products(&rows);
                 self.products.page.arrived(rows, &self.products.columns);
-                self.products.follow_selection();
+                let requests = self.products.follow_selection();
+                return self.send_detail(requests);
             }
             Purpose::OrdersPage => self.orders.page.arrived(rows(), &screens::orders::COLUMNS),
             Purpose::QueryPage(tab) => {
-                let (next, rows) = query_reply(&value);
-                return self.query_page_arrived(tab, next, rows);
+                return self.query_page_arrived(tab, &value);
             }
             Purpose::Walk(tab) => return self.continue_walk(tab, rows()),
             Purpose::ProductSearch(query) => {
                 let rows = rows();
                 self.remember_products(&rows);
                 let next = self.products.searched(&query, rows);
-                self.products.follow_selection();
-                if let Some(next) = next {
-                    let outgoing = vec![command(Purpose::ProductSearch(query), next)];
-                    return self.send(outgoing);
+                let mut requests = self.products.follow_selection();
+                match next {
+                    Some(next) => requests.push((Purpose::ProductSearch(query), next.into())),
+                    None => {
+                        let found = self.products.rows().len();
+                        self.say(tab, format!("{found} found for \"{query}\""), false);
+                    }
                 }
-                let found = self.products.rows().len();
-                self.say(tab, format!("{found} found for \"{query}\""), false);
+                return self.send_detail(requests);
             }
             Purpose::ProductName(id) => {
                 if let Some(product) = value.json().ok().flatten() {
@@ -91,7 +93,7 @@ impl App {
                 if let Some(message) = self.customers.found(rows()) {
                     self.say(tab, message, false);
                 }
-                let requests = self.customers.follow_selection();
+                let requests = self.customers.rows_reloaded(true);
                 return self.send_detail(requests);
             }
             Purpose::DetailOrders(id) => {
@@ -106,6 +108,10 @@ impl App {
                     detail.stats = value.json().ok().flatten();
                 }
             }
+            Purpose::DetailRecord(id) => match value.json().ok().flatten() {
+                Some(record) => self.customers.take_record(id, &record),
+                None => self.say(tab, format!("customer {id} no longer exists"), true),
+            },
             Purpose::Revealed(id) => match value.json().ok().flatten() {
                 Some(plain) => {
                     if let Some(detail) = self.customers.detail_of(id) {
@@ -139,7 +145,9 @@ impl App {
             Purpose::Save => {
                 self.overlay = None;
                 self.set_status("saved", false);
-                return self.load_tab();
+                let mut outgoing = self.load_tab();
+                outgoing.extend(self.read_detail_again());
+                return outgoing;
             }
             Purpose::Deleted => {
                 self.set_status("deleted", false);
@@ -230,7 +238,10 @@ impl App {
                 self.schema.take(rows());
                 return self.recolumn();
             }
-            Purpose::ProductSales => self.products.take_sales(rows()),
+            Purpose::ProductSales { product, after } => {
+                let requests = self.products.sales.take(product, after, &rows());
+                return self.send_detail(requests);
+            }
             Purpose::SchemaChanged(message) => {
                 self.say(tab, message, false);
                 let outgoing = vec![command(Purpose::Schema, screens::schema::Schema::request())];
@@ -274,7 +285,7 @@ impl App {
     }
 
     /// Every probe answered: a tab the role may not use says so (and its requests stop).
-    fn role_known(&mut self) -> Outgoing {
+    pub(crate) fn role_known(&mut self) -> Outgoing {
         let Some(role) = self.role() else {
             return Vec::new();
         };
@@ -287,8 +298,25 @@ impl App {
         Vec::new()
     }
 
+    /// After a save on the Customers tab: the open detail's customer read again, as the
+    /// table's reload does not when it shows search results (or the row left the page).
+    fn read_detail_again(&mut self) -> Outgoing {
+        let Some(id) = self
+            .customers
+            .detail_id()
+            .filter(|_| self.tab == Tab::Customers)
+        else {
+            return Vec::new();
+        };
+        let outgoing = vec![command(
+            Purpose::DetailRecord(id),
+            Command::customer_get(id),
+        )];
+        self.send(outgoing)
+    }
+
     /// Keeps product names seen, for the customer detail.
-    fn remember_products(&mut self, rows: &[serde_json::Value]) {
+    pub(crate) fn remember_products(&mut self, rows: &[serde_json::Value]) {
         for row in rows {
             if let Some(id) = row["id"].as_u64() {
                 self.product_names.insert(id, field_text(row, "name"));
@@ -316,41 +344,6 @@ impl App {
             .map(|p| command(Purpose::ProductName(p), Command::product_get(p)))
             .collect();
         self.send(outgoing)
-    }
-
-    /// A page of a query arrived: shown, and on the way to the last page (`End`), the next
-    /// asked for.
-    fn query_page_arrived(
-        &mut self,
-        tab: Tab,
-        next: String,
-        rows: Vec<serde_json::Value>,
-    ) -> Outgoing {
-        if tab == Tab::Products {
-            self.remember_products(&rows);
-        }
-        let page = match tab {
-            Tab::Customers => &mut self.customers.page,
-            _ => &mut self.products.page,
-        };
-        page.arrived_query(rows, next);
-        if let Some(cursors) = page.by_query.as_mut().filter(|q| q.to_end) {
-            cursors.to_end = false;
-            if self.tab == tab && page.request_next(crate::page::Landing::Bottom) {
-                if let Some(cursors) = &mut page.by_query {
-                    cursors.to_end = true;
-                }
-                let outgoing = self.table_page_request(tab);
-                return self.send(outgoing);
-            }
-            self.say(tab, "the last page", false);
-        }
-        if tab == Tab::Customers {
-            let requests = self.customers.follow_selection();
-            return self.send_detail(requests);
-        }
-        self.products.follow_selection();
-        Vec::new()
     }
 
     /// The schema arrived: the Customers and Products tables take its custom fields as
@@ -417,91 +410,5 @@ impl App {
         };
         outgoing.extend(self.follow_feed());
         self.send(outgoing)
-    }
-
-    fn on_error(&mut self, purpose: Purpose, tab: Tab, message: String) -> Outgoing {
-        if purpose == Purpose::Login {
-            self.login_failed(message);
-            return Vec::new();
-        }
-        // The backup or feed connection could not follow the main one: start over.
-        if purpose == Purpose::LaneUp || connection_lost(&message) {
-            self.lost(message);
-            return Vec::new();
-        }
-        let noperm = message.starts_with("NOPERM");
-        match purpose {
-            Purpose::Probe(role) => {
-                self.probes.answer(role, !noperm);
-                return self.role_known();
-            }
-            Purpose::Counts => {
-                self.counts_by_info = !noperm;
-                if noperm {
-                    let outgoing = self.count_request(self.tab);
-                    return self.send(outgoing);
-                }
-            }
-            // A server without the schema's counts: the page number goes without a total.
-            Purpose::Count(_) | Purpose::ProductName(_) | Purpose::Role => {}
-            Purpose::CustomersPage
-            | Purpose::ProductsPage
-            | Purpose::OrdersPage
-            | Purpose::QueryPage(_)
-            | Purpose::Walk(_) => {
-                for page in [
-                    &mut self.customers.page,
-                    &mut self.products.page,
-                    &mut self.orders.page,
-                ] {
-                    page.failed();
-                }
-                self.say(tab, message, true);
-            }
-            _ if tab == Tab::Analytics => {
-                if noperm {
-                    self.analytics.denied = Some(message.clone());
-                }
-                self.say(tab, message, true);
-            }
-            Purpose::Save => {
-                let placed = match &mut self.overlay {
-                    Some(Overlay::Form(form)) => form.show_error(&message),
-                    _ => false,
-                };
-                if !placed {
-                    self.set_status(message, true);
-                }
-            }
-            Purpose::BackupDone => {
-                self.backups.status.running = false;
-                self.say(tab, message, true);
-            }
-            Purpose::Feed => self.journal.following = false,
-            Purpose::ProductSales => {
-                self.products.sales = crate::screens::products::Sales::Unavailable(message.clone());
-                self.say(tab, message, true);
-            }
-            Purpose::JournalVerified => {
-                self.journal.verified = Some((false, message.clone()));
-                self.say(tab, message, true);
-            }
-            _ => self.say(tab, message, true),
-        }
-        Vec::new()
-    }
-}
-
-/// A `*.QUERY` reply: the cursor of the next page (`"0"`: none) and the records.
-fn query_reply(value: &Value) -> (String, Vec<serde_json::Value>) {
-    match value {
-        Value::Array(parts) => (
-            parts.first().and_then(Value::as_text).unwrap_or_default(),
-            parts
-                .get(1)
-                .and_then(|records| records.json_array().ok())
-                .unwrap_or_default(),
-        ),
-        _ => (crate::page::FIRST_CURSOR.to_string(), Vec::new()),
     }
 }

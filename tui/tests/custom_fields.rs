@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::fields::{customer, query_page, schema, type_text};
+use common::fields::{at_prompt, customer, query_page, schema, type_text};
 use common::{args_of, array, fail, logged_in, reply, screen_of};
 use crm_server::client::Value;
 use crm_tui::action::Action;
@@ -240,9 +240,7 @@ fn a_query_the_console_or_the_server_refuses_is_said_on_the_status_line() {
     assert!(screen(&app).contains("query: stage needs an operator"));
     app.apply(Action::Cancel);
 
-    app.apply(Action::StartInput);
-    type_text(&mut app, "where color = red");
-    app.apply(Action::Submit);
+    at_prompt(&mut app, "where color = red");
     fail(
         &mut app,
         Purpose::QueryPage(Tab::Customers),

@@ -172,14 +172,45 @@ impl Customers {
             customer,
             ..Detail::default()
         });
-        let orders = OrderScope::Customer(id.to_string());
-        vec![
-            (
-                Purpose::DetailOrders(id),
-                Command::order_list(&orders, &OrderRange::default(), DETAIL_ORDERS).into(),
-            ),
-            (Purpose::DetailStats(id), Command::stats_customer(id).into()),
-        ]
+        detail_requests(id)
+    }
+
+    /// After the rows were read again (a page, a query page or search results arrived): an
+    /// open detail follows the selection to another customer, or, while the same customer
+    /// stays selected, shows its record as just read (it may have been edited, here or
+    /// elsewhere) and asks again for its orders and statistics, which may have changed too.
+    /// `shown`: whether the rows read are the ones shown (a page read while search results
+    /// are shown says nothing of them). A revealed record gives way to the one read.
+    pub fn rows_reloaded(&mut self, shown: bool) -> Vec<(Purpose, Words)> {
+        let selected = self.selected();
+        let Some(id) = self.detail_id() else {
+            return Vec::new();
+        };
+        let same = selected.as_ref().and_then(|c| c["id"].as_u64()) == Some(id);
+        match (selected, &mut self.detail) {
+            (Some(record), Some(detail)) if same && shown => {
+                detail.customer = record;
+                detail.revealed = false;
+                detail_requests(id)
+            }
+            _ if same => Vec::new(),
+            _ => self.follow_selection(),
+        }
+    }
+
+    /// The record of customer `id` read again (`CUSTOMER.GET`, after a save): the detail
+    /// and the rows that hold it show it.
+    pub fn take_record(&mut self, id: u64, record: &Json) {
+        if let Some(detail) = self.detail_of(id) {
+            detail.customer = record.clone();
+            detail.revealed = false;
+        }
+        let searched = self.search.iter_mut().flat_map(|(_, rows)| rows.iter_mut());
+        for row in searched.chain(self.page.rows.iter_mut()) {
+            if row["id"].as_u64() == Some(id) {
+                *row = record.clone();
+            }
+        }
     }
 
     /// After the selection moved: an open detail follows it to the newly selected customer.
@@ -209,6 +240,18 @@ impl Customers {
     pub fn detail_id(&self) -> Option<u64> {
         self.detail.as_ref().and_then(|d| d.customer["id"].as_u64())
     }
+}
+
+/// What fills the detail of customer `id`: its orders and its statistics.
+fn detail_requests(id: u64) -> Vec<(Purpose, Words)> {
+    let orders = OrderScope::Customer(id.to_string());
+    vec![
+        (
+            Purpose::DetailOrders(id),
+            Command::order_list(&orders, &OrderRange::default(), DETAIL_ORDERS).into(),
+        ),
+        (Purpose::DetailStats(id), Command::stats_customer(id).into()),
+    ]
 }
 
 /// How a search query is meant: an email, a phone number, or name words.

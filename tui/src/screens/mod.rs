@@ -11,6 +11,7 @@ pub mod help;
 pub mod journal;
 pub mod login;
 pub mod orders;
+pub mod product_sales;
 pub mod products;
 pub mod schema;
 pub mod table;

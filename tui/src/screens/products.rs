@@ -3,29 +3,28 @@
 //! product search, so `/` walks the list (`PRODUCT.LIST`, a thousand at a time: products are
 //! few) and keeps the names that contain the words typed.
 //!
-//! The detail shows the record and its sales. The protocol has no statistic for one product:
-//! `STATS.PRODUCTS` gives every product with orders (analysts and above; a product without
-//! orders has no row, and sold nothing). Enter asks for it afresh; the detail following the
-//! selection reads the table held, so moving through the products sends nothing.
+//! The detail shows the record as the table holds it and its sales, summed from its orders
+//! (`product_sales.rs`): Enter asks for them afresh, and the detail following the selection
+//! to another product asks for that one's.
 
 use super::detail;
+use super::product_sales::Sales;
 use super::table::{self, column, Column, Kind};
 use super::Chrome;
 use crate::columns::Columns;
 use crate::net::Purpose;
 use crate::page::{field_text, Page};
 use crate::query::{self, Typed};
-use crate::role::Role;
 use crate::sort::sort_records;
 use crate::tab::Tab;
 use crate::theme;
+use crate::wire::Words;
 use crm_server::request::Command;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 use serde_json::Value as Json;
-use std::collections::HashMap;
 
 /// The columns every product has; the custom fields' follow them ([`Products::columns`]).
 pub static BUILT_IN: [Column; 4] = [
@@ -46,20 +45,6 @@ pub struct ProductSearch {
     pub query: String,
     pub rows: Vec<Json>,
     pub done: bool,
-}
-
-/// The protocol's largest `LIMIT`: `STATS.PRODUCTS` with it lists every product with orders.
-pub const SALES_LIMIT: usize = 100_000;
-
-/// The sales of every product with orders (`STATS.PRODUCTS`), for the detail.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub enum Sales {
-    #[default]
-    Loading,
-    /// Each product's row by its id.
-    Held(HashMap<u64, Json>),
-    /// Why there are none (the role, or the server's error).
-    Unavailable(String),
 }
 
 /// The Products tab's state.
@@ -90,34 +75,32 @@ impl Default for Products {
 }
 
 impl Products {
-    /// Opens the selected product; the request for the sales, unless `role` may not ask
-    /// for them (then the detail says so).
-    pub fn open_detail(&mut self, role: Option<Role>) -> Option<Command> {
-        self.detail = Some(self.selected()?);
-        if let Some(role) = role.filter(|r| *r < Role::Analyst) {
-            let reason = crate::role::denied("the sales (STATS.PRODUCTS)", Role::Analyst, role);
-            self.sales = Sales::Unavailable(reason);
-            return None;
+    /// Opens the selected product; the requests for its sales.
+    pub fn open_detail(&mut self) -> Vec<(Purpose, Words)> {
+        self.detail = self.selected();
+        match self.detail_id() {
+            Some(id) => self.sales.start(id),
+            None => Vec::new(),
         }
-        self.sales = Sales::Loading;
-        Some(Command::stats_products(SALES_LIMIT))
-    }
-
-    /// Takes `STATS.PRODUCTS`' rows.
-    pub fn take_sales(&mut self, rows: Vec<Json>) {
-        let by_id = rows
-            .into_iter()
-            .filter_map(|row| Some((row["product_id"].as_u64()?, row)))
-            .collect();
-        self.sales = Sales::Held(by_id);
     }
 
     /// After the selection moved or the rows changed: an open detail shows the selected
-    /// product as the table now holds it (and closes when no row is left to select).
-    pub fn follow_selection(&mut self) {
-        if self.detail.is_some() {
-            self.detail = self.selected();
+    /// product as the table now holds it (and closes when no row is left to select); its
+    /// sales are asked for when it is another product.
+    pub fn follow_selection(&mut self) -> Vec<(Purpose, Words)> {
+        if self.detail.is_none() {
+            return Vec::new();
         }
+        self.detail = self.selected();
+        match self.detail_id() {
+            Some(id) if id != self.sales.product => self.sales.start(id),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The id of the product the detail shows.
+    pub fn detail_id(&self) -> Option<u64> {
+        self.detail.as_ref().and_then(|p| p["id"].as_u64())
     }
 
     pub fn rows(&self) -> &[Json] {
@@ -259,24 +242,6 @@ fn render_detail(frame: &mut Frame, area: Rect, product: &Json, sales: &Sales) {
         Line::from(format!("stock: {}", field_text(product, "stock"))),
     ];
     lines.extend(detail::custom_lines(product));
-    let id = product["id"].as_u64().unwrap_or(0);
-    lines.push(match sales {
-        Sales::Loading => Line::from("loading sales..."),
-        Sales::Held(rows) => match rows.get(&id) {
-            Some(row) => Line::from(Span::styled(
-                format!(
-                    "{} orders · {} units · revenue {}",
-                    field_text(row, "order_count"),
-                    field_text(row, "units"),
-                    field_text(row, "revenue"),
-                ),
-                theme::header(),
-            )),
-            None => Line::from(Span::styled("no orders yet", theme::header())),
-        },
-        Sales::Unavailable(reason) => {
-            Line::from(Span::styled(format!("sales: {reason}"), theme::dim()))
-        }
-    });
+    lines.push(sales.line());
     detail::card(frame, area, field_text(product, "name"), lines);
 }

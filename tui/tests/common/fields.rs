@@ -37,6 +37,13 @@ pub fn schema() -> Value {
     ])
 }
 
+/// Types `text` at the table's `/` prompt and submits it; the requests that sent.
+pub fn at_prompt(app: &mut App, text: &str) -> Vec<(Lane, Request)> {
+    app.apply(Action::StartInput);
+    type_text(app, text);
+    app.apply(Action::Submit)
+}
+
 /// Types `text` into what has the keyboard; the requests that sent.
 pub fn type_text(app: &mut App, text: &str) -> Vec<(Lane, Request)> {
     let mut outgoing = Vec::new();

@@ -48,6 +48,15 @@ pub fn reply(app: &mut App, purpose: Purpose, value: Value) {
     });
 }
 
+/// Delivers one reply as if the worker had sent it; the words of what the console asks next.
+pub fn answer(app: &mut App, purpose: Purpose, value: Value) -> Vec<Vec<String>> {
+    app.waiting += 1;
+    args_of(&app.on_response(Response {
+        purpose,
+        result: Ok(value),
+    }))
+}
+
 /// Delivers an error reply as if the worker had sent it; what the console asks next.
 pub fn fail(app: &mut App, purpose: Purpose, message: &str) -> Vec<(Lane, Request)> {
     app.waiting += 1;
