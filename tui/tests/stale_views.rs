@@ -25,9 +25,8 @@ fn after<'a>(words: &'a [String], keyword: &str) -> &'a str {
     &words[at + 1]
 }
 
-/// What the server says of a cursor made before the schema changed (the schema's
-/// generation is part of the query's fingerprint).
-const STALE_CURSOR: &str = "INVALID cursor: \"c-2\" is not a cursor of this query (it was made for other conditions or another sort)";
+/// What the server says of a cursor made before the schema changed.
+const STALE_CURSOR: &str = "INVALID cursor: \"c-2\" is not a cursor of this query (the schema changed since it was made)";
 
 #[test]
 fn a_query_whose_cursor_the_schema_change_voided_starts_again_from_its_first_page() {

@@ -120,18 +120,20 @@ impl Store {
 
     fn query<R: Queried>(&self, request: &QueryRequest) -> Result<Page<R>> {
         let plan = self.plan_of::<R>(request)?;
-        let fingerprint = plan.fingerprint();
+        let binding = cursor::Binding {
+            kind: R::PLURAL,
+            generation: plan.schema_generation,
+            fingerprint: &plan.fingerprint(),
+        };
         let key = self.shared.indexes.keys().query_cursor();
         let after = match request.cursor.as_deref() {
             None | Some(START) => None,
-            Some(text) => Some(cursor::open(key, R::PLURAL, &fingerprint, text)?),
+            Some(text) => Some(cursor::open(key, &binding, text)?),
         };
         let walked = plan.page(self, after.as_ref(), request.limit)?;
         Ok(Page {
             records: walked.records,
-            cursor: walked
-                .next
-                .map(|last| cursor::seal(key, R::PLURAL, &fingerprint, &last)),
+            cursor: walked.next.map(|last| cursor::seal(key, &binding, &last)),
         })
     }
 }
