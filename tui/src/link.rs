@@ -21,6 +21,26 @@ pub fn backoff_ticks(attempt: u32) -> usize {
 }
 
 impl App {
+    /// Called about ten times a second: advances the spinner, retries a lost connection,
+    /// polls `ROLE` (the cluster line, and the heartbeat that notices a server gone) and a
+    /// running backup.
+    pub fn on_tick(&mut self) -> Outgoing {
+        self.tick = self.tick.wrapping_add(1);
+        match &self.link {
+            Link::Down { retry_at, .. } if self.tick >= *retry_at => return self.reconnect(),
+            Link::Up => {}
+            _ => return Vec::new(),
+        }
+        let mut outgoing = Vec::new();
+        if self.tick.is_multiple_of(ROLE_POLL_TICKS) {
+            outgoing.push(command(Purpose::Role, crate::wire::role()));
+        }
+        if self.backups.status.running && self.tick.is_multiple_of(5) {
+            outgoing.push(command(Purpose::Info, crm_server::request::Command::info()));
+        }
+        self.send(outgoing)
+    }
+
     /// The requests that log in with what the login screen holds.
     pub fn submit_login(&mut self) -> Outgoing {
         let Some(Overlay::Login(login)) = &self.overlay else {
