@@ -23,10 +23,10 @@
 //! it are answered from a range of it, and sorts on it walk it (`query/narrow.rs`,
 //! `query/sorted_walk.rs`).
 //!
-//! About 150 bytes a customer (a 32-byte key per field, the row's allocation, the name's
-//! text and the map's entry: an estimate from the shapes), the same per product; an indexed
-//! custom value adds about 100 (48 in the row, the rest in the ordered index: measured by
-//! `query-bench` at 1,000,000 customers, `BENCHMARKS.md`).
+//! About 120 bytes a customer (a 32-byte key per field, the row's allocation, the name's text
+//! and the map's entry; 119.7–120.3 B measured by `query-bench` at 1,000,000 customers), about
+//! the same per product; an indexed custom value adds about 100 (48 in the row, the rest in
+//! the ordered index: measured the same way, `BENCHMARKS.md`).
 
 use super::changes::Old;
 use super::ordered::OrderedIndex;

@@ -173,8 +173,12 @@ impl<R: Queried> Plan<R> {
         let mut found = Vec::with_capacity(want);
         loop {
             let size = want - found.len();
-            let ids =
-                super::narrow::few_values_in_id_order(&self.conditions, &R::rows(store), from, size);
+            let ids = super::narrow::few_values_in_id_order(
+                &self.conditions,
+                &R::rows(store),
+                from,
+                size,
+            );
             let Some(ids) = ids else {
                 return Ok(None);
             };
