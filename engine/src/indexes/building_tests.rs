@@ -58,7 +58,10 @@ fn a_build_among_writes_ends_as_a_rebuild() {
         assert!(rows.start(std::slice::from_ref(&tier)));
         assert_eq!(rows.building().collect::<Vec<_>>(), vec![3]);
         let claimed = rows.claim();
-        assert_eq!(claimed, vec![tier.clone()]);
+        assert_eq!(
+            claimed.iter().map(|c| &c.field).collect::<Vec<_>>(),
+            vec![&tier]
+        );
         assert!(rows.claim().is_empty(), "claimed once");
         // The build's copies, taken now; filled in later, in chunks, among writes.
         let mut copies: Vec<Product> = records.values().cloned().collect();
@@ -95,4 +98,46 @@ fn a_build_among_writes_ends_as_a_rebuild() {
         assert!(rows == rebuilt, "seed {seed}");
         assert_eq!(rows.building().count(), 0);
     }
+}
+
+/// A build stopped by `INDEX OFF` and a new one started by `INDEX ON` before the first caller
+/// noticed: the first caller's late copies and its end change nothing of the second build.
+#[test]
+fn a_stopped_build_changes_nothing_of_the_next_one() {
+    let tier = field();
+    let mut records: BTreeMap<u64, Product> =
+        (1..=10).map(|id| (id, product(id, Some(1)))).collect();
+    let mut rows: QueryRows<Product> = QueryRows::rebuild(
+        records.values().map(|p| (p.id, QueryRows::row_of(p, &[]))),
+        Vec::new(),
+    );
+    rows.start(std::slice::from_ref(&tier));
+    let first = rows.claim();
+    let stale: Vec<Product> = records.values().cloned().collect();
+    // A write, then the index off and on again: the row's value is the write's, kept by
+    // neither build yet.
+    let old = Old::Was(records[&3].clone());
+    records.insert(3, product(3, Some(4)));
+    rows.apply(3, &old, records.get(&3));
+    rows.shrink(&[]);
+    rows.start(std::slice::from_ref(&tier));
+    // The first caller goes on with its copy from before the write, and ends.
+    rows.fill(&first, &stale);
+    rows.finish(&first);
+    assert_eq!(
+        rows.building().collect::<Vec<_>>(),
+        vec![3],
+        "still building"
+    );
+    let second = rows.claim();
+    assert_eq!(second.len(), 1);
+    rows.fill(&second, &records.values().cloned().collect::<Vec<_>>());
+    rows.finish(&second);
+    let rebuilt: QueryRows<Product> = QueryRows::rebuild(
+        records
+            .values()
+            .map(|p| (p.id, QueryRows::row_of(p, std::slice::from_ref(&tier)))),
+        vec![tier.clone()],
+    );
+    assert!(rows == rebuilt);
 }

@@ -380,21 +380,21 @@ fn build_kind<R: crate::schema::Record + serde::de::DeserializeOwned + Send>(
     codec: &Codec,
     space: Space,
 ) -> Result<bool> {
-    let fields = rows.write().claim();
-    if fields.is_empty() {
+    let claims = rows.write().claim();
+    if claims.is_empty() {
         return Ok(false);
     }
     let filled = opened_chunks::<R>(tree, codec, space).try_for_each(|records| {
-        rows.write().fill(&fields, &records?);
+        rows.write().fill(&claims, &records?);
         Ok(())
     });
     match filled {
         Ok(()) => {
-            rows.write().finish(&fields);
+            rows.write().finish(&claims);
             Ok(true)
         }
         Err(error) => {
-            rows.write().unclaim(&fields);
+            rows.write().unclaim(&claims);
             Err(error)
         }
     }

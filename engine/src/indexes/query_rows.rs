@@ -68,6 +68,8 @@ pub(crate) struct QueryRows<R> {
     ordered: BTreeMap<u32, OrderedIndex<Key>>,
     /// The custom fields whose index is being built, by field id (`Building`).
     building: BTreeMap<u32, Building>,
+    /// The last claim given out.
+    claims: u64,
     kind: PhantomData<fn() -> R>,
 }
 
@@ -80,8 +82,17 @@ pub(crate) struct QueryRows<R> {
 struct Building {
     index: OrderedIndex<Key>,
     touched: std::collections::HashSet<u64>,
-    /// A caller builds it (`Indexes::build_custom`): no second one does.
-    claimed: bool,
+    /// The claim of the caller that builds it (`Indexes::build_custom`; `None`: no caller
+    /// yet): no second one does, and a caller whose build was stopped (the index turned off,
+    /// or the field dropped, then indexed again) changes nothing of the next one's.
+    claim: Option<u64>,
+}
+
+/// A build a caller took: the field, and which of its builds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Claim {
+    pub field: CustomField,
+    serial: u64,
 }
 
 impl<R> Default for QueryRows<R> {
@@ -91,6 +102,7 @@ impl<R> Default for QueryRows<R> {
             indexed: Vec::new(),
             ordered: BTreeMap::new(),
             building: BTreeMap::new(),
+            claims: 0,
             kind: PhantomData,
         }
     }
@@ -172,31 +184,48 @@ impl<R: Record> QueryRows<R> {
     }
 
     /// Claims the builds no caller has claimed yet, and returns them.
-    pub fn claim(&mut self) -> Vec<CustomField> {
-        let mut claimed = Vec::new();
+    pub fn claim(&mut self) -> Vec<Claim> {
+        let mut claims = Vec::new();
         for (id, building) in &mut self.building {
-            if !building.claimed {
-                building.claimed = true;
-                claimed.extend(self.indexed.iter().find(|f| f.id == *id).cloned());
+            if building.claim.is_none() {
+                self.claims += 1;
+                building.claim = Some(self.claims);
+                let field = self.indexed.iter().find(|f| f.id == *id);
+                claims.extend(field.map(|field| Claim {
+                    field: field.clone(),
+                    serial: self.claims,
+                }));
             }
         }
-        claimed
+        claims
+    }
+
+    /// The build `claim` is of, if it still runs.
+    fn claimed(&mut self, claim: &Claim) -> Option<&mut Building> {
+        self.building
+            .get_mut(&claim.field.id)
+            .filter(|building| building.claim == Some(claim.serial))
     }
 
     /// Gives claimed builds back (their caller failed): another caller may take them.
-    pub fn unclaim(&mut self, fields: &[CustomField]) {
-        for field in fields {
-            if let Some(building) = self.building.get_mut(&field.id) {
-                building.claimed = false;
+    pub fn unclaim(&mut self, claims: &[Claim]) {
+        for claim in claims {
+            if let Some(building) = self.claimed(claim) {
+                building.claim = None;
             }
         }
     }
 
-    /// Fills the rows of `records` (as read by a build) with the values of `fields` still
-    /// being built, except the rows a write touched since the build began (theirs is newer).
-    pub fn fill(&mut self, fields: &[CustomField], records: &[R]) {
-        for field in fields {
-            let Some(building) = self.building.get_mut(&field.id) else {
+    /// Fills the rows of `records` (as read by a build) with the values of the claimed
+    /// fields, except the rows a write touched since the build began (theirs is newer).
+    pub fn fill(&mut self, claims: &[Claim], records: &[R]) {
+        for claim in claims {
+            let field = &claim.field;
+            let Some(building) = self
+                .building
+                .get_mut(&field.id)
+                .filter(|building| building.claim == Some(claim.serial))
+            else {
                 continue;
             };
             for record in records {
@@ -222,11 +251,13 @@ impl<R: Record> QueryRows<R> {
         }
     }
 
-    /// Makes the builds of `fields` (every record filled) indexes queries use.
-    pub fn finish(&mut self, fields: &[CustomField]) {
-        for field in fields {
-            if let Some(building) = self.building.remove(&field.id) {
-                self.ordered.insert(field.id, building.index);
+    /// Makes the claimed builds (every record filled) indexes queries use.
+    pub fn finish(&mut self, claims: &[Claim]) {
+        for claim in claims {
+            if self.claimed(claim).is_some() {
+                if let Some(building) = self.building.remove(&claim.field.id) {
+                    self.ordered.insert(claim.field.id, building.index);
+                }
             }
         }
     }
@@ -323,6 +354,7 @@ impl<R: Record> QueryRows<R> {
             indexed,
             ordered,
             building: BTreeMap::new(),
+            claims: 0,
             kind: PhantomData,
         }
     }
