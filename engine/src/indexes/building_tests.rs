@@ -35,6 +35,16 @@ fn product(id: u64, tier: Option<i64>) -> Product {
     product
 }
 
+/// The rows and index a rebuild from `records` gives, `tier` indexed.
+fn rebuilt(records: &BTreeMap<u64, Product>, tier: &CustomField) -> QueryRows<Product> {
+    QueryRows::rebuild(
+        records
+            .values()
+            .map(|p| (p.id, QueryRows::row_of(p, std::slice::from_ref(tier)))),
+        vec![tier.clone()],
+    )
+}
+
 /// Random writes between the build's reads of random chunks, each chunk read at some moment
 /// (so some copies are older than the records by the time they are filled in).
 #[test]
@@ -89,13 +99,7 @@ fn a_build_among_writes_ends_as_a_rebuild() {
             }
         }
         rows.finish(&claimed);
-        let rebuilt: QueryRows<Product> = QueryRows::rebuild(
-            records
-                .values()
-                .map(|p| (p.id, QueryRows::row_of(p, std::slice::from_ref(&tier)))),
-            vec![tier.clone()],
-        );
-        assert!(rows == rebuilt, "seed {seed}");
+        assert!(rows == rebuilt(&records, &tier), "seed {seed}");
         assert_eq!(rows.building().count(), 0);
     }
 }
@@ -133,11 +137,5 @@ fn a_stopped_build_changes_nothing_of_the_next_one() {
     assert_eq!(second.len(), 1);
     rows.fill(&second, &records.values().cloned().collect::<Vec<_>>());
     rows.finish(&second);
-    let rebuilt: QueryRows<Product> = QueryRows::rebuild(
-        records
-            .values()
-            .map(|p| (p.id, QueryRows::row_of(p, std::slice::from_ref(&tier)))),
-        vec![tier.clone()],
-    );
-    assert!(rows == rebuilt);
+    assert!(rows == rebuilt(&records, &tier));
 }
