@@ -278,7 +278,11 @@ fn index_tier() -> Op {
 
 /// Whether queries use an index of `tier` (built, not only declared).
 fn tier_indexed(store: &Store) -> bool {
-    store.catalog().field(Kind::Customer, "tier").unwrap().indexed
+    store
+        .catalog()
+        .field(Kind::Customer, "tier")
+        .unwrap()
+        .indexed
 }
 
 /// The ids with `tier >= 2` in `model` (id → tier), by tier descending then id.
@@ -309,7 +313,12 @@ fn an_index_turned_on_is_built_after_its_write_group_and_keeps_the_writes_made_m
         model.insert(id, value);
     }
     // Through the committer without the build `Store::write` adds.
-    store.write_many([index_tier()]).unwrap().pop().unwrap().unwrap();
+    store
+        .write_many([index_tier()])
+        .unwrap()
+        .pop()
+        .unwrap()
+        .unwrap();
     assert!(!tier_indexed(&store), "declared, not yet built");
     let ids: Vec<u64> = model.keys().copied().collect();
     for (n, id) in ids.iter().enumerate().step_by(7) {

@@ -26,7 +26,8 @@ fn after<'a>(words: &'a [String], keyword: &str) -> &'a str {
 }
 
 /// What the server says of a cursor made before the schema changed.
-const STALE_CURSOR: &str = "INVALID cursor: \"c-2\" is not a cursor of this query (the schema changed since it was made)";
+const STALE_CURSOR: &str =
+    "INVALID cursor: \"c-2\" is not a cursor of this query (the schema changed since it was made)";
 
 #[test]
 fn a_query_whose_cursor_the_schema_change_voided_starts_again_from_its_first_page() {
