@@ -15,6 +15,9 @@
 //! walk a nil (never a shorter array than announced, which would desynchronise the client).
 
 use crate::reply::Reply;
+/// Named here too, beside what implements them; declared beside [`Reply`], whose
+/// `Streamed` variant holds one (types that refer to each other live in one file).
+pub use crate::reply::{Source, Streamed};
 use crm_engine::Store;
 use std::io::Write;
 
@@ -27,35 +30,6 @@ pub const SMALL_ARRAY_ITEMS: usize = 4_096;
 pub const WHOLE_BYTES: usize = 1024 * 1024;
 /// The most items read from the store at a time.
 pub const CHUNK_ITEMS: usize = 1_024;
-
-/// What produces a streamed reply's encoding, piece by piece.
-pub trait Source: Send + 'static {
-    /// Appends the next piece of the reply, encoded for protocol `proto`, to `out`; `Ok(false)`
-    /// once the reply is complete. Runs on the blocking pool. An error leaves the reply
-    /// unfinishable: the connection is closed.
-    fn next_piece(
-        &mut self,
-        store: &Store,
-        proto: u8,
-        out: &mut Vec<u8>,
-    ) -> crm_engine::Result<bool>;
-}
-
-/// A reply produced in pieces (see the module's documentation).
-pub struct Streamed(pub Box<dyn Source>);
-
-impl std::fmt::Debug for Streamed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Streamed")
-    }
-}
-
-impl PartialEq for Streamed {
-    /// Two streams are never compared by content (it is not produced yet).
-    fn eq(&self, _: &Streamed) -> bool {
-        false
-    }
-}
 
 /// The items of an array, read a chunk at a time.
 pub trait Chunks: Send + 'static {

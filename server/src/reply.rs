@@ -1,7 +1,6 @@
 //! Replies and their encoding in RESP2 or RESP3.
 
-use crate::pieces::Streamed;
-use crm_engine::ErrorKind;
+use crm_engine::{ErrorKind, Store};
 use std::io::Write;
 
 /// One reply to one request.
@@ -224,6 +223,35 @@ pub fn wire_code(kind: ErrorKind) -> &'static str {
 impl From<crm_engine::Error> for Reply {
     fn from(error: crm_engine::Error) -> Self {
         Reply::error(wire_code(error.kind()), error.to_string())
+    }
+}
+
+/// What produces a streamed reply's encoding, piece by piece.
+pub trait Source: Send + 'static {
+    /// Appends the next piece of the reply, encoded for protocol `proto`, to `out`; `Ok(false)`
+    /// once the reply is complete. Runs on the blocking pool. An error leaves the reply
+    /// unfinishable: the connection is closed.
+    fn next_piece(
+        &mut self,
+        store: &Store,
+        proto: u8,
+        out: &mut Vec<u8>,
+    ) -> crm_engine::Result<bool>;
+}
+
+/// A reply produced in pieces (`pieces.rs`).
+pub struct Streamed(pub Box<dyn Source>);
+
+impl std::fmt::Debug for Streamed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Streamed")
+    }
+}
+
+impl PartialEq for Streamed {
+    /// Two streams are never compared by content (it is not produced yet).
+    fn eq(&self, _: &Streamed) -> bool {
+        false
     }
 }
 
