@@ -26,7 +26,7 @@
 //! loop has applied every entry up to it, and appends a [`Entry::LeaderStart`] (which voids a
 //! group the previous leader left half-written); only then does it accept writes.
 //!
-//! One file (about 560 lines of code, the rest its tests): the write gate, the append, the
+//! One file (about 570 lines of code, the rest its tests): the write gate, the append, the
 //! resolution of an unknown outcome and the takeover share one `Writer` state under one lock,
 //! and their order rules (never `N + 1` while `N` is unknown) are only checkable side by side;
 //! the epoch rotation, which needs none of that, has its own file (`epoch.rs`).

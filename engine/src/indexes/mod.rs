@@ -69,6 +69,7 @@ mod orders_by_product;
 mod orders_by_time;
 mod phone;
 mod query_rows;
+mod records;
 
 pub use blind::BlindKeys;
 pub(crate) use changes::{stage, Change, Old, RecordChanges};
@@ -87,6 +88,8 @@ use crate::model::{Customer, Order, Product};
 use crate::schema::{Catalog, CustomField};
 use crate::trees::Space;
 use rayon::prelude::*;
+pub(crate) use records::stored_catalog;
+use records::{opened_chunks, sealed_chunks};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// One index behind its own lock.
@@ -363,15 +366,6 @@ impl CustomerEntries {
     }
 }
 
-/// The custom fields' declarations the tree holds (none in a store that never made one).
-pub(crate) fn stored_catalog(tree: &crate::storage::Tree, codec: &Codec) -> Result<Catalog> {
-    let key = crate::trees::schema_key();
-    match tree.get(&key)? {
-        Some(sealed) => codec.open(&key, &sealed),
-        None => Ok(Catalog::default()),
-    }
-}
-
 /// Builds the claimable indexes of one kind's rows (`Indexes::build_custom`); gives them
 /// back on a failure, for another caller to build.
 fn build_kind<R: crate::schema::Record + serde::de::DeserializeOwned + Send>(
@@ -408,63 +402,13 @@ pub(crate) fn customer_rows_rebuilt(
     codec: &Codec,
 ) -> Result<QueryRows<Customer>> {
     let indexed = query_rows::indexed_fields(&stored_catalog(tree, codec)?, Kind::Customer);
-    let rows: Vec<(u64, query_rows::Row)> = opened::<Customer>(tree, codec, Space::Customer)?
-        .iter()
-        .map(|c| (c.id, QueryRows::row_of(c, &indexed)))
-        .collect();
-    Ok(QueryRows::rebuild(rows, indexed))
-}
-
-/// Every record of a space that opens (an unreadable one is left out, as at open).
-fn opened<R: serde::de::DeserializeOwned + Send>(
-    tree: &crate::storage::Tree,
-    codec: &Codec,
-    space: Space,
-) -> Result<Vec<R>> {
-    let mut records = Vec::new();
-    for chunk in opened_chunks(tree, codec, space) {
-        records.extend(chunk?);
+    let mut rows: Vec<(u64, query_rows::Row)> = Vec::new();
+    for chunk in opened_chunks::<Customer>(tree, codec, Space::Customer) {
+        rows.extend(
+            chunk?
+                .iter()
+                .map(|c| (c.id, QueryRows::row_of(c, &indexed))),
+        );
     }
-    Ok(records)
-}
-
-/// The records of a space that open, a chunk at a time, each chunk opened on every core.
-fn opened_chunks<'a, R: serde::de::DeserializeOwned + Send>(
-    tree: &'a crate::storage::Tree,
-    codec: &'a Codec,
-    space: Space,
-) -> impl Iterator<Item = Result<Vec<R>>> + 'a {
-    sealed_chunks(tree, space).map(move |chunk| {
-        let opened: Vec<Option<R>> = chunk?
-            .par_iter()
-            .map(|(key, sealed)| match codec.open::<R>(key, sealed) {
-                Ok(record) => Ok(Some(record)),
-                Err(error) if error.kind() == crate::ErrorKind::Corrupt => Ok(None),
-                Err(error) => Err(error),
-            })
-            .collect::<Result<_>>()?;
-        Ok(opened.into_iter().flatten().collect())
-    })
-}
-
-/// A space's raw entries in chunks, so that each chunk is opened on every core.
-fn sealed_chunks(
-    tree: &crate::storage::Tree,
-    space: Space,
-) -> impl Iterator<Item = Result<Vec<(crate::storage::Bytes, crate::storage::Bytes)>>> + '_ {
-    const CHUNK: usize = 8192;
-    let mut entries = tree.scan_prefix(space.prefix());
-    std::iter::from_fn(move || {
-        let mut chunk = Vec::with_capacity(CHUNK);
-        for entry in entries.by_ref() {
-            match entry {
-                Ok(pair) => chunk.push(pair),
-                Err(error) => return Some(Err(error)),
-            }
-            if chunk.len() == CHUNK {
-                break;
-            }
-        }
-        (!chunk.is_empty()).then_some(Ok(chunk))
-    })
+    Ok(QueryRows::rebuild(rows, indexed))
 }
