@@ -294,7 +294,6 @@ fn built_in<R: Record>(kind: Kind) -> Vec<serde_json::Value> {
 
 pub async fn execute(context: &Context<'_>, command: Schema) -> CmdResult {
     let store = &context.shared.store;
-    let write = |op: Op| store.write_async(op.by(context.author()));
     match command {
         Schema::FieldAdd {
             kind: kind_word,
@@ -302,24 +301,18 @@ pub async fn execute(context: &Context<'_>, command: Schema) -> CmdResult {
             options,
         } => {
             let declared = declaration(kind(&kind_word)?, &name, options)?;
-            let op = Op::DeclareField(declared);
-            let indexes = op.starts_index();
-            engine(write(op).await)?;
-            if indexes {
-                built(context).await?;
-            }
-            Ok(Reply::ok())
+            written(context, Op::DeclareField(declared)).await
         }
         Schema::FieldDrop { kind: k, name } => {
             let name = text("name", &name)?.to_string();
-            engine(
-                write(Op::DropField {
+            written(
+                context,
+                Op::DropField {
                     kind: kind(&k)?,
                     name,
-                })
-                .await,
-            )?;
-            Ok(Reply::ok())
+                },
+            )
+            .await
         }
         Schema::FieldIndex {
             kind: k,
@@ -329,11 +322,7 @@ pub async fn execute(context: &Context<'_>, command: Schema) -> CmdResult {
             let kind = kind(&k)?;
             let name = text("name", &name)?.to_string();
             let on = setting(&on)?;
-            engine(write(Op::IndexField { kind, name, on }).await)?;
-            if on {
-                built(context).await?;
-            }
-            Ok(Reply::ok())
+            written(context, Op::IndexField { kind, name, on }).await
         }
         Schema::List(only) => {
             let only = only.as_deref().map(kind).transpose()?;
@@ -354,8 +343,20 @@ pub async fn execute(context: &Context<'_>, command: Schema) -> CmdResult {
     }
 }
 
-/// Waits for the indexes a schema change started (every record of the kind read, off the
-/// async workers, while other writes go on), so that `+OK` means queries use them.
-async fn built(context: &Context<'_>) -> CmdResult<()> {
-    super::offload::off_workers(context.shared, |store| store.build_indexes()).await
+/// Writes a schema change; when it indexes a field, waits for the index to be built (every
+/// record of the kind read, off the async workers, while other writes go on), so that `+OK`
+/// means queries use it.
+async fn written(context: &Context<'_>, op: Op) -> CmdResult {
+    let indexes = op.starts_index();
+    engine(
+        context
+            .shared
+            .store
+            .write_async(op.by(context.author()))
+            .await,
+    )?;
+    if indexes {
+        super::offload::off_workers(context.shared, |store| store.build_indexes()).await?;
+    }
+    Ok(Reply::ok())
 }
