@@ -4,10 +4,10 @@
 //! every tab shares: the connection (`link.rs`), the role, the status lines.
 
 use crate::action::Action;
+use crate::format::field_text;
 use crate::line_input::LineInput;
 use crate::net::{NodeRole, Purpose, Request};
 use crate::overlay::{Login, Overlay, Prompt, PromptKind};
-use crate::page::field_text;
 use crate::role::{Probes, Role};
 use crate::screens::analytics::Analytics;
 use crate::screens::backup::Backups;

@@ -64,6 +64,15 @@ pub fn human_bytes(bytes: u64) -> String {
     format!("{digits} {}", UNITS[unit])
 }
 
+/// A field of a JSON record as display text (money strings, numbers, null as empty).
+pub fn field_text(value: &serde_json::Value, key: &str) -> String {
+    match &value[key] {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

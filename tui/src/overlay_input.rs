@@ -3,9 +3,9 @@
 
 use crate::action::Action;
 use crate::app::{command, App, Outgoing};
+use crate::format::field_text;
 use crate::net::Purpose;
 use crate::overlay::{Form, FormKind, Overlay, PromptKind, RecordField};
-use crate::page::field_text;
 use crate::screens::schema::{self, custom_inputs, declaration};
 use crate::tab::Tab;
 use crm_engine::schema::{FieldDef, Schema};

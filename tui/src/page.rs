@@ -336,15 +336,6 @@ impl Page {
     }
 }
 
-/// A field of a JSON record as display text (money strings, numbers, null as empty).
-pub fn field_text(value: &Json, key: &str) -> String {
-    match &value[key] {
-        Json::String(s) => s.clone(),
-        Json::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,8 +3,8 @@
 //! save, the next step of a walk, the next blocked read of the feed).
 
 use crate::app::{command, on_lane, App, Lane, Outgoing};
+use crate::format::field_text;
 use crate::net::{info_field, NodeRole, Purpose, Response};
-use crate::page::field_text;
 use crate::screens;
 use crate::screens::backup::BackupStatus;
 use crate::tab::Tab;

@@ -86,7 +86,7 @@ pub fn sort_records(rows: &mut [Json], columns: &[Column], sort: Sort) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::page::field_text;
+    use crate::format::field_text;
     use crate::screens::table::column;
     use serde_json::json;
 

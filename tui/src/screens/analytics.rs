@@ -4,10 +4,10 @@
 //! months.
 
 use super::table::{self, column, Column, Kind};
+use crate::format::field_text;
 use crate::format::shorten;
 use crate::net::Purpose;
 use crate::overlay::{Form, FormKind, RecordField};
-use crate::page::field_text;
 use crate::theme;
 use crate::wire::{self, Words};
 use crm_server::request::Command;

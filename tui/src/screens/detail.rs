@@ -3,7 +3,7 @@
 //! its statistics. The custom fields are the record's `"fields"` in the server's order (the
 //! schema's declaration order), unset ones shown empty, so the card needs no schema of its own.
 
-use crate::page::field_text;
+use crate::format::field_text;
 use crate::theme;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;

@@ -4,7 +4,7 @@
 
 use super::table::{self, column, Column, Kind};
 use super::Chrome;
-use crate::page::field_text;
+use crate::format::field_text;
 use crate::theme;
 use crm_engine::{Customer, Record};
 use crm_server::request::Command;

@@ -241,8 +241,8 @@ pub fn render(frame: &mut Frame, area: Rect, journal: &Journal, chrome: &Chrome)
         .map(|r| {
             format!(
                 "entry {}: fields {}",
-                crate::page::field_text(r, "seq"),
-                match crate::page::field_text(r, "fields").as_str() {
+                crate::format::field_text(r, "seq"),
+                match crate::format::field_text(r, "fields").as_str() {
                     "" => "(none)".to_string(),
                     f => f.to_string(),
                 }

@@ -10,8 +10,8 @@
 //! orders only. `ORDER.LIST` is open to every role (PROTOCOL, roles), so is this; a server
 //! that refuses it is said in the detail.
 
+use crate::format::field_text;
 use crate::net::Purpose;
-use crate::page::field_text;
 use crate::theme;
 use crate::wire::Words;
 use crm_server::request::{Command, OrderRange, OrderScope};

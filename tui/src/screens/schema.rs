@@ -6,9 +6,10 @@
 
 use super::table::{self, column, Column, Kind};
 use super::Chrome;
+use crate::format::field_text;
 use crate::net::Purpose;
 use crate::overlay::{Field, Form, FormKind, Overlay, RecordField};
-use crate::page::{field_text, Page};
+use crate::page::Page;
 use crate::theme;
 use crm_server::request::{Command, NewField};
 use ratatui::layout::{Constraint, Layout, Rect};

@@ -6,8 +6,8 @@
 //! right-aligned. The body holds as many rows as the area does, which is what the tabs ask the
 //! server for (`rows_fitting`).
 
+use crate::format::field_text;
 use crate::format::shorten;
-use crate::page::field_text;
 use crate::sort::Sort;
 use crate::theme;
 use ratatui::layout::{Constraint, Rect};
