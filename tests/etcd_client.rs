@@ -121,6 +121,28 @@ async fn keys_transactions_compaction_and_watches() {
     assert!(members
         .iter()
         .any(|m| m.client_urls == [etcd.endpoints()[0].clone()]));
+
+    // A client whose first endpoint is a follower member moves its calls to the raft
+    // leader's member, and stays there.
+    let leader_url = members
+        .iter()
+        .find(|m| m.id == status.leader)
+        .map(|m| m.client_urls[0].clone())
+        .unwrap();
+    let mut followers_first = etcd.endpoints();
+    followers_first.sort_by_key(|url| *url == leader_url);
+    let moving = Client::connect(ClientOptions::for_lease_ttl(
+        followers_first,
+        Duration::from_secs(2),
+    ))
+    .await
+    .unwrap();
+    assert_ne!(moving.status().await.unwrap().endpoint, leader_url);
+    assert!(moving.move_to_raft_leader().await.unwrap());
+    let on_leader = moving.status().await.unwrap();
+    assert_eq!(on_leader.endpoint, leader_url);
+    assert_eq!(on_leader.member, on_leader.leader, "{on_leader:?}");
+    assert!(!moving.move_to_raft_leader().await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

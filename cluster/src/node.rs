@@ -182,6 +182,7 @@ impl Node {
         };
         let tasks = vec![
             tokio::spawn(watch_etcd_size(client.clone(), view.clone())),
+            tokio::spawn(follow_raft_leader(client.clone())),
             tokio::spawn(registry.clone().follow_nodes(view.clone())),
             tokio::spawn(registry.keep_registered(
                 registration,
@@ -290,6 +291,22 @@ async fn watch_etcd_size(client: Client, view: ViewHandle) {
             }
         }
         tokio::time::sleep(SIZE_EVERY).await;
+    }
+}
+
+/// How often the node checks which etcd member is the raft leader.
+const RAFT_LEADER_EVERY: Duration = Duration::from_secs(2);
+
+/// Keeps the client's calls on etcd's raft leader (`Client::move_to_raft_leader`), which
+/// changes when a member fails or an election moves it.
+async fn follow_raft_leader(client: Client) {
+    loop {
+        match client.move_to_raft_leader().await {
+            Ok(true) => tracing::debug!("etcd calls moved to the raft leader's member"),
+            Ok(false) => {}
+            Err(error) => tracing::debug!("etcd's raft leader not learned: {error}"),
+        }
+        tokio::time::sleep(RAFT_LEADER_EVERY).await;
     }
 }
 

@@ -177,6 +177,21 @@ impl Client {
         (index, self.inner.channels[index].1.clone())
     }
 
+    /// Moves calls to the endpoint whose URL is `url` (compared without a trailing `/`);
+    /// `false` when no endpoint has that URL (the member advertises another name for itself).
+    pub(crate) fn move_to(&self, url: &str) -> bool {
+        let wanted = url.trim_end_matches('/');
+        let found = self
+            .inner
+            .channels
+            .iter()
+            .position(|(endpoint, _)| endpoint.trim_end_matches('/') == wanted);
+        if let Some(index) = found {
+            self.inner.current.store(index, Ordering::Release);
+        }
+        found.is_some()
+    }
+
     /// Moves to the endpoint after `failed`, unless another caller already moved on.
     pub(crate) fn rotate(&self, failed: usize) {
         let next = (failed + 1) % self.inner.channels.len();
