@@ -48,9 +48,9 @@ const LINGER: Duration = Duration::from_millis(1);
 
 /// The fewest writes the committer plans as a group of their own while another group is in
 /// etcd. Fewer wait for that group to be answered and go with its writers in the next one:
-/// etcd's cost is per transaction, and a handful of writes sent alone would split the writers
-/// into two half groups taking turns (measured: `-c 50` then commits about 25 writes an append
-/// instead of 48).
+/// etcd's cost is per transaction, and under `redis-benchmark -c 50` all but a few writers
+/// are in the group in etcd: sent alone, those few would start two half groups taking turns,
+/// each append committing half as many writes.
 const PIPELINED_MIN_WRITES: usize = 64;
 
 /// How often the committer looks at the queue while a group is in etcd (the group's outcome
@@ -85,6 +85,8 @@ pub(super) fn run(
             shared,
             log,
             appender,
+            append_took: Duration::ZERO,
+            plan_per_write: Duration::ZERO,
         }
         .run(receiver, turn);
     });
@@ -148,6 +150,8 @@ struct Group {
     writes: usize,
     /// Its entry's size, for the profile.
     bytes: usize,
+    /// When its entry was sent.
+    sent: Option<Instant>,
     clock: Option<GroupClock>,
 }
 
@@ -163,6 +167,10 @@ struct Committer<'a> {
     shared: &'a Shared,
     log: &'a dyn ReplicatedLog,
     appender: Appender<'a>,
+    /// How long the last append took, from its send until the committer took its outcome.
+    append_took: Duration,
+    /// What planning the last group took a write.
+    plan_per_write: Duration,
 }
 
 impl Committer<'_> {
@@ -220,18 +228,22 @@ impl Committer<'_> {
                 }
                 continue;
             };
-            // The next group, planned while this one is in etcd as soon as enough writes are
-            // queued to be worth a transaction of their own (looked at every [`POLL`]); the
-            // outcome ends the wait.
+            // The next group, planned while this one is in etcd (looked at every [`POLL`]; the
+            // outcome ends the wait): once enough writes are queued to be worth a transaction
+            // of their own, and as late as the planning can still be done before this one is
+            // likely committed (the last append's time), so that it takes all it can; or at
+            // once when as many writes wait as this group holds.
             let mut next = None;
             let outcome = loop {
                 while let Ok(job) = receiver.try_recv() {
                     queued.push_back(job);
                 }
-                if next.is_none()
-                    && queued_writes(&queued) >= PIPELINED_MIN_WRITES
-                    && self.gate().is_ok()
-                {
+                let waiting = queued_writes(&queued);
+                let planning = self.plan_per_write * u32::try_from(waiting).unwrap_or(u32::MAX);
+                let since = in_flight.sent.map_or(Duration::MAX, |sent| sent.elapsed());
+                let due = waiting >= in_flight.writes
+                    || since.saturating_add(planning) >= self.append_took;
+                if next.is_none() && waiting >= PIPELINED_MIN_WRITES && due && self.gate().is_ok() {
                     let clock = group_profile::enabled().then(GroupClock::start);
                     let jobs = take_group(&mut queued, turn);
                     let under = in_flight.planned.as_ref().map(|(_, layer)| layer);
@@ -272,7 +284,7 @@ impl Committer<'_> {
     /// Plans the jobs as one group on top of `under` (a group in etcd, not applied yet) and
     /// encodes its entry. `Err` when the gate refused them (they are answered so).
     fn prepare(
-        &self,
+        &mut self,
         jobs: Vec<Job>,
         clock: Option<GroupClock>,
         under: Option<&Layer>,
@@ -289,14 +301,17 @@ impl Committer<'_> {
             entry: None,
             writes,
             bytes: 0,
+            sent: None,
             clock,
         };
         group.lap(Phase::Gate);
+        let planning = Instant::now();
         let Planned {
             mut results,
             effects,
             layer,
         } = plan_group(self.shared, &group.jobs, under);
+        self.plan_per_write = planning.elapsed() / u32::try_from(writes.max(1)).unwrap_or(u32::MAX);
         group.lap(Phase::Plan);
         if let (Some(effects), Some(layer)) = (effects, layer) {
             match self
@@ -324,6 +339,7 @@ impl Committer<'_> {
     /// Hands the group's entry to the appender.
     fn send(&mut self, mut group: Group) -> Group {
         group.lap(Phase::Wait);
+        group.sent = Some(Instant::now());
         if let Some(entry) = group.entry.take() {
             self.appender.send(entry);
         }
@@ -345,6 +361,9 @@ impl Committer<'_> {
         turn: &Turn,
     ) -> (usize, Option<Group>) {
         group.lap(Phase::Append);
+        if let Some(sent) = group.sent {
+            self.append_took = sent.elapsed();
+        }
         let refusal: Box<dyn Fn() -> Error> = match outcome {
             AppendOutcome::Committed { position } => {
                 let (flight, after) = match next {
