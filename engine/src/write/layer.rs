@@ -10,10 +10,26 @@
 //! one is refused, the next one's plan is dropped (planning changes nothing: `committer.rs`)
 //! and its writes are planned again.
 
-use super::view::Staged;
 use crate::indexes::{StagedEmails, StagedOrders};
 use crate::rollup_table::RollupChanges;
 use std::collections::{BTreeMap, HashMap};
+use zeroize::Zeroizing;
+
+/// A write a group staged (in its view's overlay, then in its layer).
+#[derive(Clone)]
+pub(super) enum Staged {
+    Removed,
+    /// A plain value (a counter, a merge's `W` entry).
+    Plain(Vec<u8>),
+    /// A record's encoded plain text, sealed under its key when the group's batch is built
+    /// (`View::into_effects`).
+    Record(Zeroizing<Vec<u8>>),
+    /// A customer record's encoded plain text, sealed under its own key (keyring slot).
+    Customer {
+        plain: Zeroizing<Vec<u8>>,
+        slot: u64,
+    },
+}
 
 /// What a planned group staged, kept from its view for the next group's view.
 pub(crate) struct Layer {

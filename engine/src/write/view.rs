@@ -19,7 +19,7 @@
 //! One file: the View (reads through the overlay) and the Plan (what it stages) are two sides
 //! of one overlay and must agree on every key space; they change together.
 
-use super::layer::Layer;
+use super::layer::{Layer, Staged};
 use crate::codec::Codec;
 use crate::error::{Error, Result};
 use crate::indexes::{Indexes, Old, RecordChanges, StagedEmails, StagedOrders};
@@ -32,22 +32,6 @@ use crate::trees::{id_key, meta, Space};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use zeroize::Zeroizing;
-
-/// A write staged by this group.
-#[derive(Clone)]
-pub(super) enum Staged {
-    Removed,
-    /// A plain value (a counter, a merge's `W` entry).
-    Plain(Vec<u8>),
-    /// A record's encoded plain text, sealed under its key in [`View::into_batch`].
-    Record(Zeroizing<Vec<u8>>),
-    /// A customer record's encoded plain text, sealed under its own key (keyring slot).
-    Customer {
-        plain: Zeroizing<Vec<u8>>,
-        slot: u64,
-    },
-}
 
 /// The tree as the current write group sees it.
 pub struct View<'a> {
@@ -70,7 +54,7 @@ pub struct View<'a> {
     /// Numeric metadata (counts, high-water marks, the keyring's next slot) staged by this
     /// group, as numbers: every add reads and raises two of them, and decoding and
     /// re-encoding them per operation cost more than the rest of a counter's work. Sealed
-    /// once, in [`View::into_batch`]. By storage key (`m ‖ name`).
+    /// once, in [`View::into_effects`]. By storage key (`m ‖ name`).
     meta: HashMap<Vec<u8>, u64>,
     /// The rollups this group changes, for the in-memory rollup table (not in the tree).
     rollups: RollupChanges,
