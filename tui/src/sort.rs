@@ -2,7 +2,7 @@
 //! to the next column, `S` turns its direction. Numbers compare as numbers, text without
 //! case, and empty values come last either way.
 
-use crate::screens::table::{Column, Kind};
+use crate::screens::column::{Column, Kind};
 use serde_json::Value as Json;
 use std::cmp::Ordering;
 

@@ -2,6 +2,7 @@
 
 pub mod analytics;
 pub mod backup;
+pub mod column;
 pub mod customers;
 pub mod denied;
 pub mod detail;
