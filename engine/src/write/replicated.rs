@@ -13,8 +13,12 @@
 //! after it, and answered after it, refusals included (they may rest on it); when it is
 //! refused or its outcome is unknown, the next one's plan is dropped and its writes are
 //! planned again. The committer's turn is held from an append until its group is applied, so
-//! the apply loop never applies this node's own entry first. Only groups of at least
-//! [`PIPELINED_MIN_WRITES`] are planned that way (see there).
+//! the apply loop never applies this node's own entry first. A group is planned that way
+//! only once as many writes wait as the group in etcd holds, and at least
+//! [`PIPELINED_MIN_WRITES`]: etcd's cost is per transaction (see `run`). On two cores shared
+//! with three etcd members and the benchmark this measured no faster (the cores are busy
+//! either way, BENCHMARKS.md); it shortens the leader's critical path where etcd has CPU of
+//! its own.
 //!
 //! **Why a group waits for writers.** The leader has one append in etcd at a time, and an
 //! append costs etcd about the same whatever the group holds (measured on two loaded cores:
@@ -85,8 +89,6 @@ pub(super) fn run(
             shared,
             log,
             appender,
-            append_took: Duration::ZERO,
-            plan_per_write: Duration::ZERO,
         }
         .run(receiver, turn);
     });
@@ -150,8 +152,6 @@ struct Group {
     writes: usize,
     /// Its entry's size, for the profile.
     bytes: usize,
-    /// When its entry was sent.
-    sent: Option<Instant>,
     clock: Option<GroupClock>,
 }
 
@@ -167,10 +167,6 @@ struct Committer<'a> {
     shared: &'a Shared,
     log: &'a dyn ReplicatedLog,
     appender: Appender<'a>,
-    /// How long the last append took, from its send until the committer took its outcome.
-    append_took: Duration,
-    /// What planning the last group took a write.
-    plan_per_write: Duration,
 }
 
 impl Committer<'_> {
@@ -228,22 +224,22 @@ impl Committer<'_> {
                 }
                 continue;
             };
-            // The next group, planned while this one is in etcd (looked at every [`POLL`]; the
-            // outcome ends the wait): once enough writes are queued to be worth a transaction
-            // of their own, and as late as the planning can still be done before this one is
-            // likely committed (the last append's time), so that it takes all it can; or at
-            // once when as many writes wait as this group holds.
+            // The next group, planned while this one is in etcd once as many writes wait as
+            // this group holds (looked at every [`POLL`]; the outcome ends the wait). Fewer
+            // wait for the outcome and go with the writes that come meanwhile: etcd's cost is
+            // per transaction, so a group planned early and small costs etcd CPU the writes
+            // need (measured under `-P 16` on 2 cores: planned once 64 waited, groups held
+            // ~325 writes and the cluster ran no faster than without planning ahead).
             let mut next = None;
             let outcome = loop {
                 while let Ok(job) = receiver.try_recv() {
                     queued.push_back(job);
                 }
                 let waiting = queued_writes(&queued);
-                let planning = self.plan_per_write * u32::try_from(waiting).unwrap_or(u32::MAX);
-                let since = in_flight.sent.map_or(Duration::MAX, |sent| sent.elapsed());
-                let due = waiting >= in_flight.writes
-                    || since.saturating_add(planning) >= self.append_took;
-                if next.is_none() && waiting >= PIPELINED_MIN_WRITES && due && self.gate().is_ok() {
+                if next.is_none()
+                    && waiting >= in_flight.writes.max(PIPELINED_MIN_WRITES)
+                    && self.gate().is_ok()
+                {
                     let clock = group_profile::enabled().then(GroupClock::start);
                     let jobs = take_group(&mut queued, turn);
                     let under = in_flight.planned.as_ref().map(|(_, layer)| layer);
@@ -284,7 +280,7 @@ impl Committer<'_> {
     /// Plans the jobs as one group on top of `under` (a group in etcd, not applied yet) and
     /// encodes its entry. `Err` when the gate refused them (they are answered so).
     fn prepare(
-        &mut self,
+        &self,
         jobs: Vec<Job>,
         clock: Option<GroupClock>,
         under: Option<&Layer>,
@@ -301,17 +297,14 @@ impl Committer<'_> {
             entry: None,
             writes,
             bytes: 0,
-            sent: None,
             clock,
         };
         group.lap(Phase::Gate);
-        let planning = Instant::now();
         let Planned {
             mut results,
             effects,
             layer,
         } = plan_group(self.shared, &group.jobs, under);
-        self.plan_per_write = planning.elapsed() / u32::try_from(writes.max(1)).unwrap_or(u32::MAX);
         group.lap(Phase::Plan);
         if let (Some(effects), Some(layer)) = (effects, layer) {
             match self
@@ -339,7 +332,6 @@ impl Committer<'_> {
     /// Hands the group's entry to the appender.
     fn send(&mut self, mut group: Group) -> Group {
         group.lap(Phase::Wait);
-        group.sent = Some(Instant::now());
         if let Some(entry) = group.entry.take() {
             self.appender.send(entry);
         }
@@ -361,9 +353,6 @@ impl Committer<'_> {
         turn: &Turn,
     ) -> (usize, Option<Group>) {
         group.lap(Phase::Append);
-        if let Some(sent) = group.sent {
-            self.append_took = sent.elapsed();
-        }
         let refusal: Box<dyn Fn() -> Error> = match outcome {
             AppendOutcome::Committed { position } => {
                 let (flight, after) = match next {
