@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// A write group's changes to the table (`None`: no orders any more).
-#[derive(Default, Clone)]
+#[derive(Default)]
 pub struct RollupChanges {
     pub customers: BTreeMap<u64, Option<CustomerRollup>>,
     pub products: BTreeMap<u64, Option<ProductRollup>>,

@@ -9,10 +9,9 @@
 //!   then put(log/N, sealed)  else get(leader), get(log/N)
 //! ```
 //!
-//! The engine's committer appends one group at a time: it may plan the next while this one is
-//! in etcd, but sends it only once this one is settled (so `N + 1` is never sent before `N`),
-//! and it fills each group instead of sending more (the engine's `write/replicated.rs`: etcd's
-//! cost is per transaction).
+//! The engine's committer appends one group at a time and plans the next only once this one
+//! is answered (so `N + 1` is never sent before `N` is settled); it fills each group instead
+//! (the engine's `write/replicated.rs`: etcd's cost is per transaction).
 //!
 //! **Unknown outcome.** When the answer is lost, the leader sends the *identical* transaction
 //! again (same `N`, same sealed bytes) until it gets an answer or `--lease-ttl` has passed:

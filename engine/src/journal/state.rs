@@ -97,18 +97,13 @@ impl JournalState {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Numbers and chains a group's drafts after `after` (`None`: the current tail; else the
-    /// tail a group planned before and not applied yet will leave). Nothing changes until
+    /// Numbers and chains a group's drafts after the current tail. Nothing changes until
     /// [`JournalState::applied`] is called with the result's tail.
-    pub fn stage(
-        &self,
-        after: Option<Tail>,
-        drafts: Vec<(Draft, Option<String>, i64)>,
-    ) -> Option<StagedPage> {
+    pub fn stage(&self, drafts: Vec<(Draft, Option<String>, i64)>) -> Option<StagedPage> {
         if drafts.is_empty() {
             return None;
         }
-        let start = after.unwrap_or_else(|| self.tail());
+        let start = self.tail();
         let mut tail = start;
         let mut entries = Vec::with_capacity(drafts.len());
         for (draft, user, at) in drafts {

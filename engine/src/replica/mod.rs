@@ -67,11 +67,9 @@ pub trait ReplicatedLog: Send + Sync + 'static {
     /// requests (applied all together or not at all), and appends them fenced by its
     /// leadership.
     ///
-    /// It runs on the committer's appender thread while the committer holds its turn, so it
-    /// must not wait for [`Store::apply_replicated`] (which waits for that turn): the leader
-    /// applies its own group when this returns `Committed`, and its apply loop then skips the
-    /// entry by number. The committer calls it for one group at a time, the next only once
-    /// this one returned.
+    /// It runs on the committer's thread under the committer's turn, so it must not wait for
+    /// [`Store::apply_replicated`] (which waits for that turn): the leader applies its own
+    /// group when this returns `Committed`, and its apply loop then skips the entry by number.
     fn append(&self, group: Vec<u8>) -> AppendOutcome;
 
     /// A cheap check the committer makes before planning a group: `Err` when this node may not
@@ -159,7 +157,5 @@ impl Store {
     }
 }
 
-#[cfg(test)]
-mod pipeline_tests;
 #[cfg(test)]
 mod tests;

@@ -27,13 +27,6 @@ pub(super) struct FakeLog {
     /// The outcome of the next append instead of `Committed`; with `keep`, the entry is
     /// appended all the same (an outcome the leader could not learn, that landed).
     pub next: Mutex<Option<(AppendOutcome, bool)>>,
-    /// While true, appends wait (a group held in etcd) until [`FakeLog::resume`].
-    pub paused: Mutex<bool>,
-    resumed: std::sync::Condvar,
-    /// Appends that began (and maybe wait, paused).
-    pub appends: std::sync::atomic::AtomicUsize,
-    /// Calls of `may_write` (the committer's gate, asked before it plans a group).
-    pub gate_checks: std::sync::atomic::AtomicUsize,
 }
 
 pub(super) fn position(index: usize) -> u64 {
@@ -42,13 +35,6 @@ pub(super) fn position(index: usize) -> u64 {
 
 impl ReplicatedLog for FakeLog {
     fn append(&self, group: Vec<u8>) -> AppendOutcome {
-        self.appends
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let mut paused = self.paused.lock().unwrap();
-        while *paused {
-            paused = self.resumed.wait(paused).unwrap();
-        }
-        drop(paused);
         let mut entries = self.entries.lock().unwrap();
         match self.next.lock().unwrap().take() {
             Some((outcome, keep)) => {
@@ -67,8 +53,6 @@ impl ReplicatedLog for FakeLog {
     }
 
     fn may_write(&self) -> Result<(), Refusal> {
-        self.gate_checks
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         match self.refuse.lock().unwrap().clone() {
             Some(refusal) => Err(refusal),
             None => Ok(()),
@@ -79,12 +63,6 @@ impl ReplicatedLog for FakeLog {
 impl FakeLog {
     pub fn entries(&self) -> Vec<Vec<u8>> {
         self.entries.lock().unwrap().clone()
-    }
-
-    /// Lets the appends waiting go on, and later ones not wait.
-    pub fn resume(&self) {
-        *self.paused.lock().unwrap() = false;
-        self.resumed.notify_all();
     }
 
     /// A follower's log: it may never write.
@@ -129,7 +107,7 @@ pub(super) fn catch_up(follower: &Store, log: &FakeLog) {
 }
 
 /// One random operation of any kind, on ids near the ones in use.
-pub(super) fn random_op(store: &Store, rng: &mut StdRng) -> Write {
+fn random_op(store: &Store, rng: &mut StdRng) -> Write {
     let customers = store.high_water(Kind::Customer).unwrap() + 2;
     let products = store.high_water(Kind::Product).unwrap() + 2;
     let orders = store.high_water(Kind::Order).unwrap() + 2;

@@ -3,7 +3,6 @@
 //! for why this is atomic and correct). In a cluster the group goes to the replicated log
 //! instead, and is applied once committed (`replicated.rs`).
 
-use super::layer::Layer;
 use super::view::{Effects, View};
 use super::{flusher, replicated};
 use super::{plan, Applied, Durability, Job, Outcome, Write, MAX_GROUP_OPS};
@@ -252,8 +251,7 @@ fn commit_group(shared: &Shared, jobs: &[Job]) -> (Vec<Vec<Result<Outcome>>>, bo
     let Planned {
         mut results,
         effects,
-        ..
-    } = plan_group(shared, jobs, None);
+    } = plan_group(shared, jobs);
     let Some(effects) = effects else {
         return (results, false);
     };
@@ -283,18 +281,14 @@ pub(super) struct Planned {
     /// What applying the group changes; `None` when it changes nothing (every operation was
     /// refused, or its batch could not be built: the results say so).
     pub effects: Option<Effects>,
-    /// The group for the next one to plan on before it is applied (`layer.rs`); `None` with
-    /// `effects`.
-    pub layer: Option<Layer>,
 }
 
 /// Plans every operation of the jobs against one view, numbers and chains the group's journal
-/// entries, and seals the group's batch; `under` is a group planned before and not applied yet,
-/// which this one follows (`layer.rs`). Changes nothing but the keyring's made-ahead slots
+/// entries, and seals the group's batch. Changes nothing but the keyring's made-ahead slots
 /// (`keyring.rs`: untaken slots are taken later), so a group planned and then dropped leaves
 /// the store as it was.
-pub(super) fn plan_group(shared: &Shared, jobs: &[Job], under: Option<&Layer>) -> Planned {
-    let mut view = View::new(shared, under);
+pub(super) fn plan_group(shared: &Shared, jobs: &[Job]) -> Planned {
+    let mut view = View::new(shared);
     let mut results: Vec<Vec<Result<Outcome>>> = Vec::with_capacity(jobs.len());
     let mut drafts = Vec::new();
     // (job, write, draft) of the operations that are told their entry's number.
@@ -320,8 +314,7 @@ pub(super) fn plan_group(shared: &Shared, jobs: &[Job], under: Option<&Layer>) -
         results.push(job_results);
     }
     // The group's journal page joins its batch: written together or not at all.
-    let after = under.and_then(|under| under.journal);
-    let journal_page = shared.journal.stage(after, drafts);
+    let journal_page = shared.journal.stage(drafts);
     if let Some(page) = &journal_page {
         view.put_journal(page);
         for (job_index, write_index, draft_index) in numbered {
@@ -347,22 +340,19 @@ pub(super) fn plan_group(shared: &Shared, jobs: &[Job], under: Option<&Layer>) -
         return Planned {
             results,
             effects: None,
-            layer: None,
         };
     }
     let journal = journal_page.map(|page| (page.tail, page.page));
     match view.into_effects(journal) {
-        Ok((effects, layer)) => Planned {
+        Ok(effects) => Planned {
             results,
             effects: Some(effects),
-            layer: Some(layer),
         },
         Err(error) => {
             flusher::fail_successes(&mut results, &flusher::storage_message(error));
             Planned {
                 results,
                 effects: None,
-                layer: None,
             }
         }
     }

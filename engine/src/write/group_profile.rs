@@ -18,8 +18,6 @@ pub(super) enum Phase {
     Plan,
     /// Encoding the group's delta (the log seals it inside `append`).
     Encode,
-    /// Planned while the group before was in etcd, waiting for it to be committed.
-    Wait,
     /// `ReplicatedLog::append`: sealing, and etcd's round trip until it committed.
     Append,
     /// Applying the committed group to this node's store.
@@ -28,17 +26,15 @@ pub(super) enum Phase {
     Answer,
 }
 
-const PHASES: usize = 8;
+const PHASES: usize = 7;
 const NAMES: [&str; PHASES] = [
-    "gather", "gate", "plan", "encode", "wait", "append", "apply", "answer",
+    "gather", "gate", "plan", "encode", "append", "apply", "answer",
 ];
 
 #[derive(Default)]
 struct Sums {
     groups: u64,
     writes: u64,
-    /// The entries' bytes (before sealing).
-    bytes: u64,
     phases: [Duration; PHASES],
     since: Option<Instant>,
 }
@@ -72,7 +68,7 @@ impl GroupClock {
     }
 
     /// Adds the group (`writes` operations) to the sums, and prints them when due.
-    pub fn finish(self, writes: usize, bytes: usize) {
+    pub fn finish(self, writes: usize) {
         let mut sums = SUMS
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -80,7 +76,6 @@ impl GroupClock {
         let since = *sums.since.get_or_insert(self.last);
         sums.groups += 1;
         sums.writes += writes as u64;
-        sums.bytes += bytes as u64;
         for (sum, phase) in sums.phases.iter_mut().zip(self.phases) {
             *sum += phase;
         }
@@ -94,11 +89,10 @@ impl GroupClock {
             .map(|(name, sum)| format!("{name} {:.3}", sum.as_secs_f64() * 1e3 / groups))
             .collect();
         eprintln!(
-            "replicated groups: {} in {:.1}s, {:.1} writes a group, {:.0} entry bytes a write; ms a group: {}",
+            "replicated groups: {} in {:.1}s, {:.1} writes a group; ms a group: {}",
             sums.groups,
             self.last.duration_since(since).as_secs_f64(),
             sums.writes as f64 / groups,
-            sums.bytes as f64 / (sums.writes.max(1) as f64),
             phases.join(", ")
         );
         *sums = Sums::default();

@@ -52,7 +52,6 @@ mod customer_record;
 mod flusher;
 mod group_profile;
 mod ids;
-mod layer;
 mod merge;
 mod op;
 mod order;

@@ -19,7 +19,6 @@
 //! One file: the View (reads through the overlay) and the Plan (what it stages) are two sides
 //! of one overlay and must agree on every key space; they change together.
 
-use super::layer::{Layer, Staged};
 use crate::codec::Codec;
 use crate::error::{Error, Result};
 use crate::indexes::{Indexes, Old, RecordChanges, StagedEmails, StagedOrders};
@@ -32,6 +31,22 @@ use crate::trees::{id_key, meta, Space};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
+use zeroize::Zeroizing;
+
+/// A write staged by this group.
+#[derive(Clone)]
+enum Staged {
+    Removed,
+    /// A plain value (a counter, a merge's `W` entry).
+    Plain(Vec<u8>),
+    /// A record's encoded plain text, sealed under its key in [`View::into_batch`].
+    Record(Zeroizing<Vec<u8>>),
+    /// A customer record's encoded plain text, sealed under its own key (keyring slot).
+    Customer {
+        plain: Zeroizing<Vec<u8>>,
+        slot: u64,
+    },
+}
 
 /// The tree as the current write group sees it.
 pub struct View<'a> {
@@ -46,15 +61,12 @@ pub struct View<'a> {
     pub(crate) codec: &'a Codec,
     /// The keys users are stored under.
     pub(crate) blind: &'a crate::indexes::BlindKeys,
-    /// The group planned before this one and not applied yet (in a cluster: in etcd), read
-    /// between this group's overlay and the store (`layer.rs`).
-    under: Option<&'a Layer>,
     /// Staged by earlier operations of this group.
     overlay: BTreeMap<Vec<u8>, Staged>,
     /// Numeric metadata (counts, high-water marks, the keyring's next slot) staged by this
     /// group, as numbers: every add reads and raises two of them, and decoding and
     /// re-encoding them per operation cost more than the rest of a counter's work. Sealed
-    /// once, in [`View::into_effects`]. By storage key (`m ‖ name`).
+    /// once, in [`View::into_batch`]. By storage key (`m ‖ name`).
     meta: HashMap<Vec<u8>, u64>,
     /// The rollups this group changes, for the in-memory rollup table (not in the tree).
     rollups: RollupChanges,
@@ -75,11 +87,9 @@ pub struct View<'a> {
 }
 
 impl<'a> View<'a> {
-    /// The store as it stands with `under` (the group planned before, not applied yet) laid
-    /// over it, and nothing of this group staged yet.
-    pub fn new(shared: &'a Shared, under: Option<&'a Layer>) -> Self {
+    /// The store as it stands, with nothing staged yet.
+    pub fn new(shared: &'a Shared) -> Self {
         View {
-            under,
             tree: &shared.tree,
             indexes: &shared.indexes,
             record_ids: &shared.record_ids,
@@ -101,25 +111,14 @@ impl<'a> View<'a> {
 
     /// The customer that has this email (normalised), as this group leaves it so far.
     pub fn email_owner(&self, email: &str) -> Option<u64> {
-        self.emails.owner(email, || match self.under {
-            Some(under) => under
-                .emails
-                .owner(email, || self.indexes.email_owner(email)),
-            None => self.indexes.email_owner(email),
-        })
+        self.emails.owner(email, || self.indexes.email_owner(email))
     }
 
     /// A customer's orders and their times, ascending by order, as this group leaves them so
     /// far.
     pub fn customer_orders(&self, customer: u64) -> Vec<(u64, i64)> {
         let committed = self.indexes.orders_by_customer.read();
-        match self.under {
-            Some(under) => {
-                let below = under.customer_orders.of(customer, committed.of(customer));
-                self.customer_orders.of(customer, &below)
-            }
-            None => self.customer_orders.of(customer, committed.of(customer)),
-        }
+        self.customer_orders.of(customer, committed.of(customer))
     }
 
     /// The tree, unless a test made its reads fail.
@@ -135,38 +134,23 @@ impl<'a> View<'a> {
     /// A customer's rollup: as this group staged it, else from the in-memory table, which the
     /// committer brings up to date right after each group's batch.
     pub fn customer_rollup(&self, customer_id: u64) -> Option<CustomerRollup> {
-        let below = self.under.map(|under| &under.rollups.customers);
         match self.rollups.customers.get(&customer_id) {
             Some(staged) => *staged,
-            None => match below.and_then(|staged| staged.get(&customer_id)) {
-                Some(staged) => *staged,
-                None => self.rollup_table.get(customer_id),
-            },
+            None => self.rollup_table.get(customer_id),
         }
     }
 
     /// A product's rollup, as [`View::customer_rollup`] reads a customer's.
     pub fn product_rollup(&self, product_id: u64) -> Option<ProductRollup> {
-        let below = self.under.map(|under| &under.rollups.products);
         match self.rollups.products.get(&product_id) {
             Some(staged) => *staged,
-            None => match below.and_then(|staged| staged.get(&product_id)) {
-                Some(staged) => *staged,
-                None => self.rollup_table.product(product_id),
-            },
+            None => self.rollup_table.product(product_id),
         }
-    }
-
-    /// What this group, or the group under it, staged at a key.
-    fn staged(&self, key: &[u8]) -> Option<&Staged> {
-        self.overlay
-            .get(key)
-            .or_else(|| self.under.and_then(|under| under.overlay.get(key)))
     }
 
     /// Whether a key holds anything, plain or record.
     pub fn contains(&self, key: &[u8]) -> Result<bool> {
-        match self.staged(key) {
+        match self.overlay.get(key) {
             Some(Staged::Removed) => Ok(false),
             Some(_) => Ok(true),
             None => {
@@ -213,24 +197,21 @@ impl<'a> View<'a> {
             let (key, value) = entry?;
             merged.insert(key.to_vec(), Staged::Plain(value.to_vec()));
         }
-        let below = self.under.map(|under| &under.overlay);
-        for overlay in below.into_iter().chain([&self.overlay]) {
-            for (key, staged) in overlay.range(prefix.to_vec()..) {
-                if !key.starts_with(prefix) {
-                    break;
-                }
-                match staged {
-                    Staged::Removed => merged.remove(key),
-                    other => merged.insert(key.clone(), other.clone()),
-                };
+        for (key, staged) in self.overlay.range(prefix.to_vec()..) {
+            if !key.starts_with(prefix) {
+                break;
             }
+            match staged {
+                Staged::Removed => merged.remove(key),
+                other => merged.insert(key.clone(), other.clone()),
+            };
         }
         Ok(merged.into_iter().collect())
     }
 
     /// Opens the record at a key, if there is one.
     pub fn record<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
-        match self.staged(key) {
+        match self.overlay.get(key) {
             Some(Staged::Record(plain) | Staged::Customer { plain, .. }) => {
                 self.codec.decode(key, plain).map(Some)
             }
@@ -251,7 +232,7 @@ impl<'a> View<'a> {
     /// reads the tree nor decrypts; an order looks up its product every time).
     pub fn product(&self, id: u64) -> Result<Option<crate::model::Product>> {
         let key = id_key(Space::Product, id);
-        if self.staged(&key).is_some() {
+        if self.overlay.contains_key(key.as_slice()) {
             return self.record(&key);
         }
         // A failing disk fails this read as it would fail the tree's.
@@ -276,7 +257,7 @@ impl<'a> View<'a> {
     /// The keyring slot the value at `key` is sealed under (`None`: nothing there, or a value
     /// sealed under the data key).
     pub fn keyed_slot(&self, key: &[u8]) -> Result<Option<u64>> {
-        match self.staged(key) {
+        match self.overlay.get(key) {
             Some(Staged::Customer { slot, .. }) => Ok(Some(*slot)),
             Some(_) => Ok(None),
             None => Ok(self
@@ -305,8 +286,7 @@ impl<'a> View<'a> {
     /// high-water mark is `CORRUPT`, not trusted.
     pub fn meta_u64(&self, name: &[u8]) -> Result<u64> {
         let key = crate::trees::bytes_key(Space::Meta, name);
-        let below = self.under.and_then(|under| under.meta.get(&key));
-        if let Some(value) = self.meta.get(&key).or(below) {
+        if let Some(value) = self.meta.get(&key) {
             return Ok(*value);
         }
         Ok(self.record::<u64>(&key)?.unwrap_or(0))
@@ -352,47 +332,37 @@ impl<'a> View<'a> {
     }
 
     /// What applying the group changes: its writes as one sled batch, each staged record
-    /// sealed once, and its changes to what is kept in memory (applied once the batch is);
-    /// and the group as a [`Layer`], for the next group to plan on before this one is applied.
-    pub fn into_effects(self, journal: Option<JournalStep>) -> Result<(Effects, Layer)> {
+    /// sealed once, and its changes to what is kept in memory (applied once the batch is).
+    pub fn into_effects(self, journal: Option<JournalStep>) -> Result<Effects> {
         let mut batch = crate::storage::Batch::default();
         let mut ids = Vec::new();
         for (key, value) in &self.meta {
             batch.insert(key.clone(), self.codec.seal(key, value));
         }
-        for (key, staged) in &self.overlay {
-            if let Some((space, id)) = crate::record_ids::record_key(key) {
+        for (key, staged) in self.overlay {
+            if let Some((space, id)) = crate::record_ids::record_key(&key) {
                 ids.push((space, id, !matches!(staged, Staged::Removed)));
             }
-            if crate::trees::is_memory_only(key) {
+            if crate::trees::is_memory_only(&key) {
                 return Err(Error::Corrupt(format!(
                     "{} was staged for the tree, but this layout keeps it in memory only",
-                    crate::codec::describe_key(key)
+                    crate::codec::describe_key(&key)
                 )));
             }
-            let key = key.clone();
             match staged {
-                Staged::Plain(value) => batch.insert(key, value.clone()),
+                Staged::Plain(value) => batch.insert(key, value),
                 Staged::Record(plain) => {
-                    let sealed = self.codec.seal_encoded(&key, plain);
+                    let sealed = self.codec.seal_encoded(&key, &plain);
                     batch.insert(key, sealed)
                 }
                 Staged::Customer { plain, slot } => {
-                    let sealed = self.codec.seal_keyed(&key, *slot, plain)?;
+                    let sealed = self.codec.seal_keyed(&key, slot, &plain)?;
                     batch.insert(key, sealed)
                 }
                 Staged::Removed => batch.remove(key),
             }
         }
-        let layer = Layer {
-            overlay: self.overlay,
-            meta: self.meta,
-            rollups: self.rollups.clone(),
-            emails: self.emails,
-            customer_orders: self.customer_orders,
-            journal: journal.as_ref().map(|(tail, _)| *tail),
-        };
-        let effects = Effects {
+        Ok(Effects {
             batch,
             records: self.records,
             ids,
@@ -400,8 +370,7 @@ impl<'a> View<'a> {
             erasures: self.erasures,
             journal,
             taken_slots: self.taken_slots,
-        };
-        Ok((effects, layer))
+        })
     }
 
     /// Whether nothing was staged.
