@@ -182,7 +182,7 @@ impl Node {
         };
         let tasks = vec![
             tokio::spawn(watch_etcd_size(client.clone(), view.clone())),
-            tokio::spawn(follow_raft_leader(client.clone())),
+            tokio::spawn(follow_raft_leader(client.clone(), view.clone())),
             tokio::spawn(registry.clone().follow_nodes(view.clone())),
             tokio::spawn(registry.keep_registered(
                 registration,
@@ -297,14 +297,19 @@ async fn watch_etcd_size(client: Client, view: ViewHandle) {
 /// How often the node checks which etcd member is the raft leader.
 const RAFT_LEADER_EVERY: Duration = Duration::from_secs(2);
 
-/// Keeps the client's calls on etcd's raft leader (`Client::move_to_raft_leader`), which
-/// changes when a member fails or an election moves it.
-async fn follow_raft_leader(client: Client) {
+/// While this node leads, keeps its etcd calls on etcd's raft leader
+/// (`Client::move_to_raft_leader`), which changes when a member fails or an election moves
+/// it. Only the leader's calls move: its appends are what every acknowledgement waits for,
+/// while a follower's calls (its watch of the log, its reads) stay spread over the members
+/// instead of loading the raft leader's member further.
+async fn follow_raft_leader(client: Client, view: ViewHandle) {
     loop {
-        match client.move_to_raft_leader().await {
-            Ok(true) => tracing::debug!("etcd calls moved to the raft leader's member"),
-            Ok(false) => {}
-            Err(error) => tracing::debug!("etcd's raft leader not learned: {error}"),
+        if matches!(view.get().role, Role::Leader { .. }) {
+            match client.move_to_raft_leader().await {
+                Ok(true) => tracing::debug!("etcd calls moved to the raft leader's member"),
+                Ok(false) => {}
+                Err(error) => tracing::debug!("etcd's raft leader not learned: {error}"),
+            }
         }
         tokio::time::sleep(RAFT_LEADER_EVERY).await;
     }
