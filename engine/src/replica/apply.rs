@@ -258,8 +258,6 @@ pub(crate) fn apply_entry(shared: &Shared, position: u64, entry: &[u8]) -> Resul
     effects.records = record_changes(shared, &effects.batch)
         .inspect_err(|error| shared.stop_replication(&format!("entry {position}: {error}")))?;
     crate::write::apply_group(shared, effects, Some(position)).map_err(halting)?;
-    // A field the group indexed: built here, as no writer of this node waits for it.
-    shared.build_indexes().map_err(halting)?;
     // Durable in the log already: the change feed may show it now.
     shared
         .journal

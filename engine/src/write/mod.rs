@@ -199,13 +199,46 @@ impl Writer {
     }
 
     /// Applies a replicated log entry under the committer's turn (`replica/apply.rs`): no
-    /// group is planned or applied meanwhile, so the entry lands between two groups.
+    /// group is planned or applied meanwhile, so the entry lands between two groups. A field
+    /// the entry indexed is then built on a thread of its own ([`Writer::build_indexes`]).
     pub fn apply_replicated(&self, position: u64, entry: &[u8]) -> Result<crate::replica::Applied> {
-        let _turn = self.turn.lock();
-        if !self.is_open() {
-            return Err(shutting_down());
+        let applied = {
+            let _turn = self.turn.lock();
+            if !self.is_open() {
+                return Err(shutting_down());
+            }
+            crate::replica::apply_entry(&self.shared, position, entry)?
+        };
+        if !self.shared.indexes.building_custom().is_empty() {
+            self.build_indexes();
         }
-        crate::replica::apply_entry(&self.shared, position, entry)
+        Ok(applied)
+    }
+
+    /// Builds the custom fields' indexes a replicated entry asked for, on a thread of its own:
+    /// no writer of this node waits for them, and built in the apply loop, a million records'
+    /// build held every later entry for seconds (the node's lag; reads meanwhile open the
+    /// records, `Shared::build_indexes`). A build that fails halts the store, as a failed
+    /// apply does. [`Writer::close`] waits for it.
+    fn build_indexes(&self) {
+        let shared = self.shared.clone();
+        let build = move || {
+            if let Err(error) = shared.build_indexes() {
+                shared.halt(&error);
+            }
+        };
+        let spawned = std::thread::Builder::new()
+            .name("crm-index-build".into())
+            .spawn(build.clone());
+        match (spawned, self.threads.lock()) {
+            (Ok(thread), Ok(mut threads)) => {
+                threads.retain(|thread| !thread.is_finished());
+                threads.push(thread);
+            }
+            // No thread to be had: built here, as before.
+            (Err(_), _) => build(),
+            (Ok(_), Err(_)) => {}
+        }
     }
 
     fn is_open(&self) -> bool {
