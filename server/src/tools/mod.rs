@@ -4,6 +4,7 @@ pub mod dry_run;
 pub mod error_text;
 pub mod import;
 pub mod import_report;
+pub mod join_cluster;
 pub mod logging;
 pub mod offline;
 pub mod passwd;

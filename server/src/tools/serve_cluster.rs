@@ -7,6 +7,7 @@
 //! cluster), copied from the leader (a node joining empty) or opened (a node coming back).
 //! The store is opened with its replicated log, the node started, and the server run.
 
+use super::join_cluster::{join, mac_of};
 use super::secrets::Secrets;
 use super::serve::{load_demo, open_store, print_way_in};
 use super::store_key::{store_key, DevKey};
@@ -16,7 +17,6 @@ use crm_cluster::engine::{EpochSealer, LateLog, StoreApplier, UsersChanged};
 use crm_cluster::etcd::{Client, Credentials};
 use crm_cluster::identity::{self, Admission, Identity};
 use crm_cluster::keys::Keys;
-use crm_cluster::mac::MacKey;
 use crm_cluster::meta::{self, ClusterMeta};
 use crm_cluster::node::{self, Node, NodeSetup};
 use crm_engine::replica::{cluster_keys_of_folder, master_key_for, ClusterKeys};
@@ -92,10 +92,6 @@ async fn keys_before_open(
             KdfParams::STRONG,
         )?))),
     }
-}
-
-fn mac_of(keys: &ClusterKeys) -> MacKey {
-    MacKey::new(*keys.etcd_value_key())
 }
 
 /// Serves one cluster node until SIGINT or SIGTERM.
@@ -361,78 +357,6 @@ async fn wait_until_writable(log: &LateLog, within: Duration) -> anyhow::Result<
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     }
-}
-
-/// Copies a snapshot from the leader into the (empty) data folder, answering `LOADING`
-/// meanwhile, and opens it; returns the store, the node's new identity and the position the
-/// snapshot holds.
-#[allow(clippy::too_many_arguments)]
-async fn join(
-    listener: &tokio::net::TcpListener,
-    client: &Client,
-    keys: &Keys,
-    key: &KeySource,
-    cluster: &ClusterConfig,
-    config: &Config,
-    options: &Options,
-    meta: ClusterMeta,
-) -> anyhow::Result<(Store, Identity, u64)> {
-    let dir = config.data_dir.clone();
-    let (done, done_in) = tokio::sync::watch::channel(false);
-    let copy = async {
-        let salt = crm_cluster::join::read_kdf(client, keys).await?;
-        let master = match &salt {
-            Some((salt, params)) => master_key_for(key, salt, *params)?,
-            None => master_key_for(key, &[], KdfParams::STRONG)?,
-        };
-        let cluster_keys = ClusterKeys::derive(&master);
-        let mac = mac_of(&cluster_keys);
-        let mut pause = Duration::from_millis(200);
-        loop {
-            let address = crm_cluster::join::leader_snapshot_address(client, keys, &mac).await;
-            if let Ok(Some(address)) = address {
-                tracing::info!(%address, "copying a snapshot of the store from the leader");
-                let (key, keys_for, name, target) = (
-                    key.clone(),
-                    cluster_keys.clone(),
-                    cluster.cluster_name.clone(),
-                    dir.clone(),
-                );
-                let fetched = tokio::task::spawn_blocking(move || {
-                    crm_server::cluster::snapshot::fetch(
-                        &address,
-                        &key,
-                        &keys_for,
-                        &name,
-                        &target,
-                        &|_| {},
-                    )
-                })
-                .await?;
-                match fetched {
-                    Ok(position) => return anyhow::Ok(position),
-                    Err(error) => {
-                        tracing::warn!("copying the snapshot failed, trying again: {error:#}")
-                    }
-                }
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(2));
-        }
-    };
-    let position = tokio::select! {
-        position = copy => position?,
-        () = crm_server::cluster::loading::answer_while_loading(listener, done_in) => {
-            bail!("stopped answering while loading")
-        }
-    };
-    let _ = done.send(true);
-    let mut identity = Identity::new(&cluster.cluster_name, meta.cluster_id);
-    identity.durable = position;
-    identity.save(&dir)?;
-    tracing::info!(position, "snapshot in place; following the log");
-    let store = open_store(config, key, options)?;
-    Ok((store, identity, position))
 }
 
 /// Writes the node's durable position into its `cluster` file now and then, so a restart
