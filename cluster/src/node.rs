@@ -299,9 +299,9 @@ const RAFT_LEADER_EVERY: Duration = Duration::from_secs(2);
 
 /// While this node leads, keeps its etcd calls on etcd's raft leader
 /// (`Client::move_to_raft_leader`), which changes when a member fails or an election moves
-/// it. Only the leader's calls move: its appends are what every acknowledgement waits for,
-/// while a follower's calls (its watch of the log, its reads) stay spread over the members
-/// instead of loading the raft leader's member further.
+/// it. Only the leader's calls move, its appends being what every acknowledgement waits for:
+/// a follower's calls (its watch of the log, its reads) stay on the endpoint they use (the
+/// first that answers; a node that led stays on the member it moved to, which costs nothing).
 async fn follow_raft_leader(client: Client, view: ViewHandle) {
     loop {
         if matches!(view.get().role, Role::Leader { .. }) {

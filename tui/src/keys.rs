@@ -1,5 +1,5 @@
-//! The one keymap: a table of bindings that drives the key handling, the help screen and the
-//! hint line of every tab, so what the hints say is what the keys do.
+//! Key handling and hint lines from the one keymap (`bindings.rs`), the table that also makes
+//! the help screen, so what the hints say is what the keys do.
 
 use crate::action::Action;
 use crate::app::{App, Mode};

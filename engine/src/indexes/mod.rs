@@ -285,6 +285,11 @@ impl Indexes {
         ids
     }
 
+    /// Whether an index build waits that no caller has claimed yet.
+    pub fn unclaimed_custom(&self) -> bool {
+        self.customer_rows.read().unclaimed() || self.product_rows.read().unclaimed()
+    }
+
     /// Builds the indexes started and not claimed by another caller: every record of their
     /// kind opened, a chunk at a time on every core, outside any write group (writes go on;
     /// the rows they touch are theirs: `query_rows.rs`), then handed to queries. Whether any

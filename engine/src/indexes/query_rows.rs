@@ -183,6 +183,13 @@ impl<R: Record> QueryRows<R> {
         self.building.keys().copied()
     }
 
+    /// Whether a build waits that no caller has claimed yet.
+    pub fn unclaimed(&self) -> bool {
+        self.building
+            .values()
+            .any(|building| building.claim.is_none())
+    }
+
     /// Claims the builds no caller has claimed yet, and returns them.
     pub fn claim(&mut self) -> Vec<Claim> {
         let mut claims = Vec::new();

@@ -1066,3 +1066,78 @@ fn registrations_and_snapshot_proofs_hold_only_under_the_same_master_key() {
     assert_eq!(key_file.passphrase_kdf().unwrap(), None);
     assert!(master_key_for(&passphrase, &[], crate::KdfParams::STRONG).is_err());
 }
+
+/// Whether `store`'s queries use an index of the customers' `tier` (built, not only declared).
+fn tier_indexed(store: &Store) -> bool {
+    store
+        .catalog()
+        .field(Kind::Customer, "tier")
+        .is_some_and(|field| field.indexed)
+}
+
+// Guards the follower's build of an index the log turned on: it runs off the apply (later
+// entries apply meanwhile), ends with the leader's indexes, and closing the follower waits
+// for it (the same folder opens again at once, with the index).
+#[test]
+fn a_follower_builds_an_index_the_log_turned_on_and_closing_waits_for_the_build() {
+    use crate::schema::{CustomType, FieldDeclaration, Value};
+    let pair = Pair::new();
+    let (root, log, leader) = (&pair.root, &pair.log, &pair.leader);
+    let untouched = root.path().join("second");
+    copy_dir(&pair.follower_dir, &untouched);
+    leader
+        .write(Op::DeclareField(FieldDeclaration {
+            kind: Kind::Customer,
+            name: "tier".into(),
+            ty: CustomType::Integer,
+            personal: false,
+            indexed: false,
+        }))
+        .unwrap();
+    let tier = leader.catalog().field(Kind::Customer, "tier").unwrap().id;
+    let adds = (0..3000).map(|i| new_customer(&format!("c{i}@x.example")));
+    let ids: Vec<u64> = leader
+        .write_many(adds)
+        .unwrap()
+        .into_iter()
+        .map(|added| added.unwrap().id())
+        .collect();
+    let tiers = ids.iter().map(|&id| {
+        let mut patch = CustomerPatch::default();
+        patch
+            .custom
+            .give(tier, Some(Value::Number(i64::try_from(id % 10).unwrap())));
+        Op::UpdateCustomer(id, patch)
+    });
+    assert!(leader.write_many(tiers).unwrap().iter().all(Result::is_ok));
+    leader
+        .write(Op::IndexField {
+            kind: Kind::Customer,
+            name: "tier".into(),
+            on: true,
+        })
+        .unwrap();
+    assert!(tier_indexed(leader));
+    // Writes after the index, applied while the follower may still be building it.
+    for i in 0..20 {
+        leader
+            .write(new_customer(&format!("late{i}@x.example")))
+            .unwrap();
+    }
+    let follower = pair.follower_on(&pair.follower_dir);
+    catch_up(&follower, log);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !tier_indexed(&follower) {
+        assert!(std::time::Instant::now() < deadline, "the index is built");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_same_store(leader, &follower);
+    // Closed at once after catching up: the close waits for the build, and the folder opens.
+    let second = pair.follower_on(&untouched);
+    catch_up(&second, log);
+    second.close().unwrap();
+    drop(second);
+    let reopened = pair.follower_on(&untouched);
+    assert!(tier_indexed(&reopened));
+    assert_same_store(leader, &reopened);
+}

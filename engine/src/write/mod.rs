@@ -199,45 +199,62 @@ impl Writer {
     }
 
     /// Applies a replicated log entry under the committer's turn (`replica/apply.rs`): no
-    /// group is planned or applied meanwhile, so the entry lands between two groups. A field
-    /// the entry indexed is then built on a thread of its own ([`Writer::build_indexes`]).
+    /// group is planned or applied meanwhile, so the entry lands between two groups. When the
+    /// entry starts an index build (a field it indexed), the build then runs on a thread of
+    /// its own ([`Writer::build_indexes`]).
     pub fn apply_replicated(&self, position: u64, entry: &[u8]) -> Result<crate::replica::Applied> {
-        let applied = {
-            let _turn = self.turn.lock();
-            if !self.is_open() {
-                return Err(shutting_down());
-            }
-            crate::replica::apply_entry(&self.shared, position, entry)?
-        };
-        if !self.shared.indexes.building_custom().is_empty() {
+        let _turn = self.turn.lock();
+        if !self.is_open() {
+            return Err(shutting_down());
+        }
+        // A build waiting already has its builder: the thread started for an earlier entry,
+        // or on a leader the writer that indexed the field (which answers once it is built).
+        let waiting = self.shared.indexes.unclaimed_custom();
+        let applied = crate::replica::apply_entry(&self.shared, position, entry)?;
+        if applied.applied && !waiting && self.shared.indexes.unclaimed_custom() {
+            // Under the turn, which `close` takes before it joins the threads.
             self.build_indexes();
         }
         Ok(applied)
     }
 
-    /// Builds the custom fields' indexes a replicated entry asked for, on a thread of its own:
+    /// Builds the custom fields' indexes a replicated entry started, on a thread of its own:
     /// no writer of this node waits for them, and built in the apply loop, a million records'
     /// build held every later entry for seconds (the node's lag; reads meanwhile open the
-    /// records, `Shared::build_indexes`). A build that fails halts the store, as a failed
-    /// apply does. [`Writer::close`] waits for it.
+    /// records, `Shared::build_indexes`). A build that fails or panics halts the store, as a
+    /// failed apply does (the apply loop then stops at its next entry). [`Writer::close`]
+    /// waits for it.
     fn build_indexes(&self) {
         let shared = self.shared.clone();
         let build = move || {
-            if let Err(error) = shared.build_indexes() {
+            let built =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| shared.build_indexes()))
+                    .unwrap_or_else(|_| {
+                        Err(crate::error::Error::Storage(
+                            "building a custom field's index failed (a bug)".into(),
+                        ))
+                    });
+            if let Err(error) = built {
                 shared.halt(&error);
             }
         };
-        let spawned = std::thread::Builder::new()
+        let mut threads = self
+            .threads
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match std::thread::Builder::new()
             .name("crm-index-build".into())
-            .spawn(build.clone());
-        match (spawned, self.threads.lock()) {
-            (Ok(thread), Ok(mut threads)) => {
+            .spawn(build.clone())
+        {
+            Ok(thread) => {
                 threads.retain(|thread| !thread.is_finished());
                 threads.push(thread);
             }
             // No thread to be had: built here, as before.
-            (Err(_), _) => build(),
-            (Ok(_), Err(_)) => {}
+            Err(_) => {
+                drop(threads);
+                build();
+            }
         }
     }
 
@@ -267,13 +284,15 @@ impl Writer {
         }
         // A lone writer committing now finishes first; later ones find the writer closed.
         drop(self.turn.lock());
-        let threads = self
-            .threads
-            .lock()
-            .map(|mut t| std::mem::take(&mut *t))
-            .unwrap_or_default();
+        let threads = std::mem::take(
+            &mut *self
+                .threads
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         // The committer first: when it ends, it drops the flusher's queue, which ends the
-        // flusher once it has flushed and answered everything.
+        // flusher once it has flushed and answered everything; then a replicated entry's index
+        // build, if one runs (started under the turn taken above, so none starts after).
         for thread in threads {
             let _ = thread.join();
         }
