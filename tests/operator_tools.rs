@@ -166,6 +166,19 @@ fn tail_follows_the_feed_across_a_server_restart() {
     assert_eq!(status.code(), Some(1));
 }
 
+// Guards against a TERM that kills instead of stopping: the server took over the signals only
+// when its accept loop first polled the shutdown, which can come after it answered a client
+// (seen: 4 starts in 40 killed by a TERM sent right after the first PONG).
+#[test]
+fn a_term_right_after_the_first_answer_stops_the_server_cleanly() {
+    for _ in 0..10 {
+        let mut server = TestServer::start();
+        let status = server.signal_and_wait("TERM");
+        assert!(status.success(), "{status}: {}", server.log());
+        assert!(server.log().contains("stopped cleanly"), "{}", server.log());
+    }
+}
+
 // Guards against colour codes in a log written to a file: colour only on a terminal, unless
 // CRM_LOG_COLOR says otherwise.
 #[test]
