@@ -226,7 +226,9 @@ impl Writer {
     /// waits for it.
     fn build_indexes(&self) {
         let shared = self.shared.clone();
-        let build = move || {
+        // Until no build waits: one an entry started while this one ran, for a kind this
+        // thread had claimed already, waits for it (no other thread is started meanwhile).
+        let build = move || loop {
             let built =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| shared.build_indexes()))
                     .unwrap_or_else(|_| {
@@ -236,6 +238,10 @@ impl Writer {
                     });
             if let Err(error) = built {
                 shared.halt(&error);
+                return;
+            }
+            if !shared.indexes.unclaimed_custom() {
+                return;
             }
         };
         let mut threads = self
