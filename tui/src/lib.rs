@@ -16,6 +16,7 @@ mod intents;
 pub mod keys;
 pub mod line_input;
 mod link;
+mod moving;
 mod navigation;
 pub mod net;
 pub mod overlay;
