@@ -31,8 +31,7 @@
 use super::changes::Old;
 use super::ordered::OrderedIndex;
 use crate::error::Kind;
-use crate::query::custom_key;
-use crate::query::{Key, ValueType};
+use crate::query::value::{custom_key, Key, ValueType};
 use crate::schema::{Catalog, CustomField, FieldDef, FieldId, Record};
 use rayon::prelude::*;
 use std::collections::BTreeMap;

@@ -37,14 +37,10 @@ pub(crate) trait Queried: Record + Send + Sync {
     /// A record by id, opened.
     fn open(store: &Store, id: u64) -> Result<Option<Arc<Self>>>;
     /// Whether an index serves a test on a field (see `indexed_ids`).
-    fn index_serves(field: FieldId, test: &super::condition::Test) -> bool;
+    fn index_serves(field: FieldId, test: &super::test::Test) -> bool;
     /// The ids an index gives for a test on a field (`None`: no index serves it): every
     /// record that can match is among them; each is checked once opened.
-    fn indexed_ids(
-        store: &Store,
-        field: FieldId,
-        test: &super::condition::Test,
-    ) -> Option<Vec<u64>>;
+    fn indexed_ids(store: &Store, field: FieldId, test: &super::test::Test) -> Option<Vec<u64>>;
 }
 
 /// Where a field's value is read.
@@ -280,16 +276,12 @@ impl Queried for Customer {
         store.customer_shared(id)
     }
 
-    fn index_serves(field: FieldId, test: &super::condition::Test) -> bool {
-        super::plan::customer_index_serves(field, test)
+    fn index_serves(field: FieldId, test: &super::test::Test) -> bool {
+        super::blind::customer_index_serves(field, test)
     }
 
-    fn indexed_ids(
-        store: &Store,
-        field: FieldId,
-        test: &super::condition::Test,
-    ) -> Option<Vec<u64>> {
-        super::plan::customer_index_ids(store, field, test)
+    fn indexed_ids(store: &Store, field: FieldId, test: &super::test::Test) -> Option<Vec<u64>> {
+        super::blind::customer_index_ids(store, field, test)
     }
 }
 
@@ -314,11 +306,11 @@ impl Queried for Product {
         store.product_shared(id)
     }
 
-    fn index_serves(_: FieldId, _: &super::condition::Test) -> bool {
+    fn index_serves(_: FieldId, _: &super::test::Test) -> bool {
         false
     }
 
-    fn indexed_ids(_: &Store, _: FieldId, _: &super::condition::Test) -> Option<Vec<u64>> {
+    fn indexed_ids(_: &Store, _: FieldId, _: &super::test::Test) -> Option<Vec<u64>> {
         None
     }
 }

@@ -17,6 +17,7 @@
 //! (`NOPERM` for a masked user) and [`Store::query_scans`] (a heavy command) before it runs
 //! [`Store::query_customers`] and the others.
 
+mod blind;
 mod condition;
 mod cursor;
 mod execute;
@@ -24,12 +25,12 @@ mod field;
 mod narrow;
 mod plan;
 mod sorted_walk;
-mod value;
+mod test;
+pub(crate) mod value;
 
 pub use condition::{ConditionText, Operands, Operator, MAX_IN_VALUES};
 pub use cursor::START;
 pub use plan::MAX_CONDITIONS;
-pub(crate) use value::custom_key;
 pub use value::{text_key, Key, ValueType};
 
 use crate::error::{Error, Kind, Result};
